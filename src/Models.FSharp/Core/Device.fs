@@ -1,0 +1,58 @@
+namespace Generative
+
+open System
+open TorchSharp
+
+/// Where tensors live and compute: chosen by the user, or CUDA when available.
+type DeviceChoice =
+    /// CUDA when `torch.cuda.is_available()`, else the CPU.
+    | Auto
+    /// Always the CPU.
+    | Cpu
+    /// CUDA device 0; fails with a clear error when no CUDA runtime is available.
+    | Cuda
+
+/// Device choice, native-library start-up and explicit seeding.
+[<RequireQualifiedAccess>]
+module Device =
+    let private nativeHelp =
+        "libtorch could not be loaded. Build the app with a native runtime (the default `dotnet build` of this "
+        + "repository's apps and tests references libtorch-cpu-linux-x64 and patches it for Debian 12; "
+        + "`-p:TorchRuntime=cuda` selects the CUDA bundle). If you copied the binaries elsewhere, copy the "
+        + "runtimes/ folder too. Inner error: "
+
+    /// Loads libtorch (once) and turns TorchSharp's load failure into an error that says what to do.
+    let ensureNativeLoaded () =
+        try
+            torch.__version__ |> ignore
+        with
+        | :? TypeInitializationException as e ->
+            let inner = if isNull e.InnerException then e.Message else e.InnerException.Message.Split('\n').[0]
+            raise (InvalidOperationException(nativeHelp + inner, e))
+
+    /// Parses "auto" | "cpu" | "cuda" (case-insensitive).
+    let parse (text: string) : DeviceChoice =
+        match (if isNull text then "" else text.Trim().ToLowerInvariant()) with
+        | "auto" | "" -> Auto
+        | "cpu" -> Cpu
+        | "cuda" | "gpu" -> Cuda
+        | other -> Errors.invalidArg "device" "one of auto, cpu, cuda" other
+
+    /// The torch device for a choice. CUDA requested on a machine without it is an error, not a silent CPU run.
+    let resolve (choice: DeviceChoice) : torch.Device =
+        ensureNativeLoaded ()
+        match choice with
+        | Cpu -> torch.CPU
+        | Auto -> if torch.cuda.is_available () then torch.CUDA else torch.CPU
+        | Cuda ->
+            if torch.cuda.is_available () then torch.CUDA
+            else
+                raise (InvalidOperationException(
+                    "CUDA was requested but torch.cuda.is_available() is false: build with -p:TorchRuntime=cuda "
+                    + "on a machine with an NVIDIA driver, or choose the CPU (--device cpu)."))
+
+    /// Seeds libtorch's global generator (weight initialisation, dropout, noise). Seeds are always explicit.
+    let seed (value: int64) = torch.manual_seed value |> ignore
+
+    /// libtorch's version string, e.g. "2.10.0".
+    let libtorchVersion () = ensureNativeLoaded (); torch.__version__

@@ -1,0 +1,2 @@
+namespace Generative
+// placeholder: Batches is being written

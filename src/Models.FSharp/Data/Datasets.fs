@@ -1,0 +1,2 @@
+namespace Generative
+// placeholder: Datasets is being written

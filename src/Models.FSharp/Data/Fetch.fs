@@ -1,0 +1,2 @@
+namespace Generative
+// placeholder: Fetch is being written

@@ -1,0 +1,2 @@
+namespace Generative
+// placeholder: Idx is being written

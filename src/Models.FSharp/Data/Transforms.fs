@@ -1,0 +1,2 @@
+namespace Generative
+// placeholder: Transforms is being written

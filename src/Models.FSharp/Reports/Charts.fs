@@ -1,0 +1,2 @@
+namespace Generative
+// placeholder: Charts is being written

@@ -1,0 +1,2 @@
+namespace Generative
+// placeholder: Images is being written

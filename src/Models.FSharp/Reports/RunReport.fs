@@ -1,0 +1,2 @@
+namespace Generative
+// placeholder: RunReport is being written
