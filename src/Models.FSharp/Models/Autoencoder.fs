@@ -1,0 +1,126 @@
+namespace Generative
+
+open System
+open System.Globalization
+open TorchSharp
+
+/// A fully connected autoencoder: encoder widths down to a code, the mirror image back up.
+type AutoencoderConfig =
+    { /// Shape of one example, e.g. [1; 28; 28]; it is flattened for the linear layers.
+      InputShape: int list
+      /// Widths of the encoder's layers after the input; the last is the code size. AE-LIN: [128].
+      EncoderWidths: int list
+      /// Between hidden layers.
+      HiddenActivation: Activation
+      /// After the encoder's last layer (on the code).
+      CodeActivation: Activation
+      /// After the decoder's last layer; match it to the data's range (ReLU/Sigmoid for [0,1], Tanh for [-1,1]).
+      OutputActivation: Activation
+      Loss: Reconstruction
+      Reduction: Reduction
+      Optimizer: OptimizerSpec }
+
+/// A created autoencoder: its two registered networks and the config they came from.
+type Autoencoder = { Config: AutoencoderConfig; Encoder: Net; Decoder: Net }
+
+/// Fully connected autoencoders (section order: config, validate, create, forward, loss, step).
+[<RequireQualifiedAccess>]
+module Autoencoder =
+    /// AE-LIN (seed-models.md): Linear(784,128) -> ReLU -> Linear(128,784) -> ReLU, MSE, Adam 1e-3, [0,1] input.
+    let linear =
+        { InputShape = [ 1; 28; 28 ]
+          EncoderWidths = [ 128 ]
+          HiddenActivation = Relu
+          CodeActivation = Relu
+          OutputActivation = Relu
+          Loss = Mse
+          Reduction = ElementMean
+          Optimizer = Optim.adam 1e-3 }
+
+    /// Number of inputs once an example is flattened.
+    let inputSize (c: AutoencoderConfig) = c.InputShape |> List.fold (*) 1
+
+    /// Throws ArgumentException naming the field when the config cannot be built.
+    let validate (c: AutoencoderConfig) =
+        if c.InputShape.IsEmpty || c.InputShape |> List.exists (fun d -> d <= 0) then
+            Errors.invalidArg "InputShape" "positive dimensions" (sprintf "%A" c.InputShape)
+        if c.EncoderWidths.IsEmpty || c.EncoderWidths |> List.exists (fun d -> d <= 0) then
+            Errors.invalidArg "EncoderWidths" "at least one positive width" (sprintf "%A" c.EncoderWidths)
+        if c.Loss = Bce && not (c.OutputActivation = Sigmoid) then
+            Errors.invalidArg "OutputActivation" "sigmoid with the BCE loss (it needs outputs in [0,1])" (Activation.name c.OutputActivation)
+        Optim.validate c.Optimizer
+
+    /// Creates the encoder and decoder (initialised from libtorch's global generator: seed it first).
+    let create (c: AutoencoderConfig) : Autoencoder =
+        validate c
+        let widths = inputSize c :: c.EncoderWidths
+        { Config = c
+          Encoder = Mlp.create widths c.HiddenActivation c.CodeActivation
+          Decoder = Mlp.create (List.rev widths) c.HiddenActivation c.OutputActivation }
+
+    /// Codes of a batch [N, ...InputShape] -> [N, code size].
+    let encode (m: Autoencoder) (x: Tensor) : Tensor = m.Encoder.forward(x.flatten(1L))
+
+    /// Images of codes [N, code size] -> [N, ...InputShape].
+    let decode (m: Autoencoder) (z: Tensor) : Tensor =
+        let shape = Array.append [| z.shape.[0] |] (m.Config.InputShape |> List.map int64 |> List.toArray)
+        m.Decoder.forward(z).reshape(shape)
+
+    /// decode (encode x).
+    let reconstruct (m: Autoencoder) (x: Tensor) : Tensor =
+        use z = encode m x
+        decode m z
+
+    /// The named loss terms of reconstructing `target` from `input` ("loss": the reconstruction loss).
+    let loss (m: Autoencoder) (input: Tensor) (target: Tensor) : Map<string, Tensor> =
+        use r = reconstruct m input
+        Map [ "loss", Reconstruction.loss m.Config.Loss m.Config.Reduction r target ]
+
+    /// A trainer: one optimiser over encoder and decoder; each step reconstructs the batch's images.
+    let trainer (m: Autoencoder) : Trainer =
+        let parameters = Seq.append (m.Encoder.parameters()) (m.Decoder.parameters()) |> Seq.toArray
+        let optimizer = Optim.create m.Config.Optimizer parameters
+        { Modules = [ "encoder", m.Encoder :> torch.nn.Module; "decoder", m.Decoder :> torch.nn.Module ]
+          Optimizers = [ "adam", optimizer ]
+          Step =
+            fun batch ->
+                optimizer.zero_grad()
+                let terms = loss m batch.Images batch.Images
+                terms.["loss"].backward()
+                optimizer.step() |> ignore
+                terms |> Map.map (fun _ t -> t.ToDouble()) }
+
+    let private ints (xs: int list) = xs |> List.map string |> String.concat ","
+
+    /// The config as settings (key, value): what manifests store and the CLI accepts.
+    let toSettings (c: AutoencoderConfig) =
+        [ "input-shape", ints c.InputShape
+          "encoder-widths", ints c.EncoderWidths
+          "hidden-activation", Activation.name c.HiddenActivation
+          "code-activation", Activation.name c.CodeActivation
+          "output-activation", Activation.name c.OutputActivation
+          "loss", Reconstruction.name c.Loss
+          "reduction", Reconstruction.reductionName c.Reduction
+          "optimizer", Optim.describe c.Optimizer ]
+
+    /// A config from settings over `baseline`: keys not given keep the baseline's values.
+    let ofSettings (baseline: AutoencoderConfig) (settings: (string * string) list) : AutoencoderConfig =
+        let parseInts key (v: string) =
+            v.Split(',', StringSplitOptions.RemoveEmptyEntries)
+            |> Array.map (fun s ->
+                match Int32.TryParse(s.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture) with
+                | true, x -> x
+                | _ -> Errors.invalidArg key "comma-separated integers" v)
+            |> List.ofArray
+        settings
+        |> List.fold (fun c (k, v) ->
+            match k with
+            | "input-shape" -> { c with InputShape = parseInts k v }
+            | "encoder-widths" -> { c with EncoderWidths = parseInts k v }
+            | "hidden-activation" -> { c with HiddenActivation = Activation.parse v }
+            | "code-activation" -> { c with CodeActivation = Activation.parse v }
+            | "output-activation" -> { c with OutputActivation = Activation.parse v }
+            | "loss" -> { c with Loss = Reconstruction.parse v }
+            | "reduction" -> { c with Reduction = Reconstruction.parseReduction v }
+            | "optimizer" -> { c with Optimizer = Optim.parse v }
+            | _ -> c) baseline

@@ -1,0 +1,147 @@
+namespace Generative
+
+open System
+open System.IO
+open System.Text.Json
+open System.Text.Json.Nodes
+open TorchSharp
+
+/// What a checkpoint's manifest.json says about the run it belongs to.
+type CheckpointInfo =
+    { /// The catalog id of the model, e.g. "ae-linear".
+      ModelId: string
+      /// The model's and the run's settings as written on the command line (key, value), enough to rebuild it.
+      Settings: (string * string) list
+      /// Where the run stood when the checkpoint was written.
+      Position: TrainingPosition
+      /// When it was written (UTC).
+      CreatedUtc: DateTime }
+
+/// Checkpoints: one folder per save, `checkpoints/step-<n>/`, holding
+/// weights.safetensors (every module's parameters and buffers as `<module>.<name>`), optimizer-<name>.bin
+/// (TorchSharp's optimiser state format), rng.safetensors (libtorch's global generator state),
+/// history.csv and manifest.json. A save writes a hidden temporary folder and renames it into place, then
+/// updates `checkpoints/latest` the same way, so an interrupted save never damages an earlier checkpoint.
+[<RequireQualifiedAccess>]
+module Checkpoint =
+    let private manifestName = "manifest.json"
+    let private latestName = "latest"
+
+    let private writeAtomic (path: string) (text: string) =
+        let tmp = path + ".tmp"
+        File.WriteAllText(tmp, text)
+        File.Move(tmp, path, true)
+
+    /// All parameters and buffers of the trainer's modules, named `<module>.<entry>`.
+    let stateOf (trainer: Trainer) : (string * Tensor) list =
+        [ for (name, m) in trainer.Modules do
+            for KeyValue (k, t) in m.state_dict() do
+                yield name + "." + k, t ]
+
+    /// Copies saved weights into the trainer's modules. Every expected entry must be present with its shape;
+    /// errors name the file and the entry.
+    let loadWeights (source: string) (trainer: Trainer) (saved: (string * Tensor) list) =
+        let byName = dict saved
+        use _ = torch.no_grad()
+        for (name, target) in stateOf trainer do
+            match byName.TryGetValue name with
+            | false, _ ->
+                raise (InvalidDataException(sprintf "%s: the checkpoint has no tensor '%s' (was it written by another model or version?)" source name))
+            | true, t when t.shape <> target.shape ->
+                raise (InvalidDataException(sprintf "%s: tensor '%s' has shape %A but the model expects %A" source name t.shape target.shape))
+            | true, t -> target.copy_(t) |> ignore
+        let expected = stateOf trainer |> List.map fst |> Set.ofList
+        match saved |> List.map fst |> List.tryFind (fun n -> not (expected.Contains n)) with
+        | Some extra -> raise (InvalidDataException(sprintf "%s: unexpected tensor '%s' for this model" source extra))
+        | None -> ()
+
+    let private infoToJson (info: CheckpointInfo) =
+        let o = JsonObject()
+        o["format"] <- JsonValue.Create 1
+        o["model"] <- JsonValue.Create info.ModelId
+        let settings = JsonObject()
+        for (k, v) in info.Settings do settings[k] <- JsonValue.Create v
+        o["settings"] <- settings
+        o["epoch"] <- JsonValue.Create info.Position.Epoch
+        o["stepInEpoch"] <- JsonValue.Create info.Position.StepInEpoch
+        o["step"] <- JsonValue.Create info.Position.Step
+        o["createdUtc"] <- JsonValue.Create(info.CreatedUtc.ToString("o"))
+        o["library"] <- JsonValue.Create(typeof<Trainer>.Assembly.GetName().Version.ToString())
+        o.ToJsonString(JsonSerializerOptions(WriteIndented = true))
+
+    /// Reads a checkpoint folder's manifest.
+    let readInfo (folder: string) : CheckpointInfo =
+        let path = Path.Combine(folder, manifestName)
+        if not (File.Exists path) then raise (FileNotFoundException(sprintf "%s: no checkpoint manifest here" folder, path))
+        try
+            let o = JsonNode.Parse(File.ReadAllText path).AsObject()
+            { ModelId = o["model"].GetValue<string>()
+              Settings = [ for KeyValue (k, v) in o["settings"].AsObject() -> k, v.GetValue<string>() ]
+              Position =
+                { Epoch = o["epoch"].GetValue<int>(); StepInEpoch = o["stepInEpoch"].GetValue<int>()
+                  Step = o["step"].GetValue<int64>() }
+              CreatedUtc = DateTime.Parse(o["createdUtc"].GetValue<string>()).ToUniversalTime() }
+        with
+        | :? JsonException | :? NullReferenceException | :? InvalidOperationException | :? FormatException as e ->
+            raise (InvalidDataException(sprintf "%s: damaged checkpoint manifest: %s" path e.Message, e))
+
+    /// The folder of the newest complete checkpoint under `checkpointsFolder`, if any.
+    let latest (checkpointsFolder: string) : string option =
+        let pointer = Path.Combine(checkpointsFolder, latestName)
+        let fromPointer =
+            if File.Exists pointer then
+                let f = Path.Combine(checkpointsFolder, File.ReadAllText(pointer).Trim())
+                if File.Exists(Path.Combine(f, manifestName)) then Some f else None
+            else None
+        match fromPointer with
+        | Some f -> Some f
+        | None when Directory.Exists checkpointsFolder ->
+            // The pointer may predate a crash: fall back to the highest complete step folder.
+            Directory.GetDirectories(checkpointsFolder, "step-*")
+            |> Array.filter (fun d -> File.Exists(Path.Combine(d, manifestName)))
+            |> Array.sort
+            |> Array.tryLast
+        | None -> None
+
+    /// Saves the trainer, its optimisers, the RNG state and the history as `checkpoints/step-<n>`, atomically,
+    /// keeping the newest `keep` checkpoints. Returns the new folder.
+    let save (checkpointsFolder: string) (keep: int) (trainer: Trainer) (history: History) (info: CheckpointInfo) : string =
+        Directory.CreateDirectory checkpointsFolder |> ignore
+        let name = sprintf "step-%09d" info.Position.Step
+        let final = Path.Combine(checkpointsFolder, name)
+        let tmp = Path.Combine(checkpointsFolder, sprintf ".tmp-%s-%s" name (Guid.NewGuid().ToString("N")))
+        Directory.CreateDirectory tmp |> ignore
+        SafeTensors.save (Path.Combine(tmp, "weights.safetensors")) (stateOf trainer)
+        for (n, opt) in trainer.Optimizers do
+            opt.save_state_dict(Path.Combine(tmp, sprintf "optimizer-%s.bin" n))
+        use rng = torch.random.get_rng_state()
+        SafeTensors.save (Path.Combine(tmp, "rng.safetensors")) [ "global", rng ]
+        File.WriteAllText(Path.Combine(tmp, "history.csv"), History.toCsv history)
+        // The manifest is written last: a folder without one is incomplete and never loaded.
+        File.WriteAllText(Path.Combine(tmp, manifestName), infoToJson info)
+        if Directory.Exists final then Directory.Delete(final, true)
+        Directory.Move(tmp, final)
+        writeAtomic (Path.Combine(checkpointsFolder, latestName)) name
+        let all = Directory.GetDirectories(checkpointsFolder, "step-*") |> Array.sort
+        for old in all |> Array.truncate (max 0 (all.Length - max 1 keep)) do
+            Directory.Delete(old, true)
+        final
+
+    /// Restores weights, and unless `weightsOnly`, optimiser and RNG state; returns the manifest and history.
+    let restore (folder: string) (weightsOnly: bool) (trainer: Trainer) : CheckpointInfo * History =
+        let info = readInfo folder
+        let weightsPath = Path.Combine(folder, "weights.safetensors")
+        let saved = SafeTensors.load weightsPath
+        try loadWeights weightsPath trainer saved
+        finally for (_, t) in saved do t.Dispose()
+        if not weightsOnly then
+            for (n, opt) in trainer.Optimizers do
+                let path = Path.Combine(folder, sprintf "optimizer-%s.bin" n)
+                if not (File.Exists path) then raise (FileNotFoundException(sprintf "%s: optimiser state missing" path, path))
+                opt.load_state_dict(path)
+            match SafeTensors.load (Path.Combine(folder, "rng.safetensors")) with
+            | [ (_, rng) ] -> torch.random.set_rng_state rng; rng.Dispose()
+            | _ -> raise (InvalidDataException(sprintf "%s: rng.safetensors should hold one tensor" folder))
+        let historyPath = Path.Combine(folder, "history.csv")
+        let history = if File.Exists historyPath then History.ofCsv (File.ReadAllText historyPath) else History.empty
+        info, history

@@ -1,0 +1,65 @@
+namespace Generative
+
+open System
+open TorchSharp
+
+/// A batch of examples on the training device.
+type Batch = { Images: Tensor; Labels: Tensor }
+
+/// A model ready to train: what a step updates and what a checkpoint must hold.
+type Trainer =
+    { /// Named modules: saved in checkpoints (as `<name>.<parameter>`) and switched between train and eval mode.
+      Modules: (string * torch.nn.Module) list
+      /// Named optimisers, each over the parameters it updates; their state is checkpointed.
+      Optimizers: (string * Modules.OptimizerHelper) list
+      /// One optimisation step on a batch; returns its named loss terms as numbers. The loop runs it inside a
+      /// dispose scope, so tensors it creates are freed when it returns.
+      Step: Batch -> Map<string, float> }
+
+/// Where a run stands in its schedule: what a checkpoint records and a resumed run continues from.
+type TrainingPosition =
+    { /// The epoch in progress (1-based); after the last epoch it is `Epochs + 1`.
+      Epoch: int
+      /// Steps already done in that epoch.
+      StepInEpoch: int
+      /// Steps done since the run began.
+      Step: int64 }
+
+/// A snapshot of training progress, raised after every step.
+type TrainingProgress =
+    { Epoch: int
+      Epochs: int
+      StepInEpoch: int
+      StepsPerEpoch: int
+      Step: int64
+      TotalSteps: int64
+      Terms: Map<string, float>
+      /// Time spent training in this process (resumed runs start again from zero).
+      Elapsed: TimeSpan
+      /// Examples per second over this process's steps.
+      ExamplesPerSecond: float }
+
+/// Raised when a loss term becomes NaN or infinite: training stops rather than wasting time or saving garbage.
+type NonFiniteLossException(step: int64, epoch: int, term: string, value: float) =
+    inherit Exception(
+        sprintf "Training stopped at step %d (epoch %d): loss term '%s' is %s. Lower the learning rate, check the data's normalisation, or resume from the last checkpoint (it was saved before this step and is intact)."
+            step epoch term (if Double.IsNaN value then "NaN" else string value))
+    /// The global step (1-based) whose loss was not finite.
+    member _.Step = step
+    /// The epoch of that step.
+    member _.Epoch = epoch
+    /// The loss term's name.
+    member _.Term = term
+    /// The value (NaN or ±infinity).
+    member _.Value = value
+
+/// Trainer helpers.
+[<RequireQualifiedAccess>]
+module Trainer =
+    /// Puts every module in training mode.
+    let train (t: Trainer) = for (_, m) in t.Modules do m.train()
+    /// Puts every module in evaluation mode (dropout off, batch norm uses running statistics).
+    let eval (t: Trainer) = for (_, m) in t.Modules do m.eval()
+    /// Number of trainable parameters over all modules.
+    let parameterCount (t: Trainer) =
+        t.Modules |> List.sumBy (fun (_, m) -> m.parameters() |> Seq.sumBy (fun p -> p.numel()))

@@ -1,0 +1,28 @@
+/// Small synthetic data for fast tests (no files, no network).
+module Generative.Tests.TestData
+
+open TorchSharp
+open Generative
+
+/// `n` structured 1x28x28 images in [0,1]: a bright horizontal bar whose row depends on the label.
+let bars (n: int) (seed: int64) : Split =
+    use g = new torch.Generator(uint64 seed)
+    let labels = torch.randint(10L, [| int64 n |], generator = g, dtype = torch.int64)
+    let images = torch.zeros([| int64 n; 1L; 28L; 28L |])
+    let rows = labels.data<int64>().ToArray()
+    for i in 0 .. n - 1 do
+        let r = 2L + rows.[i] * 2L
+        images.[int64 i, 0L].narrow(0L, r, 3L).fill_(1.0f) |> ignore
+    use noise = torch.rand([| int64 n; 1L; 28L; 28L |], generator = g)
+    images.add_(noise * 0.1f).clamp_(0.0f.ToScalar(), 1.0f.ToScalar()) |> ignore
+    { Images = images; Labels = labels }
+
+/// A fresh temporary folder.
+let tempFolder (prefix: string) =
+    let d = System.IO.Path.Combine(System.IO.Path.GetTempPath(), prefix + "-" + System.Guid.NewGuid().ToString("N"))
+    System.IO.Directory.CreateDirectory d |> ignore
+    d
+
+/// Every parameter and buffer of the trainer's modules as float arrays, by name.
+let weightsOf (t: Trainer) =
+    Checkpoint.stateOf t |> List.map (fun (n, w) -> n, w.detach().cpu().to_type(torch.float32).data<float32>().ToArray())

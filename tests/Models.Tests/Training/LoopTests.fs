@@ -1,0 +1,88 @@
+module Generative.Tests.Training.LoopTests
+
+open System
+open System.Threading
+open Expecto
+open TorchSharp
+open Generative
+open Generative.Tests
+
+let private smallAe () =
+    Device.seed 1L
+    Autoencoder.create { Autoencoder.linear with EncoderWidths = [ 16 ] }
+
+let private options = { Loop.defaults with Epochs = 2; BatchSize = 32; Seed = 7L }
+
+[<Tests>]
+let tests =
+    testList "Training.Loop" [
+        test "progress is reported once per step and epochs close with means" {
+            let data = TestData.bars 100 1L
+            let trainer = Autoencoder.trainer (smallAe ())
+            let progress = ResizeArray<TrainingProgress>()
+            let epochEnds = ResizeArray<EpochRecord>()
+            let hooks = { OnStep = progress.Add; OnEpochEnd = fun e _ _ -> epochEnds.Add e }
+            let r = Loop.fit options hooks CancellationToken.None trainer data (Loop.start, History.empty)
+            // 100 examples in batches of 32: 4 steps per epoch (the last has 4 examples).
+            Expect.equal progress.Count 8 "one progress event per step"
+            Expect.equal (progress |> Seq.map (fun p -> p.Step) |> List.ofSeq) [ 1L .. 8L ] "steps count up"
+            Expect.equal progress.[7].TotalSteps 8L "total steps known"
+            Expect.equal epochEnds.Count 2 "one event per epoch"
+            Expect.equal r.History.Steps.Length 8 "history keeps every step"
+            let firstEpochMean = r.History.Steps |> List.take 4 |> List.averageBy (fun s -> s.Terms.["loss"])
+            Expect.floatClose Accuracy.high r.History.Epochs.[0].Terms.["loss"] firstEpochMean "epoch term is the mean of its steps"
+            Expect.equal r.Outcome Completed "completed"
+            Expect.equal r.Position { Epoch = 3; StepInEpoch = 0; Step = 8L } "position after the last epoch"
+        }
+
+        test "cancellation stops between steps and reports where" {
+            let data = TestData.bars 100 1L
+            let trainer = Autoencoder.trainer (smallAe ())
+            use cts = new CancellationTokenSource()
+            let hooks = { Loop.noHooks with OnStep = fun p -> if p.Step = 3L then cts.Cancel() }
+            let r = Loop.fit options hooks cts.Token trainer data (Loop.start, History.empty)
+            Expect.equal r.Outcome Cancelled "cancelled"
+            Expect.equal r.Position { Epoch = 1; StepInEpoch = 3; Step = 3L } "stopped right after step 3"
+            Expect.equal r.History.Steps.Length 3 "three steps recorded"
+        }
+
+        test "a NaN loss stops training with the step and term named" {
+            let data = TestData.bars 64 1L
+            let mutable calls = 0
+            let trainer =
+                { Modules = []; Optimizers = []
+                  Step = fun _ -> calls <- calls + 1; Map [ "recon", 1.0; "kl", (if calls = 3 then nan else 0.5) ] }
+            let e = Expect.throwsT<NonFiniteLossException> (fun () ->
+                        Loop.fit { options with BatchSize = 16 } Loop.noHooks CancellationToken.None trainer data (Loop.start, History.empty) |> ignore)
+            let ex =
+                try Loop.fit { options with BatchSize = 16 } Loop.noHooks CancellationToken.None
+                        { trainer with Step = fun _ -> Map [ "kl", Double.PositiveInfinity ] } data (Loop.start, History.empty) |> ignore
+                    failwith "expected an exception"
+                with :? NonFiniteLossException as ex -> ex
+            Expect.equal ex.Step 1L "first step"
+            Expect.equal ex.Term "kl" "names the term"
+            Expect.stringContains ex.Message "'kl'" "message names the term"
+            Expect.stringContains ex.Message "step 1" "message names the step"
+            e |> ignore
+        }
+
+        test "invalid options are rejected with the field named" {
+            let data = TestData.bars 8 1L
+            let trainer = Autoencoder.trainer (smallAe ())
+            let run o = Loop.fit o Loop.noHooks CancellationToken.None trainer data (Loop.start, History.empty) |> ignore
+            let ex = Expect.throwsT<ArgumentException> (fun () -> run { options with BatchSize = 0 })
+            ()
+            try run { options with Epochs = 0 } with :? ArgumentException as e -> Expect.equal e.ParamName "Epochs" "Epochs named"
+            try run { options with BatchSize = 0 } with :? ArgumentException as e -> Expect.equal e.ParamName "BatchSize" "BatchSize named"
+            ex |> ignore
+        }
+
+        test "the autoencoder learns: loss falls below half its start on a small structured batch" {
+            let data = TestData.bars 256 3L
+            let trainer = Autoencoder.trainer (smallAe ())
+            let r = Loop.fit { options with Epochs = 30; BatchSize = 64 } Loop.noHooks CancellationToken.None trainer data (Loop.start, History.empty)
+            let first = r.History.Steps.Head.Terms.["loss"]
+            let last = (List.last r.History.Epochs).Terms.["loss"]
+            Expect.isLessThan last (first / 2.0) (sprintf "loss fell from %g to %g" first last)
+        }
+    ]
