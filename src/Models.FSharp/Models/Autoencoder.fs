@@ -58,6 +58,12 @@ module Autoencoder =
           Encoder = Mlp.create widths c.HiddenActivation c.CodeActivation
           Decoder = Mlp.create (List.rev widths) c.HiddenActivation c.OutputActivation }
 
+    /// Moves both networks to a device; do it before `trainer` so the optimiser holds the moved parameters.
+    let moveTo (device: torch.Device) (m: Autoencoder) =
+        m.Encoder.``to``(device) |> ignore
+        m.Decoder.``to``(device) |> ignore
+        m
+
     /// Codes of a batch [N, ...InputShape] -> [N, code size].
     let encode (m: Autoencoder) (x: Tensor) : Tensor = m.Encoder.forward(x.flatten(1L))
 

@@ -17,14 +17,18 @@ type FitOptions =
       Device: torch.Device
       /// A per-batch transform on the device (augmentation, corruption); it may use the global generator, whose
       /// state checkpoints save.
-      Transform: Batch -> Batch }
+      Transform: Batch -> Batch
+      /// Call `OnCheckpoint` every this many steps inside an epoch (0: never; epoch ends have their own hook).
+      CheckpointEverySteps: int }
 
 /// Callbacks of the loop. Each runs outside the step's dispose scope; modules are back in training mode afterwards.
 type FitHooks =
     { /// After every step.
       OnStep: TrainingProgress -> unit
       /// After every epoch, with the history so far and the position of the next step.
-      OnEpochEnd: EpochRecord -> History -> TrainingPosition -> unit }
+      OnEpochEnd: EpochRecord -> History -> TrainingPosition -> unit
+      /// Every `CheckpointEverySteps` steps inside an epoch, with the history so far and the next step's position.
+      OnCheckpoint: History -> TrainingPosition -> unit }
 
 /// How `fit` ended.
 type FitOutcome =
@@ -42,10 +46,10 @@ type FitResult = { History: History; Position: TrainingPosition; Outcome: FitOut
 module Loop =
     /// Loop defaults: 1 epoch of batch 64 on the CPU, seed 0, no transform.
     let defaults =
-        { Epochs = 1; BatchSize = 64; Seed = 0L; DropLast = false; Device = torch.CPU; Transform = id }
+        { Epochs = 1; BatchSize = 64; Seed = 0L; DropLast = false; Device = torch.CPU; Transform = id; CheckpointEverySteps = 0 }
 
     /// Hooks that do nothing.
-    let noHooks = { OnStep = ignore; OnEpochEnd = fun _ _ _ -> () }
+    let noHooks = { OnStep = ignore; OnEpochEnd = (fun _ _ _ -> ()); OnCheckpoint = fun _ _ -> () }
 
     /// Where a new run starts.
     let start = { Epoch = 1; StepInEpoch = 0; Step = 0L }
@@ -54,6 +58,7 @@ module Loop =
     let validate (o: FitOptions) =
         if o.Epochs < 1 then Errors.invalidArg "Epochs" "at least 1" o.Epochs
         if o.BatchSize < 1 then Errors.invalidArg "BatchSize" "at least 1" o.BatchSize
+        if o.CheckpointEverySteps < 0 then Errors.invalidArg "CheckpointEverySteps" "0 (never) or a positive step count" o.CheckpointEverySteps
 
     // libtorch memory is invisible to the .NET GC, and implicit double -> Scalar conversions (inside
     // optimisers too) leave small native objects that only finalizers free; collecting now and then keeps the
@@ -115,6 +120,9 @@ module Loop =
                         { Epoch = epoch; Epochs = options.Epochs; StepInEpoch = i; StepsPerEpoch = stepsPerEpoch
                           Step = step; TotalSteps = totalSteps; Terms = terms; Elapsed = clock.Elapsed
                           ExamplesPerSecond = float examplesSeen / max 1e-9 clock.Elapsed.TotalSeconds }
+                    if options.CheckpointEverySteps > 0 && step % int64 options.CheckpointEverySteps = 0L && i < stepsPerEpoch then
+                        hooks.OnCheckpoint (snapshot ()) pos
+                        Trainer.train trainer
             if not cancelled then
                 let record =
                     { Epoch = epoch; Step = pos.Step

@@ -1,0 +1,108 @@
+/// The `generative` command line, declared with Argu: one union per sub-command.
+module Generative.Cli.Arguments
+
+open Argu
+
+type TrainArgs =
+    | [<MainCommand; Unique>] Model of model: string
+    | Dataset of name: string
+    | Epochs of count: int
+    | [<AltCommandLine("-b")>] Batch_Size of size: int
+    | Seed of seed: int64
+    | Device of device: string
+    | Normalization of name: string
+    | [<CustomCommandLine("--set")>] Set of setting: string
+    | Data of folder: string
+    | Runs of folder: string
+    | Run_Folder of folder: string
+    | Checkpoint_Every of steps: int
+    | Keep_Checkpoints of count: int
+    | Resume of run: string
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Model _ -> "model id (see `generative models`), e.g. ae-linear."
+            | Dataset _ -> "mnist (default) or fashion-mnist."
+            | Epochs _ -> "epochs to train (default 1); with --resume, the new total."
+            | Batch_Size _ -> "examples per step (default 64)."
+            | Seed _ -> "seed of initial weights, data order and noise (default 42)."
+            | Device _ -> "auto (default: CUDA when available), cpu or cuda."
+            | Normalization _ -> "zero-one, minus-one-one or mean-std (default: the model's)."
+            | Set _ -> "model setting key=value (repeatable), e.g. --set optimizer=adam:lr=0.0005."
+            | Data _ -> "folder holding the data set's IDX files (default: the cache, see `data fetch`)."
+            | Runs _ -> "parent folder of new runs (default runs)."
+            | Run_Folder _ -> "exact folder for this run."
+            | Checkpoint_Every _ -> "also checkpoint every N steps (default: at epoch ends and on Ctrl+C)."
+            | Keep_Checkpoints _ -> "checkpoints kept (default 2)."
+            | Resume _ -> "continue the run in this folder from its newest checkpoint."
+
+type RunImageArgs =
+    | [<MainCommand; ExactlyOnce>] Run of run: string
+    | [<AltCommandLine("-n")>] Count of count: int
+    | [<AltCommandLine("-o")>] Out of path: string
+    | Device of device: string
+    | Seed of seed: int64
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Run _ -> "run folder."
+            | Count _ -> "number of images (default 64)."
+            | Out _ -> "PNG file to write (default <run>/<command>.png)."
+            | Device _ -> "auto, cpu or cuda."
+            | Seed _ -> "seed for sampling noise (default 0)."
+
+type EncodeArgs =
+    | [<MainCommand; ExactlyOnce>] Run of run: string
+    | [<AltCommandLine("-o")>] Out of path: string
+    | Device of device: string
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Run _ -> "run folder."
+            | Out _ -> "CSV file of test-set codes with their labels (default <run>/codes.csv)."
+            | Device _ -> "auto, cpu or cuda."
+
+type ReportArgs =
+    | [<MainCommand; ExactlyOnce>] Run of run: string
+    interface IArgParserTemplate with
+        member a.Usage = match a with Run _ -> "run folder whose report.html to rebuild from its newest checkpoint."
+
+type FetchArgs =
+    | [<MainCommand; ExactlyOnce>] Name of dataset: string
+    | From of folder: string
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Name _ -> "mnist or fashion-mnist."
+            | From _ -> "a folder that already holds the four IDX files (raw or .gz)."
+
+type DataArgs =
+    | [<CliPrefix(CliPrefix.None)>] Fetch of ParseResults<FetchArgs>
+    interface IArgParserTemplate with
+        member a.Usage = match a with Fetch _ -> "find or download a data set, verify it by sha256 and cache it."
+
+type ModelsArgs =
+    | [<Hidden>] Verbose
+    interface IArgParserTemplate with
+        member a.Usage = match a with Verbose -> "more detail."
+
+type Command =
+    | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
+    | [<CliPrefix(CliPrefix.None)>] Sample of ParseResults<RunImageArgs>
+    | [<CliPrefix(CliPrefix.None)>] Reconstruct of ParseResults<RunImageArgs>
+    | [<CliPrefix(CliPrefix.None)>] Encode of ParseResults<EncodeArgs>
+    | [<CliPrefix(CliPrefix.None)>] Report of ParseResults<ReportArgs>
+    | [<CliPrefix(CliPrefix.None)>] Data of ParseResults<DataArgs>
+    | [<CliPrefix(CliPrefix.None)>] Models of ParseResults<ModelsArgs>
+    | [<Inherit>] Debug
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Train _ -> "train a model into a run folder (or --resume one)."
+            | Sample _ -> "draw new images from a trained generative model."
+            | Reconstruct _ -> "reconstruct test images with a trained autoencoder (originals above, reconstructions below)."
+            | Encode _ -> "write the codes of the test set."
+            | Report _ -> "rebuild a run's report.html."
+            | Data _ -> "data sets."
+            | Models _ -> "list the models."
+            | Debug -> "print stack traces of errors."

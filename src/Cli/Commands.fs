@@ -1,0 +1,162 @@
+/// What each `generative` sub-command does, on top of the library's Experiment, Fetch and Images modules.
+module Generative.Cli.Commands
+
+open System
+open System.IO
+open System.Threading
+open Argu
+open TorchSharp
+open Generative
+open Generative.Cli.Arguments
+
+/// An error the user can fix; printed without a stack trace.
+exception UsageError of string
+
+let private parseSet (text: string) =
+    match text.Split('=', 2) with
+    | [| k; v |] when k.Trim() <> "" -> k.Trim(), v.Trim()
+    | _ -> raise (UsageError(sprintf "--set expects key=value, but got '%s'." text))
+
+/// Ctrl+C asks the run to stop after the current step (it then saves a checkpoint); a second Ctrl+C aborts.
+let private withCancelKey (f: CancellationToken -> 'T) : 'T =
+    use cts = new CancellationTokenSource()
+    let handler =
+        ConsoleCancelEventHandler(fun _ e ->
+            if not cts.IsCancellationRequested then
+                e.Cancel <- true
+                Console.Error.WriteLine "\nStopping after this step and saving a checkpoint (Ctrl+C again to abort)..."
+                cts.Cancel())
+    Console.CancelKeyPress.AddHandler handler
+    try f cts.Token
+    finally Console.CancelKeyPress.RemoveHandler handler
+
+let private printResult (r: RunResult) =
+    for (name, value, how) in r.Metrics do
+        Console.WriteLine(sprintf "%s: %.6g  (%s)" name value how)
+    Console.WriteLine(sprintf "report: %s" (Path.GetFullPath r.Report))
+    if r.Outcome = Cancelled then 130 else 0
+
+/// `generative train`.
+let train (args: ParseResults<TrainArgs>) =
+    let device = args.TryGetResult TrainArgs.Device |> Option.map Device.parse |> Option.defaultValue Auto
+    let r =
+        match args.TryGetResult TrainArgs.Resume with
+        | Some folder ->
+            if args.Contains TrainArgs.Model then
+                raise (UsageError "--resume continues a run with its own model and settings: give either a model or --resume.")
+            withCancelKey (fun token ->
+                ProgressDisplay.run (fun onStep log ->
+                    Experiment.resume folder (args.TryGetResult TrainArgs.Epochs) device { OnStep = onStep; Log = log } token))
+        | None ->
+            let model =
+                match args.TryGetResult TrainArgs.Model with
+                | Some m -> m
+                | None -> raise (UsageError "Name a model to train (see `generative models`), or --resume a run folder.")
+            let d = Experiment.defaults model
+            let s =
+                { d with
+                    ModelSettings = args.GetResults TrainArgs.Set |> List.map parseSet
+                    Dataset = args.GetResult(TrainArgs.Dataset, d.Dataset)
+                    DataFolder = args.TryGetResult TrainArgs.Data
+                    Normalization = args.TryGetResult TrainArgs.Normalization
+                    Epochs = args.GetResult(TrainArgs.Epochs, d.Epochs)
+                    BatchSize = args.GetResult(TrainArgs.Batch_Size, d.BatchSize)
+                    Seed = args.GetResult(TrainArgs.Seed, d.Seed)
+                    Device = device
+                    RunsRoot = args.GetResult(TrainArgs.Runs, d.RunsRoot)
+                    RunFolder = args.TryGetResult TrainArgs.Run_Folder
+                    CheckpointEverySteps = args.GetResult(TrainArgs.Checkpoint_Every, d.CheckpointEverySteps)
+                    KeepCheckpoints = args.GetResult(TrainArgs.Keep_Checkpoints, d.KeepCheckpoints) }
+            withCancelKey (fun token ->
+                ProgressDisplay.run (fun onStep log -> Experiment.train s { OnStep = onStep; Log = log } token))
+    printResult r
+
+let private outPath (run: string) (args: ParseResults<RunImageArgs>) (name: string) =
+    args.GetResult(RunImageArgs.Out, Path.Combine(run, name + ".png"))
+
+/// `generative sample`.
+let sample (args: ParseResults<RunImageArgs>) =
+    let run = args.GetResult RunImageArgs.Run
+    let device = args.TryGetResult RunImageArgs.Device |> Option.map Device.parse |> Option.defaultValue Auto
+    let s, model = Experiment.load run device
+    match model.Sample with
+    | None ->
+        raise (UsageError(sprintf "%s has no prior to sample from; `generative reconstruct %s` shows what it learned." s.ModelId run))
+    | Some draw ->
+        Device.seed (args.GetResult(RunImageArgs.Seed, 0L))
+        use _ = torch.no_grad()
+        use images = draw (args.GetResult(RunImageArgs.Count, 64))
+        let out = outPath run args "samples"
+        Images.saveGrid out 8 (Transforms.denormalize (Experiment.parseNormalization s.Normalization.Value) (images.cpu()))
+        Console.WriteLine(sprintf "wrote %s" (Path.GetFullPath out))
+        0
+
+/// `generative reconstruct`.
+let reconstruct (args: ParseResults<RunImageArgs>) =
+    let run = args.GetResult RunImageArgs.Run
+    let device = args.TryGetResult RunImageArgs.Device |> Option.map Device.parse |> Option.defaultValue Auto
+    let s, model = Experiment.load run device
+    match model.Reconstruct with
+    | None -> raise (UsageError(sprintf "%s does not reconstruct inputs; try `generative sample %s`." s.ModelId run))
+    | Some f ->
+        let data = Experiment.loadData s
+        let n = min (int64 (args.GetResult(RunImageArgs.Count, 32))) data.Test.Count
+        // A seeded random choice of test images, so repeated calls can show different digits.
+        use g = new torch.Generator(uint64 (args.GetResult(RunImageArgs.Seed, 0L)))
+        use idx = torch.randperm(data.Test.Count, generator = g).narrow(0L, 0L, n)
+        use _ = torch.no_grad()
+        use x = data.Test.Images.index_select(0L, idx).``to``(Device.resolve device)
+        use r = f x
+        use grid = Catalog.interleaveRows 8 (x.cpu()) (r.cpu())
+        let out = outPath run args "reconstructions"
+        Images.saveGrid out 8 (Transforms.denormalize data.Normalization grid)
+        Console.WriteLine(sprintf "wrote %s (odd rows: originals, even rows: reconstructions)" (Path.GetFullPath out))
+        0
+
+/// `generative encode`.
+let encode (args: ParseResults<EncodeArgs>) =
+    let run = args.GetResult EncodeArgs.Run
+    let device = args.TryGetResult EncodeArgs.Device |> Option.map Device.parse |> Option.defaultValue Auto
+    let s, model = Experiment.load run device
+    match model.Encode with
+    | None -> raise (UsageError(sprintf "%s has no encoder." s.ModelId))
+    | Some f ->
+        let data = Experiment.loadData s
+        let out = args.GetResult(EncodeArgs.Out, Path.Combine(run, "codes.csv"))
+        use _ = torch.no_grad()
+        use codes = f (data.Test.Images.``to``(Device.resolve device))
+        let c = codes.cpu().to_type(torch.float32)
+        let width = int c.shape.[1]
+        let values = c.data<float32>().ToArray()
+        let labels = data.Test.Labels.data<int64>().ToArray()
+        let lines =
+            seq {
+                yield "label," + String.Join(",", [ for i in 0 .. width - 1 -> sprintf "code%d" i ])
+                for row in 0 .. labels.Length - 1 do
+                    yield string labels.[row] + "," + String.Join(",", [ for i in 0 .. width - 1 -> values.[row * width + i].ToString("R", Globalization.CultureInfo.InvariantCulture) ])
+            }
+        File.WriteAllLines(out, lines)
+        Console.WriteLine(sprintf "wrote %d codes of size %d to %s" labels.Length width (Path.GetFullPath out))
+        0
+
+/// `generative report`.
+let report (args: ParseResults<ReportArgs>) =
+    let path = Experiment.report (args.GetResult ReportArgs.Run) Auto
+    Console.WriteLine(sprintf "report: %s" (Path.GetFullPath path))
+    0
+
+/// `generative data fetch`.
+let data (args: ParseResults<DataArgs>) =
+    match args.GetSubCommand() with
+    | DataArgs.Fetch f ->
+        let name = f.GetResult FetchArgs.Name
+        let folder = Fetch.fetch (name.ToLowerInvariant()) (f.TryGetResult FetchArgs.From) (fun s -> Console.WriteLine s)
+        Console.WriteLine(sprintf "%s is ready in %s" name folder)
+        0
+
+/// `generative models`.
+let models () =
+    for e in Catalog.all do
+        Console.WriteLine(sprintf "%-12s %s" e.Id e.Title)
+        Console.WriteLine(sprintf "%-12s settings: %s" "" (e.Defaults |> List.map (fun (k, v) -> k + "=" + v) |> String.concat " "))
+    0

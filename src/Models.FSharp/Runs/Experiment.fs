@@ -1,0 +1,319 @@
+namespace Generative
+
+open System
+open System.Globalization
+open System.IO
+open System.Text.Json
+open System.Text.Json.Nodes
+open System.Threading
+open TorchSharp
+
+/// Everything that defines a run besides the model's own settings.
+type RunSettings =
+    { /// Catalog id, e.g. "ae-linear".
+      ModelId: string
+      /// Model settings overriding the catalog defaults (key, value).
+      ModelSettings: (string * string) list
+      /// "mnist" or "fashion-mnist".
+      Dataset: string
+      /// Where the data set's files are; None looks in the cache (see Fetch).
+      DataFolder: string option
+      /// "zero-one", "minus-one-one" or "mean-std"; None takes the model's default.
+      Normalization: string option
+      Epochs: int
+      BatchSize: int
+      Seed: int64
+      Device: DeviceChoice
+      /// Parent of new run folders ("runs").
+      RunsRoot: string
+      /// An explicit run folder; None makes `<RunsRoot>/<model>-<yyyyMMdd-HHmmss>`.
+      RunFolder: string option
+      /// Also checkpoint every this many steps (0: only at epoch ends and on interruption).
+      CheckpointEverySteps: int
+      /// Checkpoints kept (the newest).
+      KeepCheckpoints: int
+      /// Test images drawn in the picture grids.
+      PictureCount: int }
+
+/// How a run call ended.
+type RunResult =
+    { Folder: string
+      Report: string
+      History: History
+      Outcome: FitOutcome
+      Metrics: (string * float * string) list }
+
+/// Callbacks a run reports through.
+type RunEvents = { OnStep: TrainingProgress -> unit; Log: string -> unit }
+
+/// Runs: a folder per training run with run.json, checkpoints/, samples/, metrics.csv and report.html;
+/// training, resuming, reporting and loading a trained model back.
+[<RequireQualifiedAccess>]
+module Experiment =
+    /// Defaults for a model: the source's usual batch 64, 1 epoch, seed 42, automatic device, folder `runs/`.
+    let defaults (modelId: string) =
+        { ModelId = modelId; ModelSettings = []; Dataset = "mnist"; DataFolder = None; Normalization = None
+          Epochs = 1; BatchSize = 64; Seed = 42L; Device = Auto; RunsRoot = "runs"; RunFolder = None
+          CheckpointEverySteps = 0; KeepCheckpoints = 2; PictureCount = 32 }
+
+    /// Events that ignore steps and print log lines to the console.
+    let consoleEvents = { OnStep = ignore; Log = fun (s: string) -> Console.WriteLine s }
+
+    let private runFile = "run.json"
+
+    /// Parses "zero-one" | "minus-one-one" | "mean-std".
+    let parseNormalization (text: string) : Normalization =
+        match text.Trim().ToLowerInvariant() with
+        | "zero-one" | "0-1" -> ZeroOne
+        | "minus-one-one" | "-1-1" -> MinusOneToOne
+        | "mean-std" -> Transforms.mnistMeanStd
+        | other -> Errors.invalidArg "normalization" "zero-one, minus-one-one or mean-std" other
+
+    /// Throws ArgumentException naming the bad setting.
+    let validate (s: RunSettings) =
+        Catalog.find s.ModelId |> ignore
+        if s.Epochs < 1 then Errors.invalidArg "epochs" "at least 1" s.Epochs
+        if s.BatchSize < 1 then Errors.invalidArg "batchSize" "at least 1" s.BatchSize
+        if s.CheckpointEverySteps < 0 then Errors.invalidArg "checkpointEverySteps" "0 (off) or a positive step count" s.CheckpointEverySteps
+        if s.KeepCheckpoints < 1 then Errors.invalidArg "keepCheckpoints" "at least 1" s.KeepCheckpoints
+        if s.PictureCount < 1 then Errors.invalidArg "pictureCount" "at least 1" s.PictureCount
+        if not (List.contains (s.Dataset.ToLowerInvariant()) [ "mnist"; "fashion-mnist" ]) then
+            Errors.invalidArg "dataset" "mnist or fashion-mnist" s.Dataset
+        s.Normalization |> Option.iter (parseNormalization >> ignore)
+
+    let private normalizationOf (s: RunSettings) =
+        s.Normalization |> Option.defaultValue (Catalog.find s.ModelId).Normalization
+
+    /// Loads the run's data set; when it is missing, the error says what to run.
+    let loadData (s: RunSettings) : ImageDataset =
+        let name = s.Dataset.ToLowerInvariant()
+        match Fetch.locate name s.DataFolder with
+        | None -> raise (FileNotFoundException(Fetch.missingMessage name))
+        | Some folder ->
+            let norm = parseNormalization (normalizationOf s)
+            if name = "mnist" then Datasets.mnist folder norm else Datasets.fashionMnist folder norm
+
+    // ---- run.json --------------------------------------------------------------------------------------
+
+    let private toJson (s: RunSettings) (modelSettings: (string * string) list) =
+        let o = JsonObject()
+        o["model"] <- JsonValue.Create s.ModelId
+        let m = JsonObject()
+        for (k, v) in modelSettings do m[k] <- JsonValue.Create v
+        o["modelSettings"] <- m
+        o["dataset"] <- JsonValue.Create s.Dataset
+        o["normalization"] <- JsonValue.Create(normalizationOf s)
+        o["epochs"] <- JsonValue.Create s.Epochs
+        o["batchSize"] <- JsonValue.Create s.BatchSize
+        o["seed"] <- JsonValue.Create s.Seed
+        o["checkpointEverySteps"] <- JsonValue.Create s.CheckpointEverySteps
+        o["keepCheckpoints"] <- JsonValue.Create s.KeepCheckpoints
+        o["pictureCount"] <- JsonValue.Create s.PictureCount
+        o.ToJsonString(JsonSerializerOptions(WriteIndented = true))
+
+    /// Reads a run folder's settings (the device is not stored: it is chosen again).
+    let readSettings (folder: string) : RunSettings =
+        let path = Path.Combine(folder, runFile)
+        if not (File.Exists path) then
+            raise (FileNotFoundException(sprintf "%s is not a run folder: it has no %s (runs are made by `generative train`)" folder runFile, path))
+        try
+            let o = JsonNode.Parse(File.ReadAllText path).AsObject()
+            { defaults (o["model"].GetValue<string>()) with
+                ModelSettings = [ for KeyValue (k, v) in o["modelSettings"].AsObject() -> k, v.GetValue<string>() ]
+                Dataset = o["dataset"].GetValue<string>()
+                Normalization = Some(o["normalization"].GetValue<string>())
+                Epochs = o["epochs"].GetValue<int>()
+                BatchSize = o["batchSize"].GetValue<int>()
+                Seed = o["seed"].GetValue<int64>()
+                CheckpointEverySteps = o["checkpointEverySteps"].GetValue<int>()
+                KeepCheckpoints = o["keepCheckpoints"].GetValue<int>()
+                PictureCount = o["pictureCount"].GetValue<int>()
+                RunFolder = Some folder }
+        with
+        | :? JsonException | :? NullReferenceException | :? InvalidOperationException as e ->
+            raise (InvalidDataException(sprintf "%s: damaged run settings: %s" path e.Message, e))
+
+    let private writeAtomic (path: string) (text: string) =
+        let tmp = path + ".tmp"
+        File.WriteAllText(tmp, text)
+        File.Move(tmp, path, true)
+
+    // ---- folders and pictures --------------------------------------------------------------------------
+
+    let private newFolder (s: RunSettings) =
+        match s.RunFolder with
+        | Some f -> f
+        | None ->
+            let stem = Path.Combine(s.RunsRoot, sprintf "%s-%s" s.ModelId (DateTime.Now.ToString("yyyyMMdd-HHmmss")))
+            Seq.initInfinite (fun i -> if i = 0 then stem else sprintf "%s-%d" stem (i + 1))
+            |> Seq.find (fun f -> not (Directory.Exists f))
+
+    let private slug (title: string) =
+        let chars = title.ToLowerInvariant() |> Seq.map (fun c -> if Char.IsLetterOrDigit c then c else '-') |> Seq.toArray
+        String(chars).Split('-', StringSplitOptions.RemoveEmptyEntries) |> Seq.truncate 4 |> String.concat "-"
+
+    let private picturesFolder folder = Path.Combine(folder, "samples")
+
+    /// Saves the model's picture series of the fixed batch as `samples/<series>-epoch-<nnn>.png`.
+    let private savePictures folder (norm: Normalization) (model: RunModel) (fixedBatch: Batch) (epoch: int) =
+        Directory.CreateDirectory(picturesFolder folder) |> ignore
+        Trainer.eval model.Trainer
+        use _ = torch.NewDisposeScope()
+        for (title, images) in model.Pictures fixedBatch do
+            let name = sprintf "%s-epoch-%03d.png" (slug title) epoch
+            Images.saveGrid (Path.Combine(picturesFolder folder, name)) 8 (Transforms.denormalize norm (images.cpu()))
+            File.WriteAllText(Path.Combine(picturesFolder folder, slug title + ".title"), title)
+
+    let private imageSeries folder : ImageSeries list =
+        let dir = picturesFolder folder
+        if not (Directory.Exists dir) then []
+        else
+            Directory.GetFiles(dir, "*.title")
+            |> Array.sort
+            |> Array.map (fun titleFile ->
+                let stem = Path.GetFileNameWithoutExtension titleFile
+                let frames =
+                    Directory.GetFiles(dir, stem + "-epoch-*.png")
+                    |> Array.sort
+                    |> Array.map (fun f ->
+                        let n = Path.GetFileNameWithoutExtension(f).Substring(stem.Length + "-epoch-".Length)
+                        sprintf "epoch %d" (int n), f)
+                    |> List.ofArray
+                { Title = File.ReadAllText titleFile; Caption = "A fixed batch of test images, drawn at the end of each epoch."; Frames = frames })
+            |> List.ofArray
+
+    // ---- report ----------------------------------------------------------------------------------------
+
+    let private writeReport folder (s: RunSettings) (entry: CatalogEntry) (data: ImageDataset) (device: torch.Device)
+                            (history: History) (metrics: (string * float * string) list) (parameters: int64) =
+        let report = Path.Combine(folder, "report.html")
+        let epochs = history.Epochs.Length
+        let seconds = history.Epochs |> List.sumBy (fun e -> e.Seconds)
+        let summary =
+            sprintf "%s, trained %d of %d epochs (%d steps, %.1f s) on %s (%d training images), batch %d, seed %d; %d parameters."
+                entry.Title epochs s.Epochs (match history.Steps with [] -> 0L | st -> (List.last st).Step) seconds
+                data.Name data.Train.Count s.BatchSize s.Seed parameters
+        RunReport.write report
+            { Title = entry.Title
+              ModelId = entry.Id
+              Summary = summary
+              History = history
+              ImageSeries = imageSeries folder
+              Charts = []
+              Metrics = metrics |> List.map (fun (n, v, how) -> n, v.ToString("G6", CultureInfo.InvariantCulture), how)
+              Config =
+                [ "model", s.ModelId; "dataset", data.Name; "normalization", normalizationOf s
+                  "epochs", string s.Epochs; "batch size", string s.BatchSize; "seed", string s.Seed ]
+                @ (Catalog.find s.ModelId).Defaults
+                  |> List.map (fun (k, v) -> k, s.ModelSettings |> List.tryFind (fun (k2, _) -> k2 = k) |> Option.map snd |> Option.defaultValue v)
+              Environment =
+                RunEnvironment.describe device
+                @ (data.Files |> List.map (fun (file, sha) -> "sha256 " + Path.GetFileName file, sha)) }
+        report
+
+    // ---- training and resuming -------------------------------------------------------------------------
+
+    let private effectiveModelSettings (s: RunSettings) =
+        let entry = Catalog.find s.ModelId
+        let known = entry.Defaults |> List.map fst |> Set.ofList
+        for (k, _) in s.ModelSettings do
+            if not (known.Contains k) then
+                Errors.invalidArg "set" (sprintf "a setting of %s (%s)" s.ModelId (known |> String.concat ", ")) k
+        entry.Defaults |> List.map (fun (k, v) -> k, s.ModelSettings |> List.tryFind (fun (k2, _) -> k2 = k) |> Option.map snd |> Option.defaultValue v)
+
+    /// Builds the run's model on its device after seeding (so initial weights depend only on the seed).
+    let private build (s: RunSettings) (device: torch.Device) =
+        Device.seed s.Seed
+        (Catalog.find s.ModelId).Build device (effectiveModelSettings s)
+
+    let private run (s: RunSettings) (folder: string) (resumeFrom: string option) (events: RunEvents) (token: CancellationToken) =
+        let entry = Catalog.find s.ModelId
+        let device = Device.resolve s.Device
+        let data = loadData s
+        let norm = data.Normalization
+        let model = build s device
+        let checkpoints = Path.Combine(folder, "checkpoints")
+        let start =
+            match resumeFrom with
+            | None -> Loop.start, History.empty
+            | Some ck ->
+                let info, history = Checkpoint.restore ck false model.Trainer
+                events.Log (sprintf "resumed from %s (epoch %d, step %d)" ck info.Position.Epoch info.Position.Step)
+                info.Position, history
+        let fixedBatch =
+            let n = min (int64 s.PictureCount) data.Test.Count
+            { Images = data.Test.Images.narrow(0L, 0L, n).``to``(device); Labels = data.Test.Labels.narrow(0L, 0L, n).``to``(device) }
+        if resumeFrom.IsNone then savePictures folder norm model fixedBatch 0
+        let info pos = { ModelId = s.ModelId; Settings = effectiveModelSettings s; Position = pos; CreatedUtc = DateTime.UtcNow }
+        let parameters = Trainer.parameterCount model.Trainer
+        let saveCheckpoint history pos =
+            let path = Checkpoint.save checkpoints s.KeepCheckpoints model.Trainer history (info pos)
+            History.save (Path.Combine(folder, "metrics.csv")) history
+            path
+        let hooks =
+            { OnStep = events.OnStep
+              OnCheckpoint = fun history pos -> saveCheckpoint history pos |> ignore
+              OnEpochEnd =
+                fun record history pos ->
+                    savePictures folder norm model fixedBatch record.Epoch
+                    saveCheckpoint history pos |> ignore
+                    writeReport folder s entry data device history [] parameters |> ignore
+                    let terms = record.Terms |> Map.toList |> List.map (fun (k, v) -> sprintf "%s %.5g" k v) |> String.concat "  "
+                    events.Log (sprintf "epoch %d/%d  %s  (%.1f s)" record.Epoch s.Epochs terms record.Seconds) }
+        let loopOptions =
+            { Loop.defaults with
+                Epochs = s.Epochs; BatchSize = s.BatchSize; Seed = s.Seed; Device = device
+                CheckpointEverySteps = s.CheckpointEverySteps }
+        let result = Loop.fit loopOptions hooks token model.Trainer data.Train start
+        if result.Outcome = Cancelled then
+            let path = saveCheckpoint result.History result.Position
+            events.Log (sprintf "interrupted at epoch %d, step %d; checkpoint %s. Resume with: generative train --resume %s" result.Position.Epoch result.Position.Step path folder)
+        Trainer.eval model.Trainer
+        let metrics = model.Evaluate data.Test
+        let report = writeReport folder s entry data device result.History metrics parameters
+        { Folder = folder; Report = report; History = result.History; Outcome = result.Outcome; Metrics = metrics }
+
+    /// Trains a new run; the folder is created first and returned in the result.
+    let train (s: RunSettings) (events: RunEvents) (token: CancellationToken) : RunResult =
+        validate s
+        let data = loadData s // fail before making a folder when the data is missing
+        ignore data
+        let folder = newFolder s
+        Directory.CreateDirectory folder |> ignore
+        writeAtomic (Path.Combine(folder, runFile)) (toJson s (effectiveModelSettings s))
+        events.Log (sprintf "run folder: %s" folder)
+        run { s with RunFolder = Some folder } folder None events token
+
+    /// Continues a run from its newest checkpoint; `epochs` raises (or keeps) the run's epoch count.
+    let resume (folder: string) (epochs: int option) (device: DeviceChoice) (events: RunEvents) (token: CancellationToken) : RunResult =
+        let saved = readSettings folder
+        let s = { saved with Epochs = defaultArg epochs saved.Epochs; Device = device }
+        validate s
+        let ck =
+            match Checkpoint.latest (Path.Combine(folder, "checkpoints")) with
+            | Some c -> c
+            | None -> raise (FileNotFoundException(sprintf "%s has no complete checkpoint to resume from; start a new run instead." folder))
+        if s.Epochs <> saved.Epochs then
+            writeAtomic (Path.Combine(folder, runFile)) (toJson s (effectiveModelSettings s))
+        run s folder (Some ck) events token
+
+    /// A trained model loaded back from a run folder's newest checkpoint (weights only), in evaluation mode,
+    /// with the run's settings and data normalisation.
+    let load (folder: string) (device: DeviceChoice) : RunSettings * RunModel =
+        let s = { readSettings folder with Device = device }
+        let dev = Device.resolve s.Device
+        let model = build s dev
+        match Checkpoint.latest (Path.Combine(folder, "checkpoints")) with
+        | Some ck -> Checkpoint.restore ck true model.Trainer |> ignore
+        | None -> raise (FileNotFoundException(sprintf "%s has no checkpoint yet: train at least one epoch first." folder))
+        Trainer.eval model.Trainer
+        s, model
+
+    /// Rebuilds a run's report.html from its newest checkpoint and metrics.csv, re-measuring the test metrics.
+    let report (folder: string) (device: DeviceChoice) : string =
+        let s, model = load folder device
+        let data = loadData s
+        let metricsPath = Path.Combine(folder, "metrics.csv")
+        let history = if File.Exists metricsPath then History.ofCsv (File.ReadAllText metricsPath) else History.empty
+        let metrics = model.Evaluate data.Test
+        writeReport folder s (Catalog.find s.ModelId) data (Device.resolve device) history metrics (Trainer.parameterCount model.Trainer)

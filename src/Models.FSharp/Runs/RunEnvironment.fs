@@ -1,0 +1,29 @@
+namespace Generative
+
+open System
+open System.IO
+open System.Runtime.InteropServices
+open TorchSharp
+
+/// What a report says about the machine and software a run used.
+[<RequireQualifiedAccess>]
+module RunEnvironment =
+    let private cpuModel () =
+        try
+            File.ReadLines "/proc/cpuinfo"
+            |> Seq.tryFind (fun l -> l.StartsWith "model name")
+            |> Option.map (fun l -> l.Substring(l.IndexOf(':') + 1).Trim())
+            |> Option.defaultValue RuntimeInformation.ProcessArchitecture.
+                ToString()
+        with _ -> RuntimeInformation.ProcessArchitecture.ToString()
+
+    /// (name, value) rows: library, TorchSharp and libtorch versions, .NET, OS, CPU, threads, device.
+    let describe (device: torch.Device) : (string * string) list =
+        [ "Generative", string (typeof<Trainer>.Assembly.GetName().Version)
+          "TorchSharp", string (typeof<torch.Tensor>.Assembly.GetName().Version)
+          "libtorch", Device.libtorchVersion ()
+          ".NET", RuntimeInformation.FrameworkDescription
+          "OS", RuntimeInformation.OSDescription
+          "CPU", sprintf "%s (%d logical cores)" (cpuModel ()) Environment.ProcessorCount
+          "torch threads", string (torch.get_num_threads ())
+          "device", string device.``type`` ]
