@@ -24,9 +24,14 @@ module SafeTensors =
         | Some (_, n) -> n
         | None -> raise (NotSupportedException(sprintf "safetensors: dtype %O is not supported" dt))
 
-    /// Serialises named tensors (copied to the CPU, made contiguous) in the given order.
-    let toBytes (tensors: (string * Tensor) list) : byte[] =
+    /// Serialises named tensors (copied to the CPU, made contiguous) in the given order, with optional
+    /// string metadata (the format's `__metadata__` entry).
+    let toBytesWithMetadata (metadata: (string * string) list) (tensors: (string * Tensor) list) : byte[] =
         let header = JsonObject()
+        if not metadata.IsEmpty then
+            let m = JsonObject()
+            for (k, v) in metadata do m[k] <- JsonValue.Create v
+            header["__metadata__"] <- m
         let mutable offset = 0L
         let cpu =
             tensors |> List.map (fun (n, t) -> n, t.detach().cpu().contiguous())
@@ -47,6 +52,20 @@ module SafeTensors =
             ms.Write(t.bytes)
             t.Dispose()
         ms.ToArray()
+
+    /// Serialises named tensors without metadata.
+    let toBytes (tensors: (string * Tensor) list) : byte[] = toBytesWithMetadata [] tensors
+
+    /// The `__metadata__` string map of safetensors bytes (empty when absent).
+    let metadataOf (source: string) (bytes: byte[]) : (string * string) list =
+        if bytes.Length < 8 then raise (InvalidDataException(sprintf "%s: not a valid safetensors file: too short" source))
+        let headerLength = BitConverter.ToUInt64(bytes, 0)
+        if headerLength > uint64 (bytes.Length - 8) then
+            raise (InvalidDataException(sprintf "%s: not a valid safetensors file: header length %d exceeds the file size" source headerLength))
+        let header = JsonNode.Parse(Encoding.UTF8.GetString(bytes, 8, int headerLength)).AsObject()
+        match header["__metadata__"] with
+        | null -> []
+        | m -> [ for KeyValue (k, v) in m.AsObject() -> k, v.GetValue<string>() ]
 
     /// Parses safetensors bytes into named CPU tensors, in file order. `source` names the file in errors.
     let ofBytes (source: string) (bytes: byte[]) : (string * Tensor) list =

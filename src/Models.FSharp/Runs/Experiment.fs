@@ -226,12 +226,11 @@ module Experiment =
         Device.seed s.Seed
         (Catalog.find s.ModelId).Build device (effectiveModelSettings s)
 
-    let private run (s: RunSettings) (folder: string) (resumeFrom: string option) (events: RunEvents) (token: CancellationToken) =
+    let private run (s: RunSettings) (folder: string) (resumeFrom: string option) (model: RunModel) (data: ImageDataset)
+                    (events: RunEvents) (token: CancellationToken) =
         let entry = Catalog.find s.ModelId
         let device = Device.resolve s.Device
-        let data = loadData s
         let norm = data.Normalization
-        let model = build s device
         let checkpoints = Path.Combine(folder, "checkpoints")
         let start =
             match resumeFrom with
@@ -273,16 +272,25 @@ module Experiment =
         let report = writeReport folder s entry data device result.History metrics parameters
         { Folder = folder; Report = report; History = result.History; Outcome = result.Outcome; Metrics = metrics }
 
-    /// Trains a new run; the folder is created first and returned in the result.
-    let train (s: RunSettings) (events: RunEvents) (token: CancellationToken) : RunResult =
+    /// Builds the model a run's settings describe, seeded, on the run's device.
+    let buildModel (s: RunSettings) : RunModel = build s (Device.resolve s.Device)
+
+    /// Trains an already built model (from `buildModel`) on `data` into a new run folder. The folder is created
+    /// first; the result names it and its report. Stopping through `token` saves a checkpoint to resume from.
+    let fitModel (s: RunSettings) (model: RunModel) (data: ImageDataset) (events: RunEvents) (token: CancellationToken) : RunResult =
         validate s
-        let data = loadData s // fail before making a folder when the data is missing
-        ignore data
         let folder = newFolder s
         Directory.CreateDirectory folder |> ignore
         writeAtomic (Path.Combine(folder, runFile)) (toJson s (effectiveModelSettings s))
         events.Log (sprintf "run folder: %s" folder)
-        run { s with RunFolder = Some folder } folder None events token
+        run { s with RunFolder = Some folder } folder None model data events token
+
+    /// Trains a new run: loads the data (failing before making a folder when it is missing), builds the model
+    /// and calls `fitModel`.
+    let train (s: RunSettings) (events: RunEvents) (token: CancellationToken) : RunResult =
+        validate s
+        let data = loadData s
+        fitModel s (buildModel s) data events token
 
     /// Continues a run from its newest checkpoint; `epochs` raises (or keeps) the run's epoch count.
     let resume (folder: string) (epochs: int option) (device: DeviceChoice) (events: RunEvents) (token: CancellationToken) : RunResult =
@@ -295,7 +303,7 @@ module Experiment =
             | None -> raise (FileNotFoundException(sprintf "%s has no complete checkpoint to resume from; start a new run instead." folder))
         if s.Epochs <> saved.Epochs then
             writeAtomic (Path.Combine(folder, runFile)) (toJson s (effectiveModelSettings s))
-        run s folder (Some ck) events token
+        run s folder (Some ck) (buildModel s) (loadData s) events token
 
     /// A trained model loaded back from a run folder's newest checkpoint (weights only), in evaluation mode,
     /// with the run's settings and data normalisation.
@@ -317,3 +325,34 @@ module Experiment =
         let history = if File.Exists metricsPath then History.ofCsv (File.ReadAllText metricsPath) else History.empty
         let metrics = model.Evaluate data.Test
         writeReport folder s (Catalog.find s.ModelId) data (Device.resolve device) history metrics (Trainer.parameterCount model.Trainer)
+
+    /// Saves a trained model as one safetensors file: its weights, with the model id, its settings and the data
+    /// normalisation it was trained on in the file's metadata (atomic write).
+    let saveModel (path: string) (modelId: string) (settings: (string * string) list) (normalization: string) (model: RunModel) =
+        let metadata =
+            [ "generative.model", modelId
+              "generative.normalization", normalization
+              "generative.settings", JsonSerializer.Serialize(dict settings) ]
+        let tmp = path + ".tmp"
+        File.WriteAllBytes(tmp, SafeTensors.toBytesWithMetadata metadata (Checkpoint.stateOf model.Trainer))
+        File.Move(tmp, path, true)
+
+    /// Loads what `saveModel` wrote: (model id, settings, normalisation, model in evaluation mode).
+    let loadModel (path: string) (device: DeviceChoice) : string * (string * string) list * string * RunModel =
+        if not (File.Exists path) then raise (FileNotFoundException(sprintf "%s: model file not found" path, path))
+        let bytes = File.ReadAllBytes path
+        let meta = SafeTensors.metadataOf path bytes |> Map.ofList
+        let get key =
+            match meta.TryFind key with
+            | Some v -> v
+            | None -> raise (InvalidDataException(sprintf "%s: not a Generative model file (metadata '%s' missing)" path key))
+        let modelId = get "generative.model"
+        let settings =
+            JsonSerializer.Deserialize<Collections.Generic.Dictionary<string, string>>(get "generative.settings")
+            |> Seq.map (fun kv -> kv.Key, kv.Value) |> List.ofSeq
+        let model = (Catalog.find modelId).Build (Device.resolve device) settings
+        let saved = SafeTensors.ofBytes path bytes
+        try Checkpoint.loadWeights path model.Trainer saved
+        finally for (_, t) in saved do t.Dispose()
+        Trainer.eval model.Trainer
+        modelId, settings, get "generative.normalization", model

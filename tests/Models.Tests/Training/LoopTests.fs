@@ -21,7 +21,7 @@ let tests =
             let trainer = Autoencoder.trainer (smallAe ())
             let progress = ResizeArray<TrainingProgress>()
             let epochEnds = ResizeArray<EpochRecord>()
-            let hooks = { OnStep = progress.Add; OnEpochEnd = fun e _ _ -> epochEnds.Add e }
+            let hooks = { Loop.noHooks with OnStep = progress.Add; OnEpochEnd = fun e _ _ -> epochEnds.Add e }
             let r = Loop.fit options hooks CancellationToken.None trainer data (Loop.start, History.empty)
             // 100 examples in batches of 32: 4 steps per epoch (the last has 4 examples).
             Expect.equal progress.Count 8 "one progress event per step"

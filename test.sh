@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs the test suites: the F# library tests (Expecto + FsCheck) and the C# facade tests (xunit).
+#   ./test.sh          the default suite (fast; what CI runs)
+#   ./test.sh long     the long training checks: real MNIST, minutes of training
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+mode="${1:-default}"
+case "$mode" in
+  default)
+    dotnet build Generative.sln -c Release -nologo -clp:ErrorsOnly -v:q
+    dotnet run --project tests/Models.Tests -c Release --no-build -- --summary
+    dotnet test tests/Api.Tests -c Release --no-build -nologo
+    ;;
+  long)
+    dotnet build tests/Models.Tests -c Release -nologo -clp:ErrorsOnly -v:q
+    dotnet run --project tests/Models.Tests -c Release --no-build -- --long --summary
+    ;;
+  *) echo "usage: ./test.sh [long]" >&2; exit 2 ;;
+esac
