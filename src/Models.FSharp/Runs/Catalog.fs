@@ -13,6 +13,7 @@ type RunModel =
       Evaluate: Split -> (string * float * string) list
       Reconstruct: (Tensor -> Tensor) option
       Encode: (Tensor -> Tensor) option
+      Decode: (Tensor -> Tensor) option
       Sample: (int -> Tensor) option }
 
 /// A model the CLI, the facade and saved runs can name.
@@ -82,6 +83,7 @@ module Catalog =
                             "test loss", l, sprintf "the training loss (%s, %s) over the test set" (Reconstruction.name c.Loss) (Reconstruction.reductionName c.Reduction) ]
                   Reconstruct = Some (Autoencoder.reconstruct m)
                   Encode = Some (Autoencoder.encode m)
+                  Decode = Some (Autoencoder.decode m)
                   Sample = None } }
 
     /// Every model, by id.

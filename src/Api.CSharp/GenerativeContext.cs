@@ -1,0 +1,56 @@
+using TorchSharp;
+
+namespace Generative.CSharp;
+
+/// <summary>Where computations run.</summary>
+public enum ComputeDevice
+{
+    /// <summary>CUDA when available, else the CPU.</summary>
+    Auto,
+    /// <summary>Always the CPU.</summary>
+    Cpu,
+    /// <summary>CUDA device 0; an error when no CUDA runtime is available.</summary>
+    Cuda,
+}
+
+/// <summary>
+/// The entry point of the C# API, like ML.NET's MLContext: holds the seed and the device, and offers catalogs
+/// of data sets and models. Every model built from one context with the same settings starts from the same weights.
+/// </summary>
+public sealed class GenerativeContext
+{
+    /// <summary>Creates a context.</summary>
+    /// <param name="seed">Seeds initial weights, data order and noise.</param>
+    /// <param name="device">Where to compute; <see cref="ComputeDevice.Auto"/> picks CUDA when available.</param>
+    public GenerativeContext(long seed = 42, ComputeDevice device = ComputeDevice.Auto)
+    {
+        if (!Enum.IsDefined(device))
+            throw new ArgumentException($"device: expected Auto, Cpu or Cuda but got {device}.", nameof(device));
+        Seed = seed;
+        Device = device;
+        Data = new DataCatalog(this);
+        Autoencoders = new AutoencoderCatalog(this);
+    }
+
+    /// <summary>The seed of everything random in models built from this context.</summary>
+    public long Seed { get; }
+
+    /// <summary>The requested device.</summary>
+    public ComputeDevice Device { get; }
+
+    /// <summary>Data sets: MNIST and Fashion-MNIST.</summary>
+    public DataCatalog Data { get; }
+
+    /// <summary>Autoencoder builders.</summary>
+    public AutoencoderCatalog Autoencoders { get; }
+
+    /// <summary>The torch device this context computes on (resolving Auto).</summary>
+    public torch.Device TorchDevice => Generative.Device.resolve(DeviceChoice);
+
+    internal Generative.DeviceChoice DeviceChoice => Device switch
+    {
+        ComputeDevice.Cpu => Generative.DeviceChoice.Cpu,
+        ComputeDevice.Cuda => Generative.DeviceChoice.Cuda,
+        _ => Generative.DeviceChoice.Auto,
+    };
+}

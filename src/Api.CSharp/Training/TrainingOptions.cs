@@ -1,0 +1,60 @@
+namespace Generative.CSharp;
+
+/// <summary>How long and in what folder to train.</summary>
+public sealed record TrainingOptions
+{
+    /// <summary>Epochs to train (at least 1; default 1).</summary>
+    public int Epochs { get; init; } = 1;
+
+    /// <summary>Examples per step (at least 1; default 64).</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>The run's folder; null makes <c>{RunsRoot}/{model}-{time}</c>.</summary>
+    public string? RunFolder { get; init; }
+
+    /// <summary>Parent folder of new runs (default "runs").</summary>
+    public string RunsRoot { get; init; } = "runs";
+
+    /// <summary>Also checkpoint every this many steps (0: at epoch ends and on cancellation only).</summary>
+    public int CheckpointEverySteps { get; init; }
+
+    /// <summary>Checkpoints kept, newest first (default 2).</summary>
+    public int KeepCheckpoints { get; init; } = 2;
+
+    internal void Validate()
+    {
+        if (Epochs < 1) throw new ArgumentException($"Epochs: expected at least 1 but got {Epochs}.", nameof(Epochs));
+        if (BatchSize < 1) throw new ArgumentException($"BatchSize: expected at least 1 but got {BatchSize}.", nameof(BatchSize));
+        if (CheckpointEverySteps < 0)
+            throw new ArgumentException($"CheckpointEverySteps: expected 0 or more but got {CheckpointEverySteps}.", nameof(CheckpointEverySteps));
+        if (KeepCheckpoints < 1) throw new ArgumentException($"KeepCheckpoints: expected at least 1 but got {KeepCheckpoints}.", nameof(KeepCheckpoints));
+        if (string.IsNullOrWhiteSpace(RunsRoot)) throw new ArgumentException("RunsRoot: expected a folder but got an empty string.", nameof(RunsRoot));
+    }
+}
+
+/// <summary>A progress snapshot, reported after every training step.</summary>
+/// <param name="Epoch">The epoch in progress (1-based).</param>
+/// <param name="Epochs">Epochs in the run.</param>
+/// <param name="StepInEpoch">Steps done in this epoch.</param>
+/// <param name="StepsPerEpoch">Steps in an epoch.</param>
+/// <param name="Step">Steps done in the run.</param>
+/// <param name="TotalSteps">Steps the run will take.</param>
+/// <param name="Metrics">This step's named loss terms, e.g. "loss".</param>
+/// <param name="Elapsed">Training time in this call.</param>
+/// <param name="ExamplesPerSecond">Throughput in this call.</param>
+public sealed record TrainingProgress(
+    int Epoch, int Epochs, int StepInEpoch, int StepsPerEpoch, long Step, long TotalSteps,
+    IReadOnlyDictionary<string, double> Metrics, TimeSpan Elapsed, double ExamplesPerSecond);
+
+/// <summary>One finished epoch: mean of each loss term, the step reached, its duration.</summary>
+public sealed record EpochSummary(int Epoch, long Step, IReadOnlyDictionary<string, double> Metrics, TimeSpan Duration);
+
+/// <summary>A test-set metric and how it was measured.</summary>
+public sealed record Metric(string Name, double Value, string HowMeasured);
+
+/// <summary>What a finished training call produced.</summary>
+/// <param name="Folder">The run folder (checkpoints, samples, metrics.csv, report.html).</param>
+/// <param name="Report">Path of report.html.</param>
+/// <param name="Epochs">Per-epoch summaries.</param>
+/// <param name="Metrics">Test metrics of the trained model.</param>
+public sealed record TrainingRun(string Folder, string Report, IReadOnlyList<EpochSummary> Epochs, IReadOnlyList<Metric> Metrics);
