@@ -21,6 +21,25 @@ public sealed class DataCatalog
     public ImageData FashionMnist(Normalization normalize = Normalization.ZeroToOne, string? folder = null) =>
         Load("fashion-mnist", normalize, folder);
 
+    /// <summary>
+    /// Any data set in MNIST's file layout (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
+    /// t10k-labels-idx1-ubyte, raw or .gz), without checksum verification: for your own data.
+    /// </summary>
+    /// <param name="folder">The folder holding the four files.</param>
+    /// <param name="normalize">Pixel scaling.</param>
+    /// <param name="name">A name for reports.</param>
+    /// <param name="classes">Class names by label; null means "0" to "9".</param>
+    /// <exception cref="InvalidDataException">A missing, corrupt or inconsistent file; the message names it.</exception>
+    public ImageData FromIdxFolder(string folder, Normalization normalize = Normalization.ZeroToOne, string name = "custom",
+                                   IReadOnlyList<string>? classes = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(folder);
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"{folder}: folder not found.");
+        var classList = Microsoft.FSharp.Collections.ListModule.OfSeq(classes ?? Generative.Datasets.mnistClasses);
+        var dataset = Generative.Datasets.fromFolder(name, classList, NormalizationNames.ToCore(normalize), folder);
+        return new ImageData(dataset, normalize);
+    }
+
     private static ImageData Load(string name, Normalization normalize, string? folder)
     {
         if (!Enum.IsDefined(normalize))

@@ -77,8 +77,6 @@ module Experiment =
         if s.CheckpointEverySteps < 0 then Errors.invalidArg "checkpointEverySteps" "0 (off) or a positive step count" s.CheckpointEverySteps
         if s.KeepCheckpoints < 1 then Errors.invalidArg "keepCheckpoints" "at least 1" s.KeepCheckpoints
         if s.PictureCount < 1 then Errors.invalidArg "pictureCount" "at least 1" s.PictureCount
-        if not (List.contains (s.Dataset.ToLowerInvariant()) [ "mnist"; "fashion-mnist" ]) then
-            Errors.invalidArg "dataset" "mnist or fashion-mnist" s.Dataset
         s.Normalization |> Option.iter (parseNormalization >> ignore)
 
     let private normalizationOf (s: RunSettings) =
@@ -87,6 +85,8 @@ module Experiment =
     /// Loads the run's data set; when it is missing, the error says what to run.
     let loadData (s: RunSettings) : ImageDataset =
         let name = s.Dataset.ToLowerInvariant()
+        if not (List.contains name [ "mnist"; "fashion-mnist" ]) then
+            Errors.invalidArg "dataset" "mnist or fashion-mnist (other data sets are trained through the API)" s.Dataset
         match Fetch.locate name s.DataFolder with
         | None -> raise (FileNotFoundException(Fetch.missingMessage name))
         | Some folder ->
