@@ -137,6 +137,7 @@ module Datasets =
 
     /// Loads the four standard-named IDX files (raw or .gz) from `folder`.
     let fromFolder (name: string) (classes: string list) (normalization: Normalization) (folder: string) : ImageDataset =
+        Transforms.validateNormalization normalization
         if String.IsNullOrWhiteSpace folder then Errors.invalidArg "folder" "a folder path" folder
         if not (Directory.Exists folder) then
             raise (DirectoryNotFoundException(sprintf "%s: data folder not found" folder))
