@@ -284,7 +284,8 @@ module Fetch =
         | :? OperationCanceledException -> "no response within 15 s (no internet access?)"
         | _ ->
             let inner = innermost e
-            if Object.ReferenceEquals(inner, e) then e.Message else sprintf "%s (%s)" e.Message inner.Message
+            if Object.ReferenceEquals(inner, e) || e.Message.Contains inner.Message then e.Message
+            else sprintf "%s (%s)" e.Message inner.Message
 
     let private offline () =
         match Environment.GetEnvironmentVariable "GENERATIVE_OFFLINE" with

@@ -37,6 +37,20 @@ module Transforms =
         | MinusOneToOne -> images * 2.0f - 1.0f
         | MeanStd(mean, std) -> (images - float32 mean) / float32 std
 
+    /// Normalises images with pixels in [0,1] in place (no new tensor). Used when loading: allocating a fresh
+    /// 188 MB tensor for MNIST's training images costs several hundred milliseconds in page faults alone.
+    let normalizeInPlace (normalization: Normalization) (images: Tensor) : unit =
+        if isNull images then nullArg "images"
+        validateNormalization normalization
+        let apply (scale: float32) (shift: float32) =
+            use s = scale.ToScalar()
+            use b = shift.ToScalar()
+            images.mul_(s).add_(b) |> ignore
+        match normalization with
+        | ZeroOne -> ()
+        | MinusOneToOne -> apply 2.0f -1.0f
+        | MeanStd(mean, std) -> apply (float32 (1.0 / std)) (float32 (-mean / std))
+
     /// Maps normalised images back to [0,1] for pictures; values are clamped because model outputs may
     /// overshoot the range.
     let denormalize (normalization: Normalization) (images: Tensor) : Tensor =

@@ -21,6 +21,16 @@ let tests =
                 Expect.isTrue (close back x) (sprintf "%A round trip" n)
         }
 
+        test "normalizeInPlace agrees with normalize" {
+            use g = gen 2
+            use x = torch.rand(3L, 1L, 4L, 4L, generator = g)
+            for n in [ ZeroOne; MinusOneToOne; Transforms.mnistMeanStd ] do
+                use expected = Transforms.normalize n x
+                use y = x.clone()
+                Transforms.normalizeInPlace n y
+                Expect.isTrue (close y expected) (sprintf "%A" n)
+        }
+
         test "MinusOneToOne maps 0 and 1 to -1 and 1; denormalize clamps overshoot" {
             use x = torch.tensor([| 0.0f; 1.0f |])
             use y = Transforms.normalize MinusOneToOne x
