@@ -66,7 +66,9 @@ module Charts =
         let options = JsonSerializerOptions(WriteIndented = false)
         let data = figure.["data"] |> Option.ofObj |> Option.map (fun n -> n.ToJsonString options) |> Option.defaultValue "[]"
         let layout = figure.["layout"] |> Option.ofObj |> Option.map (fun n -> n.ToJsonString options) |> Option.defaultValue "{}"
-        sprintf "<div class=\"chart\" id=\"%s\"></div>\n<script type=\"text/javascript\">Plotly.newPlot(\"%s\", %s, %s, %s);</script>"
+        // Drawing waits for the whole page: a div measured while the page is still being parsed can be wider than its
+        // final place in a grid, and plotly's "responsive" only follows window resizes, not later layout changes.
+        sprintf "<div class=\"chart\" id=\"%s\"></div>\n<script type=\"text/javascript\">(function () {\n  var draw = function () { Plotly.newPlot(\"%s\", %s, %s, %s); };\n  if (document.readyState === \"loading\") document.addEventListener(\"DOMContentLoaded\", draw); else draw();\n})();</script>"
             id id data layout (config.ToJsonString options)
 
     // ---- styling shared by every chart, so the report looks consistent ----
@@ -95,15 +97,16 @@ module Charts =
                 PaperBGColor = Color.fromString "white",
                 PlotBGColor = Color.fromString "white",
                 Font = Font.init (Family = StyleParam.FontFamily.Custom "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", Size = 12.0, Color = textColour),
-                Margin = Margin.init (Left = 60, Right = 20, Top = 50, Bottom = 50),
+                Margin = Margin.init (Left = 64, Right = 24, Top = 84, Bottom = 50),
                 HoverMode = StyleParam.HoverMode.Closest))
-        |> Chart.withLegendStyle (Orientation = StyleParam.Orientation.Horizontal, X = 1.0, XAnchor = StyleParam.XAnchorPosition.Right, Y = 1.02, YAnchor = StyleParam.YAnchorPosition.Bottom)
+                // Title top left, legend just above the plot on the right, the mode bar above the legend: nothing overlaps.
+        |> Chart.withLegendStyle (Orientation = StyleParam.Orientation.Horizontal, X = 1.0, XAnchor = StyleParam.XAnchorPosition.Right, Y = 1.01, YAnchor = StyleParam.YAnchorPosition.Bottom)
 
     /// Sets a raw plotly trace attribute that Plotly.NET's chart functions do not expose.
     let private setTrace (name: string) (value: obj) (chart: GenericChart) =
         chart |> GenericChart.mapTrace (fun t -> t.SetProperty(name, value); t)
 
-    let private invariant (v: float) = v.ToString("G6", Globalization.CultureInfo.InvariantCulture)
+    let private invariant (v: float) = v.ToString("G4", Globalization.CultureInfo.InvariantCulture)
 
     /// One chart per named term of the history (sorted by name): the per-step values as a thin line and the per-epoch
     /// means as markers (at the last step of each epoch), on a shared step axis. Hovering shows step, epoch and value.
@@ -187,6 +190,13 @@ module Charts =
                                  MarkerColor = colour, Marker = Marker.init (Size = 5, Opacity = 0.7))
                 // The class name shows in the hover's side box, so user text never enters the template.
                 |> setTrace "hovertemplate" (if dim = 3 then "(%{x:.3g}, %{y:.3g}, %{z:.3g})" else "(%{x:.3g}, %{y:.3g})"))
-        let chart = Chart.combine traces |> style (sprintf "Latent codes (%d-d)" dim) 520
-        if dim = 3 then chart
+        let chart =
+            Chart.combine traces
+            |> style (sprintf "Latent codes (%d-d)" dim) 520
+            // Up to ten classes wrap a horizontal legend into the title, so list them down the right side instead.
+            |> Chart.withLegendStyle (Orientation = StyleParam.Orientation.Vertical, X = 1.02, XAnchor = StyleParam.XAnchorPosition.Left, Y = 1.0, YAnchor = StyleParam.YAnchorPosition.Top)
+            |> Chart.withMarginSize (Top = 50, Right = 10)
+        if dim = 3 then
+            let sceneAxis (t: string) = LinearAxis.init (Title = Title.init (Text = t), GridColor = gridColour)
+            chart |> Chart.withScene (Scene.init (XAxis = sceneAxis "z1", YAxis = sceneAxis "z2", ZAxis = sceneAxis "z3"))
         else chart |> Chart.withXAxis (axis "z1") |> Chart.withYAxis (axis "z2")

@@ -61,7 +61,9 @@ let sampleContent (dir: string) (title: string) =
       Summary = "A variational autoencoder with a 2-d latent space, trained for 5 epochs on MNIST (fake data for this test)."
       History = fakeHistory 500 5
       ImageSeries = [ { Title = "Fixed-noise samples"; Caption = "64 decodings of the same latent codes after each epoch."; Frames = frames } ]
-      Charts = [ "Latent space", Charts.latentScatter points labels [ for k in 0 .. 9 -> string k ] ]
+      Charts =
+        [ "Latent space (2-d)", Charts.latentScatter points labels [ for k in 0 .. 9 -> string k ]
+          "Latent space (3-d)", Charts.latentScatter (points |> Array.mapi (fun i p -> [| p.[0]; p.[1]; float (i % 10) * 0.3 |])) labels [] ]
       Metrics = [ "reconstruction MSE", "0.0312", "mean over the 10 000 test images"; "FID", "41.7", "Frechet distance of 2048-d features, 10 000 samples" ]
       Config = [ "epochs", "5"; "batch size", "128"; "learning rate", "0.001"; "latent dim", "2" ]
       Environment = [ "TorchSharp", "0.107.0"; "device", "cpu"; "seed", "42"; "mnist sha256", "9fb629c4189551a2d022fa330f9573f3" ] }
@@ -81,7 +83,7 @@ let tests =
                 Expect.isFalse (html.Contains "<script src") "no external script"
                 let terms = History.termNames content.History
                 Expect.equal (Regex.Matches(html, "<div class=\"chart\" id=\"loss-\\d+\"></div>").Count) terms.Length "one loss chart div per term"
-                Expect.equal (Regex.Matches(html, "<div class=\"chart\" id=\"chart-\\d+\"></div>").Count) 1 "the extra chart"
+                Expect.equal (Regex.Matches(html, "<div class=\"chart\" id=\"chart-\\d+\"></div>").Count) 2 "the extra charts"
                 for label, path in content.ImageSeries.Head.Frames do
                     Expect.stringContains html ("data:image/png;base64," + Convert.ToBase64String(File.ReadAllBytes path)) (sprintf "frame %s embedded" label)
                     Expect.stringContains html (sprintf "data-label=\"%s\"" label) "frame labelled"
