@@ -1,2 +1,202 @@
 namespace Generative
-// placeholder: Charts is being written
+
+open System
+open System.IO
+open System.Text.Json
+open System.Text.Json.Nodes
+open Plotly.NET
+open Plotly.NET.LayoutObjects
+open Plotly.NET.TraceObjects
+
+/// Plotly.NET charts of histories and point clouds, and the HTML pieces to put them in a self-contained page.
+[<RequireQualifiedAccess>]
+module Charts =
+
+    /// The plotly.js version Plotly.NET 6 ships (and inlines with `PlotlyJSReference.Full`).
+    let plotlyJsVersion : string = Globals.PLOTLYJS_VERSION
+
+    // Plotly.NET.dll carries plotly.min.js as the embedded resource "Plotly.NET.plotly-<version>.min.js"; it is the
+    // text Plotly.NET itself inlines (InternalUtils.getFullPlotlyJS, which is not public), so read the resource directly.
+    let private plotlyJsText =
+        lazy (
+            let asm = typeof<GenericChart>.Assembly
+            let expected = sprintf "Plotly.NET.plotly-%s.min.js" plotlyJsVersion
+            let name =
+                asm.GetManifestResourceNames()
+                |> Array.tryFind ((=) expected)
+                |> Option.orElse (
+                    asm.GetManifestResourceNames()
+                    |> Array.tryFind (fun n -> n.StartsWith("Plotly.NET.plotly-", StringComparison.Ordinal) && n.EndsWith(".min.js", StringComparison.Ordinal)))
+            match name with
+            | None -> raise (InvalidOperationException(sprintf "Plotly.NET.dll has no embedded %s resource." expected))
+            | Some n ->
+                use stream = asm.GetManifestResourceStream n
+                use reader = new StreamReader(stream)
+                reader.ReadToEnd())
+
+    /// The full plotly.min.js text (about 3.6 MB) embedded in Plotly.NET.dll, for inlining once in an offline page.
+    let plotlyJs () : string = plotlyJsText.Force()
+
+    /// A `<script>` element holding plotly.js, to be put once in a page's head before any chart fragment.
+    let plotlyScriptTag () : string =
+        // "</script" inside the text would end the element early; the shipped file has none, but stay safe.
+        "<script type=\"text/javascript\">" + plotlyJs().Replace("</script", "<\\/script") + "</script>"
+
+    /// A `<div>` + `<script>` drawing `chart` into a new div with id `id`, referencing a plotly.js loaded elsewhere in the
+    /// page (the equivalent of `GenericChart.toChartHTML` with `PlotlyJSReference.NoReference`). The figure's fixed width
+    /// is dropped so the chart fills its container and follows resizes; `<`, `>` and `&` in the JSON are escaped as
+    /// \u003C... so text such as a legend entry "</script>" cannot end the script early.
+    let toHtmlFragment (id: string) (chart: GenericChart) : string =
+        if String.IsNullOrWhiteSpace id || id |> Seq.exists (fun ch -> not (Char.IsLetterOrDigit ch || ch = '-' || ch = '_')) then
+            Errors.invalidArg "id" "a non-empty HTML id of letters, digits, '-' or '_'" id
+        // toJson gives {"data", "layout", "config"}; toFigureJson would leave the config out.
+        let figure = JsonNode.Parse(GenericChart.toJson chart).AsObject()
+        match figure.["layout"] with
+        | :? JsonObject as layout ->
+            layout.Remove "width" |> ignore
+            layout.["autosize"] <- JsonValue.Create true
+        | _ -> ()
+        let config =
+            match figure.["config"] with
+            | :? JsonObject as o -> o
+            | _ -> JsonObject()
+        config.["responsive"] <- JsonValue.Create true
+        config.["displaylogo"] <- JsonValue.Create false
+        // The default JavaScriptEncoder escapes HTML-sensitive characters, which is exactly what an inline script needs.
+        let options = JsonSerializerOptions(WriteIndented = false)
+        let data = figure.["data"] |> Option.ofObj |> Option.map (fun n -> n.ToJsonString options) |> Option.defaultValue "[]"
+        let layout = figure.["layout"] |> Option.ofObj |> Option.map (fun n -> n.ToJsonString options) |> Option.defaultValue "{}"
+        // Drawing waits for the whole page: a div measured while the page is still being parsed can be wider than its
+        // final place in a grid, and plotly's "responsive" only follows window resizes, not later layout changes.
+        sprintf "<div class=\"chart\" id=\"%s\"></div>\n<script type=\"text/javascript\">(function () {\n  var draw = function () { Plotly.newPlot(\"%s\", %s, %s, %s); };\n  if (document.readyState === \"loading\") document.addEventListener(\"DOMContentLoaded\", draw); else draw();\n})();</script>"
+            id id data layout (config.ToJsonString options)
+
+    // ---- styling shared by every chart, so the report looks consistent ----
+
+    let private gridColour = Color.fromString "#e5e7eb"
+    let private textColour = Color.fromString "#374151"
+
+    /// Colours for terms and classes (Tableau 10), readable on white and distinct from each other.
+    let palette : string[] =
+        [| "#4e79a7"; "#f28e2b"; "#e15759"; "#76b7b2"; "#59a14f"; "#edc948"; "#b07aa1"; "#ff9da7"; "#9c755f"; "#bab0ac" |]
+
+    let private axis (title: string) =
+        LinearAxis.init (
+            Title = Title.init (Text = title),
+            ShowGrid = true, GridColor = gridColour, ZeroLine = false,
+            ShowLine = true, LineColor = Color.fromString "#9ca3af", Ticks = StyleParam.TickOptions.Outside,
+            TickColor = Color.fromString "#9ca3af", AutoMargin = StyleParam.TickAutoMargin.Height)
+
+    let private style (title: string) (height: int) (chart: GenericChart) =
+        chart
+        |> Chart.withTemplate ChartTemplates.lightMirrored
+        |> Chart.withTitle (Title.init (Text = title, X = 0.0, XAnchor = StyleParam.XAnchorPosition.Left, Font = Font.init (Size = 15.0)))
+        |> Chart.withLayout (
+            Layout.init (
+                Height = height,
+                PaperBGColor = Color.fromString "white",
+                PlotBGColor = Color.fromString "white",
+                Font = Font.init (Family = StyleParam.FontFamily.Custom "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", Size = 12.0, Color = textColour),
+                Margin = Margin.init (Left = 64, Right = 24, Top = 84, Bottom = 50),
+                HoverMode = StyleParam.HoverMode.Closest))
+                // Title top left, legend just above the plot on the right, the mode bar above the legend: nothing overlaps.
+        |> Chart.withLegendStyle (Orientation = StyleParam.Orientation.Horizontal, X = 1.0, XAnchor = StyleParam.XAnchorPosition.Right, Y = 1.01, YAnchor = StyleParam.YAnchorPosition.Bottom)
+
+    /// Sets a raw plotly trace attribute that Plotly.NET's chart functions do not expose.
+    let private setTrace (name: string) (value: obj) (chart: GenericChart) =
+        chart |> GenericChart.mapTrace (fun t -> t.SetProperty(name, value); t)
+
+    let private invariant (v: float) = v.ToString("G4", Globalization.CultureInfo.InvariantCulture)
+
+    /// One chart per named term of the history (sorted by name): the per-step values as a thin line and the per-epoch
+    /// means as markers (at the last step of each epoch), on a shared step axis. Hovering shows step, epoch and value.
+    let lossCurves (history: History) : GenericChart list =
+        History.termNames history
+        |> List.mapi (fun i term ->
+            let colour = palette.[i % palette.Length]
+            let epochOfStep = history.Steps |> List.map (fun s -> s.Step, s.Epoch) |> dict
+            let steps = History.stepSeries term history
+            let stepTrace =
+                Chart.Line (
+                    x = (steps |> List.map fst), y = (steps |> List.map snd), Name = "per step",
+                    LineColor = Color.fromString colour, LineWidth = 1.0, Opacity = 0.55)
+                |> setTrace "customdata" (steps |> List.map (fun (s, _) -> match epochOfStep.TryGetValue s with | true, e -> e | _ -> 0) |> Array.ofList)
+                |> setTrace "hovertemplate" "step %{x}<br>epoch %{customdata}<br>value %{y:.5g}<extra>per step</extra>"
+            let epochs =
+                history.Epochs |> List.choose (fun e -> e.Terms.TryFind term |> Option.map (fun v -> e.Step, e.Epoch, v))
+            let epochTrace =
+                Chart.Line (
+                    x = (epochs |> List.map (fun (s, _, _) -> s)), y = (epochs |> List.map (fun (_, _, v) -> v)),
+                    Name = "epoch mean", ShowMarkers = true, LineColor = Color.fromString colour, LineWidth = 1.5,
+                    LineDash = StyleParam.DrawingStyle.Dot,
+                    MarkerColor = Color.fromString colour,
+                    Marker = Marker.init (Size = 8, Outline = Line.init (Color = Color.fromString "white", Width = 1.5)))
+                |> setTrace "customdata" (epochs |> List.map (fun (_, e, _) -> e) |> Array.ofList)
+                |> setTrace "hovertemplate" "epoch %{customdata} mean<br>step %{x}<br>value %{y:.5g}<extra></extra>"
+            let traces = (if steps.IsEmpty then [] else [ stepTrace ]) @ (if epochs.IsEmpty then [] else [ epochTrace ])
+            let lastText =
+                match epochs, steps with
+                | _ :: _, _ -> let _, e, v = List.last epochs in sprintf " (epoch %d mean %s)" e (invariant v)
+                | [], _ :: _ -> sprintf " (last %s)" (invariant (snd (List.last steps)))
+                | [], [] -> ""
+            Chart.combine traces
+            |> style (term + lastText) 360
+            |> Chart.withXAxis (axis "step")
+            |> Chart.withYAxis (axis term))
+
+    /// One chart with every term's per-epoch mean against the epoch number (useful when terms share a scale).
+    let epochCurves (history: History) : GenericChart =
+        History.termNames history
+        |> List.mapi (fun i term ->
+            let series = History.epochSeries term history
+            Chart.Line (
+                x = (series |> List.map fst), y = (series |> List.map snd), Name = term, ShowMarkers = true,
+                LineColor = Color.fromString palette.[i % palette.Length], MarkerColor = Color.fromString palette.[i % palette.Length])
+            // The trace name (the term) shows in the hover's side box, so user text never enters the template.
+            |> setTrace "hovertemplate" "epoch %{x}<br>mean %{y:.5g}")
+        |> Chart.combine
+        |> style "Epoch means" 360
+        |> Chart.withXAxis (axis "epoch")
+        |> Chart.withYAxis (axis "mean value")
+
+    /// A point cloud coloured by label: a 3-D scatter for 3-d points, a 2-D scatter for 2-d points. `labels.[i]` is the
+    /// class of `points.[i]`; class k is named `classNames.[k]` when there is such a name, "class k" otherwise. One
+    /// legend entry per class, so classes can be hidden by clicking.
+    let latentScatter (points: float[][]) (labels: int[]) (classNames: string list) : GenericChart =
+        if isNull points || points.Length = 0 then Errors.invalidArg "points" "at least one point" "none"
+        if isNull labels || labels.Length <> points.Length then
+            Errors.invalidArg "labels" (sprintf "one label per point (%d)" points.Length) (if isNull labels then "null" else string labels.Length)
+        let dim = if isNull points.[0] then 0 else points.[0].Length
+        if dim <> 2 && dim <> 3 then Errors.invalidArg "points" "2-d or 3-d points" (sprintf "%d-d points" dim)
+        match points |> Array.tryFindIndex (fun p -> isNull p || p.Length <> dim) with
+        | Some i -> Errors.invalidArg "points" (sprintf "every point %d-d" dim) (sprintf "point %d of another size" i)
+        | None -> ()
+        let names = Array.ofList classNames
+        let nameOf k = if k >= 0 && k < names.Length then names.[k] else sprintf "class %d" k
+        let traces =
+            Array.zip points labels
+            |> Array.groupBy snd
+            |> Array.sortBy fst
+            |> Array.map (fun (k, members) ->
+                let ps = members |> Array.map fst
+                let colour = Color.fromString palette.[((k % palette.Length) + palette.Length) % palette.Length]
+                let name = nameOf k
+                if dim = 3 then
+                    Chart.Scatter3D (
+                        xyz = (ps |> Array.map (fun p -> p.[0], p.[1], p.[2])), mode = StyleParam.Mode.Markers, Name = name,
+                        MarkerColor = colour, Marker = Marker.init (Size = 3, Opacity = 0.8))
+                else
+                    Chart.Point (x = (ps |> Array.map (fun p -> p.[0])), y = (ps |> Array.map (fun p -> p.[1])), Name = name,
+                                 MarkerColor = colour, Marker = Marker.init (Size = 5, Opacity = 0.7))
+                // The class name shows in the hover's side box, so user text never enters the template.
+                |> setTrace "hovertemplate" (if dim = 3 then "(%{x:.3g}, %{y:.3g}, %{z:.3g})" else "(%{x:.3g}, %{y:.3g})"))
+        let chart =
+            Chart.combine traces
+            |> style (sprintf "Latent codes (%d-d)" dim) 520
+            // Up to ten classes wrap a horizontal legend into the title, so list them down the right side instead.
+            |> Chart.withLegendStyle (Orientation = StyleParam.Orientation.Vertical, X = 1.02, XAnchor = StyleParam.XAnchorPosition.Left, Y = 1.0, YAnchor = StyleParam.YAnchorPosition.Top)
+            |> Chart.withMarginSize (Top = 50, Right = 10)
+        if dim = 3 then
+            let sceneAxis (t: string) = LinearAxis.init (Title = Title.init (Text = t), GridColor = gridColour)
+            chart |> Chart.withScene (Scene.init (XAxis = sceneAxis "z1", YAxis = sceneAxis "z2", ZAxis = sceneAxis "z3"))
+        else chart |> Chart.withXAxis (axis "z1") |> Chart.withYAxis (axis "z2")

@@ -1,2 +1,306 @@
 namespace Generative
-// placeholder: RunReport is being written
+
+open System
+open System.Globalization
+open System.IO
+open System.Net
+open System.Text
+open Plotly.NET
+
+/// A sequence of images of one kind across a run (e.g. the fixed-noise grid after each epoch), shown with a slider.
+type ImageSeries =
+    { /// Heading of the series, e.g. "Fixed-noise samples".
+      Title: string
+      /// One or two sentences saying what the images are.
+      Caption: string
+      /// (label such as "epoch 3", path of a PNG file) in display order; the last frame is shown first.
+      Frames: (string * string) list }
+
+/// Everything a run report shows.
+type ReportContent =
+    { /// Page heading, e.g. "DCGAN on MNIST".
+      Title: string
+      /// The model's identifier, shown as a badge in the header.
+      ModelId: string
+      /// A short paragraph under the heading.
+      Summary: string
+      /// The run's history: one loss chart per named term.
+      History: History
+      /// Image series (samples, reconstructions) shown with sliders.
+      ImageSeries: ImageSeries list
+      /// Extra charts (title, chart), e.g. a latent scatter.
+      Charts: (string * GenericChart) list
+      /// (name, value, how it was measured).
+      Metrics: (string * string * string) list
+      /// The run's configuration as (key, value).
+      Config: (string * string) list
+      /// Versions, device, seed, data checksums as (key, value).
+      Environment: (string * string) list }
+
+/// One self-contained HTML page per run: opens offline, survives being moved (images are embedded, plotly.js is inlined once).
+[<RequireQualifiedAccess>]
+module RunReport =
+
+    /// Escapes text for HTML element content and quoted attribute values.
+    let private esc (s: string) = if isNull s then "" else WebUtility.HtmlEncode s
+
+    let private num (v: float) =
+        if Double.IsNaN v || Double.IsInfinity v then string v
+        elif v <> 0.0 && (abs v >= 1e5 || abs v < 1e-3) then v.ToString("0.###e+0", CultureInfo.InvariantCulture)
+        else v.ToString("0.####", CultureInfo.InvariantCulture)
+
+    let private duration (seconds: float) =
+        let t = TimeSpan.FromSeconds seconds
+        if t.TotalHours >= 1.0 then sprintf "%dh %02dm" (int t.TotalHours) t.Minutes
+        elif t.TotalMinutes >= 1.0 then sprintf "%dm %02ds" (int t.TotalMinutes) t.Seconds
+        else sprintf "%.1fs" seconds
+
+    /// The width in pixels of a PNG file (from its IHDR chunk), if the bytes are a PNG.
+    let private pngWidth (bytes: byte[]) =
+        if bytes.Length >= 24 && bytes.AsSpan(0, 8).SequenceEqual(ReadOnlySpan Images.pngSignature) then
+            Some (Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(ReadOnlySpan(bytes, 16, 4)))
+        else None
+
+    let private css = """
+:root { --bg:#f4f5f7; --card:#fff; --ink:#1f2937; --muted:#6b7280; --line:#e5e7eb; --accent:#4e79a7; --head:#111827; }
+* { box-sizing: border-box; }
+html { -webkit-text-size-adjust: 100%; }
+body { margin:0; background:var(--bg); color:var(--ink);
+  font: 15px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+.wrap { max-width: 1240px; margin: 0 auto; padding: 0 24px; }
+header.top { background: linear-gradient(135deg, #111827 0%, #1f3a5f 100%); color:#f9fafb; padding: 28px 0 24px; }
+header.top .eyebrow { text-transform: uppercase; letter-spacing: .12em; font-size: 12px; color:#9ca3af; }
+header.top h1 { margin: 4px 0 8px; font-size: 30px; font-weight: 650; letter-spacing: -.01em; }
+.badge { display:inline-block; font: 600 13px/1 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+  background: rgba(255,255,255,.12); border: 1px solid rgba(255,255,255,.25); color:#e5e7eb; padding: 6px 10px; border-radius: 999px; }
+header.top .summary { max-width: 860px; margin: 12px 0 0; color:#d1d5db; font-size: 16px; }
+.stats { display:flex; flex-wrap:wrap; gap: 10px; margin-top: 20px; }
+.stat { background: rgba(255,255,255,.08); border: 1px solid rgba(255,255,255,.14); border-radius: 10px; padding: 10px 14px; min-width: 120px; }
+.stat .k { font-size: 12px; color:#9ca3af; text-transform: uppercase; letter-spacing: .06em; }
+.stat .v { font-size: 20px; font-weight: 600; font-variant-numeric: tabular-nums; color:#fff; }
+nav.toc { position: sticky; top: 0; z-index: 10; background: rgba(255,255,255,.92); backdrop-filter: blur(6px); border-bottom: 1px solid var(--line); }
+nav.toc .wrap { display:flex; gap: 4px; overflow-x: auto; padding-top: 6px; padding-bottom: 6px; }
+nav.toc a { color: var(--ink); text-decoration: none; padding: 6px 12px; border-radius: 6px; font-size: 14px; white-space: nowrap; }
+nav.toc a:hover { background: #eef2f7; color: var(--accent); }
+main { padding-top: 8px; padding-bottom: 40px; }
+section { scroll-margin-top: 56px; }
+h2 { font-size: 20px; margin: 28px 0 12px; font-weight: 650; }
+h3 { font-size: 16px; margin: 0 0 4px; font-weight: 600; }
+.grid { display:grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 16px; }
+.card { background: var(--card); border: 1px solid var(--line); border-radius: 12px; padding: 16px 18px;
+  box-shadow: 0 1px 2px rgba(16,24,40,.04), 0 1px 3px rgba(16,24,40,.06); min-width: 0; }
+.card .caption { color: var(--muted); margin: 0 0 12px; font-size: 14px; }
+.chart { width: 100%; min-height: 300px; }
+.empty { color: var(--muted); font-style: italic; }
+.series .stage { display:flex; justify-content:center; align-items:flex-start; background: #fafafa; border: 1px solid var(--line);
+  border-radius: 8px; padding: 12px; overflow: auto; }
+.series figure { margin: 0; }
+.series img { display:block; image-rendering: pixelated; image-rendering: crisp-edges; max-width: 100%; height: auto; }
+.series .missing { color: #b91c1c; padding: 24px; }
+.controls { display:flex; align-items:center; gap: 12px; margin-top: 12px; }
+.controls input[type=range] { flex: 1; accent-color: var(--accent); }
+.controls .frame-label { min-width: 150px; text-align: right; font-variant-numeric: tabular-nums; color: var(--ink); font-weight: 600; font-size: 14px; }
+.controls button { font: inherit; font-size: 13px; border: 1px solid var(--line); background: #fff; border-radius: 6px; padding: 4px 10px; cursor: pointer; }
+.controls button:hover { border-color: var(--accent); color: var(--accent); }
+table { width: 100%; border-collapse: collapse; font-size: 14px; }
+th, td { text-align: left; padding: 8px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
+th { font-size: 12px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); font-weight: 600; }
+tr:last-child td { border-bottom: none; }
+td.value { font: 13px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; word-break: break-word; }
+td.how { color: var(--muted); }
+td.key { white-space: nowrap; font-weight: 500; }
+footer { color: var(--muted); font-size: 13px; padding: 20px 0 36px; border-top: 1px solid var(--line); }
+@media (max-width: 640px) { .grid { grid-template-columns: 1fr; } header.top h1 { font-size: 24px; } }
+"""
+
+    // Each series: frames stacked, all but one hidden; the range input (and a play button) picks which one shows.
+    // Without scripts the last frame still shows.
+    let private sliderJs = """
+(function () {
+  document.querySelectorAll('.series').forEach(function (s) {
+    var frames = s.querySelectorAll('.frame');
+    var range = s.querySelector('input[type=range]');
+    var label = s.querySelector('.frame-label');
+    var play = s.querySelector('button.play');
+    if (!range || frames.length === 0) return;
+    var timer = null;
+    function show(i) {
+      frames.forEach(function (f, j) { f.hidden = j !== i; });
+      range.value = String(i);
+      label.textContent = frames[i].getAttribute('data-label') + '  (' + (i + 1) + '/' + frames.length + ')';
+    }
+    range.addEventListener('input', function () { show(parseInt(range.value, 10)); });
+    play.addEventListener('click', function () {
+      if (timer) { clearInterval(timer); timer = null; play.textContent = '\u25B6 Play'; return; }
+      play.textContent = '\u275A\u275A Pause';
+      if (parseInt(range.value, 10) === frames.length - 1) show(0);
+      timer = setInterval(function () {
+        var i = parseInt(range.value, 10) + 1;
+        if (i >= frames.length) { clearInterval(timer); timer = null; play.textContent = '\u25B6 Play'; return; }
+        show(i);
+      }, 700);
+    });
+    show(parseInt(range.value, 10));
+  });
+})();
+"""
+
+    /// Upscale factor for a frame: integer (so pixels stay square blocks), about 3x, never wider than ~760 px.
+    let private scaleFor (width: int) = max 1 (min 4 (760 / max 1 width))
+
+    let private frameHtml (sb: StringBuilder) (isLast: bool) (label: string, path: string) =
+        let hidden = if isLast then "" else " hidden"
+        sb.AppendFormat("<figure class=\"frame\" data-label=\"{0}\"{1}>", esc label, hidden) |> ignore
+        let bytes = if File.Exists path then Some (File.ReadAllBytes path) else None
+        match bytes with
+        | Some b ->
+            let size =
+                match pngWidth b with
+                | Some w -> sprintf " width=\"%d\"" (w * scaleFor w)
+                | None -> ""
+            sb.AppendFormat("<img alt=\"{0}\"{1} src=\"data:image/png;base64,", esc label, size) |> ignore
+            sb.Append(Convert.ToBase64String b).Append("\">") |> ignore
+        | None ->
+            // A report is written at the end of a long run; a missing picture must not lose the rest of the page.
+            sb.AppendFormat("<div class=\"missing\">Missing image file: {0}</div>", esc path) |> ignore
+        sb.Append("</figure>\n") |> ignore
+
+    let private seriesHtml (sb: StringBuilder) (series: ImageSeries) =
+        sb.Append("<div class=\"card series\">\n") |> ignore
+        sb.AppendFormat("<h3>{0}</h3>\n", esc series.Title) |> ignore
+        if not (String.IsNullOrWhiteSpace series.Caption) then
+            sb.AppendFormat("<p class=\"caption\">{0}</p>\n", esc series.Caption) |> ignore
+        let frames = series.Frames
+        if frames.IsEmpty then sb.Append("<p class=\"empty\">No images.</p>\n") |> ignore
+        else
+            sb.Append("<div class=\"stage\">\n") |> ignore
+            let last = frames.Length - 1
+            frames |> List.iteri (fun i f -> frameHtml sb (i = last) f)
+            sb.Append("</div>\n") |> ignore
+            let lastLabel = fst (List.last frames)
+            let single = if frames.Length = 1 then " hidden" else ""
+            sb.AppendFormat(
+                "<div class=\"controls\"{0}><button type=\"button\" class=\"play\">&#9654; Play</button>"
+                + "<input type=\"range\" min=\"0\" max=\"{1}\" value=\"{1}\" step=\"1\" aria-label=\"frame\">"
+                + "<span class=\"frame-label\">{2}</span></div>\n",
+                single, last, esc lastLabel) |> ignore
+        sb.Append("</div>\n") |> ignore
+
+    let private keyValueTable (sb: StringBuilder) (rows: (string * string) list) =
+        if rows.IsEmpty then sb.Append("<p class=\"empty\">Nothing recorded.</p>\n") |> ignore
+        else
+            sb.Append("<table><tbody>\n") |> ignore
+            for k, v in rows do
+                sb.AppendFormat("<tr><td class=\"key\">{0}</td><td class=\"value\">{1}</td></tr>\n", esc k, esc v) |> ignore
+            sb.Append("</tbody></table>\n") |> ignore
+
+    /// The HTML id of the loss chart of the i-th term (0-based, terms sorted by name as in `History.termNames`).
+    let lossChartId (i: int) = sprintf "loss-%d" i
+
+    /// The HTML id of the i-th extra chart (0-based, in `Charts` order).
+    let extraChartId (i: int) = sprintf "chart-%d" i
+
+    /// The report as one self-contained HTML page: plotly.js inlined once, images embedded as data URIs, all text escaped.
+    let render (content: ReportContent) : string =
+        let history = content.History
+        let terms = History.termNames history
+        let sb = StringBuilder(4_000_000)
+        let title = if String.IsNullOrWhiteSpace content.Title then "Run report" else content.Title
+        sb.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
+          .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
+          .AppendFormat("<meta name=\"generator\" content=\"Generative run report; plotly.js {0}\">\n", esc Charts.plotlyJsVersion)
+          .AppendFormat("<title>{0}</title>\n", esc (if String.IsNullOrWhiteSpace content.ModelId then title else title + " · " + content.ModelId))
+          .Append("<style>").Append(css).Append("</style>\n")
+          // plotly.js goes first in the head so every chart's inline script below can call Plotly.newPlot at once.
+          .Append(Charts.plotlyScriptTag()).Append("\n</head>\n<body>\n") |> ignore
+
+        // ---- header ----
+        sb.Append("<header class=\"top\"><div class=\"wrap\">\n<div class=\"eyebrow\">Run report</div>\n")
+          .AppendFormat("<h1>{0}</h1>\n", esc title) |> ignore
+        if not (String.IsNullOrWhiteSpace content.ModelId) then
+            sb.AppendFormat("<span class=\"badge\" title=\"model id\">{0}</span>\n", esc content.ModelId) |> ignore
+        if not (String.IsNullOrWhiteSpace content.Summary) then
+            sb.AppendFormat("<p class=\"summary\">{0}</p>\n", esc content.Summary) |> ignore
+        let stats =
+            [ if not history.Steps.IsEmpty then
+                  "steps", string (history.Steps |> List.map (fun s -> s.Step) |> List.max)
+              if not history.Epochs.IsEmpty then
+                  "epochs", string (history.Epochs |> List.map (fun e -> e.Epoch) |> List.max)
+                  let seconds = history.Epochs |> List.sumBy (fun e -> e.Seconds)
+                  if seconds > 0.0 then "training time", duration seconds
+                  let lastEpoch = List.last history.Epochs
+                  for t in terms do
+                      match lastEpoch.Terms.TryFind t with
+                      | Some v -> sprintf "%s (epoch %d)" t lastEpoch.Epoch, num v
+                      | None -> () ]
+        if not stats.IsEmpty then
+            sb.Append("<div class=\"stats\">\n") |> ignore
+            for k, v in stats do
+                sb.AppendFormat("<div class=\"stat\"><div class=\"k\">{0}</div><div class=\"v\">{1}</div></div>\n", esc k, esc v) |> ignore
+            sb.Append("</div>\n") |> ignore
+        sb.Append("</div></header>\n") |> ignore
+
+        // ---- table of contents: only sections that have something ----
+        let sections =
+            [ "losses", "Loss curves"
+              if not content.ImageSeries.IsEmpty then "images", "Images"
+              if not content.Charts.IsEmpty then "charts", "Charts"
+              "metrics", "Metrics"
+              "config", "Config & environment" ]
+        sb.Append("<nav class=\"toc\"><div class=\"wrap\">") |> ignore
+        for id, name in sections do sb.AppendFormat("<a href=\"#{0}\">{1}</a>", id, esc name) |> ignore
+        sb.Append("</div></nav>\n<main class=\"wrap\">\n") |> ignore
+
+        // ---- loss curves ----
+        sb.Append("<section id=\"losses\">\n<h2>Loss curves</h2>\n") |> ignore
+        if terms.IsEmpty then sb.Append("<div class=\"card\"><p class=\"empty\">No steps recorded.</p></div>\n") |> ignore
+        else
+            sb.Append("<div class=\"grid\">\n") |> ignore
+            Charts.lossCurves history
+            |> List.iteri (fun i chart ->
+                sb.Append("<div class=\"card\">\n").Append(Charts.toHtmlFragment (lossChartId i) chart).Append("\n</div>\n") |> ignore)
+            sb.Append("</div>\n") |> ignore
+        sb.Append("</section>\n") |> ignore
+
+        // ---- image series ----
+        if not content.ImageSeries.IsEmpty then
+            sb.Append("<section id=\"images\">\n<h2>Images</h2>\n<div class=\"grid\">\n") |> ignore
+            for s in content.ImageSeries do seriesHtml sb s
+            sb.Append("</div>\n</section>\n") |> ignore
+
+        // ---- extra charts ----
+        if not content.Charts.IsEmpty then
+            sb.Append("<section id=\"charts\">\n<h2>Charts</h2>\n<div class=\"grid\">\n") |> ignore
+            content.Charts
+            |> List.iteri (fun i (name, chart) ->
+                sb.AppendFormat("<div class=\"card\">\n<h3>{0}</h3>\n", esc name)
+                  .Append(Charts.toHtmlFragment (extraChartId i) chart).Append("\n</div>\n") |> ignore)
+            sb.Append("</div>\n</section>\n") |> ignore
+
+        // ---- metrics ----
+        sb.Append("<section id=\"metrics\">\n<h2>Metrics</h2>\n<div class=\"card\">\n") |> ignore
+        if content.Metrics.IsEmpty then sb.Append("<p class=\"empty\">No metrics measured.</p>\n") |> ignore
+        else
+            sb.Append("<table><thead><tr><th>Metric</th><th>Value</th><th>How it was measured</th></tr></thead><tbody>\n") |> ignore
+            for name, value, how in content.Metrics do
+                sb.AppendFormat("<tr><td class=\"key\">{0}</td><td class=\"value\">{1}</td><td class=\"how\">{2}</td></tr>\n",
+                                esc name, esc value, esc how) |> ignore
+            sb.Append("</tbody></table>\n") |> ignore
+        sb.Append("</div>\n</section>\n") |> ignore
+
+        // ---- config and environment ----
+        sb.Append("<section id=\"config\">\n<div class=\"grid\">\n<div>\n<h2>Config</h2>\n<div class=\"card\">\n") |> ignore
+        keyValueTable sb content.Config
+        sb.Append("</div>\n</div>\n<div>\n<h2>Environment</h2>\n<div class=\"card\">\n") |> ignore
+        keyValueTable sb content.Environment
+        sb.Append("</div>\n</div>\n</div>\n</section>\n</main>\n") |> ignore
+
+        sb.AppendFormat(
+            "<footer><div class=\"wrap\">Generated by Generative. Self-contained: plotly.js {0} and every image are embedded; the page works offline.</div></footer>\n",
+            esc Charts.plotlyJsVersion)
+          .Append("<script type=\"text/javascript\">").Append(sliderJs).Append("</script>\n</body>\n</html>\n") |> ignore
+        sb.ToString()
+
+    /// Renders the report and writes it to `path` as UTF-8 (atomically: temporary file, then rename; creates the folder).
+    let write (path: string) (content: ReportContent) : unit =
+        Images.writeAtomic path (UTF8Encoding(false).GetBytes(render content))
