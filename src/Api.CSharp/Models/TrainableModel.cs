@@ -37,7 +37,7 @@ public abstract class TrainableModel : IDisposable
     internal RunModel Model { get; }
 
     /// <summary>Number of trainable parameters.</summary>
-    public long ParameterCount => Generative.Trainer.parameterCount(Model.Trainer);
+    public long ParameterCount => Generative.TrainerModule.parameterCount(Model.Trainer);
 
     /// <summary>
     /// Trains the model on <paramref name="data"/>'s training split into a run folder (checkpoints, picture grids,
@@ -91,7 +91,7 @@ public abstract class TrainableModel : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (FSharpOption<FSharpFunc<torch.Tensor, torch.Tensor>>.get_IsNone(f))
             throw new NotSupportedException($"{ModelId} does not support {operation}.");
-        Generative.Trainer.eval(Model.Trainer);
+        Generative.TrainerModule.eval(Model.Trainer);
         using var _ = torch.no_grad();
         using var onDevice = input.to(Context.TorchDevice);
         return f.Value.Invoke(onDevice);

@@ -13,8 +13,7 @@ module RunEnvironment =
             File.ReadLines "/proc/cpuinfo"
             |> Seq.tryFind (fun l -> l.StartsWith "model name")
             |> Option.map (fun l -> l.Substring(l.IndexOf(':') + 1).Trim())
-            |> Option.defaultValue RuntimeInformation.ProcessArchitecture.
-                ToString()
+            |> Option.defaultValue (RuntimeInformation.ProcessArchitecture.ToString())
         with _ -> RuntimeInformation.ProcessArchitecture.ToString()
 
     /// (name, value) rows: library, TorchSharp and libtorch versions, .NET, OS, CPU, threads, device.
