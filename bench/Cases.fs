@@ -1,0 +1,107 @@
+namespace Generative.Bench
+
+open System
+open System.Diagnostics
+open System.IO
+open System.Reflection
+open System.Text.Json
+open System.Threading
+open TorchSharp
+open Generative
+
+/// One benchmark: an F# worker training through the library, and the PyTorch script that does the same.
+type BenchCase =
+    { /// The command-line name, e.g. "ae-linear".
+      Name: string
+      /// What is trained, for the report.
+      Description: string
+      /// Runs in a child process: trains and measures; prints nothing.
+      Worker: WorkerSettings -> Measurement
+      /// The reference script's file name in bench/pytorch/.
+      PythonScript: string }
+
+/// The benchmark cases, and what their workers share.
+[<RequireQualifiedAccess>]
+module Cases =
+    /// The stack this process runs on: the TorchSharp assembly's version and the native libtorch package's
+    /// version from the app's deps.json (it names the runtime actually shipped: CPU or CUDA).
+    let version () =
+        let torchSharp = typeof<torch.Tensor>.Assembly.GetName().Version
+        let depsFile = Path.Combine(AppContext.BaseDirectory, Assembly.GetEntryAssembly().GetName().Name + ".deps.json")
+        let libtorch =
+            if File.Exists depsFile then
+                use doc = JsonDocument.Parse(File.ReadAllText depsFile)
+                doc.RootElement.GetProperty("libraries").EnumerateObject()
+                |> Seq.map (fun p -> p.Name)
+                |> Seq.tryFind (fun n -> n.StartsWith "libtorch-")
+                |> Option.map (fun n -> n.Substring(n.IndexOf '/' + 1))
+            else None
+        sprintf "TorchSharp %d.%d.%d / libtorch %s" torchSharp.Major torchSharp.Minor torchSharp.Build
+            (defaultArg libtorch "?")
+
+    /// 60000 MNIST-shaped images in [0,1]: the real training split when a folder is given, otherwise uniform
+    /// noise from the global generator (speed does not depend on the pixel values).
+    let mnistShaped (data: string option) : Split * string =
+        match data with
+        | Some folder -> MnistIdx.train folder, "mnist"
+        | None ->
+            { Images = torch.rand([| 60000L; 1L; 28L; 28L |]); Labels = torch.zeros([| 60000L |], dtype = torch.int64) },
+            "synthetic"
+
+    /// Trains `trainer` on `data` through `Loop.fit` for exactly `s.Steps` steps (epochs as needed, stopped by
+    /// cancellation) and times the steps after the warm-up. Returns steps per second and the mean of the
+    /// loss term `term` over the last steps.
+    let timedFit (s: WorkerSettings) (term: string) (trainer: Trainer) (data: Split) : float * float =
+        let stepsPerEpoch = Batches.batchCount data.Count s.BatchSize false
+        let options =
+            { Loop.defaults with
+                Epochs = (s.Steps + stepsPerEpoch - 1) / stepsPerEpoch
+                BatchSize = s.BatchSize }
+        use stop = new CancellationTokenSource()
+        let mutable started = 0L
+        let mutable finished = 0L
+        let hooks =
+            { Loop.noHooks with
+                OnStep =
+                    fun p ->
+                        if p.Step = int64 s.Warmup then started <- Stopwatch.GetTimestamp()
+                        if p.Step = int64 s.Steps then
+                            finished <- Stopwatch.GetTimestamp()
+                            stop.Cancel() }
+        let result = Loop.fit options hooks stop.Token trainer data (Loop.start, History.empty)
+        let seconds = Stopwatch.GetElapsedTime(started, finished).TotalSeconds
+        let window = min Measurement.lossWindow (s.Steps - s.Warmup)
+        let loss =
+            result.History.Steps
+            |> List.skip (result.History.Steps.Length - window)
+            |> List.averageBy (fun r -> r.Terms.[term])
+        float (s.Steps - s.Warmup) / seconds, loss
+
+    /// Wraps a worker's timing into a measurement of this process (memory read last, after training).
+    let measured (s: WorkerSettings) (dataKind: string) (stepsPerSecond: float, loss: float) : Measurement =
+        { Implementation = "Generative (F#)"
+          Version = version ()
+          Threads = s.Threads
+          Steps = s.Steps
+          Warmup = s.Warmup
+          BatchSize = s.BatchSize
+          Data = dataKind
+          StepsPerSecond = stepsPerSecond
+          PeakRssMb = Measurement.procStatusMb "VmHWM"
+          RssMb = Measurement.procStatusMb "VmRSS"
+          FinalLoss = loss }
+
+    /// AE-LIN (`Autoencoder.linear`) through `Autoencoder.trainer`. Seeding before the data and the model
+    /// makes the initial weights and synthetic data those of the PyTorch script (same generator, same order).
+    let aeLinear (s: WorkerSettings) : Measurement =
+        torch.manual_seed 0L |> ignore
+        let data, kind = mnistShaped s.Data
+        let model = Autoencoder.create Autoencoder.linear
+        timedFit s "loss" (Autoencoder.trainer model) data |> measured s kind
+
+    /// Every benchmark, by command-line name.
+    let all =
+        [ { Name = "ae-linear"
+            Description = "AE-LIN: Linear(784,128) ReLU Linear(128,784) ReLU, MSE, Adam 1e-3"
+            Worker = aeLinear
+            PythonScript = "ae_linear.py" } ]

@@ -1,0 +1,122 @@
+namespace Generative.Bench
+
+open System
+open System.Diagnostics
+open System.Globalization
+open System.IO
+
+/// How a comparison is run.
+type HarnessOptions =
+    { Worker: WorkerSettings
+      /// Rounds of (ours, theirs); each measurement is a fresh process, so peaks do not mix.
+      Rounds: int
+      /// The Python with torch (Debian's python3-torch lives under /usr/bin/python3, not pyenv's).
+      Python: string }
+
+/// Runs measurements in child processes, alternating implementations, and reports them as Markdown.
+[<RequireQualifiedAccess>]
+module Harness =
+    /// The internal flag that makes the bench run one case's worker and print its JSON line.
+    let workerFlag = "--worker"
+
+    let private format (digits: string) (x: float) = x.ToString(digits, CultureInfo.InvariantCulture)
+    let private speed = format "0.0"
+
+    let private settingsArgs (s: WorkerSettings) =
+        [ "--steps"; string s.Steps; "--warmup"; string s.Warmup; "--batch-size"; string s.BatchSize
+          "--threads"; string s.Threads ]
+        @ (match s.Data with Some d -> [ "--data"; d ] | None -> [])
+
+    /// Runs `file args` to completion; returns exit code, stdout, stderr.
+    let private run (file: string) (args: string list) =
+        let psi = ProcessStartInfo(file, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false)
+        args |> List.iter psi.ArgumentList.Add
+        use p = Process.Start psi
+        // Read stderr concurrently: a child blocked on a full stderr pipe would never finish its stdout.
+        let err = p.StandardError.ReadToEndAsync()
+        let out = p.StandardOutput.ReadToEnd()
+        p.WaitForExit()
+        p.ExitCode, out, err.Result
+
+    let private measure (file: string) (args: string list) : Measurement =
+        match run file args with
+        | 0, out, _ -> Measurement.ofOutput out
+        | code, out, err -> failwithf "%s %s exited with %d\n%s\n%s" file (String.Join(" ", args)) code out err
+
+    /// Our side in a fresh process: this executable again, in worker mode (through `dotnet` when started as a dll).
+    let ours (case: BenchCase) (s: WorkerSettings) : Measurement =
+        let self = Environment.ProcessPath
+        let args = [ workerFlag; case.Name ] @ settingsArgs s
+        if Path.GetFileNameWithoutExtension self = "dotnet" then
+            measure self (Reflection.Assembly.GetEntryAssembly().Location :: args)
+        else measure self args
+
+    /// The reference script of a case, copied next to the executable by the build.
+    let scriptPath (case: BenchCase) = Path.Combine(AppContext.BaseDirectory, "pytorch", case.PythonScript)
+
+    /// PyTorch's side in a fresh process.
+    let theirs (o: HarnessOptions) (case: BenchCase) : Measurement =
+        measure o.Python (scriptPath case :: settingsArgs o.Worker)
+
+    /// The torch version `python` can import, or None when it cannot.
+    let pythonTorch (python: string) : string option =
+        try
+            match run python [ "-c"; "import torch; print(torch.__version__)" ] with
+            | 0, out, _ -> Some(out.Trim())
+            | _ -> None
+        with :? ComponentModel.Win32Exception -> None
+
+    let private median (xs: float list) =
+        let s = List.sort xs
+        let n = s.Length
+        if n % 2 = 1 then s.[n / 2] else (s.[n / 2 - 1] + s.[n / 2]) / 2.0
+
+    /// One table row over an implementation's rounds: median speed with its range, the highest peak RSS.
+    let private row (ms: Measurement list) =
+        let m = ms.Head
+        let speeds = ms |> List.map (fun x -> x.StepsPerSecond)
+        sprintf "| %s | %s | %d | %d | %s (%s–%s) | %s | %s |"
+            m.Implementation m.Version m.Threads m.Steps (speed (median speeds)) (speed (List.min speeds))
+            (speed (List.max speeds)) (format "0" (ms |> List.map (fun x -> x.PeakRssMb) |> List.max))
+            (format "0.00000" (median (ms |> List.map (fun x -> x.FinalLoss))))
+
+    /// The Markdown report of a case: the table, then the ratio of median speeds when both sides ran.
+    let report (case: BenchCase) (ours: Measurement list) (theirs: Measurement list) : string list =
+        let header =
+            [ sprintf "%s, batch %d, %s data, %d rounds, %d warm-up steps untimed"
+                  case.Description ours.Head.BatchSize ours.Head.Data ours.Length ours.Head.Warmup
+              ""
+              "| implementation | version | threads | steps | median steps/s (min–max) | peak RSS MB | final loss |"
+              "|---|---|---|---|---|---|---|" ]
+        let rows = row ours :: (if theirs.IsEmpty then [] else [ row theirs ])
+        let ratio =
+            if theirs.IsEmpty then []
+            else
+                let r = median (ours |> List.map (fun x -> x.StepsPerSecond)) / median (theirs |> List.map (fun x -> x.StepsPerSecond))
+                [ ""; sprintf "Speed ratio ours/PyTorch (medians): %.2fx" r ]
+        header @ rows @ ratio
+
+    /// Alternates ours and theirs for `o.Rounds` rounds (the machine is shared: alternation spreads its noise
+    /// over both sides), printing progress to stderr; returns the report lines.
+    let compare (o: HarnessOptions) (case: BenchCase) : string list =
+        let torchVersion = pythonTorch o.Python
+        let notice =
+            match torchVersion with
+            | Some _ -> []
+            | None ->
+                [ ""
+                  sprintf "PyTorch not measured: %s cannot import torch. Install it with `apt-get install python3-torch libopenblas0-openmp` (without OpenBLAS, Debian's torch uses the slow reference BLAS)." o.Python ]
+        let rounds =
+            [ for r in 1 .. o.Rounds do
+                eprintfn "round %d/%d: %s (F#)" r o.Rounds case.Name
+                let a = ours case o.Worker
+                eprintfn "  %s steps/s, peak %s MB" (speed a.StepsPerSecond) (format "0" a.PeakRssMb)
+                let b =
+                    torchVersion
+                    |> Option.map (fun _ ->
+                        eprintfn "round %d/%d: %s (PyTorch)" r o.Rounds case.Name
+                        let b = theirs o case
+                        eprintfn "  %s steps/s, peak %s MB" (speed b.StepsPerSecond) (format "0" b.PeakRssMb)
+                        b)
+                a, b ]
+        report case (rounds |> List.map fst) (rounds |> List.choose snd) @ notice

@@ -1,0 +1,67 @@
+module Generative.Bench.Program
+
+open System
+open TorchSharp
+
+let private usage () =
+    let names = Cases.all |> List.map (fun c -> c.Name) |> String.concat " | "
+    eprintfn "usage: dotnet run -c Release --project bench -- <%s> [--steps N] [--batch-size B] [--threads T]" names
+    eprintfn "         [--rounds R] [--warmup W] [--data MNIST_DIR] [--python PATH]"
+    eprintfn "defaults: 2000 steps, batch 128, 2 threads, 3 rounds, 50 warm-up steps, synthetic data, /usr/bin/python3"
+
+/// Flags after the case name as (flag, value) pairs; every flag takes a value.
+let private flags (args: string list) : Map<string, string> =
+    let rec go acc =
+        function
+        | (f: string) :: v :: rest when f.StartsWith "--" -> go (Map.add f v acc) rest
+        | [] -> acc
+        | other -> failwithf "cannot parse arguments: %s" (String.Join(" ", other))
+    go Map.empty args
+
+let private positive (m: Map<string, string>) (flag: string) (fallback: int) =
+    match m.TryFind flag with
+    | None -> fallback
+    | Some v ->
+        match Int32.TryParse v with
+        | true, x when x >= 1 -> x
+        | _ -> failwithf "%s must be a positive integer, got '%s'" flag v
+
+let private settings (m: Map<string, string>) : WorkerSettings =
+    let s =
+        { Steps = positive m "--steps" 2000
+          Warmup = positive m "--warmup" 50
+          BatchSize = positive m "--batch-size" 128
+          Threads = positive m "--threads" 2
+          Data = m.TryFind "--data" }
+    if s.Steps <= s.Warmup then failwithf "--steps (%d) must exceed --warmup (%d)" s.Steps s.Warmup
+    s
+
+let private find (name: string) =
+    match Cases.all |> List.tryFind (fun c -> c.Name = name) with
+    | Some c -> c
+    | None -> failwithf "unknown benchmark '%s'" name
+
+[<EntryPoint>]
+let main argv =
+    try
+        match List.ofArray argv with
+        | flag :: name :: rest when flag = Harness.workerFlag ->
+            let s = settings (flags rest)
+            torch.set_num_threads s.Threads
+            printfn "%s" (Measurement.toJson ((find name).Worker s))
+            0
+        | name :: rest when not (name.StartsWith "-") ->
+            let m = flags rest
+            let options =
+                { Worker = settings m
+                  Rounds = positive m "--rounds" 3
+                  Python = m.TryFind "--python" |> Option.defaultValue "/usr/bin/python3" }
+            Harness.compare options (find name) |> List.iter (printfn "%s")
+            0
+        | _ ->
+            usage ()
+            2
+    with Failure message ->
+        eprintfn "bench: %s" message
+        usage ()
+        1

@@ -1,0 +1,125 @@
+"""PyTorch reference for the bench's `ae-linear` case (AE-LIN).
+
+Trains Linear(784,128) ReLU Linear(128,784) ReLU with MSE (mean) and Adam 1e-3 the way the library's
+Loop.fit does: a per-epoch randperm from a seeded generator, index_select of each batch (images and labels)
+from a preloaded tensor, zero_grad / forward / backward / step, the loss read back as a number every step.
+Prints one JSON line with the keys of the bench's Measurement record.
+
+    /usr/bin/python3 ae_linear.py [--steps N] [--warmup W] [--batch-size B] [--threads T] [--data MNIST_DIR]
+"""
+import argparse
+import gzip
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+LOSS_WINDOW = 50  # steps averaged into final_loss, as Measurement.lossWindow
+
+
+def proc_status_mb(field):
+    """A /proc/self/status field in MB (VmHWM: peak resident set, VmRSS: current)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def read_idx(folder, name):
+    path = os.path.join(folder, name)
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            return f.read()
+    with gzip.open(path + ".gz", "rb") as f:
+        return f.read()
+
+
+def mnist_train(folder):
+    """The 60000 training images as [N,1,28,28] float32 in [0,1], and int64 labels (IDX: 16- and 8-byte headers)."""
+    images = np.frombuffer(read_idx(folder, "train-images-idx3-ubyte"), dtype=np.uint8, offset=16)
+    labels = np.frombuffer(read_idx(folder, "train-labels-idx1-ubyte"), dtype=np.uint8, offset=8)
+    x = torch.from_numpy(images.copy()).reshape(-1, 1, 28, 28).float().div_(255.0)
+    return x, torch.from_numpy(labels.astype(np.int64))
+
+
+class Autoencoder(nn.Module):
+    """Encoder and decoder as in Autoencoder.create: flatten, Linear+ReLU twice, reshape back."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Linear(784, 128), nn.ReLU())
+        self.decoder = nn.Sequential(nn.Linear(128, 784), nn.ReLU())
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x.flatten(1))).reshape(x.shape)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--warmup", type=int, default=50)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--data")
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+
+    # Same order as the F# worker (seed, data, model), so synthetic data and initial weights match.
+    torch.manual_seed(0)
+    if a.data:
+        images, labels = mnist_train(a.data)
+    else:
+        images, labels = torch.rand(60000, 1, 28, 28), torch.zeros(60000, dtype=torch.int64)
+    model = Autoencoder()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model.train()
+
+    count = images.shape[0]
+    losses = []
+    step = 0
+    epoch = 1
+    started = finished = None
+    while step < a.steps:
+        # As Batches.permutation: a generator seeded from (seed 0, epoch) per epoch.
+        g = torch.Generator().manual_seed(0 * 1000003 + epoch)
+        perm = torch.randperm(count, generator=g)
+        for start in range(0, count, a.batch_size):
+            idx = perm[start:start + a.batch_size]
+            x = images.index_select(0, idx)
+            labels.index_select(0, idx)  # Loop.fit selects labels too; keep the work equal
+            opt.zero_grad()
+            loss = nn.functional.mse_loss(model(x), x)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            step += 1
+            if step == a.warmup:
+                started = time.perf_counter()
+            if step == a.steps:
+                finished = time.perf_counter()
+                break
+        epoch += 1
+
+    window = min(LOSS_WINDOW, a.steps - a.warmup)
+    print(json.dumps({
+        "implementation": "PyTorch (Python)",
+        "version": "PyTorch %s / Python %s" % (torch.__version__, ".".join(map(str, sys.version_info[:3]))),
+        "threads": a.threads,
+        "steps": a.steps,
+        "warmup": a.warmup,
+        "batch_size": a.batch_size,
+        "data": "mnist" if a.data else "synthetic",
+        "steps_per_second": (a.steps - a.warmup) / (finished - started),
+        "peak_rss_mb": proc_status_mb("VmHWM"),
+        "rss_mb": proc_status_mb("VmRSS"),
+        "final_loss": sum(losses[-window:]) / window,
+    }))
+
+
+if __name__ == "__main__":
+    main()
