@@ -41,12 +41,14 @@ module Cases =
 
     /// 60000 MNIST-shaped images in [0,1]: the real training split when a folder is given, otherwise uniform
     /// noise from the global generator (speed does not depend on the pixel values).
-    let mnistShaped (data: string option) : Split * string =
+    let mnistShaped (data: string option) : Split * Split option * string =
         match data with
-        | Some folder -> MnistIdx.train folder, "mnist"
+        | Some folder ->
+            let d = Datasets.mnist folder Normalization.ZeroOne
+            d.Train, Some d.Test, "mnist"
         | None ->
             { Images = torch.rand([| 60000L; 1L; 28L; 28L |]); Labels = torch.zeros([| 60000L |], dtype = torch.int64) },
-            "synthetic"
+            None, "synthetic"
 
     /// Trains `trainer` on `data` through `Loop.fit` for exactly `s.Steps` steps (epochs as needed, stopped by
     /// cancellation) and times the steps after the warm-up. Returns steps per second and the mean of the
@@ -78,7 +80,7 @@ module Cases =
         float (s.Steps - s.Warmup) / seconds, loss
 
     /// Wraps a worker's timing into a measurement of this process (memory read last, after training).
-    let measured (s: WorkerSettings) (dataKind: string) (stepsPerSecond: float, loss: float) : Measurement =
+    let measured (s: WorkerSettings) (dataKind: string) (metrics: (string * float) list) (stepsPerSecond: float, loss: float) : Measurement =
         { Implementation = "Generative (F#)"
           Version = version ()
           Threads = s.Threads
@@ -89,15 +91,22 @@ module Cases =
           StepsPerSecond = stepsPerSecond
           PeakRssMb = Measurement.procStatusMb "VmHWM"
           RssMb = Measurement.procStatusMb "VmRSS"
-          FinalLoss = loss }
+          FinalLoss = loss
+          Metrics = Collections.Generic.Dictionary(dict metrics) }
 
     /// AE-LIN (`Autoencoder.linear`) through `Autoencoder.trainer`. Seeding before the data and the model
     /// makes the initial weights and synthetic data those of the PyTorch script (same generator, same order).
     let aeLinear (s: WorkerSettings) : Measurement =
         torch.manual_seed 0L |> ignore
-        let data, kind = mnistShaped s.Data
+        let data, test, kind = mnistShaped s.Data
         let model = Autoencoder.create Autoencoder.linear
-        timedFit s "loss" (Autoencoder.trainer model) data |> measured s kind
+        let timing = timedFit s "loss" (Autoencoder.trainer model) data
+        let metrics =
+            match test with
+            | None -> []
+            | Some t ->
+                [ "test MSE", Catalog.meanOver 1000 t (fun x -> use r = Autoencoder.reconstruct model x in Reconstruction.loss Mse ElementMean r x) ]
+        measured s kind metrics timing
 
     /// Every benchmark, by command-line name.
     let all =

@@ -71,24 +71,36 @@ module Harness =
         let n = s.Length
         if n % 2 = 1 then s.[n / 2] else (s.[n / 2 - 1] + s.[n / 2]) / 2.0
 
-    /// One table row over an implementation's rounds: median speed with its range, the highest peak RSS.
-    let private row (ms: Measurement list) =
+    /// Every quality metric either side reported, in first-seen order.
+    let private metricNames (ms: Measurement list) =
+        ms |> List.collect (fun m -> if isNull m.Metrics then [] else List.ofSeq m.Metrics.Keys) |> List.distinct
+
+    /// One table row over an implementation's rounds: median speed with its range, the highest peak RSS, the
+    /// median of each quality metric ("–" where this side did not report it).
+    let private row (names: string list) (ms: Measurement list) =
         let m = ms.Head
         let speeds = ms |> List.map (fun x -> x.StepsPerSecond)
-        sprintf "| %s | %s | %d | %d | %s (%s–%s) | %s | %s |"
+        let metric name =
+            match ms |> List.choose (fun x -> if isNull x.Metrics then None else match x.Metrics.TryGetValue name with | true, v -> Some v | _ -> None) with
+            | [] -> "–"
+            | vs -> format "0.00000" (median vs)
+        sprintf "| %s | %s | %d | %d | %s (%s–%s) | %s | %s |%s"
             m.Implementation m.Version m.Threads m.Steps (speed (median speeds)) (speed (List.min speeds))
             (speed (List.max speeds)) (format "0" (ms |> List.map (fun x -> x.PeakRssMb) |> List.max))
             (format "0.00000" (median (ms |> List.map (fun x -> x.FinalLoss))))
+            (names |> List.map (fun n -> " " + metric n + " |") |> String.concat "")
 
     /// The Markdown report of a case: the table, then the ratio of median speeds when both sides ran.
     let report (case: BenchCase) (ours: Measurement list) (theirs: Measurement list) : string list =
+        let names = metricNames (ours @ theirs)
         let header =
             [ sprintf "%s, batch %d, %s data, %d rounds, %d warm-up steps untimed"
                   case.Description ours.Head.BatchSize ours.Head.Data ours.Length ours.Head.Warmup
               ""
               "| implementation | version | threads | steps | median steps/s (min–max) | peak RSS MB | final loss |"
-              "|---|---|---|---|---|---|---|" ]
-        let rows = row ours :: (if theirs.IsEmpty then [] else [ row theirs ])
+              + (names |> List.map (fun n -> " " + n + " |") |> String.concat "")
+              "|---|---|---|---|---|---|---|" + (names |> List.map (fun _ -> "---|") |> String.concat "") ]
+        let rows = row names ours :: (if theirs.IsEmpty then [] else [ row names theirs ])
         let ratio =
             if theirs.IsEmpty then []
             else

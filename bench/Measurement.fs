@@ -36,7 +36,9 @@ type Measurement =
       /// Resident set size when training ended (VmRSS), MB.
       RssMb: float
       /// Mean loss over the last steps (the last 50 or all timed ones), so one noisy batch does not decide it.
-      FinalLoss: float }
+      FinalLoss: float
+      /// Quality measured after training on the real test split (e.g. "test MSE"), empty on synthetic data.
+      Metrics: Collections.Generic.Dictionary<string, float> }
 
 /// Reading and writing measurements, and the process facts they are made of.
 [<RequireQualifiedAccess>]

@@ -6,7 +6,8 @@ open TorchSharp
 let private usage () =
     let names = Cases.all |> List.map (fun c -> c.Name) |> String.concat " | "
     eprintfn "usage: dotnet run -c Release --project bench -- <%s> [--steps N] [--batch-size B] [--threads T]" names
-    eprintfn "         [--rounds R] [--warmup W] [--data MNIST_DIR] [--python PATH]"
+    eprintfn "         [--epochs E] [--rounds R] [--warmup W] [--data MNIST_DIR] [--python PATH]"
+    eprintfn "--data trains on real MNIST and adds test-set quality columns; --epochs E sets the steps to E epochs"
     eprintfn "defaults: 2000 steps, batch 128, 2 threads, 3 rounds, 50 warm-up steps, synthetic data, /usr/bin/python3"
 
 /// Flags after the case name as (flag, value) pairs; every flag takes a value.
@@ -27,10 +28,16 @@ let private positive (m: Map<string, string>) (flag: string) (fallback: int) =
         | _ -> failwithf "%s must be a positive integer, got '%s'" flag v
 
 let private settings (m: Map<string, string>) : WorkerSettings =
+    let batchSize = positive m "--batch-size" 128
+    // --epochs E is shorthand for E passes over the 60000 training images (the last batch may be partial).
+    let steps =
+        match m.TryFind "--epochs" with
+        | Some _ -> positive m "--epochs" 1 * ((60000 + batchSize - 1) / batchSize)
+        | None -> positive m "--steps" 2000
     let s =
-        { Steps = positive m "--steps" 2000
+        { Steps = steps
           Warmup = positive m "--warmup" 50
-          BatchSize = positive m "--batch-size" 128
+          BatchSize = batchSize
           Threads = positive m "--threads" 2
           Data = m.TryFind "--data" }
     if s.Steps <= s.Warmup then failwithf "--steps (%d) must exceed --warmup (%d)" s.Steps s.Warmup

@@ -59,6 +59,26 @@ class Autoencoder(nn.Module):
         return self.decoder(self.encoder(x.flatten(1))).reshape(x.shape)
 
 
+def mnist_test(folder):
+    """The 10000 test images as [N,1,28,28] float32 in [0,1]."""
+    images = np.frombuffer(read_idx(folder, "t10k-images-idx3-ubyte"), dtype=np.uint8, offset=16)
+    return torch.from_numpy(images.copy()).reshape(-1, 1, 28, 28).float().div_(255.0)
+
+
+def test_metrics(model, folder):
+    """Test-set MSE per pixel in batches of 1000 (as Catalog.meanOver), or nothing on synthetic data."""
+    if not folder:
+        return {}
+    x = mnist_test(folder)
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for start in range(0, x.shape[0], 1000):
+            b = x[start:start + 1000]
+            total += nn.functional.mse_loss(model(b), b).item() * b.shape[0]
+    return {"test MSE": total / x.shape[0]}
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--steps", type=int, default=2000)
@@ -118,6 +138,7 @@ def main():
         "peak_rss_mb": proc_status_mb("VmHWM"),
         "rss_mb": proc_status_mb("VmRSS"),
         "final_loss": sum(losses[-window:]) / window,
+        "metrics": test_metrics(model, a.data),
     }))
 
 

@@ -1,7 +1,16 @@
 namespace Generative
 
 open System
+open Plotly.NET
 open TorchSharp
+
+/// Pictures and charts a model draws once from the test set when a run ends (and when its report is rebuilt):
+/// the things that explain a trained model, such as a latent scatter or a grid of samples.
+type ReportExtras =
+    { /// (title, chart), e.g. ("Test codes coloured by digit", a 3-D scatter).
+      Charts: (string * GenericChart) list
+      /// (title, caption, images [N, C, H, W] in the data's normalised space), drawn as one grid each.
+      Pictures: (string * string * Tensor) list }
 
 /// What a run needs from a model beyond training: pictures of a fixed batch, test metrics, and the operations
 /// the `sample`, `reconstruct` and `encode` commands offer. Absent operations are `None`.
@@ -14,7 +23,9 @@ type RunModel =
       Reconstruct: (Tensor -> Tensor) option
       Encode: (Tensor -> Tensor) option
       Decode: (Tensor -> Tensor) option
-      Sample: (int -> Tensor) option }
+      Sample: (int -> Tensor) option
+      /// Extra report content from the test split and its class names; `Catalog.noExtras` when there is none.
+      Extras: Split -> string list -> ReportExtras }
 
 /// A model the CLI, the facade and saved runs can name.
 type CatalogEntry =
@@ -32,6 +43,9 @@ type CatalogEntry =
 /// The models runs can be made of.
 [<RequireQualifiedAccess>]
 module Catalog =
+    /// No extra report content.
+    let noExtras (_: Split) (_: string list) : ReportExtras = { Charts = []; Pictures = [] }
+
     /// Mean of a loss over a split in batches, without gradients, in evaluation mode.
     let meanOver (batchSize: int) (split: Split) (lossOf: Tensor -> Tensor) =
         use _ = torch.no_grad()
@@ -84,7 +98,8 @@ module Catalog =
                   Reconstruct = Some (Autoencoder.reconstruct m)
                   Encode = Some (Autoencoder.encode m)
                   Decode = Some (Autoencoder.decode m)
-                  Sample = None } }
+                  Sample = None
+                  Extras = noExtras } }
 
     /// Every model, by id.
     let all : CatalogEntry list =

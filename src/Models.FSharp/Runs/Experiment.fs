@@ -164,6 +164,34 @@ module Experiment =
             Images.saveGrid (Path.Combine(picturesFolder folder, name)) 8 (Transforms.denormalize norm (images.cpu()))
             File.WriteAllText(Path.Combine(picturesFolder folder, slug title + ".title"), title)
 
+    /// Draws a model's report extras: each picture as `samples/final-<slug>.png` (with its title and caption
+    /// beside it), returning the charts.
+    let private drawExtras folder (norm: Normalization) (model: RunModel) (data: ImageDataset) =
+        Trainer.eval model.Trainer
+        use _ = torch.NewDisposeScope()
+        let extras = model.Extras data.Test data.Classes
+        let dir = picturesFolder folder
+        Directory.CreateDirectory dir |> ignore
+        for (title, caption, images) in extras.Pictures do
+            let stem = "final-" + slug title
+            Images.saveGrid (Path.Combine(dir, stem + ".png")) 8 (Transforms.denormalize norm (images.cpu()))
+            File.WriteAllText(Path.Combine(dir, stem + ".final"), title + "\n" + caption)
+        extras.Charts
+
+    /// The final pictures saved by `drawExtras`, one single-frame series each.
+    let private finalSeries folder : ImageSeries list =
+        let dir = picturesFolder folder
+        if not (Directory.Exists dir) then []
+        else
+            Directory.GetFiles(dir, "final-*.final")
+            |> Array.sort
+            |> Array.map (fun f ->
+                let lines = File.ReadAllText(f).Split('\n', 2)
+                { Title = lines.[0]
+                  Caption = (if lines.Length > 1 then lines.[1] else "")
+                  Frames = [ "end of training", Path.ChangeExtension(f, ".png") ] })
+            |> List.ofArray
+
     let private imageSeries folder : ImageSeries list =
         let dir = picturesFolder folder
         if not (Directory.Exists dir) then []
@@ -179,13 +207,15 @@ module Experiment =
                         let n = Path.GetFileNameWithoutExtension(f).Substring(stem.Length + "-epoch-".Length)
                         sprintf "epoch %d" (int n), f)
                     |> List.ofArray
-                { Title = File.ReadAllText titleFile; Caption = "A fixed batch of test images, drawn at the end of each epoch."; Frames = frames })
+                { Title = File.ReadAllText titleFile; Caption = "A fixed batch, drawn at the end of each epoch."; Frames = frames })
             |> List.ofArray
+            |> fun series -> series @ finalSeries folder
 
     // ---- report ----------------------------------------------------------------------------------------
 
     let private writeReport folder (s: RunSettings) (entry: CatalogEntry) (data: ImageDataset) (device: torch.Device)
-                            (history: History) (metrics: (string * float * string) list) (parameters: int64) =
+                            (history: History) (metrics: (string * float * string) list) (charts: (string * Plotly.NET.GenericChart) list)
+                            (parameters: int64) =
         let report = Path.Combine(folder, "report.html")
         let epochs = history.Epochs.Length
         let seconds = history.Epochs |> List.sumBy (fun e -> e.Seconds)
@@ -199,7 +229,7 @@ module Experiment =
               Summary = summary
               History = history
               ImageSeries = imageSeries folder
-              Charts = []
+              Charts = charts
               Metrics = metrics |> List.map (fun (n, v, how) -> n, v.ToString("G6", CultureInfo.InvariantCulture), how)
               Config =
                 [ "model", s.ModelId; "dataset", data.Name; "normalization", normalizationOf s
@@ -256,7 +286,7 @@ module Experiment =
                 fun record history pos ->
                     savePictures folder norm model fixedBatch record.Epoch
                     saveCheckpoint history pos |> ignore
-                    writeReport folder s entry data device history [] parameters |> ignore
+                    writeReport folder s entry data device history [] [] parameters |> ignore
                     let terms = record.Terms |> Map.toList |> List.map (fun (k, v) -> sprintf "%s %.5g" k v) |> String.concat "  "
                     events.Log (sprintf "epoch %d/%d  %s  (%.1f s)" record.Epoch s.Epochs terms record.Seconds) }
         let loopOptions =
@@ -269,7 +299,8 @@ module Experiment =
             events.Log (sprintf "interrupted at epoch %d, step %d; checkpoint %s. Resume with: generative train --resume %s" result.Position.Epoch result.Position.Step path folder)
         Trainer.eval model.Trainer
         let metrics = model.Evaluate data.Test
-        let report = writeReport folder s entry data device result.History metrics parameters
+        let charts = drawExtras folder norm model data
+        let report = writeReport folder s entry data device result.History metrics charts parameters
         { Folder = folder; Report = report; History = result.History; Outcome = result.Outcome; Metrics = metrics }
 
     /// Builds the model a run's settings describe, seeded, on the run's device.
@@ -324,7 +355,8 @@ module Experiment =
         let metricsPath = Path.Combine(folder, "metrics.csv")
         let history = if File.Exists metricsPath then History.ofCsv (File.ReadAllText metricsPath) else History.empty
         let metrics = model.Evaluate data.Test
-        writeReport folder s (Catalog.find s.ModelId) data (Device.resolve device) history metrics (Trainer.parameterCount model.Trainer)
+        let charts = drawExtras folder data.Normalization model data
+        writeReport folder s (Catalog.find s.ModelId) data (Device.resolve device) history metrics charts (Trainer.parameterCount model.Trainer)
 
     /// Saves a trained model as one safetensors file: its weights, with the model id, its settings and the data
     /// normalisation it was trained on in the file's metadata (atomic write).
