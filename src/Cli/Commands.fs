@@ -145,6 +145,15 @@ let report (args: ParseResults<ReportArgs>) =
     Console.WriteLine(sprintf "report: %s" (Path.GetFullPath path))
     0
 
+/// `generative eval`.
+let eval (args: ParseResults<EvalArgs>) =
+    let device = args.TryGetResult EvalArgs.Device |> Option.map Device.parse |> Option.defaultValue Auto
+    let metrics, report = Experiment.evaluate (args.GetResult EvalArgs.Run) device
+    for (name, value, how) in metrics do
+        Console.WriteLine(sprintf "%s: %.6g  (%s)" name value how)
+    Console.WriteLine(sprintf "report: %s" (Path.GetFullPath report))
+    0
+
 /// `generative data fetch`.
 let data (args: ParseResults<DataArgs>) =
     match args.GetSubCommand() with

@@ -42,6 +42,8 @@ type RunModel =
       Encode: (Tensor -> Tensor) option
       Decode: (Tensor -> Tensor) option
       Sample: (int -> Tensor) option
+      /// Class probabilities [N, classes] of images [N, C, H, W] (classifiers).
+      Classify: (Tensor -> Tensor) option
       /// Extra report content from the test split and its class names; `Catalog.noExtras` when there is none.
       Extras: Split -> string list -> ReportExtras
       /// Validation split and prepared inputs; `Catalog.plainTraining` for none.
@@ -122,22 +124,24 @@ module Catalog =
                   Encode = Some (Autoencoder.encode m)
                   Decode = Some (Autoencoder.decode m)
                   Sample = None
+                  Classify = None
                   Extras = noExtras
                   Training = plainTraining } }
 
     // ---- classifiers -------------------------------------------------------------------------------------
 
     /// Predicted classes and their probabilities of a split ([N] int arrays and [N] floats), in evaluation mode.
-    let private predictions (m: Classifier) (device: torch.Device) (split: Split) =
-        use p = Classifier.probabilitiesOf m 500 split.Images device
+    let private predictions (probabilitiesOf: Split -> Tensor) (split: Split) =
+        use p = probabilitiesOf split
         let struct (confidence, predicted) = p.max(1L)
         use confidence = confidence
         use predicted = predicted
         predicted.data<int64>().ToArray() |> Array.map int, confidence.data<float32>().ToArray() |> Array.map float, p.shape.[1]
 
     /// Test metrics of a classifier: accuracy, then precision and recall of each class.
-    let classifierMetrics (m: Classifier) (device: torch.Device) (test: Split) : (string * float * string) list =
-        let predicted, _, classes = predictions m device test
+    /// `probabilitiesOf` is `Classifier.splitProbabilities` of the model.
+    let classifierMetrics (probabilitiesOf: Split -> Tensor) (test: Split) : (string * float * string) list =
+        let predicted, _, classes = predictions probabilitiesOf test
         let labels = test.Labels.data<int64>().ToArray() |> Array.map int
         let r = ClassificationMetrics.report (int classes) predicted labels
         [ yield "test accuracy", r.Accuracy, sprintf "fraction of the %d test images whose most probable class is the label" test.Count
@@ -147,8 +151,8 @@ module Catalog =
 
     /// The `count` test images the classifier gets wrong with the highest confidence, most confident first, and
     /// a caption naming each one's true and predicted class.
-    let mostConfidentMistakes (m: Classifier) (count: int) (test: Split) (classNames: string list) : Tensor * string =
-        let predicted, confidence, _ = predictions m (Classifier.deviceOf m) test
+    let mostConfidentMistakes (probabilitiesOf: Split -> Tensor) (count: int) (test: Split) (classNames: string list) : Tensor * string =
+        let predicted, confidence, _ = predictions probabilitiesOf test
         let labels = test.Labels.data<int64>().ToArray() |> Array.map int
         let names = Array.ofList classNames
         let name k = if k < names.Length then names.[k] else string k
@@ -168,11 +172,11 @@ module Catalog =
         images, caption
 
     /// Report extras of a classifier: confusion heatmap, per-class precision and recall, most confident mistakes.
-    let classifierExtras (m: Classifier) (test: Split) (classNames: string list) : ReportExtras =
-        let predicted, _, classes = predictions m (Classifier.deviceOf m) test
+    let classifierExtras (probabilitiesOf: Split -> Tensor) (test: Split) (classNames: string list) : ReportExtras =
+        let predicted, _, classes = predictions probabilitiesOf test
         let labels = test.Labels.data<int64>().ToArray() |> Array.map int
         let r = ClassificationMetrics.report (int classes) predicted labels
-        let mistakes, caption = mostConfidentMistakes m 32 test classNames
+        let mistakes, caption = mostConfidentMistakes probabilitiesOf 32 test classNames
         { Charts =
             [ "Confusion matrix", Charts.confusionHeatmap r.Counts classNames
               "Precision and recall per class", Charts.perClassScores r.Precision r.Recall classNames ]
@@ -184,7 +188,8 @@ module Catalog =
         [ "validation", validation.ToString("R", Globalization.CultureInfo.InvariantCulture); "patience", string patience ]
 
     /// The training plan the "validation" and "patience" settings describe, measuring with `measure`; early
-    /// stopping watches "val loss" and keeps the best epoch's weights.
+    /// stopping watches "val accuracy" (the quantity the floors are stated in; the validation loss of a classifier
+    /// can rise while its accuracy still improves) and keeps the best epoch's weights.
     let validationPlan (settings: (string * string) list) (measure: Split -> Map<string, float>) : TrainingPlan =
         let get key = settings |> List.tryFind (fun (k, _) -> k = key) |> Option.map snd
         let fraction =
@@ -211,7 +216,7 @@ module Catalog =
                       Measure = measure
                       EarlyStopping =
                         if patience = 0 then None
-                        else Some { Monitor = "val loss"; Maximize = false; Patience = patience; RestoreBest = true } }
+                        else Some { Monitor = "val accuracy"; Maximize = true; Patience = patience; RestoreBest = true } }
               Inputs = None }
 
     let private classifierEntry id title (baseline: ClassifierConfig) normalization validation patience =
@@ -223,22 +228,30 @@ module Catalog =
             fun device settings ->
                 let m = Classifier.create (Classifier.ofSettings baseline settings) |> Classifier.moveTo device
                 let trainer = Classifier.trainer m
+                let probabilitiesOf = Classifier.splitProbabilities m
+                let plan = validationPlan settings (Classifier.measure m)
                 { Trainer = trainer
                   Pictures = fun _ -> []
-                  Evaluate = classifierMetrics m device
+                  Evaluate = classifierMetrics probabilitiesOf
                   Reconstruct = None
                   Encode = Some (Classifier.features m)
                   Decode = None
                   Sample = None
-                  Extras = classifierExtras m
-                  Training = validationPlan settings (Classifier.measure m) } }
+                  Classify = Some (Classifier.probabilities m)
+                  Extras = classifierExtras probabilitiesOf
+                  Training =
+                    // Fixed features (pyramid, frozen MobileNetV2) are computed once, before training.
+                    if Classifier.hasFixedFeatures m.Config then { plan with Inputs = Some (Classifier.cachedInputs m 256) }
+                    else plan } }
 
     /// Every model, by id.
     let all : CatalogEntry list =
         [ autoencoderEntry "ae-linear" "AE-LIN: single-layer autoencoder (784-128-784, ReLU)" Autoencoder.linear "zero-one"
-          classifierEntry "cls-mlp" "CLS-MLP: Flatten -> Dense 128 ReLU -> Dense 10 classifier" Classifier.mlp "zero-one" 0.1 5
-          classifierEntry "cls-lenet" "CLS-LENET: LeNet-5 (tanh, max pooling) classifier" Classifier.leNet5 "zero-one" 0.1 5
-          classifierEntry "cls-cnn" "CLS-CNN: batch-normalised CNN with dropout and shift/flip augmentation" Classifier.batchNormCnn "mean-std" 0.1 5
+          classifierEntry "cls-mlp" "CLS-MLP: Flatten -> Dense 128 ReLU -> Dense 10 classifier" Classifier.mlp "zero-one" 0.1 10
+          classifierEntry "cls-lenet" "CLS-LENET: LeNet-5 (tanh, max pooling) classifier" Classifier.leNet5 "zero-one" 0.1 10
+          classifierEntry "cls-cnn" "CLS-CNN: batch-normalised CNN with dropout and shift/flip augmentation" Classifier.batchNormCnn "mean-std" 0.1 10
+          classifierEntry "cls-pyr" "CLS-PYR: Gaussian-pyramid features + one-vs-rest linear SVM (hinge, C=1)" Classifier.pyramidSvm "zero-one" 0.1 10
+          classifierEntry "cls-mobilenet" "CLS-MOBILENET: frozen ImageNet MobileNetV2 + global average pooling + Dense 10" (Classifier.mobileNetV2 (Classifier.defaultMobileNetWeights ())) "zero-one" 0.1 10
           classifierEntry "features-lenet" "Feature LeNet: ReLU LeNet classifier whose features measure generated images" Classifier.featureLeNet "minus-one-one" 0.0 0 ]
 
     /// The entry for an id; the error lists the ids there are.

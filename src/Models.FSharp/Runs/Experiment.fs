@@ -393,15 +393,19 @@ module Experiment =
         Trainer.eval model.Trainer
         s, model
 
-    /// Rebuilds a run's report.html from its newest checkpoint and metrics.csv, re-measuring the test metrics.
-    let report (folder: string) (device: DeviceChoice) : string =
+    /// Re-measures a run's test metrics from its newest checkpoint (any catalog model, through its
+    /// `RunModel.Evaluate`) and rebuilds its report.html with them: (metrics, report path).
+    let evaluate (folder: string) (device: DeviceChoice) : (string * float * string) list * string =
         let s, model = load folder device
-        let data = loadData s
+        use data = loadData s
         let metricsPath = Path.Combine(folder, "metrics.csv")
         let history = if File.Exists metricsPath then History.ofCsv (File.ReadAllText metricsPath) else History.empty
         let metrics = model.Evaluate data.Test
         let charts = drawExtras folder data.Normalization model data
-        writeReport folder s (Catalog.find s.ModelId) data (Device.resolve device) history metrics charts (Trainer.parameterCount model.Trainer)
+        metrics, writeReport folder s (Catalog.find s.ModelId) data (Device.resolve device) history metrics charts (Trainer.parameterCount model.Trainer)
+
+    /// Rebuilds a run's report.html from its newest checkpoint and metrics.csv, re-measuring the test metrics.
+    let report (folder: string) (device: DeviceChoice) : string = snd (evaluate folder device)
 
     /// Saves a trained model as one safetensors file: its weights, with the model id, its settings and the data
     /// normalisation it was trained on in the file's metadata (atomic write).
