@@ -108,9 +108,48 @@ module Cases =
                 [ "test MSE", Catalog.meanOver 1000 t (fun x -> use r = Autoencoder.reconstruct model x in Reconstruction.loss Mse ElementMean r x) ]
         measured s kind metrics timing
 
+    /// Like `mnistShaped`, but a folder whose name contains "fashion" loads as Fashion-MNIST (same IDX layout; the
+    /// data kind reported is "fashion-mnist", as the PyTorch scripts' `data_kind`).
+    let imagesShaped (data: string option) : Split * Split option * string =
+        match data with
+        | Some folder when Path.GetFileName(Path.TrimEndingDirectorySeparator folder).ToLowerInvariant().Contains "fashion" ->
+            let d = Datasets.fashionMnist folder Normalization.ZeroOne
+            d.Train, Some d.Test, "fashion-mnist"
+        | _ -> mnistShaped data
+
+    /// A classifier config through `Classifier.trainer` (augmentation included), pixels standardised as
+    /// (x - mean) / std (0, 1 for the catalog's "zero-one"); with real data, "test accuracy" in evaluation mode
+    /// (`Classifier.measure`). Seeding before the data and the model gives the PyTorch script's initial weights.
+    let classifier (config: ClassifierConfig) (mean: float32) (std: float32) (s: WorkerSettings) : Measurement =
+        torch.manual_seed 0L |> ignore
+        let data, test, kind = imagesShaped s.Data
+        let standardised (split: Split) =
+            if mean = 0.0f && std = 1.0f then split
+            else { split with Images = (split.Images - mean.ToScalar()) / std.ToScalar() }
+        let model = Classifier.create config
+        let timing = timedFit s "loss" (Classifier.trainer model) (standardised data)
+        Classifier.eval model
+        let metrics =
+            match test with
+            | None -> []
+            | Some t -> [ "test accuracy", (Classifier.measure model (standardised t)).["accuracy"] ]
+        measured s kind metrics timing
+
     /// Every benchmark, by command-line name.
     let all =
         [ { Name = "ae-linear"
             Description = "AE-LIN: Linear(784,128) ReLU Linear(128,784) ReLU, MSE, Adam 1e-3"
             Worker = aeLinear
-            PythonScript = "ae_linear.py" } ]
+            PythonScript = "ae_linear.py" }
+          { Name = "cls-mlp"
+            Description = "CLS-MLP: Flatten, Linear(784,128) ReLU, Linear(128,10), cross-entropy, Adam 1e-3"
+            Worker = classifier Classifier.mlp 0.0f 1.0f
+            PythonScript = "cls_mlp.py" }
+          { Name = "cls-lenet"
+            Description = "CLS-LENET: LeNet-5 (tanh, max pooling), cross-entropy, Adam 1e-3"
+            Worker = classifier Classifier.leNet5 0.0f 1.0f
+            PythonScript = "cls_lenet.py" }
+          { Name = "cls-cnn"
+            Description = "cls-cnn: 3 conv blocks with batch norm, dropout, shift/flip augmentation, Adam 1e-3 (mean-std pixels)"
+            Worker = classifier Classifier.batchNormCnn 0.1307f 0.3081f
+            PythonScript = "cls_cnn.py" } ]
