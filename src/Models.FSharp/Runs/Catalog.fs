@@ -1,109 +1,22 @@
 namespace Generative
 
 open System
-open Plotly.NET
-open TorchSharp
-
-/// Pictures and charts a model draws once from the test set when a run ends (and when its report is rebuilt):
-/// the things that explain a trained model, such as a latent scatter or a grid of samples.
-type ReportExtras =
-    { /// (title, chart), e.g. ("Test codes coloured by digit", a 3-D scatter).
-      Charts: (string * GenericChart) list
-      /// (title, caption, images [N, C, H, W] in the data's normalised space), drawn as one grid each.
-      Pictures: (string * string * Tensor) list }
-
-/// What a run needs from a model beyond training: pictures of a fixed batch, test metrics, and the operations
-/// the `sample`, `reconstruct` and `encode` commands offer. Absent operations are `None`.
-type RunModel =
-    { Trainer: Trainer
-      /// Named picture series of a fixed batch, as images [N, C, H, W] in the data's normalised space.
-      Pictures: Batch -> (string * Tensor) list
-      /// Test metrics: name, value, how it was measured.
-      Evaluate: Split -> (string * float * string) list
-      Reconstruct: (Tensor -> Tensor) option
-      Encode: (Tensor -> Tensor) option
-      Decode: (Tensor -> Tensor) option
-      Sample: (int -> Tensor) option
-      /// Extra report content from the test split and its class names; `Catalog.noExtras` when there is none.
-      Extras: Split -> string list -> ReportExtras }
-
-/// A model the CLI, the facade and saved runs can name.
-type CatalogEntry =
-    { /// The command-line name, e.g. "ae-linear".
-      Id: string
-      /// The seed-model id and a short description, e.g. "AE-LIN: single-layer autoencoder".
-      Title: string
-      /// Model settings (key, value) with their defaults; `--set key=value` overrides them.
-      Defaults: (string * string) list
-      /// The data's normalisation the model expects by default: "zero-one", "minus-one-one" or "mean-std".
-      Normalization: string
-      /// Builds the model on a device from settings (defaults overridden); call after seeding.
-      Build: torch.Device -> (string * string) list -> RunModel }
 
 /// The models runs can be made of.
 [<RequireQualifiedAccess>]
 module Catalog =
-    /// No extra report content.
-    let noExtras (_: Split) (_: string list) : ReportExtras = { Charts = []; Pictures = [] }
+    /// No extra report content (`RunModel.noExtras`).
+    let noExtras = RunModel.noExtras
 
-    /// Mean of a loss over a split in batches, without gradients, in evaluation mode.
-    let meanOver (batchSize: int) (split: Split) (lossOf: Tensor -> Tensor) =
-        use _ = torch.no_grad()
-        let n = split.Count
-        let mutable total = 0.0
-        let mutable start = 0L
-        while start < n do
-            use _ = torch.NewDisposeScope()
-            let len = min (int64 batchSize) (n - start)
-            let x = split.Images.narrow(0L, start, len)
-            total <- total + (lossOf x).ToDouble() * float len
-            start <- start + len
-        total / float n
+    /// Mean of a loss over a split in batches (`RunModel.meanOver`).
+    let meanOver = RunModel.meanOver
 
-    /// Interleaves rows of originals and their reconstructions: row 2k holds originals, row 2k+1 their
-    /// reconstructions, `columns` images per row.
-    let interleaveRows (columns: int) (originals: Tensor) (reconstructions: Tensor) =
-        let n = originals.shape.[0]
-        let rows = (n + int64 columns - 1L) / int64 columns
-        [ for r in 0L .. rows - 1L do
-            let s = r * int64 columns
-            let len = min (int64 columns) (n - s)
-            yield originals.narrow(0L, s, len)
-            yield reconstructions.narrow(0L, s, len) ]
-        |> fun parts -> torch.cat(parts |> List.toArray, 0L)
-
-    let private autoencoderEntry id title (baseline: AutoencoderConfig) normalization =
-        { Id = id
-          Title = title
-          Defaults = Autoencoder.toSettings baseline
-          Normalization = normalization
-          Build =
-            fun device settings ->
-                let m = Autoencoder.create (Autoencoder.ofSettings baseline settings) |> Autoencoder.moveTo device
-                let trainer = Autoencoder.trainer m
-                { Trainer = trainer
-                  Pictures =
-                    fun batch ->
-                        use _ = torch.no_grad()
-                        use r = Autoencoder.reconstruct m batch.Images
-                        [ "Original (odd rows) and reconstruction (even rows)", interleaveRows 8 batch.Images r ]
-                  Evaluate =
-                    fun test ->
-                        let c = m.Config
-                        let mse = meanOver 1000 test (fun x -> use r = Autoencoder.reconstruct m x in Reconstruction.loss Mse ElementMean r x)
-                        [ "test MSE per pixel", mse, sprintf "mean squared error per pixel over the %d test images, in the data's normalised units" test.Count
-                          if c.Loss <> Mse || c.Reduction <> ElementMean then
-                            let l = meanOver 1000 test (fun x -> use r = Autoencoder.reconstruct m x in Reconstruction.loss c.Loss c.Reduction r x)
-                            "test loss", l, sprintf "the training loss (%s, %s) over the test set" (Reconstruction.name c.Loss) (Reconstruction.reductionName c.Reduction) ]
-                  Reconstruct = Some (Autoencoder.reconstruct m)
-                  Encode = Some (Autoencoder.encode m)
-                  Decode = Some (Autoencoder.decode m)
-                  Sample = None
-                  Extras = noExtras } }
+    /// Originals and reconstructions in alternating rows (`RunModel.interleaveRows`).
+    let interleaveRows = RunModel.interleaveRows
 
     /// Every model, by id.
     let all : CatalogEntry list =
-        [ autoencoderEntry "ae-linear" "AE-LIN: single-layer autoencoder (784-128-784, ReLU)" Autoencoder.linear "zero-one" ]
+        AutoencoderEntries.all
 
     /// The entry for an id; the error lists the ids there are.
     let find (id: string) : CatalogEntry =
