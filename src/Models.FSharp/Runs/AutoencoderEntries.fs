@@ -149,7 +149,7 @@ module AutoencoderEntries =
     let denoising : CatalogEntry =
         let baseline = DenoisingAutoencoder.defaults
         { Id = "ae-denoise"
-          Title = "AE-DENOISE: denoising autoencoder (AE-DEEP's network by default; Gaussian or masking noise on the input, clean target)"
+          Title = "AE-DENOISE: denoising autoencoder (AE-LIN's 784-128-784 network by default; Gaussian or masking noise on the input, clean target)"
           Defaults = DenoisingAutoencoder.toSettings baseline
           Normalization = "zero-one"
           Build =
@@ -281,7 +281,8 @@ module AutoencoderEntries =
           fullyConnected "ae-deep"
               "AE-DEEP: deep autoencoder (784-128-64-36-18-9 and back, Sigmoid; Adam lr 1e-3, the source's lr 0.1 via --set optimizer=adam:lr=0.1,wd=1e-6)"
               Autoencoder.deep "zero-one"
-          fullyConnected "ae-3d" "AE-3D: autoencoder with a 3-d code (784-128-64-12-3 and back, Tanh; the source uses batch 128)" Autoencoder.threeD "mean-std"
+          // [-1,1] rather than MNIST's mean/std: Tanh cannot reach the 13.8% of mean/std pixels above 1 (see Autoencoder.threeD).
+          fullyConnected "ae-3d" "AE-3D: autoencoder with a 3-d code (784-128-64-12-3 and back, Tanh, [-1,1] data; the source uses batch 128)" Autoencoder.threeD "minus-one-one"
           convolutional
           denoising
           variational ]
