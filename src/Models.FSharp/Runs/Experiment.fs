@@ -87,11 +87,19 @@ module Experiment =
         let name = s.Dataset.ToLowerInvariant()
         if not (List.contains name [ "mnist"; "fashion-mnist" ]) then
             Errors.invalidArg "dataset" "mnist or fashion-mnist (other data sets are trained through the API)" s.Dataset
-        match Fetch.locate name s.DataFolder with
-        | None -> raise (FileNotFoundException(Fetch.missingMessage name))
-        | Some folder ->
-            let norm = parseNormalization (normalizationOf s)
-            if name = "mnist" then Datasets.mnist folder norm else Datasets.fashionMnist folder norm
+        // A folder the user names is used or rejected with its reason, never silently replaced by the cache.
+        let folder =
+            match s.DataFolder with
+            | Some folder ->
+                match Fetch.checkUserFolder name folder with
+                | Ok f -> f
+                | Error reason -> raise (FileNotFoundException reason)
+            | None ->
+                match Fetch.locate name None with
+                | Some f -> f
+                | None -> raise (FileNotFoundException(Fetch.missingMessage name))
+        let norm = parseNormalization (normalizationOf s)
+        if name = "mnist" then Datasets.mnist folder norm else Datasets.fashionMnist folder norm
 
     // ---- run.json --------------------------------------------------------------------------------------
 
