@@ -171,7 +171,7 @@ module AutoencoderEntries =
                         [ sprintf "Noisy, clean and denoised rows (%s)" (describe corruption), triptych reconstruct corruption batch.Images ]
                   Evaluate =
                     fun test ->
-                        [ mseMetric reconstruct test
+                        [ yield mseMetric reconstruct test
                           for c in shownCorruptions corruption -> denoisedMse c test ]
                   Reconstruct = Some reconstruct
                   Encode = Some (DenoisingAutoencoder.encode m)

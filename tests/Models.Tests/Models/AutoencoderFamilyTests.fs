@@ -9,7 +9,7 @@ open Generative
 open Generative.Tests
 
 /// The autoencoder family's catalog ids with their code sizes.
-let private codeSizes = [ "ae-deep", 9; "ae-3d", 3; "ae-conv", 32; "ae-denoise", 9; "vae", 20 ]
+let private codeSizes = [ "ae-deep", 9; "ae-3d", 3; "ae-conv", 32; "ae-denoise", 128; "vae", 20 ]
 
 /// A catalog model built with its default settings on the CPU, after seeding.
 let private build (id: string) (seed: int64) : RunModel =
