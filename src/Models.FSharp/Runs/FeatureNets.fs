@@ -97,7 +97,7 @@ module FeatureNets =
         Loop.fit options hooks CancellationToken.None trainer data.Train (Loop.start, History.empty) |> ignore
         Classifier.eval m
         let accuracy =
-            match Catalog.classifierMetrics (Classifier.splitProbabilities m) data.Test with
+            match ClassifierEntries.classifierMetrics (Classifier.splitProbabilities m) data.Test with
             | (_, a, _) :: _ -> a
             | [] -> nan
         log (sprintf "test accuracy %.4f after %d epochs (%.0f s)" accuracy epochs clock.Elapsed.TotalSeconds)

@@ -1,0 +1,38 @@
+using Microsoft.FSharp.Core;
+using TorchSharp;
+
+namespace Generative.CSharp;
+
+/// <summary>A built (and possibly trained) variational autoencoder: an autoencoder that can also sample new images.</summary>
+public sealed class VariationalAutoencoderModel : AutoencoderModel
+{
+    internal VariationalAutoencoderModel(GenerativeContext context, string modelId, IReadOnlyList<(string Key, string Value)> settings,
+                                         Normalization normalization, RunModel model)
+        : base(context, modelId, settings, normalization, model) { }
+
+    /// <summary>
+    /// <paramref name="count"/> images [count, 1, 28, 28] (normalised like the training data) decoded from z ~ N(0, I).
+    /// </summary>
+    /// <param name="count">Number of images.</param>
+    /// <param name="seed">Seeds the latent noise; null continues libtorch's global generator.</param>
+    /// <exception cref="ArgumentException"><paramref name="count"/> is below 1; ParamName is "count".</exception>
+    public torch.Tensor Sample(int count, long? seed = null)
+    {
+        if (count < 1) throw new ArgumentException($"count: expected at least 1 image but got {count}.", nameof(count));
+        Generative.TrainerModule.eval(Model.Trainer);
+        if (seed is long s) Generative.Device.seed(s);
+        using var _ = torch.no_grad();
+        return Model.Sample.Value.Invoke(count);
+    }
+
+    /// <summary>Loads a variational autoencoder saved with <see cref="TrainableModel.Save"/>.</summary>
+    /// <exception cref="FileNotFoundException">No such file.</exception>
+    /// <exception cref="InvalidDataException">Not a model file, not a VAE, or a damaged file; the message names the file.</exception>
+    public static new VariationalAutoencoderModel Load(GenerativeContext context, string path)
+    {
+        var (modelId, settings, normalization, model) = LoadCore(context, path);
+        if (FSharpOption<FSharpFunc<int, torch.Tensor>>.get_IsNone(model.Sample))
+            throw new InvalidDataException($"{path}: holds a {modelId}, which cannot sample (not a variational autoencoder).");
+        return new VariationalAutoencoderModel(context, modelId, settings, normalization, model);
+    }
+}

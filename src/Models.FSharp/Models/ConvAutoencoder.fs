@@ -1,0 +1,145 @@
+namespace Generative
+
+open System
+open System.Globalization
+open TorchSharp
+
+/// A convolutional autoencoder for 28x28 images (AE-CONV): strided convolutions and max pooling down to a
+/// [CodeChannels, 2, 2] code, transposed convolutions back up.
+type ConvAutoencoderConfig =
+    { /// Channels of the images (1 for MNIST and Fashion-MNIST).
+      ImageChannels: int
+      /// Channels after the first convolution (16 in the source).
+      HiddenChannels: int
+      /// Channels of the code, which is [CodeChannels, 2, 2] (8 in the source, so a 32-d code).
+      CodeChannels: int
+      /// After the decoder's last layer; match it to the data's range (Tanh for [-1,1], Sigmoid for [0,1]).
+      OutputActivation: Activation
+      Loss: Reconstruction
+      Reduction: Reduction
+      Optimizer: OptimizerSpec }
+
+/// A created convolutional autoencoder: its two registered networks and the config they came from.
+type ConvAutoencoder = { Config: ConvAutoencoderConfig; Encoder: Net; Decoder: Net }
+
+/// Convolutional autoencoders (section order: config, validate, create, forward, loss, step).
+[<RequireQualifiedAccess>]
+module ConvAutoencoder =
+    /// AE-CONV (seed-models.md): encoder Conv2d(1,16,3,s3,p1) ReLU MaxPool(2,s2) Conv2d(16,8,3,s2,p1) ReLU
+    /// MaxPool(2,s1); decoder ConvT(8,16,3,s2) ReLU ConvT(16,8,5,s3,p1) ReLU ConvT(8,1,2,s2,p1) Tanh; MSE summed over
+    /// pixels and averaged over the batch, Adam lr 1e-3 with weight decay 1e-5 (40 epochs in the source).
+    let source =
+        { ImageChannels = 1
+          HiddenChannels = 16
+          CodeChannels = 8
+          OutputActivation = Tanh
+          Loss = Mse
+          Reduction = SumPerSample
+          Optimizer = Adam(1e-3, 0.9, 0.999, 1e-5) }
+
+    /// The image side the layer sizes are made for: 28 -> 10 -> 5 -> 3 -> 2 down, 2 -> 5 -> 15 -> 28 up.
+    let imageSide = 28
+
+    /// The code's side: codes are [CodeChannels, codeSide, codeSide].
+    let codeSide = 2
+
+    /// Length of a flattened code.
+    let codeSize (c: ConvAutoencoderConfig) = c.CodeChannels * codeSide * codeSide
+
+    /// Throws ArgumentException naming the field when the config cannot be built.
+    let validate (c: ConvAutoencoderConfig) =
+        if c.ImageChannels <= 0 then Errors.invalidArg "ImageChannels" "a positive channel count" c.ImageChannels
+        if c.HiddenChannels <= 0 then Errors.invalidArg "HiddenChannels" "a positive channel count" c.HiddenChannels
+        if c.CodeChannels <= 0 then Errors.invalidArg "CodeChannels" "a positive channel count" c.CodeChannels
+        if c.Loss = Bce && c.OutputActivation <> Sigmoid then
+            Errors.invalidArg "OutputActivation" "sigmoid with the BCE loss (it needs outputs in [0,1])" (Activation.name c.OutputActivation)
+        Optim.validate c.Optimizer
+
+    /// Creates the encoder and decoder (initialised from libtorch's global generator: seed it first).
+    let create (c: ConvAutoencoderConfig) : ConvAutoencoder =
+        validate c
+        let h, k = c.HiddenChannels, c.CodeChannels
+        let encoder =
+            Conv.conv2d c.ImageChannels h 3 3 1 >-> Layers.relu () >-> Conv.maxPool2d 2 2
+            >-> Conv.conv2d h k 3 2 1 >-> Layers.relu () >-> Conv.maxPool2d 2 1
+        let decoder =
+            Conv.convTranspose2d k h 3 2 0 >-> Layers.relu ()
+            >-> Conv.convTranspose2d h k 5 3 1 >-> Layers.relu ()
+            >-> Conv.convTranspose2d k c.ImageChannels 2 2 1 >-> Activation.layer c.OutputActivation
+        { Config = c; Encoder = encoder; Decoder = decoder }
+
+    /// Moves both networks to a device; do it before `trainer` so the optimiser holds the moved parameters.
+    let moveTo (device: torch.Device) (m: ConvAutoencoder) =
+        m.Encoder.``to``(device) |> ignore
+        m.Decoder.``to``(device) |> ignore
+        m
+
+    let private checkImages (m: ConvAutoencoder) (x: Tensor) =
+        let s = x.shape
+        if s.Length <> 4 || s.[1] <> int64 m.Config.ImageChannels || s.[2] <> int64 imageSide || s.[3] <> int64 imageSide then
+            Errors.invalidArg "images" (sprintf "a [N,%d,%d,%d] batch (the layer sizes are made for %dx%d images)" m.Config.ImageChannels imageSide imageSide imageSide imageSide) (sprintf "%A" s)
+
+    /// Flattened codes [N, codeSize] of images [N, ImageChannels, 28, 28].
+    let encode (m: ConvAutoencoder) (x: Tensor) : Tensor =
+        checkImages m x
+        use code = m.Encoder.forward(x)
+        code.flatten(1L)
+
+    /// Images [N, ImageChannels, 28, 28] of flattened codes [N, codeSize].
+    let decode (m: ConvAutoencoder) (z: Tensor) : Tensor =
+        if z.dim () <> 2L || z.shape.[1] <> int64 (codeSize m.Config) then
+            Errors.invalidArg "codes" (sprintf "a [N,%d] batch of codes" (codeSize m.Config)) (sprintf "%A" z.shape)
+        use grid = z.reshape(z.shape.[0], int64 m.Config.CodeChannels, int64 codeSide, int64 codeSide)
+        m.Decoder.forward(grid)
+
+    /// decode (encode x).
+    let reconstruct (m: ConvAutoencoder) (x: Tensor) : Tensor =
+        use z = encode m x
+        decode m z
+
+    /// The named loss terms of reconstructing `target` from `input` ("loss": the reconstruction loss).
+    let loss (m: ConvAutoencoder) (input: Tensor) (target: Tensor) : Map<string, Tensor> =
+        use r = reconstruct m input
+        Map [ "loss", Reconstruction.loss m.Config.Loss m.Config.Reduction r target ]
+
+    /// A trainer: one optimiser over encoder and decoder; each step reconstructs the batch's images.
+    let trainer (m: ConvAutoencoder) : Trainer =
+        let parameters = Seq.append (m.Encoder.parameters()) (m.Decoder.parameters()) |> Seq.toArray
+        let optimizer = Optim.create m.Config.Optimizer parameters
+        { Modules = [ "encoder", m.Encoder :> torch.nn.Module; "decoder", m.Decoder :> torch.nn.Module ]
+          Optimizers = [ "adam", optimizer ]
+          Step =
+            fun batch ->
+                optimizer.zero_grad()
+                let terms = loss m batch.Images batch.Images
+                terms.["loss"].backward()
+                optimizer.step() |> ignore
+                terms |> Map.map (fun _ t -> t.ToDouble()) }
+
+    /// The config as settings (key, value): what manifests store and the CLI accepts.
+    let toSettings (c: ConvAutoencoderConfig) =
+        [ "image-channels", string c.ImageChannels
+          "hidden-channels", string c.HiddenChannels
+          "code-channels", string c.CodeChannels
+          "output-activation", Activation.name c.OutputActivation
+          "loss", Reconstruction.name c.Loss
+          "reduction", Reconstruction.reductionName c.Reduction
+          "optimizer", Optim.describe c.Optimizer ]
+
+    /// A config from settings over `baseline`: keys not given keep the baseline's values.
+    let ofSettings (baseline: ConvAutoencoderConfig) (settings: (string * string) list) : ConvAutoencoderConfig =
+        let int key (v: string) =
+            match Int32.TryParse(v.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture) with
+            | true, x -> x
+            | _ -> Errors.invalidArg key "an integer" v
+        settings
+        |> List.fold (fun c (k, v) ->
+            match k with
+            | "image-channels" -> { c with ImageChannels = int k v }
+            | "hidden-channels" -> { c with HiddenChannels = int k v }
+            | "code-channels" -> { c with CodeChannels = int k v }
+            | "output-activation" -> { c with OutputActivation = Activation.parse v }
+            | "loss" -> { c with Loss = Reconstruction.parse v }
+            | "reduction" -> { c with Reduction = Reconstruction.parseReduction v }
+            | "optimizer" -> { c with Optimizer = Optim.parse v }
+            | _ -> c) baseline

@@ -1,0 +1,192 @@
+namespace Generative
+
+open System
+open System.Globalization
+open TorchSharp
+
+/// How a denoising autoencoder's input is corrupted (Vincent et al. 2008, "Extracting and composing robust features
+/// with denoising autoencoders"): the network sees the corrupted image and is trained to output the clean one.
+type Corruption =
+    /// x + ε with ε ~ N(0, std²) per element, in the data's normalised units.
+    | GaussianNoise of std: float
+    /// Each element set to 0 independently with this probability (0 is a blank pixel of [0,1] data, the
+    /// denoising autoencoder's default normalisation).
+    | MaskingNoise of probability: float
+
+/// The network a denoising autoencoder trains: one of the autoencoders of this library.
+type DenoisingNetwork =
+    /// A fully connected autoencoder (AE-LIN's by default).
+    | FullyConnected of AutoencoderConfig
+    /// The convolutional autoencoder (AE-CONV).
+    | Convolutional of ConvAutoencoderConfig
+
+/// A denoising autoencoder (AE-DENOISE): a network and the corruption applied to its input while training.
+type DenoisingConfig = { Network: DenoisingNetwork; Corruption: Corruption }
+
+/// A created network of either kind.
+type DenoisingNetworkModel =
+    | Dense of Autoencoder
+    | Convolution of ConvAutoencoder
+
+/// A created denoising autoencoder.
+type DenoisingAutoencoder = { Config: DenoisingConfig; Nets: DenoisingNetworkModel }
+
+/// Corrupting inputs with the global generator (whose state checkpoints save, so resumed runs draw the same noise).
+[<RequireQualifiedAccess>]
+module Corruption =
+    /// Throws ArgumentException naming the bad value.
+    let validate (c: Corruption) =
+        match c with
+        | GaussianNoise std -> if not (std >= 0.0) || Double.IsInfinity std then Errors.invalidArg "std" "a finite std >= 0" std
+        | MaskingNoise p -> if not (p >= 0.0 && p < 1.0) then Errors.invalidArg "probability" "a probability in [0, 1)" p
+
+    /// A corrupted copy of `x` (same shape and device); `x` is left as it is.
+    let apply (c: Corruption) (x: Tensor) : Tensor =
+        validate c
+        use _ = torch.NewDisposeScope()
+        let corrupted =
+            match c with
+            | GaussianNoise std -> x + torch.randn_like(x) * float32 std
+            | MaskingNoise p -> x * torch.rand_like(x).ge(torch.tensor(float32 p, device = x.device)).to_type(x.dtype)
+        corrupted.MoveToOuterDisposeScope()
+
+    /// "gaussian:0.5" | "masking:0.3".
+    let name (c: Corruption) =
+        let num (v: float) = v.ToString("R", CultureInfo.InvariantCulture)
+        match c with
+        | GaussianNoise std -> "gaussian:" + num std
+        | MaskingNoise p -> "masking:" + num p
+
+    /// Inverse of `name`.
+    let parse (text: string) : Corruption =
+        let parts = text.Trim().ToLowerInvariant().Split(':')
+        let value () =
+            match parts with
+            | [| _; v |] ->
+                match Double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture) with
+                | true, x -> x
+                | _ -> Errors.invalidArg "noise" "gaussian:<std> or masking:<probability>" text
+            | _ -> Errors.invalidArg "noise" "gaussian:<std> or masking:<probability>" text
+        let c =
+            match parts.[0] with
+            | "gaussian" -> GaussianNoise(value ())
+            | "masking" -> MaskingNoise(value ())
+            | _ -> Errors.invalidArg "noise" "gaussian:<std> or masking:<probability>" text
+        validate c
+        c
+
+/// Denoising autoencoders (section order: config, validate, create, forward, loss, step).
+[<RequireQualifiedAccess>]
+module DenoisingAutoencoder =
+    /// AE-DENOISE: AE-LIN's network (784-128-784, ReLU, MSE, Adam 1e-3) on [0,1] images with Gaussian noise of std 0.5
+    /// on the input and the clean image as the target. AE-LIN rather than AE-DEEP because its 128-d code keeps the
+    /// strokes: AE-DEEP's 9-d code gives blurred digit prototypes whatever the noise (`network=deep` selects it).
+    let defaults = { Network = FullyConnected Autoencoder.linear; Corruption = GaussianNoise 0.5 }
+
+    /// Throws ArgumentException naming the bad field.
+    let validate (c: DenoisingConfig) =
+        Corruption.validate c.Corruption
+        match c.Network with
+        | FullyConnected a -> Autoencoder.validate a
+        | Convolutional a -> ConvAutoencoder.validate a
+
+    /// Creates the network (initialised from libtorch's global generator: seed it first).
+    let create (c: DenoisingConfig) : DenoisingAutoencoder =
+        validate c
+        let network =
+            match c.Network with
+            | FullyConnected a -> Dense(Autoencoder.create a)
+            | Convolutional a -> Convolution(ConvAutoencoder.create a)
+        { Config = c; Nets = network }
+
+    /// Moves the network to a device; do it before `trainer`.
+    let moveTo (device: torch.Device) (m: DenoisingAutoencoder) =
+        match m.Nets with
+        | Dense a -> Autoencoder.moveTo device a |> ignore
+        | Convolution a -> ConvAutoencoder.moveTo device a |> ignore
+        m
+
+    /// Codes of a batch of (clean or noisy) images.
+    let encode (m: DenoisingAutoencoder) (x: Tensor) : Tensor =
+        match m.Nets with
+        | Dense a -> Autoencoder.encode a x
+        | Convolution a -> ConvAutoencoder.encode a x
+
+    /// Images decoded from codes.
+    let decode (m: DenoisingAutoencoder) (z: Tensor) : Tensor =
+        match m.Nets with
+        | Dense a -> Autoencoder.decode a z
+        | Convolution a -> ConvAutoencoder.decode a z
+
+    /// The network's output for `x`: a denoised image when `x` is noisy.
+    let reconstruct (m: DenoisingAutoencoder) (x: Tensor) : Tensor =
+        match m.Nets with
+        | Dense a -> Autoencoder.reconstruct a x
+        | Convolution a -> ConvAutoencoder.reconstruct a x
+
+    /// The named loss terms of denoising the already corrupted `noisy` towards `clean` ("loss").
+    let loss (m: DenoisingAutoencoder) (noisy: Tensor) (clean: Tensor) : Map<string, Tensor> =
+        match m.Nets with
+        | Dense a -> Autoencoder.loss a noisy clean
+        | Convolution a -> ConvAutoencoder.loss a noisy clean
+
+    /// The network's modules, named as in checkpoints.
+    let modules (m: DenoisingAutoencoder) : (string * torch.nn.Module) list =
+        match m.Nets with
+        | Dense a -> [ "encoder", a.Encoder :> torch.nn.Module; "decoder", a.Decoder :> torch.nn.Module ]
+        | Convolution a -> [ "encoder", a.Encoder :> torch.nn.Module; "decoder", a.Decoder :> torch.nn.Module ]
+
+    let private optimizerSpec (m: DenoisingAutoencoder) =
+        match m.Config.Network with
+        | FullyConnected a -> a.Optimizer
+        | Convolutional a -> a.Optimizer
+
+    /// A trainer: each step corrupts the batch (fresh noise from the global generator) and reconstructs the clean images.
+    let trainer (m: DenoisingAutoencoder) : Trainer =
+        let mods = modules m
+        let parameters = mods |> Seq.collect (fun (_, md) -> md.parameters()) |> Seq.toArray
+        let optimizer = Optim.create (optimizerSpec m) parameters
+        { Modules = mods
+          Optimizers = [ "adam", optimizer ]
+          Step =
+            fun batch ->
+                optimizer.zero_grad()
+                let noisy = Corruption.apply m.Config.Corruption batch.Images
+                let terms = loss m noisy batch.Images
+                terms.["loss"].backward()
+                optimizer.step() |> ignore
+                terms |> Map.map (fun _ t -> t.ToDouble()) }
+
+    /// The config as settings: "network" (deep | linear | conv: the architecture preset), "noise" and "optimizer".
+    /// The network's other settings are its preset's.
+    let toSettings (c: DenoisingConfig) =
+        let network, optimizer =
+            match c.Network with
+            | FullyConnected a when a.EncoderWidths = Autoencoder.linear.EncoderWidths -> "linear", a.Optimizer
+            | FullyConnected a -> "deep", a.Optimizer
+            | Convolutional a -> "conv", a.Optimizer
+        [ "network", network; "noise", Corruption.name c.Corruption; "optimizer", Optim.describe optimizer ]
+
+    /// A config from settings over `baseline`. "network" picks a preset (deep: AE-DEEP, linear: AE-LIN, conv:
+    /// AE-CONV); "optimizer" then replaces the preset's optimiser.
+    let ofSettings (baseline: DenoisingConfig) (settings: (string * string) list) : DenoisingConfig =
+        let withNetwork c (v: string) =
+            match v.Trim().ToLowerInvariant() with
+            | "deep" -> { c with Network = FullyConnected Autoencoder.deep }
+            | "linear" -> { c with Network = FullyConnected Autoencoder.linear }
+            | "conv" -> { c with Network = Convolutional ConvAutoencoder.source }
+            | _ -> Errors.invalidArg "network" "deep, linear or conv" v
+        let withOptimizer c (v: string) =
+            let o = Optim.parse v
+            match c.Network with
+            | FullyConnected a -> { c with Network = FullyConnected { a with Optimizer = o } }
+            | Convolutional a -> { c with Network = Convolutional { a with Optimizer = o } }
+        // The network first, so an optimizer setting applies to the chosen preset whatever the order given.
+        let network = settings |> List.tryFind (fun (k, _) -> k = "network")
+        let start = match network with Some (_, v) -> withNetwork baseline v | None -> baseline
+        settings
+        |> List.fold (fun c (k, v) ->
+            match k with
+            | "noise" -> { c with Corruption = Corruption.parse v }
+            | "optimizer" -> withOptimizer c v
+            | _ -> c) start

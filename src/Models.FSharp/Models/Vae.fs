@@ -1,0 +1,257 @@
+namespace Generative
+
+open System
+open System.Globalization
+open TorchSharp
+
+/// The decoder's likelihood p(x | z) of a variational autoencoder.
+type Likelihood =
+    /// Gaussian with variance ½ around a Tanh output: -log p(x|z) = Σ (x - x̂)² + (D/2) log π, so the summed squared
+    /// error of the source is the negative log-likelihood up to that constant. For [-1,1] data.
+    | Gaussian
+    /// Bernoulli with means given by a Sigmoid output: -log p(x|z) = Σ BCE(x̂, x). For [0,1] data (on grey-level
+    /// MNIST this is the usual cross-entropy, a proper likelihood only for binarised pixels).
+    | Bernoulli
+
+/// A fully connected variational autoencoder (Kingma & Welling 2014, "Auto-Encoding Variational Bayes").
+type VaeConfig =
+    { /// Shape of one example, e.g. [1; 28; 28]; flattened for the linear layers.
+      InputShape: int list
+      /// Width of the hidden layer of encoder and decoder (400 in the source).
+      HiddenWidth: int
+      /// Dimension of the latent space (20 in the source).
+      LatentDim: int
+      Likelihood: Likelihood
+      /// Weight β of the KL term (Higgins et al. 2017, β-VAE); 1 gives the ELBO.
+      Beta: float
+      Optimizer: OptimizerSpec
+      /// Importance samples k of the test NLL estimate (Burda et al. 2016, IWAE).
+      IwaeSamples: int }
+
+/// Encoder trunk and the two Gaussian heads, registered as one module; forward gives [μ, log σ²] side by side.
+type internal GaussianEncoder(trunk: Net, mu: Net, logVar: Net) =
+    inherit torch.nn.Module<Tensor, Tensor>("gaussian-encoder")
+    do
+        base.register_module("trunk", trunk)
+        base.register_module("mu", mu)
+        base.register_module("logvar", logVar)
+    override _.forward(x) =
+        use h = trunk.forward(x)
+        use m = mu.forward(h)
+        use lv = logVar.forward(h)
+        torch.cat([| m; lv |], 1L)
+
+/// A created VAE: the encoder (outputs [μ, log σ²]), the decoder and the config they came from.
+type Vae = { Config: VaeConfig; Encoder: Net; Decoder: Net }
+
+/// Variational autoencoders (section order: config, validate, create, forward, loss, step, estimates).
+[<RequireQualifiedAccess>]
+module Vae =
+    /// VAE (seed-models.md): fc1 784-400 ReLU, heads 400-20 (μ) and 400-20 (log σ²), fc3 20-400 ReLU, fc4 400-784
+    /// Tanh; z = μ + ε·exp(½ log σ²); loss Σ(x̂ - x)² + KL per image, averaged over the batch; Adam 1e-3.
+    let source =
+        { InputShape = [ 1; 28; 28 ]
+          HiddenWidth = 400
+          LatentDim = 20
+          Likelihood = Gaussian
+          Beta = 1.0
+          Optimizer = Optim.adam 1e-3
+          IwaeSamples = 50 }
+
+    /// Number of inputs once an example is flattened.
+    let inputSize (c: VaeConfig) = c.InputShape |> List.fold (*) 1
+
+    /// Throws ArgumentException naming the field when the config cannot be built.
+    let validate (c: VaeConfig) =
+        if c.InputShape.IsEmpty || c.InputShape |> List.exists (fun d -> d <= 0) then
+            Errors.invalidArg "InputShape" "positive dimensions" (sprintf "%A" c.InputShape)
+        if c.HiddenWidth <= 0 then Errors.invalidArg "HiddenWidth" "a positive width" c.HiddenWidth
+        if c.LatentDim <= 0 then Errors.invalidArg "LatentDim" "a positive dimension" c.LatentDim
+        if not (c.Beta >= 0.0) || Double.IsInfinity c.Beta then Errors.invalidArg "Beta" "a finite weight >= 0" c.Beta
+        if c.IwaeSamples < 1 then Errors.invalidArg "IwaeSamples" "at least 1 sample" c.IwaeSamples
+        Optim.validate c.Optimizer
+
+    /// Creates encoder and decoder (initialised from libtorch's global generator: seed it first).
+    let create (c: VaeConfig) : Vae =
+        validate c
+        let d = inputSize c
+        let encoder =
+            new GaussianEncoder(Layers.linear d c.HiddenWidth >-> Layers.relu (),
+                                Layers.linear c.HiddenWidth c.LatentDim, Layers.linear c.HiddenWidth c.LatentDim)
+        let output = match c.Likelihood with Gaussian -> Tanh | Bernoulli -> Sigmoid
+        let decoder = Mlp.create [ c.LatentDim; c.HiddenWidth; d ] Relu output
+        { Config = c; Encoder = encoder :> Net; Decoder = decoder }
+
+    /// Moves both networks to a device; do it before `trainer`.
+    let moveTo (device: torch.Device) (m: Vae) =
+        m.Encoder.``to``(device) |> ignore
+        m.Decoder.``to``(device) |> ignore
+        m
+
+    /// The approximate posterior q(z|x) = N(μ, diag σ²) of images [N, ...InputShape]: (μ, log σ²), each [N, LatentDim].
+    let posterior (m: Vae) (x: Tensor) : Tensor * Tensor =
+        use both = m.Encoder.forward(x.flatten(1L))
+        let parts = both.split([| int64 m.Config.LatentDim; int64 m.Config.LatentDim |], 1L)
+        parts.[0], parts.[1]
+
+    /// The posterior means: the codes of images (what `encode` commands and latent plots use).
+    let encode (m: Vae) (x: Tensor) : Tensor =
+        let mu, logVar = posterior m x
+        logVar.Dispose()
+        mu
+
+    /// Decoder means of latent points [N, LatentDim] -> images [N, ...InputShape].
+    let decode (m: Vae) (z: Tensor) : Tensor =
+        if z.dim () <> 2L || z.shape.[1] <> int64 m.Config.LatentDim then
+            Errors.invalidArg "codes" (sprintf "a [N,%d] batch of latent points" m.Config.LatentDim) (sprintf "%A" z.shape)
+        let shape = Array.append [| z.shape.[0] |] (m.Config.InputShape |> List.map int64 |> List.toArray)
+        use flat = m.Decoder.forward(z)
+        flat.reshape(shape)
+
+    /// The reparameterisation z = μ + ε ⊙ exp(½ log σ²), differentiable in μ and log σ² for a given noise ε.
+    let reparameterize (mu: Tensor) (logVar: Tensor) (eps: Tensor) : Tensor =
+        use _ = torch.NewDisposeScope()
+        (mu + eps * (logVar * 0.5f).exp()).MoveToOuterDisposeScope()
+
+    /// The decoded posterior mean: a deterministic reconstruction.
+    let reconstruct (m: Vae) (x: Tensor) : Tensor =
+        use z = encode m x
+        decode m z
+
+    /// `n` images decoded from z ~ N(0, I) drawn from the global generator.
+    let sample (m: Vae) (n: int) : Tensor =
+        if n < 1 then Errors.invalidArg "n" "at least 1 sample" n
+        let device = (m.Decoder.parameters() |> Seq.head).device
+        use z = torch.randn([| int64 n; int64 m.Config.LatentDim |], device = device)
+        decode m z
+
+    /// -log p(x | x̂) per sample [N], up to the constant `likelihoodConstant`: Σ (x̂ - x)² (Gaussian) or Σ BCE (Bernoulli).
+    let reconstructionPerSample (likelihood: Likelihood) (reconstruction: Tensor) (target: Tensor) : Tensor =
+        if reconstruction.shape <> target.shape then
+            Errors.invalidArg "target" (sprintf "the reconstruction's shape %A" reconstruction.shape) (sprintf "%A" target.shape)
+        use _ = torch.NewDisposeScope()
+        let perElement =
+            match likelihood with
+            | Gaussian -> (reconstruction - target).square()
+            | Bernoulli -> torch.nn.functional.binary_cross_entropy(reconstruction, target, reduction = torch.nn.Reduction.None)
+        perElement.flatten(1L).sum(1L).MoveToOuterDisposeScope()
+
+    /// The constant to add to `reconstructionPerSample` to get -log p(x|z) in nats for D-pixel images:
+    /// (D/2) log π for the Gaussian of variance ½, 0 for the Bernoulli.
+    let likelihoodConstant (likelihood: Likelihood) (pixels: int) =
+        match likelihood with
+        | Gaussian -> 0.5 * float pixels * Math.Log Math.PI
+        | Bernoulli -> 0.0
+
+    /// The named loss terms, each averaged over the batch, from the pieces of a forward pass:
+    /// "reconstruction" = mean Σ(x̂ - x)² (or BCE), "kl" = mean KL(q(z|x) ‖ N(0,I)), "loss" = reconstruction + β·kl.
+    let lossOf (c: VaeConfig) (reconstruction: Tensor) (target: Tensor) (mu: Tensor) (logVar: Tensor) : Map<string, Tensor> =
+        use recon = reconstructionPerSample c.Likelihood reconstruction target
+        use kl = Divergence.gaussianKl mu logVar
+        let r = recon.mean()
+        let k = kl.mean()
+        Map [ "reconstruction", r; "kl", k; "loss", r + k * float32 c.Beta ]
+
+    let private checkRange (c: VaeConfig) (x: Tensor) =
+        if c.Likelihood = Bernoulli then
+            use lo = x.min()
+            use hi = x.max()
+            if lo.ToSingle() < 0.0f || hi.ToSingle() > 1.0f then
+                Errors.invalidArg "images" "pixels in [0,1] for the Bernoulli likelihood (train with --normalization zero-one)" (sprintf "values in [%g, %g]" (lo.ToSingle()) (hi.ToSingle()))
+
+    /// The loss terms of a batch with the reparameterisation noise drawn from the global generator.
+    let loss (m: Vae) (x: Tensor) : Map<string, Tensor> =
+        checkRange m.Config x
+        let mu, logVar = posterior m x
+        use mu = mu
+        use logVar = logVar
+        use eps = torch.randn_like(mu)
+        use z = reparameterize mu logVar eps
+        use r = decode m z
+        lossOf m.Config r x mu logVar
+
+    /// A trainer: one optimiser over encoder and decoder, minimising reconstruction + β·KL.
+    let trainer (m: Vae) : Trainer =
+        let parameters = Seq.append (m.Encoder.parameters()) (m.Decoder.parameters()) |> Seq.toArray
+        let optimizer = Optim.create m.Config.Optimizer parameters
+        { Modules = [ "encoder", m.Encoder :> torch.nn.Module; "decoder", m.Decoder :> torch.nn.Module ]
+          Optimizers = [ "adam", optimizer ]
+          Step =
+            fun batch ->
+                optimizer.zero_grad()
+                let terms = loss m batch.Images
+                terms.["loss"].backward()
+                optimizer.step() |> ignore
+                terms |> Map.map (fun _ t -> t.ToDouble()) }
+
+    /// Log importance weights log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x) for k samples z_i ~ q(z|x) per image:
+    /// [N, k], in nats, with ε drawn from `generator` (a CPU generator, for reproducible estimates).
+    let logImportanceWeights (m: Vae) (generator: torch.Generator) (k: int) (x: Tensor) : Tensor =
+        if k < 1 then Errors.invalidArg "k" "at least 1 sample" k
+        use _ = torch.NewDisposeScope()
+        let mu, logVar = posterior m x
+        let n, l = mu.shape.[0], mu.shape.[1]
+        let eps = torch.randn([| int64 k; n; l |], generator = generator).``to``(mu.device)
+        // [k, N, L] -> [k N, L]: sample-major, so row s N + i is sample s of image i.
+        let z = reparameterize (mu.unsqueeze(0L).expand(int64 k, n, l)) (logVar.unsqueeze(0L).expand(int64 k, n, l)) eps
+        let zFlat = z.reshape(int64 k * n, l)
+        let r = decode m zFlat
+        let xs = x.unsqueeze(0L).expand(Array.append [| int64 k |] x.shape).reshape(r.shape)
+        let pixels = int (x.numel() / n)
+        let logLikelihood = -(reconstructionPerSample m.Config.Likelihood r xs) - float32 (likelihoodConstant m.Config.Likelihood pixels)
+        let logPrior = Divergence.standardNormalLogDensity zFlat
+        let logPosterior =
+            Divergence.gaussianLogDensity zFlat
+                (mu.unsqueeze(0L).expand(int64 k, n, l).reshape(int64 k * n, l))
+                (logVar.unsqueeze(0L).expand(int64 k, n, l).reshape(int64 k * n, l))
+        (logLikelihood + logPrior - logPosterior).reshape(int64 k, n).t().contiguous().MoveToOuterDisposeScope()
+
+    /// The IWAE estimate of -log p(x) per image from log weights [N, k]: -(logsumexp_i log w_i - log k)
+    /// (Burda, Grosse & Salakhutdinov 2016). It never exceeds `sampledNegativeElbo` of the same weights (Jensen), and
+    /// equals it for k = 1; it tightens towards -log p(x) as k grows.
+    let iwaeNegativeLogLikelihood (logWeights: Tensor) : Tensor =
+        use _ = torch.NewDisposeScope()
+        let k = logWeights.shape.[1]
+        (-(torch.logsumexp(logWeights, 1L, false) - float32 (Math.Log(float k)))).MoveToOuterDisposeScope()
+
+    /// The Monte Carlo negative ELBO per image from the same log weights [N, k]: -mean_i log w_i.
+    let sampledNegativeElbo (logWeights: Tensor) : Tensor = -logWeights.mean([| 1L |])
+
+    let private likelihoodName = function Gaussian -> "gaussian" | Bernoulli -> "bernoulli"
+
+    /// The config as settings (key, value): what manifests store and the CLI accepts.
+    let toSettings (c: VaeConfig) =
+        let ints (xs: int list) = xs |> List.map string |> String.concat ","
+        [ "input-shape", ints c.InputShape
+          "hidden-width", string c.HiddenWidth
+          "latent-dim", string c.LatentDim
+          "likelihood", likelihoodName c.Likelihood
+          "beta", c.Beta.ToString("R", CultureInfo.InvariantCulture)
+          "optimizer", Optim.describe c.Optimizer
+          "iwae-samples", string c.IwaeSamples ]
+
+    /// A config from settings over `baseline`: keys not given keep the baseline's values.
+    let ofSettings (baseline: VaeConfig) (settings: (string * string) list) : VaeConfig =
+        let int key (v: string) =
+            match Int32.TryParse(v.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture) with
+            | true, x -> x
+            | _ -> Errors.invalidArg key "an integer" v
+        let number key (v: string) =
+            match Double.TryParse(v.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture) with
+            | true, x -> x
+            | _ -> Errors.invalidArg key "a number" v
+        settings
+        |> List.fold (fun c (k, v) ->
+            match k with
+            | "input-shape" -> { c with InputShape = v.Split(',', StringSplitOptions.RemoveEmptyEntries) |> Array.map (int k) |> List.ofArray }
+            | "hidden-width" -> { c with HiddenWidth = int k v }
+            | "latent-dim" -> { c with LatentDim = int k v }
+            | "likelihood" ->
+                match v.Trim().ToLowerInvariant() with
+                | "gaussian" -> { c with Likelihood = Gaussian }
+                | "bernoulli" -> { c with Likelihood = Bernoulli }
+                | _ -> Errors.invalidArg "likelihood" "gaussian or bernoulli" v
+            | "beta" -> { c with Beta = number k v }
+            | "optimizer" -> { c with Optimizer = Optim.parse v }
+            | "iwae-samples" -> { c with IwaeSamples = int k v }
+            | _ -> c) baseline

@@ -1,0 +1,296 @@
+namespace Generative
+
+open System
+open TorchSharp
+
+/// The catalog entries of the autoencoder family (AE-LIN, AE-DEEP, AE-3D, AE-CONV, AE-DENOISE, VAE): how each is
+/// built from settings, what it draws per epoch, what it measures on the test set and the pictures that explain it.
+[<RequireQualifiedAccess>]
+module AutoencoderEntries =
+    /// Test images drawn in latent scatters: enough to see clusters, few enough for a light report.
+    let scatterPoints = 5000
+
+    let private reconstructionPictures (reconstruct: Tensor -> Tensor) (batch: Batch) =
+        use _ = torch.no_grad()
+        use r = reconstruct batch.Images
+        [ "Original (odd rows) and reconstruction (even rows)", RunModel.interleaveRows 8 batch.Images r ]
+
+    /// The codes of the first `count` test images, in batches, on the CPU.
+    let private codesOf (encode: Tensor -> Tensor) (test: Split) (count: int) : Tensor =
+        use _ = torch.no_grad()
+        let n = min (int64 count) test.Count
+        [ for start in 0L .. 1000L .. n - 1L do
+            let len = min 1000L (n - start)
+            use x = test.Images.narrow(0L, start, len)
+            use z = encode x
+            yield z.flatten(1L).cpu() ]
+        |> fun parts ->
+            let all = torch.cat(parts |> List.toArray, 0L)
+            for p in parts do p.Dispose()
+            all
+
+    let private rows (t: Tensor) : float[][] =
+        let c = t.to_type(torch.float64).contiguous()
+        let width = int c.shape.[1]
+        let values = c.data<float>().ToArray()
+        Array.init (int c.shape.[0]) (fun i -> Array.sub values (i * width) width)
+
+    /// A scatter of test-set codes coloured by class: the codes themselves when they are 2- or 3-d (AE-3D's 3-D
+    /// scatter), otherwise their projection on the first two principal components (PCA), with the variance kept.
+    let codeScatter (encode: Tensor -> Tensor) (test: Split) (classes: string list) : string * Plotly.NET.GenericChart =
+        use codes = codesOf encode test scatterPoints
+        let n = int codes.shape.[0]
+        let labels = test.Labels.narrow(0L, 0L, int64 n).cpu().data<int64>().ToArray() |> Array.map int
+        let dim = int codes.shape.[1]
+        if dim = 2 || dim = 3 then
+            sprintf "The %d-d codes of the first %d test images, coloured by class (drag to rotate a 3-D plot)" dim n,
+            Charts.latentScatter (rows codes) labels classes
+        else
+            let projected, shares = Pca.project 2 codes
+            use projected = projected
+            let percent = shares |> List.sumBy id |> (*) 100.0
+            sprintf "The %d-d codes of the first %d test images projected on their first two principal components (PCA, %.0f%% of the codes' variance), coloured by class" dim n percent,
+            Charts.latentScatter (rows projected) labels classes
+
+    let private mseMetric (reconstruct: Tensor -> Tensor) (test: Split) =
+        let mse = RunModel.meanOver 1000 test (fun x -> use r = reconstruct x in Reconstruction.loss Mse ElementMean r x)
+        "test MSE per pixel", mse, sprintf "mean squared error per pixel between the %d test images and their reconstructions, in the data's normalised units" test.Count
+
+    let private lossMetric (reconstruct: Tensor -> Tensor) (loss: Reconstruction) (reduction: Reduction) (test: Split) =
+        let l = RunModel.meanOver 1000 test (fun x -> use r = reconstruct x in Reconstruction.loss loss reduction r x)
+        "test loss", l, sprintf "the training loss (%s, %s) over the test set" (Reconstruction.name loss) (Reconstruction.reductionName reduction)
+
+    let private codeExtras (encode: Tensor -> Tensor) (test: Split) (classes: string list) =
+        { Charts = [ codeScatter encode test classes ]; Pictures = [] }
+
+    /// A fully connected autoencoder's entry (AE-LIN, AE-DEEP, AE-3D): reconstructions per epoch, test MSE, a code scatter.
+    let fullyConnected (id: string) (title: string) (baseline: AutoencoderConfig) (normalization: string) : CatalogEntry =
+        { Id = id
+          Title = title
+          Defaults = Autoencoder.toSettings baseline
+          Normalization = normalization
+          Build =
+            fun device settings ->
+                let m = Autoencoder.create (Autoencoder.ofSettings baseline settings) |> Autoencoder.moveTo device
+                let reconstruct = Autoencoder.reconstruct m
+                { Trainer = Autoencoder.trainer m
+                  Pictures = reconstructionPictures reconstruct
+                  Evaluate =
+                    fun test ->
+                        let c = m.Config
+                        [ mseMetric reconstruct test
+                          if c.Loss <> Mse || c.Reduction <> ElementMean then lossMetric reconstruct c.Loss c.Reduction test ]
+                  Reconstruct = Some reconstruct
+                  Encode = Some (Autoencoder.encode m)
+                  Decode = Some (Autoencoder.decode m)
+                  Sample = None
+                  Classify = None
+                  Training = RunModel.plainTraining
+                  Extras = codeExtras (Autoencoder.encode m) } }
+
+    /// AE-CONV's entry: reconstructions per epoch, test MSE and loss, a PCA scatter of the 32-d codes.
+    let convolutional : CatalogEntry =
+        let baseline = ConvAutoencoder.source
+        { Id = "ae-conv"
+          Title = "AE-CONV: convolutional autoencoder (conv 16-8 + max pooling, code 8x2x2, transposed convs, Tanh)"
+          Defaults = ConvAutoencoder.toSettings baseline
+          Normalization = "minus-one-one"
+          Build =
+            fun device settings ->
+                let m = ConvAutoencoder.create (ConvAutoencoder.ofSettings baseline settings) |> ConvAutoencoder.moveTo device
+                let reconstruct = ConvAutoencoder.reconstruct m
+                { Trainer = ConvAutoencoder.trainer m
+                  Pictures = reconstructionPictures reconstruct
+                  Evaluate = fun test -> [ mseMetric reconstruct test; lossMetric reconstruct m.Config.Loss m.Config.Reduction test ]
+                  Reconstruct = Some reconstruct
+                  Encode = Some (ConvAutoencoder.encode m)
+                  Decode = Some (ConvAutoencoder.decode m)
+                  Sample = None
+                  Classify = None
+                  Training = RunModel.plainTraining
+                  Extras = codeExtras (ConvAutoencoder.encode m) } }
+
+    /// Corrupts `x` with noise drawn from a generator seeded with `seed` (on the CPU, then moved), so pictures and
+    /// metrics see the same noise every time.
+    let private corruptSeeded (seed: uint64) (c: Corruption) (x: Tensor) : Tensor =
+        use g = new torch.Generator(seed)
+        use _ = torch.NewDisposeScope()
+        let corrupted =
+            match c with
+            | GaussianNoise std -> x + torch.randn(x.shape, generator = g).``to``(x.device) * float32 std
+            | MaskingNoise p ->
+                let keep = torch.rand(x.shape, generator = g).ge(torch.tensor(float32 p)).to_type(x.dtype).``to``(x.device)
+                x * keep
+        corrupted.MoveToOuterDisposeScope()
+
+    /// Noisy, clean and denoised versions of `clean` in groups of three rows of 8 (noisy above clean above denoised).
+    let private triptych (denoise: Tensor -> Tensor) (corruption: Corruption) (clean: Tensor) : Tensor =
+        use _ = torch.no_grad()
+        use _ = torch.NewDisposeScope()
+        let noisy = corruptSeeded 1UL corruption clean
+        let denoised = denoise noisy
+        let n = clean.shape.[0]
+        [ for s in 0L .. 8L .. n - 1L do
+            let len = min 8L (n - s)
+            yield noisy.narrow(0L, s, len)
+            yield clean.narrow(0L, s, len)
+            yield denoised.narrow(0L, s, len) ]
+        |> fun parts -> torch.cat(parts |> List.toArray, 0L).MoveToOuterDisposeScope()
+
+    /// The Gaussian and masking noise shown at the end of every denoising run, whatever the training noise was.
+    let private shownCorruptions (trained: Corruption) =
+        match trained with
+        | GaussianNoise s -> [ GaussianNoise s; MaskingNoise 0.5 ]
+        | MaskingNoise p -> [ GaussianNoise 0.5; MaskingNoise p ]
+
+    let private describe (c: Corruption) =
+        match c with
+        | GaussianNoise s -> sprintf "Gaussian noise (std %g)" s
+        | MaskingNoise p -> sprintf "masking noise (each pixel zeroed with probability %g)" p
+
+    /// AE-DENOISE's entry: per-epoch triptychs of the fixed batch under the training noise, test MSE of denoised vs
+    /// clean images under Gaussian and masking noise, final triptychs for both kinds of noise, a code scatter.
+    let denoising : CatalogEntry =
+        let baseline = DenoisingAutoencoder.defaults
+        { Id = "ae-denoise"
+          Title = "AE-DENOISE: denoising autoencoder (AE-LIN's 784-128-784 network by default; Gaussian or masking noise on the input, clean target)"
+          Defaults = DenoisingAutoencoder.toSettings baseline
+          Normalization = "zero-one"
+          Build =
+            fun device settings ->
+                let m = DenoisingAutoencoder.create (DenoisingAutoencoder.ofSettings baseline settings) |> DenoisingAutoencoder.moveTo device
+                let reconstruct = DenoisingAutoencoder.reconstruct m
+                let corruption = m.Config.Corruption
+                let denoisedMse (c: Corruption) (test: Split) =
+                    let v =
+                        RunModel.meanOver 1000 test (fun x ->
+                            use noisy = corruptSeeded 2UL c x
+                            use r = reconstruct noisy
+                            Reconstruction.loss Mse ElementMean r x)
+                    sprintf "test MSE per pixel, denoising %s" (Corruption.name c), v,
+                    sprintf "mean squared error per pixel between the %d clean test images and the network's output for them corrupted with %s (noise from a fixed seed)" test.Count (describe c)
+                { Trainer = DenoisingAutoencoder.trainer m
+                  Pictures =
+                    fun batch ->
+                        [ sprintf "Noisy, clean and denoised rows (%s)" (describe corruption), triptych reconstruct corruption batch.Images ]
+                  Evaluate =
+                    fun test ->
+                        [ yield mseMetric reconstruct test
+                          for c in shownCorruptions corruption -> denoisedMse c test ]
+                  Reconstruct = Some reconstruct
+                  Encode = Some (DenoisingAutoencoder.encode m)
+                  Decode = Some (DenoisingAutoencoder.decode m)
+                  Sample = None
+                  Classify = None
+                  Training = RunModel.plainTraining
+                  Extras =
+                    fun test classes ->
+                        let clean = test.Images.narrow(0L, 0L, min 16L test.Count)
+                        { Charts = [ codeScatter (DenoisingAutoencoder.encode m) test classes ]
+                          Pictures =
+                            [ for c in shownCorruptions corruption ->
+                                sprintf "Denoising %s" (describe c),
+                                "Groups of three rows: the noisy input, the clean test image, the network's output for the noisy input.",
+                                triptych reconstruct c clean ] } } }
+
+    /// Decodes points on the segment between the posterior means of test images a and b (6 points, ends
+    /// included), framed by the two originals: rows of 8 images.
+    let private interpolationStrip (m: Vae) (test: Split) (pairs: (int64 * int64) list) : Tensor =
+        use _ = torch.no_grad()
+        use _ = torch.NewDisposeScope()
+        let device = (m.Decoder.parameters() |> Seq.head).device
+        let rowsOf (a, b) =
+            let xa = test.Images.narrow(0L, a, 1L).``to``(device)
+            let xb = test.Images.narrow(0L, b, 1L).``to``(device)
+            let za = Vae.encode m xa
+            let zb = Vae.encode m xb
+            let ts = torch.linspace(0.0, 1.0, 6L, device = device).unsqueeze(1L)
+            let zs = za * (1.0f - ts) + zb * ts
+            torch.cat([| xa; Vae.decode m zs; xb |], 0L)
+        torch.cat(pairs |> List.map rowsOf |> List.toArray, 0L).MoveToOuterDisposeScope()
+
+    /// The VAE's entry: reconstructions and fixed-noise samples per epoch; test MSE, the ELBO's terms, the negative
+    /// ELBO and the IWAE NLL in nats; a grid of samples from N(0, I), interpolation strips and a PCA code scatter.
+    let variational : CatalogEntry =
+        let baseline = Vae.source
+        { Id = "vae"
+          Title = "VAE: variational autoencoder (784-400-20x2 / 20-400-784, Tanh; Gaussian or Bernoulli likelihood, β on the KL)"
+          Defaults = Vae.toSettings baseline
+          Normalization = "minus-one-one"
+          Build =
+            fun device settings ->
+                let m = Vae.create (Vae.ofSettings baseline settings) |> Vae.moveTo device
+                let c = m.Config
+                let reconstruct = Vae.reconstruct m
+                // A fixed batch of latent points, so the per-epoch sample grids are comparable across epochs.
+                let fixedNoise =
+                    use g = new torch.Generator(0UL)
+                    torch.randn([| 32L; int64 c.LatentDim |], generator = g).``to``(device)
+                let likelihoodText =
+                    match c.Likelihood with
+                    | Gaussian -> "Gaussian likelihood of variance ½ in the data's normalised units (the source's summed squared error is its negative log-density up to (D/2)·log π, which is included)"
+                    | Bernoulli -> "Bernoulli likelihood (binary cross-entropy; a proper density only for binarised pixels)"
+                { Trainer = Vae.trainer m
+                  Pictures =
+                    fun batch ->
+                        use _ = torch.no_grad()
+                        use r = reconstruct batch.Images
+                        [ "Original (odd rows) and reconstruction (even rows)", RunModel.interleaveRows 8 batch.Images r
+                          "Samples decoded from a fixed batch of z ~ N(0, I)", Vae.decode m fixedNoise ]
+                  Evaluate =
+                    fun test ->
+                        let pixels = int (test.Images.numel() / test.Count)
+                        let constant = Vae.likelihoodConstant c.Likelihood pixels
+                        use g = new torch.Generator(0UL)
+                        let recon =
+                            RunModel.meanOver 500 test (fun x ->
+                                let mu, logVar = Vae.posterior m x
+                                use eps = torch.randn(mu.shape, generator = g).``to``(mu.device)
+                                use z = Vae.reparameterize mu logVar eps
+                                use r = Vae.decode m z
+                                (Vae.reconstructionPerSample c.Likelihood r x).mean())
+                        let kl = RunModel.meanOver 500 test (fun x -> let mu, logVar = Vae.posterior m x in (Divergence.gaussianKl mu logVar).mean())
+                        use gi = new torch.Generator(1UL)
+                        let nll = RunModel.meanOver 250 test (fun x -> use w = Vae.logImportanceWeights m gi c.IwaeSamples x in (Vae.iwaeNegativeLogLikelihood w).mean())
+                        let n = test.Count
+                        [ mseMetric reconstruct test
+                          "test reconstruction term", recon,
+                            sprintf "mean over the %d test images of %s with one z ~ q(z|x) each (the ELBO's first term, without its constant)" n (match c.Likelihood with Gaussian -> "Σ(x̂ - x)²" | Bernoulli -> "Σ BCE(x̂, x)")
+                          "test KL", kl, sprintf "mean over the %d test images of KL(q(z|x) ‖ N(0, I)) in nats, closed form" n
+                          "test loss", recon + c.Beta * kl, sprintf "the training objective: reconstruction term + β·KL with β = %g" c.Beta
+                          "test negative ELBO (nats)", recon + constant + kl, sprintf "reconstruction term + %.1f + KL: -ELBO per image for the %s" constant likelihoodText
+                          sprintf "test NLL, IWAE k=%d (nats)" c.IwaeSamples, nll,
+                            sprintf "importance-sampled estimate of -log p(x) per image (Burda et al. 2016), %d samples of q(z|x) per test image, same likelihood; it is never above the negative ELBO" c.IwaeSamples ]
+                  Reconstruct = Some reconstruct
+                  Encode = Some (Vae.encode m)
+                  Decode = Some (Vae.decode m)
+                  Sample = Some (Vae.sample m)
+                  Classify = None
+                  Training = RunModel.plainTraining
+                  Extras =
+                    fun test classes ->
+                        let samples =
+                            use g = new torch.Generator(3UL)
+                            use z = torch.randn([| 64L; int64 c.LatentDim |], generator = g).``to``(device)
+                            use _ = torch.no_grad()
+                            Vae.decode m z
+                        let pairs = [ 0L, 1L; 2L, 3L; 4L, 5L; 6L, 7L ] |> List.filter (fun (_, b) -> b < test.Count)
+                        { Charts = [ codeScatter (Vae.encode m) test classes ]
+                          Pictures =
+                            [ "Samples from the prior", "64 images decoded from z ~ N(0, I) (a fixed seed): what the model generates.", samples
+                              if not pairs.IsEmpty then
+                                  "Latent interpolation between test images",
+                                  "Each row: a test image, the decoded points on the straight line between its posterior mean and the next test image's (6 steps, ends included), then that image.",
+                                  interpolationStrip m test pairs ] } } }
+
+    /// Every autoencoder entry, in the order `generative models` lists them.
+    let all : CatalogEntry list =
+        [ fullyConnected "ae-linear" "AE-LIN: single-layer autoencoder (784-128-784, ReLU)" Autoencoder.linear "zero-one"
+          fullyConnected "ae-deep"
+              "AE-DEEP: deep autoencoder (784-128-64-36-18-9 and back, Sigmoid; Adam lr 1e-3, the source's lr 0.1 via --set optimizer=adam:lr=0.1,wd=1e-6)"
+              Autoencoder.deep "zero-one"
+          // [-1,1] rather than MNIST's mean/std: Tanh cannot reach the 13.8% of mean/std pixels above 1 (see Autoencoder.threeD).
+          fullyConnected "ae-3d" "AE-3D: autoencoder with a 3-d code (784-128-64-12-3 and back, Tanh, [-1,1] data; the source uses batch 128)" Autoencoder.threeD "minus-one-one"
+          convolutional
+          denoising
+          variational ]

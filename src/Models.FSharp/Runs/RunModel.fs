@@ -1,0 +1,98 @@
+namespace Generative
+
+open System
+open Plotly.NET
+open TorchSharp
+
+/// Pictures and charts a model draws once from the test set when a run ends (and when its report is rebuilt):
+/// the things that explain a trained model, such as a latent scatter or a grid of samples.
+type ReportExtras =
+    { /// (title, chart), e.g. ("Test codes coloured by digit", a 3-D scatter).
+      Charts: (string * GenericChart) list
+      /// (title, caption, images [N, C, H, W] in the data's normalised space), drawn as one grid each.
+      Pictures: (string * string * Tensor) list }
+
+/// Validation of a model during training, on images held out from the training split (never the test split).
+type ValidationPlan =
+    { /// Fraction of the training split held out, taken from its end (as Keras' `validation_split`), e.g. 0.1.
+      Fraction: float
+      /// Metrics of the held-out split (after `TrainingPlan.Inputs`), e.g. "loss" and "accuracy"; the loop runs it
+      /// in evaluation mode without gradients and records its terms per epoch as "val <name>".
+      Measure: Split -> Map<string, float>
+      /// Stop when a validation term stops improving (and keep the best weights), or None.
+      EarlyStopping: EarlyStopping option }
+
+/// How a run prepares its training data: a validation split, and inputs computed once before training.
+type TrainingPlan =
+    { /// None: every training image is trained on, no validation terms.
+      Validation: ValidationPlan option
+      /// Turns an image split into what the trainer's steps (and `Measure`) take, once before training, e.g. the
+      /// features of a frozen backbone (transfer learning). None: steps take the images themselves.
+      Inputs: (Split -> Split) option }
+
+/// What a run needs from a model beyond training: pictures of a fixed batch, test metrics, and the operations
+/// the `sample`, `reconstruct` and `encode` commands offer. Absent operations are `None`.
+type RunModel =
+    { Trainer: Trainer
+      /// Named picture series of a fixed batch, as images [N, C, H, W] in the data's normalised space.
+      Pictures: Batch -> (string * Tensor) list
+      /// Test metrics: name, value, how it was measured.
+      Evaluate: Split -> (string * float * string) list
+      Reconstruct: (Tensor -> Tensor) option
+      Encode: (Tensor -> Tensor) option
+      Decode: (Tensor -> Tensor) option
+      Sample: (int -> Tensor) option
+      /// Class probabilities [N, classes] of images [N, C, H, W] (classifiers).
+      Classify: (Tensor -> Tensor) option
+      /// Extra report content from the test split and its class names; `Catalog.noExtras` when there is none.
+      Extras: Split -> string list -> ReportExtras
+      /// Validation split and prepared inputs; `RunModel.plainTraining` for none.
+      Training: TrainingPlan }
+
+/// A model the CLI, the facade and saved runs can name.
+type CatalogEntry =
+    { /// The command-line name, e.g. "ae-linear".
+      Id: string
+      /// The seed-model id and a short description, e.g. "AE-LIN: single-layer autoencoder".
+      Title: string
+      /// Model settings (key, value) with their defaults; `--set key=value` overrides them.
+      Defaults: (string * string) list
+      /// The data's normalisation the model expects by default: "zero-one", "minus-one-one" or "mean-std".
+      Normalization: string
+      /// Builds the model on a device from settings (defaults overridden); call after seeding.
+      Build: torch.Device -> (string * string) list -> RunModel }
+
+/// What the catalog entries of every family share: test-set averages and picture layouts.
+[<RequireQualifiedAccess>]
+module RunModel =
+    /// Train on every training image as it is, without validation.
+    let plainTraining : TrainingPlan = { Validation = None; Inputs = None }
+
+    /// No extra report content.
+    let noExtras (_: Split) (_: string list) : ReportExtras = { Charts = []; Pictures = [] }
+
+    /// Mean of a loss over a split in batches, without gradients, in evaluation mode.
+    let meanOver (batchSize: int) (split: Split) (lossOf: Tensor -> Tensor) =
+        use _ = torch.no_grad()
+        let n = split.Count
+        let mutable total = 0.0
+        let mutable start = 0L
+        while start < n do
+            use _ = torch.NewDisposeScope()
+            let len = min (int64 batchSize) (n - start)
+            let x = split.Images.narrow(0L, start, len)
+            total <- total + (lossOf x).ToDouble() * float len
+            start <- start + len
+        total / float n
+
+    /// Interleaves rows of originals and their reconstructions: row 2k holds originals, row 2k+1 their
+    /// reconstructions, `columns` images per row.
+    let interleaveRows (columns: int) (originals: Tensor) (reconstructions: Tensor) =
+        let n = originals.shape.[0]
+        let rows = (n + int64 columns - 1L) / int64 columns
+        [ for r in 0L .. rows - 1L do
+            let s = r * int64 columns
+            let len = min (int64 columns) (n - s)
+            yield originals.narrow(0L, s, len)
+            yield reconstructions.narrow(0L, s, len) ]
+        |> fun parts -> torch.cat(parts |> List.toArray, 0L)
