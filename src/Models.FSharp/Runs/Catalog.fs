@@ -40,6 +40,11 @@ type CatalogEntry =
       /// Builds the model on a device from settings (defaults overridden); call after seeding.
       Build: torch.Device -> (string * string) list -> RunModel }
 
+/// Where sample-quality evaluation gets its feature network for a reference split: the network trained on the
+/// same data set, the data set's name, and the function mapping the run's [-1, 1] images into the network's input;
+/// or a message saying why there is none and what to run.
+type FeatureSource = Split -> Result<FeatureNetwork * string * (Tensor -> Tensor), string>
+
 /// The models runs can be made of.
 [<RequireQualifiedAccess>]
 module Catalog =
@@ -101,9 +106,77 @@ module Catalog =
                   Sample = None
                   Extras = noExtras } }
 
+    /// Generated images scored by the GAN entries' sample-quality metrics.
+    let qualitySamples = 10000
+
+    /// The seed of the noise behind the quality metrics and the final sample grid, so re-evaluating a saved run
+    /// gives the same figures.
+    let qualitySeed = 0UL
+
+    /// Feature networks for GAN evaluation. None is available yet: the metrics say how to get them.
+    let featureSource : FeatureSource =
+        fun _ -> Error "no feature network: train one with `generative features train --dataset mnist`, then run `generative eval <run>`"
+
+    let private ganEntry id title (preset: (string * string) list -> GanConfig) (defaults: (string * string) list) =
+        { Id = id
+          Title = title
+          Defaults = defaults
+          Normalization = "minus-one-one"
+          Build =
+            fun device settings ->
+                let m = Gan.create (Gan.ofSettings (preset settings) settings) |> Gan.moveTo device
+                let trainer = Gan.trainer m
+                // Evaluate and Extras both run at the end of a run on the same test split: measure once.
+                let mutable measured : (Split * Result<QualityReport, string>) option = None
+                let quality (test: Split) =
+                    match measured with
+                    | Some (split, r) when obj.ReferenceEquals(split, test) -> r
+                    | _ ->
+                        let r =
+                            featureSource test
+                            |> Result.map (fun (net, dataset, prepare) ->
+                                use g = new torch.Generator(qualitySeed)
+                                Quality.measure net prepare (Gan.sampleWith g m) test.Images
+                                    (sprintf "%s test split (%d images)" dataset test.Count) qualitySamples)
+                        measured <- Some(test, r)
+                        r
+                { Trainer = trainer
+                  Pictures = fun _ -> [ "Samples from a fixed noise batch", Gan.fixedSamples m ]
+                  Evaluate =
+                    fun test ->
+                        match quality test with
+                        | Ok report -> Quality.metrics report
+                        | Error why -> [ "Frechet distance", nan, "not measured: " + why ]
+                  Reconstruct = None
+                  Encode = None
+                  Decode = Some (Gan.generate m)
+                  Sample = Some (Gan.sample m)
+                  Extras =
+                    fun test _ ->
+                        use g = new torch.Generator(qualitySeed)
+                        let grid = "Samples at the end of training", sprintf "%d images from fresh noise (seed %d)." Gan.fixedNoiseCount qualitySeed, Gan.sampleWith g m Gan.fixedNoiseCount
+                        match quality test with
+                        | Ok r ->
+                            { Charts =
+                                [ sprintf "Predicted classes of %d generated images (%s)" r.Samples r.Network,
+                                  Charts.classHistogram "Predicted class of generated images" r.Histogram r.Classes ]
+                              Pictures = [ grid ] }
+                        | Error _ -> { Charts = []; Pictures = [ grid ] } } }
+
+    /// The GAN-MLP variant settings: "variant" picks the preset, every other setting defaults to the variant's own.
+    let private ganMlpDefaults =
+        ("variant", "a") :: (Gan.toSettings Gan.mlpA @ Gan.hiddenSettings Gan.mlpA |> List.map (fun (k, _) -> k, "auto"))
+
+    let private variantOf (settings: (string * string) list) =
+        settings |> List.tryFind (fun (k, _) -> k = "variant") |> Option.map snd |> Option.defaultValue "a" |> Gan.mlpVariant
+
     /// Every model, by id.
     let all : CatalogEntry list =
-        [ autoencoderEntry "ae-linear" "AE-LIN: single-layer autoencoder (784-128-784, ReLU)" Autoencoder.linear "zero-one" ]
+        [ autoencoderEntry "ae-linear" "AE-LIN: single-layer autoencoder (784-128-784, ReLU)" Autoencoder.linear "zero-one"
+          ganEntry "gan-mlp" "GAN-MLP-A/B/C: fully connected GAN (variant a, b or c)" variantOf ganMlpDefaults
+          ganEntry "lsgan" "LSGAN: least-squares GAN on GAN-MLP-C's networks" (fun _ -> Gan.lsgan) (Gan.toSettings Gan.lsgan)
+          ganEntry "dcgan" "DCGAN-A: convolutional GAN (conv D with max pooling, transposed-conv G with batch norm)" (fun _ -> Gan.dcganA) (Gan.toSettings Gan.dcganA)
+          ganEntry "dcgan-keras" "DCGAN-B: Keras-style DCGAN (tanh, upsampling, SGD with Nesterov momentum)" (fun _ -> Gan.dcganB) (Gan.toSettings Gan.dcganB) ]
 
     /// The entry for an id; the error lists the ids there are.
     let find (id: string) : CatalogEntry =
