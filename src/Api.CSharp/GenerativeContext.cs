@@ -30,6 +30,7 @@ public sealed class GenerativeContext
         Device = device;
         Data = new DataCatalog(this);
         Autoencoders = new AutoencoderCatalog(this);
+        Gans = new GanCatalog(this);
     }
 
     /// <summary>The seed of everything random in models built from this context.</summary>
@@ -43,6 +44,9 @@ public sealed class GenerativeContext
 
     /// <summary>Autoencoder builders.</summary>
     public AutoencoderCatalog Autoencoders { get; }
+
+    /// <summary>GAN builders: <c>Mlp()</c>, <c>LeastSquares()</c>, <c>Dcgan()</c>, <c>KerasDcgan()</c>.</summary>
+    public GanCatalog Gans { get; }
 
     /// <summary>The torch device this context computes on (resolving Auto).</summary>
     public torch.Device TorchDevice => Generative.Device.resolve(DeviceChoice);
