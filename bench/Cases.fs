@@ -108,9 +108,11 @@ module Cases =
                 [ "test MSE", Catalog.meanOver 1000 t (fun x -> use r = Autoencoder.reconstruct model x in Reconstruction.loss Mse ElementMean r x) ]
         measured s kind metrics timing
 
-    /// The feature network both sides' GAN samples are scored with, or why there is none.
+    /// The feature network both sides' GAN samples are scored with (the saved MNIST LeNet of FeatureNets, whose
+    /// inputs are [-1, 1] images like the generators' outputs), or why there is none.
     let ganFeatureNetwork () : Result<FeatureNetwork * (Tensor -> Tensor), string> =
-        Error "no feature network yet"
+        try Ok (FeatureNets.load "mnist" Cpu, fun (x: Tensor) -> x.cpu())
+        with :? FileNotFoundException as e -> Error e.Message
 
     /// Frechet distance, inception score and largest predicted-class share of 10,000 generated images ([-1,1],
     /// drawn by `generate count`) against the 10,000 MNIST test images of `folder`, with `ganFeatureNetwork`.

@@ -81,6 +81,24 @@ type DataArgs =
     interface IArgParserTemplate with
         member a.Usage = match a with Fetch _ -> "find or download a data set, verify it by sha256 and cache it."
 
+type FeaturesTrainArgs =
+    | [<Mandatory>] Dataset of name: string
+    | Data of folder: string
+    | Device of device: string
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Dataset _ -> "mnist or fashion-mnist."
+            | Data _ -> "folder holding the data set's IDX files (default: the cache, see `data fetch`)."
+            | Device _ -> "auto (default), cpu or cuda."
+
+type FeaturesArgs =
+    | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<FeaturesTrainArgs>
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Train _ -> "train the data set's feature classifier used by sample-quality metrics and save it in the cache."
+
 type ModelsArgs =
     | [<Hidden>] Verbose
     interface IArgParserTemplate with
@@ -94,6 +112,7 @@ type Command =
     | [<CliPrefix(CliPrefix.None)>] Report of ParseResults<ReportArgs>
     | [<CliPrefix(CliPrefix.None)>] Data of ParseResults<DataArgs>
     | [<CliPrefix(CliPrefix.None)>] Models of ParseResults<ModelsArgs>
+    | [<CliPrefix(CliPrefix.None)>] Features of ParseResults<FeaturesArgs>
     | [<Inherit>] Debug
     interface IArgParserTemplate with
         member a.Usage =
@@ -105,4 +124,5 @@ type Command =
             | Report _ -> "rebuild a run's report.html."
             | Data _ -> "data sets."
             | Models _ -> "list the models."
+            | Features _ -> "feature classifiers for sample-quality metrics (FID, inception score)."
             | Debug -> "print stack traces of errors."

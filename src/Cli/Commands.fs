@@ -154,6 +154,16 @@ let data (args: ParseResults<DataArgs>) =
         Console.WriteLine(sprintf "%s is ready in %s" name folder)
         0
 
+/// `generative features train`.
+let features (args: ParseResults<FeaturesArgs>) =
+    match args.GetSubCommand() with
+    | FeaturesArgs.Train t ->
+        let device = t.TryGetResult FeaturesTrainArgs.Device |> Option.map Device.parse |> Option.defaultValue Auto
+        let path, accuracy =
+            FeatureNets.train (t.GetResult FeaturesTrainArgs.Dataset) (t.TryGetResult FeaturesTrainArgs.Data) device (fun s -> Console.WriteLine s)
+        Console.WriteLine(sprintf "saved %s (test accuracy %.2f%%)" path (100.0 * accuracy))
+        0
+
 /// `generative models`.
 let models () =
     for e in Catalog.all do

@@ -20,6 +20,7 @@ let main argv =
         | Some (Report a) -> Commands.report a
         | Some (Data a) -> Commands.data a
         | Some (Models _) -> Commands.models ()
+        | Some (Features a) -> Commands.features a
         | Some Debug | None ->
             Console.WriteLine(parser.PrintUsage())
             2

@@ -174,6 +174,19 @@ module Fetch =
         let spec = find name
         locateWith spec (Path.Combine(cacheRoot (), spec.Key)) userFolder
 
+    /// Checks that a folder the user named holds the verified files of data set `name`; the error says why not
+    /// (missing folder, missing file, wrong checksum) and how to fix it.
+    let checkUserFolder (name: string) (folder: string) : Result<string, string> =
+        let spec = find name
+        if not (Directory.Exists folder) then
+            Error(sprintf "%s: data folder not found (it should hold the four %s IDX files; or leave the folder out to use the cache)" folder spec.DisplayName)
+        else
+            match verifyFolderCached spec (Path.Combine(cacheRoot (), spec.Key)) folder with
+            | Ok() -> Ok folder
+            | Error reason ->
+                Error(sprintf "%s does not hold a verified copy of %s: %s. Fix the files, or install them with: ./generative data fetch %s --from %s"
+                          folder spec.DisplayName reason spec.Key folder)
+
     /// The text every command shows when a data set is absent: where it looked and what to run.
     let missingMessage (name: string) : string =
         let spec = find name

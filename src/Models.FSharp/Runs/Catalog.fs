@@ -12,6 +12,24 @@ type ReportExtras =
       /// (title, caption, images [N, C, H, W] in the data's normalised space), drawn as one grid each.
       Pictures: (string * string * Tensor) list }
 
+/// Validation of a model during training, on images held out from the training split (never the test split).
+type ValidationPlan =
+    { /// Fraction of the training split held out, taken from its end (as Keras' `validation_split`), e.g. 0.1.
+      Fraction: float
+      /// Metrics of the held-out split (after `TrainingPlan.Inputs`), e.g. "loss" and "accuracy"; the loop runs it
+      /// in evaluation mode without gradients and records its terms per epoch as "val <name>".
+      Measure: Split -> Map<string, float>
+      /// Stop when a validation term stops improving (and keep the best weights), or None.
+      EarlyStopping: EarlyStopping option }
+
+/// How a run prepares its training data: a validation split, and inputs computed once before training.
+type TrainingPlan =
+    { /// None: every training image is trained on, no validation terms.
+      Validation: ValidationPlan option
+      /// Turns an image split into what the trainer's steps (and `Measure`) take, once before training, e.g. the
+      /// features of a frozen backbone (transfer learning). None: steps take the images themselves.
+      Inputs: (Split -> Split) option }
+
 /// What a run needs from a model beyond training: pictures of a fixed batch, test metrics, and the operations
 /// the `sample`, `reconstruct` and `encode` commands offer. Absent operations are `None`.
 type RunModel =
@@ -25,7 +43,9 @@ type RunModel =
       Decode: (Tensor -> Tensor) option
       Sample: (int -> Tensor) option
       /// Extra report content from the test split and its class names; `Catalog.noExtras` when there is none.
-      Extras: Split -> string list -> ReportExtras }
+      Extras: Split -> string list -> ReportExtras
+      /// Validation split and prepared inputs; `Catalog.plainTraining` for none.
+      Training: TrainingPlan }
 
 /// A model the CLI, the facade and saved runs can name.
 type CatalogEntry =
@@ -48,6 +68,9 @@ type FeatureSource = Split -> Result<FeatureNetwork * string * (Tensor -> Tensor
 /// The models runs can be made of.
 [<RequireQualifiedAccess>]
 module Catalog =
+    /// Train on every training image as it is, without validation.
+    let plainTraining : TrainingPlan = { Validation = None; Inputs = None }
+
     /// No extra report content.
     let noExtras (_: Split) (_: string list) : ReportExtras = { Charts = []; Pictures = [] }
 
@@ -104,7 +127,116 @@ module Catalog =
                   Encode = Some (Autoencoder.encode m)
                   Decode = Some (Autoencoder.decode m)
                   Sample = None
-                  Extras = noExtras } }
+                  Extras = noExtras
+                  Training = plainTraining } }
+
+    // ---- classifiers -------------------------------------------------------------------------------------
+
+    /// Predicted classes and their probabilities of a split ([N] int arrays and [N] floats), in evaluation mode.
+    let private predictions (m: Classifier) (device: torch.Device) (split: Split) =
+        use p = Classifier.probabilitiesOf m 500 split.Images device
+        let struct (confidence, predicted) = p.max(1L)
+        use confidence = confidence
+        use predicted = predicted
+        predicted.data<int64>().ToArray() |> Array.map int, confidence.data<float32>().ToArray() |> Array.map float, p.shape.[1]
+
+    /// Test metrics of a classifier: accuracy, then precision and recall of each class.
+    let classifierMetrics (m: Classifier) (device: torch.Device) (test: Split) : (string * float * string) list =
+        let predicted, _, classes = predictions m device test
+        let labels = test.Labels.data<int64>().ToArray() |> Array.map int
+        let r = ClassificationMetrics.report (int classes) predicted labels
+        [ yield "test accuracy", r.Accuracy, sprintf "fraction of the %d test images whose most probable class is the label" test.Count
+          for k in 0 .. int classes - 1 do
+              yield sprintf "precision of class %d" k, r.Precision.[k], sprintf "test images predicted as class %d that are class %d" k k
+              yield sprintf "recall of class %d" k, r.Recall.[k], sprintf "test images of class %d predicted as class %d" k k ]
+
+    /// The `count` test images the classifier gets wrong with the highest confidence, most confident first, and
+    /// a caption naming each one's true and predicted class.
+    let mostConfidentMistakes (m: Classifier) (count: int) (test: Split) (classNames: string list) : Tensor * string =
+        let predicted, confidence, _ = predictions m (Classifier.deviceOf m) test
+        let labels = test.Labels.data<int64>().ToArray() |> Array.map int
+        let names = Array.ofList classNames
+        let name k = if k < names.Length then names.[k] else string k
+        let worst =
+            [| 0 .. labels.Length - 1 |]
+            |> Array.filter (fun i -> predicted.[i] <> labels.[i])
+            |> Array.sortByDescending (fun i -> confidence.[i])
+            |> Array.truncate count
+        use idx = torch.tensor(worst |> Array.map int64)
+        let images = test.Images.index_select(0L, idx)
+        let caption =
+            if worst.Length = 0 then "No test image is misclassified."
+            else
+                "In reading order, true -> predicted (probability): "
+                + (worst |> Array.map (fun i -> sprintf "%s -> %s (%.2f)" (name labels.[i]) (name predicted.[i]) confidence.[i]) |> String.concat "; ")
+                + "."
+        images, caption
+
+    /// Report extras of a classifier: confusion heatmap, per-class precision and recall, most confident mistakes.
+    let classifierExtras (m: Classifier) (test: Split) (classNames: string list) : ReportExtras =
+        let predicted, _, classes = predictions m (Classifier.deviceOf m) test
+        let labels = test.Labels.data<int64>().ToArray() |> Array.map int
+        let r = ClassificationMetrics.report (int classes) predicted labels
+        let mistakes, caption = mostConfidentMistakes m 32 test classNames
+        { Charts =
+            [ "Confusion matrix", Charts.confusionHeatmap r.Counts classNames
+              "Precision and recall per class", Charts.perClassScores r.Precision r.Recall classNames ]
+          Pictures = [ "Most confidently misclassified test images", caption, mistakes ] }
+
+    /// Settings of the training plan every classifier entry adds to its model settings: the held-out fraction of the
+    /// training split ("validation", 0 = none) and the early-stopping patience in epochs ("patience", 0 = never stop).
+    let private planDefaults (validation: float) (patience: int) =
+        [ "validation", validation.ToString("R", Globalization.CultureInfo.InvariantCulture); "patience", string patience ]
+
+    /// The training plan the "validation" and "patience" settings describe, measuring with `measure`; early
+    /// stopping watches "val loss" and keeps the best epoch's weights.
+    let validationPlan (settings: (string * string) list) (measure: Split -> Map<string, float>) : TrainingPlan =
+        let get key = settings |> List.tryFind (fun (k, _) -> k = key) |> Option.map snd
+        let fraction =
+            match get "validation" with
+            | None -> 0.0
+            | Some v ->
+                match Double.TryParse(v, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture) with
+                | true, f when f >= 0.0 && f < 1.0 -> f
+                | _ -> Errors.invalidArg "validation" "a fraction of the training split in [0, 1)" v
+        let patience =
+            match get "patience" with
+            | None -> 0
+            | Some v ->
+                match Int32.TryParse v with
+                | true, p when p >= 0 -> p
+                | _ -> Errors.invalidArg "patience" "0 (never stop early) or a number of epochs" v
+        if fraction = 0.0 then
+            if patience > 0 then Errors.invalidArg "patience" "0 when validation=0 (early stopping needs a validation split)" patience
+            plainTraining
+        else
+            { Validation =
+                Some
+                    { Fraction = fraction
+                      Measure = measure
+                      EarlyStopping =
+                        if patience = 0 then None
+                        else Some { Monitor = "val loss"; Maximize = false; Patience = patience; RestoreBest = true } }
+              Inputs = None }
+
+    let private classifierEntry id title (baseline: ClassifierConfig) normalization validation patience =
+        { Id = id
+          Title = title
+          Defaults = Classifier.toSettings baseline @ planDefaults validation patience
+          Normalization = normalization
+          Build =
+            fun device settings ->
+                let m = Classifier.create (Classifier.ofSettings baseline settings) |> Classifier.moveTo device
+                let trainer = Classifier.trainer m
+                { Trainer = trainer
+                  Pictures = fun _ -> []
+                  Evaluate = classifierMetrics m device
+                  Reconstruct = None
+                  Encode = Some (Classifier.features m)
+                  Decode = None
+                  Sample = None
+                  Extras = classifierExtras m
+                  Training = validationPlan settings (Classifier.measure m) } }
 
     /// Generated images scored by the GAN entries' sample-quality metrics.
     let qualitySamples = 10000
@@ -113,9 +245,34 @@ module Catalog =
     /// gives the same figures.
     let qualitySeed = 0UL
 
-    /// Feature networks for GAN evaluation. None is available yet: the metrics say how to get them.
+    /// Test images the feature-network choice is checked on.
+    let private recognitionSample = 2000L
+
+    /// The saved feature classifier (FeatureNets) that recognises the reference split's labels: MNIST's or
+    /// Fashion-MNIST's, whichever classifies the first 2000 test images with at least 50% accuracy (best first).
+    /// Choosing by the labels needs no data-set name, and proves the network fits the data it measures.
+    /// The network runs on the CPU, and its inputs are [-1, 1] images like a GAN's, so `prepare` only moves them.
     let featureSource : FeatureSource =
-        fun _ -> Error "no feature network: train one with `generative features train --dataset mnist`, then run `generative eval <run>`"
+        fun test ->
+            let candidates = [ "mnist"; "fashion-mnist" ] |> List.filter (fun d -> IO.File.Exists(FeatureNets.path d))
+            if candidates.IsEmpty then
+                Error "no feature classifier saved yet: make one with `generative features train --dataset mnist` (or fashion-mnist), then re-measure with `generative report <run>`"
+            else
+                use _ = torch.no_grad()
+                let n = min recognitionSample test.Count
+                use images = test.Images.narrow(0L, 0L, n).cpu()
+                use labels = test.Labels.narrow(0L, 0L, n).cpu()
+                let accuracyOf (net: FeatureNetwork) =
+                    use _ = torch.NewDisposeScope()
+                    (net.Probabilities images).argmax(1L).eq(labels).to_type(torch.float64).mean().ToDouble()
+                let scored = candidates |> List.map (fun d -> let net = FeatureNets.load d Cpu in d, net, accuracyOf net)
+                match scored |> List.filter (fun (_, _, a) -> a >= 0.5) |> List.sortByDescending (fun (_, _, a) -> a) with
+                | (d, net, a) :: _ ->
+                    let name = if d = "mnist" then "MNIST" else "Fashion-MNIST"
+                    let described = { net with Description = sprintf "%s; %.1f%% on the first %d reference images" net.Description (100.0 * a) n }
+                    Ok (described, name, fun (x: Tensor) -> x.cpu())
+                | [] ->
+                    Error (sprintf "none of the saved feature classifiers (%s) recognises this data set's labels" (String.concat ", " candidates))
 
     let private ganEntry id title (preset: (string * string) list -> GanConfig) (defaults: (string * string) list) =
         { Id = id
@@ -151,6 +308,7 @@ module Catalog =
                   Encode = None
                   Decode = Some (Gan.generate m)
                   Sample = Some (Gan.sample m)
+                  Training = plainTraining
                   Extras =
                     fun test _ ->
                         use g = new torch.Generator(qualitySeed)
@@ -173,6 +331,10 @@ module Catalog =
     /// Every model, by id.
     let all : CatalogEntry list =
         [ autoencoderEntry "ae-linear" "AE-LIN: single-layer autoencoder (784-128-784, ReLU)" Autoencoder.linear "zero-one"
+          classifierEntry "cls-mlp" "CLS-MLP: Flatten -> Dense 128 ReLU -> Dense 10 classifier" Classifier.mlp "zero-one" 0.1 5
+          classifierEntry "cls-lenet" "CLS-LENET: LeNet-5 (tanh, max pooling) classifier" Classifier.leNet5 "zero-one" 0.1 5
+          classifierEntry "cls-cnn" "CLS-CNN: batch-normalised CNN with dropout and shift/flip augmentation" Classifier.batchNormCnn "mean-std" 0.1 5
+          classifierEntry "features-lenet" "Feature LeNet: ReLU LeNet classifier whose features measure generated images" Classifier.featureLeNet "minus-one-one" 0.0 0
           ganEntry "gan-mlp" "GAN-MLP-A/B/C: fully connected GAN (variant a, b or c)" variantOf ganMlpDefaults
           ganEntry "lsgan" "LSGAN: least-squares GAN on GAN-MLP-C's networks" (fun _ -> Gan.lsgan) (Gan.toSettings Gan.lsgan)
           ganEntry "dcgan" "DCGAN-A: convolutional GAN (conv D with max pooling, transposed-conv G with batch norm)" (fun _ -> Gan.dcganA) (Gan.toSettings Gan.dcganA)
