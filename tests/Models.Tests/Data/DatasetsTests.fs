@@ -66,7 +66,7 @@ let tests =
                 use zeroOne = Datasets.fashionMnist dir ZeroOne
                 use pm = Datasets.fashionMnist dir MinusOneToOne
                 use ms = Datasets.fashionMnist dir Transforms.mnistMeanStd
-                Expect.equal pm.Classes.Length 9 "Fashion-MNIST classes"
+                Expect.equal pm.Classes.Length 10 "Fashion-MNIST has 10 classes"
                 Expect.equal (minMax pm.Train.Images) (-1.0f, 1.0f) "[-1,1]"
                 let lo, hi = minMax ms.Train.Images
                 Expect.floatClose Accuracy.medium (float lo) ((0.0 - 0.1307) / 0.3081) "mean/std low"
