@@ -1,33 +1,44 @@
 namespace Generative
 
+open System
 open TorchSharp
 
-/// Convolutional pieces as registered modules (image tensors are [N, C, H, W]).
+/// Convolutional layers as registered modules, to compose with `>->` like `Layers.*` (kept in their own module so
+/// that other families can add layers to `Layers` without touching this file).
 [<RequireQualifiedAccess>]
 module Conv =
     let private positive (name: string) (v: int) = if v <= 0 then Errors.invalidArg name "a positive size" v
+    let private nonNegative (name: string) (v: int) = if v < 0 then Errors.invalidArg name "a size >= 0" v
 
-    /// 2-D convolution with a square kernel; `padding` pixels of zeros on each side (PyTorch's nn.Conv2d).
+    /// 2-D convolution over [N, inputs, H, W] with a square `kernel`, `stride` and zero `padding`, initialised like
+    /// PyTorch's nn.Conv2d. Output size per side: floor((H + 2 padding - kernel) / stride) + 1.
     let conv2d (inputs: int) (outputs: int) (kernel: int) (stride: int) (padding: int) : Net =
         positive "inputs" inputs; positive "outputs" outputs; positive "kernel" kernel; positive "stride" stride
-        if padding < 0 then Errors.invalidArg "padding" "a padding >= 0" padding
-        torch.nn.Conv2d(int64 inputs, int64 outputs, int64 kernel, stride = int64 stride, padding = int64 padding) :> Net
+        nonNegative "padding" padding
+        torch.nn.Conv2d(int64 inputs, int64 outputs, int64 kernel, int64 stride, int64 padding) :> Net
+
+    /// 2-D transposed convolution (the gradient of conv2d), initialised like PyTorch's nn.ConvTranspose2d.
+    /// Output size per side: (H - 1) stride - 2 padding + kernel.
+    let convTranspose2d (inputs: int) (outputs: int) (kernel: int) (stride: int) (padding: int) : Net =
+        positive "inputs" inputs; positive "outputs" outputs; positive "kernel" kernel; positive "stride" stride
+        nonNegative "padding" padding
+        torch.nn.ConvTranspose2d(int64 inputs, int64 outputs, int64 kernel, int64 stride, int64 padding) :> Net
+
+    /// Max pooling with a square window `kernel` moved by `stride`. Output size per side: floor((H - kernel) / stride) + 1.
+    let maxPool2d (kernel: int) (stride: int) : Net =
+        positive "kernel" kernel; positive "stride" stride
+        torch.nn.MaxPool2d(int64 kernel, Nullable(int64 stride)) :> Net
+
+    /// The side length after a convolution (or pooling) of a `size`-wide input: floor((size + 2 padding - kernel) / stride) + 1.
+    let convolvedSize (size: int) (kernel: int) (stride: int) (padding: int) = (size + 2 * padding - kernel) / stride + 1
+
+    /// The side length after a transposed convolution of a `size`-wide input: (size - 1) stride - 2 padding + kernel.
+    let transposedSize (size: int) (kernel: int) (stride: int) (padding: int) = (size - 1) * stride - 2 * padding + kernel
 
     /// 2-D convolution whose output keeps the input's height and width (Keras `padding="same"`, odd kernels).
     let conv2dSame (inputs: int) (outputs: int) (kernel: int) : Net =
         if kernel % 2 = 0 then Errors.invalidArg "kernel" "an odd kernel size for 'same' padding" kernel
         conv2d inputs outputs kernel 1 (kernel / 2)
-
-    /// Transposed 2-D convolution (PyTorch's nn.ConvTranspose2d): output size (in - 1)·stride - 2·padding + kernel.
-    let convTranspose2d (inputs: int) (outputs: int) (kernel: int) (stride: int) (padding: int) : Net =
-        positive "inputs" inputs; positive "outputs" outputs; positive "kernel" kernel; positive "stride" stride
-        if padding < 0 then Errors.invalidArg "padding" "a padding >= 0" padding
-        torch.nn.ConvTranspose2d(int64 inputs, int64 outputs, int64 kernel, stride = int64 stride, padding = int64 padding) :> Net
-
-    /// Max pooling over non-overlapping `size`×`size` windows.
-    let maxPool2d (size: int) : Net =
-        positive "size" size
-        torch.nn.MaxPool2d(int64 size, stride = System.Nullable(int64 size)) :> Net
 
     /// Nearest-neighbour upsampling by an integer factor (Keras UpSampling2D).
     let upsample (factor: int) : Net =

@@ -153,14 +153,14 @@ module Gan =
         | DcganA ->
             // 28 -conv5-> 24 -pool-> 12 -conv5-> 8 -pool-> 4: 64·4·4 = 1024 features.
             Layers.sequence
-                [ Conv.conv2d 1 32 5 1 0; Layers.leakyRelu 0.01; Conv.maxPool2d 2
-                  Conv.conv2d 32 64 5 1 0; Layers.leakyRelu 0.01; Conv.maxPool2d 2
+                [ Conv.conv2d 1 32 5 1 0; Layers.leakyRelu 0.01; Conv.maxPool2d 2 2
+                  Conv.conv2d 32 64 5 1 0; Layers.leakyRelu 0.01; Conv.maxPool2d 2 2
                   Layers.flatten (); Layers.linear 1024 1024; Layers.leakyRelu 0.01; Layers.linear 1024 1 ]
         | DcganB ->
             // 28 -same conv-> 28 -pool-> 14 -valid conv5-> 10 -pool-> 5: 128·5·5 = 3200 features.
             Layers.sequence
-                [ Conv.conv2dSame 1 64 5; Layers.tanh (); Conv.maxPool2d 2
-                  Conv.conv2d 64 128 5 1 0; Layers.tanh (); Conv.maxPool2d 2
+                [ Conv.conv2dSame 1 64 5; Layers.tanh (); Conv.maxPool2d 2 2
+                  Conv.conv2d 64 128 5 1 0; Layers.tanh (); Conv.maxPool2d 2 2
                   Layers.flatten (); Layers.linear 3200 1024; Layers.tanh (); Layers.linear 1024 1; Layers.sigmoid () ]
             |> Conv.glorotInit
 
