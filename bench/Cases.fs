@@ -177,6 +177,63 @@ module Cases =
     let private autoencoderCase name description script =
         { Name = name; Description = description; Worker = catalogModel name; PythonScript = script }
 
+    /// The feature network both sides' GAN samples are scored with (the saved MNIST LeNet of FeatureNets, whose
+    /// inputs are [-1, 1] images like the generators' outputs), or why there is none.
+    let ganFeatureNetwork () : Result<FeatureNetwork * (Tensor -> Tensor), string> =
+        try Ok (FeatureNets.load "mnist" Cpu, fun (x: Tensor) -> x.cpu())
+        with :? FileNotFoundException as e -> Error e.Message
+
+    /// Frechet distance, inception score and largest predicted-class share of 10,000 generated images ([-1,1],
+    /// drawn by `generate count`) against the 10,000 MNIST test images of `folder`, with `ganFeatureNetwork`.
+    /// Both sides of a GAN case are scored here, so they are measured by the same network in the same way.
+    let scoreGanSamples (folder: string) (generate: int -> Tensor) : (string * float) list =
+        match ganFeatureNetwork () with
+        | Error why ->
+            eprintfn "bench: samples not scored: %s" why
+            []
+        | Ok (net, prepare) ->
+            let data = Datasets.mnist folder MinusOneToOne
+            try
+                let r = Quality.measure net prepare generate data.Test.Images "MNIST test split (10000 images)" 10000
+                [ "Frechet distance", r.FrechetDistance; "inception score", r.InceptionScore
+                  "largest class share", float (Array.max r.Histogram) / float r.Samples ]
+            finally (data :> IDisposable).Dispose()
+
+    /// Scores a raw float32 file of [N,1,28,28] images in [-1,1] (what the PyTorch scripts write).
+    let scoreSampleFile (folder: string) (path: string) : (string * float) list =
+        let bytes = File.ReadAllBytes path
+        let count = int64 bytes.Length / (4L * 784L)
+        use images = torch.zeros([| count; 1L; 28L; 28L |])
+        images.bytes <- Span<byte>(bytes)
+        let mutable next = 0L
+        scoreGanSamples folder (fun n ->
+            let batch = images.narrow(0L, next, int64 n).clone()
+            next <- next + int64 n
+            batch)
+
+    /// A GAN preset trained through `Gan.trainer` on [-1,1] MNIST (or uniform noise): seed 0, then the data, then
+    /// the networks and the fixed noise (as `Gan.create`), the same order as the PyTorch scripts. On real data,
+    /// 10,000 samples from noise seed 0 are then scored by `scoreGanSamples`.
+    let gan (config: GanConfig) (s: WorkerSettings) : Measurement =
+        torch.manual_seed 0L |> ignore
+        let train, kind =
+            match s.Data with
+            | Some folder -> (Datasets.mnist folder MinusOneToOne).Train, "mnist"
+            | None ->
+                { Images = torch.rand([| 60000L; 1L; 28L; 28L |]) * 2.0f - 1.0f; Labels = torch.zeros([| 60000L |], dtype = torch.int64) },
+                "synthetic"
+        let model = Gan.create config
+        let trainer = Gan.trainer model
+        let timing = timedFit s "g_loss" trainer train
+        let metrics =
+            match s.Data with
+            | None -> []
+            | Some folder ->
+                Trainer.eval trainer
+                use g = new torch.Generator(0UL)
+                scoreGanSamples folder (Gan.sampleWith g model)
+        measured s kind metrics timing
+
     /// Every benchmark, by command-line name.
     let all =
         [ { Name = "ae-linear"
@@ -203,4 +260,20 @@ module Cases =
           autoencoderCase "ae-3d" "AE-3D: 784-128-64-12-3 and back (ReLU, Tanh out), MSE summed per image, Adam 1e-3, [-1,1] data" "ae_3d.py"
           autoencoderCase "ae-conv" "AE-CONV: conv 1-16-8 + max pooling, transposed convs 8-16-8-1, Tanh, MSE summed per image, Adam 1e-3 wd 1e-5, [-1,1] data" "ae_conv.py"
           autoencoderCase "ae-denoise" "AE-DENOISE: AE-LIN's network (784-128-784 ReLU) on [0,1] data with Gaussian noise (std 0.5) on the input, clean target, MSE, Adam 1e-3" "ae_denoise.py"
-          autoencoderCase "vae" "VAE: 784-400-(20,20) / 20-400-784 Tanh, Σ(x̂-x)² + KL per image, Adam 1e-3, [-1,1] data" "vae.py" ]
+          autoencoderCase "vae" "VAE: 784-400-(20,20) / 20-400-784 Tanh, Σ(x̂-x)² + KL per image, Adam 1e-3, [-1,1] data" "vae.py"
+          { Name = "gan-mlp"
+            Description = "GAN-MLP-A: G 64-256-512-784, D 784-256-128-1 sigmoid, non-saturating BCE, Adam 3e-4, flips"
+            Worker = gan Gan.mlpA
+            PythonScript = "gan_mlp.py" }
+          { Name = "lsgan"
+            Description = "LSGAN: GAN-MLP-C nets (G 96-1024-1024-784, D 784-256-256-1), least squares, Adam 3e-4 (0.5, 0.999)"
+            Worker = gan Gan.lsgan
+            PythonScript = "lsgan.py" }
+          { Name = "dcgan"
+            Description = "DCGAN-A: conv D + FC/transposed-conv G with batch norm, non-saturating BCE on logits, Adam 3e-4 (0.5, 0.999)"
+            Worker = gan Gan.dcganA
+            PythonScript = "dcgan.py" }
+          { Name = "dcgan-keras"
+            Description = "DCGAN-B: Keras-style tanh DCGAN, BCE, SGD 5e-4 momentum 0.9 Nesterov, Glorot init"
+            Worker = gan Gan.dcganB
+            PythonScript = "dcgan_keras.py" } ]

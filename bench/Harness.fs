@@ -27,10 +27,11 @@ module Harness =
           "--threads"; string s.Threads ]
         @ (match s.Data with Some d -> [ "--data"; d ] | None -> [])
 
-    /// Runs `file args` to completion; returns exit code, stdout, stderr.
-    let private run (file: string) (args: string list) =
+    /// Runs `file args` (with extra environment variables) to completion; returns exit code, stdout, stderr.
+    let private runWith (environment: (string * string) list) (file: string) (args: string list) =
         let psi = ProcessStartInfo(file, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false)
         args |> List.iter psi.ArgumentList.Add
+        for (k, v) in environment do psi.Environment.[k] <- v
         use p = Process.Start psi
         // Read stderr concurrently: a child blocked on a full stderr pipe would never finish its stdout.
         let err = p.StandardError.ReadToEndAsync()
@@ -38,10 +39,14 @@ module Harness =
         p.WaitForExit()
         p.ExitCode, out, err.Result
 
-    let private measure (file: string) (args: string list) : Measurement =
-        match run file args with
+    let private run (file: string) (args: string list) = runWith [] file args
+
+    let private measureWith (environment: (string * string) list) (file: string) (args: string list) : Measurement =
+        match runWith environment file args with
         | 0, out, _ -> Measurement.ofOutput out
         | code, out, err -> failwithf "%s %s exited with %d\n%s\n%s" file (String.Join(" ", args)) code out err
+
+    let private measure (file: string) (args: string list) : Measurement = measureWith [] file args
 
     /// Our side in a fresh process: this executable again, in worker mode (through `dotnet` when started as a dll).
     let ours (case: BenchCase) (s: WorkerSettings) : Measurement =
@@ -54,9 +59,24 @@ module Harness =
     /// The reference script of a case, copied next to the executable by the build.
     let scriptPath (case: BenchCase) = Path.Combine(AppContext.BaseDirectory, "pytorch", case.PythonScript)
 
-    /// PyTorch's side in a fresh process.
+    /// The environment variable naming the file where a reference script may write its generated samples (raw
+    /// float32 [N,1,28,28] in [-1,1]); the harness then scores them with the F# feature network, so both sides
+    /// of a generative case are measured identically.
+    let samplesVariable = "GENERATIVE_BENCH_SAMPLES"
+
+    /// PyTorch's side in a fresh process; samples it writes are scored here on real data.
     let theirs (o: HarnessOptions) (case: BenchCase) : Measurement =
-        measure o.Python (scriptPath case :: settingsArgs o.Worker)
+        let samples = Path.Combine(Path.GetTempPath(), sprintf "bench-%s-%s.f32" case.Name (Guid.NewGuid().ToString("N")))
+        try
+            let m = measureWith [ samplesVariable, samples ] o.Python (scriptPath case :: settingsArgs o.Worker)
+            match o.Worker.Data with
+            | Some folder when File.Exists samples ->
+                let metrics = if isNull m.Metrics then Collections.Generic.Dictionary() else m.Metrics
+                for (k, v) in Cases.scoreSampleFile folder samples do metrics.[k] <- v
+                { m with Metrics = metrics }
+            | _ -> m
+        finally
+            if File.Exists samples then File.Delete samples
 
     /// The torch version `python` can import, or None when it cannot.
     let pythonTorch (python: string) : string option =

@@ -31,6 +31,7 @@ public sealed class GenerativeContext
         Data = new DataCatalog(this);
         Autoencoders = new AutoencoderCatalog(this);
         Classifiers = new ClassifierCatalog(this);
+        Gans = new GanCatalog(this);
     }
 
     /// <summary>The seed of everything random in models built from this context.</summary>
@@ -47,6 +48,8 @@ public sealed class GenerativeContext
 
     /// <summary>Classifier builders (Fashion-MNIST, MNIST).</summary>
     public ClassifierCatalog Classifiers { get; }
+    /// <summary>GAN builders: <c>Mlp()</c>, <c>LeastSquares()</c>, <c>Dcgan()</c>, <c>KerasDcgan()</c>.</summary>
+    public GanCatalog Gans { get; }
 
     /// <summary>The torch device this context computes on (resolving Auto).</summary>
     public torch.Device TorchDevice => Generative.Device.resolve(DeviceChoice);

@@ -38,7 +38,7 @@ type TrainArgs =
 
 type RunImageArgs =
     | [<MainCommand; ExactlyOnce>] Run of run: string
-    | [<AltCommandLine("-n")>] Count of count: int
+    | [<AltCommandLine("-n", "--n")>] Count of count: int
     | [<AltCommandLine("-o")>] Out of path: string
     | Device of device: string
     | Seed of seed: int64

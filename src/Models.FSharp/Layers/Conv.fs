@@ -34,3 +34,37 @@ module Conv =
 
     /// The side length after a transposed convolution of a `size`-wide input: (size - 1) stride - 2 padding + kernel.
     let transposedSize (size: int) (kernel: int) (stride: int) (padding: int) = (size - 1) * stride - 2 * padding + kernel
+
+    /// 2-D convolution whose output keeps the input's height and width (Keras `padding="same"`, odd kernels).
+    let conv2dSame (inputs: int) (outputs: int) (kernel: int) : Net =
+        if kernel % 2 = 0 then Errors.invalidArg "kernel" "an odd kernel size for 'same' padding" kernel
+        conv2d inputs outputs kernel 1 (kernel / 2)
+
+    /// Nearest-neighbour upsampling by an integer factor (Keras UpSampling2D).
+    let upsample (factor: int) : Net =
+        positive "factor" factor
+        torch.nn.Upsample(scale_factor = [| float factor; float factor |]) :> Net
+
+    /// Batch normalisation over the features of [N, F] inputs (Ioffe & Szegedy, 2015). `momentum` is PyTorch's
+    /// (weight of the new batch in the running statistics: 0.1 in PyTorch, 0.01 for Keras' 0.99).
+    let batchNorm1d (features: int) (eps: float) (momentum: float) : Net =
+        positive "features" features
+        torch.nn.BatchNorm1d(int64 features, eps = eps, momentum = momentum) :> Net
+
+    /// Batch normalisation over the channels of [N, C, H, W] inputs (PyTorch momentum convention, see batchNorm1d).
+    let batchNorm2d (channels: int) (eps: float) (momentum: float) : Net =
+        positive "channels" channels
+        torch.nn.BatchNorm2d(int64 channels, eps = eps, momentum = momentum) :> Net
+
+    /// Re-initialises every linear and convolution layer of a network as Keras does by default: Glorot-uniform
+    /// weights (Glorot & Bengio, 2010), zero biases. Uses the global generator.
+    let glorotInit (net: Net) : Net =
+        use _ = torch.no_grad()
+        for struct (_, m) in net.named_modules() do
+            match m with
+            | :? Modules.Linear | :? Modules.Conv2d | :? Modules.ConvTranspose2d ->
+                for struct (name, p) in m.named_parameters(false) do
+                    if name = "weight" then torch.nn.init.xavier_uniform_(p) |> ignore
+                    elif name = "bias" then p.zero_() |> ignore
+            | _ -> ()
+        net

@@ -258,3 +258,20 @@ module Charts =
         |> style "Precision and recall per class (test set)" 400
         |> Chart.withXAxis (LinearAxis.init (TickAngle = -30))
         |> Chart.withYAxis (axis "score")
+    /// A bar chart of counts per class (e.g. the predicted classes of generated images: a mode-collapse detector),
+    /// with a dashed line at the count a perfectly balanced set would have.
+    let classHistogram (title: string) (counts: int[]) (classNames: string list) : GenericChart =
+        if isNull counts || counts.Length = 0 then Errors.invalidArg "counts" "at least one class" "none"
+        let names = Array.ofList classNames
+        let labels = counts |> Array.mapi (fun k _ -> if k < names.Length then names.[k] else sprintf "class %d" k)
+        let balanced = float (Array.sum counts) / float counts.Length
+        let bars =
+            Chart.Column (values = counts, Keys = labels, Name = "count", MarkerColor = Color.fromString palette.[0])
+            |> setTrace "hovertemplate" "%{x}: %{y}<extra></extra>"
+        let level =
+            Chart.Line (x = labels, y = Array.create labels.Length balanced, Name = "balanced", LineColor = Color.fromString "#9ca3af",
+                        LineDash = StyleParam.DrawingStyle.Dash)
+        Chart.combine [ bars; level ]
+        |> style title 360
+        |> Chart.withXAxis (axis "class")
+        |> Chart.withYAxis (axis "count")

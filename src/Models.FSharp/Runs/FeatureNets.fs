@@ -96,10 +96,7 @@ module FeatureNets =
         let options = { Loop.defaults with Epochs = epochs; BatchSize = batchSize; Seed = seed; Device = dev }
         Loop.fit options hooks CancellationToken.None trainer data.Train (Loop.start, History.empty) |> ignore
         Classifier.eval m
-        let accuracy =
-            match ClassifierEntries.classifierMetrics (Classifier.splitProbabilities m) data.Test with
-            | (_, a, _) :: _ -> a
-            | [] -> nan
+        let accuracy = (Classifier.measure m data.Test).["accuracy"]
         log (sprintf "test accuracy %.4f after %d epochs (%.0f s)" accuracy epochs clock.Elapsed.TotalSeconds)
         if not (accuracy >= floorOf key) then
             raise (InvalidOperationException(

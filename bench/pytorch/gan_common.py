@@ -1,0 +1,243 @@
+"""PyTorch reference for the bench's GAN cases (gan_mlp_a.py, lsgan.py, dcgan.py, dcgan_keras.py import this).
+
+Mirrors the library's Models/Gan.fs: the same networks created in the same order (generator, discriminator,
+then the 64 fixed noise vectors) after torch.manual_seed(0), the same [-1,1] MNIST data in the same order
+(Batches.permutation: a per-epoch generator seeded with SplitMix64 of (seed 0, epoch)), and the same step:
+optional random horizontal flip of the real batch, fakes G(z) shared by both updates, a D update on the real
+batch and the detached fakes, then a G update through D with D's parameters frozen. The four loss terms are
+read back as numbers every step, as the library does. After training, 10,000 samples from a fixed noise seed
+are written as raw float32 [N,1,28,28] to $GENERATIVE_BENCH_SAMPLES (when set), so the F# harness scores them
+with the same feature network as its own samples. Prints one JSON line with the bench's Measurement keys.
+"""
+import argparse
+import gzip
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+LOSS_WINDOW = 50
+MASK64 = (1 << 64) - 1
+
+
+def splitmix(x):
+    """SplitMix64's finaliser, as Batches.mix."""
+    z = (x + 0x9E3779B97F4A7C15) & MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    return z ^ (z >> 31)
+
+
+def epoch_seed(seed, epoch):
+    return splitmix(splitmix(seed & MASK64) ^ epoch)
+
+
+def proc_status_mb(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def read_idx(folder, name):
+    path = os.path.join(folder, name)
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            return f.read()
+    with gzip.open(path + ".gz", "rb") as f:
+        return f.read()
+
+
+def mnist_train(folder):
+    """Training images [N,1,28,28] in [-1,1] (as Normalization.MinusOneToOne) and int64 labels."""
+    images = np.frombuffer(read_idx(folder, "train-images-idx3-ubyte"), dtype=np.uint8, offset=16)
+    labels = np.frombuffer(read_idx(folder, "train-labels-idx1-ubyte"), dtype=np.uint8, offset=8)
+    x = torch.from_numpy(images.copy()).reshape(-1, 1, 28, 28).float().div_(255.0).mul_(2.0).sub_(1.0)
+    return x, torch.from_numpy(labels.astype(np.int64))
+
+
+class Reshape(nn.Module):
+    def __init__(self, *shape):
+        super().__init__()
+        self.shape = shape
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], *self.shape)
+
+
+def mlp(widths, hidden, output):
+    layers = []
+    for i, (a, b) in enumerate(zip(widths, widths[1:])):
+        layers.append(nn.Linear(a, b))
+        last = i == len(widths) - 2
+        act = output if last else hidden
+        if act is not None:
+            layers.append(act())
+    return layers
+
+
+def glorot(net):
+    """Keras' default initialisation (Conv.glorotInit): Glorot-uniform weights, zero biases."""
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
+    return net
+
+
+def networks(arch, z):
+    """(generator, discriminator, D outputs probabilities?) exactly as Gan.generatorOf / discriminatorOf."""
+    lrelu = lambda s: (lambda: nn.LeakyReLU(s))
+    if arch == "mlp-a":
+        g = nn.Sequential(*mlp([z, 256, 512, 784], lrelu(0.1), nn.Tanh), Reshape(1, 28, 28))
+        d = nn.Sequential(nn.Flatten(), *mlp([784, 256, 128, 1], lrelu(0.1), nn.Sigmoid))
+        return g, d, True
+    if arch == "mlp-c":
+        g = nn.Sequential(*mlp([z, 1024, 1024, 784], nn.ReLU, nn.Tanh), Reshape(1, 28, 28))
+        d = nn.Sequential(nn.Flatten(), *mlp([784, 256, 256, 1], lrelu(0.2), None))
+        return g, d, False
+    if arch == "dcgan-a":
+        g = nn.Sequential(
+            nn.Linear(z, 1024), nn.ReLU(), nn.BatchNorm1d(1024),
+            nn.Linear(1024, 7 * 7 * 128), nn.ReLU(), nn.BatchNorm1d(7 * 7 * 128),
+            Reshape(128, 7, 7),
+            nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1), nn.ReLU(), nn.BatchNorm2d(64),
+            nn.ConvTranspose2d(64, 1, 4, stride=2, padding=1), nn.Tanh())
+        d = nn.Sequential(
+            nn.Conv2d(1, 32, 5), nn.LeakyReLU(0.01), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 5), nn.LeakyReLU(0.01), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(1024, 1024), nn.LeakyReLU(0.01), nn.Linear(1024, 1))
+        return g, d, False
+    if arch == "dcgan-b":
+        g = glorot(nn.Sequential(
+            nn.Linear(z, 1024), nn.Tanh(),
+            nn.Linear(1024, 128 * 7 * 7), nn.BatchNorm1d(128 * 7 * 7, eps=1e-3, momentum=0.01), nn.Tanh(),
+            Reshape(128, 7, 7),
+            nn.Upsample(scale_factor=2), nn.Conv2d(128, 64, 5, padding=2), nn.Tanh(),
+            nn.Upsample(scale_factor=2), nn.Conv2d(64, 1, 5, padding=2), nn.Tanh()))
+        d = glorot(nn.Sequential(
+            nn.Conv2d(1, 64, 5, padding=2), nn.Tanh(), nn.MaxPool2d(2),
+            nn.Conv2d(64, 128, 5), nn.Tanh(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(3200, 1024), nn.Tanh(), nn.Linear(1024, 1), nn.Sigmoid()))
+        return g, d, True
+    raise ValueError(arch)
+
+
+def bce(d, label, probabilities):
+    target = torch.full_like(d, label)
+    return F.binary_cross_entropy(d, target) if probabilities else F.binary_cross_entropy_with_logits(d, target)
+
+
+def losses(name, probabilities):
+    """(D loss, G loss) as GanLoss.nonSaturating and GanLoss.leastSquares."""
+    if name == "non-saturating":
+        return (lambda r, f: bce(r, 1.0, probabilities) + bce(f, 0.0, probabilities),
+                lambda f: bce(f, 1.0, probabilities))
+    if name == "least-squares":
+        return (lambda r, f: 0.5 * (((r - 1.0) ** 2).mean() + (f ** 2).mean()),
+                lambda f: 0.5 * ((f - 1.0) ** 2).mean())
+    raise ValueError(name)
+
+
+def noise(kind, count, z, generator=None):
+    if kind == "normal":
+        return torch.randn(count, z, generator=generator)
+    return torch.rand(count, z, generator=generator) * 2.0 - 1.0
+
+
+def run(spec):
+    """spec: dict(arch, z, noise, loss, d_scale, flip, optimizer(params) -> optim)."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--warmup", type=int, default=50)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--data")
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+
+    torch.manual_seed(0)
+    if a.data:
+        images, labels = mnist_train(a.data)
+    else:
+        images, labels = torch.rand(60000, 1, 28, 28) * 2.0 - 1.0, torch.zeros(60000, dtype=torch.int64)
+    z = spec["z"]
+    g, d, probabilities = networks(spec["arch"], z)
+    noise(spec["noise"], 64, z)  # the fixed noise batch, drawn at creation as Gan.create does
+    d_loss_of, g_loss_of = losses(spec["loss"], probabilities)
+    g_opt = spec["optimizer"](g.parameters())
+    d_opt = spec["optimizer"](d.parameters())
+    g.train()
+    d.train()
+
+    count = images.shape[0]
+    history = []
+    step = 0
+    epoch = 1
+    started = finished = None
+    while step < a.steps:
+        perm = torch.randperm(count, generator=torch.Generator().manual_seed(epoch_seed(0, epoch)))
+        for start in range(0, count, a.batch_size):
+            idx = perm[start:start + a.batch_size]
+            real = images.index_select(0, idx)
+            labels.index_select(0, idx)
+            if spec["flip"] > 0:
+                mask = torch.rand(real.shape[0]) < spec["flip"]
+                real = torch.where(mask.reshape(-1, 1, 1, 1), real.flip(3), real)
+            fake = g(noise(spec["noise"], real.shape[0], z))
+            # D update on the real batch and the detached fakes.
+            d_opt.zero_grad()
+            d_real = d(real)
+            d_fake = d(fake.detach())
+            d_loss = d_loss_of(d_real, d_fake) * spec["d_scale"]
+            d_loss.backward()
+            d_opt.step()
+            # G update through the frozen D.
+            for q in d.parameters():
+                q.requires_grad_(False)
+            g_opt.zero_grad()
+            g_loss = g_loss_of(d(fake))
+            g_loss.backward()
+            g_opt.step()
+            for q in d.parameters():
+                q.requires_grad_(True)
+            history.append((d_loss.item(), d_real.mean().item(), d_fake.mean().item(), g_loss.item()))
+            step += 1
+            if step == a.warmup:
+                started = time.perf_counter()
+            if step == a.steps:
+                finished = time.perf_counter()
+                break
+        epoch += 1
+
+    samples_path = os.environ.get("GENERATIVE_BENCH_SAMPLES")
+    if samples_path:
+        # 10,000 samples in evaluation mode from a fixed noise seed (as the F# worker), written as raw float32.
+        g.eval()
+        gen = torch.Generator().manual_seed(0)
+        with torch.no_grad(), open(samples_path, "wb") as f:
+            for _ in range(20):
+                f.write(g(noise(spec["noise"], 500, z, gen)).contiguous().numpy().astype(np.float32).tobytes())
+
+    window = min(LOSS_WINDOW, a.steps - a.warmup)
+    print(json.dumps({
+        "implementation": "PyTorch (Python)",
+        "version": "PyTorch %s / Python %s" % (torch.__version__, ".".join(map(str, sys.version_info[:3]))),
+        "threads": a.threads,
+        "steps": a.steps,
+        "warmup": a.warmup,
+        "batch_size": a.batch_size,
+        "data": "mnist" if a.data else "synthetic",
+        "steps_per_second": (a.steps - a.warmup) / (finished - started),
+        "peak_rss_mb": proc_status_mb("VmHWM"),
+        "rss_mb": proc_status_mb("VmRSS"),
+        "final_loss": sum(h[3] for h in history[-window:]) / window,
+        "metrics": {},
+    }))

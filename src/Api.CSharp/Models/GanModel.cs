@@ -1,0 +1,43 @@
+using Microsoft.FSharp.Core;
+using TorchSharp;
+
+namespace Generative.CSharp;
+
+/// <summary>A built (and possibly trained) GAN: train it with <see cref="TrainableModel.FitAsync"/>, then sample.</summary>
+public sealed class GanModel : TrainableModel
+{
+    internal GanModel(GenerativeContext context, string modelId, IReadOnlyList<(string Key, string Value)> settings,
+                      Normalization normalization, RunModel model)
+        : base(context, modelId, settings, normalization, model) { }
+
+    /// <summary>
+    /// <paramref name="count"/> new images [count, 1, 28, 28] in [-1, 1] from fresh noise (libtorch's global
+    /// generator, seeded by the context when the model was built), without gradients, in evaluation mode.
+    /// </summary>
+    /// <exception cref="ArgumentException">count is below 1.</exception>
+    public torch.Tensor Sample(int count)
+    {
+        if (count < 1) throw new ArgumentException($"count: expected at least 1 but got {count}.", nameof(count));
+        Generative.TrainerModule.eval(Model.Trainer);
+        using var _ = torch.no_grad();
+        return Model.Sample.Value.Invoke(count);
+    }
+
+    /// <summary>Images [N, 1, 28, 28] generated from given noise vectors [N, latent size].</summary>
+    public torch.Tensor Generate(torch.Tensor noise) => Apply(Model.Decode, noise, "generation");
+
+    /// <summary>Loads a GAN saved with <see cref="TrainableModel.Save"/>.</summary>
+    /// <exception cref="FileNotFoundException">No such file.</exception>
+    /// <exception cref="InvalidDataException">Not a model file, a damaged one, or not a GAN; the message names the file.</exception>
+    public static GanModel Load(GenerativeContext context, string path)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var (modelId, settings, normalization, model) = Experiment.loadModel(path, context.DeviceChoice).ToValueTuple();
+        if (FSharpOption<FSharpFunc<int, torch.Tensor>>.get_IsNone(model.Sample)
+            || FSharpOption<FSharpFunc<torch.Tensor, torch.Tensor>>.get_IsSome(model.Reconstruct))
+            throw new InvalidDataException($"{path}: holds a {modelId}, which is not a GAN.");
+        return new GanModel(context, modelId, settings.Select(t => (t.Item1, t.Item2)).ToList(),
+                            NormalizationNames.Parse(normalization), model);
+    }
+}

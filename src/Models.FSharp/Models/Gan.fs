@@ -1,0 +1,378 @@
+namespace Generative
+
+open System
+open System.Globalization
+open TorchSharp
+
+/// The distribution the generator's input noise z is drawn from.
+type GanNoise =
+    /// z ~ N(0, I).
+    | Normal
+    /// z ~ U[-1, 1]^d.
+    | Uniform
+
+/// The generator and discriminator networks of the seed GANs (seed-models.md).
+type GanArchitecture =
+    /// GAN-MLP-A: G z-256-512-784 (LeakyReLU 0.1, Tanh); D 784-256-128-1 (LeakyReLU 0.1, Sigmoid).
+    | MlpA
+    /// GAN-MLP-B: G z-H-784 (LeakyReLU 0.2, Tanh); D 784-H (LeakyReLU 0.2, Dropout)-1 Sigmoid.
+    | MlpB
+    /// GAN-MLP-C (and LSGAN): G z-1024-1024-784 (ReLU, Tanh); D 784-256-256-1 (LeakyReLU 0.2, logits).
+    | MlpC
+    /// DCGAN-A: conv D with max pooling and logits; G FC-BN-FC-BN, two transposed convolutions, Tanh.
+    | DcganA
+    /// DCGAN-B (Keras cookbook): tanh conv D with a sigmoid; G dense-BN, upsampling and 'same' convolutions.
+    | DcganB
+
+/// A GAN: networks, noise, objective, schedule and optimisers.
+type GanConfig =
+    { Architecture: GanArchitecture
+      /// Size of z.
+      LatentSize: int
+      Noise: GanNoise
+      /// GAN-MLP-B only: width of the hidden layer of G and D.
+      HiddenWidth: int
+      /// GAN-MLP-B only: dropout probability after D's hidden layer.
+      Dropout: float
+      Loss: GanLoss
+      /// Multiplies the discriminator loss: 0.5 gives the "(real + fake) / 2" form of GAN-MLP-A and of Keras'
+      /// concatenated real+fake batch (DCGAN-B); 1 the summed form of the other sources.
+      DiscriminatorLossScale: float
+      /// Discriminator updates per generator update (each on its own batch; the generator trains after every k-th).
+      DiscriminatorSteps: int
+      GeneratorOptimizer: OptimizerSpec
+      DiscriminatorOptimizer: OptimizerSpec
+      /// Probability of flipping each real image horizontally before the discriminator sees it (0: off).
+      FlipProbability: float }
+
+/// A created GAN: its two registered networks, the fixed noise batch pictures are drawn from, and its config.
+type Gan =
+    { Config: GanConfig
+      Generator: Net
+      Discriminator: Net
+      /// 64 noise vectors drawn once at creation: the same faces every epoch, so progress can be watched.
+      FixedNoise: Tensor }
+
+/// GANs (section order: config, validate, create, forward, loss, step). Goodfellow et al., 2014.
+[<RequireQualifiedAccess>]
+module Gan =
+    /// Number of fixed-noise samples drawn in the per-epoch grid.
+    let fixedNoiseCount = 64
+
+    /// GAN-MLP-A (tutorial 1): z 64 ~ N(0,I), BCE with the non-saturating G, D loss (real+fake)/2, Adam 3e-4 for
+    /// both, random horizontal flip of the real images.
+    let mlpA =
+        { Architecture = MlpA; LatentSize = 64; Noise = Normal; HiddenWidth = 256; Dropout = 0.0
+          Loss = GanLoss.nonSaturating; DiscriminatorLossScale = 0.5; DiscriminatorSteps = 1
+          GeneratorOptimizer = Optim.adam 3e-4; DiscriminatorOptimizer = Optim.adam 3e-4; FlipProbability = 0.5 }
+
+    /// GAN-MLP-B (article 2): z 20, one hidden layer of 256 in G and D, dropout 0.3 in D, BCE summed over real and
+    /// fake, non-saturating G. The source says only "Adam": lr 2e-4 with beta1 0.5 (Radford et al., 2016) is used.
+    let mlpB =
+        { mlpA with
+            Architecture = MlpB; LatentSize = 20; HiddenWidth = 256; Dropout = 0.3; DiscriminatorLossScale = 1.0
+            FlipProbability = 0.0
+            GeneratorOptimizer = Adam(2e-4, 0.5, 0.999, 0.0); DiscriminatorOptimizer = Adam(2e-4, 0.5, 0.999, 0.0) }
+
+    /// GAN-MLP-C (chapter): z 96 ~ U[-1,1], BCE with logits (non-saturating G), Adam 3e-4 betas (0.5, 0.999).
+    let mlpC =
+        { mlpA with
+            Architecture = MlpC; LatentSize = 96; Noise = Uniform; DiscriminatorLossScale = 1.0; FlipProbability = 0.0
+            GeneratorOptimizer = Adam(3e-4, 0.5, 0.999, 0.0); DiscriminatorOptimizer = Adam(3e-4, 0.5, 0.999, 0.0) }
+
+    /// LSGAN: GAN-MLP-C's networks with the least-squares loss.
+    let lsgan = { mlpC with Loss = GanLoss.leastSquares }
+
+    /// DCGAN-A (chapter): conv D, FC+transposed-conv G with batch norm, z 96 ~ U[-1,1], BCE with logits,
+    /// Adam 3e-4 betas (0.5, 0.999).
+    let dcganA = { mlpC with Architecture = DcganA }
+
+    /// DCGAN-B (Keras cookbook): z 100 ~ U[-1,1], BCE on sigmoid outputs with D's loss over the concatenated
+    /// real+fake batch (so halved), SGD lr 5e-4 momentum 0.9 Nesterov for both, Keras initialisation.
+    let dcganB =
+        { mlpA with
+            Architecture = DcganB; LatentSize = 100; Noise = Uniform; FlipProbability = 0.0
+            GeneratorOptimizer = Sgd(5e-4, 0.9, true, 0.0); DiscriminatorOptimizer = Sgd(5e-4, 0.9, true, 0.0) }
+
+    /// What the architecture's discriminator outputs.
+    let discriminatorOutput (a: GanArchitecture) =
+        match a with
+        | MlpA | MlpB | DcganB -> Probability
+        | MlpC | DcganA -> Score
+
+    /// Throws ArgumentException naming the field when the config cannot be built or trained.
+    let validate (c: GanConfig) =
+        if c.LatentSize < 1 then Errors.invalidArg "latentSize" "a positive size" c.LatentSize
+        if c.HiddenWidth < 1 then Errors.invalidArg "hiddenWidth" "a positive width" c.HiddenWidth
+        if not (c.Dropout >= 0.0 && c.Dropout < 1.0) then Errors.invalidArg "dropout" "a probability in [0, 1)" c.Dropout
+        if not (c.DiscriminatorLossScale > 0.0) || Double.IsInfinity c.DiscriminatorLossScale then
+            Errors.invalidArg "discriminatorLossScale" "a positive finite number" c.DiscriminatorLossScale
+        if c.DiscriminatorSteps < 1 then Errors.invalidArg "discriminatorSteps" "at least 1" c.DiscriminatorSteps
+        if not (c.FlipProbability >= 0.0 && c.FlipProbability <= 1.0) then
+            Errors.invalidArg "flipProbability" "a probability in [0, 1]" c.FlipProbability
+        GanLoss.validateFor (discriminatorOutput c.Architecture) c.Loss
+        Optim.validate c.GeneratorOptimizer
+        Optim.validate c.DiscriminatorOptimizer
+
+    // ---- networks ------------------------------------------------------------------------------------------
+
+    let private image = [ 1; 28; 28 ]
+    let private pixels = 784
+
+    let private generatorOf (c: GanConfig) : Net =
+        let z = c.LatentSize
+        match c.Architecture with
+        | MlpA -> Mlp.create [ z; 256; 512; pixels ] (LeakyRelu 0.1) Tanh >-> Layers.reshape image
+        | MlpB -> Mlp.create [ z; c.HiddenWidth; pixels ] (LeakyRelu 0.2) Tanh >-> Layers.reshape image
+        | MlpC -> Mlp.create [ z; 1024; 1024; pixels ] Relu Tanh >-> Layers.reshape image
+        | DcganA ->
+            Layers.sequence
+                [ Layers.linear z 1024; Layers.relu (); Conv.batchNorm1d 1024 1e-5 0.1
+                  Layers.linear 1024 (7 * 7 * 128); Layers.relu (); Conv.batchNorm1d (7 * 7 * 128) 1e-5 0.1
+                  Layers.reshape [ 128; 7; 7 ]
+                  Conv.convTranspose2d 128 64 4 2 1; Layers.relu (); Conv.batchNorm2d 64 1e-5 0.1
+                  Conv.convTranspose2d 64 1 4 2 1; Layers.tanh () ]
+        | DcganB ->
+            // Keras BatchNormalization defaults: momentum 0.99 (PyTorch 0.01), epsilon 1e-3.
+            Layers.sequence
+                [ Layers.linear z 1024; Layers.tanh ()
+                  Layers.linear 1024 (128 * 7 * 7); Conv.batchNorm1d (128 * 7 * 7) 1e-3 0.01; Layers.tanh ()
+                  Layers.reshape [ 128; 7; 7 ]
+                  Conv.upsample 2; Conv.conv2dSame 128 64 5; Layers.tanh ()
+                  Conv.upsample 2; Conv.conv2dSame 64 1 5; Layers.tanh () ]
+            |> Conv.glorotInit
+
+    let private discriminatorOf (c: GanConfig) : Net =
+        match c.Architecture with
+        | MlpA -> Layers.flatten () >-> Mlp.create [ pixels; 256; 128; 1 ] (LeakyRelu 0.1) Sigmoid
+        | MlpB ->
+            Layers.sequence
+                [ Layers.flatten (); Layers.linear pixels c.HiddenWidth; Layers.leakyRelu 0.2; Layers.dropout c.Dropout
+                  Layers.linear c.HiddenWidth 1; Layers.sigmoid () ]
+        | MlpC -> Layers.flatten () >-> Mlp.create [ pixels; 256; 256; 1 ] (LeakyRelu 0.2) Identity
+        | DcganA ->
+            // 28 -conv5-> 24 -pool-> 12 -conv5-> 8 -pool-> 4: 64·4·4 = 1024 features.
+            Layers.sequence
+                [ Conv.conv2d 1 32 5 1 0; Layers.leakyRelu 0.01; Conv.maxPool2d 2 2
+                  Conv.conv2d 32 64 5 1 0; Layers.leakyRelu 0.01; Conv.maxPool2d 2 2
+                  Layers.flatten (); Layers.linear 1024 1024; Layers.leakyRelu 0.01; Layers.linear 1024 1 ]
+        | DcganB ->
+            // 28 -same conv-> 28 -pool-> 14 -valid conv5-> 10 -pool-> 5: 128·5·5 = 3200 features.
+            Layers.sequence
+                [ Conv.conv2dSame 1 64 5; Layers.tanh (); Conv.maxPool2d 2 2
+                  Conv.conv2d 64 128 5 1 0; Layers.tanh (); Conv.maxPool2d 2 2
+                  Layers.flatten (); Layers.linear 3200 1024; Layers.tanh (); Layers.linear 1024 1; Layers.sigmoid () ]
+            |> Conv.glorotInit
+
+    /// Draws `count` noise vectors [count, LatentSize] from the config's distribution with `generator` (null: the
+    /// global generator), on `device`.
+    let noiseWith (generator: torch.Generator) (c: GanConfig) (device: torch.Device) (count: int64) : Tensor =
+        if count < 0L then Errors.invalidArg "count" "a count >= 0" count
+        match c.Noise with
+        | Normal -> torch.randn([| count; int64 c.LatentSize |], device = device, generator = generator)
+        | Uniform ->
+            use u = torch.rand([| count; int64 c.LatentSize |], device = device, generator = generator)
+            u * 2.0f - 1.0f
+
+    /// Draws `count` noise vectors [count, LatentSize] from the config's distribution (global generator).
+    let noise (c: GanConfig) (device: torch.Device) (count: int64) : Tensor = noiseWith null c device count
+
+    /// Creates generator, discriminator and the fixed noise batch (from libtorch's global generator: seed it first).
+    let create (c: GanConfig) : Gan =
+        validate c
+        let g = generatorOf c
+        let d = discriminatorOf c
+        { Config = c; Generator = g; Discriminator = d; FixedNoise = noise c torch.CPU (int64 fixedNoiseCount) }
+
+    /// The device the networks' parameters are on.
+    let device (m: Gan) : torch.Device = (Seq.head (m.Generator.parameters())).device
+
+    /// Moves both networks and the fixed noise to a device; do it before `trainer` so the optimisers hold the
+    /// moved parameters.
+    let moveTo (dev: torch.Device) (m: Gan) =
+        m.Generator.``to``(dev) |> ignore
+        m.Discriminator.``to``(dev) |> ignore
+        { m with FixedNoise = m.FixedNoise.``to``(dev) }
+
+    // ---- forward -------------------------------------------------------------------------------------------
+
+    /// Images [N, 1, 28, 28] in [-1, 1] from noise [N, LatentSize].
+    let generate (m: Gan) (z: Tensor) : Tensor = m.Generator.forward(z)
+
+    /// D's outputs [N, 1] on images [N, 1, 28, 28]: probabilities or scores, see `discriminatorOutput`.
+    let discriminate (m: Gan) (images: Tensor) : Tensor = m.Discriminator.forward(images)
+
+    /// `count` new images from fresh noise, without gradients (the generator's mode is the caller's choice).
+    let sample (m: Gan) (count: int) : Tensor =
+        if count < 1 then Errors.invalidArg "count" "at least 1" count
+        use _ = torch.no_grad()
+        use z = noise m.Config (device m) (int64 count)
+        generate m z
+
+    /// `count` new images from noise drawn with an explicit CPU generator (reproducible evaluation samples).
+    let sampleWith (generator: torch.Generator) (m: Gan) (count: int) : Tensor =
+        if count < 1 then Errors.invalidArg "count" "at least 1" count
+        use _ = torch.no_grad()
+        use z = noiseWith generator m.Config torch.CPU (int64 count)
+        use onDevice = z.``to``(device m)
+        generate m onDevice
+
+    /// The fixed noise batch rendered by the generator, without gradients.
+    let fixedSamples (m: Gan) : Tensor =
+        use _ = torch.no_grad()
+        generate m m.FixedNoise
+
+    // ---- loss ----------------------------------------------------------------------------------------------
+
+    /// The discriminator's named loss terms on a real batch and a fake batch (the fakes are detached here, so no
+    /// gradient reaches the generator): "d_loss" (scaled loss plus penalty), "d_real" = mean D(x),
+    /// "d_fake" = mean D(G(z)) (D's raw outputs: probabilities or scores), and "d_penalty" when the loss has one.
+    let discriminatorLoss (m: Gan) (real: Tensor) (fake: Tensor) : Map<string, Tensor> =
+        let c = m.Config
+        let output = discriminatorOutput c.Architecture
+        use detached = fake.detach()
+        let dReal = discriminate m real
+        let dFake = discriminate m detached
+        use raw = c.Loss.Discriminator output dReal dFake
+        let scaled = raw * float32 c.DiscriminatorLossScale
+        let terms = [ "d_real", dReal.mean().detach(); "d_fake", dFake.mean().detach() ]
+        match c.Loss.Penalty with
+        | None -> Map(("d_loss", scaled) :: terms)
+        | Some penalty ->
+            let p = penalty (discriminate m) real detached
+            Map(("d_loss", scaled + p) :: ("d_penalty", p) :: terms)
+
+    /// The generator's named loss term "g_loss" on fakes that still carry the generator's graph.
+    let generatorLoss (m: Gan) (fake: Tensor) : Map<string, Tensor> =
+        let output = discriminatorOutput m.Config.Architecture
+        use d = discriminate m fake
+        Map [ "g_loss", m.Config.Loss.Generator output d ]
+
+    // ---- step ----------------------------------------------------------------------------------------------
+
+    let private setRequiresGrad (net: Net) (on: bool) =
+        for p in net.parameters() do p.requires_grad <- on
+
+    let private numbers (terms: Map<string, Tensor>) = terms |> Map.map (fun _ t -> t.ToDouble())
+
+    /// One discriminator update: zero D's gradients, D loss on (real, detached fakes), backward, step D's
+    /// optimiser. Only D's parameters change. Returns the named terms as numbers.
+    let discriminatorStep (m: Gan) (optimizer: Modules.OptimizerHelper) (real: Tensor) (fake: Tensor) : Map<string, float> =
+        optimizer.zero_grad()
+        let terms = discriminatorLoss m real fake
+        terms.["d_loss"].backward()
+        optimizer.step() |> ignore
+        numbers terms
+
+    /// One generator update with D frozen (requires_grad off, so no gradient is even computed for it): zero G's
+    /// gradients, G loss on the fakes, backward, step G's optimiser. Only G's parameters change.
+    let generatorStep (m: Gan) (optimizer: Modules.OptimizerHelper) (fake: Tensor) : Map<string, float> =
+        setRequiresGrad m.Discriminator false
+        try
+            optimizer.zero_grad()
+            let terms = generatorLoss m fake
+            terms.["g_loss"].backward()
+            optimizer.step() |> ignore
+            numbers terms
+        finally
+            setRequiresGrad m.Discriminator true
+
+    /// Flips each image of a real batch horizontally with the config's probability (global generator, so a
+    /// checkpoint's RNG state covers it).
+    let augment (c: GanConfig) (images: Tensor) : Tensor =
+        if c.FlipProbability <= 0.0 then images.alias()
+        else
+            use u = torch.rand([| images.shape.[0] |], device = images.device)
+            use mask = u.lt(torch.tensor(c.FlipProbability, device = images.device))
+            Transforms.horizontalFlipWhere mask images
+
+    /// A trainer whose step names what it updates: D on the (augmented) real batch and detached fakes with the
+    /// "discriminator" optimiser over D's parameters, then, after every `DiscriminatorSteps`-th D update, G
+    /// through the frozen D with the "generator" optimiser over G's parameters. The D and G steps of one trainer
+    /// step share the same fakes G(z) (the PyTorch DCGAN example's pattern), so G runs forward once.
+    let trainer (m: Gan) : Trainer =
+        let c = m.Config
+        let gOptimizer = Optim.create c.GeneratorOptimizer (m.Generator.parameters())
+        let dOptimizer = Optim.create c.DiscriminatorOptimizer (m.Discriminator.parameters())
+        // Counts D updates so G trains after every k-th; a resumed run restarts the cycle (harmless for k = 1).
+        let mutable discriminatorUpdates = 0
+        { Modules = [ "generator", m.Generator :> torch.nn.Module; "discriminator", m.Discriminator :> torch.nn.Module ]
+          Optimizers = [ "generator", gOptimizer; "discriminator", dOptimizer ]
+          Step =
+            fun batch ->
+                let real = augment c batch.Images
+                let trainGenerator = (discriminatorUpdates + 1) % c.DiscriminatorSteps = 0
+                let z = noise c real.device real.shape.[0]
+                let fake =
+                    if trainGenerator then generate m z
+                    else
+                        use _ = torch.no_grad()
+                        generate m z
+                let dTerms = discriminatorStep m dOptimizer real fake
+                discriminatorUpdates <- discriminatorUpdates + 1
+                if trainGenerator then
+                    let gTerms = generatorStep m gOptimizer fake
+                    Map.fold (fun acc k v -> Map.add k v acc) dTerms gTerms
+                else dTerms }
+
+    // ---- settings ------------------------------------------------------------------------------------------
+
+    let private num (v: float) = v.ToString("R", CultureInfo.InvariantCulture)
+
+    /// "normal" | "uniform".
+    let noiseName = function Normal -> "normal" | Uniform -> "uniform"
+
+    /// Inverse of `noiseName`.
+    let parseNoise (text: string) =
+        match text.Trim().ToLowerInvariant() with
+        | "normal" | "gaussian" -> Normal
+        | "uniform" -> Uniform
+        | other -> Errors.invalidArg "noise" "normal or uniform (in [-1,1])" other
+
+    /// The config as settings (key, value): what run folders store and `--set key=value` overrides.
+    let toSettings (c: GanConfig) =
+        [ "latent-size", string c.LatentSize
+          "noise", noiseName c.Noise
+          "loss", c.Loss.Name
+          "d-loss-scale", num c.DiscriminatorLossScale
+          "d-steps", string c.DiscriminatorSteps
+          "g-optimizer", Optim.describe c.GeneratorOptimizer
+          "d-optimizer", Optim.describe c.DiscriminatorOptimizer
+          "flip", num c.FlipProbability ]
+
+    /// GAN-MLP-B's extra settings.
+    let hiddenSettings (c: GanConfig) = [ "hidden-width", string c.HiddenWidth; "dropout", num c.Dropout ]
+
+    /// A config from settings over `baseline`: keys not given, or given as "auto", keep the baseline's values.
+    let ofSettings (baseline: GanConfig) (settings: (string * string) list) : GanConfig =
+        let integer key (v: string) =
+            match Int32.TryParse(v.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture) with
+            | true, x -> x
+            | _ -> Errors.invalidArg key "an integer" v
+        let number key (v: string) =
+            match Double.TryParse(v.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture) with
+            | true, x -> x
+            | _ -> Errors.invalidArg key "a number" v
+        settings
+        |> List.filter (fun (_, v) -> not (String.Equals(v.Trim(), "auto", StringComparison.OrdinalIgnoreCase)))
+        |> List.fold (fun c (k, v) ->
+            match k with
+            | "latent-size" -> { c with LatentSize = integer k v }
+            | "noise" -> { c with Noise = parseNoise v }
+            | "loss" -> { c with Loss = GanLoss.parse v }
+            | "d-loss-scale" -> { c with DiscriminatorLossScale = number k v }
+            | "d-steps" -> { c with DiscriminatorSteps = integer k v }
+            | "g-optimizer" -> { c with GeneratorOptimizer = Optim.parse v }
+            | "d-optimizer" -> { c with DiscriminatorOptimizer = Optim.parse v }
+            | "flip" -> { c with FlipProbability = number k v }
+            | "hidden-width" -> { c with HiddenWidth = integer k v }
+            | "dropout" -> { c with Dropout = number k v }
+            | _ -> c) baseline
+
+    /// The GAN-MLP preset of a variant letter "a" | "b" | "c".
+    let mlpVariant (text: string) =
+        match text.Trim().ToLowerInvariant() with
+        | "a" -> mlpA
+        | "b" -> mlpB
+        | "c" -> mlpC
+        | other -> Errors.invalidArg "variant" "a, b or c (GAN-MLP-A, -B, -C)" other

@@ -1,0 +1,111 @@
+namespace Generative
+
+open System
+open TorchSharp
+
+/// Where sample-quality evaluation gets its feature network for a reference split: the network trained on the
+/// same data set, the data set's name, and the function mapping the run's [-1, 1] images into the network's input;
+/// or a message saying why there is none and what to run.
+type FeatureSource = Split -> Result<FeatureNetwork * string * (Tensor -> Tensor), string>
+
+/// The GAN catalog entries: fixed-noise grids per epoch, and sample quality (Frechet distance, inception score,
+/// predicted-class histogram) measured with a saved feature classifier at the end of a run.
+[<RequireQualifiedAccess>]
+module GanEntries =
+    /// Generated images scored by the GAN entries' sample-quality metrics.
+    let qualitySamples = 10000
+
+    /// The seed of the noise behind the quality metrics and the final sample grid, so re-evaluating a saved run
+    /// gives the same figures.
+    let qualitySeed = 0UL
+
+    /// Test images the feature-network choice is checked on.
+    let private recognitionSample = 2000L
+
+    /// The saved feature classifier (FeatureNets) that recognises the reference split's labels: MNIST's or
+    /// Fashion-MNIST's, whichever classifies the first 2000 test images with at least 50% accuracy (best first).
+    /// Choosing by the labels needs no data-set name, and proves the network fits the data it measures.
+    /// The network runs on the CPU, and its inputs are [-1, 1] images like a GAN's, so `prepare` only moves them.
+    let featureSource : FeatureSource =
+        fun test ->
+            let candidates = [ "mnist"; "fashion-mnist" ] |> List.filter (fun d -> IO.File.Exists(FeatureNets.path d))
+            if candidates.IsEmpty then
+                Error "no feature classifier saved yet: make one with `generative features train --dataset mnist` (or fashion-mnist), then re-measure with `generative report <run>`"
+            else
+                use _ = torch.no_grad()
+                let n = min recognitionSample test.Count
+                use images = test.Images.narrow(0L, 0L, n).cpu()
+                use labels = test.Labels.narrow(0L, 0L, n).cpu()
+                let accuracyOf (net: FeatureNetwork) =
+                    use _ = torch.NewDisposeScope()
+                    (net.Probabilities images).argmax(1L).eq(labels).to_type(torch.float64).mean().ToDouble()
+                let scored = candidates |> List.map (fun d -> let net = FeatureNets.load d Cpu in d, net, accuracyOf net)
+                match scored |> List.filter (fun (_, _, a) -> a >= 0.5) |> List.sortByDescending (fun (_, _, a) -> a) with
+                | (d, net, a) :: _ ->
+                    let name = if d = "mnist" then "MNIST" else "Fashion-MNIST"
+                    let described = { net with Description = sprintf "%s; %.1f%% on the first %d reference images" net.Description (100.0 * a) n }
+                    Ok (described, name, fun (x: Tensor) -> x.cpu())
+                | [] ->
+                    Error (sprintf "none of the saved feature classifiers (%s) recognises this data set's labels" (String.concat ", " candidates))
+
+    let private ganEntry id title (preset: (string * string) list -> GanConfig) (defaults: (string * string) list) =
+        { Id = id
+          Title = title
+          Defaults = defaults
+          Normalization = "minus-one-one"
+          Build =
+            fun device settings ->
+                let m = Gan.create (Gan.ofSettings (preset settings) settings) |> Gan.moveTo device
+                let trainer = Gan.trainer m
+                // Evaluate and Extras both run at the end of a run on the same test split: measure once.
+                let mutable measured : (Split * Result<QualityReport, string>) option = None
+                let quality (test: Split) =
+                    match measured with
+                    | Some (split, r) when obj.ReferenceEquals(split, test) -> r
+                    | _ ->
+                        let r =
+                            featureSource test
+                            |> Result.map (fun (net, dataset, prepare) ->
+                                use g = new torch.Generator(qualitySeed)
+                                Quality.measure net prepare (Gan.sampleWith g m) test.Images
+                                    (sprintf "%s test split (%d images)" dataset test.Count) qualitySamples)
+                        measured <- Some(test, r)
+                        r
+                { Trainer = trainer
+                  Pictures = fun _ -> [ "Samples from a fixed noise batch", Gan.fixedSamples m ]
+                  Evaluate =
+                    fun test ->
+                        match quality test with
+                        | Ok report -> Quality.metrics report
+                        | Error why -> [ "Frechet distance", nan, "not measured: " + why ]
+                  Reconstruct = None
+                  Encode = None
+                  Decode = Some (Gan.generate m)
+                  Sample = Some (Gan.sample m)
+                  Classify = None
+                  Training = RunModel.plainTraining
+                  Extras =
+                    fun test _ ->
+                        use g = new torch.Generator(qualitySeed)
+                        let grid = "Samples at the end of training", sprintf "%d images from fresh noise (seed %d)." Gan.fixedNoiseCount qualitySeed, Gan.sampleWith g m Gan.fixedNoiseCount
+                        match quality test with
+                        | Ok r ->
+                            { Charts =
+                                [ sprintf "Predicted classes of %d generated images (%s)" r.Samples r.Network,
+                                  Charts.classHistogram "Predicted class of generated images" r.Histogram r.Classes ]
+                              Pictures = [ grid ] }
+                        | Error _ -> { Charts = []; Pictures = [ grid ] } } }
+
+    /// The GAN-MLP variant settings: "variant" picks the preset, every other setting defaults to the variant's own.
+    let private ganMlpDefaults =
+        ("variant", "a") :: (Gan.toSettings Gan.mlpA @ Gan.hiddenSettings Gan.mlpA |> List.map (fun (k, _) -> k, "auto"))
+
+    let private variantOf (settings: (string * string) list) =
+        settings |> List.tryFind (fun (k, _) -> k = "variant") |> Option.map snd |> Option.defaultValue "a" |> Gan.mlpVariant
+
+    /// The GAN models, by id.
+    let all : CatalogEntry list =
+        [ ganEntry "gan-mlp" "GAN-MLP-A/B/C: fully connected GAN (variant a, b or c)" variantOf ganMlpDefaults
+          ganEntry "lsgan" "LSGAN: least-squares GAN on GAN-MLP-C's networks" (fun _ -> Gan.lsgan) (Gan.toSettings Gan.lsgan)
+          ganEntry "dcgan" "DCGAN-A: convolutional GAN (conv D with max pooling, transposed-conv G with batch norm)" (fun _ -> Gan.dcganA) (Gan.toSettings Gan.dcganA)
+          ganEntry "dcgan-keras" "DCGAN-B: Keras-style DCGAN (tanh, upsampling, SGD with Nesterov momentum)" (fun _ -> Gan.dcganB) (Gan.toSettings Gan.dcganB) ]

@@ -1,0 +1,129 @@
+using TorchSharp;
+using Xunit;
+
+namespace Generative.CSharp.Tests;
+
+public sealed class GanBuilderTests
+{
+    private readonly GenerativeContext _ctx = new(seed: 1, device: ComputeDevice.Cpu);
+
+    [Fact]
+    public void Builders_reject_bad_settings_naming_them()
+    {
+        Assert.Equal("latentSize", Assert.Throws<ArgumentException>(() => _ctx.Gans.Mlp().WithLatentSize(0).Build()).ParamName);
+        Assert.Equal("discriminatorSteps", Assert.Throws<ArgumentException>(() => _ctx.Gans.Dcgan().WithDiscriminatorSteps(0).Build()).ParamName);
+        Assert.Equal("flipProbability", Assert.Throws<ArgumentException>(() => _ctx.Gans.LeastSquares().WithRandomFlip(1.5).Build()).ParamName);
+        Assert.Equal("variant", Assert.Throws<ArgumentException>(() => _ctx.Gans.Mlp().WithVariant((MlpGanVariant)7)).ParamName);
+        Assert.Throws<ArgumentNullException>(() => _ctx.Gans.Mlp().WithLoss(null!));
+    }
+
+    [Fact]
+    public void Score_losses_are_rejected_for_sigmoid_discriminators()
+    {
+        var e = Assert.Throws<ArgumentException>(() => _ctx.Gans.Mlp().WithLoss(GanLoss.Hinge).Build());
+        Assert.Equal("loss", e.ParamName);
+        e = Assert.Throws<ArgumentException>(() => _ctx.Gans.KerasDcgan().WithLoss(GanLoss.WassersteinGp).Build());
+        Assert.Equal("loss", e.ParamName);
+        using var ok = _ctx.Gans.Mlp().WithVariant(MlpGanVariant.C).WithLoss(GanLoss.Hinge).Build();
+        Assert.Contains(("loss", "hinge"), ok.Settings);
+    }
+
+    [Fact]
+    public void Builders_are_immutable_and_map_onto_settings()
+    {
+        var a = _ctx.Gans.Mlp();
+        var b = a.WithVariant(MlpGanVariant.B).WithLatentSize(8).WithNoise(GanNoise.Uniform).WithLoss(GanLoss.LeastSquares)
+                 .WithOptimizers(Optimizer.Adam(1e-4), Optimizer.Sgd(0.01, 0.9, nesterov: true));
+        Assert.Equal(MlpGanVariant.A, a.Variant);
+        Assert.Null(a.LatentSize);
+        Assert.Equal(8, b.LatentSize);
+        using var model = b.Build();
+        Assert.Contains(("variant", "b"), model.Settings);
+        Assert.Contains(("latent-size", "8"), model.Settings);
+        Assert.Contains(("noise", "uniform"), model.Settings);
+        Assert.Contains(("loss", "least-squares"), model.Settings);
+        Assert.Equal(Normalization.MinusOneToOne, model.Normalization);
+    }
+
+    [Fact]
+    public void Every_variant_samples_images_in_minus_one_to_one()
+    {
+        GanModel[] models = [_ctx.Gans.Mlp().Build(), _ctx.Gans.Mlp().WithVariant(MlpGanVariant.B).Build(),
+                             _ctx.Gans.Mlp().WithVariant(MlpGanVariant.C).Build(), _ctx.Gans.LeastSquares().Build(),
+                             _ctx.Gans.Dcgan().Build(), _ctx.Gans.KerasDcgan().Build()];
+        Assert.Equal(6_751_233 + 3_485_441, models[5].ParameterCount);
+        foreach (var model in models)
+        {
+            using (model)
+            using (var images = model.Sample(3))
+            {
+                Assert.Equal(new long[] { 3, 1, 28, 28 }, images.shape);
+                Assert.True(images.min().ToSingle() >= -1f && images.max().ToSingle() <= 1f, model.ModelId);
+            }
+        }
+        Assert.Equal("gan-mlp", models[0].ModelId);
+    }
+
+    [Fact]
+    public void Loss_presets_forward_to_the_library()
+    {
+        Assert.Equal(["minimax", "non-saturating", "least-squares", "hinge", "wasserstein-gp"],
+                     new[] { GanLoss.Minimax, GanLoss.NonSaturating, GanLoss.LeastSquares, GanLoss.Hinge, GanLoss.WassersteinGp }.Select(l => l.Name));
+    }
+}
+
+public sealed class GanTrainingTests
+{
+    private readonly GenerativeContext _ctx = new(seed: 7, device: ComputeDevice.Cpu);
+
+    private static string RunsRoot() => Path.Combine(Path.GetTempPath(), "generative-runs-" + Guid.NewGuid().ToString("N"));
+
+    [Fact]
+    public async Task FitAsync_trains_both_networks_and_reports_the_named_terms()
+    {
+        var data = _ctx.Data.FromIdxFolder(TinyData.Create(128, 64), Normalization.MinusOneToOne);
+        using var model = _ctx.Gans.Mlp().Build();
+        var progress = new RecordingProgress<TrainingProgress>();
+        var run = await model.FitAsync(data, new TrainingOptions { Epochs = 1, BatchSize = 32, RunsRoot = RunsRoot() }, progress);
+        Assert.Equal(4, progress.Items.Count);
+        foreach (var term in new[] { "d_loss", "g_loss", "d_real", "d_fake" })
+            Assert.All(progress.Items, p => Assert.True(p.Metrics.ContainsKey(term), term));
+        Assert.True(File.Exists(run.Report));
+        Assert.Contains(run.Metrics, m => m.Name == "Frechet distance");
+    }
+
+    [Fact]
+    public async Task FitAsync_rejects_data_in_the_wrong_normalisation()
+    {
+        var data = _ctx.Data.FromIdxFolder(TinyData.Create(32, 8));
+        using var model = _ctx.Gans.Mlp().Build();
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => model.FitAsync(data));
+        Assert.Equal("data", e.ParamName);
+    }
+
+    [Fact]
+    public void Save_then_Load_samples_the_same_images()
+    {
+        using var model = _ctx.Gans.Dcgan().WithLatentSize(16).Build();
+        var path = Path.Combine(Path.GetTempPath(), "gan-" + Guid.NewGuid().ToString("N") + ".safetensors");
+        model.Save(path);
+        using var loaded = GanModel.Load(_ctx, path);
+        torch.manual_seed(5);
+        using var a = model.Sample(4);
+        torch.manual_seed(5);
+        using var b = loaded.Sample(4);
+        Assert.True(a.Equals(b), "identical samples from the same noise");
+        using var z = torch.rand(2, 16);
+        Assert.Equal(new long[] { 2, 1, 28, 28 }, loaded.Generate(z).shape);
+    }
+
+    [Fact]
+    public void Load_rejects_a_model_that_is_not_a_gan()
+    {
+        using var ae = _ctx.Autoencoders.Linear().WithHiddenSize(8).Build();
+        var path = Path.Combine(Path.GetTempPath(), "ae-" + Guid.NewGuid().ToString("N") + ".safetensors");
+        ae.Save(path);
+        var e = Assert.Throws<InvalidDataException>(() => GanModel.Load(_ctx, path));
+        Assert.Contains("not a GAN", e.Message);
+    }
+}

@@ -1,0 +1,215 @@
+module Generative.Tests.Models.GanTests
+
+open System
+open System.IO
+open Expecto
+open TorchSharp
+open Generative
+open Generative.Tests
+
+let private presets =
+    [ "GAN-MLP-A", Gan.mlpA; "GAN-MLP-B", Gan.mlpB; "GAN-MLP-C", Gan.mlpC; "LSGAN", Gan.lsgan
+      "DCGAN-A", Gan.dcganA; "DCGAN-B", Gan.dcganB ]
+
+let private parameters (net: Net) = net.parameters() |> Seq.sumBy (fun p -> p.numel())
+
+/// Every parameter of a network as float arrays, by name.
+let private snapshot (net: Net) =
+    [ for struct (n, p) in net.named_parameters() -> n, p.detach().clone().data<float32>().ToArray() ]
+
+let private changed before after =
+    List.zip before after |> List.filter (fun ((_, a), (_, b)) -> a <> b) |> List.map (fst >> fst)
+
+let private config = { FsCheckConfig.defaultConfig with maxTest = 12 }
+
+// Networks are created once (DCGAN-B alone has 10M parameters); properties then vary the batch size.
+let private created = lazy (Device.seed 11L; presets |> List.map (fun (name, c) -> name, Gan.create c))
+
+let private paramOf (f: unit -> unit) =
+    try f (); "no exception" with :? ArgumentException as e -> e.ParamName
+
+[<Tests>]
+let tests =
+    testList "Models.Gan" [
+        testPropertyWithConfig config "G maps any batch of noise to [N,1,28,28] in [-1,1] and D maps images to [N,1]" <| fun (n0: FsCheck.PositiveInt) ->
+            // Batch norm needs two samples per batch in training mode; one works in evaluation mode.
+            let n = 1 + n0.Get % 9
+            for name, m in created.Force() do
+                use _ = torch.NewDisposeScope()
+                if n = 1 then m.Generator.eval() else m.Generator.train()
+                let images = Gan.generate m (Gan.noise m.Config torch.CPU (int64 n))
+                Expect.equal images.shape [| int64 n; 1L; 28L; 28L |] (sprintf "%s: G output shape" name)
+                Expect.isTrue (images.min().ToSingle() >= -1.0f && images.max().ToSingle() <= 1.0f) (sprintf "%s: tanh range" name)
+                let d = Gan.discriminate m images
+                Expect.equal d.shape [| int64 n; 1L |] (sprintf "%s: D output shape" name)
+                if Gan.discriminatorOutput m.Config.Architecture = Probability then
+                    Expect.isTrue (d.min().ToSingle() >= 0.0f && d.max().ToSingle() <= 1.0f) (sprintf "%s: probabilities" name)
+                m.Generator.train()
+
+        test "the networks have the sources' sizes" {
+            let count name = created.Force() |> List.find (fst >> (=) name) |> snd
+            let g name = parameters (count name).Generator
+            let d name = parameters (count name).Discriminator
+            // GAN-MLP-A: 64·256+256 + 256·512+512 + 512·784+784; D 784·256+256 + 256·128+128 + 128+1.
+            Expect.equal (g "GAN-MLP-A") 550416L "GAN-MLP-A generator"
+            Expect.equal (d "GAN-MLP-A") 233985L "GAN-MLP-A discriminator"
+            // GAN-MLP-C: 96·1024+1024 + 1024·1024+1024 + 1024·784+784; D 784·256+256 + 256·256+256 + 256+1.
+            Expect.equal (g "GAN-MLP-C") 1952528L "GAN-MLP-C generator"
+            Expect.equal (d "GAN-MLP-C") 267009L "GAN-MLP-C discriminator"
+            // DCGAN-B: the cookbook's 6.75M-parameter generator (6,751,233 with batch norm's scale and shift).
+            Expect.equal (g "DCGAN-B") 6751233L "DCGAN-B generator"
+            Expect.equal (d "DCGAN-B") 3485441L "DCGAN-B discriminator"
+            // DCGAN-A: D conv 1·32·25+32, conv 32·64·25+64, FC 1024·1024+1024, 1024+1.
+            Expect.equal (d "DCGAN-A") 1102721L "DCGAN-A discriminator"
+        }
+
+        test "a discriminator step changes only D, and a generator step changes only G with D frozen" {
+            Device.seed 3L
+            let m = Gan.create Gan.mlpA
+            let gOpt = Optim.create m.Config.GeneratorOptimizer (m.Generator.parameters())
+            let dOpt = Optim.create m.Config.DiscriminatorOptimizer (m.Discriminator.parameters())
+            use real = (TestData.bars 16 1L).Images * 2.0f - 1.0f
+            use z = Gan.noise m.Config torch.CPU 16L
+            use fake = Gan.generate m z
+            let g0, d0 = snapshot m.Generator, snapshot m.Discriminator
+            let dTerms = Gan.discriminatorStep m dOpt real fake
+            let g1, d1 = snapshot m.Generator, snapshot m.Discriminator
+            Expect.isEmpty (changed g0 g1) "the D step leaves G alone"
+            Expect.equal (changed d0 d1).Length d0.Length "the D step updates every D parameter"
+            Expect.all (m.Generator.parameters()) (fun p -> isNull p.grad) "fakes are detached: no gradient reaches G"
+            Expect.equal (dTerms.Keys |> Set.ofSeq) (set [ "d_loss"; "d_real"; "d_fake" ]) "D terms"
+            let gTerms = Gan.generatorStep m gOpt fake
+            let g2, d2 = snapshot m.Generator, snapshot m.Discriminator
+            Expect.isEmpty (changed d1 d2) "the G step leaves D alone"
+            Expect.equal (changed g1 g2).Length g1.Length "the G step updates every G parameter"
+            Expect.all (m.Discriminator.parameters()) (fun p -> p.requires_grad) "D is unfrozen after the G step"
+            Expect.equal (gTerms.Keys |> List.ofSeq) [ "g_loss" ] "G term"
+        }
+
+        test "with k discriminator steps per generator step, G trains on every k-th trainer step only" {
+            Device.seed 4L
+            let m = Gan.create { Gan.mlpC with DiscriminatorSteps = 2 }
+            let trainer = Gan.trainer m
+            let data = TestData.bars 32 2L
+            let batch : Batch = { Images = data.Images * 2.0f - 1.0f; Labels = data.Labels }
+            let g0 = snapshot m.Generator
+            let first = trainer.Step batch
+            Expect.isEmpty (changed g0 (snapshot m.Generator)) "step 1: D only"
+            Expect.isFalse (first.ContainsKey "g_loss") "step 1 reports no G loss"
+            let second = trainer.Step batch
+            Expect.isNonEmpty (changed g0 (snapshot m.Generator)) "step 2: G too"
+            Expect.isTrue (second.ContainsKey "g_loss") "step 2 reports the G loss"
+        }
+
+        test "WGAN-GP adds a gradient-penalty term to the D loss" {
+            Device.seed 5L
+            let m = Gan.create { Gan.mlpC with Loss = GanLoss.wassersteinGp }
+            let trainer = Gan.trainer m
+            let data = TestData.bars 16 3L
+            let terms = trainer.Step { Images = data.Images * 2.0f - 1.0f; Labels = data.Labels }
+            Expect.isTrue (terms.ContainsKey "d_penalty") "penalty reported"
+            Expect.isGreaterThanOrEqual terms.["d_penalty"] 0.0 "penalty >= 0"
+            Expect.floatClose Accuracy.medium terms.["d_loss"] (terms.["d_fake"] - terms.["d_real"] + terms.["d_penalty"]) "d_loss = mean D(G(z)) - mean D(x) + penalty"
+        }
+
+        test "a GAN learns the data's mean image within seconds" {
+            // GAN training oscillates around its equilibrium, so one snapshot of G can be far off while the
+            // average over training is close (the time average of the dynamics): the test reads the average.
+            Device.seed 6L
+            let m = Gan.create { Gan.mlpA with FlipProbability = 0.0 }
+            let trainer = Gan.trainer m
+            let data = TestData.bars 256 4L
+            use real = data.Images * 2.0f - 1.0f
+            use target = real.mean([| 0L |])
+            let meanImage () =
+                use _ = torch.no_grad()
+                use s = Gan.sample m 256
+                s.mean([| 0L |])
+            let distance (image: Tensor) = (image - target).square().mean().ToDouble()
+            let before = distance (meanImage ())
+            use average = torch.zeros_like(target)
+            let mutable snapshots = 0
+            for i in 0 .. 299 do
+                use _ = torch.NewDisposeScope()
+                let idx = torch.arange(int64 ((i * 32) % 256), int64 ((i * 32) % 256 + 32), dtype = torch.int64)
+                trainer.Step { Images = real.index_select(0L, idx); Labels = data.Labels.index_select(0L, idx) } |> ignore
+                if i >= 100 && i % 10 = 0 then
+                    average.add_(meanImage ()) |> ignore
+                    snapshots <- snapshots + 1
+            let after = distance (average / float32 snapshots)
+            Expect.isLessThan after (before * 0.5) (sprintf "distance of the mean generated image to the data's: %g -> %g" before after)
+        }
+
+        test "settings round-trip and bad settings are rejected naming them" {
+            for name, c in presets do
+                let back = Gan.ofSettings Gan.mlpA (Gan.toSettings c @ Gan.hiddenSettings c)
+                Expect.equal (Gan.toSettings back) (Gan.toSettings c) (sprintf "%s settings" name)
+                Expect.equal back.Loss.Name c.Loss.Name (sprintf "%s loss" name)
+            Expect.equal (Gan.ofSettings Gan.mlpC [ "latent-size", "auto" ]).LatentSize 96 "auto keeps the preset"
+            Expect.equal (paramOf (fun () -> Gan.validate { Gan.mlpA with LatentSize = 0 })) "latentSize" "latent size"
+            Expect.equal (paramOf (fun () -> Gan.validate { Gan.mlpA with DiscriminatorSteps = 0 })) "discriminatorSteps" "D steps"
+            Expect.equal (paramOf (fun () -> Gan.validate { Gan.mlpA with FlipProbability = 1.5 })) "flipProbability" "flip"
+            Expect.equal (paramOf (fun () -> Gan.validate { Gan.mlpA with Loss = GanLoss.hinge })) "loss" "hinge needs scores"
+            Expect.equal (paramOf (fun () -> Gan.ofSettings Gan.mlpA [ "noise", "cauchy" ] |> ignore)) "noise" "noise"
+            Expect.equal (paramOf (fun () -> Gan.mlpVariant "d" |> ignore)) "variant" "variant"
+        }
+
+        test "noise follows its distribution" {
+            Device.seed 7L
+            use u = Gan.noise Gan.mlpC torch.CPU 4096L
+            Expect.isTrue (u.min().ToSingle() >= -1.0f && u.max().ToSingle() <= 1.0f) "uniform in [-1,1]"
+            Expect.floatClose { absolute = 0.02; relative = 0.0 } (u.var().ToDouble()) (1.0 / 3.0) "variance of U[-1,1] is 1/3"
+            use n = Gan.noise Gan.mlpA torch.CPU 4096L
+            Expect.floatClose { absolute = 0.03; relative = 0.0 } (n.std().ToDouble()) 1.0 "standard normal"
+        }
+
+        test "random flips mirror exactly the chosen images" {
+            Device.seed 8L
+            let data = TestData.bars 64 5L
+            use flipped = Gan.augment { Gan.mlpA with FlipProbability = 0.5 } data.Images
+            let same = [ for i in 0L .. 63L -> torch.allclose(flipped.[i], data.Images.[i]) ]
+            let mirrored = [ for i in 0L .. 63L -> torch.allclose(flipped.[i], data.Images.[i].flip(2L)) ]
+            Expect.isTrue (List.forall2 (||) same mirrored) "every image is itself or its mirror image"
+            let count = mirrored |> List.filter id |> List.length
+            Expect.isTrue (count > 16 && count < 48) (sprintf "about half are flipped (%d of 64)" count)
+            use none = Gan.augment Gan.mlpC data.Images
+            Expect.isTrue (torch.allclose(none, data.Images)) "flip 0 leaves the batch alone"
+        }
+
+        test "a saved GAN loads back and samples the same images" {
+            let folder = TestData.tempFolder "gan-save"
+            try
+                let entry = Catalog.find "gan-mlp"
+                let settings = entry.Defaults |> List.map (fun (k, v) -> if k = "variant" then k, "b" else k, v)
+                Device.seed 9L
+                let model = entry.Build torch.CPU settings
+                let path = Path.Combine(folder, "gan.safetensors")
+                Experiment.saveModel path "gan-mlp" settings "minus-one-one" model
+                Device.seed 10L
+                let id, loadedSettings, norm, loaded = Experiment.loadModel path Cpu
+                Expect.equal id "gan-mlp" "model id"
+                Expect.equal norm "minus-one-one" "normalisation"
+                Expect.equal loadedSettings settings "settings"
+                Trainer.eval model.Trainer
+                let draw (m: RunModel) = Device.seed 12L; m.Sample.Value 8
+                use a = draw model
+                use b = draw loaded
+                Expect.isTrue (torch.allclose(a, b)) "same samples from the same noise"
+            finally Directory.Delete(folder, true)
+        }
+
+        test "catalog entries build, picture the fixed noise and sample" {
+            for id in [ "gan-mlp"; "lsgan"; "dcgan"; "dcgan-keras" ] do
+                use _ = torch.NewDisposeScope()
+                let entry = Catalog.find id
+                Device.seed 1L
+                let m = entry.Build torch.CPU entry.Defaults
+                Expect.equal entry.Normalization "minus-one-one" (sprintf "%s: [-1,1] data" id)
+                Trainer.eval m.Trainer
+                let pictures = m.Pictures { Images = torch.zeros(1L); Labels = torch.zeros(1L) }
+                Expect.equal (snd pictures.Head).shape [| 64L; 1L; 28L; 28L |] (sprintf "%s: 64 fixed-noise samples" id)
+                use again = snd (m.Pictures { Images = torch.zeros(1L); Labels = torch.zeros(1L) }).Head
+                Expect.isTrue (torch.allclose(snd pictures.Head, again)) (sprintf "%s: the noise is fixed" id)
+                Expect.equal (m.Sample.Value 3).shape [| 3L; 1L; 28L; 28L |] (sprintf "%s: samples" id)
+        }
+    ]
