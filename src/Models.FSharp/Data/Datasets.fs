@@ -50,7 +50,7 @@ module Datasets =
 
     /// Fashion-MNIST's class names, indexed by label.
     let fashionMnistClasses =
-        [ "T-shirt/top"; "Trouser"; "Pullover"; "Dress"; "Coat"; "Sandal"; "Shirt"; "Bag"; "Ankle boot" ]
+        [ "T-shirt/top"; "Trouser"; "Pullover"; "Dress"; "Coat"; "Sandal"; "Shirt"; "Sneaker"; "Bag"; "Ankle boot" ]
 
     /// The four standard file names (without a .gz suffix): train images, train labels, test images, test labels.
     let standardFileNames =
