@@ -30,6 +30,7 @@ public sealed class GenerativeContext
         Device = device;
         Data = new DataCatalog(this);
         Autoencoders = new AutoencoderCatalog(this);
+        Classifiers = new ClassifierCatalog(this);
     }
 
     /// <summary>The seed of everything random in models built from this context.</summary>
@@ -43,6 +44,9 @@ public sealed class GenerativeContext
 
     /// <summary>Autoencoder builders.</summary>
     public AutoencoderCatalog Autoencoders { get; }
+
+    /// <summary>Classifier builders (Fashion-MNIST, MNIST).</summary>
+    public ClassifierCatalog Classifiers { get; }
 
     /// <summary>The torch device this context computes on (resolving Auto).</summary>
     public torch.Device TorchDevice => Generative.Device.resolve(DeviceChoice);

@@ -67,6 +67,15 @@ type ReportArgs =
     interface IArgParserTemplate with
         member a.Usage = match a with Run _ -> "run folder whose report.html to rebuild from its newest checkpoint."
 
+type EvalArgs =
+    | [<MainCommand; ExactlyOnce>] Run of run: string
+    | Device of device: string
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Run _ -> "run folder whose test metrics to re-measure (its report.html is rebuilt with them)."
+            | Device _ -> "auto (default), cpu or cuda."
+
 type FetchArgs =
     | [<MainCommand; ExactlyOnce>] Name of dataset: string
     | From of folder: string
@@ -81,6 +90,24 @@ type DataArgs =
     interface IArgParserTemplate with
         member a.Usage = match a with Fetch _ -> "find or download a data set, verify it by sha256 and cache it."
 
+type FeaturesTrainArgs =
+    | [<Mandatory>] Dataset of name: string
+    | Data of folder: string
+    | Device of device: string
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Dataset _ -> "mnist or fashion-mnist."
+            | Data _ -> "folder holding the data set's IDX files (default: the cache, see `data fetch`)."
+            | Device _ -> "auto (default), cpu or cuda."
+
+type FeaturesArgs =
+    | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<FeaturesTrainArgs>
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Train _ -> "train the data set's feature classifier used by sample-quality metrics and save it in the cache."
+
 type ModelsArgs =
     | [<Hidden>] Verbose
     interface IArgParserTemplate with
@@ -92,8 +119,10 @@ type Command =
     | [<CliPrefix(CliPrefix.None)>] Reconstruct of ParseResults<RunImageArgs>
     | [<CliPrefix(CliPrefix.None)>] Encode of ParseResults<EncodeArgs>
     | [<CliPrefix(CliPrefix.None)>] Report of ParseResults<ReportArgs>
+    | [<CliPrefix(CliPrefix.None)>] Eval of ParseResults<EvalArgs>
     | [<CliPrefix(CliPrefix.None)>] Data of ParseResults<DataArgs>
     | [<CliPrefix(CliPrefix.None)>] Models of ParseResults<ModelsArgs>
+    | [<CliPrefix(CliPrefix.None)>] Features of ParseResults<FeaturesArgs>
     | [<Inherit>] Debug
     interface IArgParserTemplate with
         member a.Usage =
@@ -103,6 +132,8 @@ type Command =
             | Reconstruct _ -> "reconstruct test images with a trained autoencoder (originals above, reconstructions below)."
             | Encode _ -> "write the codes of the test set."
             | Report _ -> "rebuild a run's report.html."
+            | Eval _ -> "re-measure a run's test metrics from its newest checkpoint, print them and rebuild its report."
             | Data _ -> "data sets."
             | Models _ -> "list the models."
+            | Features _ -> "feature classifiers for sample-quality metrics (FID, inception score)."
             | Debug -> "print stack traces of errors."

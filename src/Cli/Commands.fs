@@ -145,6 +145,15 @@ let report (args: ParseResults<ReportArgs>) =
     Console.WriteLine(sprintf "report: %s" (Path.GetFullPath path))
     0
 
+/// `generative eval`.
+let eval (args: ParseResults<EvalArgs>) =
+    let device = args.TryGetResult EvalArgs.Device |> Option.map Device.parse |> Option.defaultValue Auto
+    let metrics, report = Experiment.evaluate (args.GetResult EvalArgs.Run) device
+    for (name, value, how) in metrics do
+        Console.WriteLine(sprintf "%s: %.6g  (%s)" name value how)
+    Console.WriteLine(sprintf "report: %s" (Path.GetFullPath report))
+    0
+
 /// `generative data fetch`.
 let data (args: ParseResults<DataArgs>) =
     match args.GetSubCommand() with
@@ -152,6 +161,16 @@ let data (args: ParseResults<DataArgs>) =
         let name = f.GetResult FetchArgs.Name
         let folder = Fetch.fetch (name.ToLowerInvariant()) (f.TryGetResult FetchArgs.From) (fun s -> Console.WriteLine s)
         Console.WriteLine(sprintf "%s is ready in %s" name folder)
+        0
+
+/// `generative features train`.
+let features (args: ParseResults<FeaturesArgs>) =
+    match args.GetSubCommand() with
+    | FeaturesArgs.Train t ->
+        let device = t.TryGetResult FeaturesTrainArgs.Device |> Option.map Device.parse |> Option.defaultValue Auto
+        let path, accuracy =
+            FeatureNets.train (t.GetResult FeaturesTrainArgs.Dataset) (t.TryGetResult FeaturesTrainArgs.Data) device (fun s -> Console.WriteLine s)
+        Console.WriteLine(sprintf "saved %s (test accuracy %.2f%%)" path (100.0 * accuracy))
         0
 
 /// `generative models`.

@@ -18,8 +18,10 @@ let main argv =
         | Some (Reconstruct a) -> Commands.reconstruct a
         | Some (Encode a) -> Commands.encode a
         | Some (Report a) -> Commands.report a
+        | Some (Eval a) -> Commands.eval a
         | Some (Data a) -> Commands.data a
         | Some (Models _) -> Commands.models ()
+        | Some (Features a) -> Commands.features a
         | Some Debug | None ->
             Console.WriteLine(parser.PrintUsage())
             2

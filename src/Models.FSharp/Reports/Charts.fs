@@ -200,3 +200,61 @@ module Charts =
             let sceneAxis (t: string) = LinearAxis.init (Title = Title.init (Text = t), GridColor = gridColour)
             chart |> Chart.withScene (Scene.init (XAxis = sceneAxis "z1", YAxis = sceneAxis "z2", ZAxis = sceneAxis "z3"))
         else chart |> Chart.withXAxis (axis "z1") |> Chart.withYAxis (axis "z2")
+
+    /// One chart per term measured on both training and validation data (epoch terms `t` and `val t`): the training
+    /// epoch mean and the validation value against the epoch, so over-fitting shows as the two lines parting.
+    let trainingValidationCurves (history: History) : (string * GenericChart) list =
+        let names = History.termNames history |> Set.ofList
+        [ for term in names do
+            if not (term.StartsWith "val ") && names.Contains("val " + term) then
+                let line (name: string) (series: (int * float) list) (colour: string) =
+                    Chart.Line (
+                        x = (series |> List.map fst), y = (series |> List.map snd), Name = name, ShowMarkers = true,
+                        LineColor = Color.fromString colour, MarkerColor = Color.fromString colour)
+                    |> setTrace "hovertemplate" "epoch %{x}<br>%{y:.5g}"
+                let chart =
+                    Chart.combine
+                        [ line "training (epoch mean)" (History.epochSeries term history) palette.[0]
+                          line "validation (end of epoch)" (History.epochSeries ("val " + term) history) palette.[1] ]
+                    |> style (sprintf "%s: training and validation" term) 360
+                    |> Chart.withXAxis (axis "epoch")
+                    |> Chart.withYAxis (axis term)
+                yield sprintf "Training and validation %s" term, chart ]
+
+    let private classNameOf (names: string[]) k = if k < names.Length then names.[k] else sprintf "class %d" k
+
+    /// An interactive confusion-matrix heatmap: rows are true classes, columns predicted classes, each cell the count
+    /// (hover shows the count and its share of the true class). `counts.[t].[p]` as in ClassificationReport.
+    let confusionHeatmap (counts: int[][]) (classNames: string list) : GenericChart =
+        if isNull counts || counts.Length = 0 || counts |> Array.exists (fun r -> isNull r || r.Length <> counts.Length) then
+            Errors.invalidArg "counts" "a non-empty square matrix" (if isNull counts then "null" else sprintf "%d rows" counts.Length)
+        let names = Array.ofList classNames
+        let labels = Array.init counts.Length (classNameOf names)
+        let shares =
+            counts |> Array.map (fun row ->
+                let total = Array.sum row
+                row |> Array.map (fun c -> if total = 0 then 0.0 else 100.0 * float c / float total))
+        // Plotly draws the first row at the bottom; reverse so the first class is on top, as a matrix is read.
+        Chart.Heatmap (
+            zData = (counts |> Array.rev |> Array.map (Array.map float)), X = labels, Y = Array.rev labels,
+            ColorScale = StyleParam.Colorscale.Custom [ 0.0, Color.fromString "#f7fbff"; 0.5, Color.fromString "#6baed6"; 1.0, Color.fromString "#08306b" ])
+        |> setTrace "customdata" (shares |> Array.rev)
+        |> setTrace "texttemplate" "%{z}"
+        |> setTrace "hovertemplate" "true %{y}<br>predicted %{x}<br>%{z} images (%{customdata:.1f}% of the class)<extra></extra>"
+        |> style "Confusion matrix (test set)" 560
+        |> Chart.withXAxis (LinearAxis.init (Title = Title.init (Text = "predicted class"), TickAngle = -30))
+        |> Chart.withYAxis (LinearAxis.init (Title = Title.init (Text = "true class"), AutoMargin = StyleParam.TickAutoMargin.Width))
+
+    /// Per-class precision and recall as grouped bars (NaN, a class never predicted or absent, is left out).
+    let perClassScores (precision: float[]) (recall: float[]) (classNames: string list) : GenericChart =
+        if isNull precision || isNull recall || precision.Length <> recall.Length then
+            Errors.invalidArg "recall" "one value per class, as many as precision" (if isNull recall then "null" else string recall.Length)
+        let names = Array.ofList classNames
+        let bars (name: string) (values: float[]) colour =
+            let kept = values |> Array.mapi (fun k v -> classNameOf names k, v) |> Array.filter (fun (_, v) -> not (Double.IsNaN v))
+            Chart.Column (values = (kept |> Array.map snd), Keys = (kept |> Array.map fst), Name = name, MarkerColor = Color.fromString colour)
+            |> setTrace "hovertemplate" "%{x}<br>%{y:.4f}"
+        Chart.combine [ bars "precision" precision palette.[0]; bars "recall" recall palette.[1] ]
+        |> style "Precision and recall per class (test set)" 400
+        |> Chart.withXAxis (LinearAxis.init (TickAngle = -30))
+        |> Chart.withYAxis (axis "score")

@@ -84,6 +84,8 @@ module AutoencoderEntries =
                   Encode = Some (Autoencoder.encode m)
                   Decode = Some (Autoencoder.decode m)
                   Sample = None
+                  Classify = None
+                  Training = RunModel.plainTraining
                   Extras = codeExtras (Autoencoder.encode m) } }
 
     /// AE-CONV's entry: reconstructions per epoch, test MSE and loss, a PCA scatter of the 32-d codes.
@@ -104,6 +106,8 @@ module AutoencoderEntries =
                   Encode = Some (ConvAutoencoder.encode m)
                   Decode = Some (ConvAutoencoder.decode m)
                   Sample = None
+                  Classify = None
+                  Training = RunModel.plainTraining
                   Extras = codeExtras (ConvAutoencoder.encode m) } }
 
     /// Corrupts `x` with noise drawn from a generator seeded with `seed` (on the CPU, then moved), so pictures and
@@ -177,6 +181,8 @@ module AutoencoderEntries =
                   Encode = Some (DenoisingAutoencoder.encode m)
                   Decode = Some (DenoisingAutoencoder.decode m)
                   Sample = None
+                  Classify = None
+                  Training = RunModel.plainTraining
                   Extras =
                     fun test classes ->
                         let clean = test.Images.narrow(0L, 0L, min 16L test.Count)
@@ -259,6 +265,8 @@ module AutoencoderEntries =
                   Encode = Some (Vae.encode m)
                   Decode = Some (Vae.decode m)
                   Sample = Some (Vae.sample m)
+                  Classify = None
+                  Training = RunModel.plainTraining
                   Extras =
                     fun test classes ->
                         let samples =

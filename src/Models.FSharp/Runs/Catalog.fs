@@ -14,9 +14,12 @@ module Catalog =
     /// Originals and reconstructions in alternating rows (`RunModel.interleaveRows`).
     let interleaveRows = RunModel.interleaveRows
 
+    /// Train on every training image as it is, without validation (`RunModel.plainTraining`).
+    let plainTraining = RunModel.plainTraining
+
     /// Every model, by id.
     let all : CatalogEntry list =
-        AutoencoderEntries.all
+        AutoencoderEntries.all @ ClassifierEntries.all
 
     /// The entry for an id; the error lists the ids there are.
     let find (id: string) : CatalogEntry =

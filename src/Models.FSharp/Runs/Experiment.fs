@@ -237,7 +237,7 @@ module Experiment =
               Summary = summary
               History = history
               ImageSeries = imageSeries folder
-              Charts = charts
+              Charts = Charts.trainingValidationCurves history @ charts
               Metrics = metrics |> List.map (fun (n, v, how) -> n, v.ToString("G6", CultureInfo.InvariantCulture), how)
               Config =
                 [ "model", s.ModelId; "dataset", data.Name; "normalization", normalizationOf s
@@ -263,6 +263,21 @@ module Experiment =
     let private build (s: RunSettings) (device: torch.Device) =
         Device.seed s.Seed
         (Catalog.find s.ModelId).Build device (effectiveModelSettings s)
+
+    /// The training split divided by the model's plan into (training part, held-out part), each passed through the
+    /// plan's `Inputs`. The held-out part is the last `Fraction` of the training split: never test images.
+    let splitForTraining (plan: TrainingPlan) (train: Split) : Split * Split option =
+        let prepare (split: Split) = match plan.Inputs with Some f -> f split | None -> split
+        match plan.Validation with
+        | None -> prepare train, None
+        | Some v ->
+            if not (v.Fraction > 0.0 && v.Fraction < 1.0) then Errors.invalidArg "Fraction" "a validation fraction in (0, 1)" v.Fraction
+            let n = train.Count
+            let held = int64 (Math.Round(v.Fraction * float n))
+            if held < 1L || held >= n then
+                Errors.invalidArg "Fraction" (sprintf "a fraction that leaves both parts non-empty for %d training images" n) v.Fraction
+            let part start len : Split = { Images = train.Images.narrow(0L, start, len); Labels = train.Labels.narrow(0L, start, len) }
+            prepare (part 0L (n - held)), Some (prepare (part (n - held) held))
 
     let private run (s: RunSettings) (folder: string) (resumeFrom: string option) (model: RunModel) (data: ImageDataset)
                     (events: RunEvents) (token: CancellationToken) =
@@ -297,14 +312,36 @@ module Experiment =
                     writeReport folder s entry data device history [] [] parameters |> ignore
                     let terms = record.Terms |> Map.toList |> List.map (fun (k, v) -> sprintf "%s %.5g" k v) |> String.concat "  "
                     events.Log (sprintf "epoch %d/%d  %s  (%.1f s)" record.Epoch s.Epochs terms record.Seconds) }
+        let trainPart, heldOut = splitForTraining model.Training data.Train
+        heldOut |> Option.iter (fun v -> events.Log (sprintf "validation: the last %d training images are held out (the test set is not used)" v.Count))
         let loopOptions =
             { Loop.defaults with
                 Epochs = s.Epochs; BatchSize = s.BatchSize; Seed = s.Seed; Device = device
-                CheckpointEverySteps = s.CheckpointEverySteps }
-        let result = Loop.fit loopOptions hooks token model.Trainer data.Train start
-        if result.Outcome = Cancelled then
+                CheckpointEverySteps = s.CheckpointEverySteps
+                Validate =
+                    match model.Training.Validation, heldOut with
+                    | Some plan, Some v -> Some (fun () -> plan.Measure v)
+                    | _ -> None
+                EarlyStopping = model.Training.Validation |> Option.bind (fun plan -> plan.EarlyStopping) }
+        let result =
+            try Loop.fit loopOptions hooks token model.Trainer trainPart start
+            finally
+                // Prepared inputs are new tensors (cached features can be hundreds of MB); plain splits are views.
+                if model.Training.Inputs.IsSome then
+                    (trainPart :> IDisposable).Dispose()
+                    heldOut |> Option.iter (fun v -> (v :> IDisposable).Dispose())
+        match result.Outcome with
+        | Cancelled ->
             let path = saveCheckpoint result.History result.Position
             events.Log (sprintf "interrupted at epoch %d, step %d; checkpoint %s. Resume with: generative train --resume %s" result.Position.Epoch result.Position.Step path folder)
+        | StoppedEarly -> events.Log (sprintf "stopped early after epoch %d: no better validation value for the patience set" (result.Position.Epoch - 1))
+        | Completed -> ()
+        match result.RestoredEpoch with
+        | Some epoch ->
+            // The last checkpoint holds the last epoch's weights; overwrite it so loading the run gives the best ones.
+            saveCheckpoint result.History result.Position |> ignore
+            events.Log (sprintf "kept the weights of epoch %d (best validation value)" epoch)
+        | None -> ()
         Trainer.eval model.Trainer
         let metrics = model.Evaluate data.Test
         let charts = drawExtras folder norm model data
@@ -356,15 +393,19 @@ module Experiment =
         Trainer.eval model.Trainer
         s, model
 
-    /// Rebuilds a run's report.html from its newest checkpoint and metrics.csv, re-measuring the test metrics.
-    let report (folder: string) (device: DeviceChoice) : string =
+    /// Re-measures a run's test metrics from its newest checkpoint (any catalog model, through its
+    /// `RunModel.Evaluate`) and rebuilds its report.html with them: (metrics, report path).
+    let evaluate (folder: string) (device: DeviceChoice) : (string * float * string) list * string =
         let s, model = load folder device
-        let data = loadData s
+        use data = loadData s
         let metricsPath = Path.Combine(folder, "metrics.csv")
         let history = if File.Exists metricsPath then History.ofCsv (File.ReadAllText metricsPath) else History.empty
         let metrics = model.Evaluate data.Test
         let charts = drawExtras folder data.Normalization model data
-        writeReport folder s (Catalog.find s.ModelId) data (Device.resolve device) history metrics charts (Trainer.parameterCount model.Trainer)
+        metrics, writeReport folder s (Catalog.find s.ModelId) data (Device.resolve device) history metrics charts (Trainer.parameterCount model.Trainer)
+
+    /// Rebuilds a run's report.html from its newest checkpoint and metrics.csv, re-measuring the test metrics.
+    let report (folder: string) (device: DeviceChoice) : string = snd (evaluate folder device)
 
     /// Saves a trained model as one safetensors file: its weights, with the model id, its settings and the data
     /// normalisation it was trained on in the file's metadata (atomic write).

@@ -12,6 +12,24 @@ type ReportExtras =
       /// (title, caption, images [N, C, H, W] in the data's normalised space), drawn as one grid each.
       Pictures: (string * string * Tensor) list }
 
+/// Validation of a model during training, on images held out from the training split (never the test split).
+type ValidationPlan =
+    { /// Fraction of the training split held out, taken from its end (as Keras' `validation_split`), e.g. 0.1.
+      Fraction: float
+      /// Metrics of the held-out split (after `TrainingPlan.Inputs`), e.g. "loss" and "accuracy"; the loop runs it
+      /// in evaluation mode without gradients and records its terms per epoch as "val <name>".
+      Measure: Split -> Map<string, float>
+      /// Stop when a validation term stops improving (and keep the best weights), or None.
+      EarlyStopping: EarlyStopping option }
+
+/// How a run prepares its training data: a validation split, and inputs computed once before training.
+type TrainingPlan =
+    { /// None: every training image is trained on, no validation terms.
+      Validation: ValidationPlan option
+      /// Turns an image split into what the trainer's steps (and `Measure`) take, once before training, e.g. the
+      /// features of a frozen backbone (transfer learning). None: steps take the images themselves.
+      Inputs: (Split -> Split) option }
+
 /// What a run needs from a model beyond training: pictures of a fixed batch, test metrics, and the operations
 /// the `sample`, `reconstruct` and `encode` commands offer. Absent operations are `None`.
 type RunModel =
@@ -24,8 +42,12 @@ type RunModel =
       Encode: (Tensor -> Tensor) option
       Decode: (Tensor -> Tensor) option
       Sample: (int -> Tensor) option
+      /// Class probabilities [N, classes] of images [N, C, H, W] (classifiers).
+      Classify: (Tensor -> Tensor) option
       /// Extra report content from the test split and its class names; `Catalog.noExtras` when there is none.
-      Extras: Split -> string list -> ReportExtras }
+      Extras: Split -> string list -> ReportExtras
+      /// Validation split and prepared inputs; `RunModel.plainTraining` for none.
+      Training: TrainingPlan }
 
 /// A model the CLI, the facade and saved runs can name.
 type CatalogEntry =
@@ -43,6 +65,9 @@ type CatalogEntry =
 /// What the catalog entries of every family share: test-set averages and picture layouts.
 [<RequireQualifiedAccess>]
 module RunModel =
+    /// Train on every training image as it is, without validation.
+    let plainTraining : TrainingPlan = { Validation = None; Inputs = None }
+
     /// No extra report content.
     let noExtras (_: Split) (_: string list) : ReportExtras = { Charts = []; Pictures = [] }
 

@@ -5,6 +5,18 @@ open System.Diagnostics
 open System.Threading
 open TorchSharp
 
+/// Stopping when a validation term stops improving, keeping the best weights (Keras' EarlyStopping with
+/// restore_best_weights; Prechelt, "Early Stopping - But When?", 1998).
+type EarlyStopping =
+    { /// The epoch term watched, e.g. "val loss" (validation terms carry the "val " prefix).
+      Monitor: string
+      /// True when larger is better (accuracy), false when smaller is better (loss).
+      Maximize: bool
+      /// Epochs in a row without a new best value after which training stops.
+      Patience: int
+      /// At the end (stopped or not) put back the weights of the best epoch seen in this process.
+      RestoreBest: bool }
+
 /// Settings of the training loop itself (not of a model).
 type FitOptions =
     { Epochs: int
@@ -19,7 +31,12 @@ type FitOptions =
       /// state checkpoints save.
       Transform: Batch -> Batch
       /// Call `OnCheckpoint` every this many steps inside an epoch (0: never; epoch ends have their own hook).
-      CheckpointEverySteps: int }
+      CheckpointEverySteps: int
+      /// Measures held-out data after every epoch (modules in evaluation mode, no gradients); its terms join the
+      /// epoch's record with the prefix "val " (e.g. "val loss"). None: no validation.
+      Validate: (unit -> Map<string, float>) option
+      /// Stops when a (validation) epoch term stops improving. None: run every epoch.
+      EarlyStopping: EarlyStopping option }
 
 /// Callbacks of the loop. Each runs outside the step's dispose scope; modules are back in training mode afterwards.
 type FitHooks =
@@ -36,9 +53,16 @@ type FitOutcome =
     | Completed
     /// The cancellation token fired; the position says where to resume.
     | Cancelled
+    /// Early stopping ended the run: the monitored term did not improve for `Patience` epochs.
+    | StoppedEarly
 
 /// What `fit` returns: the history, the position reached and how it ended.
-type FitResult = { History: History; Position: TrainingPosition; Outcome: FitOutcome }
+type FitResult =
+    { History: History
+      Position: TrainingPosition
+      Outcome: FitOutcome
+      /// The epoch whose weights early stopping put back into the modules, when it is not the last epoch trained.
+      RestoredEpoch: int option }
 
 /// The training loop: epochs of shuffled batches, one dispose scope per step, named loss terms recorded per step
 /// and per epoch, cancellation between steps, and a stop with a named error when a loss term is not finite.
@@ -46,7 +70,8 @@ type FitResult = { History: History; Position: TrainingPosition; Outcome: FitOut
 module Loop =
     /// Loop defaults: 1 epoch of batch 64 on the CPU, seed 0, no transform.
     let defaults =
-        { Epochs = 1; BatchSize = 64; Seed = 0L; DropLast = false; Device = torch.CPU; Transform = id; CheckpointEverySteps = 0 }
+        { Epochs = 1; BatchSize = 64; Seed = 0L; DropLast = false; Device = torch.CPU; Transform = id; CheckpointEverySteps = 0
+          Validate = None; EarlyStopping = None }
 
     /// Hooks that do nothing.
     let noHooks = { OnStep = ignore; OnEpochEnd = (fun _ _ _ -> ()); OnCheckpoint = fun _ _ -> () }
@@ -59,6 +84,10 @@ module Loop =
         if o.Epochs < 1 then Errors.invalidArg "Epochs" "at least 1" o.Epochs
         if o.BatchSize < 1 then Errors.invalidArg "BatchSize" "at least 1" o.BatchSize
         if o.CheckpointEverySteps < 0 then Errors.invalidArg "CheckpointEverySteps" "0 (never) or a positive step count" o.CheckpointEverySteps
+        match o.EarlyStopping with
+        | Some es when es.Patience < 1 -> Errors.invalidArg "Patience" "at least 1 epoch" es.Patience
+        | Some es when String.IsNullOrWhiteSpace es.Monitor -> Errors.invalidArg "Monitor" "the name of an epoch term, e.g. \"val loss\"" es.Monitor
+        | _ -> ()
 
     // libtorch memory is invisible to the .NET GC, and implicit double -> Scalar conversions (inside
     // optimisers too) leave small native objects that only finalizers free; collecting now and then keeps the
@@ -71,6 +100,32 @@ module Loop =
         |> Seq.groupBy fst
         |> Seq.map (fun (k, vs) -> k, vs |> Seq.averageBy snd)
         |> Map.ofSeq
+
+    /// Copies of every module's parameters and buffers (detached), to put back later with `restoreWeights`.
+    let private copyWeights (trainer: Trainer) =
+        use _ = torch.no_grad()
+        [ for (_, m) in trainer.Modules do
+            for KeyValue (_, t) in m.state_dict() do
+                yield t, (use d = t.detach() in d.clone().DetachFromDisposeScope()) ]
+
+    let private restoreWeights (copies: (Tensor * Tensor) list) =
+        use _ = torch.no_grad()
+        for (target, saved) in copies do target.copy_(saved) |> ignore
+
+    let private disposeWeights (copies: (Tensor * Tensor) list) = for (_, saved) in copies do saved.Dispose()
+
+    /// The validation terms of an epoch, measured in evaluation mode without gradients, named "val <term>".
+    let private validationTerms (options: FitOptions) (trainer: Trainer) =
+        match options.Validate with
+        | None -> Map.empty
+        | Some measure ->
+            Trainer.eval trainer
+            let terms =
+                use _ = torch.no_grad()
+                use _ = torch.NewDisposeScope()
+                measure ()
+            Trainer.train trainer
+            terms |> Map.toSeq |> Seq.map (fun (k, v) -> "val " + k, v) |> Map.ofSeq
 
     /// Trains `trainer` on `data` from `position` (use `Loop.start` for a new run) with `history` so far.
     let fit (options: FitOptions) (hooks: FitHooks) (cancellation: CancellationToken)
@@ -89,8 +144,21 @@ module Loop =
         let clock = Stopwatch.StartNew()
         let mutable examplesSeen = 0L
         let snapshot () = { Steps = List.ofSeq steps; Epochs = epochs }
+        // Early stopping state. A resumed run recovers the best value and its epoch from the history; the weights
+        // of an epoch before the resume are not kept, so only epochs trained in this process can be restored.
+        let monitored (e: EpochRecord) = options.EarlyStopping |> Option.bind (fun es -> e.Terms.TryFind es.Monitor)
+        let isBetter (es: EarlyStopping) value best = if es.Maximize then value > best else value < best
+        let mutable best =
+            match options.EarlyStopping with
+            | None -> None
+            | Some es ->
+                history.Epochs
+                |> List.choose (fun e -> monitored e |> Option.map (fun v -> v, e.Epoch))
+                |> List.fold (fun acc (v, e) -> match acc with Some (b, _) when not (isBetter es v b) -> acc | _ -> Some (v, e)) None
+        let mutable bestWeights : (int * (Tensor * Tensor) list) option = None
+        let mutable stopped = false
         Trainer.train trainer
-        while not cancelled && pos.Epoch <= options.Epochs do
+        while not cancelled && not stopped && pos.Epoch <= options.Epochs do
             let epoch = pos.Epoch
             let epochClock = Stopwatch.StartNew()
             use perm = Batches.permutation options.Seed epoch count
@@ -124,12 +192,43 @@ module Loop =
                         hooks.OnCheckpoint (snapshot ()) pos
                         Trainer.train trainer
             if not cancelled then
-                let record =
-                    { Epoch = epoch; Step = pos.Step
-                      Terms = steps |> Seq.filter (fun s -> s.Epoch = epoch) |> epochMeans
-                      Seconds = epochClock.Elapsed.TotalSeconds }
+                let trainingTerms = steps |> Seq.filter (fun s -> s.Epoch = epoch) |> epochMeans
+                let terms = validationTerms options trainer |> Map.fold (fun acc k v -> Map.add k v acc) trainingTerms
+                let record = { Epoch = epoch; Step = pos.Step; Terms = terms; Seconds = epochClock.Elapsed.TotalSeconds }
                 epochs <- epochs @ [ record ]
                 pos <- { Epoch = epoch + 1; StepInEpoch = 0; Step = pos.Step }
+                match options.EarlyStopping with
+                | None -> ()
+                | Some es ->
+                    let value =
+                        match record.Terms.TryFind es.Monitor with
+                        | Some v -> v
+                        | None ->
+                            raise (InvalidOperationException(
+                                sprintf "Early stopping watches '%s', but epoch %d recorded only: %s. Give the loop a Validate function (its terms are prefixed \"val \") or watch another term."
+                                    es.Monitor epoch (record.Terms.Keys |> String.concat ", ")))
+                    match best with
+                    | Some (b, _) when not (isBetter es value b) ->
+                        if epoch - snd best.Value >= es.Patience then stopped <- true
+                    | _ ->
+                        best <- Some (value, epoch)
+                        if es.RestoreBest then
+                            bestWeights |> Option.iter (snd >> disposeWeights)
+                            bestWeights <- Some (epoch, copyWeights trainer)
                 hooks.OnEpochEnd record (snapshot ()) pos
                 Trainer.train trainer
-        { History = snapshot (); Position = pos; Outcome = if cancelled then Cancelled else Completed }
+        let lastEpoch = match epochs with [] -> 0 | es -> (List.last es).Epoch
+        let restored =
+            match bestWeights with
+            | Some (epoch, copies) ->
+                let restoredEpoch =
+                    if not cancelled && epoch <> lastEpoch then
+                        restoreWeights copies
+                        Some epoch
+                    else None
+                disposeWeights copies
+                restoredEpoch
+            | None -> None
+        { History = snapshot (); Position = pos
+          Outcome = (if cancelled then Cancelled elif stopped then StoppedEarly else Completed)
+          RestoredEpoch = restored }

@@ -1,0 +1,200 @@
+"""PyTorch references for the bench's classifier cases (cls-mlp, cls-lenet, cls-cnn); run through cls_*.py.
+
+Each model is built as Classifier.create builds it (same layers in the same creation order, so with
+torch.manual_seed(0) first the initial weights come from the same generator stream) and trained the way the
+library's Loop.fit and Classifier.trainer do: a per-epoch randperm from a generator seeded like Batches.permutation,
+index_select of each batch (images and labels) from a preloaded tensor, the config's augmentation (cls-cnn: random
+shifts of up to 2 pixels through affine_grid/grid_sample with border padding, then flips with probability 1/2),
+zero_grad / forward / cross-entropy / backward / Adam step, loss and batch accuracy read back every step.
+Prints one JSON line with the keys of the bench's Measurement record; with --data, "metrics" holds the test accuracy
+(evaluation mode, batches of 500, as Classifier.measure).
+"""
+import argparse
+import gzip
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+LOSS_WINDOW = 50  # steps averaged into final_loss, as Measurement.lossWindow
+MASK64 = (1 << 64) - 1
+
+
+def proc_status_mb(field):
+    """A /proc/self/status field in MB (VmHWM: peak resident set, VmRSS: current)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def read_idx(folder, name):
+    path = os.path.join(folder, name)
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            return f.read()
+    with gzip.open(path + ".gz", "rb") as f:
+        return f.read()
+
+
+def load_split(folder, prefix):
+    """A split of an MNIST-format folder (MNIST or Fashion-MNIST) as [N,1,28,28] float32 in [0,1] and int64 labels."""
+    images = np.frombuffer(read_idx(folder, prefix + "-images-idx3-ubyte"), dtype=np.uint8, offset=16)
+    labels = np.frombuffer(read_idx(folder, prefix + "-labels-idx1-ubyte"), dtype=np.uint8, offset=8)
+    x = torch.from_numpy(images.copy()).reshape(-1, 1, 28, 28).float().div_(255.0)
+    return x, torch.from_numpy(labels.astype(np.int64))
+
+
+def data_kind(folder):
+    """The data name the F# worker reports (Cases.imagesShaped)."""
+    if not folder:
+        return "synthetic"
+    return "fashion-mnist" if "fashion" in os.path.basename(os.path.normpath(folder)).lower() else "mnist"
+
+
+def mix(x):
+    """SplitMix64's finaliser, as Batches.mix."""
+    z = (x + 0x9E3779B97F4A7C15) & MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    return z ^ (z >> 31)
+
+
+def epoch_seed(seed, epoch):
+    """Batches.epochSeed: the generator seed of (seed, epoch)."""
+    return mix(mix(seed & MASK64) ^ epoch)
+
+
+def mlp():
+    """CLS-MLP: Flatten, Linear(784,128), ReLU | head Linear(128,10)."""
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU()), nn.Sequential(nn.Linear(128, 10))
+
+
+def lenet5():
+    """CLS-LENET: Conv(1,6,5) tanh MaxPool 2, Conv(6,16,5) tanh MaxPool 2, Linear(256,120) tanh, Linear(120,84) tanh
+    | head Linear(84,10)."""
+    features = nn.Sequential(
+        nn.Conv2d(1, 6, 5), nn.Tanh(), nn.MaxPool2d(2, 2),
+        nn.Conv2d(6, 16, 5), nn.Tanh(), nn.MaxPool2d(2, 2),
+        nn.Flatten(), nn.Linear(256, 120), nn.Tanh(), nn.Linear(120, 84), nn.Tanh())
+    return features, nn.Sequential(nn.Linear(84, 10))
+
+
+def bn_cnn():
+    """cls-cnn: three Conv 3x3 (same) BN ReLU MaxPool blocks (32, 64, 128; Dropout 0.25 after the last two),
+    Flatten, Linear(1152,256) BN ReLU | head Dropout 0.5, Linear(256,10)."""
+    features = nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2, 2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Dropout(0.25),
+        nn.Conv2d(64, 128, 3, padding=1), nn.BatchNorm2d(128), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Dropout(0.25),
+        nn.Flatten(), nn.Linear(128 * 3 * 3, 256), nn.BatchNorm1d(256), nn.ReLU())
+    return features, nn.Sequential(nn.Dropout(0.5), nn.Linear(256, 10))
+
+
+def augment(images, shift, flip):
+    """Classifier.augment: per-image whole-pixel translations in [-shift, shift] (affine grid, border padding,
+    bilinear), then a left-right flip of each image with probability 1/2; global generator, same draw order."""
+    n, c, h, w = images.shape
+    x = images
+    if shift > 0:
+        offsets = torch.randint(-shift, shift + 1, (n, 2)).float()
+        tx = offsets[:, 0] * (2.0 / w)
+        ty = offsets[:, 1] * (2.0 / h)
+        zeros, ones = torch.zeros_like(tx), torch.ones_like(tx)
+        theta = torch.stack([ones, zeros, tx, zeros, ones, ty], 1).reshape(n, 2, 3)
+        grid = nn.functional.affine_grid(theta, [n, c, h, w], align_corners=False)
+        x = nn.functional.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    if flip:
+        mask = torch.rand(n).lt(0.5).reshape(n, 1, 1, 1)
+        x = torch.where(mask, x.flip(3), x)
+    return x
+
+
+def test_accuracy(features, head, folder, mean, std):
+    """Test accuracy in evaluation mode, batches of 500 (Classifier.measure); nothing on synthetic data."""
+    if not folder:
+        return {}
+    x, y = load_split(folder, "t10k")
+    x = (x - mean) / std
+    features.eval()
+    head.eval()
+    hits = 0
+    with torch.no_grad():
+        for start in range(0, x.shape[0], 500):
+            z = head(features(x[start:start + 500]))
+            hits += (z.argmax(1) == y[start:start + 500]).sum().item()
+    return {"test accuracy": hits / x.shape[0]}
+
+
+def main(build, shift=0, flip=False, mean=0.0, std=1.0):
+    """Trains the model `build` returns (features, head) for --steps steps and prints the measurement line.
+    `mean`/`std` standardise the pixels as the case's normalisation (0, 1: pixels in [0, 1])."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--warmup", type=int, default=50)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--data")
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+
+    # Same order as the F# worker (seed, data, model), so synthetic data and initial weights match.
+    torch.manual_seed(0)
+    if a.data:
+        images, labels = load_split(a.data, "train")
+    else:
+        images, labels = torch.rand(60000, 1, 28, 28), torch.zeros(60000, dtype=torch.int64)
+    images = (images - mean) / std
+    features, head = build()
+    opt = torch.optim.Adam(list(features.parameters()) + list(head.parameters()), lr=1e-3)
+    features.train()
+    head.train()
+
+    count = images.shape[0]
+    losses = []
+    step = 0
+    epoch = 1
+    started = finished = None
+    while step < a.steps:
+        g = torch.Generator().manual_seed(epoch_seed(0, epoch))
+        perm = torch.randperm(count, generator=g)
+        for start in range(0, count, a.batch_size):
+            idx = perm[start:start + a.batch_size]
+            x = images.index_select(0, idx)
+            y = labels.index_select(0, idx)
+            opt.zero_grad()
+            z = head(features(augment(x, shift, flip)))
+            loss = nn.functional.cross_entropy(z, y)
+            accuracy = (z.argmax(1) == y).float().mean()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            accuracy.item()  # the trainer reads every term back
+            step += 1
+            if step == a.warmup:
+                started = time.perf_counter()
+            if step == a.steps:
+                finished = time.perf_counter()
+                break
+        epoch += 1
+
+    window = min(LOSS_WINDOW, a.steps - a.warmup)
+    print(json.dumps({
+        "implementation": "PyTorch (Python)",
+        "version": "PyTorch %s / Python %s" % (torch.__version__, ".".join(map(str, sys.version_info[:3]))),
+        "threads": a.threads,
+        "steps": a.steps,
+        "warmup": a.warmup,
+        "batch_size": a.batch_size,
+        "data": data_kind(a.data),
+        "steps_per_second": (a.steps - a.warmup) / (finished - started),
+        "peak_rss_mb": proc_status_mb("VmHWM"),
+        "rss_mb": proc_status_mb("VmRSS"),
+        "final_loss": sum(losses[-window:]) / window,
+        "metrics": test_accuracy(features, head, a.data, mean, std),
+    }))

@@ -1,0 +1,439 @@
+namespace Generative
+
+open System
+open System.Globalization
+open TorchSharp
+
+/// The network shapes of the image classifiers (all take [N, 1, 28, 28] images).
+type ClassifierArchitecture =
+    /// CLS-MLP: Flatten -> Dense(hidden) ReLU ... -> Dense(classes) logits. `[128]` gives the source's 101,770
+    /// parameters for 784 inputs and 10 classes.
+    | Perceptron of hidden: int list
+    /// CLS-LENET (LeCun et al., 1998, as in the cookbook): Conv(6, 5x5, valid) tanh, MaxPool 2, Conv(16, 5x5, valid)
+    /// tanh, MaxPool 2, Flatten, Dense 120 tanh, Dense 84 tanh, Dense(classes) (softmax in the loss).
+    | LeNet5
+    /// The LeNet-style feature network for sample-quality metrics: Conv(32, 3x3, same) ReLU MaxPool 2,
+    /// Conv(64, 3x3, same) ReLU MaxPool 2, Flatten, Dense 128 ReLU (the features), Dropout, Dense(classes).
+    | FeatureLeNet
+    /// cls-cnn (beyond the sources): three blocks of Conv 3x3 (same) + BatchNorm (Ioffe & Szegedy, 2015) + ReLU +
+    /// MaxPool 2 with 32, 64, 128 channels (Dropout 0.25 after the last two), Flatten, Dense 256 BN ReLU (the
+    /// features), Dropout, Dense(classes).
+    | BatchNormCnn
+    /// CLS-PYR: fixed Gaussian-pyramid features (GaussianPyramid.features, 1050 per 28x28 image), a linear head;
+    /// trained with the hinge loss it is a one-vs-rest linear SVM.
+    | PyramidSvm
+    /// CLS-MOBILENET: a frozen MobileNetV2 backbone (ImageNet weights from `ClassifierConfig.Weights`) on images resized
+    /// to 224x224 RGB, global average pooling (1280 features), a new linear head.
+    | MobileNetV2Transfer
+
+/// What a classifier minimises.
+type ClassifierLoss =
+    /// Mean cross-entropy -log softmax(z)_y (Keras' sparse categorical cross-entropy on logits).
+    | CrossEntropy
+    /// One-vs-rest hinge loss of a linear SVM (Cortes & Vapnik, 1995): mean over examples of
+    /// sum_k max(0, 1 - y_k z_k), y_k = +1 for the true class and -1 otherwise. The SVM's 1/(2C) ||W||^2 term is the
+    /// optimiser's weight decay (see `Classifier.pyramidSvm`).
+    | Hinge
+
+/// A classifier's settings.
+type ClassifierConfig =
+    { Architecture: ClassifierArchitecture
+      /// Number of classes (10 for MNIST and Fashion-MNIST).
+      Classes: int
+      /// Dropout probability before the last layer (FeatureLeNet, BatchNormCnn; the others have none).
+      Dropout: float
+      Optimizer: OptimizerSpec
+      /// Training-time augmentation: each image is shifted by a random whole number of pixels in [-Shift, Shift]
+      /// along each axis (0: off).
+      Shift: int
+      /// Training-time augmentation: each image is flipped left-right with probability 1/2 (clothes, not digits).
+      Flip: bool
+      Loss: ClassifierLoss
+      /// MobileNetV2Transfer only: the torchvision ImageNet weights file (safetensors; see MobileNetV2.exportRecipe).
+      Weights: string }
+
+/// A created classifier: `Features` maps images to the penultimate representation, `Head` maps that to logits.
+type Classifier = { Config: ClassifierConfig; Features: Net; Head: Net }
+
+/// Image classifiers (section order: config, validate, create, forward, loss, step).
+[<RequireQualifiedAccess>]
+module Classifier =
+    let private baseline =
+        { Architecture = Perceptron [ 128 ]; Classes = 10; Dropout = 0.0; Optimizer = Optim.adam 1e-3; Shift = 0; Flip = false
+          Loss = CrossEntropy; Weights = "" }
+
+    /// CLS-MLP (seed-models.md): Flatten -> Dense 128 ReLU -> Dense 10, Adam (Keras defaults: lr 1e-3), sparse
+    /// categorical cross-entropy.
+    let mlp = baseline
+
+    /// CLS-LENET: LeNet-5 with tanh and max pooling, Adam 1e-3, cross-entropy.
+    let leNet5 = { baseline with Architecture = LeNet5 }
+
+    /// The feature classifier GAN evaluation uses (see FeatureNets): ReLU LeNet, dropout 0.5, Adam 1e-3.
+    let featureLeNet = { baseline with Architecture = FeatureLeNet; Dropout = 0.5 }
+
+    /// cls-cnn: batch-normalised CNN with dropout 0.5, Adam 1e-3, random shifts of up to 2 pixels and flips.
+    let batchNormCnn = { baseline with Architecture = BatchNormCnn; Dropout = 0.5; Shift = 2; Flip = true }
+
+    /// CLS-PYR: pyramid features and a one-vs-rest linear SVM, hinge loss, C = 1. The SVM objective
+    /// 1/2 ||W||^2 + C sum_i hinge_i, divided by C N, is mean_i hinge_i + ||W||^2 / (2 C N): Adam's weight decay
+    /// 1 / (C N) with N = 54,000 (the training images left after holding out 10% for validation).
+    let pyramidSvm = { baseline with Architecture = PyramidSvm; Loss = Hinge; Optimizer = Adam(1e-3, 0.9, 0.999, 1.0 / 54000.0) }
+
+    /// Where `mobileNetV2` looks for ImageNet weights by default: <cache root>/weights/mobilenet_v2-imagenet.safetensors.
+    let defaultMobileNetWeights () =
+        IO.Path.Combine(Fetch.cacheRoot (), "weights", "mobilenet_v2-imagenet.safetensors")
+
+    /// CLS-MOBILENET: frozen ImageNet MobileNetV2, global average pooling, a Dense(classes) head, Adam 1e-3.
+    let mobileNetV2 (weights: string) = { baseline with Architecture = MobileNetV2Transfer; Weights = weights }
+
+    /// True for the architectures whose features are fixed (no trainable parameters before the head): their steps
+    /// train the head on features computed once (`cachedInputs`).
+    let hasFixedFeatures (c: ClassifierConfig) =
+        match c.Architecture with
+        | PyramidSvm | MobileNetV2Transfer -> true
+        | _ -> false
+
+    /// Throws ArgumentException naming the field when the config cannot be built.
+    let validate (c: ClassifierConfig) =
+        match c.Architecture with
+        | Perceptron hidden when hidden |> List.exists (fun w -> w <= 0) ->
+            Errors.invalidArg "Architecture" "positive hidden widths" (sprintf "%A" hidden)
+        | _ -> ()
+        if c.Classes < 2 then Errors.invalidArg "Classes" "at least 2 classes" c.Classes
+        if not (c.Dropout >= 0.0 && c.Dropout < 1.0) then Errors.invalidArg "Dropout" "a probability in [0, 1)" c.Dropout
+        if c.Shift < 0 || c.Shift > 13 then Errors.invalidArg "Shift" "0 to 13 pixels" c.Shift
+        if hasFixedFeatures c && (c.Shift > 0 || c.Flip) then
+            Errors.invalidArg "Shift" "no augmentation for fixed features (they are computed once, before training)" c.Shift
+        if c.Architecture = MobileNetV2Transfer && String.IsNullOrWhiteSpace c.Weights then
+            Errors.invalidArg "Weights" "the path of MobileNetV2 ImageNet weights (safetensors)" c.Weights
+        Optim.validate c.Optimizer
+
+    let private conv (inputs: int) (outputs: int) (kernel: int) (padding: int) : Net =
+        torch.nn.Conv2d(int64 inputs, int64 outputs, int64 kernel, padding = int64 padding) :> Net
+
+    let private maxPool () : Net = torch.nn.MaxPool2d(2L, Nullable 2L) :> Net
+    let private batchNorm2d (channels: int) : Net = torch.nn.BatchNorm2d(int64 channels) :> Net
+    let private batchNorm1d (features: int) : Net = torch.nn.BatchNorm1d(int64 features) :> Net
+
+    /// Size of the penultimate representation (what `features` returns per image).
+    let featureSize (c: ClassifierConfig) =
+        match c.Architecture with
+        | Perceptron hidden -> List.last (784 :: hidden)
+        | LeNet5 -> 84
+        | FeatureLeNet -> 128
+        | BatchNormCnn -> 256
+        | PyramidSvm -> GaussianPyramid.featureCount 1 28
+        | MobileNetV2Transfer -> MobileNetV2.featureChannels
+
+    /// Creates the networks (initialised from libtorch's global generator: seed it first).
+    let create (c: ClassifierConfig) : Classifier =
+        validate c
+        let features =
+            match c.Architecture with
+            | Perceptron hidden ->
+                let widths = 784 :: hidden
+                Layers.flatten ()
+                :: [ for (a, b) in List.pairwise widths do yield Layers.linear a b; yield Layers.relu () ]
+                |> Layers.sequence
+            | LeNet5 ->
+                // 28 -> conv5 24 -> pool 12 -> conv5 8 -> pool 4: 16 * 4 * 4 = 256 inputs to the dense layers.
+                [ conv 1 6 5 0; Layers.tanh (); maxPool ()
+                  conv 6 16 5 0; Layers.tanh (); maxPool ()
+                  Layers.flatten (); Layers.linear 256 120; Layers.tanh (); Layers.linear 120 84; Layers.tanh () ]
+                |> Layers.sequence
+            | FeatureLeNet ->
+                [ conv 1 32 3 1; Layers.relu (); maxPool ()
+                  conv 32 64 3 1; Layers.relu (); maxPool ()
+                  Layers.flatten (); Layers.linear (64 * 7 * 7) 128; Layers.relu () ]
+                |> Layers.sequence
+            | BatchNormCnn ->
+                // 28 -> pool 14 -> pool 7 -> pool 3: about 7.8 M multiply-adds per image, a third of two double-conv
+                // blocks at full resolution, for the same accuracy on 28x28 clothes.
+                [ conv 1 32 3 1; batchNorm2d 32; Layers.relu (); maxPool ()
+                  conv 32 64 3 1; batchNorm2d 64; Layers.relu (); maxPool (); Layers.dropout 0.25
+                  conv 64 128 3 1; batchNorm2d 128; Layers.relu (); maxPool (); Layers.dropout 0.25
+                  Layers.flatten (); Layers.linear (128 * 3 * 3) 256; batchNorm1d 256; Layers.relu () ]
+                |> Layers.sequence
+            | PyramidSvm -> new Lambda("pyramid", GaussianPyramid.features) :> Net
+            | MobileNetV2Transfer ->
+                let backbone = MobileNetV2.backbone ()
+                MobileNetV2.loadImageNet c.Weights backbone
+                for p in backbone.parameters() do p.requires_grad <- false
+                Layers.named
+                    [ "preprocess", new Lambda("imagenet-input", MobileNetV2.toImageNetInput 224) :> Net
+                      "features", backbone
+                      "pool", new Lambda("global-average-pool", fun x -> x.mean([| 2L; 3L |])) :> Net ]
+        let head =
+            let last = Layers.linear (featureSize c) c.Classes
+            if c.Dropout > 0.0 then Layers.sequence [ Layers.dropout c.Dropout; last ] else Layers.sequence [ last ]
+        { Config = c; Features = features; Head = head }
+
+    /// The named modules (what checkpoints and saved models hold: `features.*`, `head.*`).
+    let modules (m: Classifier) : (string * torch.nn.Module) list =
+        [ "features", m.Features :> torch.nn.Module; "head", m.Head :> torch.nn.Module ]
+
+    /// Moves both networks to a device; do it before `trainer` so the optimiser holds the moved parameters.
+    let moveTo (device: torch.Device) (m: Classifier) =
+        m.Features.``to``(device) |> ignore
+        m.Head.``to``(device) |> ignore
+        m
+
+    /// Switches both networks to evaluation mode (dropout off, batch norm on running statistics).
+    let eval (m: Classifier) =
+        m.Features.eval()
+        m.Head.eval()
+
+    /// Penultimate features of images [N, 1, 28, 28] -> [N, featureSize].
+    let features (m: Classifier) (x: Tensor) : Tensor = m.Features.forward(x)
+
+    /// Class scores before the softmax: images [N, 1, 28, 28] -> [N, classes].
+    let logits (m: Classifier) (x: Tensor) : Tensor =
+        use f = features m x
+        m.Head.forward(f)
+
+    /// Class probabilities softmax(logits): [N, 1, 28, 28] -> [N, classes].
+    let probabilities (m: Classifier) (x: Tensor) : Tensor =
+        use z = logits m x
+        torch.nn.functional.softmax(z, 1L)
+
+    /// Predicted classes argmax(logits): [N, 1, 28, 28] -> [N] int64.
+    let predict (m: Classifier) (x: Tensor) : Tensor =
+        use z = logits m x
+        z.argmax(1L)
+
+    /// Fraction of rows of `logits` [N, classes] whose argmax equals `labels` [N], as a 0-dim tensor.
+    let batchAccuracy (logits: Tensor) (labels: Tensor) : Tensor =
+        use predicted = logits.argmax(1L)
+        use hits = predicted.eq(labels)
+        hits.to_type(torch.float32).mean()
+
+    /// The config's loss of logits [N, classes] against labels [N] (see ClassifierLoss).
+    let lossOfLogits (c: ClassifierConfig) (z: Tensor) (labels: Tensor) : Tensor =
+        match c.Loss with
+        | CrossEntropy -> torch.nn.functional.cross_entropy(z, labels)
+        | Hinge ->
+            use _ = torch.NewDisposeScope()
+            let signs = torch.nn.functional.one_hot(labels, z.shape.[1]).to_type(z.dtype) * 2.0f - 1.0f
+            torch.nn.functional.relu(1.0f - signs * z).sum(1L).mean().MoveToOuterDisposeScope()
+
+    /// Named terms of logits [N, classes] against labels: "loss" (the config's loss, see ClassifierLoss) and
+    /// "accuracy" (not differentiated, tracked only).
+    let termsOfLogits (c: ClassifierConfig) (z: Tensor) (labels: Tensor) : Map<string, Tensor> =
+        Map [ "loss", lossOfLogits c z labels; "accuracy", batchAccuracy z labels ]
+
+    /// Named terms of classifying `images` with `labels` ("loss", "accuracy").
+    let loss (m: Classifier) (images: Tensor) (labels: Tensor) : Map<string, Tensor> =
+        use z = logits m images
+        termsOfLogits m.Config z labels
+
+    /// The config's training augmentation applied to a batch (random shifts by whole pixels, flips), drawn from
+    /// libtorch's global generator (which checkpoints save); the batch itself when the config has none.
+    let augment (c: ClassifierConfig) (images: Tensor) : Tensor =
+        if c.Shift = 0 && not c.Flip then images.alias()
+        else
+            use _ = torch.NewDisposeScope()
+            let n = images.shape.[0]
+            let shifted =
+                if c.Shift = 0 then images
+                else
+                    // An affine grid per image: a translation by (dx, dy) pixels is 2*dx/W in grid units. Sampling
+                    // with border padding repeats the edge pixels (background), so no artificial frame appears.
+                    let h, w = images.shape.[2], images.shape.[3]
+                    let offsets = torch.randint(int64 -c.Shift, int64 (c.Shift + 1), [| n; 2L |]).to_type(torch.float32).``to``(images.device)
+                    let tx = offsets.select(1L, 0L) * (2.0f / float32 w)
+                    let ty = offsets.select(1L, 1L) * (2.0f / float32 h)
+                    let zeros = torch.zeros_like(tx)
+                    let ones = torch.ones_like(tx)
+                    let theta = torch.stack([| ones; zeros; tx; zeros; ones; ty |], 1L).reshape(n, 2L, 3L)
+                    let grid = torch.nn.functional.affine_grid(theta, [| n; images.shape.[1]; h; w |], align_corners = false)
+                    torch.nn.functional.grid_sample(images, grid, mode = torch.GridSampleMode.Bilinear, padding_mode = torch.GridSamplePaddingMode.Border, align_corners = false)
+            let result =
+                if not c.Flip then shifted
+                else
+                    use half = torch.tensor(0.5f)
+                    let mask = torch.rand(n).lt(half).``to``(images.device)
+                    Transforms.horizontalFlipWhere mask shifted
+            result.MoveToOuterDisposeScope()
+
+    /// A trainer: one optimiser over the trainable parameters. Each step augments the batch (if configured) and
+    /// minimises the loss; for fixed features (`hasFixedFeatures`) the batch holds features from `cachedInputs` and
+    /// only the head runs. Terms: "loss", "accuracy" (of the training batch).
+    let trainer (m: Classifier) : Trainer =
+        let fixedFeatures = hasFixedFeatures m.Config
+        let parameters =
+            (if fixedFeatures then m.Head.parameters() else Seq.append (m.Features.parameters()) (m.Head.parameters()))
+            |> Seq.filter (fun p -> p.requires_grad) |> Seq.toArray
+        let optimizer = Optim.create m.Config.Optimizer parameters
+        { Modules = modules m
+          Optimizers = [ "optimizer", optimizer ]
+          Step =
+            fun batch ->
+                optimizer.zero_grad()
+                let terms =
+                    if fixedFeatures then termsOfLogits m.Config (m.Head.forward(batch.Images)) batch.Labels
+                    else loss m (augment m.Config batch.Images) batch.Labels
+                terms.["loss"].backward()
+                optimizer.step() |> ignore
+                terms |> Map.map (fun _ t -> t.ToDouble()) }
+
+    /// The split with its images replaced by their features [N, featureSize] (on the CPU), computed in batches of
+    /// `batchSize` without gradients with the feature network in evaluation mode: the inputs `trainer` takes for
+    /// fixed features, computed once per run.
+    let cachedInputs (m: Classifier) (batchSize: int) (split: Split) : Split =
+        use _ = torch.no_grad()
+        m.Features.eval()
+        let device = (m.Head.parameters() |> Seq.head).device
+        let n = split.Count
+        let parts =
+            [ for start in 0L .. int64 batchSize .. n - 1L do
+                use _ = torch.NewDisposeScope()
+                let x = split.Images.narrow(0L, start, min (int64 batchSize) (n - start)).``to``(device)
+                yield (features m x).cpu().MoveToOuterDisposeScope() ]
+        let images =
+            if parts.IsEmpty then torch.zeros(0L, int64 (featureSize m.Config))
+            else
+                let all = torch.cat(parts |> List.toArray, 0L)
+                for p in parts do p.Dispose()
+                all
+        { Images = images; Labels = split.Labels.clone() }
+
+    /// Class probabilities of a whole split in batches, without gradients, in evaluation mode: [N, classes] on the CPU.
+    let probabilitiesOf (m: Classifier) (batchSize: int) (images: Tensor) (device: torch.Device) : Tensor =
+        use _ = torch.no_grad()
+        let n = images.shape.[0]
+        let parts =
+            [ for start in 0L .. int64 batchSize .. n - 1L do
+                use _ = torch.NewDisposeScope()
+                let x = images.narrow(0L, start, min (int64 batchSize) (n - start)).``to``(device)
+                yield (probabilities m x).cpu().MoveToOuterDisposeScope() ]
+        if parts.IsEmpty then torch.zeros(0L, int64 m.Config.Classes)
+        else
+            let all = torch.cat(parts |> List.toArray, 0L)
+            for p in parts do p.Dispose()
+            all
+
+    /// A function giving the class probabilities [N, classes] (on the CPU, the caller disposes them) of a split's
+    /// images, in batches without gradients (call in evaluation mode). For fixed features it keeps the features of
+    /// the last split seen (compared by reference), so evaluating one test split twice runs MobileNetV2 once.
+    let splitProbabilities (m: Classifier) : Split -> Tensor =
+        let device = (m.Head.parameters() |> Seq.head).device
+        if not (hasFixedFeatures m.Config) then fun split -> probabilitiesOf m 500 split.Images device
+        else
+            let mutable cache : (Tensor * Split) option = None
+            fun split ->
+                let cached =
+                    match cache with
+                    | Some (key, f) when obj.ReferenceEquals(key, split.Images) -> f
+                    | _ ->
+                        cache |> Option.iter (fun (_, f) -> (f :> IDisposable).Dispose())
+                        let f = cachedInputs m 256 split
+                        cache <- Some (split.Images, f)
+                        f
+                use _ = torch.no_grad()
+                use f = cached.Images.``to``(device)
+                use z = m.Head.forward(f)
+                torch.nn.functional.softmax(z, 1L).cpu()
+
+    /// The device the classifier's parameters are on.
+    let deviceOf (m: Classifier) : torch.Device = (m.Head.parameters() |> Seq.head).device
+
+    /// Mean "loss" (the config's loss) and "accuracy" over a split, in batches of 500 without gradients (call in
+    /// evaluation mode): what validation measures each epoch. A split of features ([N, featureSize], from
+    /// `cachedInputs`) goes through the head only.
+    let measure (m: Classifier) (split: Split) : Map<string, float> =
+        use _ = torch.no_grad()
+        let device = deviceOf m
+        let n = split.Count
+        let onFeatures = split.Images.dim () = 2L
+        let mutable lossSum, hits = 0.0, 0.0
+        for start in 0L .. 500L .. n - 1L do
+            use _ = torch.NewDisposeScope()
+            let len = min 500L (n - start)
+            let x = split.Images.narrow(0L, start, len).``to``(device)
+            let y = split.Labels.narrow(0L, start, len).``to``(device)
+            let z = if onFeatures then m.Head.forward(x) else logits m x
+            lossSum <- lossSum + (lossOfLogits m.Config z y).ToDouble() * float len
+            hits <- hits + (batchAccuracy z y).ToDouble() * float len
+        if n = 0L then Map [ "loss", nan; "accuracy", nan ]
+        else Map [ "loss", lossSum / float n; "accuracy", hits / float n ]
+
+    /// The trained classifier as a FeatureNetwork: penultimate features and softmax probabilities of images
+    /// [N, 1, 28, 28] in the normalisation it was trained on. Put the classifier in evaluation mode first.
+    let featureNetwork (description: string) (classes: string list) (m: Classifier) : FeatureNetwork =
+        { Description = description
+          Classes = classes
+          Features = fun x -> (use _ = torch.no_grad() in features m x)
+          Probabilities = fun x -> (use _ = torch.no_grad() in probabilities m x) }
+
+    // ---- settings --------------------------------------------------------------------------------------
+
+    let private architectureName (a: ClassifierArchitecture) =
+        match a with
+        | Perceptron hidden -> "mlp:" + (hidden |> List.map string |> String.concat ",")
+        | LeNet5 -> "lenet5"
+        | FeatureLeNet -> "feature-lenet"
+        | BatchNormCnn -> "bn-cnn"
+        | PyramidSvm -> "pyramid-svm"
+        | MobileNetV2Transfer -> "mobilenet-v2"
+
+    let private parseArchitecture (text: string) =
+        let t = text.Trim().ToLowerInvariant()
+        match t with
+        | "lenet5" -> LeNet5
+        | "feature-lenet" -> FeatureLeNet
+        | "bn-cnn" -> BatchNormCnn
+        | "pyramid-svm" -> PyramidSvm
+        | "mobilenet-v2" -> MobileNetV2Transfer
+        | _ when t.StartsWith "mlp:" ->
+            t.Substring(4).Split(',', StringSplitOptions.RemoveEmptyEntries)
+            |> Array.map (fun s ->
+                match Int32.TryParse(s.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture) with
+                | true, v -> v
+                | _ -> Errors.invalidArg "architecture" "mlp:<width>,<width>... with integer widths" text)
+            |> List.ofArray |> Perceptron
+        | _ -> Errors.invalidArg "architecture" "one of mlp:<widths>, lenet5, feature-lenet, bn-cnn, pyramid-svm, mobilenet-v2" text
+
+    let private num (v: float) = v.ToString("R", CultureInfo.InvariantCulture)
+
+    /// The config as settings (key, value): what manifests store and the CLI accepts.
+    let toSettings (c: ClassifierConfig) =
+        [ "architecture", architectureName c.Architecture
+          "classes", string c.Classes
+          "dropout", num c.Dropout
+          "optimizer", Optim.describe c.Optimizer
+          "shift", string c.Shift
+          "flip", (if c.Flip then "true" else "false")
+          "loss", (match c.Loss with CrossEntropy -> "cross-entropy" | Hinge -> "hinge")
+          "weights", c.Weights ]
+
+    /// A config from settings over `baseline`: keys not given keep the baseline's values.
+    let ofSettings (baseline: ClassifierConfig) (settings: (string * string) list) : ClassifierConfig =
+        let parseInt key (v: string) =
+            match Int32.TryParse(v.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture) with
+            | true, x -> x
+            | _ -> Errors.invalidArg key "an integer" v
+        let parseFloat key (v: string) =
+            match Double.TryParse(v.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture) with
+            | true, x -> x
+            | _ -> Errors.invalidArg key "a number" v
+        settings
+        |> List.fold (fun c (k, v) ->
+            match k with
+            | "architecture" -> { c with Architecture = parseArchitecture v }
+            | "classes" -> { c with Classes = parseInt k v }
+            | "dropout" -> { c with Dropout = parseFloat k v }
+            | "optimizer" -> { c with Optimizer = Optim.parse v }
+            | "shift" -> { c with Shift = parseInt k v }
+            | "flip" ->
+                match v.Trim().ToLowerInvariant() with
+                | "true" | "yes" | "1" -> { c with Flip = true }
+                | "false" | "no" | "0" -> { c with Flip = false }
+                | _ -> Errors.invalidArg k "true or false" v
+            | "loss" ->
+                match v.Trim().ToLowerInvariant() with
+                | "cross-entropy" -> { c with Loss = CrossEntropy }
+                | "hinge" -> { c with Loss = Hinge }
+                | _ -> Errors.invalidArg k "cross-entropy or hinge" v
+            | "weights" -> { c with Weights = v.Trim() }
+            | _ -> c) baseline

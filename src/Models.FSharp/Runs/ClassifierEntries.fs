@@ -1,0 +1,132 @@
+namespace Generative
+
+open System
+open TorchSharp
+
+/// The classifiers' catalog entries (CLS-PYR, CLS-MLP, CLS-LENET, CLS-MOBILENET, cls-cnn and the feature LeNet of
+/// sample-quality metrics), with what their runs report: test accuracy, per-class precision and recall, a
+/// confusion heatmap and the most confidently misclassified test images.
+[<RequireQualifiedAccess>]
+module ClassifierEntries =
+    /// Predicted classes and their probabilities of a split ([N] int arrays and [N] floats), in evaluation mode.
+    let private predictions (probabilitiesOf: Split -> Tensor) (split: Split) =
+        use p = probabilitiesOf split
+        let struct (confidence, predicted) = p.max(1L)
+        use confidence = confidence
+        use predicted = predicted
+        predicted.data<int64>().ToArray() |> Array.map int, confidence.data<float32>().ToArray() |> Array.map float, p.shape.[1]
+
+    /// Test metrics of a classifier: accuracy, then precision and recall of each class.
+    /// `probabilitiesOf` is `Classifier.splitProbabilities` of the model.
+    let classifierMetrics (probabilitiesOf: Split -> Tensor) (test: Split) : (string * float * string) list =
+        let predicted, _, classes = predictions probabilitiesOf test
+        let labels = test.Labels.data<int64>().ToArray() |> Array.map int
+        let r = ClassificationMetrics.report (int classes) predicted labels
+        [ yield "test accuracy", r.Accuracy, sprintf "fraction of the %d test images whose most probable class is the label" test.Count
+          for k in 0 .. int classes - 1 do
+              yield sprintf "precision of class %d" k, r.Precision.[k], sprintf "test images predicted as class %d that are class %d" k k
+              yield sprintf "recall of class %d" k, r.Recall.[k], sprintf "test images of class %d predicted as class %d" k k ]
+
+    /// The `count` test images the classifier gets wrong with the highest confidence, most confident first, and
+    /// a caption naming each one's true and predicted class.
+    let mostConfidentMistakes (probabilitiesOf: Split -> Tensor) (count: int) (test: Split) (classNames: string list) : Tensor * string =
+        let predicted, confidence, _ = predictions probabilitiesOf test
+        let labels = test.Labels.data<int64>().ToArray() |> Array.map int
+        let names = Array.ofList classNames
+        let name k = if k < names.Length then names.[k] else string k
+        let worst =
+            [| 0 .. labels.Length - 1 |]
+            |> Array.filter (fun i -> predicted.[i] <> labels.[i])
+            |> Array.sortByDescending (fun i -> confidence.[i])
+            |> Array.truncate count
+        use idx = torch.tensor(worst |> Array.map int64)
+        let images = test.Images.index_select(0L, idx)
+        let caption =
+            if worst.Length = 0 then "No test image is misclassified."
+            else
+                "In reading order, true -> predicted (probability): "
+                + (worst |> Array.map (fun i -> sprintf "%s -> %s (%.2f)" (name labels.[i]) (name predicted.[i]) confidence.[i]) |> String.concat "; ")
+                + "."
+        images, caption
+
+    /// Report extras of a classifier: confusion heatmap, per-class precision and recall, most confident mistakes.
+    let classifierExtras (probabilitiesOf: Split -> Tensor) (test: Split) (classNames: string list) : ReportExtras =
+        let predicted, _, classes = predictions probabilitiesOf test
+        let labels = test.Labels.data<int64>().ToArray() |> Array.map int
+        let r = ClassificationMetrics.report (int classes) predicted labels
+        let mistakes, caption = mostConfidentMistakes probabilitiesOf 32 test classNames
+        { Charts =
+            [ "Confusion matrix", Charts.confusionHeatmap r.Counts classNames
+              "Precision and recall per class", Charts.perClassScores r.Precision r.Recall classNames ]
+          Pictures = [ "Most confidently misclassified test images", caption, mistakes ] }
+
+    /// Settings of the training plan every classifier entry adds to its model settings: the held-out fraction of the
+    /// training split ("validation", 0 = none) and the early-stopping patience in epochs ("patience", 0 = never stop).
+    let private planDefaults (validation: float) (patience: int) =
+        [ "validation", validation.ToString("R", Globalization.CultureInfo.InvariantCulture); "patience", string patience ]
+
+    /// The training plan the "validation" and "patience" settings describe, measuring with `measure`; early
+    /// stopping watches "val accuracy" (the quantity the floors are stated in; the validation loss of a classifier
+    /// can rise while its accuracy still improves) and keeps the best epoch's weights.
+    let validationPlan (settings: (string * string) list) (measure: Split -> Map<string, float>) : TrainingPlan =
+        let get key = settings |> List.tryFind (fun (k, _) -> k = key) |> Option.map snd
+        let fraction =
+            match get "validation" with
+            | None -> 0.0
+            | Some v ->
+                match Double.TryParse(v, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture) with
+                | true, f when f >= 0.0 && f < 1.0 -> f
+                | _ -> Errors.invalidArg "validation" "a fraction of the training split in [0, 1)" v
+        let patience =
+            match get "patience" with
+            | None -> 0
+            | Some v ->
+                match Int32.TryParse v with
+                | true, p when p >= 0 -> p
+                | _ -> Errors.invalidArg "patience" "0 (never stop early) or a number of epochs" v
+        if fraction = 0.0 then
+            if patience > 0 then Errors.invalidArg "patience" "0 when validation=0 (early stopping needs a validation split)" patience
+            RunModel.plainTraining
+        else
+            { Validation =
+                Some
+                    { Fraction = fraction
+                      Measure = measure
+                      EarlyStopping =
+                        if patience = 0 then None
+                        else Some { Monitor = "val accuracy"; Maximize = true; Patience = patience; RestoreBest = true } }
+              Inputs = None }
+
+    let private classifierEntry id title (baseline: ClassifierConfig) normalization validation patience =
+        { Id = id
+          Title = title
+          Defaults = Classifier.toSettings baseline @ planDefaults validation patience
+          Normalization = normalization
+          Build =
+            fun device settings ->
+                let m = Classifier.create (Classifier.ofSettings baseline settings) |> Classifier.moveTo device
+                let trainer = Classifier.trainer m
+                let probabilitiesOf = Classifier.splitProbabilities m
+                let plan = validationPlan settings (Classifier.measure m)
+                { Trainer = trainer
+                  Pictures = fun _ -> []
+                  Evaluate = classifierMetrics probabilitiesOf
+                  Reconstruct = None
+                  Encode = Some (Classifier.features m)
+                  Decode = None
+                  Sample = None
+                  Classify = Some (Classifier.probabilities m)
+                  Extras = classifierExtras probabilitiesOf
+                  Training =
+                    // Fixed features (pyramid, frozen MobileNetV2) are computed once, before training.
+                    if Classifier.hasFixedFeatures m.Config then { plan with Inputs = Some (Classifier.cachedInputs m 256) }
+                    else plan } }
+
+    /// Every classifier entry.
+    let all : CatalogEntry list =
+        [ classifierEntry "cls-mlp" "CLS-MLP: Flatten -> Dense 128 ReLU -> Dense 10 classifier" Classifier.mlp "zero-one" 0.1 10
+          classifierEntry "cls-lenet" "CLS-LENET: LeNet-5 (tanh, max pooling) classifier" Classifier.leNet5 "zero-one" 0.1 10
+          classifierEntry "cls-cnn" "CLS-CNN: batch-normalised CNN with dropout and shift/flip augmentation" Classifier.batchNormCnn "mean-std" 0.1 10
+          classifierEntry "cls-pyr" "CLS-PYR: Gaussian-pyramid features + one-vs-rest linear SVM (hinge, C=1)" Classifier.pyramidSvm "zero-one" 0.1 10
+          classifierEntry "cls-mobilenet" "CLS-MOBILENET: frozen ImageNet MobileNetV2 + global average pooling + Dense 10" (Classifier.mobileNetV2 (Classifier.defaultMobileNetWeights ())) "zero-one" 0.1 10
+          classifierEntry "features-lenet" "Feature LeNet: ReLU LeNet classifier whose features measure generated images" Classifier.featureLeNet "minus-one-one" 0.0 0 ]
