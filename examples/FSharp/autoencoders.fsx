@@ -74,5 +74,7 @@ let ae3d = Autoencoder.create Autoencoder.threeD
 fit (Autoencoder.trainer ae3d) minusOne.Train 128
 let chartTitle, chart = AutoencoderEntries.codeScatter (Autoencoder.encode ae3d) minusOne.Test minusOne.Classes
 let scatter = Path.Combine(output, "ae-3d-codes.html")
-Plotly.NET.Chart.saveHtml (scatter, false) chart
+// A small offline page: plotly.js inlined once, then the chart (the same pieces the run report uses).
+File.WriteAllText(scatter, "<!DOCTYPE html><html><head><meta charset=\"utf-8\">" + Charts.plotlyScriptTag () + "</head><body><h3>"
+                           + System.Net.WebUtility.HtmlEncode chartTitle + "</h3>" + Charts.toHtmlFragment "codes" chart + "</body></html>")
 printfn "  wrote %s (%s)" scatter chartTitle

@@ -52,8 +52,9 @@ module Autoencoder =
           Optimizer = Adam(1e-3, 0.9, 0.999, 1e-6) }
 
     /// The AE-DEEP source's optimiser, Adam(lr 0.1, weight decay 1e-6), kept selectable: `{ deep with Optimizer =
-    /// deepSourceOptimizer }`, or on the command line `--set optimizer=adam:lr=0.1,wd=1e-6`. With it the network
-    /// collapses to predicting about the mean image within the first epoch.
+    /// deepSourceOptimizer }`, or on the command line `--set optimizer=adam:lr=0.1,wd=1e-6`. It does not train: after one
+    /// MNIST epoch (batch 64) the test MSE per pixel was 0.19, worse than always drawing the mean training image (0.067),
+    /// against 0.047 with the default lr 1e-3.
     let deepSourceOptimizer = Adam(0.1, 0.9, 0.999, 1e-6)
 
     /// AE-3D (seed-models.md): encoder 784-128-64-12-3 and decoder 3-12-64-128-784 with ReLU between layers, a linear

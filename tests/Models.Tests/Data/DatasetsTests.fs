@@ -62,11 +62,13 @@ let tests =
 
         test "gzip files load identically, and normalisations give the documented ranges" {
             withTemp (fun dir ->
-                writeSmallDataset dir true 9 |> ignore
+                writeSmallDataset dir true 10 |> ignore
                 use zeroOne = Datasets.fashionMnist dir ZeroOne
                 use pm = Datasets.fashionMnist dir MinusOneToOne
                 use ms = Datasets.fashionMnist dir Transforms.mnistMeanStd
                 Expect.equal pm.Classes.Length 10 "Fashion-MNIST classes"
+                Expect.equal pm.Classes.[7] "Sneaker" "label 7 is Sneaker"
+                Expect.equal pm.Classes.[9] "Ankle boot" "label 9 is Ankle boot"
                 Expect.equal (minMax pm.Train.Images) (-1.0f, 1.0f) "[-1,1]"
                 let lo, hi = minMax ms.Train.Images
                 Expect.floatClose Accuracy.medium (float lo) ((0.0 - 0.1307) / 0.3081) "mean/std low"
