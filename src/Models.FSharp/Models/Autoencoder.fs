@@ -147,13 +147,7 @@ module Autoencoder =
 
     /// A config from settings over `baseline`: keys not given keep the baseline's values.
     let ofSettings (baseline: AutoencoderConfig) (settings: (string * string) list) : AutoencoderConfig =
-        let parseInts key (v: string) =
-            v.Split(',', StringSplitOptions.RemoveEmptyEntries)
-            |> Array.map (fun s ->
-                match Int32.TryParse(s.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture) with
-                | true, x -> x
-                | _ -> Errors.invalidArg key "comma-separated integers" v)
-            |> List.ofArray
+        let parseInts = Settings.ints
         settings
         |> List.fold (fun c (k, v) ->
             match k with

@@ -409,14 +409,8 @@ module Classifier =
 
     /// A config from settings over `baseline`: keys not given keep the baseline's values.
     let ofSettings (baseline: ClassifierConfig) (settings: (string * string) list) : ClassifierConfig =
-        let parseInt key (v: string) =
-            match Int32.TryParse(v.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture) with
-            | true, x -> x
-            | _ -> Errors.invalidArg key "an integer" v
-        let parseFloat key (v: string) =
-            match Double.TryParse(v.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture) with
-            | true, x -> x
-            | _ -> Errors.invalidArg key "a number" v
+        let parseInt = Settings.int
+        let parseFloat = Settings.float
         settings
         |> List.fold (fun c (k, v) ->
             match k with

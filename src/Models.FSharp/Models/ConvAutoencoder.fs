@@ -128,10 +128,7 @@ module ConvAutoencoder =
 
     /// A config from settings over `baseline`: keys not given keep the baseline's values.
     let ofSettings (baseline: ConvAutoencoderConfig) (settings: (string * string) list) : ConvAutoencoderConfig =
-        let int key (v: string) =
-            match Int32.TryParse(v.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture) with
-            | true, x -> x
-            | _ -> Errors.invalidArg key "an integer" v
+        let int = Settings.int
         settings
         |> List.fold (fun c (k, v) ->
             match k with

@@ -345,14 +345,8 @@ module Gan =
 
     /// A config from settings over `baseline`: keys not given, or given as "auto", keep the baseline's values.
     let ofSettings (baseline: GanConfig) (settings: (string * string) list) : GanConfig =
-        let integer key (v: string) =
-            match Int32.TryParse(v.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture) with
-            | true, x -> x
-            | _ -> Errors.invalidArg key "an integer" v
-        let number key (v: string) =
-            match Double.TryParse(v.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture) with
-            | true, x -> x
-            | _ -> Errors.invalidArg key "a number" v
+        let integer = Settings.int
+        let number = Settings.float
         settings
         |> List.filter (fun (_, v) -> not (String.Equals(v.Trim(), "auto", StringComparison.OrdinalIgnoreCase)))
         |> List.fold (fun c (k, v) ->

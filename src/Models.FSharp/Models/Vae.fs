@@ -232,18 +232,12 @@ module Vae =
 
     /// A config from settings over `baseline`: keys not given keep the baseline's values.
     let ofSettings (baseline: VaeConfig) (settings: (string * string) list) : VaeConfig =
-        let int key (v: string) =
-            match Int32.TryParse(v.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture) with
-            | true, x -> x
-            | _ -> Errors.invalidArg key "an integer" v
-        let number key (v: string) =
-            match Double.TryParse(v.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture) with
-            | true, x -> x
-            | _ -> Errors.invalidArg key "a number" v
+        let int = Settings.int
+        let number = Settings.float
         settings
         |> List.fold (fun c (k, v) ->
             match k with
-            | "input-shape" -> { c with InputShape = v.Split(',', StringSplitOptions.RemoveEmptyEntries) |> Array.map (int k) |> List.ofArray }
+            | "input-shape" -> { c with InputShape = Settings.ints k v }
             | "hidden-width" -> { c with HiddenWidth = int k v }
             | "latent-dim" -> { c with LatentDim = int k v }
             | "likelihood" ->
