@@ -8,9 +8,7 @@ Prints one JSON line with the keys of the bench's Measurement record.
     /usr/bin/python3 ae_linear.py [--steps N] [--warmup W] [--batch-size B] [--threads T] [--data MNIST_DIR]
 """
 import argparse
-import gzip
 import json
-import os
 import sys
 import time
 
@@ -18,25 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-LOSS_WINDOW = 50  # steps averaged into final_loss, as Measurement.lossWindow
-
-
-def proc_status_mb(field):
-    """A /proc/self/status field in MB (VmHWM: peak resident set, VmRSS: current)."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
-
-
-def read_idx(folder, name):
-    path = os.path.join(folder, name)
-    if os.path.exists(path):
-        with open(path, "rb") as f:
-            return f.read()
-    with gzip.open(path + ".gz", "rb") as f:
-        return f.read()
+from bench_support import LOSS_WINDOW, proc_status_mb, read_idx
 
 
 def mnist_train(folder):

@@ -10,7 +10,6 @@ Prints one JSON line with the keys of the bench's Measurement record; with --dat
 (evaluation mode, batches of 500, as Classifier.measure).
 """
 import argparse
-import gzip
 import json
 import os
 import sys
@@ -20,26 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-LOSS_WINDOW = 50  # steps averaged into final_loss, as Measurement.lossWindow
-MASK64 = (1 << 64) - 1
-
-
-def proc_status_mb(field):
-    """A /proc/self/status field in MB (VmHWM: peak resident set, VmRSS: current)."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
-
-
-def read_idx(folder, name):
-    path = os.path.join(folder, name)
-    if os.path.exists(path):
-        with open(path, "rb") as f:
-            return f.read()
-    with gzip.open(path + ".gz", "rb") as f:
-        return f.read()
+from bench_support import LOSS_WINDOW, epoch_seed, proc_status_mb, read_idx
 
 
 def load_split(folder, prefix):
@@ -55,19 +35,6 @@ def data_kind(folder):
     if not folder:
         return "synthetic"
     return "fashion-mnist" if "fashion" in os.path.basename(os.path.normpath(folder)).lower() else "mnist"
-
-
-def mix(x):
-    """SplitMix64's finaliser, as Batches.mix."""
-    z = (x + 0x9E3779B97F4A7C15) & MASK64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
-    return z ^ (z >> 31)
-
-
-def epoch_seed(seed, epoch):
-    """Batches.epochSeed: the generator seed of (seed, epoch)."""
-    return mix(mix(seed & MASK64) ^ epoch)
 
 
 def mlp():

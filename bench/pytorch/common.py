@@ -5,34 +5,14 @@ the loss read back every step) and the JSON line of the bench's Measurement reco
 A script defines its model, its loss and its test metrics, then calls `run`.
 """
 import argparse
-import gzip
 import json
-import os
 import sys
 import time
 
 import numpy as np
 import torch
 
-LOSS_WINDOW = 50  # steps averaged into final_loss, as Measurement.lossWindow
-
-
-def proc_status_mb(field):
-    """A /proc/self/status field in MB (VmHWM: peak resident set, VmRSS: current)."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
-
-
-def read_idx(folder, name):
-    path = os.path.join(folder, name)
-    if os.path.exists(path):
-        with open(path, "rb") as f:
-            return f.read()
-    with gzip.open(path + ".gz", "rb") as f:
-        return f.read()
+from bench_support import LOSS_WINDOW, proc_status_mb, read_idx
 
 
 def mnist_images(folder, name):

@@ -10,7 +10,6 @@ are written as raw float32 [N,1,28,28] to $GENERATIVE_BENCH_SAMPLES (when set), 
 with the same feature network as its own samples. Prints one JSON line with the bench's Measurement keys.
 """
 import argparse
-import gzip
 import json
 import os
 import sys
@@ -21,37 +20,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-LOSS_WINDOW = 50
-MASK64 = (1 << 64) - 1
-
-
-def splitmix(x):
-    """SplitMix64's finaliser, as Batches.mix."""
-    z = (x + 0x9E3779B97F4A7C15) & MASK64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
-    return z ^ (z >> 31)
-
-
-def epoch_seed(seed, epoch):
-    return splitmix(splitmix(seed & MASK64) ^ epoch)
-
-
-def proc_status_mb(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
-
-
-def read_idx(folder, name):
-    path = os.path.join(folder, name)
-    if os.path.exists(path):
-        with open(path, "rb") as f:
-            return f.read()
-    with gzip.open(path + ".gz", "rb") as f:
-        return f.read()
+from bench_support import LOSS_WINDOW, epoch_seed, proc_status_mb, read_idx
 
 
 def mnist_train(folder):
