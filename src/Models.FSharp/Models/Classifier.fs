@@ -17,7 +17,7 @@ type ClassifierArchitecture =
     | FeatureLeNet
     /// cls-cnn (beyond the sources): three blocks of Conv 3x3 (same) + BatchNorm (Ioffe & Szegedy, 2015) + ReLU +
     /// MaxPool 2 with 32, 64, 128 channels (Dropout 0.25 after the last two), Flatten, Dense 256 BN ReLU (the
-    /// features), Dropout, Dense(classes).
+    /// features), Dropout (the config's), Dense(classes).
     | BatchNormCnn
     /// CLS-PYR: fixed Gaussian-pyramid features (GaussianPyramid.features, 1050 per 28x28 image), a linear head;
     /// trained with the hinge loss it is a one-vs-rest linear SVM.
@@ -49,6 +49,10 @@ type ClassifierConfig =
       /// Training-time augmentation: each image is flipped left-right with probability 1/2 (clothes, not digits).
       Flip: bool
       Loss: ClassifierLoss
+      /// Learning-rate decay: the optimiser's learning rate halves every this many steps (multiplied by
+      /// 0.5^(1/LrHalfLife) after each step, as torch.optim.lr_scheduler.ExponentialLR stepped per batch); 0: constant.
+      /// Annealing lets the late epochs settle into a minimum instead of bouncing at the initial rate.
+      LrHalfLife: int
       /// MobileNetV2Transfer only: the torchvision ImageNet weights file (safetensors; see MobileNetV2.exportRecipe).
       Weights: string }
 
@@ -60,7 +64,7 @@ type Classifier = { Config: ClassifierConfig; Features: Net; Head: Net }
 module Classifier =
     let private baseline =
         { Architecture = Perceptron [ 128 ]; Classes = 10; Dropout = 0.0; Optimizer = Optim.adam 1e-3; Shift = 0; Flip = false
-          Loss = CrossEntropy; Weights = "" }
+          Loss = CrossEntropy; LrHalfLife = 0; Weights = "" }
 
     /// CLS-MLP (seed-models.md): Flatten -> Dense 128 ReLU -> Dense 10, Adam (Keras defaults: lr 1e-3), sparse
     /// categorical cross-entropy.
@@ -72,8 +76,12 @@ module Classifier =
     /// The feature classifier GAN evaluation uses (see FeatureNets): ReLU LeNet, dropout 0.5, Adam 1e-3.
     let featureLeNet = { baseline with Architecture = FeatureLeNet; Dropout = 0.5 }
 
-    /// cls-cnn: batch-normalised CNN with dropout 0.5, Adam 1e-3, random shifts of up to 2 pixels and flips.
-    let batchNormCnn = { baseline with Architecture = BatchNormCnn; Dropout = 0.5; Shift = 2; Flip = true }
+    /// cls-cnn: batch-normalised CNN with dropout 0.25 before the last layer, Adam 1e-3 halving every 2,532 steps
+    /// (3 epochs of 54,000 images in batches of 64, so 12 epochs end at 1/16 of the rate), random shifts of up to
+    /// 1 pixel and flips. Light regularisation: with 0.5 dropout and 2-pixel shifts the network still underfit
+    /// (training accuracy below validation accuracy) after 18 epochs.
+    let batchNormCnn =
+        { baseline with Architecture = BatchNormCnn; Dropout = 0.25; Shift = 1; Flip = true; LrHalfLife = 2532 }
 
     /// CLS-PYR: pyramid features and a one-vs-rest linear SVM, hinge loss, C = 1. The SVM objective
     /// 1/2 ||W||^2 + C sum_i hinge_i, divided by C N, is mean_i hinge_i + ||W||^2 / (2 C N): Adam's weight decay
@@ -102,6 +110,7 @@ module Classifier =
         | _ -> ()
         if c.Classes < 2 then Errors.invalidArg "Classes" "at least 2 classes" c.Classes
         if not (c.Dropout >= 0.0 && c.Dropout < 1.0) then Errors.invalidArg "Dropout" "a probability in [0, 1)" c.Dropout
+        if c.LrHalfLife < 0 then Errors.invalidArg "LrHalfLife" "0 (constant learning rate) or a number of steps" c.LrHalfLife
         if c.Shift < 0 || c.Shift > 13 then Errors.invalidArg "Shift" "0 to 13 pixels" c.Shift
         if hasFixedFeatures c && (c.Shift > 0 || c.Flip) then
             Errors.invalidArg "Shift" "no augmentation for fixed features (they are computed once, before training)" c.Shift
@@ -265,6 +274,9 @@ module Classifier =
             (if fixedFeatures then m.Head.parameters() else Seq.append (m.Features.parameters()) (m.Head.parameters()))
             |> Seq.filter (fun p -> p.requires_grad) |> Seq.toArray
         let optimizer = Optim.create m.Config.Optimizer parameters
+        // Multiplying the current rate (rather than recomputing it from a step count) continues the decay from the
+        // rate a checkpoint's optimiser state restores.
+        let decay = if m.Config.LrHalfLife = 0 then 1.0 else Math.Pow(0.5, 1.0 / float m.Config.LrHalfLife)
         { Modules = modules m
           Optimizers = [ "optimizer", optimizer ]
           Step =
@@ -275,6 +287,8 @@ module Classifier =
                     else loss m (augment m.Config batch.Images) batch.Labels
                 terms.["loss"].backward()
                 optimizer.step() |> ignore
+                if decay < 1.0 then
+                    for g in optimizer.ParamGroups do g.LearningRate <- g.LearningRate * decay
                 terms |> Map.map (fun _ t -> t.ToDouble()) }
 
     /// The split with its images replaced by their features [N, featureSize] (on the CPU), computed in batches of
@@ -405,6 +419,7 @@ module Classifier =
           "shift", string c.Shift
           "flip", (if c.Flip then "true" else "false")
           "loss", (match c.Loss with CrossEntropy -> "cross-entropy" | Hinge -> "hinge")
+          "lr-half-life", string c.LrHalfLife
           "weights", c.Weights ]
 
     /// A config from settings over `baseline`: keys not given keep the baseline's values.
@@ -419,6 +434,7 @@ module Classifier =
             | "dropout" -> { c with Dropout = parseFloat k v }
             | "optimizer" -> { c with Optimizer = Optim.parse v }
             | "shift" -> { c with Shift = parseInt k v }
+            | "lr-half-life" -> { c with LrHalfLife = parseInt k v }
             | "flip" ->
                 match v.Trim().ToLowerInvariant() with
                 | "true" | "yes" | "1" -> { c with Flip = true }

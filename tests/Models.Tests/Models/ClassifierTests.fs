@@ -128,6 +128,20 @@ let tests =
             Expect.equal e.ParamName "Dropout" "names the field"
         }
 
+        test "the learning rate halves every LrHalfLife steps and stays constant without it" {
+            let data = TestData.bars 32 11L
+            let batch : Batch = { Images = data.Images; Labels = data.Labels }
+            let rateAfter (c: ClassifierConfig) steps =
+                Device.seed 3L
+                let t = Classifier.trainer (Classifier.create c)
+                for _ in 1 .. steps do t.Step batch |> ignore
+                t.Optimizers |> List.head |> snd |> fun o -> (Seq.head o.ParamGroups).LearningRate
+            Expect.floatClose Accuracy.high (rateAfter { Classifier.mlp with LrHalfLife = 3 } 6) 0.25e-3 "two half-lives: a quarter"
+            Expect.floatClose Accuracy.high (rateAfter Classifier.mlp 6) 1e-3 "constant when 0"
+            let e = raises<ArgumentException> (fun () -> Classifier.create { Classifier.mlp with LrHalfLife = -1 } |> ignore)
+            Expect.equal e.ParamName "LrHalfLife" "names the field"
+        }
+
         test "a saved classifier loads back with identical predictions" {
             let folder = TestData.tempFolder "cls-save"
             try
