@@ -121,16 +121,8 @@ module Autoencoder =
     /// A trainer: one optimiser over encoder and decoder; each step reconstructs the batch's images.
     let trainer (m: Autoencoder) : Trainer =
         let parameters = Seq.append (m.Encoder.parameters()) (m.Decoder.parameters()) |> Seq.toArray
-        let optimizer = Optim.create m.Config.Optimizer parameters
-        { Modules = [ "encoder", m.Encoder :> torch.nn.Module; "decoder", m.Decoder :> torch.nn.Module ]
-          Optimizers = [ "adam", optimizer ]
-          Step =
-            fun batch ->
-                optimizer.zero_grad()
-                let terms = loss m batch.Images batch.Images
-                terms.["loss"].backward()
-                optimizer.step() |> ignore
-                terms |> Map.map (fun _ t -> t.ToDouble()) }
+        Trainer.encoderDecoder m.Encoder m.Decoder (Optim.create m.Config.Optimizer parameters) (fun batch ->
+            loss m batch.Images batch.Images)
 
     let private ints (xs: int list) = xs |> List.map string |> String.concat ","
 

@@ -63,3 +63,17 @@ module Trainer =
     /// Number of trainable parameters over all modules.
     let parameterCount (t: Trainer) =
         t.Modules |> List.sumBy (fun (_, m) -> m.parameters() |> Seq.sumBy (fun p -> p.numel()))
+
+    /// The trainer of an autoencoder-shaped model: modules "encoder" and "decoder" under one optimiser (checkpointed
+    /// as "adam"); each step minimises the "loss" term of `lossOf batch` and returns every term as a number.
+    let encoderDecoder (encoder: Net) (decoder: Net) (optimizer: Modules.OptimizerHelper)
+                       (lossOf: Batch -> Map<string, Tensor>) : Trainer =
+        { Modules = [ "encoder", encoder :> torch.nn.Module; "decoder", decoder :> torch.nn.Module ]
+          Optimizers = [ "adam", optimizer ]
+          Step =
+            fun batch ->
+                optimizer.zero_grad()
+                let terms = lossOf batch
+                terms.["loss"].backward()
+                optimizer.step() |> ignore
+                terms |> Map.map (fun _ t -> t.ToDouble()) }
