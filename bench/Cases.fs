@@ -249,7 +249,7 @@ module Cases =
             Worker = classifier Classifier.leNet5 0.0f 1.0f
             PythonScript = "cls_lenet.py" }
           { Name = "cls-cnn"
-            Description = "cls-cnn: 3 conv blocks with batch norm, dropout, shift/flip augmentation, Adam 1e-3 (mean-std pixels)"
+            Description = "cls-cnn: two double-conv blocks with batch norm, dropout, shift/flip augmentation, Adam 1e-3 (mean-std pixels)"
             // The speed comparison keeps the network bench/pytorch/classifiers.py mirrors (dropout 0.5, shifts of up
             // to 2 pixels, constant learning rate), not the catalog's later training defaults.
             Worker = classifier { Classifier.batchNormCnn with Dropout = 0.5; Shift = 2; LrHalfLife = 0 } 0.1307f 0.3081f

@@ -53,13 +53,14 @@ def lenet5():
 
 
 def bn_cnn():
-    """cls-cnn: three Conv 3x3 (same) BN ReLU MaxPool blocks (32, 64, 128; Dropout 0.25 after the last two),
-    Flatten, Linear(1152,256) BN ReLU | head Dropout 0.5, Linear(256,10)."""
+    """cls-cnn: two blocks of two Conv 3x3 (same) BN ReLU, then MaxPool and Dropout 0.25 (32 then 64 channels),
+    Flatten, Linear(3136,256) BN ReLU | head Dropout 0.5, Linear(256,10)."""
     features = nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2, 2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Dropout(0.25),
-        nn.Conv2d(64, 128, 3, padding=1), nn.BatchNorm2d(128), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Dropout(0.25),
-        nn.Flatten(), nn.Linear(128 * 3 * 3, 256), nn.BatchNorm1d(256), nn.ReLU())
+        nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+        nn.Conv2d(32, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Dropout(0.25),
+        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(),
+        nn.Conv2d(64, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Dropout(0.25),
+        nn.Flatten(), nn.Linear(64 * 7 * 7, 256), nn.BatchNorm1d(256), nn.ReLU())
     return features, nn.Sequential(nn.Dropout(0.5), nn.Linear(256, 10))
 
 

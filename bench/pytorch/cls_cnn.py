@@ -1,4 +1,4 @@
-"""PyTorch reference for the bench's `cls-cnn` case: three conv blocks with batch norm, dropout, shift/flip
+"""PyTorch reference for the bench's `cls-cnn` case: two blocks of two convolutions with batch norm, dropout, shift/flip
 augmentation; Adam 1e-3; pixels standardised with mean 0.1307 and std 0.3081 (the catalog's "mean-std").
 
     /usr/bin/python3 cls_cnn.py [--steps N] [--warmup W] [--batch-size B] [--threads T] [--data FOLDER]
