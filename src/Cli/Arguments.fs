@@ -124,6 +124,7 @@ type Command =
     | [<CliPrefix(CliPrefix.None)>] Models of ParseResults<ModelsArgs>
     | [<CliPrefix(CliPrefix.None)>] Features of ParseResults<FeaturesArgs>
     | [<Inherit>] Debug
+    | [<Inherit>] Threads of count: int
     interface IArgParserTemplate with
         member a.Usage =
             match a with
@@ -137,3 +138,5 @@ type Command =
             | Models _ -> "list the models."
             | Features _ -> "feature classifiers for sample-quality metrics (FID, inception score)."
             | Debug -> "print stack traces of errors."
+            | Threads _ ->
+                "CPU threads libtorch may use (default: one per core). On a machine other work keeps busy, fewer threads than cores avoid OpenMP threads spinning against each other."

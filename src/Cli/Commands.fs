@@ -12,6 +12,11 @@ open Generative.Cli.Arguments
 /// An error the user can fix; printed without a stack trace.
 exception UsageError of string
 
+/// `--threads N`: caps libtorch's intra-op CPU threads for this process (before any tensor work).
+let setThreads (count: int) =
+    if count < 1 then raise (UsageError(sprintf "--threads expects a positive number of threads, but got %d." count))
+    torch.set_num_threads count
+
 let private parseSet (text: string) =
     match text.Split('=', 2) with
     | [| k; v |] when k.Trim() <> "" -> k.Trim(), v.Trim()

@@ -12,6 +12,7 @@ let main argv =
     let debug = argv |> Array.contains "--debug"
     try
         let args = parser.ParseCommandLine(argv)
+        args.TryGetResult Threads |> Option.iter Commands.setThreads
         match args.TryGetSubCommand() with
         | Some (Train a) -> Commands.train a
         | Some (Sample a) -> Commands.sample a
@@ -22,7 +23,7 @@ let main argv =
         | Some (Data a) -> Commands.data a
         | Some (Models _) -> Commands.models ()
         | Some (Features a) -> Commands.features a
-        | Some Debug | None ->
+        | Some Debug | Some (Threads _) | None ->
             Console.WriteLine(parser.PrintUsage())
             2
     with
