@@ -76,7 +76,7 @@ module AutoencoderEntries =
                 { Trainer = Autoencoder.trainer m
                   Pictures = reconstructionPictures reconstruct
                   Evaluate =
-                    fun test ->
+                    fun test _ ->
                         let c = m.Config
                         [ mseMetric reconstruct test
                           if c.Loss <> Mse || c.Reduction <> ElementMean then lossMetric reconstruct c.Loss c.Reduction test ]
@@ -101,7 +101,7 @@ module AutoencoderEntries =
                 let reconstruct = ConvAutoencoder.reconstruct m
                 { Trainer = ConvAutoencoder.trainer m
                   Pictures = reconstructionPictures reconstruct
-                  Evaluate = fun test -> [ mseMetric reconstruct test; lossMetric reconstruct m.Config.Loss m.Config.Reduction test ]
+                  Evaluate = fun test _ -> [ mseMetric reconstruct test; lossMetric reconstruct m.Config.Loss m.Config.Reduction test ]
                   Reconstruct = Some reconstruct
                   Encode = Some (ConvAutoencoder.encode m)
                   Decode = Some (ConvAutoencoder.decode m)
@@ -174,7 +174,7 @@ module AutoencoderEntries =
                     fun batch ->
                         [ sprintf "Noisy, clean and denoised rows (%s)" (describe corruption), triptych reconstruct corruption batch.Images ]
                   Evaluate =
-                    fun test ->
+                    fun test _ ->
                         [ yield mseMetric reconstruct test
                           for c in shownCorruptions corruption -> denoisedMse c test ]
                   Reconstruct = Some reconstruct
@@ -238,7 +238,7 @@ module AutoencoderEntries =
                         [ "Original (odd rows) and reconstruction (even rows)", RunModel.interleaveRows 8 batch.Images r
                           "Samples decoded from a fixed batch of z ~ N(0, I)", Vae.decode m fixedNoise ]
                   Evaluate =
-                    fun test ->
+                    fun test _ ->
                         let pixels = int (test.Images.numel() / test.Count)
                         let constant = Vae.likelihoodConstant c.Likelihood pixels
                         use g = new torch.Generator(0UL)

@@ -16,16 +16,26 @@ module ClassifierEntries =
         use predicted = predicted
         predicted.data<int64>().ToArray() |> Array.map int, confidence.data<float32>().ToArray() |> Array.map float, p.shape.[1]
 
-    /// Test metrics of a classifier: accuracy, then precision and recall of each class.
+    /// How metrics name class k: "class k", followed by its name in brackets when the data set names it otherwise
+    /// (Fashion-MNIST: "class 0 (T-shirt/top)"; MNIST's names are the digits, so "class 3" stays).
+    let classLabel (classNames: string list) (k: int) =
+        match List.tryItem k classNames with
+        | Some name when name <> string k -> sprintf "class %d (%s)" k name
+        | _ -> sprintf "class %d" k
+
+    /// Test metrics of a classifier: accuracy, then precision and recall of each class, named by `classLabel`.
     /// `probabilitiesOf` is `Classifier.splitProbabilities` of the model.
-    let classifierMetrics (probabilitiesOf: Split -> Tensor) (test: Split) : (string * float * string) list =
+    let classifierMetrics (probabilitiesOf: Split -> Tensor) (test: Split) (classNames: string list) : (string * float * string) list =
         let predicted, _, classes = predictions probabilitiesOf test
         let labels = test.Labels.data<int64>().ToArray() |> Array.map int
         let r = ClassificationMetrics.report (int classes) predicted labels
         [ yield "test accuracy", r.Accuracy, sprintf "fraction of the %d test images whose most probable class is the label" test.Count
           for k in 0 .. int classes - 1 do
-              yield sprintf "precision of class %d" k, r.Precision.[k], sprintf "test images predicted as class %d that are class %d" k k
-              yield sprintf "recall of class %d" k, r.Recall.[k], sprintf "test images of class %d predicted as class %d" k k ]
+              let c = classLabel classNames k
+              // The description repeats the class once per clause, so it uses the shorter of the two names.
+              let short = match List.tryItem k classNames with Some name when name <> string k -> name | _ -> c
+              yield sprintf "precision of %s" c, r.Precision.[k], sprintf "test images predicted as %s that are %s" short short
+              yield sprintf "recall of %s" c, r.Recall.[k], sprintf "test images of %s predicted as %s" short short ]
 
     /// The `count` test images the classifier gets wrong with the highest confidence, most confident first, and
     /// a caption naming each one's true and predicted class.

@@ -343,7 +343,7 @@ module Experiment =
             events.Log (sprintf "kept the weights of epoch %d (best validation value)" epoch)
         | None -> ()
         Trainer.eval model.Trainer
-        let metrics = model.Evaluate data.Test
+        let metrics = model.Evaluate data.Test data.Classes
         let charts = drawExtras folder norm model data
         let report = writeReport folder s entry data device result.History metrics charts parameters
         { Folder = folder; Report = report; History = result.History; Outcome = result.Outcome; Metrics = metrics }
@@ -400,7 +400,7 @@ module Experiment =
         use data = loadData s
         let metricsPath = Path.Combine(folder, "metrics.csv")
         let history = if File.Exists metricsPath then History.ofCsv (File.ReadAllText metricsPath) else History.empty
-        let metrics = model.Evaluate data.Test
+        let metrics = model.Evaluate data.Test data.Classes
         let charts = drawExtras folder data.Normalization model data
         metrics, writeReport folder s (Catalog.find s.ModelId) data (Device.resolve device) history metrics charts (Trainer.parameterCount model.Trainer)
 

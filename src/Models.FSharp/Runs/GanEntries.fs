@@ -74,7 +74,7 @@ module GanEntries =
                 { Trainer = trainer
                   Pictures = fun _ -> [ "Samples from a fixed noise batch", Gan.fixedSamples m ]
                   Evaluate =
-                    fun test ->
+                    fun test _ ->
                         match quality test with
                         | Ok report -> Quality.metrics report
                         | Error why -> [ "Frechet distance", nan, "not measured: " + why ]

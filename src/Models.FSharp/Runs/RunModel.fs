@@ -36,8 +36,9 @@ type RunModel =
     { Trainer: Trainer
       /// Named picture series of a fixed batch, as images [N, C, H, W] in the data's normalised space.
       Pictures: Batch -> (string * Tensor) list
-      /// Test metrics: name, value, how it was measured.
-      Evaluate: Split -> (string * float * string) list
+      /// Test metrics of the test split, given the data set's class names (index k names class k): name, value,
+      /// how it was measured.
+      Evaluate: Split -> string list -> (string * float * string) list
       Reconstruct: (Tensor -> Tensor) option
       Encode: (Tensor -> Tensor) option
       Decode: (Tensor -> Tensor) option

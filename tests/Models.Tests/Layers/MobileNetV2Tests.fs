@@ -129,7 +129,7 @@ let tests =
                 let options = { Loop.defaults with Epochs = 30; BatchSize = 20 }
                 Loop.fit options Loop.noHooks Threading.CancellationToken.None model.Trainer features (Loop.start, History.empty) |> ignore
                 Trainer.eval model.Trainer
-                let accuracy = model.Evaluate data |> List.head |> fun (_, v, _) -> v
+                let accuracy = model.Evaluate data [] |> List.head |> fun (_, v, _) -> v
                 Expect.isGreaterThan accuracy 0.9 "the head separates the bars"
                 let e = raises<FileNotFoundException> (fun () ->
                             entry.Build torch.CPU (settings |> List.map (fun (k, v) -> if k = "weights" then k, Path.Combine(folder, "none") else k, v)) |> ignore)

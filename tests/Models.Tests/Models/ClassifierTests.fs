@@ -142,6 +142,19 @@ let tests =
             Expect.equal e.ParamName "LrHalfLife" "names the field"
         }
 
+        test "per-class metrics name each class by index and, where the data set names it otherwise, by name" {
+            Expect.equal (ClassifierEntries.classLabel Datasets.fashionMnistClasses 0) "class 0 (T-shirt/top)" "Fashion-MNIST"
+            Expect.equal (ClassifierEntries.classLabel Datasets.mnistClasses 3) "class 3" "MNIST digits are their own names"
+            Expect.equal (ClassifierEntries.classLabel [] 7) "class 7" "no names"
+            let bars = TestData.bars 20 5L
+            let data = { bars with Labels = bars.Labels.remainder(2L.ToScalar()) }
+            // A fixed "classifier" that always predicts class 1 with certainty.
+            let alwaysOne (s: Split) = torch.tensor([| 0.0f; 1.0f |]).expand(s.Count, 2L).contiguous()
+            let names = ClassifierEntries.classifierMetrics alwaysOne data [ "left"; "right" ] |> List.map (fun (n, _, _) -> n)
+            Expect.equal names [ "test accuracy"; "precision of class 0 (left)"; "recall of class 0 (left)"
+                                 "precision of class 1 (right)"; "recall of class 1 (right)" ] "metric names"
+        }
+
         test "a saved classifier loads back with identical predictions" {
             let folder = TestData.tempFolder "cls-save"
             try
@@ -159,7 +172,7 @@ let tests =
                 let f1 = model.Encode.Value data.Images
                 let f2 = loaded.Encode.Value data.Images
                 Expect.isTrue (torch.allclose(f1, f2)) "same features after loading"
-                Expect.equal (sprintf "%A" (model.Evaluate data)) (sprintf "%A" (loaded.Evaluate data)) "same metrics after loading (NaN included)"
+                Expect.equal (sprintf "%A" (model.Evaluate data [])) (sprintf "%A" (loaded.Evaluate data [])) "same metrics after loading (NaN included)"
             finally Directory.Delete(folder, true)
         }
 
