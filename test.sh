@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs the test suites: the F# library tests (Expecto + FsCheck) and the C# facade tests (xunit).
 #   ./test.sh          the default suite (fast; what CI runs)
-#   ./test.sh long     the long training checks: real MNIST, minutes of training
+#   ./test.sh long     the long training checks: real MNIST and Fashion-MNIST, about 25 minutes of training
+#   ./test.sh long --filter-test-case cls-mlp    one of them (Expecto's options pass through)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 mode="${1:-default}"
+if [ $# -gt 0 ]; then shift; fi
 case "$mode" in
   default)
     dotnet build Generative.sln -c Release -nologo -clp:ErrorsOnly -v:q
@@ -13,7 +15,7 @@ case "$mode" in
     ;;
   long)
     dotnet build tests/Models.Tests -c Release -nologo -clp:ErrorsOnly -v:q
-    dotnet run --project tests/Models.Tests -c Release --no-build -- --long --summary
+    dotnet run --project tests/Models.Tests -c Release --no-build -- --long --summary "$@"
     ;;
   *) echo "usage: ./test.sh [long]" >&2; exit 2 ;;
 esac

@@ -28,13 +28,42 @@ let aeLinear =
         let settings = { Experiment.defaults "ae-linear" with DataFolder = Some data; RunFolder = Some(Path.Combine(folder, "run")) }
         let first = Experiment.train settings quiet CancellationToken.None
         let mse1 = metric "test MSE per pixel" first
+        eprintfn "ae-linear: test MSE per pixel %.5f after 1 epoch" mse1
         Expect.isLessThan mse1 0.013 "one epoch of AE-LIN (the CLI's defaults) reaches a test MSE per pixel below 0.013"
         Expect.isTrue (File.Exists first.Report) "report.html is written"
         let second = Experiment.resume first.Folder (Some 2) Cpu quiet CancellationToken.None
         let mse2 = metric "test MSE per pixel" second
+        eprintfn "ae-linear: test MSE per pixel %.5f after the resumed second epoch" mse2
         Expect.isLessThan mse2 mse1 "the resumed second epoch lowers the test error"
         Expect.equal second.History.Epochs.Length 2 "the history holds both epochs"
     }
 
+/// A classifier trained on Fashion-MNIST through the same path as `generative train` (seed 42, 10% validation
+/// split, early stopping) reaches at least `floor` test accuracy: the source's figure (seed-models.md) or our goal.
+let private classifierFloor (id: string) (epochs: int) (batchSize: int) (floor: float) =
+    test (sprintf "%s reaches %.1f%% test accuracy on Fashion-MNIST (%d epochs at most, batch %d)" id (100.0 * floor) epochs batchSize) {
+        let data = cachedData "fashion-mnist"
+        let folder = TestData.tempFolder ("long-" + id)
+        try
+            let settings =
+                { Experiment.defaults id with
+                    Dataset = "fashion-mnist"; DataFolder = Some data; Epochs = epochs; BatchSize = batchSize
+                    RunFolder = Some(Path.Combine(folder, "run")) }
+            let result = Experiment.train settings quiet CancellationToken.None
+            let accuracy = metric "test accuracy" result
+            // Printed so a passing run still shows the figure it measured.
+            eprintfn "%s: test accuracy %.4f after %d epochs" id accuracy result.History.Epochs.Length
+            Expect.isGreaterThanOrEqual accuracy floor (sprintf "%s's test accuracy meets its floor" id)
+        finally Directory.Delete(folder, true)
+    }
+
+/// The classifiers' floors, with the epochs and batch sizes the documented runs use (docs/classifiers.md):
+/// about 1, 1, 5 and 16 minutes on two idle cores.
+let classifiers : Test list =
+    [ classifierFloor "cls-mlp" 50 32 0.886
+      classifierFloor "cls-pyr" 50 32 0.840
+      classifierFloor "cls-lenet" 50 32 0.891
+      classifierFloor "cls-cnn" 16 64 0.93 ]
+
 /// Every long check.
-let all : Test list = [ aeLinear ]
+let all : Test list = aeLinear :: classifiers
