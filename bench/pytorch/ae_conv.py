@@ -5,15 +5,10 @@ MSE summed over pixels and averaged over the batch, Adam lr 1e-3 weight decay 1e
 
     /usr/bin/python3 ae_conv.py [--steps N] [--warmup W] [--batch-size B] [--threads T] [--data MNIST_DIR]
 """
-import os
-import sys
-
 import torch
 from torch import nn
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402
-from ae_3d import summed_per_image  # noqa: E402
+import common
 
 
 class ConvAutoencoder(nn.Module):
@@ -36,16 +31,5 @@ def build():
     return model, torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-5)
 
 
-def loss_of(model, x):
-    return summed_per_image(model(x), x)
-
-
-def test_metrics(model, test):
-    return {
-        "test MSE per pixel": common.mean_over(test, 1000, lambda b: nn.functional.mse_loss(model(b), b)),
-        "test loss": common.mean_over(test, 1000, lambda b: summed_per_image(model(b), b)),
-    }
-
-
 if __name__ == "__main__":
-    common.run(build, loss_of, test_metrics, "minus-one-one")
+    common.run(build, common.summed_per_image_loss, common.summed_per_image_metrics, "minus-one-one")

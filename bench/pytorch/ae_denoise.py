@@ -5,21 +5,16 @@ and masking noise (p 0.5) from fixed seeds (the noise itself differs from the F#
 
     /usr/bin/python3 ae_denoise.py [--steps N] [--warmup W] [--batch-size B] [--threads T] [--data MNIST_DIR]
 """
-import os
-import sys
-
 import torch
 from torch import nn
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402
-from ae_deep import Autoencoder  # noqa: E402
+import common
 
 STD = 0.5
 
 
 def build():
-    model = Autoencoder([784, 128], nn.ReLU(), code=nn.ReLU())
+    model = common.Autoencoder([784, 128], nn.ReLU(), code=nn.ReLU())
     return model, torch.optim.Adam(model.parameters(), lr=1e-3)
 
 
@@ -36,7 +31,7 @@ def test_metrics(model, test):
     gaussian = lambda b, g: b + torch.randn(b.shape, generator=g) * STD  # noqa: E731
     masking = lambda b, g: b * (torch.rand(b.shape, generator=g) >= 0.5).float()  # noqa: E731
     return {
-        "test MSE per pixel": common.mean_over(test, 1000, lambda b: nn.functional.mse_loss(model(b), b)),
+        "test MSE per pixel": common.mse_per_pixel(model, test),
         "test MSE per pixel, denoising gaussian:0.5": denoised_mse(model, test, gaussian, 2),
         "test MSE per pixel, denoising masking:0.5": denoised_mse(model, test, masking, 2),
     }

@@ -9,32 +9,10 @@ zero_grad / forward / cross-entropy / backward / Adam step, loss and batch accur
 Prints one JSON line with the keys of the bench's Measurement record; with --data, "metrics" holds the test accuracy
 (evaluation mode, batches of 500, as Classifier.measure).
 """
-import argparse
-import json
-import os
-import sys
-import time
-
-import numpy as np
 import torch
 from torch import nn
 
-from bench_support import LOSS_WINDOW, epoch_seed, proc_status_mb, read_idx
-
-
-def load_split(folder, prefix):
-    """A split of an MNIST-format folder (MNIST or Fashion-MNIST) as [N,1,28,28] float32 in [0,1] and int64 labels."""
-    images = np.frombuffer(read_idx(folder, prefix + "-images-idx3-ubyte"), dtype=np.uint8, offset=16)
-    labels = np.frombuffer(read_idx(folder, prefix + "-labels-idx1-ubyte"), dtype=np.uint8, offset=8)
-    x = torch.from_numpy(images.copy()).reshape(-1, 1, 28, 28).float().div_(255.0)
-    return x, torch.from_numpy(labels.astype(np.int64))
-
-
-def data_kind(folder):
-    """The data name the F# worker reports (Cases.imagesShaped)."""
-    if not folder:
-        return "synthetic"
-    return "fashion-mnist" if "fashion" in os.path.basename(os.path.normpath(folder)).lower() else "mnist"
+import bench_support
 
 
 def mlp():
@@ -87,7 +65,7 @@ def test_accuracy(features, head, folder, mean, std):
     """Test accuracy in evaluation mode, batches of 500 (Classifier.measure); nothing on synthetic data."""
     if not folder:
         return {}
-    x, y = load_split(folder, "t10k")
+    x, y = bench_support.load_split(folder, "t10k")
     x = (x - mean) / std
     features.eval()
     head.eval()
@@ -102,67 +80,31 @@ def test_accuracy(features, head, folder, mean, std):
 def main(build, shift=0, flip=False, mean=0.0, std=1.0):
     """Trains the model `build` returns (features, head) for --steps steps and prints the measurement line.
     `mean`/`std` standardise the pixels as the case's normalisation (0, 1: pixels in [0, 1])."""
-    p = argparse.ArgumentParser()
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--warmup", type=int, default=50)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--data")
-    a = p.parse_args()
-    torch.set_num_threads(a.threads)
+    options = bench_support.parse_options()
 
     # Same order as the F# worker (seed, data, model), so synthetic data and initial weights match.
     torch.manual_seed(0)
-    if a.data:
-        images, labels = load_split(a.data, "train")
-    else:
-        images, labels = torch.rand(60000, 1, 28, 28), torch.zeros(60000, dtype=torch.int64)
+    images, labels = bench_support.training_split(options.data)
     images = (images - mean) / std
     features, head = build()
     opt = torch.optim.Adam(list(features.parameters()) + list(head.parameters()), lr=1e-3)
     features.train()
     head.train()
 
-    count = images.shape[0]
-    losses = []
-    step = 0
-    epoch = 1
-    started = finished = None
-    while step < a.steps:
-        g = torch.Generator().manual_seed(epoch_seed(0, epoch))
-        perm = torch.randperm(count, generator=g)
-        for start in range(0, count, a.batch_size):
-            idx = perm[start:start + a.batch_size]
-            x = images.index_select(0, idx)
-            y = labels.index_select(0, idx)
-            opt.zero_grad()
-            z = head(features(augment(x, shift, flip)))
-            loss = nn.functional.cross_entropy(z, y)
-            accuracy = (z.argmax(1) == y).float().mean()
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
-            accuracy.item()  # the trainer reads every term back
-            step += 1
-            if step == a.warmup:
-                started = time.perf_counter()
-            if step == a.steps:
-                finished = time.perf_counter()
-                break
-        epoch += 1
+    def step(idx):
+        x = images.index_select(0, idx)
+        y = labels.index_select(0, idx)
+        opt.zero_grad()
+        z = head(features(augment(x, shift, flip)))
+        loss = nn.functional.cross_entropy(z, y)
+        accuracy = (z.argmax(1) == y).float().mean()
+        loss.backward()
+        opt.step()
+        value = loss.item()
+        accuracy.item()  # the trainer reads every term back
+        return value
 
-    window = min(LOSS_WINDOW, a.steps - a.warmup)
-    print(json.dumps({
-        "implementation": "PyTorch (Python)",
-        "version": "PyTorch %s / Python %s" % (torch.__version__, ".".join(map(str, sys.version_info[:3]))),
-        "threads": a.threads,
-        "steps": a.steps,
-        "warmup": a.warmup,
-        "batch_size": a.batch_size,
-        "data": data_kind(a.data),
-        "steps_per_second": (a.steps - a.warmup) / (finished - started),
-        "peak_rss_mb": proc_status_mb("VmHWM"),
-        "rss_mb": proc_status_mb("VmRSS"),
-        "final_loss": sum(losses[-window:]) / window,
-        "metrics": test_accuracy(features, head, a.data, mean, std),
-    }))
+    losses, steps_per_second = bench_support.timed_steps(options, images.shape[0], step)
+    metrics = test_accuracy(features, head, options.data, mean, std)
+    bench_support.print_measurement(options, bench_support.images_kind(options.data), steps_per_second, losses,
+                                    metrics)

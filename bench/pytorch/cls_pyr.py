@@ -8,16 +8,13 @@ sum_k max(0, 1 - y_k z_k)) and Adam(1e-3, weight decay 1/54000), as Classifier.t
 
     /usr/bin/python3 cls_pyr.py [--steps N] [--warmup W] [--batch-size B] [--threads T] [--data FOLDER]
 """
-import argparse
-import json
 import math
-import sys
 import time
 
 import torch
 from torch import nn
 
-import classifiers
+import bench_support
 
 SIGMA = 2.0 / 3.0
 RADIUS = 3
@@ -58,21 +55,11 @@ def hinge(z, y):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--warmup", type=int, default=50)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--data")
-    a = p.parse_args()
-    torch.set_num_threads(a.threads)
+    options = bench_support.parse_options()
 
     # Same order as the F# worker (seed, data, model), so the head's initial weights match.
     torch.manual_seed(0)
-    if a.data:
-        images, labels = classifiers.load_split(a.data, "train")
-    else:
-        images, labels = torch.rand(60000, 1, 28, 28), torch.zeros(60000, dtype=torch.int64)
+    images, labels = bench_support.training_split(options.data)
     head = nn.Linear(1050, 10)
     k = kernel1d()
     clock = time.perf_counter()
@@ -80,54 +67,28 @@ def main():
     feature_seconds = time.perf_counter() - clock
     opt = torch.optim.Adam(head.parameters(), lr=1e-3, weight_decay=1.0 / 54000.0)
 
-    count = inputs.shape[0]
-    losses = []
-    step = 0
-    epoch = 1
-    started = finished = None
-    while step < a.steps:
-        g = torch.Generator().manual_seed(classifiers.epoch_seed(0, epoch))
-        perm = torch.randperm(count, generator=g)
-        for start in range(0, count, a.batch_size):
-            idx = perm[start:start + a.batch_size]
-            x = inputs.index_select(0, idx)
-            y = labels.index_select(0, idx)
-            opt.zero_grad()
-            z = head(x)
-            loss = hinge(z, y)
-            accuracy = (z.argmax(1) == y).float().mean()
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
-            accuracy.item()
-            step += 1
-            if step == a.warmup:
-                started = time.perf_counter()
-            if step == a.steps:
-                finished = time.perf_counter()
-                break
-        epoch += 1
+    def step(idx):
+        x = inputs.index_select(0, idx)
+        y = labels.index_select(0, idx)
+        opt.zero_grad()
+        z = head(x)
+        loss = hinge(z, y)
+        accuracy = (z.argmax(1) == y).float().mean()
+        loss.backward()
+        opt.step()
+        value = loss.item()
+        accuracy.item()
+        return value
+
+    losses, steps_per_second = bench_support.timed_steps(options, inputs.shape[0], step)
 
     metrics = {"feature seconds": feature_seconds}
-    if a.data:
-        tx, ty = classifiers.load_split(a.data, "t10k")
+    if options.data:
+        tx, ty = bench_support.load_split(options.data, "t10k")
         with torch.no_grad():
             metrics["test accuracy"] = (head(cached(tx, k)).argmax(1) == ty).float().mean().item()
-    window = min(classifiers.LOSS_WINDOW, a.steps - a.warmup)
-    print(json.dumps({
-        "implementation": "PyTorch (Python)",
-        "version": "PyTorch %s / Python %s" % (torch.__version__, ".".join(map(str, sys.version_info[:3]))),
-        "threads": a.threads,
-        "steps": a.steps,
-        "warmup": a.warmup,
-        "batch_size": a.batch_size,
-        "data": classifiers.data_kind(a.data),
-        "steps_per_second": (a.steps - a.warmup) / (finished - started),
-        "peak_rss_mb": classifiers.proc_status_mb("VmHWM"),
-        "rss_mb": classifiers.proc_status_mb("VmRSS"),
-        "final_loss": sum(losses[-window:]) / window,
-        "metrics": metrics,
-    }))
+    bench_support.print_measurement(options, bench_support.images_kind(options.data), steps_per_second, losses,
+                                    metrics)
 
 
 if __name__ == "__main__":

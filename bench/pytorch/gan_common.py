@@ -1,4 +1,4 @@
-"""PyTorch reference for the bench's GAN cases (gan_mlp_a.py, lsgan.py, dcgan.py, dcgan_keras.py import this).
+"""PyTorch reference for the bench's GAN cases (gan_mlp.py, lsgan.py, dcgan.py, dcgan_keras.py import this).
 
 Mirrors the library's Models/Gan.fs: the same networks created in the same order (generator, discriminator,
 then the 64 fixed noise vectors) after torch.manual_seed(0), the same [-1,1] MNIST data in the same order
@@ -9,26 +9,14 @@ read back as numbers every step, as the library does. After training, 10,000 sam
 are written as raw float32 [N,1,28,28] to $GENERATIVE_BENCH_SAMPLES (when set), so the F# harness scores them
 with the same feature network as its own samples. Prints one JSON line with the bench's Measurement keys.
 """
-import argparse
-import json
 import os
-import sys
-import time
 
 import numpy as np
 import torch
 from torch import nn
 import torch.nn.functional as F
 
-from bench_support import LOSS_WINDOW, epoch_seed, proc_status_mb, read_idx
-
-
-def mnist_train(folder):
-    """Training images [N,1,28,28] in [-1,1] (as Normalization.MinusOneToOne) and int64 labels."""
-    images = np.frombuffer(read_idx(folder, "train-images-idx3-ubyte"), dtype=np.uint8, offset=16)
-    labels = np.frombuffer(read_idx(folder, "train-labels-idx1-ubyte"), dtype=np.uint8, offset=8)
-    x = torch.from_numpy(images.copy()).reshape(-1, 1, 28, 28).float().div_(255.0).mul_(2.0).sub_(1.0)
-    return x, torch.from_numpy(labels.astype(np.int64))
+import bench_support
 
 
 class Reshape(nn.Module):
@@ -123,20 +111,10 @@ def noise(kind, count, z, generator=None):
 
 def run(spec):
     """spec: dict(arch, z, noise, loss, d_scale, flip, optimizer(params) -> optim)."""
-    p = argparse.ArgumentParser()
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--warmup", type=int, default=50)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--data")
-    a = p.parse_args()
-    torch.set_num_threads(a.threads)
+    options = bench_support.parse_options()
 
     torch.manual_seed(0)
-    if a.data:
-        images, labels = mnist_train(a.data)
-    else:
-        images, labels = torch.rand(60000, 1, 28, 28) * 2.0 - 1.0, torch.zeros(60000, dtype=torch.int64)
+    images, labels = bench_support.training_split(options.data, "minus-one-one")
     z = spec["z"]
     g, d, probabilities = networks(spec["arch"], z)
     noise(spec["noise"], 64, z)  # the fixed noise batch, drawn at creation as Gan.create does
@@ -146,45 +124,34 @@ def run(spec):
     g.train()
     d.train()
 
-    count = images.shape[0]
-    history = []
-    step = 0
-    epoch = 1
-    started = finished = None
-    while step < a.steps:
-        perm = torch.randperm(count, generator=torch.Generator().manual_seed(epoch_seed(0, epoch)))
-        for start in range(0, count, a.batch_size):
-            idx = perm[start:start + a.batch_size]
-            real = images.index_select(0, idx)
-            labels.index_select(0, idx)
-            if spec["flip"] > 0:
-                mask = torch.rand(real.shape[0]) < spec["flip"]
-                real = torch.where(mask.reshape(-1, 1, 1, 1), real.flip(3), real)
-            fake = g(noise(spec["noise"], real.shape[0], z))
-            # D update on the real batch and the detached fakes.
-            d_opt.zero_grad()
-            d_real = d(real)
-            d_fake = d(fake.detach())
-            d_loss = d_loss_of(d_real, d_fake) * spec["d_scale"]
-            d_loss.backward()
-            d_opt.step()
-            # G update through the frozen D.
-            for q in d.parameters():
-                q.requires_grad_(False)
-            g_opt.zero_grad()
-            g_loss = g_loss_of(d(fake))
-            g_loss.backward()
-            g_opt.step()
-            for q in d.parameters():
-                q.requires_grad_(True)
-            history.append((d_loss.item(), d_real.mean().item(), d_fake.mean().item(), g_loss.item()))
-            step += 1
-            if step == a.warmup:
-                started = time.perf_counter()
-            if step == a.steps:
-                finished = time.perf_counter()
-                break
-        epoch += 1
+    def step(idx):
+        real = images.index_select(0, idx)
+        labels.index_select(0, idx)
+        if spec["flip"] > 0:
+            mask = torch.rand(real.shape[0]) < spec["flip"]
+            real = torch.where(mask.reshape(-1, 1, 1, 1), real.flip(3), real)
+        fake = g(noise(spec["noise"], real.shape[0], z))
+        # D update on the real batch and the detached fakes.
+        d_opt.zero_grad()
+        d_real = d(real)
+        d_fake = d(fake.detach())
+        d_loss = d_loss_of(d_real, d_fake) * spec["d_scale"]
+        d_loss.backward()
+        d_opt.step()
+        # G update through the frozen D.
+        for q in d.parameters():
+            q.requires_grad_(False)
+        g_opt.zero_grad()
+        g_loss = g_loss_of(d(fake))
+        g_loss.backward()
+        g_opt.step()
+        for q in d.parameters():
+            q.requires_grad_(True)
+        # The four terms are read back every step, as the library does; final_loss is the G loss's.
+        d_loss.item(), d_real.mean().item(), d_fake.mean().item()
+        return g_loss.item()
+
+    g_losses, steps_per_second = bench_support.timed_steps(options, images.shape[0], step)
 
     samples_path = os.environ.get("GENERATIVE_BENCH_SAMPLES")
     if samples_path:
@@ -195,18 +162,4 @@ def run(spec):
             for _ in range(20):
                 f.write(g(noise(spec["noise"], 500, z, gen)).contiguous().numpy().astype(np.float32).tobytes())
 
-    window = min(LOSS_WINDOW, a.steps - a.warmup)
-    print(json.dumps({
-        "implementation": "PyTorch (Python)",
-        "version": "PyTorch %s / Python %s" % (torch.__version__, ".".join(map(str, sys.version_info[:3]))),
-        "threads": a.threads,
-        "steps": a.steps,
-        "warmup": a.warmup,
-        "batch_size": a.batch_size,
-        "data": "mnist" if a.data else "synthetic",
-        "steps_per_second": (a.steps - a.warmup) / (finished - started),
-        "peak_rss_mb": proc_status_mb("VmHWM"),
-        "rss_mb": proc_status_mb("VmRSS"),
-        "final_loss": sum(h[3] for h in history[-window:]) / window,
-        "metrics": {},
-    }))
+    bench_support.print_measurement(options, bench_support.mnist_kind(options.data), steps_per_second, g_losses, {})

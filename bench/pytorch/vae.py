@@ -7,14 +7,11 @@ negative ELBO in nats for the Gaussian of variance 1/2 ((D/2) log pi added).
     /usr/bin/python3 vae.py [--steps N] [--warmup W] [--batch-size B] [--threads T] [--data MNIST_DIR]
 """
 import math
-import os
-import sys
 
 import torch
 from torch import nn
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402
+import common
 
 
 class Vae(nn.Module):
