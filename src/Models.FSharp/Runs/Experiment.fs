@@ -41,12 +41,16 @@ type RunResult =
       Report: string
       History: History
       Outcome: FitOutcome
-      Metrics: (string * float * string) list }
+      Metrics: (string * float * string) list
+      /// The epoch whose weights the model ends with when early stopping put back an earlier, better epoch than
+      /// the last one trained (also one trained before a resume); None: the last epoch's weights.
+      KeptEpoch: int option }
 
 /// Callbacks a run reports through.
 type RunEvents = { OnStep: TrainingProgress -> unit; Log: string -> unit }
 
-/// Runs: a folder per training run with run.json, checkpoints/, samples/, metrics.csv and report.html;
+/// Runs: a folder per training run with run.json, checkpoints/ (with best.safetensors when early stopping keeps
+/// the best epoch), samples/, metrics.csv and report.html;
 /// training, resuming, reporting and loading a trained model back.
 [<RequireQualifiedAccess>]
 module Experiment =
@@ -223,7 +227,7 @@ module Experiment =
 
     let private writeReport folder (s: RunSettings) (entry: CatalogEntry) (data: ImageDataset) (device: torch.Device)
                             (history: History) (metrics: (string * float * string) list) (charts: (string * Plotly.NET.GenericChart) list)
-                            (parameters: int64) =
+                            (parameters: int64) (weightsNote: string option) =
         let report = Path.Combine(folder, "report.html")
         let epochs = history.Epochs.Length
         let seconds = history.Epochs |> List.sumBy (fun e -> e.Seconds)
@@ -231,6 +235,7 @@ module Experiment =
             sprintf "%s, trained %d of %d epochs (%d steps, %.1f s) on %s (%d training images), batch %d, seed %d; %d parameters."
                 entry.Title epochs s.Epochs (match history.Steps with [] -> 0L | st -> (List.last st).Step) seconds
                 data.Name data.Train.Count s.BatchSize s.Seed parameters
+            + (weightsNote |> Option.map (fun note -> " " + note) |> Option.defaultValue "")
         RunReport.write report
             { Title = entry.Title
               ModelId = entry.Id
@@ -298,6 +303,17 @@ module Experiment =
         if resumeFrom.IsNone then savePictures folder norm model fixedBatch 0
         let info pos = { ModelId = s.ModelId; Settings = effectiveModelSettings s; Position = pos; CreatedUtc = DateTime.UtcNow }
         let parameters = Trainer.parameterCount model.Trainer
+        let stopping = model.Training.Validation |> Option.bind (fun plan -> plan.EarlyStopping)
+        match resumeFrom, stopping with
+        | Some _, Some es when es.RestoreBest ->
+            match Loop.bestEpoch es (snd start).Epochs with
+            | Some (value, epoch) when File.Exists(Checkpoint.bestPath checkpoints) ->
+                events.Log (sprintf "best epoch so far: %d (%s %.5g), weights in %s" epoch es.Monitor value (Checkpoint.bestPath checkpoints))
+            | Some (_, epoch) ->
+                events.Log (sprintf "warning: the weights of the best epoch so far (%d) were not saved (%s is missing); unless a later epoch beats it, the run will end with its last weights"
+                                epoch (Checkpoint.bestPath checkpoints))
+            | None -> ()
+        | _ -> ()
         let saveCheckpoint history pos =
             let path = Checkpoint.save checkpoints s.KeepCheckpoints model.Trainer history (info pos)
             History.save (Path.Combine(folder, "metrics.csv")) history
@@ -309,9 +325,25 @@ module Experiment =
                 fun record history pos ->
                     savePictures folder norm model fixedBatch record.Epoch
                     saveCheckpoint history pos |> ignore
-                    writeReport folder s entry data device history [] [] parameters |> ignore
+                    writeReport folder s entry data device history [] [] parameters None |> ignore
                     let terms = record.Terms |> Map.toList |> List.map (fun (k, v) -> sprintf "%s %.5g" k v) |> String.concat "  "
-                    events.Log (sprintf "epoch %d/%d  %s  (%.1f s)" record.Epoch s.Epochs terms record.Seconds) }
+                    events.Log (sprintf "epoch %d/%d  %s  (%.1f s)" record.Epoch s.Epochs terms record.Seconds)
+              // The loop keeps the best epoch's weights in memory only; on disk they survive an interruption, so a
+              // resumed run can still end with them.
+              OnNewBest =
+                fun record ->
+                    stopping |> Option.iter (fun es -> Checkpoint.saveBest checkpoints model.Trainer record.Epoch es.Monitor record.Terms.[es.Monitor])
+              // A missing or damaged best file must not cost a finished run its checkpoint, metrics and report: the
+              // run keeps its last weights (which the last checkpoint holds anyway) and says so, in the log and the
+              // report, rather than failing after the training is done.
+              RestoreEarlierBest =
+                fun epoch ->
+                    try
+                        Checkpoint.restoreBest checkpoints epoch model.Trainer
+                        true
+                    with :? IOException | :? InvalidDataException | :? UnauthorizedAccessException as e ->
+                        events.Log (sprintf "warning: could not put back the weights of the best epoch (%d): %s. The run keeps the weights of its last epoch." epoch e.Message)
+                        false }
         let trainPart, heldOut = splitForTraining model.Training data.Train
         heldOut |> Option.iter (fun v -> events.Log (sprintf "validation: the last %d training images are held out (the test set is not used)" v.Count))
         let loopOptions =
@@ -322,7 +354,7 @@ module Experiment =
                     match model.Training.Validation, heldOut with
                     | Some plan, Some v -> Some (fun () -> plan.Measure v)
                     | _ -> None
-                EarlyStopping = model.Training.Validation |> Option.bind (fun plan -> plan.EarlyStopping) }
+                EarlyStopping = stopping }
         let result =
             try Loop.fit loopOptions hooks token model.Trainer trainPart start
             finally
@@ -342,11 +374,24 @@ module Experiment =
             saveCheckpoint result.History result.Position |> ignore
             events.Log (sprintf "kept the weights of epoch %d (best validation value)" epoch)
         | None -> ()
+        let weightsNote =
+            let lastEpoch = match result.History.Epochs with [] -> 0 | es -> (List.last es).Epoch
+            match stopping, result.RestoredEpoch with
+            | Some es, Some epoch ->
+                let value = result.History.Epochs |> List.find (fun e -> e.Epoch = epoch) |> fun e -> e.Terms.[es.Monitor]
+                Some (sprintf "Early stopping put back the weights of epoch %d, the best by %s (%.5g); the test metrics measure them." epoch es.Monitor value)
+            | Some es, None when es.RestoreBest && result.Outcome <> Cancelled ->
+                match Loop.bestEpoch es result.History.Epochs with
+                | Some (_, best) when best <> lastEpoch ->
+                    Some (sprintf "The model holds the weights of its last epoch (%d): those of the best epoch (%d) could not be put back (see the run's log)." lastEpoch best)
+                | _ -> None
+            | _ -> None
         Trainer.eval model.Trainer
         let metrics = model.Evaluate data.Test data.Classes
         let charts = drawExtras folder norm model data
-        let report = writeReport folder s entry data device result.History metrics charts parameters
-        { Folder = folder; Report = report; History = result.History; Outcome = result.Outcome; Metrics = metrics }
+        let report = writeReport folder s entry data device result.History metrics charts parameters weightsNote
+        { Folder = folder; Report = report; History = result.History; Outcome = result.Outcome; Metrics = metrics
+          KeptEpoch = result.RestoredEpoch }
 
     /// Builds the model a run's settings describe, seeded, on the run's device.
     let buildModel (s: RunSettings) : RunModel = build s (Device.resolve s.Device)
@@ -368,8 +413,8 @@ module Experiment =
         let data = loadData s
         fitModel s (buildModel s) data events token
 
-    /// Continues a run from its newest checkpoint; `epochs` raises (or keeps) the run's epoch count.
-    let resume (folder: string) (epochs: int option) (device: DeviceChoice) (events: RunEvents) (token: CancellationToken) : RunResult =
+    /// The settings of a run to resume (with `epochs` as its new count) and its newest checkpoint.
+    let private resumeSettings (folder: string) (epochs: int option) (device: DeviceChoice) =
         let saved = readSettings folder
         let s = { saved with Epochs = defaultArg epochs saved.Epochs; Device = device }
         validate s
@@ -379,6 +424,18 @@ module Experiment =
             | None -> raise (FileNotFoundException(sprintf "%s has no complete checkpoint to resume from; start a new run instead." folder))
         if s.Epochs <> saved.Epochs then
             writeAtomic (Path.Combine(folder, runFile)) (toJson s (effectiveModelSettings s))
+        s, ck
+
+    /// Continues a run from its newest checkpoint with an already built model of the run's settings (as
+    /// `fitModel` trains one) and its data; `epochs` raises (or keeps) the run's epoch count.
+    let resumeModel (folder: string) (epochs: int option) (device: DeviceChoice) (model: RunModel) (data: ImageDataset)
+                    (events: RunEvents) (token: CancellationToken) : RunResult =
+        let s, ck = resumeSettings folder epochs device
+        run s folder (Some ck) model data events token
+
+    /// Continues a run from its newest checkpoint; `epochs` raises (or keeps) the run's epoch count.
+    let resume (folder: string) (epochs: int option) (device: DeviceChoice) (events: RunEvents) (token: CancellationToken) : RunResult =
+        let s, ck = resumeSettings folder epochs device
         run s folder (Some ck) (buildModel s) (loadData s) events token
 
     /// A trained model loaded back from a run folder's newest checkpoint (weights only), in evaluation mode,
@@ -402,7 +459,7 @@ module Experiment =
         let history = if File.Exists metricsPath then History.ofCsv (File.ReadAllText metricsPath) else History.empty
         let metrics = model.Evaluate data.Test data.Classes
         let charts = drawExtras folder data.Normalization model data
-        metrics, writeReport folder s (Catalog.find s.ModelId) data (Device.resolve device) history metrics charts (Trainer.parameterCount model.Trainer)
+        metrics, writeReport folder s (Catalog.find s.ModelId) data (Device.resolve device) history metrics charts (Trainer.parameterCount model.Trainer) None
 
     /// Rebuilds a run's report.html from its newest checkpoint and metrics.csv, re-measuring the test metrics.
     let report (folder: string) (device: DeviceChoice) : string = snd (evaluate folder device)

@@ -22,6 +22,9 @@ type CheckpointInfo =
 /// (TorchSharp's optimiser state format), rng.safetensors (libtorch's global generator state),
 /// history.csv and manifest.json. A save writes a hidden temporary folder and renames it into place, then
 /// updates `checkpoints/latest` the same way, so an interrupted save never damages an earlier checkpoint.
+/// Beside them, `checkpoints/best.safetensors` holds the weights of early stopping's best epoch so far (with the
+/// epoch in its metadata), replaced atomically by each new best and never removed by the rotation of step folders,
+/// so a run interrupted after its best epoch and resumed can still end with that epoch's weights.
 [<RequireQualifiedAccess>]
 module Checkpoint =
     let private manifestName = "manifest.json"
@@ -38,22 +41,24 @@ module Checkpoint =
             for KeyValue (k, t) in m.state_dict() do
                 yield name + "." + k, t ]
 
-    /// Copies saved weights into the trainer's modules. Every expected entry must be present with its shape;
-    /// errors name the file and the entry.
+    /// Copies saved weights into the trainer's modules. Every expected entry must be present with its shape, and
+    /// no other; errors name the file and the entry, and leave the modules untouched (all is checked first).
     let loadWeights (source: string) (trainer: Trainer) (saved: (string * Tensor) list) =
         let byName = dict saved
-        use _ = torch.no_grad()
-        for (name, target) in stateOf trainer do
+        let targets = stateOf trainer
+        for (name, target) in targets do
             match byName.TryGetValue name with
             | false, _ ->
                 raise (InvalidDataException(sprintf "%s: the checkpoint has no tensor '%s' (was it written by another model or version?)" source name))
             | true, t when t.shape <> target.shape ->
                 raise (InvalidDataException(sprintf "%s: tensor '%s' has shape %A but the model expects %A" source name t.shape target.shape))
-            | true, t -> target.copy_(t) |> ignore
-        let expected = stateOf trainer |> List.map fst |> Set.ofList
+            | true, _ -> ()
+        let expected = targets |> List.map fst |> Set.ofList
         match saved |> List.map fst |> List.tryFind (fun n -> not (expected.Contains n)) with
         | Some extra -> raise (InvalidDataException(sprintf "%s: unexpected tensor '%s' for this model" source extra))
         | None -> ()
+        use _ = torch.no_grad()
+        for (name, target) in targets do target.copy_(byName.[name]) |> ignore
 
     let private infoToJson (info: CheckpointInfo) =
         let o = JsonObject()
@@ -145,3 +150,42 @@ module Checkpoint =
         let historyPath = Path.Combine(folder, "history.csv")
         let history = if File.Exists historyPath then History.ofCsv (File.ReadAllText historyPath) else History.empty
         info, history
+
+    /// The file under a checkpoints folder holding the weights of early stopping's best epoch.
+    let bestPath (checkpointsFolder: string) = Path.Combine(checkpointsFolder, "best.safetensors")
+
+    let private bestEpochKey = "generative.epoch"
+
+    /// Saves the trainer's weights as those of `epoch`, early stopping's new best (`monitor` = `value`), to
+    /// `checkpoints/best.safetensors`: written to a temporary file and renamed over the previous best, so a crash
+    /// leaves either the old best or the new one, never a mix.
+    let saveBest (checkpointsFolder: string) (trainer: Trainer) (epoch: int) (monitor: string) (value: float) =
+        Directory.CreateDirectory checkpointsFolder |> ignore
+        let path = bestPath checkpointsFolder
+        let metadata =
+            [ bestEpochKey, string epoch
+              "generative.monitor", monitor
+              "generative.value", value.ToString("R", Globalization.CultureInfo.InvariantCulture) ]
+        let tmp = path + ".tmp"
+        File.WriteAllBytes(tmp, SafeTensors.toBytesWithMetadata metadata (stateOf trainer))
+        File.Move(tmp, path, true)
+
+    /// Copies the weights `saveBest` kept into the trainer, checking that they are those of `epoch`. Throws
+    /// FileNotFoundException when there is no best file, InvalidDataException when it is damaged, belongs to
+    /// another epoch or another model; the modules are left untouched then.
+    let restoreBest (checkpointsFolder: string) (epoch: int) (trainer: Trainer) =
+        let path = bestPath checkpointsFolder
+        if not (File.Exists path) then
+            raise (FileNotFoundException(sprintf "%s: no best weights saved (runs of earlier versions did not save them)" path, path))
+        let bytes = File.ReadAllBytes path
+        let metadata =
+            try SafeTensors.metadataOf path bytes
+            with :? JsonException | :? InvalidOperationException | :? ArgumentException as e ->
+                raise (InvalidDataException(sprintf "%s: not a valid safetensors file: %s" path e.Message, e))
+        match metadata |> List.tryFind (fun (k, _) -> k = bestEpochKey) |> Option.map snd with
+        | Some e when e = string epoch -> ()
+        | Some e -> raise (InvalidDataException(sprintf "%s holds the weights of epoch %s, but the best epoch in the run's history is %d" path e epoch))
+        | None -> raise (InvalidDataException(sprintf "%s: no '%s' metadata (not written by a run's early stopping)" path bestEpochKey))
+        let saved = SafeTensors.ofBytes path bytes
+        try loadWeights path trainer saved
+        finally for (_, t) in saved do t.Dispose()

@@ -14,7 +14,8 @@ type EarlyStopping =
       Maximize: bool
       /// Epochs in a row without a new best value after which training stops.
       Patience: int
-      /// At the end (stopped or not) put back the weights of the best epoch seen in this process.
+      /// At the end (stopped or not) put back the weights of the best epoch: kept in memory when it was trained in
+      /// this process, or asked of `FitHooks.RestoreEarlierBest` when it was trained before a resume.
       RestoreBest: bool }
 
 /// Settings of the training loop itself (not of a model).
@@ -45,7 +46,16 @@ type FitHooks =
       /// After every epoch, with the history so far and the position of the next step.
       OnEpochEnd: EpochRecord -> History -> TrainingPosition -> unit
       /// Every `CheckpointEverySteps` steps inside an epoch, with the history so far and the next step's position.
-      OnCheckpoint: History -> TrainingPosition -> unit }
+      OnCheckpoint: History -> TrainingPosition -> unit
+      /// When an epoch becomes early stopping's best so far (RestoreBest set), before `OnEpochEnd`, with the modules
+      /// holding its weights: the place to make them durable (a run saves them to disk), since the loop's own copy
+      /// lives only in memory and is lost when the process ends.
+      OnNewBest: EpochRecord -> unit
+      /// Puts back the weights of `epoch`, the best epoch of a resumed run that was trained before the resume (so
+      /// the loop holds no copy; `OnNewBest` saw them then). Returns false, leaving the modules untouched, when
+      /// they cannot be had (never saved, damaged): the run then ends with its last weights. Called at most once,
+      /// at the end.
+      RestoreEarlierBest: int -> bool }
 
 /// How `fit` ended.
 type FitOutcome =
@@ -61,7 +71,8 @@ type FitResult =
     { History: History
       Position: TrainingPosition
       Outcome: FitOutcome
-      /// The epoch whose weights early stopping put back into the modules, when it is not the last epoch trained.
+      /// The epoch whose weights early stopping put back into the modules, when it is not the last epoch trained
+      /// (from memory, or through `FitHooks.RestoreEarlierBest` for an epoch trained before a resume).
       RestoredEpoch: int option }
 
 /// The training loop: epochs of shuffled batches, one dispose scope per step, named loss terms recorded per step
@@ -73,11 +84,21 @@ module Loop =
         { Epochs = 1; BatchSize = 64; Seed = 0L; DropLast = false; Device = torch.CPU; Transform = id; CheckpointEverySteps = 0
           Validate = None; EarlyStopping = None }
 
-    /// Hooks that do nothing.
-    let noHooks = { OnStep = ignore; OnEpochEnd = (fun _ _ _ -> ()); OnCheckpoint = fun _ _ -> () }
+    /// Hooks that do nothing (and restore no best epoch from before a resume).
+    let noHooks =
+        { OnStep = ignore; OnEpochEnd = (fun _ _ _ -> ()); OnCheckpoint = (fun _ _ -> ()); OnNewBest = ignore
+          RestoreEarlierBest = fun _ -> false }
 
     /// Where a new run starts.
     let start = { Epoch = 1; StepInEpoch = 0; Step = 0L }
+
+    /// The best (value, epoch) of early stopping's monitored term among `epochs` (the first of equal values), or
+    /// None when no epoch recorded it.
+    let bestEpoch (stopping: EarlyStopping) (epochs: EpochRecord list) : (float * int) option =
+        let isBetter value best = if stopping.Maximize then value > best else value < best
+        epochs
+        |> List.choose (fun e -> e.Terms.TryFind stopping.Monitor |> Option.map (fun v -> v, e.Epoch))
+        |> List.fold (fun acc (v, e) -> match acc with Some (b, _) when not (isBetter v b) -> acc | _ -> Some (v, e)) None
 
     /// Throws ArgumentException naming the bad field.
     let validate (o: FitOptions) =
@@ -144,17 +165,11 @@ module Loop =
         let clock = Stopwatch.StartNew()
         let mutable examplesSeen = 0L
         let snapshot () = { Steps = List.ofSeq steps; Epochs = epochs }
-        // Early stopping state. A resumed run recovers the best value and its epoch from the history; the weights
-        // of an epoch before the resume are not kept, so only epochs trained in this process can be restored.
-        let monitored (e: EpochRecord) = options.EarlyStopping |> Option.bind (fun es -> e.Terms.TryFind es.Monitor)
+        // Early stopping state. A resumed run recovers the best value and its epoch from the history. The loop copies
+        // the weights of bests found in this process into memory; those of a best from before the resume were
+        // made durable by `OnNewBest` back then, and `RestoreEarlierBest` fetches them at the end.
         let isBetter (es: EarlyStopping) value best = if es.Maximize then value > best else value < best
-        let mutable best =
-            match options.EarlyStopping with
-            | None -> None
-            | Some es ->
-                history.Epochs
-                |> List.choose (fun e -> monitored e |> Option.map (fun v -> v, e.Epoch))
-                |> List.fold (fun acc (v, e) -> match acc with Some (b, _) when not (isBetter es v b) -> acc | _ -> Some (v, e)) None
+        let mutable best = options.EarlyStopping |> Option.bind (fun es -> bestEpoch es history.Epochs)
         let mutable bestWeights : (int * (Tensor * Tensor) list) option = None
         let mutable stopped = false
         Trainer.train trainer
@@ -215,20 +230,21 @@ module Loop =
                         if es.RestoreBest then
                             bestWeights |> Option.iter (snd >> disposeWeights)
                             bestWeights <- Some (epoch, copyWeights trainer)
+                            hooks.OnNewBest record
                 hooks.OnEpochEnd record (snapshot ()) pos
                 Trainer.train trainer
         let lastEpoch = match epochs with [] -> 0 | es -> (List.last es).Epoch
+        // A cancelled run keeps its last weights: it resumes from them, and restores the best when it ends.
         let restored =
-            match bestWeights with
-            | Some (epoch, copies) ->
-                let restoredEpoch =
-                    if not cancelled && epoch <> lastEpoch then
-                        restoreWeights copies
-                        Some epoch
-                    else None
-                disposeWeights copies
-                restoredEpoch
-            | None -> None
+            match options.EarlyStopping, best with
+            | Some es, Some (_, epoch) when es.RestoreBest && not cancelled && epoch <> lastEpoch ->
+                match bestWeights with
+                | Some (kept, copies) when kept = epoch ->
+                    restoreWeights copies
+                    Some epoch
+                | _ -> if hooks.RestoreEarlierBest epoch then Some epoch else None
+            | _ -> None
+        bestWeights |> Option.iter (snd >> disposeWeights)
         { History = snapshot (); Position = pos
           Outcome = (if cancelled then Cancelled elif stopped then StoppedEarly else Completed)
           RestoredEpoch = restored }

@@ -25,6 +25,10 @@ let private counter () =
       Step = fun _ -> (use _ = torch.no_grad() in m.weight.add_(torch.ones(1L, 1L)) |> ignore); Map [ "loss", 1.0 ] },
     m
 
+let private setWeight (m: Modules.Linear) (value: float32) =
+    use _ = torch.no_grad()
+    m.weight.fill_(value) |> ignore
+
 /// A validation function returning the scripted values, one per epoch.
 let private scripted (values: float list) =
     let mutable epoch = 0
@@ -58,6 +62,45 @@ let tests =
             Expect.equal r.History.Epochs.Length 4 "best at epoch 2, no better value in epochs 3 and 4"
             Expect.equal r.RestoredEpoch (Some 2) "epoch 2's weights restored"
             Expect.floatClose Accuracy.veryHigh (m.weight.ToSingle() |> float) 4.0 "the weight after epoch 2's four steps"
+        }
+
+        test "a resumed run whose best epoch predates the resume asks the hooks for its weights" {
+            // First process: epochs 1-3, best at epoch 2 (saved through OnNewBest), interrupted after epoch 3.
+            let trainer, m = counter ()
+            let stopping = { Monitor = "val loss"; Maximize = false; Patience = 2; RestoreBest = true }
+            let options = { Loop.defaults with Epochs = 10; BatchSize = 10; EarlyStopping = Some stopping }
+            let saved = ResizeArray<int * float32>()
+            use cts = new CancellationTokenSource()
+            let first =
+                { Loop.noHooks with
+                    OnNewBest = fun r -> saved.Add(r.Epoch, m.weight.ToSingle())
+                    OnEpochEnd = fun r _ _ -> if r.Epoch = 3 then cts.Cancel() }
+            let part =
+                Loop.fit { options with Validate = Some (scripted [ 3.0; 1.0; 2.0 ]) } first cts.Token trainer (TestData.bars 20 1L)
+                    (Loop.start, History.empty)
+            Expect.equal part.Outcome Cancelled "interrupted"
+            Expect.equal (List.ofSeq saved) [ 1, 2.0f; 2, 4.0f ] "each new best reached OnNewBest with its weights in the modules"
+            Expect.isNone part.RestoredEpoch "a cancelled run keeps its last weights"
+            // Second process (the weight carries on from 6, as a restored checkpoint would): epoch 4 is worse, stop.
+            let asked = ResizeArray<int>()
+            let restoreFrom (available: bool) =
+                { Loop.noHooks with
+                    RestoreEarlierBest =
+                        fun epoch ->
+                            asked.Add epoch
+                            if available then setWeight m (snd saved.[1])
+                            available }
+            let resumed = { options with Validate = Some (scripted [ 1.5 ]) }
+            let r = Loop.fit resumed (restoreFrom true) CancellationToken.None trainer (TestData.bars 20 1L) (part.Position, part.History)
+            Expect.equal r.Outcome StoppedEarly "epochs 3 and 4 did not beat epoch 2"
+            Expect.equal (List.ofSeq asked) [ 2 ] "asked once, for epoch 2"
+            Expect.equal r.RestoredEpoch (Some 2) "epoch 2 reported as restored"
+            Expect.equal (m.weight.ToSingle()) 4.0f "epoch 2's weights"
+            // When the hook cannot restore them, the run keeps its last weights and reports no restored epoch.
+            setWeight m 6.0f
+            let r2 = Loop.fit resumed (restoreFrom false) CancellationToken.None trainer (TestData.bars 20 1L) (part.Position, part.History)
+            Expect.isNone r2.RestoredEpoch "nothing restored"
+            Expect.equal (m.weight.ToSingle()) 8.0f "the last epoch's weights"
         }
 
         test "maximising a term and a missing term" {
