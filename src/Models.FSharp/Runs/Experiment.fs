@@ -225,6 +225,12 @@ module Experiment =
 
     // ---- report ----------------------------------------------------------------------------------------
 
+    /// The report's sentence saying that the model holds the weights of `epoch`, early stopping's best.
+    let private restoredNote (stopping: EarlyStopping) (history: History) (epoch: int) =
+        let value = history.Epochs |> List.tryFind (fun e -> e.Epoch = epoch) |> Option.bind (fun e -> e.Terms.TryFind stopping.Monitor)
+        sprintf "Early stopping put back the weights of epoch %d, the best by %s%s; the test metrics measure them." epoch stopping.Monitor
+            (value |> Option.map (sprintf " (%.5g)") |> Option.defaultValue "")
+
     let private writeReport folder (s: RunSettings) (entry: CatalogEntry) (data: ImageDataset) (device: torch.Device)
                             (history: History) (metrics: (string * float * string) list) (charts: (string * Plotly.NET.GenericChart) list)
                             (parameters: int64) (weightsNote: string option) =
@@ -377,9 +383,7 @@ module Experiment =
         let weightsNote =
             let lastEpoch = match result.History.Epochs with [] -> 0 | es -> (List.last es).Epoch
             match stopping, result.RestoredEpoch with
-            | Some es, Some epoch ->
-                let value = result.History.Epochs |> List.find (fun e -> e.Epoch = epoch) |> fun e -> e.Terms.[es.Monitor]
-                Some (sprintf "Early stopping put back the weights of epoch %d, the best by %s (%.5g); the test metrics measure them." epoch es.Monitor value)
+            | Some es, Some epoch -> Some (restoredNote es result.History epoch)
             | Some es, None when es.RestoreBest && result.Outcome <> Cancelled ->
                 match Loop.bestEpoch es result.History.Epochs with
                 | Some (_, best) when best <> lastEpoch ->
@@ -459,7 +463,15 @@ module Experiment =
         let history = if File.Exists metricsPath then History.ofCsv (File.ReadAllText metricsPath) else History.empty
         let metrics = model.Evaluate data.Test data.Classes
         let charts = drawExtras folder data.Normalization model data
-        metrics, writeReport folder s (Catalog.find s.ModelId) data (Device.resolve device) history metrics charts (Trainer.parameterCount model.Trainer) None
+        // The weights loaded are the best epoch's (rather than the last's) exactly when they equal the best file's.
+        let weightsNote =
+            match model.Training.Validation |> Option.bind (fun plan -> plan.EarlyStopping), history.Epochs with
+            | Some es, (_ :: _ as epochs) ->
+                Checkpoint.heldBestEpoch (Path.Combine(folder, "checkpoints")) model.Trainer
+                |> Option.filter (fun epoch -> epoch <> (List.last epochs).Epoch)
+                |> Option.map (restoredNote es history)
+            | _ -> None
+        metrics, writeReport folder s (Catalog.find s.ModelId) data (Device.resolve device) history metrics charts (Trainer.parameterCount model.Trainer) weightsNote
 
     /// Rebuilds a run's report.html from its newest checkpoint and metrics.csv, re-measuring the test metrics.
     let report (folder: string) (device: DeviceChoice) : string = snd (evaluate folder device)

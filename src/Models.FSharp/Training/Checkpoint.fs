@@ -189,3 +189,26 @@ module Checkpoint =
         let saved = SafeTensors.ofBytes path bytes
         try loadWeights path trainer saved
         finally for (_, t) in saved do t.Dispose()
+
+    /// The epoch of the weights `saveBest` kept when the trainer holds exactly those weights (e.g. loaded from a
+    /// run whose early stopping put them back); None when it holds other weights or there is no readable best file.
+    let heldBestEpoch (checkpointsFolder: string) (trainer: Trainer) : int option =
+        let path = bestPath checkpointsFolder
+        if not (File.Exists path) then None
+        else
+            try
+                let bytes = File.ReadAllBytes path
+                let epoch = SafeTensors.metadataOf path bytes |> List.tryFind (fun (k, _) -> k = bestEpochKey) |> Option.map (snd >> int)
+                let saved = SafeTensors.ofBytes path bytes
+                try
+                    let byName = dict saved
+                    let state = stateOf trainer
+                    let same (name, (t: Tensor)) =
+                        match byName.TryGetValue name with
+                        | true, s when s.shape <> t.shape || s.dtype <> t.dtype -> false
+                        | true, s when t.device_type = DeviceType.CPU -> t.Equals s
+                        | true, s -> (use onDevice = s.``to``(t.device) in t.Equals onDevice)
+                        | false, _ -> false
+                    if saved.Length = state.Length && List.forall same state then epoch else None
+                finally for (_, t) in saved do t.Dispose()
+            with :? IOException | :? InvalidDataException | :? JsonException | :? FormatException | :? InvalidOperationException -> None

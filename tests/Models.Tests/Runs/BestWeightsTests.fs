@@ -87,6 +87,8 @@ let tests =
             let loaded = counterModel ()
             Checkpoint.restore (Checkpoint.latest (Path.Combine(folder, "checkpoints"))).Value true loaded.Trainer |> ignore
             Expect.equal (TestData.weightsOf loaded.Trainer) [ "m.weight", [| 4.0f |] ] "the run's newest checkpoint holds epoch 2's weights"
+            // What a rebuilt report (`generative eval`) checks to say which epoch the loaded weights are.
+            Expect.equal (Checkpoint.heldBestEpoch (Path.Combine(folder, "checkpoints")) loaded.Trainer) (Some 2) "they are the best file's"
             Directory.Delete(folder, true)
         }
 
@@ -106,6 +108,9 @@ let tests =
                 Expect.equal r.Outcome StoppedEarly "training ran to the early stop"
                 Expect.isNone r.KeptEpoch "no earlier epoch put back"
                 Expect.equal (metric "weight" r) 10.0 "the last epoch's weights (step 10), unchanged by the failed restore"
+                let last = counterModel ()
+                Checkpoint.restore (Checkpoint.latest (Path.Combine(folder, "checkpoints"))).Value true last.Trainer |> ignore
+                Expect.isNone (Checkpoint.heldBestEpoch (Path.Combine(folder, "checkpoints")) last.Trainer) "the saved weights are not taken for the best's"
                 let warning = log |> List.tryFind (fun l -> l.Contains "could not put back the weights of the best epoch (2)")
                 Expect.isSome warning "a warning names the best epoch"
                 Expect.stringContains warning.Value expected "and the reason"
