@@ -27,7 +27,7 @@ let private counterModel () : RunModel =
           Optimizers = []
           Step = fun _ -> (use _ = torch.no_grad() in m.weight.add_(torch.ones(1L, 1L)) |> ignore); Map [ "loss", 1.0 ] }
       Pictures = fun _ -> []
-      Evaluate = fun _ -> [ "weight", weight (), "the counter's weight: steps its weights have trained" ]
+      Evaluate = fun _ _ -> [ "weight", weight (), "the counter's weight: steps its weights have trained" ]
       Reconstruct = None; Encode = None; Decode = None; Sample = None; Classify = None
       Extras = RunModel.noExtras
       Training =
