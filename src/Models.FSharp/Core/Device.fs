@@ -54,5 +54,22 @@ module Device =
     /// Seeds libtorch's global generator (weight initialisation, dropout, noise). Seeds are always explicit.
     let seed (value: int64) = torch.manual_seed value |> ignore
 
+    /// The device a module's parameters are on (its first parameter's; the CPU for a module without parameters).
+    let ofModule (m: torch.nn.Module) : torch.Device =
+        match m.parameters () |> Seq.tryHead with
+        | Some p -> p.device
+        | None -> torch.CPU
+
+    /// `f` run on `device`: its input is moved there first and its result is moved back to the input's device.
+    /// A model's operations wrapped this way accept a data set's CPU tensors when the model sits on a GPU, and give
+    /// results that can be read (`data<T>()`) or drawn; a batch already on the model's device stays there. Moving
+    /// a tensor to the device it is on is a no-op, so on the CPU nothing is copied and no number changes.
+    let runOn (device: torch.Device) (f: torch.Tensor -> torch.Tensor) : torch.Tensor -> torch.Tensor =
+        fun x ->
+            if isNull x then nullArg "x"
+            use moved = x.``to``(device)
+            use result = f moved
+            result.``to``(x.device)
+
     /// libtorch's version string, e.g. "2.10.0".
     let libtorchVersion () = ensureNativeLoaded (); torch.__version__

@@ -374,12 +374,14 @@ module Classifier =
         else Map [ "loss", lossSum / float n; "accuracy", hits / float n ]
 
     /// The trained classifier as a FeatureNetwork: penultimate features and softmax probabilities of images
-    /// [N, 1, 28, 28] in the normalisation it was trained on. Put the classifier in evaluation mode first.
+    /// [N, 1, 28, 28] in the normalisation it was trained on, on the images' device (computed on the classifier's).
+    /// Put the classifier in evaluation mode first.
     let featureNetwork (description: string) (classes: string list) (m: Classifier) : FeatureNetwork =
+        let onModel = Device.runOn (deviceOf m)
         { Description = description
           Classes = classes
-          Features = fun x -> (use _ = torch.no_grad() in features m x)
-          Probabilities = fun x -> (use _ = torch.no_grad() in probabilities m x) }
+          Features = fun x -> (use _ = torch.no_grad() in onModel (features m) x)
+          Probabilities = fun x -> (use _ = torch.no_grad() in onModel (probabilities m) x) }
 
     // ---- settings --------------------------------------------------------------------------------------
 

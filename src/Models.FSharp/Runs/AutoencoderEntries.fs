@@ -52,12 +52,12 @@ module AutoencoderEntries =
             sprintf "The %d-d codes of the first %d test images projected on their first two principal components (PCA, %.0f%% of the codes' variance), coloured by class" dim n percent,
             Charts.latentScatter (rows projected) labels classes
 
-    let private mseMetric (reconstruct: Tensor -> Tensor) (test: Split) =
-        let mse = RunModel.meanOver 1000 test (fun x -> use r = reconstruct x in Reconstruction.loss Mse ElementMean r x)
+    let private mseMetric (device: torch.Device) (reconstruct: Tensor -> Tensor) (test: Split) =
+        let mse = RunModel.meanOver device 1000 test (fun x -> use r = reconstruct x in Reconstruction.loss Mse ElementMean r x)
         "test MSE per pixel", mse, sprintf "mean squared error per pixel between the %d test images and their reconstructions, in the data's normalised units" test.Count
 
-    let private lossMetric (reconstruct: Tensor -> Tensor) (loss: Reconstruction) (reduction: Reduction) (test: Split) =
-        let l = RunModel.meanOver 1000 test (fun x -> use r = reconstruct x in Reconstruction.loss loss reduction r x)
+    let private lossMetric (device: torch.Device) (reconstruct: Tensor -> Tensor) (loss: Reconstruction) (reduction: Reduction) (test: Split) =
+        let l = RunModel.meanOver device 1000 test (fun x -> use r = reconstruct x in Reconstruction.loss loss reduction r x)
         "test loss", l, sprintf "the training loss (%s, %s) over the test set" (Reconstruction.name loss) (Reconstruction.reductionName reduction)
 
     let private codeExtras (encode: Tensor -> Tensor) (test: Split) (classes: string list) =
@@ -72,21 +72,22 @@ module AutoencoderEntries =
           Build =
             fun device settings ->
                 let m = Autoencoder.create (Autoencoder.ofSettings baseline settings) |> Autoencoder.moveTo device
-                let reconstruct = Autoencoder.reconstruct m
+                let reconstruct = Device.runOn device (Autoencoder.reconstruct m)
+                let encode = Device.runOn device (Autoencoder.encode m)
                 { Trainer = Autoencoder.trainer m
                   Pictures = reconstructionPictures reconstruct
                   Evaluate =
                     fun test _ ->
                         let c = m.Config
-                        [ mseMetric reconstruct test
-                          if c.Loss <> Mse || c.Reduction <> ElementMean then lossMetric reconstruct c.Loss c.Reduction test ]
+                        [ mseMetric device reconstruct test
+                          if c.Loss <> Mse || c.Reduction <> ElementMean then lossMetric device reconstruct c.Loss c.Reduction test ]
                   Reconstruct = Some reconstruct
-                  Encode = Some (Autoencoder.encode m)
-                  Decode = Some (Autoencoder.decode m)
+                  Encode = Some encode
+                  Decode = Some (Device.runOn device (Autoencoder.decode m))
                   Sample = None
                   Classify = None
                   Training = RunModel.plainTraining
-                  Extras = codeExtras (Autoencoder.encode m) } }
+                  Extras = codeExtras encode } }
 
     /// AE-CONV's entry: reconstructions per epoch, test MSE and loss, a PCA scatter of the 32-d codes.
     let convolutional : CatalogEntry =
@@ -98,17 +99,18 @@ module AutoencoderEntries =
           Build =
             fun device settings ->
                 let m = ConvAutoencoder.create (ConvAutoencoder.ofSettings baseline settings) |> ConvAutoencoder.moveTo device
-                let reconstruct = ConvAutoencoder.reconstruct m
+                let reconstruct = Device.runOn device (ConvAutoencoder.reconstruct m)
+                let encode = Device.runOn device (ConvAutoencoder.encode m)
                 { Trainer = ConvAutoencoder.trainer m
                   Pictures = reconstructionPictures reconstruct
-                  Evaluate = fun test _ -> [ mseMetric reconstruct test; lossMetric reconstruct m.Config.Loss m.Config.Reduction test ]
+                  Evaluate = fun test _ -> [ mseMetric device reconstruct test; lossMetric device reconstruct m.Config.Loss m.Config.Reduction test ]
                   Reconstruct = Some reconstruct
-                  Encode = Some (ConvAutoencoder.encode m)
-                  Decode = Some (ConvAutoencoder.decode m)
+                  Encode = Some encode
+                  Decode = Some (Device.runOn device (ConvAutoencoder.decode m))
                   Sample = None
                   Classify = None
                   Training = RunModel.plainTraining
-                  Extras = codeExtras (ConvAutoencoder.encode m) } }
+                  Extras = codeExtras encode } }
 
     /// Corrupts `x` with noise drawn from a generator seeded with `seed` (on the CPU, then moved), so pictures and
     /// metrics see the same noise every time.
@@ -159,11 +161,12 @@ module AutoencoderEntries =
           Build =
             fun device settings ->
                 let m = DenoisingAutoencoder.create (DenoisingAutoencoder.ofSettings baseline settings) |> DenoisingAutoencoder.moveTo device
-                let reconstruct = DenoisingAutoencoder.reconstruct m
+                let reconstruct = Device.runOn device (DenoisingAutoencoder.reconstruct m)
+                let encode = Device.runOn device (DenoisingAutoencoder.encode m)
                 let corruption = m.Config.Corruption
                 let denoisedMse (c: Corruption) (test: Split) =
                     let v =
-                        RunModel.meanOver 1000 test (fun x ->
+                        RunModel.meanOver device 1000 test (fun x ->
                             use noisy = corruptSeeded 2UL c x
                             use r = reconstruct noisy
                             Reconstruction.loss Mse ElementMean r x)
@@ -175,18 +178,18 @@ module AutoencoderEntries =
                         [ sprintf "Noisy, clean and denoised rows (%s)" (describe corruption), triptych reconstruct corruption batch.Images ]
                   Evaluate =
                     fun test _ ->
-                        [ yield mseMetric reconstruct test
+                        [ yield mseMetric device reconstruct test
                           for c in shownCorruptions corruption -> denoisedMse c test ]
                   Reconstruct = Some reconstruct
-                  Encode = Some (DenoisingAutoencoder.encode m)
-                  Decode = Some (DenoisingAutoencoder.decode m)
+                  Encode = Some encode
+                  Decode = Some (Device.runOn device (DenoisingAutoencoder.decode m))
                   Sample = None
                   Classify = None
                   Training = RunModel.plainTraining
                   Extras =
                     fun test classes ->
                         let clean = test.Images.narrow(0L, 0L, min 16L test.Count)
-                        { Charts = [ codeScatter (DenoisingAutoencoder.encode m) test classes ]
+                        { Charts = [ codeScatter encode test classes ]
                           Pictures =
                             [ for c in shownCorruptions corruption ->
                                 sprintf "Denoising %s" (describe c),
@@ -198,7 +201,7 @@ module AutoencoderEntries =
     let private interpolationStrip (m: Vae) (test: Split) (pairs: (int64 * int64) list) : Tensor =
         use _ = torch.no_grad()
         use _ = torch.NewDisposeScope()
-        let device = (m.Decoder.parameters() |> Seq.head).device
+        let device = Device.ofModule m.Decoder
         let rowsOf (a, b) =
             let xa = test.Images.narrow(0L, a, 1L).``to``(device)
             let xb = test.Images.narrow(0L, b, 1L).``to``(device)
@@ -221,7 +224,8 @@ module AutoencoderEntries =
             fun device settings ->
                 let m = Vae.create (Vae.ofSettings baseline settings) |> Vae.moveTo device
                 let c = m.Config
-                let reconstruct = Vae.reconstruct m
+                let reconstruct = Device.runOn device (Vae.reconstruct m)
+                let encode = Device.runOn device (Vae.encode m)
                 // A fixed batch of latent points, so the per-epoch sample grids are comparable across epochs.
                 let fixedNoise =
                     use g = new torch.Generator(0UL)
@@ -243,17 +247,17 @@ module AutoencoderEntries =
                         let constant = Vae.likelihoodConstant c.Likelihood pixels
                         use g = new torch.Generator(0UL)
                         let recon =
-                            RunModel.meanOver 500 test (fun x ->
+                            RunModel.meanOver device 500 test (fun x ->
                                 let mu, logVar = Vae.posterior m x
                                 use eps = torch.randn(mu.shape, generator = g).``to``(mu.device)
                                 use z = Vae.reparameterize mu logVar eps
                                 use r = Vae.decode m z
                                 (Vae.reconstructionPerSample c.Likelihood r x).mean())
-                        let kl = RunModel.meanOver 500 test (fun x -> let mu, logVar = Vae.posterior m x in (Divergence.gaussianKl mu logVar).mean())
+                        let kl = RunModel.meanOver device 500 test (fun x -> let mu, logVar = Vae.posterior m x in (Divergence.gaussianKl mu logVar).mean())
                         use gi = new torch.Generator(1UL)
-                        let nll = RunModel.meanOver 250 test (fun x -> use w = Vae.logImportanceWeights m gi c.IwaeSamples x in (Vae.iwaeNegativeLogLikelihood w).mean())
+                        let nll = RunModel.meanOver device 250 test (fun x -> use w = Vae.logImportanceWeights m gi c.IwaeSamples x in (Vae.iwaeNegativeLogLikelihood w).mean())
                         let n = test.Count
-                        [ mseMetric reconstruct test
+                        [ mseMetric device reconstruct test
                           "test reconstruction term", recon,
                             sprintf "mean over the %d test images of %s with one z ~ q(z|x) each (the ELBO's first term, without its constant)" n (match c.Likelihood with Gaussian -> "Σ(x̂ - x)²" | Bernoulli -> "Σ BCE(x̂, x)")
                           "test KL", kl, sprintf "mean over the %d test images of KL(q(z|x) ‖ N(0, I)) in nats, closed form" n
@@ -262,8 +266,8 @@ module AutoencoderEntries =
                           sprintf "test NLL, IWAE k=%d (nats)" c.IwaeSamples, nll,
                             sprintf "importance-sampled estimate of -log p(x) per image (Burda et al. 2016), %d samples of q(z|x) per test image, same likelihood; it is never above the negative ELBO" c.IwaeSamples ]
                   Reconstruct = Some reconstruct
-                  Encode = Some (Vae.encode m)
-                  Decode = Some (Vae.decode m)
+                  Encode = Some encode
+                  Decode = Some (Device.runOn device (Vae.decode m))
                   Sample = Some (Vae.sample m)
                   Classify = None
                   Training = RunModel.plainTraining
@@ -275,7 +279,7 @@ module AutoencoderEntries =
                             use _ = torch.no_grad()
                             Vae.decode m z
                         let pairs = [ 0L, 1L; 2L, 3L; 4L, 5L; 6L, 7L ] |> List.filter (fun (_, b) -> b < test.Count)
-                        { Charts = [ codeScatter (Vae.encode m) test classes ]
+                        { Charts = [ codeScatter encode test classes ]
                           Pictures =
                             [ "Samples from the prior", "64 images decoded from z ~ N(0, I) (a fixed seed): what the model generates.", samples
                               if not pairs.IsEmpty then

@@ -122,10 +122,10 @@ module ClassifierEntries =
                   Pictures = fun _ -> []
                   Evaluate = classifierMetrics probabilitiesOf
                   Reconstruct = None
-                  Encode = Some (Classifier.features m)
+                  Encode = Some (Device.runOn device (Classifier.features m))
                   Decode = None
                   Sample = None
-                  Classify = Some (Classifier.probabilities m)
+                  Classify = Some (Device.runOn device (Classifier.probabilities m))
                   Extras = classifierExtras probabilitiesOf
                   Training =
                     // Fixed features (pyramid, frozen MobileNetV2) are computed once, before training.

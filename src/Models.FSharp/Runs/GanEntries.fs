@@ -80,7 +80,7 @@ module GanEntries =
                         | Error why -> [ "Frechet distance", nan, "not measured: " + why ]
                   Reconstruct = None
                   Encode = None
-                  Decode = Some (Gan.generate m)
+                  Decode = Some (Device.runOn device (Gan.generate m))
                   Sample = Some (Gan.sample m)
                   Classify = None
                   Training = RunModel.plainTraining

@@ -32,6 +32,10 @@ type TrainingPlan =
 
 /// What a run needs from a model beyond training: pictures of a fixed batch, test metrics, and the operations
 /// the `sample`, `reconstruct` and `encode` commands offer. Absent operations are `None`.
+/// Devices: splits (`Evaluate`, `Extras`) stay on the CPU where data sets live, and the model moves what it needs
+/// to its own device; `Reconstruct`, `Encode`, `Decode` and `Classify` take tensors on any device and return their
+/// result on the input's device (`Device.runOn`); `Pictures`, `Sample` and the extras' pictures may return tensors
+/// on the model's device, so callers move them to the CPU before reading or drawing them.
 type RunModel =
     { Trainer: Trainer
       /// Named picture series of a fixed batch, as images [N, C, H, W] in the data's normalised space.
@@ -72,8 +76,9 @@ module RunModel =
     /// No extra report content.
     let noExtras (_: Split) (_: string list) : ReportExtras = { Charts = []; Pictures = [] }
 
-    /// Mean of a loss over a split in batches, without gradients, in evaluation mode.
-    let meanOver (batchSize: int) (split: Split) (lossOf: Tensor -> Tensor) =
+    /// Mean of a loss over a split in batches, without gradients, in evaluation mode. Each batch is moved to
+    /// `device` (the model's) before `lossOf` sees it, so a CPU split can be measured by a model on a GPU.
+    let meanOver (device: torch.Device) (batchSize: int) (split: Split) (lossOf: Tensor -> Tensor) =
         use _ = torch.no_grad()
         let n = split.Count
         let mutable total = 0.0
@@ -81,7 +86,7 @@ module RunModel =
         while start < n do
             use _ = torch.NewDisposeScope()
             let len = min (int64 batchSize) (n - start)
-            let x = split.Images.narrow(0L, start, len)
+            let x = split.Images.narrow(0L, start, len).``to``(device)
             total <- total + (lossOf x).ToDouble() * float len
             start <- start + len
         total / float n
