@@ -79,7 +79,7 @@ let tests =
                     entry.Defaults |> List.map (fun (k, v) -> if k.EndsWith "-activation" && v = "relu" then k, "tanh" else k, v)
                 let model = entry.Build meta settings
                 use split = cpuSplit 8
-                let message = errorOf (fun () -> model.Evaluate split |> ignore)
+                let message = errorOf (fun () -> model.Evaluate split [] |> ignore)
                 Expect.isFalse (message.Contains "same device") (sprintf "no tensors of two devices met: %s" message)
                 Expect.stringContains message "_local_scalar_dense" "it got as far as reading the first metric's value"
             }
