@@ -298,7 +298,7 @@ module Classifier =
     let cachedInputs (m: Classifier) (batchSize: int) (split: Split) : Split =
         use _ = torch.no_grad()
         m.Features.eval()
-        let device = (m.Head.parameters() |> Seq.head).device
+        let device = Device.ofModule m.Head
         let n = split.Count
         let parts =
             [ for start in 0L .. int64 batchSize .. n - 1L do
@@ -332,7 +332,7 @@ module Classifier =
     /// images, in batches without gradients (call in evaluation mode). For fixed features it keeps the features of
     /// the last split seen (compared by reference), so evaluating one test split twice runs MobileNetV2 once.
     let splitProbabilities (m: Classifier) : Split -> Tensor =
-        let device = (m.Head.parameters() |> Seq.head).device
+        let device = Device.ofModule m.Head
         if not (hasFixedFeatures m.Config) then fun split -> probabilitiesOf m 500 split.Images device
         else
             let mutable cache : (Tensor * Split) option = None
@@ -351,7 +351,7 @@ module Classifier =
                 torch.nn.functional.softmax(z, 1L).cpu()
 
     /// The device the classifier's parameters are on.
-    let deviceOf (m: Classifier) : torch.Device = (m.Head.parameters() |> Seq.head).device
+    let deviceOf (m: Classifier) : torch.Device = Device.ofModule m.Head
 
     /// Mean "loss" (the config's loss) and "accuracy" over a split, in batches of 500 without gradients (call in
     /// evaluation mode): what validation measures each epoch. A split of features ([N, featureSize], from

@@ -185,7 +185,7 @@ module Gan =
         { Config = c; Generator = g; Discriminator = d; FixedNoise = noise c torch.CPU (int64 fixedNoiseCount) }
 
     /// The device the networks' parameters are on.
-    let device (m: Gan) : torch.Device = (Seq.head (m.Generator.parameters())).device
+    let device (m: Gan) : torch.Device = Device.ofModule m.Generator
 
     /// Moves both networks and the fixed noise to a device; do it before `trainer` so the optimisers hold the
     /// moved parameters.

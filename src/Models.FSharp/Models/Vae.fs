@@ -121,7 +121,7 @@ module Vae =
     /// `n` images decoded from z ~ N(0, I) drawn from the global generator.
     let sample (m: Vae) (n: int) : Tensor =
         if n < 1 then Errors.invalidArg "n" "at least 1 sample" n
-        let device = (m.Decoder.parameters() |> Seq.head).device
+        let device = Device.ofModule m.Decoder
         use z = torch.randn([| int64 n; int64 m.Config.LatentDim |], device = device)
         decode m z
 
