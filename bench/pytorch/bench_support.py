@@ -112,13 +112,6 @@ def epoch_seed(seed, epoch):
     return splitmix(splitmix(seed & MASK64) ^ epoch)
 
 
-def seed_plus_epoch(seed, epoch):
-    """The permutation seed the autoencoder scripts have always used (seed * 1000003 + epoch). It is not
-    Batches.epochSeed, so their data order is not the F# worker's; kept so their results stay comparable with
-    earlier runs."""
-    return seed * 1000003 + epoch
-
-
 def timed_steps(options, count, step, permutation_seed=epoch_seed):
     """Runs options.steps training steps over `count` examples as Loop.fit orders them: per epoch (from 1) a
     randperm from a generator seeded with permutation_seed(0, epoch), then batches of options.batch_size indices;

@@ -92,8 +92,7 @@ def run(build, loss_of, test_metrics, normalization):
         opt.step()
         return loss.item()
 
-    losses, steps_per_second = bench_support.timed_steps(
-        options, images.shape[0], step, bench_support.seed_plus_epoch)
+    losses, steps_per_second = bench_support.timed_steps(options, images.shape[0], step)
 
     metrics = {}
     if options.data:

@@ -57,6 +57,8 @@ let tests =
             use direct = torch.tanh(x)
             use wrapped = Device.runOn torch.CPU torch.tanh x
             Expect.sequenceEqual (wrapped.data<float32>().ToArray()) (direct.data<float32>().ToArray()) "same values"
+            // `to` the device a tensor is already on must hand back another handle: runOn disposes its moved copy.
+            Expect.equal (x.data<float32>().ToArray().Length) 20 "the caller's input is still alive after runOn"
         }
 
         test "RunModel.meanOver hands the loss its batches on the given device" {
