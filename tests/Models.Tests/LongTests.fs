@@ -25,17 +25,19 @@ let aeLinear =
     test "AE-LIN trains on MNIST to test MSE < 0.013 in 1 epoch, and a resumed second epoch improves it" {
         let data = cachedData "mnist"
         let folder = TestData.tempFolder "long-ae-linear"
-        let settings = { Experiment.defaults "ae-linear" with DataFolder = Some data; RunFolder = Some(Path.Combine(folder, "run")) }
-        let first = Experiment.train settings quiet CancellationToken.None
-        let mse1 = metric "test MSE per pixel" first
-        eprintfn "ae-linear: test MSE per pixel %.5f after 1 epoch" mse1
-        Expect.isLessThan mse1 0.013 "one epoch of AE-LIN (the CLI's defaults) reaches a test MSE per pixel below 0.013"
-        Expect.isTrue (File.Exists first.Report) "report.html is written"
-        let second = Experiment.resume first.Folder (Some 2) Cpu quiet CancellationToken.None
-        let mse2 = metric "test MSE per pixel" second
-        eprintfn "ae-linear: test MSE per pixel %.5f after the resumed second epoch" mse2
-        Expect.isLessThan mse2 mse1 "the resumed second epoch lowers the test error"
-        Expect.equal second.History.Epochs.Length 2 "the history holds both epochs"
+        try
+            let settings = { Experiment.defaults "ae-linear" with DataFolder = Some data; RunFolder = Some(Path.Combine(folder, "run")) }
+            let first = Experiment.train settings quiet CancellationToken.None
+            let mse1 = metric "test MSE per pixel" first
+            eprintfn "ae-linear: test MSE per pixel %.5f after 1 epoch" mse1
+            Expect.isLessThan mse1 0.013 "one epoch of AE-LIN (the CLI's defaults) reaches a test MSE per pixel below 0.013"
+            Expect.isTrue (File.Exists first.Report) "report.html is written"
+            let second = Experiment.resume first.Folder (Some 2) Cpu quiet CancellationToken.None
+            let mse2 = metric "test MSE per pixel" second
+            eprintfn "ae-linear: test MSE per pixel %.5f after the resumed second epoch" mse2
+            Expect.isLessThan mse2 mse1 "the resumed second epoch lowers the test error"
+            Expect.equal second.History.Epochs.Length 2 "the history holds both epochs"
+        finally Directory.Delete(folder, true)
     }
 
 /// A classifier trained on Fashion-MNIST through the same path as `generative train` (seed 42, 10% validation
