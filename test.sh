@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the test suites: the F# library tests (Expecto + FsCheck) and the C# facade tests (xunit).
 #   ./test.sh          the default suite (fast; what CI runs)
-#   ./test.sh long     the long training checks: real MNIST and Fashion-MNIST, about 25 minutes of training
+#   ./test.sh long     the long training checks: real MNIST and Fashion-MNIST, about 30 minutes of training
 #   ./test.sh long --filter-test-case cls-mlp    one of them (Expecto's options pass through)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
