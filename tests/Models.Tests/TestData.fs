@@ -1,8 +1,16 @@
 /// Small synthetic data for fast tests (no files, no network).
 module Generative.Tests.TestData
 
+open Expecto
 open TorchSharp
 open Generative
+
+/// Runs `f`, expecting an exception of type 'E, and returns it (fails the test when `f` returns or throws another).
+let raises<'E when 'E :> exn> (f: unit -> unit) : 'E =
+    try
+        f ()
+        failtestf "expected %s" typeof<'E>.Name
+    with :? 'E as e -> e
 
 /// `n` structured 1x28x28 images in [0,1]: a bright horizontal bar whose row depends on the label.
 let bars (n: int) (seed: int64) : Split =

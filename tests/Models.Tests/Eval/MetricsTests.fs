@@ -2,14 +2,7 @@ module Generative.Tests.Eval.MetricsTests
 
 open Expecto
 open Generative
-
-
-/// Runs `f`, expecting an exception of type 'E, and returns it.
-let private raises<'E when 'E :> exn> (f: unit -> unit) : 'E =
-    try
-        f ()
-        failtestf "expected %s" typeof<'E>.Name
-    with :? 'E as e -> e
+open Generative.Tests
 
 [<Tests>]
 let tests =
@@ -37,9 +30,9 @@ let tests =
         }
 
         test "bad input is rejected with the parameter named" {
-            let e = raises<System.ArgumentException> (fun () -> ClassificationMetrics.confusion 2 [| 0; 2 |] [| 0; 1 |] |> ignore)
+            let e = TestData.raises<System.ArgumentException> (fun () -> ClassificationMetrics.confusion 2 [| 0; 2 |] [| 0; 1 |] |> ignore)
             Expect.equal e.ParamName "predicted" "out-of-range prediction"
-            let e = raises<System.ArgumentException> (fun () -> ClassificationMetrics.accuracy [| 0 |] [| 0; 1 |] |> ignore)
+            let e = TestData.raises<System.ArgumentException> (fun () -> ClassificationMetrics.accuracy [| 0 |] [| 0; 1 |] |> ignore)
             Expect.equal e.ParamName "predicted" "length mismatch"
         }
     ]

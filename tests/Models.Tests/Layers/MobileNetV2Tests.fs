@@ -7,13 +7,6 @@ open TorchSharp
 open Generative
 open Generative.Tests
 
-/// Runs `f`, expecting an exception of type 'E, and returns it.
-let private raises<'E when 'E :> exn> (f: unit -> unit) : 'E =
-    try
-        f ()
-        failtestf "expected %s" typeof<'E>.Name
-    with :? 'E as e -> e
-
 /// torchvision's mobilenet_v2 state_dict names, written from its source (width 1.0): features.0 is
 /// Conv2dNormActivation(3, 32, stride 2); blocks 1..17 are InvertedResidual (`conv.*`, the expansion 1x1 only
 /// when t > 1); features.18 is Conv2dNormActivation(320, 1280, 1x1); classifier.1 is Linear(1280, 1000).
@@ -102,13 +95,13 @@ let tests =
                 let b = MobileNetV2.backbone ()
                 let missing = Path.Combine(folder, "missing.safetensors")
                 writeWeights missing b (List.filter (fun (n, _) -> n <> "features.5.conv.1.0.weight"))
-                let e = raises<InvalidDataException> (fun () -> MobileNetV2.loadImageNet missing b)
+                let e = TestData.raises<InvalidDataException> (fun () -> MobileNetV2.loadImageNet missing b)
                 Expect.stringContains e.Message "features.5.conv.1.0.weight" "names the missing tensor"
                 let misShaped = Path.Combine(folder, "shape.safetensors")
                 writeWeights misShaped b (List.map (fun (n, t) -> if n = "features.18.1.running_var" then n, torch.ones(7L) else n, t))
-                let e = raises<InvalidDataException> (fun () -> MobileNetV2.loadImageNet misShaped b)
+                let e = TestData.raises<InvalidDataException> (fun () -> MobileNetV2.loadImageNet misShaped b)
                 Expect.stringContains e.Message "features.18.1.running_var" "names the mis-shaped tensor"
-                let e = raises<FileNotFoundException> (fun () -> MobileNetV2.loadImageNet (Path.Combine(folder, "none.safetensors")) b)
+                let e = TestData.raises<FileNotFoundException> (fun () -> MobileNetV2.loadImageNet (Path.Combine(folder, "none.safetensors")) b)
                 Expect.stringContains e.Message "torchvision.models.mobilenet_v2" "says how to export the weights"
             finally Directory.Delete(folder, true)
         }
@@ -131,7 +124,7 @@ let tests =
                 Trainer.eval model.Trainer
                 let accuracy = model.Evaluate data [] |> List.head |> fun (_, v, _) -> v
                 Expect.isGreaterThan accuracy 0.9 "the head separates the bars"
-                let e = raises<FileNotFoundException> (fun () ->
+                let e = TestData.raises<FileNotFoundException> (fun () ->
                             entry.Build torch.CPU (settings |> List.map (fun (k, v) -> if k = "weights" then k, Path.Combine(folder, "none") else k, v)) |> ignore)
                 Expect.stringContains e.Message "--set weights=" "says how to pass the weights"
             finally Directory.Delete(folder, true)

@@ -9,14 +9,6 @@ open TorchSharp
 open Generative
 open Generative.Tests
 
-
-/// Runs `f`, expecting an exception of type 'E, and returns it.
-let private raises<'E when 'E :> exn> (f: unit -> unit) : 'E =
-    try
-        f ()
-        failtestf "expected %s" typeof<'E>.Name
-    with :? 'E as e -> e
-
 let private architectures = [ Classifier.mlp; Classifier.leNet5; Classifier.featureLeNet; Classifier.batchNormCnn; Classifier.pyramidSvm ]
 
 let private config = { FsCheckConfig.defaultConfig with maxTest = 12 }
@@ -122,9 +114,9 @@ let tests =
         test "settings round-trip and bad settings name the key" {
             for c in architectures do
                 Expect.equal (Classifier.ofSettings Classifier.mlp (Classifier.toSettings c)) c "round trip"
-            let e = raises<ArgumentException> (fun () -> Classifier.ofSettings Classifier.mlp [ "architecture", "resnet" ] |> ignore)
+            let e = TestData.raises<ArgumentException> (fun () -> Classifier.ofSettings Classifier.mlp [ "architecture", "resnet" ] |> ignore)
             Expect.equal e.ParamName "architecture" "names the key"
-            let e = raises<ArgumentException> (fun () -> Classifier.create { Classifier.mlp with Dropout = 1.5 } |> ignore)
+            let e = TestData.raises<ArgumentException> (fun () -> Classifier.create { Classifier.mlp with Dropout = 1.5 } |> ignore)
             Expect.equal e.ParamName "Dropout" "names the field"
         }
 
@@ -138,7 +130,7 @@ let tests =
                 t.Optimizers |> List.head |> snd |> fun o -> (Seq.head o.ParamGroups).LearningRate
             Expect.floatClose Accuracy.high (rateAfter { Classifier.mlp with LrHalfLife = 3 } 6) 0.25e-3 "two half-lives: a quarter"
             Expect.floatClose Accuracy.high (rateAfter Classifier.mlp 6) 1e-3 "constant when 0"
-            let e = raises<ArgumentException> (fun () -> Classifier.create { Classifier.mlp with LrHalfLife = -1 } |> ignore)
+            let e = TestData.raises<ArgumentException> (fun () -> Classifier.create { Classifier.mlp with LrHalfLife = -1 } |> ignore)
             Expect.equal e.ParamName "LrHalfLife" "names the field"
         }
 
@@ -193,7 +185,7 @@ let tests =
             let before = Environment.GetEnvironmentVariable "GENERATIVE_DATA"
             try
                 Environment.SetEnvironmentVariable("GENERATIVE_DATA", folder)
-                let e = raises<FileNotFoundException> (fun () -> FeatureNets.load "fashion-mnist" Cpu |> ignore)
+                let e = TestData.raises<FileNotFoundException> (fun () -> FeatureNets.load "fashion-mnist" Cpu |> ignore)
                 Expect.stringContains e.Message "generative features train --dataset fashion-mnist" "the command"
                 Expect.equal (FeatureNets.path "MNIST") (Path.Combine(folder, "feature-nets", "mnist-lenet.safetensors")) "cache path"
             finally

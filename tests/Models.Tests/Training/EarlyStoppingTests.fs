@@ -8,14 +8,6 @@ open Generative
 open Generative.Tests
 
 /// A one-weight "model" whose step adds 1 to the weight, so the weight says how many steps were taken.
-
-/// Runs `f`, expecting an exception of type 'E, and returns it.
-let private raises<'E when 'E :> exn> (f: unit -> unit) : 'E =
-    try
-        f ()
-        failtestf "expected %s" typeof<'E>.Name
-    with :? 'E as e -> e
-
 let private counter () =
     let m = torch.nn.Linear(1L, 1L, hasBias = false)
     use _ = torch.no_grad()
@@ -111,7 +103,7 @@ let tests =
             Expect.equal r.History.Epochs.Length 3 "best 2.0 at epoch 2; epoch 3 is worse"
             Expect.isNone r.RestoredEpoch "RestoreBest off"
             let missing = { options with Validate = None }
-            let e = raises<InvalidOperationException> (fun () ->
+            let e = TestData.raises<InvalidOperationException> (fun () ->
                         Loop.fit missing Loop.noHooks CancellationToken.None trainer (TestData.bars 20 1L) (Loop.start, History.empty) |> ignore)
             Expect.stringContains e.Message "val loss" "names the watched term"
         }
@@ -123,7 +115,7 @@ let tests =
             Expect.equal train.Count 40L "80% trained on"
             Expect.equal held.Value.Count 10L "20% held out"
             Expect.isTrue (torch.allclose(held.Value.Images, data.Images.narrow(0L, 40L, 10L))) "the last images"
-            let e = raises<ArgumentException> (fun () ->
+            let e = TestData.raises<ArgumentException> (fun () ->
                         Experiment.splitForTraining { plan with Validation = Some { plan.Validation.Value with Fraction = 1.0 } } data |> ignore)
             Expect.equal e.ParamName "Fraction" "names the fraction"
         }
