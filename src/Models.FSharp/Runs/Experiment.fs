@@ -166,6 +166,9 @@ module Experiment =
 
     let private picturesFolder folder = Path.Combine(folder, "samples")
 
+    /// A run's checkpoints folder (step-* checkpoints, `latest`, early stopping's best.safetensors).
+    let private checkpointsFolder folder = Path.Combine(folder, "checkpoints")
+
     /// Saves the model's picture series of the fixed batch as `samples/<series>-epoch-<nnn>.png`.
     let private savePictures folder (norm: Normalization) (model: RunModel) (fixedBatch: Batch) (epoch: int) =
         Directory.CreateDirectory(picturesFolder folder) |> ignore
@@ -295,7 +298,7 @@ module Experiment =
         let entry = Catalog.find s.ModelId
         let device = Device.resolve s.Device
         let norm = data.Normalization
-        let checkpoints = Path.Combine(folder, "checkpoints")
+        let checkpoints = checkpointsFolder folder
         let start =
             match resumeFrom with
             | None -> Loop.start, History.empty
@@ -381,7 +384,7 @@ module Experiment =
             events.Log (sprintf "kept the weights of epoch %d (best validation value)" epoch)
         | None -> ()
         let weightsNote =
-            let lastEpoch = match result.History.Epochs with [] -> 0 | es -> (List.last es).Epoch
+            let lastEpoch = History.lastEpoch result.History
             match stopping, result.RestoredEpoch with
             | Some es, Some epoch -> Some (restoredNote es result.History epoch)
             | Some es, None when es.RestoreBest && result.Outcome <> Cancelled ->
@@ -423,7 +426,7 @@ module Experiment =
         let s = { saved with Epochs = defaultArg epochs saved.Epochs; Device = device }
         validate s
         let ck =
-            match Checkpoint.latest (Path.Combine(folder, "checkpoints")) with
+            match Checkpoint.latest (checkpointsFolder folder) with
             | Some c -> c
             | None -> raise (FileNotFoundException(sprintf "%s has no complete checkpoint to resume from; start a new run instead." folder))
         if s.Epochs <> saved.Epochs then
@@ -448,7 +451,7 @@ module Experiment =
         let s = { readSettings folder with Device = device }
         let dev = Device.resolve s.Device
         let model = build s dev
-        match Checkpoint.latest (Path.Combine(folder, "checkpoints")) with
+        match Checkpoint.latest (checkpointsFolder folder) with
         | Some ck -> Checkpoint.restore ck true model.Trainer |> ignore
         | None -> raise (FileNotFoundException(sprintf "%s has no checkpoint yet: train at least one epoch first." folder))
         Trainer.eval model.Trainer
@@ -466,9 +469,9 @@ module Experiment =
         // The weights loaded are the best epoch's (rather than the last's) exactly when they equal the best file's.
         let weightsNote =
             match model.Training.Validation |> Option.bind (fun plan -> plan.EarlyStopping), history.Epochs with
-            | Some es, (_ :: _ as epochs) ->
-                Checkpoint.heldBestEpoch (Path.Combine(folder, "checkpoints")) model.Trainer
-                |> Option.filter (fun epoch -> epoch <> (List.last epochs).Epoch)
+            | Some es, _ :: _ ->
+                Checkpoint.heldBestEpoch (checkpointsFolder folder) model.Trainer
+                |> Option.filter (fun epoch -> epoch <> History.lastEpoch history)
                 |> Option.map (restoredNote es history)
             | _ -> None
         metrics, writeReport folder s (Catalog.find s.ModelId) data (Device.resolve device) history metrics charts (Trainer.parameterCount model.Trainer) weightsNote

@@ -20,6 +20,9 @@ module History =
     /// A history with nothing in it.
     let empty = { Steps = []; Epochs = [] }
 
+    /// The number of the last epoch recorded, 0 when none was.
+    let lastEpoch (h: History) = match h.Epochs with [] -> 0 | epochs -> (List.last epochs).Epoch
+
     /// The names of every term recorded, sorted, so columns are stable.
     let termNames (h: History) =
         Seq.append (h.Steps |> Seq.collect (fun s -> s.Terms.Keys)) (h.Epochs |> Seq.collect (fun e -> e.Terms.Keys))

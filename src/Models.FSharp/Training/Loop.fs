@@ -233,7 +233,8 @@ module Loop =
                             hooks.OnNewBest record
                 hooks.OnEpochEnd record (snapshot ()) pos
                 Trainer.train trainer
-        let lastEpoch = match epochs with [] -> 0 | es -> (List.last es).Epoch
+        let final = snapshot ()
+        let lastEpoch = History.lastEpoch final
         // A cancelled run keeps its last weights: it resumes from them, and restores the best when it ends.
         let restored =
             match options.EarlyStopping, best with
@@ -245,6 +246,6 @@ module Loop =
                 | _ -> if hooks.RestoreEarlierBest epoch then Some epoch else None
             | _ -> None
         bestWeights |> Option.iter (snd >> disposeWeights)
-        { History = snapshot (); Position = pos
+        { History = final; Position = pos
           Outcome = (if cancelled then Cancelled elif stopped then StoppedEarly else Completed)
           RestoredEpoch = restored }
