@@ -165,7 +165,7 @@ module Cases =
         let norm = Experiment.parseNormalization entry.Normalization
         Transforms.normalizeInPlace norm data.Images
         test |> Option.iter (fun t -> Transforms.normalizeInPlace norm t.Images)
-        let model = entry.Build torch.CPU entry.Defaults
+        let model = (entry.Configure []).Build torch.CPU
         let timing = timedFit s "loss" model.Trainer data
         Trainer.eval model.Trainer
         let metrics =

@@ -109,9 +109,9 @@ type FeaturesArgs =
             | Train _ -> "train the data set's feature classifier used by sample-quality metrics and save it in the cache."
 
 type ModelsArgs =
-    | [<Hidden>] Verbose
+    | [<AltCommandLine("-v")>] Verbose
     interface IArgParserTemplate with
-        member a.Usage = match a with Verbose -> "more detail."
+        member a.Usage = match a with Verbose -> "list every setting with its default and what it means."
 
 type Command =
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>

@@ -72,6 +72,10 @@ let train (args: ParseResults<TrainArgs>) =
                     RunFolder = args.TryGetResult TrainArgs.Run_Folder
                     CheckpointEverySteps = args.GetResult(TrainArgs.Checkpoint_Every, d.CheckpointEverySteps)
                     KeepCheckpoints = args.GetResult(TrainArgs.Keep_Checkpoints, d.KeepCheckpoints) }
+            // Settings the command line gave are checked before anything is loaded or written; a bad one is a usage
+            // error (exit 2) naming the setting.
+            try Experiment.validate s
+            with :? ArgumentException as e -> raise (UsageError e.Message)
             withCancelKey (fun token ->
                 ProgressDisplay.run (fun onStep log -> Experiment.train s { OnStep = onStep; Log = log } token))
     printResult r
@@ -179,8 +183,12 @@ let features (args: ParseResults<FeaturesArgs>) =
         0
 
 /// `generative models`.
-let models () =
+let models (verbose: bool) =
     for e in Catalog.all do
         Console.WriteLine(sprintf "%-12s %s" e.Id e.Title)
-        Console.WriteLine(sprintf "%-12s settings: %s" "" (e.Defaults |> List.map (fun (k, v) -> k + "=" + v) |> String.concat " "))
+        if verbose then
+            for st in e.Settings do
+                Console.WriteLine(sprintf "%-12s   %s=%s  %s" "" st.Key st.Default st.Doc)
+        else
+            Console.WriteLine(sprintf "%-12s settings: %s" "" (e.Settings |> List.map (fun st -> st.Key + "=" + st.Default) |> String.concat " "))
     0

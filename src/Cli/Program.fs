@@ -21,7 +21,7 @@ let main argv =
         | Some (Report a) -> Commands.report a
         | Some (Eval a) -> Commands.eval a
         | Some (Data a) -> Commands.data a
-        | Some (Models _) -> Commands.models ()
+        | Some (Models a) -> Commands.models (a.Contains ModelsArgs.Verbose)
         | Some (Features a) -> Commands.features a
         | Some Debug | Some (Threads _) | None ->
             Console.WriteLine(parser.PrintUsage())

@@ -41,3 +41,7 @@ module Activation =
             | true, s -> LeakyRelu s
             | _ -> Errors.invalidArg "activation" "leaky-relu:<slope>" text
         | _ -> Errors.invalidArg "activation" "one of relu, leaky-relu:<slope>, sigmoid, tanh, identity" text
+
+    /// A setting holding an activation, written as `name` writes it.
+    let setting (key: string) (doc: string) get set : Setting<'Config> =
+        Setting.create key (doc + ": relu, leaky-relu:<slope>, sigmoid, tanh or identity") name parse get set

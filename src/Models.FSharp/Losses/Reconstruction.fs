@@ -52,3 +52,12 @@ module Reconstruction =
         | "sum-per-sample" -> SumPerSample
         | "sum" -> Sum
         | other -> Errors.invalidArg "reduction" "mean, sum-per-sample or sum" other
+
+    /// The setting of a reconstruction loss ("mse" | "bce").
+    let setting (key: string) get set : Setting<'Config> =
+        Setting.choice key "the reconstruction loss: mse or bce (bce needs a sigmoid output)" [ "mse", Mse; "bce", Bce ] get set
+
+    /// The setting of a loss reduction ("mean" | "sum-per-sample" | "sum").
+    let reductionSetting (key: string) get set : Setting<'Config> =
+        Setting.choice key "how the per-pixel losses are reduced: mean, sum-per-sample (summed per image, averaged over the batch) or sum"
+            [ "mean", ElementMean; "sum-per-sample", SumPerSample; "sum", Sum ] get set

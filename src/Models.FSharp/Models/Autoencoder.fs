@@ -79,11 +79,11 @@ module Autoencoder =
     /// Throws ArgumentException naming the field when the config cannot be built.
     let validate (c: AutoencoderConfig) =
         if c.InputShape.IsEmpty || c.InputShape |> List.exists (fun d -> d <= 0) then
-            Errors.invalidArg "InputShape" "positive dimensions" (sprintf "%A" c.InputShape)
+            Errors.invalidArg "input-shape" "positive dimensions" (sprintf "%A" c.InputShape)
         if c.EncoderWidths.IsEmpty || c.EncoderWidths |> List.exists (fun d -> d <= 0) then
-            Errors.invalidArg "EncoderWidths" "at least one positive width" (sprintf "%A" c.EncoderWidths)
+            Errors.invalidArg "encoder-widths" "at least one positive width" (sprintf "%A" c.EncoderWidths)
         if c.Loss = Bce && not (c.OutputActivation = Sigmoid) then
-            Errors.invalidArg "OutputActivation" "sigmoid with the BCE loss (it needs outputs in [0,1])" (Activation.name c.OutputActivation)
+            Errors.invalidArg "output-activation" "sigmoid with the BCE loss (it needs outputs in [0,1])" (Activation.name c.OutputActivation)
         Optim.validate c.Optimizer
 
     /// Creates the encoder and decoder (initialised from libtorch's global generator: seed it first).
@@ -124,31 +124,18 @@ module Autoencoder =
         Trainer.encoderDecoder m.Encoder m.Decoder (Optim.create m.Config.Optimizer parameters) (fun batch ->
             loss m batch.Images batch.Images)
 
-    let private ints (xs: int list) = xs |> List.map string |> String.concat ","
-
-    /// The config as settings (key, value): what manifests store and the CLI accepts.
-    let toSettings (c: AutoencoderConfig) =
-        [ "input-shape", ints c.InputShape
-          "encoder-widths", ints c.EncoderWidths
-          "hidden-activation", Activation.name c.HiddenActivation
-          "code-activation", Activation.name c.CodeActivation
-          "output-activation", Activation.name c.OutputActivation
-          "loss", Reconstruction.name c.Loss
-          "reduction", Reconstruction.reductionName c.Reduction
-          "optimizer", Optim.describe c.Optimizer ]
-
-    /// A config from settings over `baseline`: keys not given keep the baseline's values.
-    let ofSettings (baseline: AutoencoderConfig) (settings: (string * string) list) : AutoencoderConfig =
-        let parseInts = Settings.ints
-        settings
-        |> List.fold (fun c (k, v) ->
-            match k with
-            | "input-shape" -> { c with InputShape = parseInts k v }
-            | "encoder-widths" -> { c with EncoderWidths = parseInts k v }
-            | "hidden-activation" -> { c with HiddenActivation = Activation.parse v }
-            | "code-activation" -> { c with CodeActivation = Activation.parse v }
-            | "output-activation" -> { c with OutputActivation = Activation.parse v }
-            | "loss" -> { c with Loss = Reconstruction.parse v }
-            | "reduction" -> { c with Reduction = Reconstruction.parseReduction v }
-            | "optimizer" -> { c with Optimizer = Optim.parse v }
-            | _ -> c) baseline
+    /// The settings of a fully connected autoencoder, declared once: `--set`, run.json and model files use them.
+    let settings : Setting<AutoencoderConfig> list =
+        [ Setting.ints "input-shape" "shape of one example, e.g. 1,28,28 (flattened for the linear layers)"
+              (fun c -> c.InputShape) (fun v c -> { c with InputShape = v })
+          Setting.ints "encoder-widths" "widths of the encoder's layers after the input; the last is the code size"
+              (fun c -> c.EncoderWidths) (fun v c -> { c with EncoderWidths = v })
+          Activation.setting "hidden-activation" "between hidden layers"
+              (fun c -> c.HiddenActivation) (fun v c -> { c with HiddenActivation = v })
+          Activation.setting "code-activation" "after the encoder's last layer"
+              (fun c -> c.CodeActivation) (fun v c -> { c with CodeActivation = v })
+          Activation.setting "output-activation" "after the decoder's last layer (match the data's range)"
+              (fun c -> c.OutputActivation) (fun v c -> { c with OutputActivation = v })
+          Reconstruction.setting "loss" (fun c -> c.Loss) (fun v c -> { c with Loss = v })
+          Reconstruction.reductionSetting "reduction" (fun c -> c.Reduction) (fun v c -> { c with Reduction = v })
+          Optim.setting "optimizer" "the optimiser of encoder and decoder" (fun c -> c.Optimizer) (fun v c -> { c with Optimizer = v }) ]

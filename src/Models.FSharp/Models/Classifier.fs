@@ -106,16 +106,16 @@ module Classifier =
     let validate (c: ClassifierConfig) =
         match c.Architecture with
         | Perceptron hidden when hidden |> List.exists (fun w -> w <= 0) ->
-            Errors.invalidArg "Architecture" "positive hidden widths" (sprintf "%A" hidden)
+            Errors.invalidArg "architecture" "positive hidden widths" (sprintf "%A" hidden)
         | _ -> ()
-        if c.Classes < 2 then Errors.invalidArg "Classes" "at least 2 classes" c.Classes
-        if not (c.Dropout >= 0.0 && c.Dropout < 1.0) then Errors.invalidArg "Dropout" "a probability in [0, 1)" c.Dropout
-        if c.LrHalfLife < 0 then Errors.invalidArg "LrHalfLife" "0 (constant learning rate) or a number of steps" c.LrHalfLife
-        if c.Shift < 0 || c.Shift > 13 then Errors.invalidArg "Shift" "0 to 13 pixels" c.Shift
+        if c.Classes < 2 then Errors.invalidArg "classes" "at least 2 classes" c.Classes
+        if not (c.Dropout >= 0.0 && c.Dropout < 1.0) then Errors.invalidArg "dropout" "a probability in [0, 1)" c.Dropout
+        if c.LrHalfLife < 0 then Errors.invalidArg "lr-half-life" "0 (constant learning rate) or a number of steps" c.LrHalfLife
+        if c.Shift < 0 || c.Shift > 13 then Errors.invalidArg "shift" "0 to 13 pixels" c.Shift
         if hasFixedFeatures c && (c.Shift > 0 || c.Flip) then
-            Errors.invalidArg "Shift" "no augmentation for fixed features (they are computed once, before training)" c.Shift
+            Errors.invalidArg "shift" "no augmentation for fixed features (they are computed once, before training)" c.Shift
         if c.Architecture = MobileNetV2Transfer && String.IsNullOrWhiteSpace c.Weights then
-            Errors.invalidArg "Weights" "the path of MobileNetV2 ImageNet weights (safetensors)" c.Weights
+            Errors.invalidArg "weights" "the path of MobileNetV2 ImageNet weights (safetensors)" c.Weights
         Optim.validate c.Optimizer
 
     let private conv (inputs: int) (outputs: int) (kernel: int) (padding: int) : Net =
@@ -411,42 +411,16 @@ module Classifier =
             |> List.ofArray |> Perceptron
         | _ -> Errors.invalidArg "architecture" "one of mlp:<widths>, lenet5, feature-lenet, bn-cnn, pyramid-svm, mobilenet-v2" text
 
-    let private num (v: float) = v.ToString("R", CultureInfo.InvariantCulture)
-
-    /// The config as settings (key, value): what manifests store and the CLI accepts.
-    let toSettings (c: ClassifierConfig) =
-        [ "architecture", architectureName c.Architecture
-          "classes", string c.Classes
-          "dropout", num c.Dropout
-          "optimizer", Optim.describe c.Optimizer
-          "shift", string c.Shift
-          "flip", (if c.Flip then "true" else "false")
-          "loss", (match c.Loss with CrossEntropy -> "cross-entropy" | Hinge -> "hinge")
-          "lr-half-life", string c.LrHalfLife
-          "weights", c.Weights ]
-
-    /// A config from settings over `baseline`: keys not given keep the baseline's values.
-    let ofSettings (baseline: ClassifierConfig) (settings: (string * string) list) : ClassifierConfig =
-        let parseInt = Settings.int
-        let parseFloat = Settings.float
-        settings
-        |> List.fold (fun c (k, v) ->
-            match k with
-            | "architecture" -> { c with Architecture = parseArchitecture v }
-            | "classes" -> { c with Classes = parseInt k v }
-            | "dropout" -> { c with Dropout = parseFloat k v }
-            | "optimizer" -> { c with Optimizer = Optim.parse v }
-            | "shift" -> { c with Shift = parseInt k v }
-            | "lr-half-life" -> { c with LrHalfLife = parseInt k v }
-            | "flip" ->
-                match v.Trim().ToLowerInvariant() with
-                | "true" | "yes" | "1" -> { c with Flip = true }
-                | "false" | "no" | "0" -> { c with Flip = false }
-                | _ -> Errors.invalidArg k "true or false" v
-            | "loss" ->
-                match v.Trim().ToLowerInvariant() with
-                | "cross-entropy" -> { c with Loss = CrossEntropy }
-                | "hinge" -> { c with Loss = Hinge }
-                | _ -> Errors.invalidArg k "cross-entropy or hinge" v
-            | "weights" -> { c with Weights = v.Trim() }
-            | _ -> c) baseline
+    /// The settings of a classifier, declared once: `--set`, run.json and model files use them.
+    let settings : Setting<ClassifierConfig> list =
+        [ Setting.create "architecture" "mlp:<widths>, lenet5, feature-lenet, bn-cnn, pyramid-svm or mobilenet-v2"
+              architectureName parseArchitecture (fun c -> c.Architecture) (fun v c -> { c with Architecture = v })
+          Setting.int "classes" "number of classes" (fun c -> c.Classes) (fun v c -> { c with Classes = v })
+          Setting.float "dropout" "dropout probability before the last layer" (fun c -> c.Dropout) (fun v c -> { c with Dropout = v })
+          Optim.setting "optimizer" "the optimiser" (fun c -> c.Optimizer) (fun v c -> { c with Optimizer = v })
+          Setting.int "shift" "augmentation: random shifts of up to this many pixels (0: off)" (fun c -> c.Shift) (fun v c -> { c with Shift = v })
+          Setting.bool "flip" "augmentation: left-right flips with probability 1/2" (fun c -> c.Flip) (fun v c -> { c with Flip = v })
+          Setting.choice "loss" "cross-entropy or hinge (a one-vs-rest linear SVM)" [ "cross-entropy", CrossEntropy; "hinge", Hinge ]
+              (fun c -> c.Loss) (fun v c -> { c with Loss = v })
+          Setting.int "lr-half-life" "steps over which the learning rate halves (0: constant)" (fun c -> c.LrHalfLife) (fun v c -> { c with LrHalfLife = v })
+          Setting.text "weights" "mobilenet-v2 only: the torchvision ImageNet weights (safetensors)" (fun c -> c.Weights) (fun v c -> { c with Weights = v }) ]

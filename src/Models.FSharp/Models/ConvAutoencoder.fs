@@ -48,11 +48,11 @@ module ConvAutoencoder =
 
     /// Throws ArgumentException naming the field when the config cannot be built.
     let validate (c: ConvAutoencoderConfig) =
-        if c.ImageChannels <= 0 then Errors.invalidArg "ImageChannels" "a positive channel count" c.ImageChannels
-        if c.HiddenChannels <= 0 then Errors.invalidArg "HiddenChannels" "a positive channel count" c.HiddenChannels
-        if c.CodeChannels <= 0 then Errors.invalidArg "CodeChannels" "a positive channel count" c.CodeChannels
+        if c.ImageChannels <= 0 then Errors.invalidArg "image-channels" "a positive channel count" c.ImageChannels
+        if c.HiddenChannels <= 0 then Errors.invalidArg "hidden-channels" "a positive channel count" c.HiddenChannels
+        if c.CodeChannels <= 0 then Errors.invalidArg "code-channels" "a positive channel count" c.CodeChannels
         if c.Loss = Bce && c.OutputActivation <> Sigmoid then
-            Errors.invalidArg "OutputActivation" "sigmoid with the BCE loss (it needs outputs in [0,1])" (Activation.name c.OutputActivation)
+            Errors.invalidArg "output-activation" "sigmoid with the BCE loss (it needs outputs in [0,1])" (Activation.name c.OutputActivation)
         Optim.validate c.Optimizer
 
     /// Creates the encoder and decoder (initialised from libtorch's global generator: seed it first).
@@ -108,27 +108,16 @@ module ConvAutoencoder =
         Trainer.encoderDecoder m.Encoder m.Decoder (Optim.create m.Config.Optimizer parameters) (fun batch ->
             loss m batch.Images batch.Images)
 
-    /// The config as settings (key, value): what manifests store and the CLI accepts.
-    let toSettings (c: ConvAutoencoderConfig) =
-        [ "image-channels", string c.ImageChannels
-          "hidden-channels", string c.HiddenChannels
-          "code-channels", string c.CodeChannels
-          "output-activation", Activation.name c.OutputActivation
-          "loss", Reconstruction.name c.Loss
-          "reduction", Reconstruction.reductionName c.Reduction
-          "optimizer", Optim.describe c.Optimizer ]
-
-    /// A config from settings over `baseline`: keys not given keep the baseline's values.
-    let ofSettings (baseline: ConvAutoencoderConfig) (settings: (string * string) list) : ConvAutoencoderConfig =
-        let int = Settings.int
-        settings
-        |> List.fold (fun c (k, v) ->
-            match k with
-            | "image-channels" -> { c with ImageChannels = int k v }
-            | "hidden-channels" -> { c with HiddenChannels = int k v }
-            | "code-channels" -> { c with CodeChannels = int k v }
-            | "output-activation" -> { c with OutputActivation = Activation.parse v }
-            | "loss" -> { c with Loss = Reconstruction.parse v }
-            | "reduction" -> { c with Reduction = Reconstruction.parseReduction v }
-            | "optimizer" -> { c with Optimizer = Optim.parse v }
-            | _ -> c) baseline
+    /// The settings of the convolutional autoencoder, declared once: `--set`, run.json and model files use them.
+    let settings : Setting<ConvAutoencoderConfig> list =
+        [ Setting.int "image-channels" "channels of the images (1 for MNIST)"
+              (fun c -> c.ImageChannels) (fun v c -> { c with ImageChannels = v })
+          Setting.int "hidden-channels" "channels after the first convolution"
+              (fun c -> c.HiddenChannels) (fun v c -> { c with HiddenChannels = v })
+          Setting.int "code-channels" "channels of the [channels, 2, 2] code"
+              (fun c -> c.CodeChannels) (fun v c -> { c with CodeChannels = v })
+          Activation.setting "output-activation" "after the decoder's last layer (match the data's range)"
+              (fun c -> c.OutputActivation) (fun v c -> { c with OutputActivation = v })
+          Reconstruction.setting "loss" (fun c -> c.Loss) (fun v c -> { c with Loss = v })
+          Reconstruction.reductionSetting "reduction" (fun c -> c.Reduction) (fun v c -> { c with Reduction = v })
+          Optim.setting "optimizer" "the optimiser of encoder and decoder" (fun c -> c.Optimizer) (fun v c -> { c with Optimizer = v }) ]

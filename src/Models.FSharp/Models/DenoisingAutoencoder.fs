@@ -136,16 +136,11 @@ module DenoisingAutoencoder =
         | Dense a -> [ "encoder", a.Encoder :> torch.nn.Module; "decoder", a.Decoder :> torch.nn.Module ]
         | Convolution a -> [ "encoder", a.Encoder :> torch.nn.Module; "decoder", a.Decoder :> torch.nn.Module ]
 
-    let private optimizerSpec (m: DenoisingAutoencoder) =
-        match m.Config.Network with
-        | FullyConnected a -> a.Optimizer
-        | Convolutional a -> a.Optimizer
-
     /// A trainer: each step corrupts the batch (fresh noise from the global generator) and reconstructs the clean images.
     let trainer (m: DenoisingAutoencoder) : Trainer =
         let mods = modules m
         let parameters = mods |> Seq.collect (fun (_, md) -> md.parameters()) |> Seq.toArray
-        let optimizer = Optim.create (optimizerSpec m) parameters
+        let optimizer = Optim.create (match m.Config.Network with FullyConnected a -> a.Optimizer | Convolutional a -> a.Optimizer) parameters
         { Modules = mods
           Optimizers = [ "adam", optimizer ]
           Step =
@@ -157,36 +152,37 @@ module DenoisingAutoencoder =
                 optimizer.step() |> ignore
                 terms |> Map.map (fun _ t -> t.ToDouble()) }
 
-    /// The config as settings: "network" (deep | linear | conv: the architecture preset), "noise" and "optimizer".
-    /// The network's other settings are its preset's.
-    let toSettings (c: DenoisingConfig) =
-        let network, optimizer =
-            match c.Network with
-            | FullyConnected a when a.EncoderWidths = Autoencoder.linear.EncoderWidths -> "linear", a.Optimizer
-            | FullyConnected a -> "deep", a.Optimizer
-            | Convolutional a -> "conv", a.Optimizer
-        [ "network", network; "noise", Corruption.name c.Corruption; "optimizer", Optim.describe optimizer ]
+    /// The name of a network preset: "linear" (AE-LIN's), "deep" (AE-DEEP's) or "conv" (AE-CONV's).
+    let networkName (n: DenoisingNetwork) =
+        match n with
+        | FullyConnected a when a.EncoderWidths = Autoencoder.linear.EncoderWidths -> "linear"
+        | FullyConnected _ -> "deep"
+        | Convolutional _ -> "conv"
 
-    /// A config from settings over `baseline`. "network" picks a preset (deep: AE-DEEP, linear: AE-LIN, conv:
-    /// AE-CONV); "optimizer" then replaces the preset's optimiser.
-    let ofSettings (baseline: DenoisingConfig) (settings: (string * string) list) : DenoisingConfig =
-        let withNetwork c (v: string) =
-            match v.Trim().ToLowerInvariant() with
-            | "deep" -> { c with Network = FullyConnected Autoencoder.deep }
-            | "linear" -> { c with Network = FullyConnected Autoencoder.linear }
-            | "conv" -> { c with Network = Convolutional ConvAutoencoder.source }
-            | _ -> Errors.invalidArg "network" "deep, linear or conv" v
-        let withOptimizer c (v: string) =
-            let o = Optim.parse v
-            match c.Network with
-            | FullyConnected a -> { c with Network = FullyConnected { a with Optimizer = o } }
-            | Convolutional a -> { c with Network = Convolutional { a with Optimizer = o } }
-        // The network first, so an optimizer setting applies to the chosen preset whatever the order given.
-        let network = settings |> List.tryFind (fun (k, _) -> k = "network")
-        let start = match network with Some (_, v) -> withNetwork baseline v | None -> baseline
-        settings
-        |> List.fold (fun c (k, v) ->
-            match k with
-            | "noise" -> { c with Corruption = Corruption.parse v }
-            | "optimizer" -> withOptimizer c v
-            | _ -> c) start
+    /// The network preset of a name (inverse of `networkName`).
+    let network (name: string) : DenoisingNetwork =
+        match name.Trim().ToLowerInvariant() with
+        | "deep" -> FullyConnected Autoencoder.deep
+        | "linear" -> FullyConnected Autoencoder.linear
+        | "conv" -> Convolutional ConvAutoencoder.source
+        | _ -> Errors.invalidArg "network" "deep, linear or conv" name
+
+    let private optimizerOf (n: DenoisingNetwork) =
+        match n with
+        | FullyConnected a -> a.Optimizer
+        | Convolutional a -> a.Optimizer
+
+    let private withOptimizer (o: OptimizerSpec) (n: DenoisingNetwork) =
+        match n with
+        | FullyConnected a -> FullyConnected { a with Optimizer = o }
+        | Convolutional a -> Convolutional { a with Optimizer = o }
+
+    /// The settings of a denoising autoencoder: "network" picks an architecture preset (first, so "optimizer" then
+    /// replaces the chosen preset's optimiser), "noise" the corruption. The network's other settings are its preset's.
+    let settings : Setting<DenoisingConfig> list =
+        [ Setting.create "network" "the architecture preset: linear (AE-LIN), deep (AE-DEEP) or conv (AE-CONV)"
+              networkName network (fun c -> c.Network) (fun v c -> { c with Network = v })
+          Setting.create "noise" "the corruption: gaussian:<std> or masking:<probability>"
+              Corruption.name Corruption.parse (fun c -> c.Corruption) (fun v c -> { c with Corruption = v })
+          Optim.setting "optimizer" "the optimiser of encoder and decoder"
+              (fun c -> optimizerOf c.Network) (fun v c -> { c with Network = withOptimizer v c.Network }) ]

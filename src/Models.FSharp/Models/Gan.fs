@@ -102,14 +102,14 @@ module Gan =
 
     /// Throws ArgumentException naming the field when the config cannot be built or trained.
     let validate (c: GanConfig) =
-        if c.LatentSize < 1 then Errors.invalidArg "latentSize" "a positive size" c.LatentSize
-        if c.HiddenWidth < 1 then Errors.invalidArg "hiddenWidth" "a positive width" c.HiddenWidth
+        if c.LatentSize < 1 then Errors.invalidArg "latent-size" "a positive size" c.LatentSize
+        if c.HiddenWidth < 1 then Errors.invalidArg "hidden-width" "a positive width" c.HiddenWidth
         if not (c.Dropout >= 0.0 && c.Dropout < 1.0) then Errors.invalidArg "dropout" "a probability in [0, 1)" c.Dropout
         if not (c.DiscriminatorLossScale > 0.0) || Double.IsInfinity c.DiscriminatorLossScale then
-            Errors.invalidArg "discriminatorLossScale" "a positive finite number" c.DiscriminatorLossScale
-        if c.DiscriminatorSteps < 1 then Errors.invalidArg "discriminatorSteps" "at least 1" c.DiscriminatorSteps
+            Errors.invalidArg "d-loss-scale" "a positive finite number" c.DiscriminatorLossScale
+        if c.DiscriminatorSteps < 1 then Errors.invalidArg "d-steps" "at least 1" c.DiscriminatorSteps
         if not (c.FlipProbability >= 0.0 && c.FlipProbability <= 1.0) then
-            Errors.invalidArg "flipProbability" "a probability in [0, 1]" c.FlipProbability
+            Errors.invalidArg "flip" "a probability in [0, 1]" c.FlipProbability
         GanLoss.validateFor (discriminatorOutput c.Architecture) c.Loss
         Optim.validate c.GeneratorOptimizer
         Optim.validate c.DiscriminatorOptimizer
@@ -317,8 +317,6 @@ module Gan =
 
     // ---- settings ------------------------------------------------------------------------------------------
 
-    let private num (v: float) = v.ToString("R", CultureInfo.InvariantCulture)
-
     /// "normal" | "uniform".
     let noiseName = function Normal -> "normal" | Uniform -> "uniform"
 
@@ -329,39 +327,24 @@ module Gan =
         | "uniform" -> Uniform
         | other -> Errors.invalidArg "noise" "normal or uniform (in [-1,1])" other
 
-    /// The config as settings (key, value): what run folders store and `--set key=value` overrides.
-    let toSettings (c: GanConfig) =
-        [ "latent-size", string c.LatentSize
-          "noise", noiseName c.Noise
-          "loss", c.Loss.Name
-          "d-loss-scale", num c.DiscriminatorLossScale
-          "d-steps", string c.DiscriminatorSteps
-          "g-optimizer", Optim.describe c.GeneratorOptimizer
-          "d-optimizer", Optim.describe c.DiscriminatorOptimizer
-          "flip", num c.FlipProbability ]
+    /// The settings every GAN has, declared once: `--set`, run.json and model files use them.
+    let settings : Setting<GanConfig> list =
+        [ Setting.int "latent-size" "size of the noise z" (fun c -> c.LatentSize) (fun v c -> { c with LatentSize = v })
+          Setting.create "noise" "distribution of z: normal or uniform (in [-1,1])" noiseName parseNoise (fun c -> c.Noise) (fun v c -> { c with Noise = v })
+          Setting.create "loss" (sprintf "the GAN objective: %s" (GanLoss.all |> List.map (fun l -> l.Name) |> String.concat ", "))
+              (fun (l: GanLoss) -> l.Name) GanLoss.parse (fun c -> c.Loss) (fun v c -> { c with Loss = v })
+          Setting.float "d-loss-scale" "multiplies the discriminator loss (0.5: the (real + fake) / 2 form)"
+              (fun c -> c.DiscriminatorLossScale) (fun v c -> { c with DiscriminatorLossScale = v })
+          Setting.int "d-steps" "discriminator updates per generator update" (fun c -> c.DiscriminatorSteps) (fun v c -> { c with DiscriminatorSteps = v })
+          Optim.setting "g-optimizer" "the generator's optimiser" (fun c -> c.GeneratorOptimizer) (fun v c -> { c with GeneratorOptimizer = v })
+          Optim.setting "d-optimizer" "the discriminator's optimiser" (fun c -> c.DiscriminatorOptimizer) (fun v c -> { c with DiscriminatorOptimizer = v })
+          Setting.float "flip" "probability of flipping each real image horizontally (0: off)"
+              (fun c -> c.FlipProbability) (fun v c -> { c with FlipProbability = v }) ]
 
-    /// GAN-MLP-B's extra settings.
-    let hiddenSettings (c: GanConfig) = [ "hidden-width", string c.HiddenWidth; "dropout", num c.Dropout ]
-
-    /// A config from settings over `baseline`: keys not given, or given as "auto", keep the baseline's values.
-    let ofSettings (baseline: GanConfig) (settings: (string * string) list) : GanConfig =
-        let integer = Settings.int
-        let number = Settings.float
-        settings
-        |> List.filter (fun (_, v) -> not (String.Equals(v.Trim(), "auto", StringComparison.OrdinalIgnoreCase)))
-        |> List.fold (fun c (k, v) ->
-            match k with
-            | "latent-size" -> { c with LatentSize = integer k v }
-            | "noise" -> { c with Noise = parseNoise v }
-            | "loss" -> { c with Loss = GanLoss.parse v }
-            | "d-loss-scale" -> { c with DiscriminatorLossScale = number k v }
-            | "d-steps" -> { c with DiscriminatorSteps = integer k v }
-            | "g-optimizer" -> { c with GeneratorOptimizer = Optim.parse v }
-            | "d-optimizer" -> { c with DiscriminatorOptimizer = Optim.parse v }
-            | "flip" -> { c with FlipProbability = number k v }
-            | "hidden-width" -> { c with HiddenWidth = integer k v }
-            | "dropout" -> { c with Dropout = number k v }
-            | _ -> c) baseline
+    /// GAN-MLP-B's extra settings (the other architectures ignore them).
+    let hiddenSettings : Setting<GanConfig> list =
+        [ Setting.int "hidden-width" "GAN-MLP-B: width of the hidden layer of G and D" (fun c -> c.HiddenWidth) (fun v c -> { c with HiddenWidth = v })
+          Setting.float "dropout" "GAN-MLP-B: dropout probability after D's hidden layer" (fun c -> c.Dropout) (fun v c -> { c with Dropout = v }) ]
 
     /// The GAN-MLP preset of a variant letter "a" | "b" | "c".
     let mlpVariant (text: string) =
@@ -370,3 +353,14 @@ module Gan =
         | "b" -> mlpB
         | "c" -> mlpC
         | other -> Errors.invalidArg "variant" "a, b or c (GAN-MLP-A, -B, -C)" other
+
+    /// GAN-MLP's "variant" setting: a, b or c picks the preset, which the other settings then refine (it comes first
+    /// in the table, see `SettingsTable`).
+    let variantSetting : Setting<GanConfig> =
+        let letter (c: GanConfig) =
+            match c.Architecture with
+            | MlpA -> "a"
+            | MlpB -> "b"
+            | MlpC -> "c"
+            | other -> invalidOp (sprintf "%A is not a GAN-MLP variant" other)
+        { Key = "variant"; Doc = "a, b or c: the GAN-MLP-A, -B or -C preset"; Print = letter; Apply = fun text _ -> mlpVariant text }

@@ -64,11 +64,11 @@ module Vae =
     /// Throws ArgumentException naming the field when the config cannot be built.
     let validate (c: VaeConfig) =
         if c.InputShape.IsEmpty || c.InputShape |> List.exists (fun d -> d <= 0) then
-            Errors.invalidArg "InputShape" "positive dimensions" (sprintf "%A" c.InputShape)
-        if c.HiddenWidth <= 0 then Errors.invalidArg "HiddenWidth" "a positive width" c.HiddenWidth
-        if c.LatentDim <= 0 then Errors.invalidArg "LatentDim" "a positive dimension" c.LatentDim
-        if not (c.Beta >= 0.0) || Double.IsInfinity c.Beta then Errors.invalidArg "Beta" "a finite weight >= 0" c.Beta
-        if c.IwaeSamples < 1 then Errors.invalidArg "IwaeSamples" "at least 1 sample" c.IwaeSamples
+            Errors.invalidArg "input-shape" "positive dimensions" (sprintf "%A" c.InputShape)
+        if c.HiddenWidth <= 0 then Errors.invalidArg "hidden-width" "a positive width" c.HiddenWidth
+        if c.LatentDim <= 0 then Errors.invalidArg "latent-dim" "a positive dimension" c.LatentDim
+        if not (c.Beta >= 0.0) || Double.IsInfinity c.Beta then Errors.invalidArg "beta" "a finite weight >= 0" c.Beta
+        if c.IwaeSamples < 1 then Errors.invalidArg "iwae-samples" "at least 1 sample" c.IwaeSamples
         Optim.validate c.Optimizer
 
     /// Creates encoder and decoder (initialised from libtorch's global generator: seed it first).
@@ -217,35 +217,16 @@ module Vae =
     /// The Monte Carlo negative ELBO per image from the same log weights [N, k]: -mean_i log w_i.
     let sampledNegativeElbo (logWeights: Tensor) : Tensor = -logWeights.mean([| 1L |])
 
-    let private likelihoodName = function Gaussian -> "gaussian" | Bernoulli -> "bernoulli"
-
-    /// The config as settings (key, value): what manifests store and the CLI accepts.
-    let toSettings (c: VaeConfig) =
-        let ints (xs: int list) = xs |> List.map string |> String.concat ","
-        [ "input-shape", ints c.InputShape
-          "hidden-width", string c.HiddenWidth
-          "latent-dim", string c.LatentDim
-          "likelihood", likelihoodName c.Likelihood
-          "beta", c.Beta.ToString("R", CultureInfo.InvariantCulture)
-          "optimizer", Optim.describe c.Optimizer
-          "iwae-samples", string c.IwaeSamples ]
-
-    /// A config from settings over `baseline`: keys not given keep the baseline's values.
-    let ofSettings (baseline: VaeConfig) (settings: (string * string) list) : VaeConfig =
-        let int = Settings.int
-        let number = Settings.float
-        settings
-        |> List.fold (fun c (k, v) ->
-            match k with
-            | "input-shape" -> { c with InputShape = Settings.ints k v }
-            | "hidden-width" -> { c with HiddenWidth = int k v }
-            | "latent-dim" -> { c with LatentDim = int k v }
-            | "likelihood" ->
-                match v.Trim().ToLowerInvariant() with
-                | "gaussian" -> { c with Likelihood = Gaussian }
-                | "bernoulli" -> { c with Likelihood = Bernoulli }
-                | _ -> Errors.invalidArg "likelihood" "gaussian or bernoulli" v
-            | "beta" -> { c with Beta = number k v }
-            | "optimizer" -> { c with Optimizer = Optim.parse v }
-            | "iwae-samples" -> { c with IwaeSamples = int k v }
-            | _ -> c) baseline
+    /// The settings of the VAE, declared once: `--set`, run.json and model files use them.
+    let settings : Setting<VaeConfig> list =
+        [ Setting.ints "input-shape" "shape of one example, e.g. 1,28,28 (flattened for the linear layers)"
+              (fun c -> c.InputShape) (fun v c -> { c with InputShape = v })
+          Setting.int "hidden-width" "width of the hidden layer of encoder and decoder"
+              (fun c -> c.HiddenWidth) (fun v c -> { c with HiddenWidth = v })
+          Setting.int "latent-dim" "dimension of the latent space" (fun c -> c.LatentDim) (fun v c -> { c with LatentDim = v })
+          Setting.choice "likelihood" "the decoder's likelihood: gaussian (Tanh output, [-1,1] data) or bernoulli (Sigmoid output, [0,1] data)"
+              [ "gaussian", Gaussian; "bernoulli", Bernoulli ] (fun c -> c.Likelihood) (fun v c -> { c with Likelihood = v })
+          Setting.float "beta" "weight of the KL term (1: the ELBO)" (fun c -> c.Beta) (fun v c -> { c with Beta = v })
+          Optim.setting "optimizer" "the optimiser of encoder and decoder" (fun c -> c.Optimizer) (fun v c -> { c with Optimizer = v })
+          Setting.int "iwae-samples" "importance samples of the test NLL estimate (IWAE)"
+              (fun c -> c.IwaeSamples) (fun v c -> { c with IwaeSamples = v }) ]

@@ -63,15 +63,18 @@ module AutoencoderEntries =
     let private codeExtras (encode: Tensor -> Tensor) (test: Split) (classes: string list) =
         { Charts = [ codeScatter encode test classes ]; Pictures = [] }
 
-    /// A fully connected autoencoder's entry (AE-LIN, AE-DEEP, AE-3D): reconstructions per epoch, test MSE, a code scatter.
-    let fullyConnected (id: string) (title: string) (baseline: AutoencoderConfig) (normalization: string) : CatalogEntry =
+    /// A fully connected autoencoder's model (AE-LIN, AE-DEEP, AE-3D): reconstructions per epoch, test MSE, a code scatter.
+    let fullyConnected (id: string) (title: string) (baseline: AutoencoderConfig) (normalization: string) : ModelSpec<AutoencoderConfig> =
         { Id = id
           Title = title
-          Defaults = Autoencoder.toSettings baseline
+          Kind = ModelKind.Autoencoder
           Normalization = normalization
+          Defaults = baseline
+          Settings = Autoencoder.settings
+          Validate = Autoencoder.validate
           Build =
-            fun device settings ->
-                let m = Autoencoder.create (Autoencoder.ofSettings baseline settings) |> Autoencoder.moveTo device
+            fun device config ->
+                let m = Autoencoder.create config |> Autoencoder.moveTo device
                 let reconstruct = Device.runOn device (Autoencoder.reconstruct m)
                 let encode = Device.runOn device (Autoencoder.encode m)
                 { Trainer = Autoencoder.trainer m
@@ -89,16 +92,18 @@ module AutoencoderEntries =
                   Training = RunModel.plainTraining
                   Extras = codeExtras encode } }
 
-    /// AE-CONV's entry: reconstructions per epoch, test MSE and loss, a PCA scatter of the 32-d codes.
-    let convolutional : CatalogEntry =
-        let baseline = ConvAutoencoder.source
+    /// AE-CONV: reconstructions per epoch, test MSE and loss, a PCA scatter of the 32-d codes.
+    let convolutional : ModelSpec<ConvAutoencoderConfig> =
         { Id = "ae-conv"
           Title = "AE-CONV: convolutional autoencoder (conv 16-8 + max pooling, code 8x2x2, transposed convs, Tanh; the source uses batch 128)"
-          Defaults = ConvAutoencoder.toSettings baseline
+          Kind = ModelKind.Autoencoder
           Normalization = "minus-one-one"
+          Defaults = ConvAutoencoder.source
+          Settings = ConvAutoencoder.settings
+          Validate = ConvAutoencoder.validate
           Build =
-            fun device settings ->
-                let m = ConvAutoencoder.create (ConvAutoencoder.ofSettings baseline settings) |> ConvAutoencoder.moveTo device
+            fun device config ->
+                let m = ConvAutoencoder.create config |> ConvAutoencoder.moveTo device
                 let reconstruct = Device.runOn device (ConvAutoencoder.reconstruct m)
                 let encode = Device.runOn device (ConvAutoencoder.encode m)
                 { Trainer = ConvAutoencoder.trainer m
@@ -152,15 +157,17 @@ module AutoencoderEntries =
 
     /// AE-DENOISE's entry: per-epoch triptychs of the fixed batch under the training noise, test MSE of denoised vs
     /// clean images under Gaussian and masking noise, final triptychs for both kinds of noise, a code scatter.
-    let denoising : CatalogEntry =
-        let baseline = DenoisingAutoencoder.defaults
+    let denoising : ModelSpec<DenoisingConfig> =
         { Id = "ae-denoise"
           Title = "AE-DENOISE: denoising autoencoder (AE-LIN's 784-128-784 network by default; Gaussian or masking noise on the input, clean target)"
-          Defaults = DenoisingAutoencoder.toSettings baseline
+          Kind = ModelKind.Autoencoder
           Normalization = "zero-one"
+          Defaults = DenoisingAutoencoder.defaults
+          Settings = DenoisingAutoencoder.settings
+          Validate = DenoisingAutoencoder.validate
           Build =
-            fun device settings ->
-                let m = DenoisingAutoencoder.create (DenoisingAutoencoder.ofSettings baseline settings) |> DenoisingAutoencoder.moveTo device
+            fun device config ->
+                let m = DenoisingAutoencoder.create config |> DenoisingAutoencoder.moveTo device
                 let reconstruct = Device.runOn device (DenoisingAutoencoder.reconstruct m)
                 let encode = Device.runOn device (DenoisingAutoencoder.encode m)
                 let corruption = m.Config.Corruption
@@ -214,15 +221,17 @@ module AutoencoderEntries =
 
     /// The VAE's entry: reconstructions and fixed-noise samples per epoch; test MSE, the ELBO's terms, the negative
     /// ELBO and the IWAE NLL in nats; a grid of samples from N(0, I), interpolation strips and a PCA code scatter.
-    let variational : CatalogEntry =
-        let baseline = Vae.source
+    let variational : ModelSpec<VaeConfig> =
         { Id = "vae"
           Title = "VAE: variational autoencoder (784-400-20x2 / 20-400-784, Tanh; Gaussian or Bernoulli likelihood, β on the KL; the source uses batch 128)"
-          Defaults = Vae.toSettings baseline
+          Kind = ModelKind.VariationalAutoencoder
           Normalization = "minus-one-one"
+          Defaults = Vae.source
+          Settings = Vae.settings
+          Validate = Vae.validate
           Build =
-            fun device settings ->
-                let m = Vae.create (Vae.ofSettings baseline settings) |> Vae.moveTo device
+            fun device config ->
+                let m = Vae.create config |> Vae.moveTo device
                 let c = m.Config
                 let reconstruct = Device.runOn device (Vae.reconstruct m)
                 let encode = Device.runOn device (Vae.encode m)
@@ -287,14 +296,26 @@ module AutoencoderEntries =
                                   "Each row: a test image, the decoded points on the straight line between its posterior mean and the next test image's (6 steps, ends included), then that image.",
                                   interpolationStrip m test pairs ] } } }
 
+    /// AE-LIN.
+    let linear = fullyConnected "ae-linear" "AE-LIN: single-layer autoencoder (784-128-784, ReLU)" Autoencoder.linear "zero-one"
+
+    /// AE-DEEP.
+    let deep =
+        fullyConnected "ae-deep"
+            "AE-DEEP: deep autoencoder (784-128-64-36-18-9 and back, Sigmoid; Adam lr 1e-3, the source's lr 0.1 via --set optimizer=adam:lr=0.1,wd=1e-6)"
+            Autoencoder.deep "zero-one"
+
+    /// AE-3D, on [-1,1] data rather than MNIST's mean/std: Tanh cannot reach the 13.8% of mean/std pixels above 1
+    /// (see Autoencoder.threeD).
+    let threeD =
+        fullyConnected "ae-3d" "AE-3D: autoencoder with a 3-d code (784-128-64-12-3 and back, Tanh, [-1,1] data; the source uses batch 128)"
+            Autoencoder.threeD "minus-one-one"
+
     /// Every autoencoder entry, in the order `generative models` lists them.
     let all : CatalogEntry list =
-        [ fullyConnected "ae-linear" "AE-LIN: single-layer autoencoder (784-128-784, ReLU)" Autoencoder.linear "zero-one"
-          fullyConnected "ae-deep"
-              "AE-DEEP: deep autoencoder (784-128-64-36-18-9 and back, Sigmoid; Adam lr 1e-3, the source's lr 0.1 via --set optimizer=adam:lr=0.1,wd=1e-6)"
-              Autoencoder.deep "zero-one"
-          // [-1,1] rather than MNIST's mean/std: Tanh cannot reach the 13.8% of mean/std pixels above 1 (see Autoencoder.threeD).
-          fullyConnected "ae-3d" "AE-3D: autoencoder with a 3-d code (784-128-64-12-3 and back, Tanh, [-1,1] data; the source uses batch 128)" Autoencoder.threeD "minus-one-one"
-          convolutional
-          denoising
-          variational ]
+        [ ModelSpec.entry linear
+          ModelSpec.entry deep
+          ModelSpec.entry threeD
+          ModelSpec.entry convolutional
+          ModelSpec.entry denoising
+          ModelSpec.entry variational ]

@@ -17,6 +17,11 @@ module Catalog =
     /// Train on every training image as it is, without validation (`RunModel.plainTraining`).
     let plainTraining = RunModel.plainTraining
 
+    /// Drops settings written as "auto": the first version of run.json and model files wrote "auto" for GAN-MLP
+    /// settings that take their variant's value, which is what leaving them out means now.
+    let withoutLegacyAuto (settings: (string * string) list) =
+        settings |> List.filter (fun (_, v) -> not (String.Equals(v.Trim(), "auto", StringComparison.OrdinalIgnoreCase)))
+
     /// Every model, by id.
     let all : CatalogEntry list =
         AutoencoderEntries.all @ ClassifierEntries.all @ GanEntries.all

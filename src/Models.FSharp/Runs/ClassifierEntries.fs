@@ -3,6 +3,14 @@ namespace Generative
 open System
 open TorchSharp
 
+/// A classifier with its run's validation plan: what a classifier catalog entry is configured by.
+type ClassifierRunConfig =
+    { Model: ClassifierConfig
+      /// Fraction of the training split held out for validation, taken from its end (0: none).
+      Validation: float
+      /// Epochs without a better validation accuracy before training stops (0: never stop early).
+      Patience: int }
+
 /// The classifiers' catalog entries (CLS-PYR, CLS-MLP, CLS-LENET, CLS-MOBILENET, cls-cnn and the feature LeNet of
 /// sample-quality metrics), with what their runs report: test accuracy, per-class precision and recall, a
 /// confusion heatmap and the most confidently misclassified test images.
@@ -70,54 +78,53 @@ module ClassifierEntries =
               "Precision and recall per class", Charts.perClassScores r.Precision r.Recall classNames ]
           Pictures = [ "Most confidently misclassified test images", caption, mistakes ] }
 
-    /// Settings of the training plan every classifier entry adds to its model settings: the held-out fraction of the
-    /// training split ("validation", 0 = none) and the early-stopping patience in epochs ("patience", 0 = never stop).
-    let private planDefaults (validation: float) (patience: int) =
-        [ "validation", validation.ToString("R", Globalization.CultureInfo.InvariantCulture); "patience", string patience ]
+    /// Throws ArgumentException naming the setting when a classifier and its validation plan cannot be trained.
+    let validate (c: ClassifierRunConfig) =
+        Classifier.validate c.Model
+        if not (c.Validation >= 0.0 && c.Validation < 1.0) then
+            Errors.invalidArg "validation" "a fraction of the training split in [0, 1)" c.Validation
+        if c.Patience < 0 then Errors.invalidArg "patience" "0 (never stop early) or a number of epochs" c.Patience
+        if c.Validation = 0.0 && c.Patience > 0 then
+            Errors.invalidArg "patience" "0 when validation=0 (early stopping needs a validation split)" c.Patience
 
-    /// The training plan the "validation" and "patience" settings describe, measuring with `measure`; early
-    /// stopping watches "val accuracy" (the quantity the floors are stated in; the validation loss of a classifier
-    /// can rise while its accuracy still improves) and keeps the best epoch's weights.
-    let validationPlan (settings: (string * string) list) (measure: Split -> Map<string, float>) : TrainingPlan =
-        let get key = settings |> List.tryFind (fun (k, _) -> k = key) |> Option.map snd
-        let fraction =
-            match get "validation" with
-            | None -> 0.0
-            | Some v ->
-                match Double.TryParse(v, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture) with
-                | true, f when f >= 0.0 && f < 1.0 -> f
-                | _ -> Errors.invalidArg "validation" "a fraction of the training split in [0, 1)" v
-        let patience =
-            match get "patience" with
-            | None -> 0
-            | Some v ->
-                match Int32.TryParse v with
-                | true, p when p >= 0 -> p
-                | _ -> Errors.invalidArg "patience" "0 (never stop early) or a number of epochs" v
-        if fraction = 0.0 then
-            if patience > 0 then Errors.invalidArg "patience" "0 when validation=0 (early stopping needs a validation split)" patience
-            RunModel.plainTraining
+    /// The settings of a classifier run: the classifier's own, then "validation" and "patience".
+    let settings : Setting<ClassifierRunConfig> list =
+        (Classifier.settings |> List.map (Setting.lift (fun c -> c.Model) (fun m c -> { c with Model = m })))
+        @ [ Setting.float "validation" "fraction of the training split held out for validation, taken from its end (0: none)"
+                (fun c -> c.Validation) (fun v c -> { c with Validation = v })
+            Setting.int "patience" "epochs without a better validation accuracy before training stops (0: never)"
+                (fun c -> c.Patience) (fun v c -> { c with Patience = v }) ]
+
+    /// The training plan of a validated config, measuring with `measure`; early stopping watches "val accuracy" (the
+    /// quantity the floors are stated in; the validation loss of a classifier can rise while its accuracy still
+    /// improves) and keeps the best epoch's weights.
+    let validationPlan (c: ClassifierRunConfig) (measure: Split -> Map<string, float>) : TrainingPlan =
+        if c.Validation = 0.0 then RunModel.plainTraining
         else
             { Validation =
                 Some
-                    { Fraction = fraction
+                    { Fraction = c.Validation
                       Measure = measure
                       EarlyStopping =
-                        if patience = 0 then None
-                        else Some { Monitor = "val accuracy"; Maximize = true; Patience = patience; RestoreBest = true } }
+                        if c.Patience = 0 then None
+                        else Some { Monitor = "val accuracy"; Maximize = true; Patience = c.Patience; RestoreBest = true } }
               Inputs = None }
 
-    let private classifierEntry id title (baseline: ClassifierConfig) normalization validation patience =
+    /// A classifier model over a baseline network, with a validation fraction and patience by default.
+    let model id title (baseline: ClassifierConfig) normalization validation patience : ModelSpec<ClassifierRunConfig> =
         { Id = id
           Title = title
-          Defaults = Classifier.toSettings baseline @ planDefaults validation patience
+          Kind = ModelKind.Classifier
           Normalization = normalization
+          Defaults = { Model = baseline; Validation = validation; Patience = patience }
+          Settings = settings
+          Validate = validate
           Build =
-            fun device settings ->
-                let m = Classifier.create (Classifier.ofSettings baseline settings) |> Classifier.moveTo device
+            fun device config ->
+                let m = Classifier.create config.Model |> Classifier.moveTo device
                 let trainer = Classifier.trainer m
                 let probabilitiesOf = Classifier.splitProbabilities m
-                let plan = validationPlan settings (Classifier.measure m)
+                let plan = validationPlan config (Classifier.measure m)
                 { Trainer = trainer
                   Pictures = fun _ -> []
                   Evaluate = classifierMetrics probabilitiesOf
@@ -132,11 +139,30 @@ module ClassifierEntries =
                     if Classifier.hasFixedFeatures m.Config then { plan with Inputs = Some (Classifier.cachedInputs m 256) }
                     else plan } }
 
+    /// CLS-MLP.
+    let mlp = model "cls-mlp" "CLS-MLP: Flatten -> Dense 128 ReLU -> Dense 10 classifier" Classifier.mlp "zero-one" 0.1 10
+
+    /// CLS-LENET.
+    let leNet5 = model "cls-lenet" "CLS-LENET: LeNet-5 (tanh, max pooling) classifier" Classifier.leNet5 "zero-one" 0.1 10
+
+    /// cls-cnn (beyond the sources).
+    let cnn =
+        model "cls-cnn" "CLS-CNN: two double-conv blocks with batch norm, dropout, shift/flip augmentation, halving learning rate (93.8% in 16 epochs)"
+            Classifier.batchNormCnn "mean-std" 0.1 10
+
+    /// CLS-PYR.
+    let pyramidSvm = model "cls-pyr" "CLS-PYR: Gaussian-pyramid features + one-vs-rest linear SVM (hinge, C=1)" Classifier.pyramidSvm "zero-one" 0.1 10
+
+    /// CLS-MOBILENET, with the weights in their default place (`Classifier.defaultMobileNetWeights`).
+    let mobileNetV2 =
+        model "cls-mobilenet" "CLS-MOBILENET: frozen ImageNet MobileNetV2 + global average pooling + Dense 10"
+            (Classifier.mobileNetV2 (Classifier.defaultMobileNetWeights ())) "zero-one" 0.1 10
+
+    /// The feature LeNet of sample-quality metrics (no validation split).
+    let featureLeNet =
+        model "features-lenet" "Feature LeNet: ReLU LeNet classifier whose features measure generated images" Classifier.featureLeNet "minus-one-one" 0.0 0
+
     /// Every classifier entry.
     let all : CatalogEntry list =
-        [ classifierEntry "cls-mlp" "CLS-MLP: Flatten -> Dense 128 ReLU -> Dense 10 classifier" Classifier.mlp "zero-one" 0.1 10
-          classifierEntry "cls-lenet" "CLS-LENET: LeNet-5 (tanh, max pooling) classifier" Classifier.leNet5 "zero-one" 0.1 10
-          classifierEntry "cls-cnn" "CLS-CNN: two double-conv blocks with batch norm, dropout, shift/flip augmentation, halving learning rate (93.8% in 16 epochs)" Classifier.batchNormCnn "mean-std" 0.1 10
-          classifierEntry "cls-pyr" "CLS-PYR: Gaussian-pyramid features + one-vs-rest linear SVM (hinge, C=1)" Classifier.pyramidSvm "zero-one" 0.1 10
-          classifierEntry "cls-mobilenet" "CLS-MOBILENET: frozen ImageNet MobileNetV2 + global average pooling + Dense 10" (Classifier.mobileNetV2 (Classifier.defaultMobileNetWeights ())) "zero-one" 0.1 10
-          classifierEntry "features-lenet" "Feature LeNet: ReLU LeNet classifier whose features measure generated images" Classifier.featureLeNet "minus-one-one" 0.0 0 ]
+        [ ModelSpec.entry mlp; ModelSpec.entry leNet5; ModelSpec.entry cnn; ModelSpec.entry pyramidSvm
+          ModelSpec.entry mobileNetV2; ModelSpec.entry featureLeNet ]

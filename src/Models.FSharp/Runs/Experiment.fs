@@ -75,7 +75,8 @@ module Experiment =
 
     /// Throws ArgumentException naming the bad setting.
     let validate (s: RunSettings) =
-        Catalog.find s.ModelId |> ignore
+        // Reading the model's settings checks them (keys, values, ranges) before anything is allocated or written.
+        (Catalog.find s.ModelId).Configure s.ModelSettings |> ignore
         if s.Epochs < 1 then Errors.invalidArg "epochs" "at least 1" s.Epochs
         if s.BatchSize < 1 then Errors.invalidArg "batchSize" "at least 1" s.BatchSize
         if s.CheckpointEverySteps < 0 then Errors.invalidArg "checkpointEverySteps" "0 (off) or a positive step count" s.CheckpointEverySteps
@@ -131,7 +132,7 @@ module Experiment =
         try
             let o = JsonNode.Parse(File.ReadAllText path).AsObject()
             { defaults (o["model"].GetValue<string>()) with
-                ModelSettings = [ for KeyValue (k, v) in o["modelSettings"].AsObject() -> k, v.GetValue<string>() ]
+                ModelSettings = Catalog.withoutLegacyAuto [ for KeyValue (k, v) in o["modelSettings"].AsObject() -> k, v.GetValue<string>() ]
                 Dataset = o["dataset"].GetValue<string>()
                 Normalization = Some(o["normalization"].GetValue<string>())
                 Epochs = o["epochs"].GetValue<int>()
@@ -256,8 +257,7 @@ module Experiment =
               Config =
                 [ "model", s.ModelId; "dataset", data.Name; "normalization", normalizationOf s
                   "epochs", string s.Epochs; "batch size", string s.BatchSize; "seed", string s.Seed ]
-                @ (Catalog.find s.ModelId).Defaults
-                  |> List.map (fun (k, v) -> k, s.ModelSettings |> List.tryFind (fun (k2, _) -> k2 = k) |> Option.map snd |> Option.defaultValue v)
+                @ (entry.Configure s.ModelSettings).Settings
               Environment =
                 RunEnvironment.describe device
                 @ (data.Files |> List.map (fun (file, sha) -> "sha256 " + Path.GetFileName file, sha)) }
@@ -265,18 +265,17 @@ module Experiment =
 
     // ---- training and resuming -------------------------------------------------------------------------
 
-    let private effectiveModelSettings (s: RunSettings) =
-        let entry = Catalog.find s.ModelId
-        let known = entry.Defaults |> List.map fst |> Set.ofList
-        for (k, _) in s.ModelSettings do
-            if not (known.Contains k) then
-                Errors.invalidArg "set" (sprintf "a setting of %s (%s)" s.ModelId (known |> String.concat ", ")) k
-        entry.Defaults |> List.map (fun (k, v) -> k, s.ModelSettings |> List.tryFind (fun (k2, _) -> k2 = k) |> Option.map snd |> Option.defaultValue v)
+    /// The run's model read from its settings text and validated (unknown or repeated keys are rejected).
+    let private configured (s: RunSettings) = (Catalog.find s.ModelId).Configure s.ModelSettings
+
+    /// Every setting of the run's model as text, defaults included: what run.json stores.
+    let private effectiveModelSettings (s: RunSettings) = (configured s).Settings
 
     /// Builds the run's model on its device after seeding (so initial weights depend only on the seed).
     let private build (s: RunSettings) (device: torch.Device) =
+        let model = configured s
         Device.seed s.Seed
-        (Catalog.find s.ModelId).Build device (effectiveModelSettings s)
+        model.Build device
 
     /// The training split divided by the model's plan into (training part, held-out part), each passed through the
     /// plan's `Inputs`. The held-out part is the last `Fraction` of the training split: never test images.
@@ -503,7 +502,7 @@ module Experiment =
         let settings =
             JsonSerializer.Deserialize<Collections.Generic.Dictionary<string, string>>(get "generative.settings")
             |> Seq.map (fun kv -> kv.Key, kv.Value) |> List.ofSeq
-        let model = (Catalog.find modelId).Build (Device.resolve device) settings
+        let model = ((Catalog.find modelId).Configure (Catalog.withoutLegacyAuto settings)).Build (Device.resolve device)
         let saved = SafeTensors.ofBytes path bytes
         try Checkpoint.loadWeights path model.Trainer saved
         finally for (_, t) in saved do t.Dispose()

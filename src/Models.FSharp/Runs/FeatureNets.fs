@@ -62,7 +62,7 @@ module FeatureNets =
         let settings =
             JsonSerializer.Deserialize<Collections.Generic.Dictionary<string, string>>(get "generative.settings")
             |> Seq.map (fun kv -> kv.Key, kv.Value) |> List.ofSeq
-        let m = Classifier.create (Classifier.ofSettings Classifier.featureLeNet settings) |> Classifier.moveTo (Device.resolve device)
+        let m = Classifier.create (SettingsTable.read Classifier.settings Classifier.featureLeNet settings) |> Classifier.moveTo (Device.resolve device)
         let saved = SafeTensors.ofBytes file bytes
         try Checkpoint.loadWeights file (holder m) saved
         finally for (_, t) in saved do t.Dispose()
@@ -107,7 +107,7 @@ module FeatureNets =
         let metadata =
             [ "generative.model", modelId
               "generative.normalization", normalization
-              "generative.settings", JsonSerializer.Serialize(dict (Classifier.toSettings m.Config))
+              "generative.settings", JsonSerializer.Serialize(dict (SettingsTable.print Classifier.settings m.Config))
               "generative.description", describe key accuracy ]
         let tmp = file + ".tmp"
         File.WriteAllBytes(tmp, SafeTensors.toBytesWithMetadata metadata (Checkpoint.stateOf trainer))

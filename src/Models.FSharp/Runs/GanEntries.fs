@@ -48,14 +48,18 @@ module GanEntries =
                 | [] ->
                     Error (sprintf "none of the saved feature classifiers (%s) recognises this data set's labels" (String.concat ", " candidates))
 
-    let private ganEntry id title (preset: (string * string) list -> GanConfig) (defaults: (string * string) list) =
+    /// A GAN model over a preset and its settings table.
+    let model id title (preset: GanConfig) (settings: Setting<GanConfig> list) : ModelSpec<GanConfig> =
         { Id = id
           Title = title
-          Defaults = defaults
+          Kind = ModelKind.Gan
           Normalization = "minus-one-one"
+          Defaults = preset
+          Settings = settings
+          Validate = Gan.validate
           Build =
-            fun device settings ->
-                let m = Gan.create (Gan.ofSettings (preset settings) settings) |> Gan.moveTo device
+            fun device config ->
+                let m = Gan.create config |> Gan.moveTo device
                 let trainer = Gan.trainer m
                 // Evaluate and Extras both run at the end of a run on the same test split: measure once.
                 let mutable measured : (Split * Result<QualityReport, string>) option = None
@@ -96,16 +100,17 @@ module GanEntries =
                               Pictures = [ grid ] }
                         | Error _ -> { Charts = []; Pictures = [ grid ] } } }
 
-    /// The GAN-MLP variant settings: "variant" picks the preset, every other setting defaults to the variant's own.
-    let private ganMlpDefaults =
-        ("variant", "a") :: (Gan.toSettings Gan.mlpA @ Gan.hiddenSettings Gan.mlpA |> List.map (fun (k, _) -> k, "auto"))
+    /// GAN-MLP-A, -B or -C: "variant" picks the preset, the other settings refine it.
+    let mlp = model "gan-mlp" "GAN-MLP-A/B/C: fully connected GAN (variant a, b or c)" Gan.mlpA (Gan.variantSetting :: Gan.settings @ Gan.hiddenSettings)
 
-    let private variantOf (settings: (string * string) list) =
-        settings |> List.tryFind (fun (k, _) -> k = "variant") |> Option.map snd |> Option.defaultValue "a" |> Gan.mlpVariant
+    /// LSGAN.
+    let leastSquares = model "lsgan" "LSGAN: least-squares GAN on GAN-MLP-C's networks" Gan.lsgan Gan.settings
+
+    /// DCGAN-A.
+    let dcgan = model "dcgan" "DCGAN-A: convolutional GAN (conv D with max pooling, transposed-conv G with batch norm)" Gan.dcganA Gan.settings
+
+    /// DCGAN-B.
+    let kerasDcgan = model "dcgan-keras" "DCGAN-B: Keras-style DCGAN (tanh, upsampling, SGD with Nesterov momentum)" Gan.dcganB Gan.settings
 
     /// The GAN models, by id.
-    let all : CatalogEntry list =
-        [ ganEntry "gan-mlp" "GAN-MLP-A/B/C: fully connected GAN (variant a, b or c)" variantOf ganMlpDefaults
-          ganEntry "lsgan" "LSGAN: least-squares GAN on GAN-MLP-C's networks" (fun _ -> Gan.lsgan) (Gan.toSettings Gan.lsgan)
-          ganEntry "dcgan" "DCGAN-A: convolutional GAN (conv D with max pooling, transposed-conv G with batch norm)" (fun _ -> Gan.dcganA) (Gan.toSettings Gan.dcganA)
-          ganEntry "dcgan-keras" "DCGAN-B: Keras-style DCGAN (tanh, upsampling, SGD with Nesterov momentum)" (fun _ -> Gan.dcganB) (Gan.toSettings Gan.dcganB) ]
+    let all : CatalogEntry list = [ ModelSpec.entry mlp; ModelSpec.entry leastSquares; ModelSpec.entry dcgan; ModelSpec.entry kerasDcgan ]

@@ -75,3 +75,8 @@ module Optim =
             | other -> Errors.invalidArg "optimizer" "adam:... or sgd:..." other
         validate spec
         spec
+
+    /// A setting holding an optimiser, written as `describe` writes it ("adam:lr=0.001,..." or "sgd:lr=0.01,...").
+    let setting (key: string) (doc: string) get set : Setting<'Config> =
+        Setting.create key (doc + ", e.g. adam:lr=0.001,beta1=0.9,beta2=0.999,wd=0 or sgd:lr=0.01,momentum=0.9,nesterov=true,wd=0")
+            describe parse get set

@@ -78,8 +78,8 @@ let tests =
                 Device.seed 0L
                 let entry = Catalog.find id
                 let settings =
-                    entry.Defaults |> List.map (fun (k, v) -> if k.EndsWith "-activation" && v = "relu" then k, "tanh" else k, v)
-                let model = entry.Build meta settings
+                    (entry.Configure []).Settings |> List.map (fun (k, v) -> if k.EndsWith "-activation" && v = "relu" then k, "tanh" else k, v)
+                let model = (entry.Configure settings).Build meta
                 use split = cpuSplit 8
                 let message = errorOf (fun () -> model.Evaluate split [] |> ignore)
                 Expect.isFalse (message.Contains "same device") (sprintf "no tensors of two devices met: %s" message)

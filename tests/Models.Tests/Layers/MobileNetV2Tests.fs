@@ -114,9 +114,9 @@ let tests =
                 let data = TestData.bars 40 4L
                 writeWeights path (calibratedBackbone data.Images) id
                 let entry = Catalog.find "cls-mobilenet"
-                let settings = entry.Defaults |> List.map (fun (k, v) -> if k = "weights" then k, path else k, v)
+                let settings = (entry.Configure []).Settings |> List.map (fun (k, v) -> if k = "weights" then k, path else k, v)
                 Device.seed 3L
-                let model = entry.Build torch.CPU settings
+                let model = (entry.Configure settings).Build torch.CPU
                 let features = model.Training.Inputs.Value data
                 Expect.equal features.Images.shape [| 40L; 1280L |] "pooled features, computed once"
                 let options = { Loop.defaults with Epochs = 30; BatchSize = 20 }
@@ -125,7 +125,7 @@ let tests =
                 let accuracy = model.Evaluate data [] |> List.head |> fun (_, v, _) -> v
                 Expect.isGreaterThan accuracy 0.9 "the head separates the bars"
                 let e = TestData.raises<FileNotFoundException> (fun () ->
-                            entry.Build torch.CPU (settings |> List.map (fun (k, v) -> if k = "weights" then k, Path.Combine(folder, "none") else k, v)) |> ignore)
+                            (entry.Configure (settings |> List.map (fun (k, v) -> if k = "weights" then k, Path.Combine(folder, "none") else k, v))).Build torch.CPU |> ignore)
                 Expect.stringContains e.Message "--set weights=" "says how to pass the weights"
             finally Directory.Delete(folder, true)
         }

@@ -15,7 +15,7 @@ let private codeSizes = [ "ae-deep", 9; "ae-3d", 3; "ae-conv", 32; "ae-denoise",
 let private build (id: string) (seed: int64) : RunModel =
     Device.seed seed
     let entry = Catalog.find id
-    entry.Build torch.CPU entry.Defaults
+    (entry.Configure []).Build torch.CPU
 
 /// Structured images (bars) in the normalisation the model expects by default.
 let private barsFor (id: string) (n: int) (seed: int64) : Tensor =
@@ -81,13 +81,13 @@ let private saveLoadTests =
             Trainer.eval m.Trainer
             let path = Path.Combine(Path.GetTempPath(), sprintf "%s-%s.safetensors" id (Guid.NewGuid().ToString("N")))
             let entry = Catalog.find id
-            Experiment.saveModel path id entry.Defaults entry.Normalization m
+            Experiment.saveModel path id (entry.Configure []).Settings entry.Normalization m
             // A different seed: the loaded weights must come from the file, not from the initialisation.
             Device.seed 99L
             let loadedId, settings, normalization, loaded = Experiment.loadModel path Cpu
             File.Delete path
             Expect.equal loadedId id "model id"
-            Expect.equal settings entry.Defaults "settings"
+            Expect.equal settings (entry.Configure []).Settings "settings"
             Expect.equal normalization entry.Normalization "normalisation"
             use _ = torch.no_grad()
             use a = m.Reconstruct.Value x
@@ -106,18 +106,18 @@ let private throwsWithParam (paramName: string) (f: unit -> unit) =
 
 let private validationTests =
     [ test "configs reject bad fields naming them" {
-        throwsWithParam "HiddenChannels" (fun () -> ConvAutoencoder.validate { ConvAutoencoder.source with HiddenChannels = 0 })
-        throwsWithParam "CodeChannels" (fun () -> ConvAutoencoder.validate { ConvAutoencoder.source with CodeChannels = -1 })
+        throwsWithParam "hidden-channels" (fun () -> ConvAutoencoder.validate { ConvAutoencoder.source with HiddenChannels = 0 })
+        throwsWithParam "code-channels" (fun () -> ConvAutoencoder.validate { ConvAutoencoder.source with CodeChannels = -1 })
         throwsWithParam "lr" (fun () -> ConvAutoencoder.validate { ConvAutoencoder.source with Optimizer = Optim.adam 0.0 })
-        throwsWithParam "EncoderWidths" (fun () -> Autoencoder.validate { Autoencoder.deep with EncoderWidths = [ 128; 0 ] })
+        throwsWithParam "encoder-widths" (fun () -> Autoencoder.validate { Autoencoder.deep with EncoderWidths = [ 128; 0 ] })
         throwsWithParam "std" (fun () -> DenoisingAutoencoder.validate { DenoisingAutoencoder.defaults with Corruption = GaussianNoise -0.1 })
         throwsWithParam "probability" (fun () -> DenoisingAutoencoder.validate { DenoisingAutoencoder.defaults with Corruption = MaskingNoise 1.0 })
         throwsWithParam "noise" (fun () -> Corruption.parse "salt:0.1" |> ignore)
-        throwsWithParam "network" (fun () -> DenoisingAutoencoder.ofSettings DenoisingAutoencoder.defaults [ "network", "rnn" ] |> ignore)
-        throwsWithParam "LatentDim" (fun () -> Vae.validate { Vae.source with LatentDim = 0 })
-        throwsWithParam "Beta" (fun () -> Vae.validate { Vae.source with Beta = -1.0 })
-        throwsWithParam "IwaeSamples" (fun () -> Vae.validate { Vae.source with IwaeSamples = 0 })
-        throwsWithParam "likelihood" (fun () -> Vae.ofSettings Vae.source [ "likelihood", "poisson" ] |> ignore)
+        throwsWithParam "network" (fun () -> SettingsTable.read DenoisingAutoencoder.settings DenoisingAutoencoder.defaults [ "network", "rnn" ] |> ignore)
+        throwsWithParam "latent-dim" (fun () -> Vae.validate { Vae.source with LatentDim = 0 })
+        throwsWithParam "beta" (fun () -> Vae.validate { Vae.source with Beta = -1.0 })
+        throwsWithParam "iwae-samples" (fun () -> Vae.validate { Vae.source with IwaeSamples = 0 })
+        throwsWithParam "likelihood" (fun () -> SettingsTable.read Vae.settings Vae.source [ "likelihood", "poisson" ] |> ignore)
       }
 
       test "the conv autoencoder names the image size it needs" {
@@ -133,18 +133,19 @@ let private validationTests =
           Expect.stringContains e.Message "zero-one" "names the fix"
       }
 
-      test "settings round-trip through toSettings and ofSettings" {
+      test "settings round-trip through their tables" {
+          let roundTrip table baseline config = SettingsTable.read table baseline (SettingsTable.print table config)
           let conv = { ConvAutoencoder.source with HiddenChannels = 12; Optimizer = Optim.adam 5e-4 }
-          Expect.equal (ConvAutoencoder.ofSettings ConvAutoencoder.source (ConvAutoencoder.toSettings conv)) conv "conv"
+          Expect.equal (roundTrip ConvAutoencoder.settings ConvAutoencoder.source conv) conv "conv"
           let vae = { Vae.source with Likelihood = Bernoulli; Beta = 4.0; LatentDim = 8; IwaeSamples = 7 }
-          Expect.equal (Vae.ofSettings Vae.source (Vae.toSettings vae)) vae "vae"
+          Expect.equal (roundTrip Vae.settings Vae.source vae) vae "vae"
           let dae = { Network = Convolutional ConvAutoencoder.source; Corruption = MaskingNoise 0.25 }
-          Expect.equal (DenoisingAutoencoder.ofSettings DenoisingAutoencoder.defaults (DenoisingAutoencoder.toSettings dae)) dae "denoising"
-          Expect.equal (Autoencoder.ofSettings Autoencoder.linear (Autoencoder.toSettings Autoencoder.threeD)) Autoencoder.threeD "3-d"
+          Expect.equal (roundTrip DenoisingAutoencoder.settings DenoisingAutoencoder.defaults dae) dae "denoising"
+          Expect.equal (roundTrip Autoencoder.settings Autoencoder.linear Autoencoder.threeD) Autoencoder.threeD "3-d"
       }
 
       test "the AE-DEEP source optimiser stays selectable from settings" {
-          let c = Autoencoder.ofSettings Autoencoder.deep [ "optimizer", "adam:lr=0.1,wd=1e-6" ]
+          let c = SettingsTable.read Autoencoder.settings Autoencoder.deep [ "optimizer", "adam:lr=0.1,wd=1e-6" ]
           Expect.equal c.Optimizer Autoencoder.deepSourceOptimizer "Adam lr 0.1, weight decay 1e-6"
       } ]
 

@@ -113,11 +113,11 @@ let tests =
 
         test "settings round-trip and bad settings name the key" {
             for c in architectures do
-                Expect.equal (Classifier.ofSettings Classifier.mlp (Classifier.toSettings c)) c "round trip"
-            let e = TestData.raises<ArgumentException> (fun () -> Classifier.ofSettings Classifier.mlp [ "architecture", "resnet" ] |> ignore)
+                Expect.equal (SettingsTable.read Classifier.settings Classifier.mlp (SettingsTable.print Classifier.settings c)) c "round trip"
+            let e = TestData.raises<ArgumentException> (fun () -> SettingsTable.read Classifier.settings Classifier.mlp [ "architecture", "resnet" ] |> ignore)
             Expect.equal e.ParamName "architecture" "names the key"
             let e = TestData.raises<ArgumentException> (fun () -> Classifier.create { Classifier.mlp with Dropout = 1.5 } |> ignore)
-            Expect.equal e.ParamName "Dropout" "names the field"
+            Expect.equal e.ParamName "dropout" "names the setting"
         }
 
         test "the learning rate halves every LrHalfLife steps and stays constant without it" {
@@ -131,7 +131,7 @@ let tests =
             Expect.floatClose Accuracy.high (rateAfter { Classifier.mlp with LrHalfLife = 3 } 6) 0.25e-3 "two half-lives: a quarter"
             Expect.floatClose Accuracy.high (rateAfter Classifier.mlp 6) 1e-3 "constant when 0"
             let e = TestData.raises<ArgumentException> (fun () -> Classifier.create { Classifier.mlp with LrHalfLife = -1 } |> ignore)
-            Expect.equal e.ParamName "LrHalfLife" "names the field"
+            Expect.equal e.ParamName "lr-half-life" "names the setting"
         }
 
         test "per-class metrics name each class by index and, where the data set names it otherwise, by name" {
@@ -152,12 +152,12 @@ let tests =
             try
                 let entry = Catalog.find "cls-lenet"
                 Device.seed 4L
-                let model = entry.Build torch.CPU entry.Defaults
+                let model = (entry.Configure []).Build torch.CPU
                 let data = TestData.bars 64 2L
                 Loop.fit { Loop.defaults with Epochs = 1; BatchSize = 32 } Loop.noHooks CancellationToken.None model.Trainer data (Loop.start, History.empty) |> ignore
                 Trainer.eval model.Trainer
                 let path = Path.Combine(folder, "lenet.safetensors")
-                Experiment.saveModel path entry.Id entry.Defaults "zero-one" model
+                Experiment.saveModel path entry.Id (entry.Configure []).Settings "zero-one" model
                 let id, _, norm, loaded = Experiment.loadModel path Cpu
                 Expect.equal (id, norm) ("cls-lenet", "zero-one") "metadata"
                 use _ = torch.no_grad()

@@ -142,15 +142,16 @@ let tests =
 
         test "settings round-trip and bad settings are rejected naming them" {
             for name, c in presets do
-                let back = Gan.ofSettings Gan.mlpA (Gan.toSettings c @ Gan.hiddenSettings c)
-                Expect.equal (Gan.toSettings back) (Gan.toSettings c) (sprintf "%s settings" name)
+                let table = Gan.settings @ Gan.hiddenSettings
+                let back = SettingsTable.read table Gan.mlpA (SettingsTable.print table c)
+                Expect.equal (SettingsTable.print table back) (SettingsTable.print table c) (sprintf "%s settings" name)
                 Expect.equal back.Loss.Name c.Loss.Name (sprintf "%s loss" name)
-            Expect.equal (Gan.ofSettings Gan.mlpC [ "latent-size", "auto" ]).LatentSize 96 "auto keeps the preset"
-            Expect.equal (paramOf (fun () -> Gan.validate { Gan.mlpA with LatentSize = 0 })) "latentSize" "latent size"
-            Expect.equal (paramOf (fun () -> Gan.validate { Gan.mlpA with DiscriminatorSteps = 0 })) "discriminatorSteps" "D steps"
-            Expect.equal (paramOf (fun () -> Gan.validate { Gan.mlpA with FlipProbability = 1.5 })) "flipProbability" "flip"
+            Expect.equal (Catalog.withoutLegacyAuto [ "latent-size", "auto"; "variant", "c" ]) [ "variant", "c" ] "version 1's auto means the preset's value"
+            Expect.equal (paramOf (fun () -> Gan.validate { Gan.mlpA with LatentSize = 0 })) "latent-size" "latent size"
+            Expect.equal (paramOf (fun () -> Gan.validate { Gan.mlpA with DiscriminatorSteps = 0 })) "d-steps" "D steps"
+            Expect.equal (paramOf (fun () -> Gan.validate { Gan.mlpA with FlipProbability = 1.5 })) "flip" "flip"
             Expect.equal (paramOf (fun () -> Gan.validate { Gan.mlpA with Loss = GanLoss.hinge })) "loss" "hinge needs scores"
-            Expect.equal (paramOf (fun () -> Gan.ofSettings Gan.mlpA [ "noise", "cauchy" ] |> ignore)) "noise" "noise"
+            Expect.equal (paramOf (fun () -> SettingsTable.read Gan.settings Gan.mlpA [ "noise", "cauchy" ] |> ignore)) "noise" "noise"
             Expect.equal (paramOf (fun () -> Gan.mlpVariant "d" |> ignore)) "variant" "variant"
         }
 
@@ -180,16 +181,16 @@ let tests =
             let folder = TestData.tempFolder "gan-save"
             try
                 let entry = Catalog.find "gan-mlp"
-                let settings = entry.Defaults |> List.map (fun (k, v) -> if k = "variant" then k, "b" else k, v)
+                let settings = [ "variant", "b" ]
                 Device.seed 9L
-                let model = entry.Build torch.CPU settings
+                let model = (entry.Configure settings).Build torch.CPU
                 let path = Path.Combine(folder, "gan.safetensors")
-                Experiment.saveModel path "gan-mlp" settings "minus-one-one" model
+                Experiment.saveModel path "gan-mlp" (entry.Configure settings).Settings "minus-one-one" model
                 Device.seed 10L
                 let id, loadedSettings, norm, loaded = Experiment.loadModel path Cpu
                 Expect.equal id "gan-mlp" "model id"
                 Expect.equal norm "minus-one-one" "normalisation"
-                Expect.equal loadedSettings settings "settings"
+                Expect.equal loadedSettings (entry.Configure settings).Settings "settings"
                 Trainer.eval model.Trainer
                 let draw (m: RunModel) = Device.seed 12L; m.Sample.Value 8
                 use a = draw model
@@ -203,7 +204,7 @@ let tests =
                 use _ = torch.NewDisposeScope()
                 let entry = Catalog.find id
                 Device.seed 1L
-                let m = entry.Build torch.CPU entry.Defaults
+                let m = (entry.Configure []).Build torch.CPU
                 Expect.equal entry.Normalization "minus-one-one" (sprintf "%s: [-1,1] data" id)
                 Trainer.eval m.Trainer
                 let pictures = m.Pictures { Images = torch.zeros(1L); Labels = torch.zeros(1L) }

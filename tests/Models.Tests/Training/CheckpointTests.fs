@@ -10,7 +10,7 @@ open Generative.Tests
 
 let private config = { Autoencoder.linear with EncoderWidths = [ 16 ] }
 let private options = { Loop.defaults with Epochs = 3; BatchSize = 32; Seed = 11L }
-let private info pos = { ModelId = "ae-linear"; Settings = Autoencoder.toSettings config; Position = pos; CreatedUtc = DateTime.UtcNow }
+let private info pos = { ModelId = "ae-linear"; Settings = SettingsTable.print Autoencoder.settings config; Position = pos; CreatedUtc = DateTime.UtcNow }
 
 /// A fresh run: seed, create, trainer (the order every run uses, so initial weights are reproducible).
 let private fresh () =
