@@ -23,8 +23,9 @@ type Expectation =
       LatentSize: int
       /// Number of values the operations produced, all flattened and concatenated.
       Count: int
-      /// Mean and mean square of all of them (so any changed value moves them).
+      /// Mean of all of them (so most changes to any value move it).
       Mean: float
+      /// Mean square of all of them (moved also by changes that keep the mean).
       MeanSquare: float
       /// Every `Stride`-th value, from the first.
       Stride: int
