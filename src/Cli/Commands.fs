@@ -92,9 +92,9 @@ let sample (args: ParseResults<RunImageArgs>) =
     | None ->
         raise (UsageError(sprintf "%s has no prior to sample from; `generative reconstruct %s` shows what it learned." s.ModelId run))
     | Some draw ->
-        Device.seed (args.GetResult(RunImageArgs.Seed, 0L))
+        use generator = new torch.Generator(uint64 (args.GetResult(RunImageArgs.Seed, 0L)))
         use _ = torch.no_grad()
-        use images = draw (args.GetResult(RunImageArgs.Count, 64))
+        use images = draw generator (args.GetResult(RunImageArgs.Count, 64))
         let out = outPath run args "samples"
         Images.saveGrid out 8 (Transforms.denormalize (Experiment.parseNormalization s.Normalization.Value) (images.cpu()))
         Console.WriteLine(sprintf "wrote %s" (Path.GetFullPath out))

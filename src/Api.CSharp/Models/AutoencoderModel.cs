@@ -25,7 +25,7 @@ public class AutoencoderModel : TrainableModel
     public static AutoencoderModel Load(GenerativeContext context, string path)
     {
         var (modelId, settings, normalization, model) = LoadCore(context, path);
-        return FSharpOption<FSharpFunc<int, torch.Tensor>>.get_IsSome(model.Sample)
+        return FSharpOption<FSharpFunc<torch.Generator, FSharpFunc<int, torch.Tensor>>>.get_IsSome(model.Sample)
             ? new VariationalAutoencoderModel(context, modelId, settings, normalization, model)
             : new AutoencoderModel(context, modelId, settings, normalization, model);
     }

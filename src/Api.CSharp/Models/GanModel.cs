@@ -11,16 +11,20 @@ public sealed class GanModel : TrainableModel
         : base(context, modelId, settings, normalization, model) { }
 
     /// <summary>
-    /// <paramref name="count"/> new images [count, 1, 28, 28] in [-1, 1] from fresh noise (libtorch's global
-    /// generator, seeded by the context when the model was built), without gradients, in evaluation mode.
+    /// <paramref name="count"/> new images [count, 1, 28, 28] in [-1, 1] from fresh noise, without gradients, in
+    /// evaluation mode.
     /// </summary>
+    /// <param name="count">Number of images.</param>
+    /// <param name="seed">Seeds the noise (the same seed gives the same images); null draws a new seed each call.</param>
     /// <exception cref="ArgumentException">count is below 1.</exception>
-    public torch.Tensor Sample(int count)
+    public torch.Tensor Sample(int count, long? seed = null)
     {
         if (count < 1) throw new ArgumentException($"count: expected at least 1 but got {count}.", nameof(count));
         Generative.TrainerModule.eval(Model.Trainer);
+        // A generator of its own, so sampling leaves libtorch's global generator (training's) where it was.
+        using var generator = new torch.Generator((ulong)(seed ?? Random.Shared.NextInt64()));
         using var _ = torch.no_grad();
-        return Model.Sample.Value.Invoke(count);
+        return Model.Sample.Value.Invoke(generator).Invoke(count);
     }
 
     /// <summary>Images [N, 1, 28, 28] generated from given noise vectors [N, latent size].</summary>
@@ -34,7 +38,7 @@ public sealed class GanModel : TrainableModel
         ArgumentNullException.ThrowIfNull(context);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var (modelId, settings, normalization, model) = Experiment.loadModel(path, context.DeviceChoice).ToValueTuple();
-        if (FSharpOption<FSharpFunc<int, torch.Tensor>>.get_IsNone(model.Sample)
+        if (FSharpOption<FSharpFunc<torch.Generator, FSharpFunc<int, torch.Tensor>>>.get_IsNone(model.Sample)
             || FSharpOption<FSharpFunc<torch.Tensor, torch.Tensor>>.get_IsSome(model.Reconstruct))
             throw new InvalidDataException($"{path}: holds a {modelId}, which is not a GAN.");
         return new GanModel(context, modelId, settings.Select(t => (t.Item1, t.Item2)).ToList(),

@@ -20,9 +20,10 @@ public sealed class VariationalAutoencoderModel : AutoencoderModel
     {
         if (count < 1) throw new ArgumentException($"count: expected at least 1 image but got {count}.", nameof(count));
         Generative.TrainerModule.eval(Model.Trainer);
-        if (seed is long s) Generative.Device.seed(s);
+        // A generator of its own, so sampling leaves libtorch's global generator (training's) where it was.
+        using var generator = new torch.Generator((ulong)(seed ?? Random.Shared.NextInt64()));
         using var _ = torch.no_grad();
-        return Model.Sample.Value.Invoke(count);
+        return Model.Sample.Value.Invoke(generator).Invoke(count);
     }
 
     /// <summary>Loads a variational autoencoder saved with <see cref="TrainableModel.Save"/>.</summary>
@@ -31,7 +32,7 @@ public sealed class VariationalAutoencoderModel : AutoencoderModel
     public static new VariationalAutoencoderModel Load(GenerativeContext context, string path)
     {
         var (modelId, settings, normalization, model) = LoadCore(context, path);
-        if (FSharpOption<FSharpFunc<int, torch.Tensor>>.get_IsNone(model.Sample))
+        if (FSharpOption<FSharpFunc<torch.Generator, FSharpFunc<int, torch.Tensor>>>.get_IsNone(model.Sample))
             throw new InvalidDataException($"{path}: holds a {modelId}, which cannot sample (not a variational autoencoder).");
         return new VariationalAutoencoderModel(context, modelId, settings, normalization, model);
     }

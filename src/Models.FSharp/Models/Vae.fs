@@ -125,6 +125,14 @@ module Vae =
         use z = torch.randn([| int64 n; int64 m.Config.LatentDim |], device = device)
         decode m z
 
+    /// `n` images decoded from z ~ N(0, I) drawn with an explicit CPU generator (reproducible, and leaving libtorch's
+    /// global generator alone).
+    let sampleWith (generator: torch.Generator) (m: Vae) (n: int) : Tensor =
+        if n < 1 then Errors.invalidArg "n" "at least 1 sample" n
+        use z = torch.randn([| int64 n; int64 m.Config.LatentDim |], generator = generator)
+        use onDevice = z.``to``(Device.ofModule m.Decoder)
+        decode m onDevice
+
     /// -log p(x | x̂) per sample [N], up to the constant `likelihoodConstant`: Σ (x̂ - x)² (Gaussian) or Σ BCE (Bernoulli).
     let reconstructionPerSample (likelihood: Likelihood) (reconstruction: Tensor) (target: Tensor) : Tensor =
         if reconstruction.shape <> target.shape then

@@ -46,7 +46,9 @@ type RunModel =
       Reconstruct: (Tensor -> Tensor) option
       Encode: (Tensor -> Tensor) option
       Decode: (Tensor -> Tensor) option
-      Sample: (int -> Tensor) option
+      /// `count` new images from noise drawn with the given CPU generator (so sampling never disturbs libtorch's global
+      /// generator, which training and checkpoints rely on).
+      Sample: (torch.Generator -> int -> Tensor) option
       /// Class probabilities [N, classes] of images [N, C, H, W] (classifiers).
       Classify: (Tensor -> Tensor) option
       /// Extra report content from the test split and its class names; `Catalog.noExtras` when there is none.

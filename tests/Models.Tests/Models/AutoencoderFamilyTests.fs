@@ -44,7 +44,8 @@ let private shapeTests =
             Expect.equal d.shape [| int64 n; 1L; 28L; 28L |] "decoded shape"
             match m.Sample with
             | Some draw ->
-                use s = draw n
+                use g = new torch.Generator(5UL)
+                use s = draw g n
                 Expect.equal s.shape [| int64 n; 1L; 28L; 28L |] "sample shape"
             | None -> ()) ]
 
@@ -142,6 +143,16 @@ let private validationTests =
           let dae = { Network = Convolutional ConvAutoencoder.source; Corruption = MaskingNoise 0.25 }
           Expect.equal (roundTrip DenoisingAutoencoder.settings DenoisingAutoencoder.defaults dae) dae "denoising"
           Expect.equal (roundTrip Autoencoder.settings Autoencoder.linear Autoencoder.threeD) Autoencoder.threeD "3-d"
+      }
+
+      test "sampling from a run model leaves libtorch's global generator where it was" {
+          for id in [ "vae"; "gan-mlp" ] do
+              let m = build id 1L
+              let drawNext () = (torch.manual_seed 7L |> ignore; use _ = torch.no_grad() in m.Sample.Value (new torch.Generator(2UL)) 4 |> ignore; torch.rand(3L))
+              torch.manual_seed 7L |> ignore
+              use expected = torch.rand(3L)
+              use after = drawNext ()
+              Expect.isTrue (after.Equals expected) (sprintf "%s: the global generator's next numbers are unchanged" id)
       }
 
       test "the AE-DEEP source optimiser stays selectable from settings" {

@@ -133,7 +133,7 @@ let private operates (name: string) =
             match name with
             | "vae" | "gan-mlp" ->
                 Expect.isSome model.Sample "it samples"
-                use samples = model.Sample.Value 3
+                use samples = model.Sample.Value (new torch.Generator(3UL)) 3
                 Expect.equal samples.shape [| 3L; 1L; 28L; 28L |] "3 images"
                 Expect.isTrue (isFinite samples) "finite samples"
             | _ -> ()
