@@ -12,8 +12,17 @@ type Normalization =
     /// Pixels are standardised as (x - mean) / std (the usual classifier choice).
     | MeanStd of mean: float * std: float
 
-/// Normalisation, its inverse for pictures, and the random corruptions used for augmentation and denoising.
-/// Every random function takes an explicit torch.Generator so runs are reproducible.
+/// Where a random transform draws its numbers.
+type RandomSource =
+    /// libtorch's global generator: training uses it, because checkpoints save its state and a resumed run then
+    /// draws the same numbers as an uninterrupted one.
+    | GlobalGenerator
+    /// A generator of its own (e.g. seeded with a fixed number): pictures and metrics that must show the same noise
+    /// every time, without disturbing training's generator.
+    | Seeded of torch.Generator
+
+/// Normalisation, its inverse for pictures, and the random corruptions used for augmentation and denoising (each
+/// told where to draw its numbers, so runs are reproducible).
 [<RequireQualifiedAccess>]
 module Transforms =
     /// The MNIST training-set pixel mean and standard deviation (0.1307, 0.3081).
@@ -83,38 +92,51 @@ module Transforms =
         let m = mask.to_type(torch.ScalarType.Bool).reshape(images.shape.[0], 1L, 1L, 1L)
         torch.where(m, images.flip(3L), images).MoveToOuterDisposeScope()
 
-    /// The [N] bool mask of samples chosen by independent coin flips with probability `p`, drawn from `generator`.
-    let coinFlips (p: float) (generator: torch.Generator) (count: int64) : Tensor =
+    /// Uniform numbers in [0,1) of the given shape, on the CPU, from the source.
+    let private uniform (source: RandomSource) (shape: int64[]) : Tensor =
+        match source with
+        | GlobalGenerator -> torch.rand(shape)
+        | Seeded g -> torch.rand(shape, generator = g)
+
+    /// The [N] bool mask of samples chosen by independent coin flips with probability `p` (on the CPU).
+    let coinFlips (p: float) (source: RandomSource) (count: int64) : Tensor =
         checkProbability "p" p
         if count < 0L then Errors.invalidArg "count" "a count >= 0" count
-        use u = torch.rand(count, generator = generator)
-        use threshold = torch.tensor(float32 p)
-        u.lt(threshold)
+        use u = uniform source [| count |]
+        u.lt(p.ToScalar())
 
-    /// Flips each sample of a [N,C,H,W] batch horizontally with probability `p` (independent coin per
-    /// sample, drawn from `generator` exactly as `coinFlips p generator N` would).
-    let randomHorizontalFlip (p: float) (generator: torch.Generator) (images: Tensor) : Tensor =
+    /// Flips each sample of a [N,C,H,W] batch horizontally with probability `p` (independent coin per sample, drawn
+    /// on the CPU exactly as `coinFlips p source N` would, whatever the batch's device: the CPU generator's state is
+    /// what checkpoints save, so a resumed run flips the same images).
+    let randomHorizontalFlip (p: float) (source: RandomSource) (images: Tensor) : Tensor =
         checkProbability "p" p
         checkImages images
-        use mask = coinFlips p generator images.shape.[0]
-        horizontalFlipWhere mask images
+        use mask = coinFlips p source images.shape.[0]
+        use onDevice = mask.``to``(images.device)
+        horizontalFlipWhere onDevice images
 
-    /// Adds independent Gaussian noise of standard deviation `std` to every element (denoising autoencoders).
-    let gaussianNoise (std: float) (generator: torch.Generator) (x: Tensor) : Tensor =
+    /// Adds independent Gaussian noise of standard deviation `std` to every element (denoising autoencoders); the
+    /// noise is drawn like `x` (same shape, dtype and device) from the global generator, or on the CPU from a seeded one.
+    let gaussianNoise (std: float) (source: RandomSource) (x: Tensor) : Tensor =
         if not (std >= 0.0) || Double.IsInfinity std then Errors.invalidArg "std" "a finite std >= 0" std
         if isNull x then nullArg "x"
-        use noise = torch.randn(x.shape, dtype = x.dtype, generator = generator)
-        use scaled = noise * float32 std
-        x + scaled
+        use _ = torch.NewDisposeScope()
+        let noise =
+            match source with
+            | GlobalGenerator -> torch.randn_like(x)
+            | Seeded g -> torch.randn(x.shape, dtype = x.dtype, generator = g).``to``(x.device)
+        (x + noise * float32 std).MoveToOuterDisposeScope()
 
-    /// Sets each element to zero independently with probability `dropProbability` (masking noise for
-    /// denoising autoencoders). Zero is the value of a blank pixel only for ZeroOne normalisation; apply it
-    /// before normalising if "blank" is what is meant.
-    let maskingNoise (dropProbability: float) (generator: torch.Generator) (x: Tensor) : Tensor =
+    /// Sets each element to zero independently with probability `dropProbability` (masking noise for denoising
+    /// autoencoders). Zero is the value of a blank pixel only for ZeroOne normalisation; apply it before normalising
+    /// if "blank" is what is meant.
+    let maskingNoise (dropProbability: float) (source: RandomSource) (x: Tensor) : Tensor =
         checkProbability "dropProbability" dropProbability
         if isNull x then nullArg "x"
-        use u = torch.rand(x.shape, generator = generator)
-        use threshold = torch.tensor(float32 dropProbability)
-        use keep = u.ge(threshold)
-        use zero = torch.zeros_like(x)
-        torch.where(keep, x, zero)
+        use _ = torch.NewDisposeScope()
+        let u =
+            match source with
+            | GlobalGenerator -> torch.rand_like(x)
+            | Seeded g -> torch.rand(x.shape, generator = g).``to``(x.device)
+        let keep = u.ge(torch.tensor(float32 dropProbability, device = x.device)).to_type(x.dtype)
+        (x * keep).MoveToOuterDisposeScope()

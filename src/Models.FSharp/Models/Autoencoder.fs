@@ -20,8 +20,8 @@ type AutoencoderConfig =
       Reduction: Reduction
       Optimizer: OptimizerSpec }
 
-/// A created autoencoder: its two registered networks and the config they came from.
-type Autoencoder = { Config: AutoencoderConfig; Encoder: Net; Decoder: Net }
+/// A created autoencoder: its networks and the config they came from.
+type Autoencoder = { Config: AutoencoderConfig; Network: EncoderDecoder }
 
 /// Fully connected autoencoders (section order: config, validate, create, forward, loss, step).
 [<RequireQualifiedAccess>]
@@ -86,32 +86,36 @@ module Autoencoder =
             Errors.invalidArg "output-activation" "sigmoid with the BCE loss (it needs outputs in [0,1])" (Activation.name c.OutputActivation)
         Optim.validate c.Optimizer
 
-    /// Creates the encoder and decoder (initialised from libtorch's global generator: seed it first).
-    let create (c: AutoencoderConfig) : Autoencoder =
+    /// The encoder and decoder of a config (initialised from libtorch's global generator: seed it first). Codes are
+    /// [N, code size]; images [N, ...InputShape] are flattened for the linear layers.
+    let network (c: AutoencoderConfig) : EncoderDecoder =
         validate c
         let widths = inputSize c :: c.EncoderWidths
-        { Config = c
-          Encoder = Mlp.create widths c.HiddenActivation c.CodeActivation
-          Decoder = Mlp.create (List.rev widths) c.HiddenActivation c.OutputActivation }
+        let encoder = Mlp.create widths c.HiddenActivation c.CodeActivation
+        let decoder = Mlp.create (List.rev widths) c.HiddenActivation c.OutputActivation
+        let imageShape = c.InputShape |> List.map int64 |> List.toArray
+        { Encoder = encoder
+          Decoder = decoder
+          Encode = fun x -> encoder.forward(x.flatten(1L))
+          Decode =
+            fun z ->
+                use flat = decoder.forward(z)
+                flat.reshape(Array.append [| z.shape.[0] |] imageShape) }
+
+    /// Creates the autoencoder (initialised from libtorch's global generator: seed it first).
+    let create (c: AutoencoderConfig) : Autoencoder = { Config = c; Network = network c }
 
     /// Moves both networks to a device; do it before `trainer` so the optimiser holds the moved parameters.
-    let moveTo (device: torch.Device) (m: Autoencoder) =
-        m.Encoder.``to``(device) |> ignore
-        m.Decoder.``to``(device) |> ignore
-        m
+    let moveTo (device: torch.Device) (m: Autoencoder) = EncoderDecoder.moveTo device m.Network |> ignore; m
 
     /// Codes of a batch [N, ...InputShape] -> [N, code size].
-    let encode (m: Autoencoder) (x: Tensor) : Tensor = m.Encoder.forward(x.flatten(1L))
+    let encode (m: Autoencoder) (x: Tensor) : Tensor = m.Network.Encode x
 
     /// Images of codes [N, code size] -> [N, ...InputShape].
-    let decode (m: Autoencoder) (z: Tensor) : Tensor =
-        let shape = Array.append [| z.shape.[0] |] (m.Config.InputShape |> List.map int64 |> List.toArray)
-        m.Decoder.forward(z).reshape(shape)
+    let decode (m: Autoencoder) (z: Tensor) : Tensor = m.Network.Decode z
 
     /// decode (encode x).
-    let reconstruct (m: Autoencoder) (x: Tensor) : Tensor =
-        use z = encode m x
-        decode m z
+    let reconstruct (m: Autoencoder) (x: Tensor) : Tensor = EncoderDecoder.reconstruct m.Network x
 
     /// The named loss terms of reconstructing `target` from `input` ("loss": the reconstruction loss).
     let loss (m: Autoencoder) (input: Tensor) (target: Tensor) : Map<string, Tensor> =
@@ -120,9 +124,7 @@ module Autoencoder =
 
     /// A trainer: one optimiser over encoder and decoder; each step reconstructs the batch's images.
     let trainer (m: Autoencoder) : Trainer =
-        let parameters = Seq.append (m.Encoder.parameters()) (m.Decoder.parameters()) |> Seq.toArray
-        Trainer.encoderDecoder m.Encoder m.Decoder (Optim.create m.Config.Optimizer parameters) (fun batch ->
-            loss m batch.Images batch.Images)
+        EncoderDecoder.trainer m.Config.Optimizer (fun batch -> loss m batch.Images batch.Images) m.Network
 
     /// The settings of a fully connected autoencoder, declared once: `--set`, run.json and model files use them.
     let settings : Setting<AutoencoderConfig> list =

@@ -261,9 +261,7 @@ module Classifier =
             let result =
                 if not c.Flip then shifted
                 else
-                    use half = torch.tensor(0.5f)
-                    let mask = torch.rand(n).lt(half).``to``(images.device)
-                    Transforms.horizontalFlipWhere mask shifted
+                    Transforms.randomHorizontalFlip 0.5 GlobalGenerator shifted
             result.MoveToOuterDisposeScope()
 
     /// A trainer: one optimiser over the trainable parameters. Each step augments the batch (if configured) and
@@ -274,23 +272,10 @@ module Classifier =
         let parameters =
             (if fixedFeatures then m.Head.parameters() else Seq.append (m.Features.parameters()) (m.Head.parameters()))
             |> Seq.filter (fun p -> p.requires_grad) |> Seq.toArray
-        let optimizer = Optim.create m.Config.Optimizer parameters
-        // Multiplying the current rate (rather than recomputing it from a step count) continues the decay from the
-        // rate a checkpoint's optimiser state restores.
-        let decay = if m.Config.LrHalfLife = 0 then 1.0 else Math.Pow(0.5, 1.0 / float m.Config.LrHalfLife)
-        { Modules = modules m
-          Optimizers = [ "optimizer", optimizer ]
-          Step =
-            fun batch ->
-                optimizer.zero_grad()
-                let terms =
-                    if fixedFeatures then termsOfLogits m.Config (m.Head.forward(batch.Images)) batch.Labels
-                    else loss m (augment m.Config batch.Images) batch.Labels
-                terms.["loss"].backward()
-                optimizer.step() |> ignore
-                if decay < 1.0 then
-                    for g in optimizer.ParamGroups do g.LearningRate <- g.LearningRate * decay
-                terms |> Map.map (fun _ t -> t.ToDouble()) }
+        Trainer.minimizing (modules m) (Optim.create m.Config.Optimizer parameters) (fun batch ->
+            if fixedFeatures then termsOfLogits m.Config (m.Head.forward(batch.Images)) batch.Labels
+            else loss m (augment m.Config batch.Images) batch.Labels)
+        |> Trainer.withLearningRateHalfLife m.Config.LrHalfLife
 
     /// The split with its images replaced by their features [N, featureSize] (on the CPU), computed in batches of
     /// `batchSize` without gradients with the feature network in evaluation mode: the inputs `trainer` takes for

@@ -19,8 +19,8 @@ type ConvAutoencoderConfig =
       Reduction: Reduction
       Optimizer: OptimizerSpec }
 
-/// A created convolutional autoencoder: its two registered networks and the config they came from.
-type ConvAutoencoder = { Config: ConvAutoencoderConfig; Encoder: Net; Decoder: Net }
+/// A created convolutional autoencoder: its networks and the config they came from.
+type ConvAutoencoder = { Config: ConvAutoencoderConfig; Network: EncoderDecoder }
 
 /// Convolutional autoencoders (section order: config, validate, create, forward, loss, step).
 [<RequireQualifiedAccess>]
@@ -55,8 +55,9 @@ module ConvAutoencoder =
             Errors.invalidArg "output-activation" "sigmoid with the BCE loss (it needs outputs in [0,1])" (Activation.name c.OutputActivation)
         Optim.validate c.Optimizer
 
-    /// Creates the encoder and decoder (initialised from libtorch's global generator: seed it first).
-    let create (c: ConvAutoencoderConfig) : ConvAutoencoder =
+    /// The encoder and decoder of a config (initialised from libtorch's global generator: seed it first). Codes are
+    /// flattened [N, codeSize]; images are [N, ImageChannels, 28, 28], and others are rejected naming the size needed.
+    let network (c: ConvAutoencoderConfig) : EncoderDecoder =
         validate c
         let h, k = c.HiddenChannels, c.CodeChannels
         let encoder =
@@ -66,36 +67,36 @@ module ConvAutoencoder =
             Conv.convTranspose2d k h 3 2 0 >-> Layers.relu ()
             >-> Conv.convTranspose2d h k 5 3 1 >-> Layers.relu ()
             >-> Conv.convTranspose2d k c.ImageChannels 2 2 1 >-> Activation.layer c.OutputActivation
-        { Config = c; Encoder = encoder; Decoder = decoder }
+        { Encoder = encoder
+          Decoder = decoder
+          Encode =
+            fun x ->
+                let s = x.shape
+                if s.Length <> 4 || s.[1] <> int64 c.ImageChannels || s.[2] <> int64 imageSide || s.[3] <> int64 imageSide then
+                    Errors.invalidArg "images" (sprintf "a [N,%d,%d,%d] batch (the layer sizes are made for %dx%d images)" c.ImageChannels imageSide imageSide imageSide imageSide) (sprintf "%A" s)
+                use code = encoder.forward(x)
+                code.flatten(1L)
+          Decode =
+            fun z ->
+                if z.dim () <> 2L || z.shape.[1] <> int64 (codeSize c) then
+                    Errors.invalidArg "codes" (sprintf "a [N,%d] batch of codes" (codeSize c)) (sprintf "%A" z.shape)
+                use grid = z.reshape(z.shape.[0], int64 k, int64 codeSide, int64 codeSide)
+                decoder.forward(grid) }
+
+    /// Creates the autoencoder (initialised from libtorch's global generator: seed it first).
+    let create (c: ConvAutoencoderConfig) : ConvAutoencoder = { Config = c; Network = network c }
 
     /// Moves both networks to a device; do it before `trainer` so the optimiser holds the moved parameters.
-    let moveTo (device: torch.Device) (m: ConvAutoencoder) =
-        m.Encoder.``to``(device) |> ignore
-        m.Decoder.``to``(device) |> ignore
-        m
-
-    let private checkImages (m: ConvAutoencoder) (x: Tensor) =
-        let s = x.shape
-        if s.Length <> 4 || s.[1] <> int64 m.Config.ImageChannels || s.[2] <> int64 imageSide || s.[3] <> int64 imageSide then
-            Errors.invalidArg "images" (sprintf "a [N,%d,%d,%d] batch (the layer sizes are made for %dx%d images)" m.Config.ImageChannels imageSide imageSide imageSide imageSide) (sprintf "%A" s)
+    let moveTo (device: torch.Device) (m: ConvAutoencoder) = EncoderDecoder.moveTo device m.Network |> ignore; m
 
     /// Flattened codes [N, codeSize] of images [N, ImageChannels, 28, 28].
-    let encode (m: ConvAutoencoder) (x: Tensor) : Tensor =
-        checkImages m x
-        use code = m.Encoder.forward(x)
-        code.flatten(1L)
+    let encode (m: ConvAutoencoder) (x: Tensor) : Tensor = m.Network.Encode x
 
     /// Images [N, ImageChannels, 28, 28] of flattened codes [N, codeSize].
-    let decode (m: ConvAutoencoder) (z: Tensor) : Tensor =
-        if z.dim () <> 2L || z.shape.[1] <> int64 (codeSize m.Config) then
-            Errors.invalidArg "codes" (sprintf "a [N,%d] batch of codes" (codeSize m.Config)) (sprintf "%A" z.shape)
-        use grid = z.reshape(z.shape.[0], int64 m.Config.CodeChannels, int64 codeSide, int64 codeSide)
-        m.Decoder.forward(grid)
+    let decode (m: ConvAutoencoder) (z: Tensor) : Tensor = m.Network.Decode z
 
     /// decode (encode x).
-    let reconstruct (m: ConvAutoencoder) (x: Tensor) : Tensor =
-        use z = encode m x
-        decode m z
+    let reconstruct (m: ConvAutoencoder) (x: Tensor) : Tensor = EncoderDecoder.reconstruct m.Network x
 
     /// The named loss terms of reconstructing `target` from `input` ("loss": the reconstruction loss).
     let loss (m: ConvAutoencoder) (input: Tensor) (target: Tensor) : Map<string, Tensor> =
@@ -104,9 +105,7 @@ module ConvAutoencoder =
 
     /// A trainer: one optimiser over encoder and decoder; each step reconstructs the batch's images.
     let trainer (m: ConvAutoencoder) : Trainer =
-        let parameters = Seq.append (m.Encoder.parameters()) (m.Decoder.parameters()) |> Seq.toArray
-        Trainer.encoderDecoder m.Encoder m.Decoder (Optim.create m.Config.Optimizer parameters) (fun batch ->
-            loss m batch.Images batch.Images)
+        EncoderDecoder.trainer m.Config.Optimizer (fun batch -> loss m batch.Images batch.Images) m.Network
 
     /// The settings of the convolutional autoencoder, declared once: `--set`, run.json and model files use them.
     let settings : Setting<ConvAutoencoderConfig> list =

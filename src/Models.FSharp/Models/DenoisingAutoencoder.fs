@@ -23,15 +23,11 @@ type DenoisingNetwork =
 /// A denoising autoencoder (AE-DENOISE): a network and the corruption applied to its input while training.
 type DenoisingConfig = { Network: DenoisingNetwork; Corruption: Corruption }
 
-/// A created network of either kind.
-type DenoisingNetworkModel =
-    | Dense of Autoencoder
-    | Convolution of ConvAutoencoder
+/// A created denoising autoencoder: the network of its config and the config.
+type DenoisingAutoencoder = { Config: DenoisingConfig; Network: EncoderDecoder }
 
-/// A created denoising autoencoder.
-type DenoisingAutoencoder = { Config: DenoisingConfig; Nets: DenoisingNetworkModel }
-
-/// Corrupting inputs with the global generator (whose state checkpoints save, so resumed runs draw the same noise).
+/// Corrupting inputs (training draws from the global generator, whose state checkpoints save, so resumed runs draw the
+/// same noise).
 [<RequireQualifiedAccess>]
 module Corruption =
     /// Throws ArgumentException naming the bad value.
@@ -40,15 +36,12 @@ module Corruption =
         | GaussianNoise std -> if not (std >= 0.0) || Double.IsInfinity std then Errors.invalidArg "std" "a finite std >= 0" std
         | MaskingNoise p -> if not (p >= 0.0 && p < 1.0) then Errors.invalidArg "probability" "a probability in [0, 1)" p
 
-    /// A corrupted copy of `x` (same shape and device); `x` is left as it is.
-    let apply (c: Corruption) (x: Tensor) : Tensor =
+    /// A corrupted copy of `x` (same shape and device) with noise from `source`; `x` is left as it is.
+    let apply (source: RandomSource) (c: Corruption) (x: Tensor) : Tensor =
         validate c
-        use _ = torch.NewDisposeScope()
-        let corrupted =
-            match c with
-            | GaussianNoise std -> x + torch.randn_like(x) * float32 std
-            | MaskingNoise p -> x * torch.rand_like(x).ge(torch.tensor(float32 p, device = x.device)).to_type(x.dtype)
-        corrupted.MoveToOuterDisposeScope()
+        match c with
+        | GaussianNoise std -> Transforms.gaussianNoise std source x
+        | MaskingNoise p -> Transforms.maskingNoise p source x
 
     /// "gaussian:0.5" | "masking:0.3".
     let name (c: Corruption) =
@@ -90,67 +83,48 @@ module DenoisingAutoencoder =
         | FullyConnected a -> Autoencoder.validate a
         | Convolutional a -> ConvAutoencoder.validate a
 
+    /// The reconstruction loss, its reduction and the optimiser of the network's config.
+    let private training (n: DenoisingNetwork) =
+        match n with
+        | FullyConnected a -> a.Loss, a.Reduction, a.Optimizer
+        | Convolutional a -> a.Loss, a.Reduction, a.Optimizer
+
     /// Creates the network (initialised from libtorch's global generator: seed it first).
     let create (c: DenoisingConfig) : DenoisingAutoencoder =
         validate c
         let network =
             match c.Network with
-            | FullyConnected a -> Dense(Autoencoder.create a)
-            | Convolutional a -> Convolution(ConvAutoencoder.create a)
-        { Config = c; Nets = network }
+            | FullyConnected a -> Autoencoder.network a
+            | Convolutional a -> ConvAutoencoder.network a
+        { Config = c; Network = network }
 
     /// Moves the network to a device; do it before `trainer`.
-    let moveTo (device: torch.Device) (m: DenoisingAutoencoder) =
-        match m.Nets with
-        | Dense a -> Autoencoder.moveTo device a |> ignore
-        | Convolution a -> ConvAutoencoder.moveTo device a |> ignore
-        m
+    let moveTo (device: torch.Device) (m: DenoisingAutoencoder) = EncoderDecoder.moveTo device m.Network |> ignore; m
 
     /// Codes of a batch of (clean or noisy) images.
-    let encode (m: DenoisingAutoencoder) (x: Tensor) : Tensor =
-        match m.Nets with
-        | Dense a -> Autoencoder.encode a x
-        | Convolution a -> ConvAutoencoder.encode a x
+    let encode (m: DenoisingAutoencoder) (x: Tensor) : Tensor = m.Network.Encode x
 
     /// Images decoded from codes.
-    let decode (m: DenoisingAutoencoder) (z: Tensor) : Tensor =
-        match m.Nets with
-        | Dense a -> Autoencoder.decode a z
-        | Convolution a -> ConvAutoencoder.decode a z
+    let decode (m: DenoisingAutoencoder) (z: Tensor) : Tensor = m.Network.Decode z
 
     /// The network's output for `x`: a denoised image when `x` is noisy.
-    let reconstruct (m: DenoisingAutoencoder) (x: Tensor) : Tensor =
-        match m.Nets with
-        | Dense a -> Autoencoder.reconstruct a x
-        | Convolution a -> ConvAutoencoder.reconstruct a x
+    let reconstruct (m: DenoisingAutoencoder) (x: Tensor) : Tensor = EncoderDecoder.reconstruct m.Network x
 
     /// The named loss terms of denoising the already corrupted `noisy` towards `clean` ("loss").
     let loss (m: DenoisingAutoencoder) (noisy: Tensor) (clean: Tensor) : Map<string, Tensor> =
-        match m.Nets with
-        | Dense a -> Autoencoder.loss a noisy clean
-        | Convolution a -> ConvAutoencoder.loss a noisy clean
+        let kind, reduction, _ = training m.Config.Network
+        use r = reconstruct m noisy
+        Map [ "loss", Reconstruction.loss kind reduction r clean ]
 
     /// The network's modules, named as in checkpoints.
-    let modules (m: DenoisingAutoencoder) : (string * torch.nn.Module) list =
-        match m.Nets with
-        | Dense a -> [ "encoder", a.Encoder :> torch.nn.Module; "decoder", a.Decoder :> torch.nn.Module ]
-        | Convolution a -> [ "encoder", a.Encoder :> torch.nn.Module; "decoder", a.Decoder :> torch.nn.Module ]
+    let modules (m: DenoisingAutoencoder) : (string * torch.nn.Module) list = EncoderDecoder.modules m.Network
 
     /// A trainer: each step corrupts the batch (fresh noise from the global generator) and reconstructs the clean images.
     let trainer (m: DenoisingAutoencoder) : Trainer =
-        let mods = modules m
-        let parameters = mods |> Seq.collect (fun (_, md) -> md.parameters()) |> Seq.toArray
-        let optimizer = Optim.create (match m.Config.Network with FullyConnected a -> a.Optimizer | Convolutional a -> a.Optimizer) parameters
-        { Modules = mods
-          Optimizers = [ "adam", optimizer ]
-          Step =
-            fun batch ->
-                optimizer.zero_grad()
-                let noisy = Corruption.apply m.Config.Corruption batch.Images
-                let terms = loss m noisy batch.Images
-                terms.["loss"].backward()
-                optimizer.step() |> ignore
-                terms |> Map.map (fun _ t -> t.ToDouble()) }
+        let _, _, optimizer = training m.Config.Network
+        EncoderDecoder.trainer optimizer (fun batch ->
+            use noisy = Corruption.apply GlobalGenerator m.Config.Corruption batch.Images
+            loss m noisy batch.Images) m.Network
 
     /// The name of a network preset: "linear" (AE-LIN's), "deep" (AE-DEEP's) or "conv" (AE-CONV's).
     let networkName (n: DenoisingNetwork) =
@@ -167,10 +141,7 @@ module DenoisingAutoencoder =
         | "conv" -> Convolutional ConvAutoencoder.source
         | _ -> Errors.invalidArg "network" "deep, linear or conv" name
 
-    let private optimizerOf (n: DenoisingNetwork) =
-        match n with
-        | FullyConnected a -> a.Optimizer
-        | Convolutional a -> a.Optimizer
+    let private optimizerOf (n: DenoisingNetwork) = let _, _, optimizer = training n in optimizer
 
     let private withOptimizer (o: OptimizerSpec) (n: DenoisingNetwork) =
         match n with

@@ -282,9 +282,7 @@ module Gan =
     let augment (c: GanConfig) (images: Tensor) : Tensor =
         if c.FlipProbability <= 0.0 then images.alias()
         else
-            use u = torch.rand([| images.shape.[0] |], device = images.device)
-            use mask = u.lt(torch.tensor(c.FlipProbability, device = images.device))
-            Transforms.horizontalFlipWhere mask images
+            Transforms.randomHorizontalFlip c.FlipProbability GlobalGenerator images
 
     /// A trainer whose step names what it updates: D on the (augmented) real batch and detached fakes with the
     /// "discriminator" optimiser over D's parameters, then, after every `DiscriminatorSteps`-th D update, G

@@ -41,8 +41,9 @@ type internal GaussianEncoder(trunk: Net, mu: Net, logVar: Net) =
         use lv = logVar.forward(h)
         torch.cat([| m; lv |], 1L)
 
-/// A created VAE: the encoder (outputs [μ, log σ²]), the decoder and the config they came from.
-type Vae = { Config: VaeConfig; Encoder: Net; Decoder: Net }
+/// A created VAE: its networks (the encoder outputs [μ, log σ²] side by side; `Encode` gives the posterior mean μ) and
+/// the config they came from.
+type Vae = { Config: VaeConfig; Network: EncoderDecoder }
 
 /// Variational autoencoders (section order: config, validate, create, forward, loss, step, estimates).
 [<RequireQualifiedAccess>]
@@ -80,33 +81,36 @@ module Vae =
                                 Layers.linear c.HiddenWidth c.LatentDim, Layers.linear c.HiddenWidth c.LatentDim)
         let output = match c.Likelihood with Gaussian -> Tanh | Bernoulli -> Sigmoid
         let decoder = Mlp.create [ c.LatentDim; c.HiddenWidth; d ] Relu output
-        { Config = c; Encoder = encoder :> Net; Decoder = decoder }
+        let imageShape = c.InputShape |> List.map int64 |> List.toArray
+        { Config = c
+          Network =
+            { Encoder = encoder
+              Decoder = decoder
+              Encode =
+                fun x ->
+                    use both = encoder.forward(x.flatten(1L))
+                    both.narrow(1L, 0L, int64 c.LatentDim)
+              Decode =
+                fun z ->
+                    if z.dim () <> 2L || z.shape.[1] <> int64 c.LatentDim then
+                        Errors.invalidArg "codes" (sprintf "a [N,%d] batch of latent points" c.LatentDim) (sprintf "%A" z.shape)
+                    use flat = decoder.forward(z)
+                    flat.reshape(Array.append [| z.shape.[0] |] imageShape) } }
 
     /// Moves both networks to a device; do it before `trainer`.
-    let moveTo (device: torch.Device) (m: Vae) =
-        m.Encoder.``to``(device) |> ignore
-        m.Decoder.``to``(device) |> ignore
-        m
+    let moveTo (device: torch.Device) (m: Vae) = EncoderDecoder.moveTo device m.Network |> ignore; m
 
     /// The approximate posterior q(z|x) = N(μ, diag σ²) of images [N, ...InputShape]: (μ, log σ²), each [N, LatentDim].
     let posterior (m: Vae) (x: Tensor) : Tensor * Tensor =
-        use both = m.Encoder.forward(x.flatten(1L))
+        use both = m.Network.Encoder.forward(x.flatten(1L))
         let parts = both.split([| int64 m.Config.LatentDim; int64 m.Config.LatentDim |], 1L)
         parts.[0], parts.[1]
 
     /// The posterior means: the codes of images (what `encode` commands and latent plots use).
-    let encode (m: Vae) (x: Tensor) : Tensor =
-        let mu, logVar = posterior m x
-        logVar.Dispose()
-        mu
+    let encode (m: Vae) (x: Tensor) : Tensor = m.Network.Encode x
 
     /// Decoder means of latent points [N, LatentDim] -> images [N, ...InputShape].
-    let decode (m: Vae) (z: Tensor) : Tensor =
-        if z.dim () <> 2L || z.shape.[1] <> int64 m.Config.LatentDim then
-            Errors.invalidArg "codes" (sprintf "a [N,%d] batch of latent points" m.Config.LatentDim) (sprintf "%A" z.shape)
-        let shape = Array.append [| z.shape.[0] |] (m.Config.InputShape |> List.map int64 |> List.toArray)
-        use flat = m.Decoder.forward(z)
-        flat.reshape(shape)
+    let decode (m: Vae) (z: Tensor) : Tensor = m.Network.Decode z
 
     /// The reparameterisation z = μ + ε ⊙ exp(½ log σ²), differentiable in μ and log σ² for a given noise ε.
     let reparameterize (mu: Tensor) (logVar: Tensor) (eps: Tensor) : Tensor =
@@ -114,14 +118,12 @@ module Vae =
         (mu + eps * (logVar * 0.5f).exp()).MoveToOuterDisposeScope()
 
     /// The decoded posterior mean: a deterministic reconstruction.
-    let reconstruct (m: Vae) (x: Tensor) : Tensor =
-        use z = encode m x
-        decode m z
+    let reconstruct (m: Vae) (x: Tensor) : Tensor = EncoderDecoder.reconstruct m.Network x
 
     /// `n` images decoded from z ~ N(0, I) drawn from the global generator.
     let sample (m: Vae) (n: int) : Tensor =
         if n < 1 then Errors.invalidArg "n" "at least 1 sample" n
-        let device = Device.ofModule m.Decoder
+        let device = Device.ofModule m.Network.Decoder
         use z = torch.randn([| int64 n; int64 m.Config.LatentDim |], device = device)
         decode m z
 
@@ -130,7 +132,7 @@ module Vae =
     let sampleWith (generator: torch.Generator) (m: Vae) (n: int) : Tensor =
         if n < 1 then Errors.invalidArg "n" "at least 1 sample" n
         use z = torch.randn([| int64 n; int64 m.Config.LatentDim |], generator = generator)
-        use onDevice = z.``to``(Device.ofModule m.Decoder)
+        use onDevice = z.``to``(Device.ofModule m.Network.Decoder)
         decode m onDevice
 
     /// -log p(x | x̂) per sample [N], up to the constant `likelihoodConstant`: Σ (x̂ - x)² (Gaussian) or Σ BCE (Bernoulli).
@@ -179,18 +181,7 @@ module Vae =
         lossOf m.Config r x mu logVar
 
     /// A trainer: one optimiser over encoder and decoder, minimising reconstruction + β·KL.
-    let trainer (m: Vae) : Trainer =
-        let parameters = Seq.append (m.Encoder.parameters()) (m.Decoder.parameters()) |> Seq.toArray
-        let optimizer = Optim.create m.Config.Optimizer parameters
-        { Modules = [ "encoder", m.Encoder :> torch.nn.Module; "decoder", m.Decoder :> torch.nn.Module ]
-          Optimizers = [ "adam", optimizer ]
-          Step =
-            fun batch ->
-                optimizer.zero_grad()
-                let terms = loss m batch.Images
-                terms.["loss"].backward()
-                optimizer.step() |> ignore
-                terms |> Map.map (fun _ t -> t.ToDouble()) }
+    let trainer (m: Vae) : Trainer = EncoderDecoder.trainer m.Config.Optimizer (fun batch -> loss m batch.Images) m.Network
 
     /// Log importance weights log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x) for k samples z_i ~ q(z|x) per image:
     /// [N, k], in nats, with ε drawn from `generator` (a CPU generator, for reproducible estimates).

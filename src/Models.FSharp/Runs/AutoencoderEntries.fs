@@ -121,14 +121,7 @@ module AutoencoderEntries =
     /// metrics see the same noise every time.
     let private corruptSeeded (seed: uint64) (c: Corruption) (x: Tensor) : Tensor =
         use g = new torch.Generator(seed)
-        use _ = torch.NewDisposeScope()
-        let corrupted =
-            match c with
-            | GaussianNoise std -> x + torch.randn(x.shape, generator = g).``to``(x.device) * float32 std
-            | MaskingNoise p ->
-                let keep = torch.rand(x.shape, generator = g).ge(torch.tensor(float32 p)).to_type(x.dtype).``to``(x.device)
-                x * keep
-        corrupted.MoveToOuterDisposeScope()
+        Corruption.apply (Seeded g) c x
 
     /// Noisy, clean and denoised versions of `clean` in groups of three rows of 8 (noisy above clean above denoised).
     let private triptych (denoise: Tensor -> Tensor) (corruption: Corruption) (clean: Tensor) : Tensor =
@@ -208,7 +201,7 @@ module AutoencoderEntries =
     let private interpolationStrip (m: Vae) (test: Split) (pairs: (int64 * int64) list) : Tensor =
         use _ = torch.no_grad()
         use _ = torch.NewDisposeScope()
-        let device = Device.ofModule m.Decoder
+        let device = Device.ofModule m.Network.Decoder
         let rowsOf (a, b) =
             let xa = test.Images.narrow(0L, a, 1L).``to``(device)
             let xb = test.Images.narrow(0L, b, 1L).``to``(device)

@@ -141,7 +141,11 @@ module Checkpoint =
         finally for (_, t) in saved do t.Dispose()
         if not weightsOnly then
             for (n, opt) in trainer.Optimizers do
-                let path = Path.Combine(folder, sprintf "optimizer-%s.bin" n)
+                let path =
+                    let current = Path.Combine(folder, sprintf "optimizer-%s.bin" n)
+                    // The first version's autoencoders saved their single optimiser as "adam", whatever it was.
+                    let legacy = Path.Combine(folder, "optimizer-adam.bin")
+                    if n = Trainer.optimizerName && not (File.Exists current) && File.Exists legacy then legacy else current
                 if not (File.Exists path) then raise (FileNotFoundException(sprintf "%s: optimiser state missing" path, path))
                 opt.load_state_dict(path)
             match SafeTensors.load (Path.Combine(folder, "rng.safetensors")) with

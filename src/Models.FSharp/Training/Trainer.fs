@@ -64,12 +64,16 @@ module Trainer =
     let parameterCount (t: Trainer) =
         t.Modules |> List.sumBy (fun (_, m) -> m.parameters() |> Seq.sumBy (fun p -> p.numel()))
 
-    /// The trainer of an autoencoder-shaped model: modules "encoder" and "decoder" under one optimiser (checkpointed
-    /// as "adam"); each step minimises the "loss" term of `lossOf batch` and returns every term as a number.
-    let encoderDecoder (encoder: Net) (decoder: Net) (optimizer: Modules.OptimizerHelper)
-                       (lossOf: Batch -> Map<string, Tensor>) : Trainer =
-        { Modules = [ "encoder", encoder :> torch.nn.Module; "decoder", decoder :> torch.nn.Module ]
-          Optimizers = [ "adam", optimizer ]
+    /// The name single-optimiser trainers give their optimiser in checkpoints (`optimizer-optimizer.bin`); the first
+    /// version of the autoencoders called it "adam" whatever it was (`Checkpoint.restore` still reads that name).
+    let optimizerName = "optimizer"
+
+    /// The trainer of a model with one optimiser over `modules`: each step zeroes the gradients, minimises the "loss"
+    /// term of `lossOf batch` and returns every term as a number (terms other than "loss" are only tracked).
+    let minimizing (modules: (string * torch.nn.Module) list) (optimizer: Modules.OptimizerHelper)
+                   (lossOf: Batch -> Map<string, Tensor>) : Trainer =
+        { Modules = modules
+          Optimizers = [ optimizerName, optimizer ]
           Step =
             fun batch ->
                 optimizer.zero_grad()
@@ -77,3 +81,20 @@ module Trainer =
                 terms.["loss"].backward()
                 optimizer.step() |> ignore
                 terms |> Map.map (fun _ t -> t.ToDouble()) }
+
+    /// The trainer with every optimiser's learning rate multiplied by 0.5^(1/halfLife) after each step (as
+    /// torch.optim.lr_scheduler.ExponentialLR stepped per batch), so it halves every `halfLife` steps; 0 keeps it
+    /// constant. Multiplying the current rate (rather than recomputing it from a step count) continues the decay from
+    /// the rate a checkpoint's optimiser state restores.
+    let withLearningRateHalfLife (halfLife: int) (t: Trainer) : Trainer =
+        if halfLife < 0 then Errors.invalidArg "lr-half-life" "0 (constant learning rate) or a number of steps" halfLife
+        if halfLife = 0 then t
+        else
+            let decay = Math.Pow(0.5, 1.0 / float halfLife)
+            { t with
+                Step =
+                    fun batch ->
+                        let terms = t.Step batch
+                        for (_, optimizer) in t.Optimizers do
+                            for g in optimizer.ParamGroups do g.LearningRate <- g.LearningRate * decay
+                        terms }

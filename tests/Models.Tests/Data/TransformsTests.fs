@@ -51,9 +51,9 @@ let tests =
             use g = gen 3
             use images = torch.rand(64L, 2L, 4L, 5L, generator = g)
             use g1 = gen 11
-            use flipped = Transforms.randomHorizontalFlip 0.5 g1 images
+            use flipped = Transforms.randomHorizontalFlip 0.5 (Seeded g1) images
             use g2 = gen 11
-            use mask = Transforms.coinFlips 0.5 g2 64L
+            use mask = Transforms.coinFlips 0.5 (Seeded g2) 64L
             let chosen = mask.data<bool>().ToArray()
             Expect.isTrue (chosen |> Array.exists id && chosen |> Array.exists not) "some flipped, some not"
             for i in 0..63 do
@@ -67,8 +67,8 @@ let tests =
         test "flip probability 0 is the identity and 1 flips all" {
             use g = gen 5
             use images = torch.rand(8L, 1L, 3L, 4L, generator = g)
-            use none = Transforms.randomHorizontalFlip 0.0 g images
-            use all = Transforms.randomHorizontalFlip 1.0 g images
+            use none = Transforms.randomHorizontalFlip 0.0 (Seeded g) images
+            use all = Transforms.randomHorizontalFlip 1.0 (Seeded g) images
             use mirrored = images.flip(3L)
             Expect.isTrue (none.Equals images) "p = 0"
             Expect.isTrue (all.Equals mirrored) "p = 1"
@@ -77,12 +77,12 @@ let tests =
         test "argument checks" {
             use g = gen 0
             use x = torch.zeros(2L, 1L, 2L, 2L)
-            Expect.throwsT<ArgumentException> (fun () -> Transforms.randomHorizontalFlip 1.5 g x |> ignore) "p > 1"
-            Expect.throwsT<ArgumentException> (fun () -> Transforms.randomHorizontalFlip Double.NaN g x |> ignore) "p NaN"
+            Expect.throwsT<ArgumentException> (fun () -> Transforms.randomHorizontalFlip 1.5 (Seeded g) x |> ignore) "p > 1"
+            Expect.throwsT<ArgumentException> (fun () -> Transforms.randomHorizontalFlip Double.NaN (Seeded g) x |> ignore) "p NaN"
             use flat = torch.zeros(2L, 4L)
-            Expect.throwsT<ArgumentException> (fun () -> Transforms.randomHorizontalFlip 0.5 g flat |> ignore) "not [N,C,H,W]"
-            Expect.throwsT<ArgumentException> (fun () -> Transforms.gaussianNoise -0.1 g x |> ignore) "std < 0"
-            Expect.throwsT<ArgumentException> (fun () -> Transforms.maskingNoise -0.1 g x |> ignore) "drop < 0"
+            Expect.throwsT<ArgumentException> (fun () -> Transforms.randomHorizontalFlip 0.5 (Seeded g) flat |> ignore) "not [N,C,H,W]"
+            Expect.throwsT<ArgumentException> (fun () -> Transforms.gaussianNoise -0.1 (Seeded g) x |> ignore) "std < 0"
+            Expect.throwsT<ArgumentException> (fun () -> Transforms.maskingNoise -0.1 (Seeded g) x |> ignore) "drop < 0"
             Expect.throwsT<ArgumentException> (fun () -> Transforms.normalize (MeanStd(0.0, -1.0)) x |> ignore) "std <= 0"
         }
 
@@ -90,24 +90,24 @@ let tests =
             use x = torch.zeros(100000L)
             use g1 = gen 9
             use g2 = gen 9
-            use a = Transforms.gaussianNoise 0.3 g1 x
-            use b = Transforms.gaussianNoise 0.3 g2 x
+            use a = Transforms.gaussianNoise 0.3 (Seeded g1) x
+            use b = Transforms.gaussianNoise 0.3 (Seeded g2) x
             Expect.isTrue (a.Equals b) "same seed, same noise"
             Expect.floatClose { absolute = 0.01; relative = 0.0 } (a.std().ToDouble()) 0.3 "std"
-            use c = Transforms.gaussianNoise 0.0 g1 x
+            use c = Transforms.gaussianNoise 0.0 (Seeded g1) x
             Expect.isTrue (c.Equals x) "std 0"
         }
 
         test "maskingNoise zeroes about the requested fraction and keeps the rest unchanged" {
             use x = torch.ones(100000L)
             use g = gen 4
-            use y = Transforms.maskingNoise 0.25 g x
+            use y = Transforms.maskingNoise 0.25 (Seeded g) x
             let zeroFraction = (1.0 - y.mean().ToDouble())
             Expect.floatClose { absolute = 0.01; relative = 0.0 } zeroFraction 0.25 "fraction zeroed"
             use kept = y.eq(torch.tensor(1.0f)).logical_or(y.eq(torch.tensor(0.0f)))
             Expect.isTrue (kept.all().ToBoolean()) "only zeros and original values"
-            use none = Transforms.maskingNoise 0.0 g x
-            use allZero = Transforms.maskingNoise 1.0 g x
+            use none = Transforms.maskingNoise 0.0 (Seeded g) x
+            use allZero = Transforms.maskingNoise 1.0 (Seeded g) x
             Expect.isTrue (none.Equals x) "p = 0"
             Expect.equal (allZero.sum().ToSingle()) 0.0f "p = 1"
         }
