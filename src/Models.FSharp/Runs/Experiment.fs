@@ -480,32 +480,21 @@ module Experiment =
     let report (folder: string) (device: DeviceChoice) : string = snd (evaluate folder device)
 
     /// Saves a trained model as one safetensors file: its weights, with the model id, its settings and the data
-    /// normalisation it was trained on in the file's metadata (atomic write).
+    /// normalisation it was trained on in the file's metadata (atomic write; see `ModelFile`).
     let saveModel (path: string) (modelId: string) (settings: (string * string) list) (normalization: string) (model: RunModel) =
-        let metadata =
-            [ "generative.model", modelId
-              "generative.normalization", normalization
-              "generative.settings", JsonSerializer.Serialize(dict settings) ]
-        let tmp = path + ".tmp"
-        File.WriteAllBytes(tmp, SafeTensors.toBytesWithMetadata metadata (Checkpoint.stateOf model.Trainer))
-        File.Move(tmp, path, true)
+        ModelFile.save path modelId settings normalization [] model.Trainer
 
     /// Loads what `saveModel` wrote: (model id, settings, normalisation, model in evaluation mode).
     let loadModel (path: string) (device: DeviceChoice) : string * (string * string) list * string * RunModel =
         if not (File.Exists path) then raise (FileNotFoundException(sprintf "%s: model file not found" path, path))
-        let bytes = File.ReadAllBytes path
-        let meta = SafeTensors.metadataOf path bytes |> Map.ofList
+        let contents = ModelFile.read path
         let get key =
-            match meta.TryFind key with
+            match contents.Metadata.TryFind key with
             | Some v -> v
             | None -> raise (InvalidDataException(sprintf "%s: not a Generative model file (metadata '%s' missing)" path key))
-        let modelId = get "generative.model"
-        let settings =
-            JsonSerializer.Deserialize<Collections.Generic.Dictionary<string, string>>(get "generative.settings")
-            |> Seq.map (fun kv -> kv.Key, kv.Value) |> List.ofSeq
+        let modelId = get ModelFile.modelKey
+        let settings = ModelFile.parseSettings (get ModelFile.settingsKey)
         let model = (Catalog.find modelId).Build (Device.resolve device) settings
-        let saved = SafeTensors.ofBytes path bytes
-        try Checkpoint.loadWeights path model.Trainer saved
-        finally for (_, t) in saved do t.Dispose()
+        ModelFile.loadWeights contents model.Trainer
         Trainer.eval model.Trainer
-        modelId, settings, get "generative.normalization", model
+        modelId, settings, get ModelFile.normalizationKey, model
