@@ -31,7 +31,7 @@ let result = Loop.fit options hooks CancellationToken.None trainer mnist.Train (
 // Test error, in evaluation mode and without gradients.
 Trainer.eval trainer
 let testMse =
-    Catalog.meanOver 1000 mnist.Test (fun x -> use r = Autoencoder.reconstruct model x in Reconstruction.loss Mse ElementMean r x)
+    RunModel.meanOver 1000 mnist.Test (fun x -> use r = Autoencoder.reconstruct model x in Reconstruction.loss Mse ElementMean r x)
 printfn "test MSE per pixel after %d steps: %.5f" result.Position.Step testMse
 
 // Originals (odd rows) above their reconstructions (even rows), as a PNG.
@@ -40,5 +40,5 @@ Directory.CreateDirectory output |> ignore
 using (torch.no_grad ()) (fun _ ->
     let originals = mnist.Test.Images.narrow(0L, 0L, 32L)
     use reconstructions = Autoencoder.reconstruct model originals
-    Images.saveGrid (Path.Combine(output, "ae-linear-reconstructions.png")) 8 (Catalog.interleaveRows 8 originals reconstructions))
+    Images.saveGrid (Path.Combine(output, "ae-linear-reconstructions.png")) 8 (RunModel.interleaveRows 8 originals reconstructions))
 printfn "wrote %s" (Path.Combine(output, "ae-linear-reconstructions.png"))

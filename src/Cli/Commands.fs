@@ -116,7 +116,7 @@ let reconstruct (args: ParseResults<RunImageArgs>) =
         use _ = torch.no_grad()
         use x = data.Test.Images.index_select(0L, idx).``to``(Device.resolve device)
         use r = f x
-        use grid = Catalog.interleaveRows 8 (x.cpu()) (r.cpu())
+        use grid = RunModel.interleaveRows 8 (x.cpu()) (r.cpu())
         let out = outPath run args "reconstructions"
         Images.saveGrid out 8 (Transforms.denormalize data.Normalization grid)
         Console.WriteLine(sprintf "wrote %s (odd rows: originals, even rows: reconstructions)" (Path.GetFullPath out))

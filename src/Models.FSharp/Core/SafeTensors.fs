@@ -97,9 +97,7 @@ module SafeTensors =
 
     /// Writes named tensors to `path` atomically (temporary file, then rename).
     let save (path: string) (tensors: (string * Tensor) list) =
-        let tmp = path + ".tmp"
-        File.WriteAllBytes(tmp, toBytes tensors)
-        File.Move(tmp, path, true)
+        AtomicFile.writeBytes path (toBytes tensors)
 
     /// Reads a safetensors file; errors name the file.
     let load (path: string) : (string * Tensor) list =

@@ -127,9 +127,8 @@ module Fetch =
         try
             Directory.CreateDirectory cacheDir |> ignore
             let stamp = stampPath cacheDir folder
-            let tmp = stamp + "." + Guid.NewGuid().ToString("N") + ".tmp"
-            File.WriteAllLines(tmp, paths |> List.map (fun (f, p) -> fileLine f.Name p f.Sha256))
-            File.Move(tmp, stamp, true)
+            // One line per file, each ended by the platform's newline: the bytes File.WriteAllLines writes.
+            AtomicFile.writeText stamp (paths |> List.map (fun (f, p) -> fileLine f.Name p f.Sha256 + Environment.NewLine) |> String.concat "")
         with
         | :? IOException | :? UnauthorizedAccessException -> ()
 
@@ -197,29 +196,23 @@ module Fetch =
     // ---- installing into the cache ------------------------------------------------------------------------
 
     /// Verifies the bytes `getBytes` returns for every file of `spec` (uncompressed), then writes them into
-    /// `cacheDir` atomically: each file goes to a temporary name first and is renamed into place only once all
-    /// four are verified, so an interrupted fetch never leaves a half-written data set that looks complete.
+    /// `cacheDir`: nothing is written until all four are verified, and each file is written atomically
+    /// (`AtomicFile`), so an interrupted fetch never leaves a half-written data set that looks complete.
     let install (spec: KnownDataset) (cacheDir: string) (source: string) (getBytes: KnownFile -> byte[]) : unit =
         Directory.CreateDirectory cacheDir |> ignore
-        let staged = Collections.Generic.List<string * KnownFile>()
-        try
-            for f in spec.Files do
+        let verified =
+            [ for f in spec.Files do
                 let bytes = getBytes f
                 let actual = Datasets.sha256Hex bytes
                 if actual <> f.Sha256 then
                     raise (InvalidDataException(sprintf "%s: wrong checksum: sha256 is %s, expected %s" (source + "/" + f.Name) actual f.Sha256))
-                let tmp = Path.Combine(cacheDir, sprintf ".%s.%s.tmp" f.Name (Guid.NewGuid().ToString("N")))
-                File.WriteAllBytes(tmp, bytes)
-                staged.Add((tmp, f))
-            for tmp, f in staged do
-                let target = Path.Combine(cacheDir, f.Name)
-                File.Move(tmp, target, true)
-                // An older .gz copy would be shadowed by the raw file anyway; remove it so the folder is unambiguous.
-                if File.Exists(target + ".gz") then File.Delete(target + ".gz")
-            writeStamp cacheDir cacheDir (spec.Files |> List.map (fun f -> f, Path.Combine(cacheDir, f.Name)))
-        finally
-            for tmp, _ in staged do
-                if File.Exists tmp then File.Delete tmp
+                yield f, bytes ]
+        for f, bytes in verified do
+            let target = Path.Combine(cacheDir, f.Name)
+            AtomicFile.writeBytes target bytes
+            // An older .gz copy would be shadowed by the raw file anyway; remove it so the folder is unambiguous.
+            if File.Exists(target + ".gz") then File.Delete(target + ".gz")
+        writeStamp cacheDir cacheDir (spec.Files |> List.map (fun f -> f, Path.Combine(cacheDir, f.Name)))
 
     // ---- sources --------------------------------------------------------------------------------------------
 

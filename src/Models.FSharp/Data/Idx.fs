@@ -118,8 +118,8 @@ module Idx =
         if String.IsNullOrWhiteSpace path then Errors.invalidArg "path" "a file path" path
         let bytes = toBytes arr
         if gzip then
-            use file = File.Create path
-            use gz = new GZipStream(file, CompressionLevel.Optimal)
-            gz.Write(bytes, 0, bytes.Length)
+            AtomicFile.writeWith path (fun file ->
+                use gz = new GZipStream(file, CompressionLevel.Optimal)
+                gz.Write(bytes, 0, bytes.Length))
         else
-            File.WriteAllBytes(path, bytes)
+            AtomicFile.writeBytes path bytes

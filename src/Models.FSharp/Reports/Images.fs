@@ -105,18 +105,14 @@ module Images =
         let pixels = toBytes image
         encodePng (int image.shape.[2]) (int image.shape.[1]) (int image.shape.[0]) pixels
 
-    /// Writes bytes atomically: a temporary file in the same folder, then a rename, so readers never see half a file.
+    /// Writes bytes atomically (`AtomicFile`), first creating the folder: picture and report paths often name a
+    /// folder that does not exist yet.
     let internal writeAtomic (path: string) (bytes: byte[]) =
         if String.IsNullOrWhiteSpace path then Errors.invalidArg "path" "a file path" (if isNull path then "null" else "an empty string")
         let full = Path.GetFullPath path
         let dir = Path.GetDirectoryName full
         if not (String.IsNullOrEmpty dir) then Directory.CreateDirectory dir |> ignore
-        let tmp = full + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp"
-        try
-            File.WriteAllBytes(tmp, bytes)
-            File.Move(tmp, full, true)
-        finally
-            if File.Exists tmp then File.Delete tmp
+        AtomicFile.writeBytes full bytes
 
     /// Saves an image [C,H,W] with values in [0, 1] as a PNG file (atomically; creates the folder).
     let savePng (path: string) (image: Tensor) : unit = writeAtomic path (toPng image)

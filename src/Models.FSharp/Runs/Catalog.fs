@@ -5,18 +5,6 @@ open System
 /// The models runs can be made of.
 [<RequireQualifiedAccess>]
 module Catalog =
-    /// No extra report content (`RunModel.noExtras`).
-    let noExtras = RunModel.noExtras
-
-    /// Mean of a loss over a split in batches (`RunModel.meanOver`).
-    let meanOver = RunModel.meanOver
-
-    /// Originals and reconstructions in alternating rows (`RunModel.interleaveRows`).
-    let interleaveRows = RunModel.interleaveRows
-
-    /// Train on every training image as it is, without validation (`RunModel.plainTraining`).
-    let plainTraining = RunModel.plainTraining
-
     /// Drops settings written as "auto": the first version of run.json and model files wrote "auto" for GAN-MLP
     /// settings that take their variant's value, which is what leaving them out means now.
     let withoutLegacyAuto (settings: (string * string) list) =

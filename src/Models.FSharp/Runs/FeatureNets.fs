@@ -3,7 +3,6 @@ namespace Generative
 open System
 open System.Diagnostics
 open System.IO
-open System.Text.Json
 open System.Threading
 open TorchSharp
 
@@ -51,21 +50,17 @@ module FeatureNets =
         if not (File.Exists file) then
             raise (FileNotFoundException(
                 sprintf "%s: no feature classifier for %s yet. Make it (a few minutes on a CPU) with: generative features train --dataset %s" file key key, file))
-        let bytes = File.ReadAllBytes file
-        let meta = SafeTensors.metadataOf file bytes |> Map.ofList
+        let contents = ModelFile.read file
+        let meta = contents.Metadata
         let get name =
             match meta.TryFind name with
             | Some v -> v
             | None -> raise (InvalidDataException(sprintf "%s: not a feature classifier file (metadata '%s' missing); remake it with: generative features train --dataset %s" file name key))
-        if get "generative.model" <> modelId then
-            raise (InvalidDataException(sprintf "%s: holds a '%s' model, not a %s feature classifier; remake it with: generative features train --dataset %s" file (get "generative.model") modelId key))
-        let settings =
-            JsonSerializer.Deserialize<Collections.Generic.Dictionary<string, string>>(get "generative.settings")
-            |> Seq.map (fun kv -> kv.Key, kv.Value) |> List.ofSeq
+        if get ModelFile.modelKey <> modelId then
+            raise (InvalidDataException(sprintf "%s: holds a '%s' model, not a %s feature classifier; remake it with: generative features train --dataset %s" file (get ModelFile.modelKey) modelId key))
+        let settings = ModelFile.parseSettings (get ModelFile.settingsKey)
         let m = Classifier.create (SettingsTable.read Classifier.settings Classifier.featureLeNet settings) |> Classifier.moveTo (Device.resolve device)
-        let saved = SafeTensors.ofBytes file bytes
-        try Checkpoint.loadWeights file (holder m) saved
-        finally for (_, t) in saved do t.Dispose()
+        ModelFile.loadWeights contents (holder m)
         Classifier.eval m
         let description =
             match meta.TryFind "generative.description" with
@@ -74,7 +69,7 @@ module FeatureNets =
         Classifier.featureNetwork description (classesOf key) m
 
     /// Trains the feature classifier on the data set's training split (seeded), checks its test accuracy, saves it
-    /// atomically to `path dataset` (Experiment.saveModel format) and returns (path, test accuracy).
+    /// atomically to `path dataset` (the `ModelFile` format, with a description) and returns (path, test accuracy).
     let train (dataset: string) (dataFolder: string option) (device: DeviceChoice) (log: string -> unit) : string * float =
         let key = keyOf dataset
         let folder =
@@ -104,12 +99,5 @@ module FeatureNets =
                     key (100.0 * accuracy) (100.0 * floorOf key) key))
         let file = path key
         Directory.CreateDirectory(Path.GetDirectoryName file) |> ignore
-        let metadata =
-            [ "generative.model", modelId
-              "generative.normalization", normalization
-              "generative.settings", JsonSerializer.Serialize(dict (SettingsTable.print Classifier.settings m.Config))
-              "generative.description", describe key accuracy ]
-        let tmp = file + ".tmp"
-        File.WriteAllBytes(tmp, SafeTensors.toBytesWithMetadata metadata (Checkpoint.stateOf trainer))
-        File.Move(tmp, file, true)
+        ModelFile.save file modelId (SettingsTable.print Classifier.settings m.Config) normalization [ "generative.description", describe key accuracy ] trainer
         file, accuracy

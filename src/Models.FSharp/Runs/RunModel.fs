@@ -51,7 +51,7 @@ type RunModel =
       Sample: (torch.Generator -> int -> Tensor) option
       /// Class probabilities [N, classes] of images [N, C, H, W] (classifiers).
       Classify: (Tensor -> Tensor) option
-      /// Extra report content from the test split and its class names; `Catalog.noExtras` when there is none.
+      /// Extra report content from the test split and its class names; `RunModel.noExtras` when there is none.
       Extras: Split -> string list -> ReportExtras
       /// Validation split and prepared inputs; `RunModel.plainTraining` for none.
       Training: TrainingPlan }

@@ -30,11 +30,6 @@ module Checkpoint =
     let private manifestName = "manifest.json"
     let private latestName = "latest"
 
-    let private writeAtomic (path: string) (text: string) =
-        let tmp = path + ".tmp"
-        File.WriteAllText(tmp, text)
-        File.Move(tmp, path, true)
-
     /// All parameters and buffers of the trainer's modules, named `<module>.<entry>`.
     let stateOf (trainer: Trainer) : (string * Tensor) list =
         [ for (name, m) in trainer.Modules do
@@ -118,15 +113,17 @@ module Checkpoint =
         Directory.CreateDirectory tmp |> ignore
         SafeTensors.save (Path.Combine(tmp, "weights.safetensors")) (stateOf trainer)
         for (n, opt) in trainer.Optimizers do
-            opt.save_state_dict(Path.Combine(tmp, sprintf "optimizer-%s.bin" n))
+            AtomicFile.writeWith (Path.Combine(tmp, sprintf "optimizer-%s.bin" n)) (fun stream ->
+                use writer = new BinaryWriter(stream)
+                opt.save_state_dict writer)
         use rng = torch.random.get_rng_state()
         SafeTensors.save (Path.Combine(tmp, "rng.safetensors")) [ "global", rng ]
-        File.WriteAllText(Path.Combine(tmp, "history.csv"), History.toCsv history)
+        AtomicFile.writeText (Path.Combine(tmp, "history.csv")) (History.toCsv history)
         // The manifest is written last: a folder without one is incomplete and never loaded.
-        File.WriteAllText(Path.Combine(tmp, manifestName), infoToJson info)
+        AtomicFile.writeText (Path.Combine(tmp, manifestName)) (infoToJson info)
         if Directory.Exists final then Directory.Delete(final, true)
         Directory.Move(tmp, final)
-        writeAtomic (Path.Combine(checkpointsFolder, latestName)) name
+        AtomicFile.writeText (Path.Combine(checkpointsFolder, latestName)) name
         let all = Directory.GetDirectories(checkpointsFolder, "step-*") |> Array.sort
         for old in all |> Array.truncate (max 0 (all.Length - max 1 keep)) do
             Directory.Delete(old, true)
@@ -170,9 +167,7 @@ module Checkpoint =
             [ bestEpochKey, string epoch
               "generative.monitor", monitor
               "generative.value", value.ToString("R", Globalization.CultureInfo.InvariantCulture) ]
-        let tmp = path + ".tmp"
-        File.WriteAllBytes(tmp, SafeTensors.toBytesWithMetadata metadata (stateOf trainer))
-        File.Move(tmp, path, true)
+        AtomicFile.writeBytes path (SafeTensors.toBytesWithMetadata metadata (stateOf trainer))
 
     /// Copies the weights `saveBest` kept into the trainer, checking that they are those of `epoch`. Throws
     /// FileNotFoundException when there is no best file, InvalidDataException when it is damaged, belongs to

@@ -77,6 +77,4 @@ module History =
 
     /// Writes metrics.csv atomically (temporary file, then rename).
     let save (path: string) (h: History) =
-        let tmp = path + ".tmp"
-        File.WriteAllText(tmp, toCsv h)
-        File.Move(tmp, path, true)
+        AtomicFile.writeText path (toCsv h)

@@ -1,0 +1,74 @@
+namespace Generative
+
+open System
+open System.IO
+open TorchSharp
+
+/// A run's picture files under `samples/`: the fixed batch's series drawn at each epoch end
+/// (`<series>-epoch-<nnn>.png` with the series title in `<series>.title`), the final pictures of the report extras
+/// (`final-<slug>.png` with title and caption in `final-<slug>.final`), and reading both back as the report's series.
+[<RequireQualifiedAccess>]
+module RunPictures =
+    /// A file-name stem from a title: its first four words, lower case, joined by '-'.
+    let slug (title: string) =
+        let chars = title.ToLowerInvariant() |> Seq.map (fun c -> if Char.IsLetterOrDigit c then c else '-') |> Seq.toArray
+        String(chars).Split('-', StringSplitOptions.RemoveEmptyEntries) |> Seq.truncate 4 |> String.concat "-"
+
+    /// Saves the model's picture series of the fixed batch as `samples/<series>-epoch-<nnn>.png`.
+    let savePictures folder (norm: Normalization) (model: RunModel) (fixedBatch: Batch) (epoch: int) =
+        let dir = RunFolder.picturesFolder folder
+        Directory.CreateDirectory dir |> ignore
+        Trainer.eval model.Trainer
+        use _ = torch.NewDisposeScope()
+        for (title, images) in model.Pictures fixedBatch do
+            let name = sprintf "%s-epoch-%03d.png" (slug title) epoch
+            Images.saveGrid (Path.Combine(dir, name)) 8 (Transforms.denormalize norm (images.cpu()))
+            AtomicFile.writeText (Path.Combine(dir, slug title + ".title")) title
+
+    /// Draws a model's report extras: each picture as `samples/final-<slug>.png` (with its title and caption
+    /// beside it), returning the charts.
+    let drawExtras folder (norm: Normalization) (model: RunModel) (data: ImageDataset) =
+        Trainer.eval model.Trainer
+        use _ = torch.NewDisposeScope()
+        let extras = model.Extras data.Test data.Classes
+        let dir = RunFolder.picturesFolder folder
+        Directory.CreateDirectory dir |> ignore
+        for (title, caption, images) in extras.Pictures do
+            let stem = "final-" + slug title
+            Images.saveGrid (Path.Combine(dir, stem + ".png")) 8 (Transforms.denormalize norm (images.cpu()))
+            AtomicFile.writeText (Path.Combine(dir, stem + ".final")) (title + "\n" + caption)
+        extras.Charts
+
+    /// The final pictures saved by `drawExtras`, one single-frame series each.
+    let finalSeries folder : ImageSeries list =
+        let dir = RunFolder.picturesFolder folder
+        if not (Directory.Exists dir) then []
+        else
+            Directory.GetFiles(dir, "final-*.final")
+            |> Array.sort
+            |> Array.map (fun f ->
+                let lines = File.ReadAllText(f).Split('\n', 2)
+                { Title = lines.[0]
+                  Caption = (if lines.Length > 1 then lines.[1] else "")
+                  Frames = [ "end of training", Path.ChangeExtension(f, ".png") ] })
+            |> List.ofArray
+
+    /// Every picture series of the run: the fixed batch's, one frame per epoch, then the final pictures.
+    let imageSeries folder : ImageSeries list =
+        let dir = RunFolder.picturesFolder folder
+        if not (Directory.Exists dir) then []
+        else
+            Directory.GetFiles(dir, "*.title")
+            |> Array.sort
+            |> Array.map (fun titleFile ->
+                let stem = Path.GetFileNameWithoutExtension titleFile
+                let frames =
+                    Directory.GetFiles(dir, stem + "-epoch-*.png")
+                    |> Array.sort
+                    |> Array.map (fun f ->
+                        let n = Path.GetFileNameWithoutExtension(f).Substring(stem.Length + "-epoch-".Length)
+                        sprintf "epoch %d" (int n), f)
+                    |> List.ofArray
+                { Title = File.ReadAllText titleFile; Caption = "A fixed batch, drawn at the end of each epoch."; Frames = frames })
+            |> List.ofArray
+            |> fun series -> series @ finalSeries folder

@@ -1,0 +1,44 @@
+namespace Generative
+
+open System.Globalization
+open System.IO
+open TorchSharp
+
+/// A run's report.html: what goes into it (summary, settings, pictures, charts, metrics, environment), gathered
+/// from the run folder and handed to `RunReport` to render.
+[<RequireQualifiedAccess>]
+module RunReportFile =
+    /// The report's sentence saying that the model holds the weights of `epoch`, early stopping's best.
+    let restoredNote (stopping: EarlyStopping) (history: History) (epoch: int) =
+        let value = history.Epochs |> List.tryFind (fun e -> e.Epoch = epoch) |> Option.bind (fun e -> e.Terms.TryFind stopping.Monitor)
+        sprintf "Early stopping put back the weights of epoch %d, the best by %s%s; the test metrics measure them." epoch stopping.Monitor
+            (value |> Option.map (sprintf " (%.5g)") |> Option.defaultValue "")
+
+    /// Writes `<folder>/report.html` and returns its path. `weightsNote` ends the summary, e.g. `restoredNote`.
+    let write folder (s: RunSettings) (entry: CatalogEntry) (data: ImageDataset) (device: torch.Device)
+              (history: History) (metrics: (string * float * string) list) (charts: (string * Plotly.NET.GenericChart) list)
+              (parameters: int64) (weightsNote: string option) =
+        let report = RunFolder.reportPath folder
+        let epochs = history.Epochs.Length
+        let seconds = history.Epochs |> List.sumBy (fun e -> e.Seconds)
+        let summary =
+            sprintf "%s, trained %d of %d epochs (%d steps, %.1f s) on %s (%d training images), batch %d, seed %d; %d parameters."
+                entry.Title epochs s.Epochs (match history.Steps with [] -> 0L | st -> (List.last st).Step) seconds
+                data.Name data.Train.Count s.BatchSize s.Seed parameters
+            + (weightsNote |> Option.map (fun note -> " " + note) |> Option.defaultValue "")
+        RunReport.write report
+            { Title = entry.Title
+              ModelId = entry.Id
+              Summary = summary
+              History = history
+              ImageSeries = RunPictures.imageSeries folder
+              Charts = Charts.trainingValidationCurves history @ charts
+              Metrics = metrics |> List.map (fun (n, v, how) -> n, v.ToString("G6", CultureInfo.InvariantCulture), how)
+              Config =
+                [ "model", s.ModelId; "dataset", data.Name; "normalization", RunSettings.normalizationOf entry s
+                  "epochs", string s.Epochs; "batch size", string s.BatchSize; "seed", string s.Seed ]
+                @ RunSettings.effectiveModelSettings entry s
+              Environment =
+                RunEnvironment.describe device
+                @ (data.Files |> List.map (fun (file, sha) -> "sha256 " + Path.GetFileName file, sha)) }
+        report

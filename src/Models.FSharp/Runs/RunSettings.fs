@@ -1,0 +1,75 @@
+namespace Generative
+
+open TorchSharp
+
+/// Everything that defines a run besides the model's own settings.
+type RunSettings =
+    { /// Catalog id, e.g. "ae-linear".
+      ModelId: string
+      /// Model settings overriding the catalog defaults (key, value).
+      ModelSettings: (string * string) list
+      /// "mnist" or "fashion-mnist".
+      Dataset: string
+      /// Where the data set's files are; None looks in the cache (see Fetch).
+      DataFolder: string option
+      /// "zero-one", "minus-one-one" or "mean-std"; None takes the model's default.
+      Normalization: string option
+      Epochs: int
+      BatchSize: int
+      Seed: int64
+      Device: DeviceChoice
+      /// Parent of new run folders ("runs").
+      RunsRoot: string
+      /// An explicit run folder; None makes `<RunsRoot>/<model>-<yyyyMMdd-HHmmss>`.
+      RunFolder: string option
+      /// Also checkpoint every this many steps (0: only at epoch ends and on interruption).
+      CheckpointEverySteps: int
+      /// Checkpoints kept (the newest).
+      KeepCheckpoints: int
+      /// Test images drawn in the picture grids.
+      PictureCount: int }
+
+/// A run's settings: their defaults, their checks, and what they resolve to against the run's catalog entry
+/// (the data normalisation, the full model settings, the model itself).
+[<RequireQualifiedAccess>]
+module RunSettings =
+    /// Defaults for a model: the source's usual batch 64, 1 epoch, seed 42, automatic device, folder `runs/`.
+    let defaults (modelId: string) =
+        { ModelId = modelId; ModelSettings = []; Dataset = "mnist"; DataFolder = None; Normalization = None
+          Epochs = 1; BatchSize = 64; Seed = 42L; Device = Auto; RunsRoot = "runs"; RunFolder = None
+          CheckpointEverySteps = 0; KeepCheckpoints = 2; PictureCount = 32 }
+
+    /// Parses "zero-one" | "minus-one-one" | "mean-std".
+    let parseNormalization (text: string) : Normalization =
+        match text.Trim().ToLowerInvariant() with
+        | "zero-one" | "0-1" -> ZeroOne
+        | "minus-one-one" | "-1-1" -> MinusOneToOne
+        | "mean-std" -> Transforms.mnistMeanStd
+        | other -> Errors.invalidArg "normalization" "zero-one, minus-one-one or mean-std" other
+
+    /// Throws ArgumentException naming the bad setting; the model id is checked by resolving its catalog entry,
+    /// which the caller does first.
+    let validate (s: RunSettings) =
+        if s.Epochs < 1 then Errors.invalidArg "epochs" "at least 1" s.Epochs
+        if s.BatchSize < 1 then Errors.invalidArg "batchSize" "at least 1" s.BatchSize
+        if s.CheckpointEverySteps < 0 then Errors.invalidArg "checkpointEverySteps" "0 (off) or a positive step count" s.CheckpointEverySteps
+        if s.KeepCheckpoints < 1 then Errors.invalidArg "keepCheckpoints" "at least 1" s.KeepCheckpoints
+        if s.PictureCount < 1 then Errors.invalidArg "pictureCount" "at least 1" s.PictureCount
+        s.Normalization |> Option.iter (parseNormalization >> ignore)
+
+    /// The run's normalisation name: its own, or the model's default.
+    let normalizationOf (entry: CatalogEntry) (s: RunSettings) =
+        s.Normalization |> Option.defaultValue entry.Normalization
+
+    /// The run's model read from its settings text over the model's defaults and validated (an unknown or repeated
+    /// key, a value that does not parse or is out of range is an ArgumentException naming the setting).
+    let configured (entry: CatalogEntry) (s: RunSettings) : ConfiguredModel = entry.Configure s.ModelSettings
+
+    /// Every setting of the run's model as text, defaults included, in table order: what run.json stores.
+    let effectiveModelSettings (entry: CatalogEntry) (s: RunSettings) = (configured entry s).Settings
+
+    /// Builds the run's model on its device after seeding (so initial weights depend only on the seed).
+    let build (entry: CatalogEntry) (s: RunSettings) (device: torch.Device) =
+        let model = configured entry s
+        Device.seed s.Seed
+        model.Build device

@@ -1,0 +1,149 @@
+namespace Generative
+
+open System
+open System.IO
+open System.Threading
+open TorchSharp
+
+/// How a run call ended.
+type RunResult =
+    { Folder: string
+      Report: string
+      History: History
+      Outcome: FitOutcome
+      Metrics: (string * float * string) list
+      /// The epoch whose weights the model ends with when early stopping put back an earlier, better epoch than
+      /// the last one trained (also one trained before a resume); None: the last epoch's weights.
+      KeptEpoch: int option }
+
+/// Callbacks a run reports through.
+type RunEvents = { OnStep: TrainingProgress -> unit; Log: string -> unit }
+
+/// Training a run in its folder: the training loop with the run's hooks (pictures, checkpoints, metrics.csv and
+/// the report at each epoch end; early stopping's best weights on disk), from the start or from a checkpoint,
+/// then the test metrics, the report extras and the final report.
+[<RequireQualifiedAccess>]
+module RunTraining =
+    /// The training split divided by the model's plan into (training part, held-out part), each passed through the
+    /// plan's `Inputs`. The held-out part is the last `Fraction` of the training split: never test images.
+    let splitForTraining (plan: TrainingPlan) (train: Split) : Split * Split option =
+        let prepare (split: Split) = match plan.Inputs with Some f -> f split | None -> split
+        match plan.Validation with
+        | None -> prepare train, None
+        | Some v ->
+            if not (v.Fraction > 0.0 && v.Fraction < 1.0) then Errors.invalidArg "Fraction" "a validation fraction in (0, 1)" v.Fraction
+            let n = train.Count
+            let held = int64 (Math.Round(v.Fraction * float n))
+            if held < 1L || held >= n then
+                Errors.invalidArg "Fraction" (sprintf "a fraction that leaves both parts non-empty for %d training images" n) v.Fraction
+            let part start len : Split = { Images = train.Images.narrow(0L, start, len); Labels = train.Labels.narrow(0L, start, len) }
+            prepare (part 0L (n - held)), Some (prepare (part (n - held) held))
+
+    /// Trains `model` (of `entry`, with the run's settings `s`) in the run folder, from the start or from the
+    /// checkpoint `resumeFrom`, then measures it and writes the report. Stopping through `token` saves a checkpoint.
+    let run (entry: CatalogEntry) (s: RunSettings) (folder: string) (resumeFrom: string option) (model: RunModel)
+            (data: ImageDataset) (events: RunEvents) (token: CancellationToken) : RunResult =
+        let device = Device.resolve s.Device
+        let norm = data.Normalization
+        let checkpoints = RunFolder.checkpointsFolder folder
+        let start =
+            match resumeFrom with
+            | None -> Loop.start, History.empty
+            | Some ck ->
+                let info, history = Checkpoint.restore ck false model.Trainer
+                events.Log (sprintf "resumed from %s (epoch %d, step %d)" ck info.Position.Epoch info.Position.Step)
+                info.Position, history
+        let fixedBatch =
+            let n = min (int64 s.PictureCount) data.Test.Count
+            { Images = data.Test.Images.narrow(0L, 0L, n).``to``(device); Labels = data.Test.Labels.narrow(0L, 0L, n).``to``(device) }
+        if resumeFrom.IsNone then RunPictures.savePictures folder norm model fixedBatch 0
+        let info pos = { ModelId = s.ModelId; Settings = RunSettings.effectiveModelSettings entry s; Position = pos; CreatedUtc = DateTime.UtcNow }
+        let parameters = Trainer.parameterCount model.Trainer
+        let stopping = model.Training.Validation |> Option.bind (fun plan -> plan.EarlyStopping)
+        match resumeFrom, stopping with
+        | Some _, Some es when es.RestoreBest ->
+            match Loop.bestEpoch es (snd start).Epochs with
+            | Some (value, epoch) when File.Exists(RunFolder.bestWeightsPath folder) ->
+                events.Log (sprintf "best epoch so far: %d (%s %.5g), weights in %s" epoch es.Monitor value (RunFolder.bestWeightsPath folder))
+            | Some (_, epoch) ->
+                events.Log (sprintf "warning: the weights of the best epoch so far (%d) were not saved (%s is missing); unless a later epoch beats it, the run will end with its last weights"
+                                epoch (RunFolder.bestWeightsPath folder))
+            | None -> ()
+        | _ -> ()
+        let saveCheckpoint history pos =
+            let path = Checkpoint.save checkpoints s.KeepCheckpoints model.Trainer history (info pos)
+            History.save (RunFolder.metricsPath folder) history
+            path
+        let hooks =
+            { OnStep = events.OnStep
+              OnCheckpoint = fun history pos -> saveCheckpoint history pos |> ignore
+              OnEpochEnd =
+                fun record history pos ->
+                    RunPictures.savePictures folder norm model fixedBatch record.Epoch
+                    saveCheckpoint history pos |> ignore
+                    RunReportFile.write folder s entry data device history [] [] parameters None |> ignore
+                    let terms = record.Terms |> Map.toList |> List.map (fun (k, v) -> sprintf "%s %.5g" k v) |> String.concat "  "
+                    events.Log (sprintf "epoch %d/%d  %s  (%.1f s)" record.Epoch s.Epochs terms record.Seconds)
+              // The loop keeps the best epoch's weights in memory only; on disk they survive an interruption, so a
+              // resumed run can still end with them.
+              OnNewBest =
+                fun record ->
+                    stopping |> Option.iter (fun es -> Checkpoint.saveBest checkpoints model.Trainer record.Epoch es.Monitor record.Terms.[es.Monitor])
+              // A missing or damaged best file must not cost a finished run its checkpoint, metrics and report: the
+              // run keeps its last weights (which the last checkpoint holds anyway) and says so, in the log and the
+              // report, rather than failing after the training is done.
+              RestoreEarlierBest =
+                fun epoch ->
+                    try
+                        Checkpoint.restoreBest checkpoints epoch model.Trainer
+                        true
+                    with :? IOException | :? InvalidDataException | :? UnauthorizedAccessException as e ->
+                        events.Log (sprintf "warning: could not put back the weights of the best epoch (%d): %s. The run keeps the weights of its last epoch." epoch e.Message)
+                        false }
+        let trainPart, heldOut = splitForTraining model.Training data.Train
+        heldOut |> Option.iter (fun v -> events.Log (sprintf "validation: the last %d training images are held out (the test set is not used)" v.Count))
+        let loopOptions =
+            { Loop.defaults with
+                Epochs = s.Epochs; BatchSize = s.BatchSize; Seed = s.Seed; Device = device
+                CheckpointEverySteps = s.CheckpointEverySteps
+                Validate =
+                    match model.Training.Validation, heldOut with
+                    | Some plan, Some v -> Some (fun () -> plan.Measure v)
+                    | _ -> None
+                EarlyStopping = stopping }
+        let result =
+            try Loop.fit loopOptions hooks token model.Trainer trainPart start
+            finally
+                // Prepared inputs are new tensors (cached features can be hundreds of MB); plain splits are views.
+                if model.Training.Inputs.IsSome then
+                    (trainPart :> IDisposable).Dispose()
+                    heldOut |> Option.iter (fun v -> (v :> IDisposable).Dispose())
+        match result.Outcome with
+        | Cancelled ->
+            let path = saveCheckpoint result.History result.Position
+            events.Log (sprintf "interrupted at epoch %d, step %d; checkpoint %s. Resume with: generative train --resume %s" result.Position.Epoch result.Position.Step path folder)
+        | StoppedEarly -> events.Log (sprintf "stopped early after epoch %d: no better validation value for the patience set" (result.Position.Epoch - 1))
+        | Completed -> ()
+        match result.RestoredEpoch with
+        | Some epoch ->
+            // The last checkpoint holds the last epoch's weights; overwrite it so loading the run gives the best ones.
+            saveCheckpoint result.History result.Position |> ignore
+            events.Log (sprintf "kept the weights of epoch %d (best validation value)" epoch)
+        | None -> ()
+        let weightsNote =
+            let lastEpoch = History.lastEpoch result.History
+            match stopping, result.RestoredEpoch with
+            | Some es, Some epoch -> Some (RunReportFile.restoredNote es result.History epoch)
+            | Some es, None when es.RestoreBest && result.Outcome <> Cancelled ->
+                match Loop.bestEpoch es result.History.Epochs with
+                | Some (_, best) when best <> lastEpoch ->
+                    Some (sprintf "The model holds the weights of its last epoch (%d): those of the best epoch (%d) could not be put back (see the run's log)." lastEpoch best)
+                | _ -> None
+            | _ -> None
+        Trainer.eval model.Trainer
+        let metrics = model.Evaluate data.Test data.Classes
+        let charts = RunPictures.drawExtras folder norm model data
+        let report = RunReportFile.write folder s entry data device result.History metrics charts parameters weightsNote
+        { Folder = folder; Report = report; History = result.History; Outcome = result.Outcome; Metrics = metrics
+          KeptEpoch = result.RestoredEpoch }
+

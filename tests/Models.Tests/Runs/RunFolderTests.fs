@@ -1,0 +1,52 @@
+module Generative.Tests.Runs.RunFolderTests
+
+open System.IO
+open Expecto
+open Generative
+open Generative.Tests
+
+/// A run.json as every version so far writes it (indented, keys in this order, normalisation resolved); run
+/// folders made by earlier versions hold exactly this text and must keep loading.
+let private savedRunJson (normalization: string) =
+    String.concat "\n"
+        [ "{"
+          "  \"model\": \"ae-linear\","
+          "  \"modelSettings\": {"
+          "    \"loss\": \"mse\","
+          "    \"optimizer\": \"adam:lr=0.001,beta1=0.9,beta2=0.999,wd=0\""
+          "  },"
+          "  \"dataset\": \"fashion-mnist\","
+          sprintf "  \"normalization\": \"%s\"," normalization
+          "  \"epochs\": 3,"
+          "  \"batchSize\": 16,"
+          "  \"seed\": 7,"
+          "  \"checkpointEverySteps\": 5,"
+          "  \"keepCheckpoints\": 4,"
+          "  \"pictureCount\": 8"
+          "}" ]
+
+let private modelSettings = [ "loss", "mse"; "optimizer", "adam:lr=0.001,beta1=0.9,beta2=0.999,wd=0" ]
+
+let private settings folder =
+    { RunSettings.defaults "ae-linear" with
+        ModelSettings = modelSettings; Dataset = "fashion-mnist"; Epochs = 3; BatchSize = 16; Seed = 7L
+        CheckpointEverySteps = 5; KeepCheckpoints = 4; PictureCount = 8; RunFolder = Some folder }
+
+[<Tests>]
+let tests =
+    testList "Runs.RunFolder" [
+        test "run.json is written byte for byte as earlier versions wrote it, with the entry's normalisation by default" {
+            let folder = TestData.tempFolder "run-folder"
+            let entry = Catalog.find "ae-linear"
+            RunFolder.writeSettings folder entry { settings folder with Normalization = None } modelSettings
+            Expect.equal (File.ReadAllText(RunFolder.settingsPath folder)) (savedRunJson entry.Normalization) "same text"
+            Expect.equal (Directory.GetFiles folder |> Array.map Path.GetFileName) [| "run.json" |] "only run.json"
+        }
+
+        test "a run.json written by an earlier version reads back as the settings it was written from" {
+            let folder = TestData.tempFolder "run-folder"
+            File.WriteAllText(Path.Combine(folder, "run.json"), savedRunJson "mean-std")
+            let read = RunFolder.readSettings folder
+            Expect.equal read { settings folder with Normalization = Some "mean-std" } "every stored setting; the device and roots are the defaults"
+        }
+    ]
