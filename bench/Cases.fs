@@ -105,7 +105,7 @@ module Cases =
             match test with
             | None -> []
             | Some t ->
-                [ "test MSE", RunModel.meanOver torch.CPU 1000 t (fun x -> use r = Autoencoder.reconstruct model x in Reconstruction.loss Mse ElementMean r x) ]
+                [ "test MSE", RunModel.meanOver torch.CPU 1000 t (fun x -> use r = Autoencoder.reconstruct model x in Reconstruction.loss Reconstruction.mse ElementMean r x) ]
         measured s kind metrics timing
 
     /// Like `mnistShaped`, but a folder whose name contains "fashion" loads as Fashion-MNIST (same IDX layout; the

@@ -1,13 +1,26 @@
 namespace Generative
 
+open System
 open TorchSharp
 
-/// How a reconstruction is compared with its target.
-type Reconstruction =
-    /// Squared error (x̂ - x)².
-    | Mse
-    /// Binary cross-entropy -[x log x̂ + (1-x) log(1-x̂)]; needs x̂ and x in [0, 1].
-    | Bce
+/// A reconstruction loss as a value (like `GanLoss`): how each element of a reconstruction is compared with its
+/// target. A new loss is one more value in `Reconstruction.all`; configs hold the value and every autoencoder, the
+/// VAE's likelihood included, reduces it the way it needs. Two losses are equal when their names are.
+[<CustomEquality; NoComparison>]
+type ReconstructionLoss =
+    { /// The settings name, e.g. "mse".
+      Name: string
+      /// The formula and where it comes from, for reports and docs.
+      Description: string
+      /// True when reconstructions and targets must lie in [0,1] (a cross-entropy): the decoder must end in a sigmoid.
+      NeedsUnitInterval: bool
+      /// The unreduced loss of `reconstruction` against `target` (same shape), element by element.
+      Elementwise: Tensor -> Tensor -> Tensor }
+    override this.Equals(other: obj) =
+        match other with
+        | :? ReconstructionLoss as o -> o.Name = this.Name
+        | _ -> false
+    override this.GetHashCode() = this.Name.GetHashCode()
 
 /// How per-element losses are reduced to one number.
 type Reduction =
@@ -18,44 +31,60 @@ type Reduction =
     /// Sum over every element and sample (PyTorch's `reduction='sum'`, the VAE and conv-AE sources).
     | Sum
 
-/// Reconstruction losses.
+/// Reconstruction losses and their reductions.
 [<RequireQualifiedAccess>]
 module Reconstruction =
-    /// The loss of `reconstruction` against `target` (same shape), reduced as asked.
-    let loss (kind: Reconstruction) (reduction: Reduction) (reconstruction: Tensor) (target: Tensor) : Tensor =
+    /// Squared error (x̂ - x)² (the same kernel as `mse_loss`).
+    let mse : ReconstructionLoss =
+        { Name = "mse"
+          Description = "squared error (x̂ - x)²"
+          NeedsUnitInterval = false
+          Elementwise = fun r t -> use d = r - t in d.square() }
+
+    /// Binary cross-entropy -[x log x̂ + (1-x) log(1-x̂)], PyTorch's (logs clamped at -100); needs x̂ and x in [0, 1].
+    let bce : ReconstructionLoss =
+        { Name = "bce"
+          Description = "binary cross-entropy -[x log x̂ + (1 - x) log(1 - x̂)], for x̂ and x in [0, 1]"
+          NeedsUnitInterval = true
+          Elementwise = fun r t -> torch.nn.functional.binary_cross_entropy(r, t, reduction = torch.nn.Reduction.None) }
+
+    /// Every loss, by name.
+    let all = [ mse; bce ]
+
+    let private checkShapes (reconstruction: Tensor) (target: Tensor) =
         if reconstruction.shape <> target.shape then
             Errors.invalidArg "target" (sprintf "the reconstruction's shape %A" reconstruction.shape) (sprintf "%A" target.shape)
-        use total =
-            match kind with
-            | Mse -> torch.nn.functional.mse_loss(reconstruction, target, reduction = torch.nn.Reduction.Sum)
-            | Bce -> torch.nn.functional.binary_cross_entropy(reconstruction, target, reduction = torch.nn.Reduction.Sum)
+
+    /// The loss of `reconstruction` against `target` (same shape), reduced as asked.
+    let loss (kind: ReconstructionLoss) (reduction: Reduction) (reconstruction: Tensor) (target: Tensor) : Tensor =
+        checkShapes reconstruction target
+        use elementwise = kind.Elementwise reconstruction target
+        use total = elementwise.sum()
         match reduction with
         | Sum -> total.alias()
         | ElementMean -> total / float (reconstruction.numel())
         | SumPerSample -> total / float reconstruction.shape.[0]
 
-    /// "mse" | "bce".
-    let name = function Mse -> "mse" | Bce -> "bce"
-    /// Inverse of `name`.
-    let parse (text: string) =
-        match text.Trim().ToLowerInvariant() with
-        | "mse" -> Mse
-        | "bce" -> Bce
-        | other -> Errors.invalidArg "loss" "mse or bce" other
+    /// The loss summed over every element of each sample: [N, ...] -> [N].
+    let perSample (kind: ReconstructionLoss) (reconstruction: Tensor) (target: Tensor) : Tensor =
+        checkShapes reconstruction target
+        use elementwise = kind.Elementwise reconstruction target
+        use flat = elementwise.flatten(1L)
+        flat.sum(1L)
+
+    /// The loss called `name` (case-insensitive); the error lists the names there are.
+    let parse (name: string) : ReconstructionLoss =
+        match all |> List.tryFind (fun l -> l.Name = name.Trim().ToLowerInvariant()) with
+        | Some l -> l
+        | None -> Errors.invalidArg "loss" (sprintf "one of %s" (all |> List.map (fun l -> l.Name) |> String.concat ", ")) name
 
     /// "mean" | "sum-per-sample" | "sum".
     let reductionName = function ElementMean -> "mean" | SumPerSample -> "sum-per-sample" | Sum -> "sum"
-    /// Inverse of `reductionName`.
-    let parseReduction (text: string) =
-        match text.Trim().ToLowerInvariant() with
-        | "mean" -> ElementMean
-        | "sum-per-sample" -> SumPerSample
-        | "sum" -> Sum
-        | other -> Errors.invalidArg "reduction" "mean, sum-per-sample or sum" other
 
-    /// The setting of a reconstruction loss ("mse" | "bce").
+    /// The setting of a reconstruction loss (its name).
     let setting (key: string) get set : Setting<'Config> =
-        Setting.choice key "the reconstruction loss: mse or bce (bce needs a sigmoid output)" [ "mse", Mse; "bce", Bce ] get set
+        Setting.create key (sprintf "the reconstruction loss: %s (bce needs a sigmoid output)" (all |> List.map (fun l -> l.Name) |> String.concat " or "))
+            (fun (l: ReconstructionLoss) -> l.Name) parse get set
 
     /// The setting of a loss reduction ("mean" | "sum-per-sample" | "sum").
     let reductionSetting (key: string) get set : Setting<'Config> =

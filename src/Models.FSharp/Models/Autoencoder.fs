@@ -16,7 +16,7 @@ type AutoencoderConfig =
       CodeActivation: Activation
       /// After the decoder's last layer; match it to the data's range (ReLU/Sigmoid for [0,1], Tanh for [-1,1]).
       OutputActivation: Activation
-      Loss: Reconstruction
+      Loss: ReconstructionLoss
       Reduction: Reduction
       Optimizer: OptimizerSpec }
 
@@ -33,7 +33,7 @@ module Autoencoder =
           HiddenActivation = Relu
           CodeActivation = Relu
           OutputActivation = Relu
-          Loss = Mse
+          Loss = Reconstruction.mse
           Reduction = ElementMean
           Optimizer = Optim.adam 1e-3 }
 
@@ -47,7 +47,7 @@ module Autoencoder =
           HiddenActivation = Relu
           CodeActivation = Identity
           OutputActivation = Sigmoid
-          Loss = Mse
+          Loss = Reconstruction.mse
           Reduction = ElementMean
           Optimizer = Adam(1e-3, 0.9, 0.999, 1e-6) }
 
@@ -69,7 +69,7 @@ module Autoencoder =
           HiddenActivation = Relu
           CodeActivation = Identity
           OutputActivation = Tanh
-          Loss = Mse
+          Loss = Reconstruction.mse
           Reduction = SumPerSample
           Optimizer = Optim.adam 1e-3 }
 
@@ -82,7 +82,7 @@ module Autoencoder =
             Errors.invalidArg "input-shape" "positive dimensions" (sprintf "%A" c.InputShape)
         if c.EncoderWidths.IsEmpty || c.EncoderWidths |> List.exists (fun d -> d <= 0) then
             Errors.invalidArg "encoder-widths" "at least one positive width" (sprintf "%A" c.EncoderWidths)
-        if c.Loss = Bce && not (c.OutputActivation = Sigmoid) then
+        if c.Loss.NeedsUnitInterval && c.OutputActivation <> Sigmoid then
             Errors.invalidArg "output-activation" "sigmoid with the BCE loss (it needs outputs in [0,1])" (Activation.name c.OutputActivation)
         Optim.validate c.Optimizer
 

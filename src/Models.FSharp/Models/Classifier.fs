@@ -26,15 +26,6 @@ type ClassifierArchitecture =
     /// to 224x224 RGB, global average pooling (1280 features), a new linear head.
     | MobileNetV2Transfer
 
-/// What a classifier minimises.
-type ClassifierLoss =
-    /// Mean cross-entropy -log softmax(z)_y (Keras' sparse categorical cross-entropy on logits).
-    | CrossEntropy
-    /// One-vs-rest hinge loss of a linear SVM (Cortes & Vapnik, 1995): mean over examples of
-    /// sum_k max(0, 1 - y_k z_k), y_k = +1 for the true class and -1 otherwise. The SVM's 1/(2C) ||W||^2 term is the
-    /// optimiser's weight decay (see `Classifier.pyramidSvm`).
-    | Hinge
-
 /// A classifier's settings.
 type ClassifierConfig =
     { Architecture: ClassifierArchitecture
@@ -48,7 +39,7 @@ type ClassifierConfig =
       Shift: int
       /// Training-time augmentation: each image is flipped left-right with probability 1/2 (clothes, not digits).
       Flip: bool
-      Loss: ClassifierLoss
+      Loss: ClassificationLoss
       /// Learning-rate decay: the optimiser's learning rate halves every this many steps (multiplied by
       /// 0.5^(1/LrHalfLife) after each step, as torch.optim.lr_scheduler.ExponentialLR stepped per batch); 0: constant.
       /// Annealing lets the late epochs settle into a minimum instead of bouncing at the initial rate.
@@ -64,7 +55,7 @@ type Classifier = { Config: ClassifierConfig; Features: Net; Head: Net }
 module Classifier =
     let private baseline =
         { Architecture = Perceptron [ 128 ]; Classes = 10; Dropout = 0.0; Optimizer = Optim.adam 1e-3; Shift = 0; Flip = false
-          Loss = CrossEntropy; LrHalfLife = 0; Weights = "" }
+          Loss = ClassificationLoss.crossEntropy; LrHalfLife = 0; Weights = "" }
 
     /// CLS-MLP (seed-models.md): Flatten -> Dense 128 ReLU -> Dense 10, Adam (Keras defaults: lr 1e-3), sparse
     /// categorical cross-entropy.
@@ -86,7 +77,7 @@ module Classifier =
     /// CLS-PYR: pyramid features and a one-vs-rest linear SVM, hinge loss, C = 1. The SVM objective
     /// 1/2 ||W||^2 + C sum_i hinge_i, divided by C N, is mean_i hinge_i + ||W||^2 / (2 C N): Adam's weight decay
     /// 1 / (C N) with N = 54,000 (the training images left after holding out 10% for validation).
-    let pyramidSvm = { baseline with Architecture = PyramidSvm; Loss = Hinge; Optimizer = Adam(1e-3, 0.9, 0.999, 1.0 / 54000.0) }
+    let pyramidSvm = { baseline with Architecture = PyramidSvm; Loss = ClassificationLoss.hinge; Optimizer = Adam(1e-3, 0.9, 0.999, 1.0 / 54000.0) }
 
     /// Where `mobileNetV2` looks for ImageNet weights by default: <cache root>/weights/mobilenet_v2-imagenet.safetensors.
     let defaultMobileNetWeights () =
@@ -218,16 +209,10 @@ module Classifier =
         use hits = predicted.eq(labels)
         hits.to_type(torch.float32).mean()
 
-    /// The config's loss of logits [N, classes] against labels [N] (see ClassifierLoss).
-    let lossOfLogits (c: ClassifierConfig) (z: Tensor) (labels: Tensor) : Tensor =
-        match c.Loss with
-        | CrossEntropy -> torch.nn.functional.cross_entropy(z, labels)
-        | Hinge ->
-            use _ = torch.NewDisposeScope()
-            let signs = torch.nn.functional.one_hot(labels, z.shape.[1]).to_type(z.dtype) * 2.0f - 1.0f
-            torch.nn.functional.relu(1.0f - signs * z).sum(1L).mean().MoveToOuterDisposeScope()
+    /// The config's loss of logits [N, classes] against labels [N] (see ClassificationLoss).
+    let lossOfLogits (c: ClassifierConfig) (z: Tensor) (labels: Tensor) : Tensor = c.Loss.OfLogits z labels
 
-    /// Named terms of logits [N, classes] against labels: "loss" (the config's loss, see ClassifierLoss) and
+    /// Named terms of logits [N, classes] against labels: "loss" (the config's loss, see ClassificationLoss) and
     /// "accuracy" (not differentiated, tracked only).
     let termsOfLogits (c: ClassifierConfig) (z: Tensor) (labels: Tensor) : Map<string, Tensor> =
         Map [ "loss", lossOfLogits c z labels; "accuracy", batchAccuracy z labels ]
@@ -405,7 +390,7 @@ module Classifier =
           Optim.setting "optimizer" "the optimiser" (fun c -> c.Optimizer) (fun v c -> { c with Optimizer = v })
           Setting.int "shift" "augmentation: random shifts of up to this many pixels (0: off)" (fun c -> c.Shift) (fun v c -> { c with Shift = v })
           Setting.bool "flip" "augmentation: left-right flips with probability 1/2" (fun c -> c.Flip) (fun v c -> { c with Flip = v })
-          Setting.choice "loss" "cross-entropy or hinge (a one-vs-rest linear SVM)" [ "cross-entropy", CrossEntropy; "hinge", Hinge ]
-              (fun c -> c.Loss) (fun v c -> { c with Loss = v })
+          Setting.create "loss" (sprintf "what the classifier minimises: %s" (ClassificationLoss.all |> List.map (fun l -> l.Name) |> String.concat " or "))
+              (fun (l: ClassificationLoss) -> l.Name) ClassificationLoss.parse (fun c -> c.Loss) (fun v c -> { c with Loss = v })
           Setting.int "lr-half-life" "steps over which the learning rate halves (0: constant)" (fun c -> c.LrHalfLife) (fun v c -> { c with LrHalfLife = v })
           Setting.text "weights" "mobilenet-v2 only: the torchvision ImageNet weights (safetensors)" (fun c -> c.Weights) (fun v c -> { c with Weights = v }) ]

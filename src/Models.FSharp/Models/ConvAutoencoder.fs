@@ -15,7 +15,7 @@ type ConvAutoencoderConfig =
       CodeChannels: int
       /// After the decoder's last layer; match it to the data's range (Tanh for [-1,1], Sigmoid for [0,1]).
       OutputActivation: Activation
-      Loss: Reconstruction
+      Loss: ReconstructionLoss
       Reduction: Reduction
       Optimizer: OptimizerSpec }
 
@@ -33,7 +33,7 @@ module ConvAutoencoder =
           HiddenChannels = 16
           CodeChannels = 8
           OutputActivation = Tanh
-          Loss = Mse
+          Loss = Reconstruction.mse
           Reduction = SumPerSample
           Optimizer = Adam(1e-3, 0.9, 0.999, 1e-5) }
 
@@ -51,7 +51,7 @@ module ConvAutoencoder =
         if c.ImageChannels <= 0 then Errors.invalidArg "image-channels" "a positive channel count" c.ImageChannels
         if c.HiddenChannels <= 0 then Errors.invalidArg "hidden-channels" "a positive channel count" c.HiddenChannels
         if c.CodeChannels <= 0 then Errors.invalidArg "code-channels" "a positive channel count" c.CodeChannels
-        if c.Loss = Bce && c.OutputActivation <> Sigmoid then
+        if c.Loss.NeedsUnitInterval && c.OutputActivation <> Sigmoid then
             Errors.invalidArg "output-activation" "sigmoid with the BCE loss (it needs outputs in [0,1])" (Activation.name c.OutputActivation)
         Optim.validate c.Optimizer
 

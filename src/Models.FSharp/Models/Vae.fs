@@ -4,15 +4,6 @@ open System
 open System.Globalization
 open TorchSharp
 
-/// The decoder's likelihood p(x | z) of a variational autoencoder.
-type Likelihood =
-    /// Gaussian with variance ½ around a Tanh output: -log p(x|z) = Σ (x - x̂)² + (D/2) log π, so the summed squared
-    /// error of the source is the negative log-likelihood up to that constant. For [-1,1] data.
-    | Gaussian
-    /// Bernoulli with means given by a Sigmoid output: -log p(x|z) = Σ BCE(x̂, x). For [0,1] data (on grey-level
-    /// MNIST this is the usual cross-entropy, a proper likelihood only for binarised pixels).
-    | Bernoulli
-
 /// A fully connected variational autoencoder (Kingma & Welling 2014, "Auto-Encoding Variational Bayes").
 type VaeConfig =
     { /// Shape of one example, e.g. [1; 28; 28]; flattened for the linear layers.
@@ -54,7 +45,7 @@ module Vae =
         { InputShape = [ 1; 28; 28 ]
           HiddenWidth = 400
           LatentDim = 20
-          Likelihood = Gaussian
+          Likelihood = Likelihood.gaussian
           Beta = 1.0
           Optimizer = Optim.adam 1e-3
           IwaeSamples = 50 }
@@ -79,7 +70,7 @@ module Vae =
         let encoder =
             new GaussianEncoder(Layers.linear d c.HiddenWidth >-> Layers.relu (),
                                 Layers.linear c.HiddenWidth c.LatentDim, Layers.linear c.HiddenWidth c.LatentDim)
-        let output = match c.Likelihood with Gaussian -> Tanh | Bernoulli -> Sigmoid
+        let output = c.Likelihood.Output
         let decoder = Mlp.create [ c.LatentDim; c.HiddenWidth; d ] Relu output
         let imageShape = c.InputShape |> List.map int64 |> List.toArray
         { Config = c
@@ -137,21 +128,11 @@ module Vae =
 
     /// -log p(x | x̂) per sample [N], up to the constant `likelihoodConstant`: Σ (x̂ - x)² (Gaussian) or Σ BCE (Bernoulli).
     let reconstructionPerSample (likelihood: Likelihood) (reconstruction: Tensor) (target: Tensor) : Tensor =
-        if reconstruction.shape <> target.shape then
-            Errors.invalidArg "target" (sprintf "the reconstruction's shape %A" reconstruction.shape) (sprintf "%A" target.shape)
-        use _ = torch.NewDisposeScope()
-        let perElement =
-            match likelihood with
-            | Gaussian -> (reconstruction - target).square()
-            | Bernoulli -> torch.nn.functional.binary_cross_entropy(reconstruction, target, reduction = torch.nn.Reduction.None)
-        perElement.flatten(1L).sum(1L).MoveToOuterDisposeScope()
+        Reconstruction.perSample likelihood.Reconstruction reconstruction target
 
     /// The constant to add to `reconstructionPerSample` to get -log p(x|z) in nats for D-pixel images:
     /// (D/2) log π for the Gaussian of variance ½, 0 for the Bernoulli.
-    let likelihoodConstant (likelihood: Likelihood) (pixels: int) =
-        match likelihood with
-        | Gaussian -> 0.5 * float pixels * Math.Log Math.PI
-        | Bernoulli -> 0.0
+    let likelihoodConstant (likelihood: Likelihood) (pixels: int) = likelihood.Constant pixels
 
     /// The named loss terms, each averaged over the batch, from the pieces of a forward pass:
     /// "reconstruction" = mean Σ(x̂ - x)² (or BCE), "kl" = mean KL(q(z|x) ‖ N(0,I)), "loss" = reconstruction + β·kl.
@@ -163,7 +144,7 @@ module Vae =
         Map [ "reconstruction", r; "kl", k; "loss", r + k * float32 c.Beta ]
 
     let private checkRange (c: VaeConfig) (x: Tensor) =
-        if c.Likelihood = Bernoulli then
+        if c.Likelihood.Reconstruction.NeedsUnitInterval then
             use lo = x.min()
             use hi = x.max()
             if lo.ToSingle() < 0.0f || hi.ToSingle() > 1.0f then
@@ -224,7 +205,7 @@ module Vae =
               (fun c -> c.HiddenWidth) (fun v c -> { c with HiddenWidth = v })
           Setting.int "latent-dim" "dimension of the latent space" (fun c -> c.LatentDim) (fun v c -> { c with LatentDim = v })
           Setting.choice "likelihood" "the decoder's likelihood: gaussian (Tanh output, [-1,1] data) or bernoulli (Sigmoid output, [0,1] data)"
-              [ "gaussian", Gaussian; "bernoulli", Bernoulli ] (fun c -> c.Likelihood) (fun v c -> { c with Likelihood = v })
+              (Likelihood.all |> List.map (fun l -> l.Name, l)) (fun c -> c.Likelihood) (fun v c -> { c with Likelihood = v })
           Setting.float "beta" "weight of the KL term (1: the ELBO)" (fun c -> c.Beta) (fun v c -> { c with Beta = v })
           Optim.setting "optimizer" "the optimiser of encoder and decoder" (fun c -> c.Optimizer) (fun v c -> { c with Optimizer = v })
           Setting.int "iwae-samples" "importance samples of the test NLL estimate (IWAE)"

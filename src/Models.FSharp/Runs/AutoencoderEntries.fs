@@ -53,12 +53,12 @@ module AutoencoderEntries =
             Charts.latentScatter (rows projected) labels classes
 
     let private mseMetric (device: torch.Device) (reconstruct: Tensor -> Tensor) (test: Split) =
-        let mse = RunModel.meanOver device 1000 test (fun x -> use r = reconstruct x in Reconstruction.loss Mse ElementMean r x)
+        let mse = RunModel.meanOver device 1000 test (fun x -> use r = reconstruct x in Reconstruction.loss Reconstruction.mse ElementMean r x)
         "test MSE per pixel", mse, sprintf "mean squared error per pixel between the %d test images and their reconstructions, in the data's normalised units" test.Count
 
-    let private lossMetric (device: torch.Device) (reconstruct: Tensor -> Tensor) (loss: Reconstruction) (reduction: Reduction) (test: Split) =
+    let private lossMetric (device: torch.Device) (reconstruct: Tensor -> Tensor) (loss: ReconstructionLoss) (reduction: Reduction) (test: Split) =
         let l = RunModel.meanOver device 1000 test (fun x -> use r = reconstruct x in Reconstruction.loss loss reduction r x)
-        "test loss", l, sprintf "the training loss (%s, %s) over the test set" (Reconstruction.name loss) (Reconstruction.reductionName reduction)
+        "test loss", l, sprintf "the training loss (%s, %s) over the test set" loss.Name (Reconstruction.reductionName reduction)
 
     let private codeExtras (encode: Tensor -> Tensor) (test: Split) (classes: string list) =
         { Charts = [ codeScatter encode test classes ]; Pictures = [] }
@@ -83,7 +83,7 @@ module AutoencoderEntries =
                     fun test _ ->
                         let c = m.Config
                         [ mseMetric device reconstruct test
-                          if c.Loss <> Mse || c.Reduction <> ElementMean then lossMetric device reconstruct c.Loss c.Reduction test ]
+                          if c.Loss <> Reconstruction.mse || c.Reduction <> ElementMean then lossMetric device reconstruct c.Loss c.Reduction test ]
                   Reconstruct = Some reconstruct
                   Encode = Some encode
                   Decode = Some (Device.runOn device (Autoencoder.decode m))
@@ -169,7 +169,7 @@ module AutoencoderEntries =
                         RunModel.meanOver device 1000 test (fun x ->
                             use noisy = corruptSeeded 2UL c x
                             use r = reconstruct noisy
-                            Reconstruction.loss Mse ElementMean r x)
+                            Reconstruction.loss Reconstruction.mse ElementMean r x)
                     sprintf "test MSE per pixel, denoising %s" (Corruption.name c), v,
                     sprintf "mean squared error per pixel between the %d clean test images and the network's output for them corrupted with %s (noise from a fixed seed)" test.Count (describe c)
                 { Trainer = DenoisingAutoencoder.trainer m
@@ -233,9 +233,7 @@ module AutoencoderEntries =
                     use g = new torch.Generator(0UL)
                     torch.randn([| 32L; int64 c.LatentDim |], generator = g).``to``(device)
                 let likelihoodText =
-                    match c.Likelihood with
-                    | Gaussian -> "Gaussian likelihood of variance ½ in the data's normalised units (the source's summed squared error is its negative log-density up to (D/2)·log π, which is included)"
-                    | Bernoulli -> "Bernoulli likelihood (binary cross-entropy; a proper density only for binarised pixels)"
+                    c.Likelihood.Description
                 { Trainer = Vae.trainer m
                   Pictures =
                     fun batch ->
@@ -261,7 +259,7 @@ module AutoencoderEntries =
                         let n = test.Count
                         [ mseMetric device reconstruct test
                           "test reconstruction term", recon,
-                            sprintf "mean over the %d test images of %s with one z ~ q(z|x) each (the ELBO's first term, without its constant)" n (match c.Likelihood with Gaussian -> "Σ(x̂ - x)²" | Bernoulli -> "Σ BCE(x̂, x)")
+                            sprintf "mean over the %d test images of %s with one z ~ q(z|x) each (the ELBO's first term, without its constant)" n (sprintf "Σ of the %s" c.Likelihood.Reconstruction.Description)
                           "test KL", kl, sprintf "mean over the %d test images of KL(q(z|x) ‖ N(0, I)) in nats, closed form" n
                           "test loss", recon + c.Beta * kl, sprintf "the training objective: reconstruction term + β·KL with β = %g" c.Beta
                           "test negative ELBO (nats)", recon + constant + kl, sprintf "reconstruction term + %.1f + KL: -ELBO per image for the %s" constant likelihoodText

@@ -128,7 +128,7 @@ let private validationTests =
       }
 
       test "the Bernoulli VAE rejects images outside [0,1] and says which normalisation to use" {
-          let m = Vae.create { Vae.source with Likelihood = Bernoulli; HiddenWidth = 16; LatentDim = 2 }
+          let m = Vae.create { Vae.source with Likelihood = Likelihood.bernoulli; HiddenWidth = 16; LatentDim = 2 }
           use x = torch.rand([| 4L; 1L; 28L; 28L |]) * 2.0f - 1.0f
           let e = Expect.throwsC (fun () -> Vae.loss m x |> ignore) id
           Expect.stringContains e.Message "zero-one" "names the fix"
@@ -138,7 +138,7 @@ let private validationTests =
           let roundTrip table baseline config = SettingsTable.read table baseline (SettingsTable.print table config)
           let conv = { ConvAutoencoder.source with HiddenChannels = 12; Optimizer = Optim.adam 5e-4 }
           Expect.equal (roundTrip ConvAutoencoder.settings ConvAutoencoder.source conv) conv "conv"
-          let vae = { Vae.source with Likelihood = Bernoulli; Beta = 4.0; LatentDim = 8; IwaeSamples = 7 }
+          let vae = { Vae.source with Likelihood = Likelihood.bernoulli; Beta = 4.0; LatentDim = 8; IwaeSamples = 7 }
           Expect.equal (roundTrip Vae.settings Vae.source vae) vae "vae"
           let dae = { Network = Convolutional ConvAutoencoder.source; Corruption = MaskingNoise 0.25 }
           Expect.equal (roundTrip DenoisingAutoencoder.settings DenoisingAutoencoder.defaults dae) dae "denoising"

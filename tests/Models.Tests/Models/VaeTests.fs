@@ -32,13 +32,13 @@ let tests =
             use r = row [ 0.5f; 0.8f ]
             use x = row [ 0.0f; 1.0f ]
             use zeros = row [ 0.0f; 0.0f ]
-            let terms = Vae.lossOf { small with Likelihood = Bernoulli } r x zeros zeros
+            let terms = Vae.lossOf { small with Likelihood = Likelihood.bernoulli } r x zeros zeros
             Expect.floatClose Accuracy.medium (terms.["reconstruction"].ToDouble()) (-(log 0.5) - log 0.8) "-log 0.5 - log 0.8"
             Expect.floatClose Accuracy.high (terms.["kl"].ToDouble()) 0.0 "KL 0 at the prior"
         }
 
         testPropertyWithConfig config "IWAE NLL never exceeds the negative ELBO of the same samples; equal for k = 1" (fun (seed: int) (k0: PositiveInt) (bernoulli: bool) ->
-            let c = { small with Likelihood = (if bernoulli then Bernoulli else Gaussian) }
+            let c = { small with Likelihood = (if bernoulli then Likelihood.bernoulli else Likelihood.gaussian) }
             Device.seed (int64 seed)
             let m = Vae.create c
             use _ = torch.no_grad()
@@ -70,9 +70,9 @@ let tests =
                     use _ = torch.NewDisposeScope()
                     let eps = torch.randn(mu.shape, generator = g2)
                     let r = Vae.decode m (Vae.reparameterize mu logVar eps)
-                    Vae.reconstructionPerSample Gaussian r x |> fun t -> t.data<float32>().ToArray() ]
+                    Vae.reconstructionPerSample Likelihood.gaussian r x |> fun t -> t.data<float32>().ToArray() ]
                 |> List.reduce (Array.map2 (+)) |> Array.map (fun s -> float s / 4000.0)
-            let constant = Vae.likelihoodConstant Gaussian 784
+            let constant = Vae.likelihoodConstant Likelihood.gaussian 784
             let expected = Array.map2 (fun r k -> r + constant + k) recon (kl.data<float32>().ToArray() |> Array.map float)
             let actual = nelbo.data<float32>().ToArray() |> Array.map float
             for i in 0 .. 2 do
