@@ -89,18 +89,10 @@ module ConvAutoencoder =
     /// Moves both networks to a device; do it before `trainer` so the optimiser holds the moved parameters.
     let moveTo (device: torch.Device) (m: ConvAutoencoder) = EncoderDecoder.moveTo device m.Network |> ignore; m
 
-    /// Flattened codes [N, codeSize] of images [N, ImageChannels, 28, 28].
-    let encode (m: ConvAutoencoder) (x: Tensor) : Tensor = m.Network.Encode x
-
-    /// Images [N, ImageChannels, 28, 28] of flattened codes [N, codeSize].
-    let decode (m: ConvAutoencoder) (z: Tensor) : Tensor = m.Network.Decode z
-
-    /// decode (encode x).
-    let reconstruct (m: ConvAutoencoder) (x: Tensor) : Tensor = EncoderDecoder.reconstruct m.Network x
-
-    /// The named loss terms of reconstructing `target` from `input` ("loss": the reconstruction loss).
+    /// The named loss terms of reconstructing `target` from `input` ("loss": the reconstruction loss). Encoding,
+    /// decoding and reconstructing are the network's (`m.Network`, see `EncoderDecoder`).
     let loss (m: ConvAutoencoder) (input: Tensor) (target: Tensor) : Map<string, Tensor> =
-        use r = reconstruct m input
+        use r = EncoderDecoder.reconstruct m.Network input
         Map [ "loss", Reconstruction.loss m.Config.Loss m.Config.Reduction r target ]
 
     /// A trainer: one optimiser over encoder and decoder; each step reconstructs the batch's images.

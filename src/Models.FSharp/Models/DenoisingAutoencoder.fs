@@ -101,13 +101,8 @@ module DenoisingAutoencoder =
     /// Moves the network to a device; do it before `trainer`.
     let moveTo (device: torch.Device) (m: DenoisingAutoencoder) = EncoderDecoder.moveTo device m.Network |> ignore; m
 
-    /// Codes of a batch of (clean or noisy) images.
-    let encode (m: DenoisingAutoencoder) (x: Tensor) : Tensor = m.Network.Encode x
-
-    /// Images decoded from codes.
-    let decode (m: DenoisingAutoencoder) (z: Tensor) : Tensor = m.Network.Decode z
-
-    /// The network's output for `x`: a denoised image when `x` is noisy.
+    /// The network's output for `x`: a denoised image when `x` is noisy. Encoding and decoding are the network's
+    /// (`m.Network`, see `EncoderDecoder`).
     let reconstruct (m: DenoisingAutoencoder) (x: Tensor) : Tensor = EncoderDecoder.reconstruct m.Network x
 
     /// The named loss terms of denoising the already corrupted `noisy` towards `clean` ("loss").
@@ -115,9 +110,6 @@ module DenoisingAutoencoder =
         let kind, reduction, _ = training m.Config.Network
         use r = reconstruct m noisy
         Map [ "loss", Reconstruction.loss kind reduction r clean ]
-
-    /// The network's modules, named as in checkpoints.
-    let modules (m: DenoisingAutoencoder) : (string * torch.nn.Module) list = EncoderDecoder.modules m.Network
 
     /// A trainer: each step corrupts the batch (fresh noise from the global generator) and reconstructs the clean images.
     let trainer (m: DenoisingAutoencoder) : Trainer =

@@ -63,6 +63,28 @@ module AutoencoderEntries =
     let private codeExtras (encode: Tensor -> Tensor) (test: Split) (classes: string list) =
         { Charts = [ codeScatter encode test classes ]; Pictures = [] }
 
+    /// The run model of an encoder–decoder on `device` trained by `trainer` with `loss` reduced by `reduction`:
+    /// reconstructions of the fixed batch per epoch; the test MSE per pixel, and the training loss over the test set
+    /// when that is not the same number; a scatter of the test codes. Entries replace what they draw or measure
+    /// differently (`{ encoderDecoderModel ... with Pictures = ... }`).
+    let encoderDecoderModel (device: torch.Device) (network: EncoderDecoder) (trainer: Trainer)
+                            (loss: ReconstructionLoss) (reduction: Reduction) : RunModel =
+        let reconstruct = Device.runOn device (EncoderDecoder.reconstruct network)
+        let encode = Device.runOn device network.Encode
+        { Trainer = trainer
+          Pictures = reconstructionPictures reconstruct
+          Evaluate =
+            fun test _ ->
+                [ mseMetric device reconstruct test
+                  if loss <> Reconstruction.mse || reduction <> ElementMean then lossMetric device reconstruct loss reduction test ]
+          Reconstruct = Some reconstruct
+          Encode = Some encode
+          Decode = Some (Device.runOn device network.Decode)
+          Sample = None
+          Classify = None
+          Training = RunModel.plainTraining
+          Extras = codeExtras encode }
+
     /// A fully connected autoencoder's model (AE-LIN, AE-DEEP, AE-3D): reconstructions per epoch, test MSE, a code scatter.
     let fullyConnected (id: string) (title: string) (baseline: AutoencoderConfig) (normalization: string) : ModelSpec<AutoencoderConfig> =
         { Id = id
@@ -75,22 +97,7 @@ module AutoencoderEntries =
           Build =
             fun device config ->
                 let m = Autoencoder.create config |> Autoencoder.moveTo device
-                let reconstruct = Device.runOn device (Autoencoder.reconstruct m)
-                let encode = Device.runOn device (Autoencoder.encode m)
-                { Trainer = Autoencoder.trainer m
-                  Pictures = reconstructionPictures reconstruct
-                  Evaluate =
-                    fun test _ ->
-                        let c = m.Config
-                        [ mseMetric device reconstruct test
-                          if c.Loss <> Reconstruction.mse || c.Reduction <> ElementMean then lossMetric device reconstruct c.Loss c.Reduction test ]
-                  Reconstruct = Some reconstruct
-                  Encode = Some encode
-                  Decode = Some (Device.runOn device (Autoencoder.decode m))
-                  Sample = None
-                  Classify = None
-                  Training = RunModel.plainTraining
-                  Extras = codeExtras encode } }
+                encoderDecoderModel device m.Network (Autoencoder.trainer m) config.Loss config.Reduction }
 
     /// AE-CONV: reconstructions per epoch, test MSE and loss, a PCA scatter of the 32-d codes.
     let convolutional : ModelSpec<ConvAutoencoderConfig> =
@@ -104,18 +111,7 @@ module AutoencoderEntries =
           Build =
             fun device config ->
                 let m = ConvAutoencoder.create config |> ConvAutoencoder.moveTo device
-                let reconstruct = Device.runOn device (ConvAutoencoder.reconstruct m)
-                let encode = Device.runOn device (ConvAutoencoder.encode m)
-                { Trainer = ConvAutoencoder.trainer m
-                  Pictures = reconstructionPictures reconstruct
-                  Evaluate = fun test _ -> [ mseMetric device reconstruct test; lossMetric device reconstruct m.Config.Loss m.Config.Reduction test ]
-                  Reconstruct = Some reconstruct
-                  Encode = Some encode
-                  Decode = Some (Device.runOn device (ConvAutoencoder.decode m))
-                  Sample = None
-                  Classify = None
-                  Training = RunModel.plainTraining
-                  Extras = codeExtras encode } }
+                encoderDecoderModel device m.Network (ConvAutoencoder.trainer m) config.Loss config.Reduction }
 
     /// Corrupts `x` with noise drawn from a generator seeded with `seed` (on the CPU, then moved), so pictures and
     /// metrics see the same noise every time.
@@ -162,7 +158,7 @@ module AutoencoderEntries =
             fun device config ->
                 let m = DenoisingAutoencoder.create config |> DenoisingAutoencoder.moveTo device
                 let reconstruct = Device.runOn device (DenoisingAutoencoder.reconstruct m)
-                let encode = Device.runOn device (DenoisingAutoencoder.encode m)
+                let encode = Device.runOn device m.Network.Encode
                 let corruption = m.Config.Corruption
                 let denoisedMse (c: Corruption) (test: Split) =
                     let v =
@@ -172,29 +168,24 @@ module AutoencoderEntries =
                             Reconstruction.loss Reconstruction.mse ElementMean r x)
                     sprintf "test MSE per pixel, denoising %s" (Corruption.name c), v,
                     sprintf "mean squared error per pixel between the %d clean test images and the network's output for them corrupted with %s (noise from a fixed seed)" test.Count (describe c)
-                { Trainer = DenoisingAutoencoder.trainer m
-                  Pictures =
-                    fun batch ->
-                        [ sprintf "Noisy, clean and denoised rows (%s)" (describe corruption), triptych reconstruct corruption batch.Images ]
-                  Evaluate =
-                    fun test _ ->
-                        [ yield mseMetric device reconstruct test
-                          for c in shownCorruptions corruption -> denoisedMse c test ]
-                  Reconstruct = Some reconstruct
-                  Encode = Some encode
-                  Decode = Some (Device.runOn device (DenoisingAutoencoder.decode m))
-                  Sample = None
-                  Classify = None
-                  Training = RunModel.plainTraining
-                  Extras =
-                    fun test classes ->
-                        let clean = test.Images.narrow(0L, 0L, min 16L test.Count)
-                        { Charts = [ codeScatter encode test classes ]
-                          Pictures =
-                            [ for c in shownCorruptions corruption ->
-                                sprintf "Denoising %s" (describe c),
-                                "Groups of three rows: the noisy input, the clean test image, the network's output for the noisy input.",
-                                triptych reconstruct c clean ] } } }
+                let plain = encoderDecoderModel device m.Network (DenoisingAutoencoder.trainer m) Reconstruction.mse ElementMean
+                { plain with
+                    Pictures =
+                      fun batch ->
+                          [ sprintf "Noisy, clean and denoised rows (%s)" (describe corruption), triptych reconstruct corruption batch.Images ]
+                    Evaluate =
+                      fun test _ ->
+                          [ yield mseMetric device reconstruct test
+                            for c in shownCorruptions corruption -> denoisedMse c test ]
+                    Extras =
+                      fun test classes ->
+                          let clean = test.Images.narrow(0L, 0L, min 16L test.Count)
+                          { Charts = [ codeScatter encode test classes ]
+                            Pictures =
+                              [ for c in shownCorruptions corruption ->
+                                  sprintf "Denoising %s" (describe c),
+                                  "Groups of three rows: the noisy input, the clean test image, the network's output for the noisy input.",
+                                  triptych reconstruct c clean ] } } }
 
     /// Decodes points on the segment between the posterior means of test images a and b (6 points, ends
     /// included), framed by the two originals: rows of 8 images.
@@ -234,58 +225,54 @@ module AutoencoderEntries =
                     torch.randn([| 32L; int64 c.LatentDim |], generator = g).``to``(device)
                 let likelihoodText =
                     c.Likelihood.Description
-                { Trainer = Vae.trainer m
-                  Pictures =
-                    fun batch ->
-                        use _ = torch.no_grad()
-                        use r = reconstruct batch.Images
-                        [ "Original (odd rows) and reconstruction (even rows)", RunModel.interleaveRows 8 batch.Images r
-                          "Samples decoded from a fixed batch of z ~ N(0, I)", Vae.decode m fixedNoise ]
-                  Evaluate =
-                    fun test _ ->
-                        let pixels = int (test.Images.numel() / test.Count)
-                        let constant = Vae.likelihoodConstant c.Likelihood pixels
-                        use g = new torch.Generator(0UL)
-                        let recon =
-                            RunModel.meanOver device 500 test (fun x ->
-                                let mu, logVar = Vae.posterior m x
-                                use eps = torch.randn(mu.shape, generator = g).``to``(mu.device)
-                                use z = Vae.reparameterize mu logVar eps
-                                use r = Vae.decode m z
-                                (Vae.reconstructionPerSample c.Likelihood r x).mean())
-                        let kl = RunModel.meanOver device 500 test (fun x -> let mu, logVar = Vae.posterior m x in (Divergence.gaussianKl mu logVar).mean())
-                        use gi = new torch.Generator(1UL)
-                        let nll = RunModel.meanOver device 250 test (fun x -> use w = Vae.logImportanceWeights m gi c.IwaeSamples x in (Vae.iwaeNegativeLogLikelihood w).mean())
-                        let n = test.Count
-                        [ mseMetric device reconstruct test
-                          "test reconstruction term", recon,
-                            sprintf "mean over the %d test images of %s with one z ~ q(z|x) each (the ELBO's first term, without its constant)" n (sprintf "Σ of the %s" c.Likelihood.Reconstruction.Description)
-                          "test KL", kl, sprintf "mean over the %d test images of KL(q(z|x) ‖ N(0, I)) in nats, closed form" n
-                          "test loss", recon + c.Beta * kl, sprintf "the training objective: reconstruction term + β·KL with β = %g" c.Beta
-                          "test negative ELBO (nats)", recon + constant + kl, sprintf "reconstruction term + %.1f + KL: -ELBO per image for the %s" constant likelihoodText
-                          sprintf "test NLL, IWAE k=%d (nats)" c.IwaeSamples, nll,
-                            sprintf "importance-sampled estimate of -log p(x) per image (Burda et al. 2016), %d samples of q(z|x) per test image, same likelihood; it is never above the negative ELBO" c.IwaeSamples ]
-                  Reconstruct = Some reconstruct
-                  Encode = Some encode
-                  Decode = Some (Device.runOn device (Vae.decode m))
-                  Sample = Some (fun generator n -> Vae.sampleWith generator m n)
-                  Classify = None
-                  Training = RunModel.plainTraining
-                  Extras =
-                    fun test classes ->
-                        let samples =
-                            use g = new torch.Generator(3UL)
-                            use z = torch.randn([| 64L; int64 c.LatentDim |], generator = g).``to``(device)
-                            use _ = torch.no_grad()
-                            Vae.decode m z
-                        let pairs = [ 0L, 1L; 2L, 3L; 4L, 5L; 6L, 7L ] |> List.filter (fun (_, b) -> b < test.Count)
-                        { Charts = [ codeScatter encode test classes ]
-                          Pictures =
-                            [ "Samples from the prior", "64 images decoded from z ~ N(0, I) (a fixed seed): what the model generates.", samples
-                              if not pairs.IsEmpty then
-                                  "Latent interpolation between test images",
-                                  "Each row: a test image, the decoded points on the straight line between its posterior mean and the next test image's (6 steps, ends included), then that image.",
-                                  interpolationStrip m test pairs ] } } }
+                let plain = encoderDecoderModel device m.Network (Vae.trainer m) Reconstruction.mse ElementMean
+                { plain with
+                    Pictures =
+                      fun batch ->
+                          use _ = torch.no_grad()
+                          use r = reconstruct batch.Images
+                          [ "Original (odd rows) and reconstruction (even rows)", RunModel.interleaveRows 8 batch.Images r
+                            "Samples decoded from a fixed batch of z ~ N(0, I)", Vae.decode m fixedNoise ]
+                    Evaluate =
+                      fun test _ ->
+                          let pixels = int (test.Images.numel() / test.Count)
+                          let constant = Vae.likelihoodConstant c.Likelihood pixels
+                          use g = new torch.Generator(0UL)
+                          let recon =
+                              RunModel.meanOver device 500 test (fun x ->
+                                  let mu, logVar = Vae.posterior m x
+                                  use eps = torch.randn(mu.shape, generator = g).``to``(mu.device)
+                                  use z = Vae.reparameterize mu logVar eps
+                                  use r = Vae.decode m z
+                                  (Vae.reconstructionPerSample c.Likelihood r x).mean())
+                          let kl = RunModel.meanOver device 500 test (fun x -> let mu, logVar = Vae.posterior m x in (Divergence.gaussianKl mu logVar).mean())
+                          use gi = new torch.Generator(1UL)
+                          let nll = RunModel.meanOver device 250 test (fun x -> use w = Vae.logImportanceWeights m gi c.IwaeSamples x in (Vae.iwaeNegativeLogLikelihood w).mean())
+                          let n = test.Count
+                          [ mseMetric device reconstruct test
+                            "test reconstruction term", recon,
+                              sprintf "mean over the %d test images of %s with one z ~ q(z|x) each (the ELBO's first term, without its constant)" n (sprintf "Σ of the %s" c.Likelihood.Reconstruction.Description)
+                            "test KL", kl, sprintf "mean over the %d test images of KL(q(z|x) ‖ N(0, I)) in nats, closed form" n
+                            "test loss", recon + c.Beta * kl, sprintf "the training objective: reconstruction term + β·KL with β = %g" c.Beta
+                            "test negative ELBO (nats)", recon + constant + kl, sprintf "reconstruction term + %.1f + KL: -ELBO per image for the %s" constant likelihoodText
+                            sprintf "test NLL, IWAE k=%d (nats)" c.IwaeSamples, nll,
+                              sprintf "importance-sampled estimate of -log p(x) per image (Burda et al. 2016), %d samples of q(z|x) per test image, same likelihood; it is never above the negative ELBO" c.IwaeSamples ]
+                    Sample = Some (fun generator n -> Vae.sampleWith generator m n)
+                    Extras =
+                      fun test classes ->
+                          let samples =
+                              use g = new torch.Generator(3UL)
+                              use z = torch.randn([| 64L; int64 c.LatentDim |], generator = g).``to``(device)
+                              use _ = torch.no_grad()
+                              Vae.decode m z
+                          let pairs = [ 0L, 1L; 2L, 3L; 4L, 5L; 6L, 7L ] |> List.filter (fun (_, b) -> b < test.Count)
+                          { Charts = [ codeScatter encode test classes ]
+                            Pictures =
+                              [ "Samples from the prior", "64 images decoded from z ~ N(0, I) (a fixed seed): what the model generates.", samples
+                                if not pairs.IsEmpty then
+                                    "Latent interpolation between test images",
+                                    "Each row: a test image, the decoded points on the straight line between its posterior mean and the next test image's (6 steps, ends included), then that image.",
+                                    interpolationStrip m test pairs ] } } }
 
     /// AE-LIN.
     let linear = fullyConnected "ae-linear" "AE-LIN: single-layer autoencoder (784-128-784, ReLU)" Autoencoder.linear "zero-one"

@@ -124,7 +124,7 @@ let private validationTests =
       test "the conv autoencoder names the image size it needs" {
           let m = ConvAutoencoder.create ConvAutoencoder.source
           use x = torch.zeros([| 2L; 1L; 32L; 32L |])
-          throwsWithParam "images" (fun () -> ConvAutoencoder.reconstruct m x |> ignore)
+          throwsWithParam "images" (fun () -> EncoderDecoder.reconstruct m.Network x |> ignore)
       }
 
       test "the Bernoulli VAE rejects images outside [0,1] and says which normalisation to use" {
