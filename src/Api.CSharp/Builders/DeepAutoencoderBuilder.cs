@@ -17,7 +17,9 @@ public sealed record DeepAutoencoderBuilder
     internal static ModelSpec<AutoencoderConfig> Spec => AutoencoderEntries.deep;
 
     /// <summary>The config record Build() validates and builds.</summary>
-    internal AutoencoderConfig Config { get; private init; } = Spec.Defaults;
+    /// <remarks>Internal init: the tests substitute another preset to show the code size edits the record, not a copy
+    /// of today's widths.</remarks>
+    internal AutoencoderConfig Config { get; init; } = Spec.Defaults;
 
     /// <summary>Size of the code, the encoder's last layer (default 9).</summary>
     public int CodeSize => ListModule.Last(Config.EncoderWidths);
