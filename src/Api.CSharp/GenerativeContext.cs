@@ -16,6 +16,16 @@ public enum ComputeDevice
 /// <summary>
 /// The entry point of the C# API, like ML.NET's MLContext: holds the seed and the device, and offers catalogs
 /// of data sets and models. Every model built from one context with the same settings starts from the same weights.
+/// <para>
+/// Builders hold the library's config record of their catalog model and validate it with the library's own rules, the
+/// ones <c>generative train --set key=value</c> and run.json go through. A bad value is an
+/// <see cref="ArgumentException"/> whose ParamName is the setting key in kebab-case, as <c>--set</c> and run.json name
+/// it: "latent-dim", "hidden-channels", "encoder-widths", "validation", "patience", "d-steps", ...; an optimiser's field
+/// is named as <see cref="Optimizer"/>'s parameters ("lr", "beta1", "momentum", "weightDecay") and a noise's as
+/// <see cref="Noise"/>'s ("std", "probability"). Checks that are C#'s own keep their C# names: a null argument is an
+/// <see cref="ArgumentNullException"/> naming the parameter, and a value outside a C# enum is named by its setting key
+/// ("network", "likelihood", "noise", "variant", "normalization").
+/// </para>
 /// </summary>
 public sealed class GenerativeContext
 {

@@ -16,16 +16,16 @@ public sealed class AutoencoderBuilderTests
     [Fact]
     public void Builders_reject_invalid_settings_naming_the_parameter()
     {
-        ThrowsWithParam("codeSize", () => _ctx.Autoencoders.Deep().WithCodeSize(0).Build());
-        ThrowsWithParam("hiddenChannels", () => _ctx.Autoencoders.Convolutional().WithHiddenChannels(0).Build());
-        ThrowsWithParam("codeChannels", () => _ctx.Autoencoders.Convolutional().WithCodeChannels(-2).Build());
+        ThrowsWithParam("encoder-widths", () => _ctx.Autoencoders.Deep().WithCodeSize(0).Build());
+        ThrowsWithParam("hidden-channels", () => _ctx.Autoencoders.Convolutional().WithHiddenChannels(0).Build());
+        ThrowsWithParam("code-channels", () => _ctx.Autoencoders.Convolutional().WithCodeChannels(-2).Build());
         ThrowsWithParam("normalization", () => _ctx.Autoencoders.ThreeD().WithNormalization((Normalization)42).Build());
         ThrowsWithParam("network", () => _ctx.Autoencoders.Denoising(Noise.Gaussian()).WithNetwork((DenoisingNetwork)9).Build());
-        ThrowsWithParam("latentDim", () => _ctx.Autoencoders.Variational(0).Build());
-        ThrowsWithParam("hiddenWidth", () => _ctx.Autoencoders.Variational().WithHiddenWidth(-1).Build());
+        ThrowsWithParam("latent-dim", () => _ctx.Autoencoders.Variational(0).Build());
+        ThrowsWithParam("hidden-width", () => _ctx.Autoencoders.Variational().WithHiddenWidth(-1).Build());
         ThrowsWithParam("beta", () => _ctx.Autoencoders.Variational().WithBeta(-0.5).Build());
         ThrowsWithParam("beta", () => _ctx.Autoencoders.Variational().WithBeta(double.NaN).Build());
-        ThrowsWithParam("importanceSamples", () => _ctx.Autoencoders.Variational().WithImportanceSamples(0).Build());
+        ThrowsWithParam("iwae-samples", () => _ctx.Autoencoders.Variational().WithImportanceSamples(0).Build());
         ThrowsWithParam("likelihood", () => _ctx.Autoencoders.Variational().WithLikelihood((Likelihood)5).Build());
     }
 

@@ -13,9 +13,9 @@ public sealed class ClassifierTests
     public void Builders_reject_bad_settings_naming_them()
     {
         var e = Assert.Throws<ArgumentException>(() => _ctx.Classifiers.Mlp(hiddenSize: 0));
-        Assert.Equal("hiddenSize", e.ParamName);
+        Assert.Equal("architecture", e.ParamName);
         e = Assert.Throws<ArgumentException>(() => _ctx.Classifiers.LeNet5().WithValidation(1.5, 3).Build());
-        Assert.Equal("validationFraction", e.ParamName);
+        Assert.Equal("validation", e.ParamName);
         e = Assert.Throws<ArgumentException>(() => _ctx.Classifiers.Cnn().WithValidation(0.0, 3).Build());
         Assert.Equal("patience", e.ParamName);
     }

@@ -15,7 +15,7 @@ public sealed class BuilderValidationTests
     public void Linear_autoencoder_rejects_a_non_positive_hidden_size(int size)
     {
         var e = Assert.Throws<ArgumentException>(() => _ctx.Autoencoders.Linear().WithHiddenSize(size).Build());
-        Assert.Equal("hiddenSize", e.ParamName);
+        Assert.Equal("encoder-widths", e.ParamName);
         Assert.Contains(size.ToString(), e.Message);
     }
 

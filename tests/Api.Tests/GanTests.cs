@@ -10,9 +10,9 @@ public sealed class GanBuilderTests
     [Fact]
     public void Builders_reject_bad_settings_naming_them()
     {
-        Assert.Equal("latentSize", Assert.Throws<ArgumentException>(() => _ctx.Gans.Mlp().WithLatentSize(0).Build()).ParamName);
-        Assert.Equal("discriminatorSteps", Assert.Throws<ArgumentException>(() => _ctx.Gans.Dcgan().WithDiscriminatorSteps(0).Build()).ParamName);
-        Assert.Equal("flipProbability", Assert.Throws<ArgumentException>(() => _ctx.Gans.LeastSquares().WithRandomFlip(1.5).Build()).ParamName);
+        Assert.Equal("latent-size", Assert.Throws<ArgumentException>(() => _ctx.Gans.Mlp().WithLatentSize(0).Build()).ParamName);
+        Assert.Equal("d-steps", Assert.Throws<ArgumentException>(() => _ctx.Gans.Dcgan().WithDiscriminatorSteps(0).Build()).ParamName);
+        Assert.Equal("flip", Assert.Throws<ArgumentException>(() => _ctx.Gans.LeastSquares().WithRandomFlip(1.5).Build()).ParamName);
         Assert.Equal("variant", Assert.Throws<ArgumentException>(() => _ctx.Gans.Mlp().WithVariant((MlpGanVariant)7)).ParamName);
         Assert.Throws<ArgumentNullException>(() => _ctx.Gans.Mlp().WithLoss(null!));
     }
@@ -35,7 +35,7 @@ public sealed class GanBuilderTests
         var b = a.WithVariant(MlpGanVariant.B).WithLatentSize(8).WithNoise(GanNoise.Uniform).WithLoss(GanLoss.LeastSquares)
                  .WithOptimizers(Optimizer.Adam(1e-4), Optimizer.Sgd(0.01, 0.9, nesterov: true));
         Assert.Equal(MlpGanVariant.A, a.Variant);
-        Assert.Null(a.LatentSize);
+        Assert.Equal(GanModule.mlpA.LatentSize, a.LatentSize);
         Assert.Equal(8, b.LatentSize);
         using var model = b.Build();
         Assert.Contains(("variant", "b"), model.Settings);

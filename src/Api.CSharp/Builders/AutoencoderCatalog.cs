@@ -28,6 +28,6 @@ public sealed class AutoencoderCatalog
     public DenoisingAutoencoderBuilder Denoising(Noise noise) => new(_context, noise ?? throw new ArgumentNullException(nameof(noise)));
 
     /// <summary>VAE: 784-400-(μ, log σ²) / z-400-784, reparameterised sampling, reconstruction + β·KL.</summary>
-    /// <param name="latentDim">Dimension of the latent space (the source uses 20); checked by Build().</param>
+    /// <param name="latentDim">Dimension of the latent space (the source uses 20); checked by Build() (ParamName "latent-dim").</param>
     public VariationalAutoencoderBuilder Variational(int latentDim = 20) => new(_context, latentDim);
 }

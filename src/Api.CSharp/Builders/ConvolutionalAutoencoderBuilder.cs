@@ -1,9 +1,10 @@
 namespace Generative.CSharp;
 
 /// <summary>
-/// Builds AE-CONV for 28x28 images: Conv(1, hidden, 3, stride 3) ReLU MaxPool(2) Conv(hidden, code, 3, stride 2) ReLU
-/// MaxPool(2, stride 1) to a [code, 2, 2] code; transposed convolutions back; Tanh out; MSE summed per image; Adam lr
-/// 1e-3 with weight decay 1e-5; [-1, 1] images. Immutable: every With* returns a new builder.
+/// Builds AE-CONV (<c>AutoencoderEntries.convolutional</c>) for 28x28 images: Conv(1, hidden, 3, stride 3) ReLU
+/// MaxPool(2) Conv(hidden, code, 3, stride 2) ReLU MaxPool(2, stride 1) to a [code, 2, 2] code; transposed convolutions
+/// back; Tanh out; MSE summed per image; Adam lr 1e-3 with weight decay 1e-5; [-1, 1] images. Holds the model's config
+/// record, starting from the catalog's defaults. Immutable: every With* returns a new builder.
 /// </summary>
 public sealed record ConvolutionalAutoencoderBuilder
 {
@@ -11,38 +12,42 @@ public sealed record ConvolutionalAutoencoderBuilder
 
     internal ConvolutionalAutoencoderBuilder(GenerativeContext context) => _context = context;
 
+    /// <summary>The catalog model this builder configures.</summary>
+    internal static ModelSpec<ConvAutoencoderConfig> Spec => AutoencoderEntries.convolutional;
+
+    /// <summary>The config record Build() validates and builds.</summary>
+    internal ConvAutoencoderConfig Config { get; private init; } = Spec.Defaults;
+
     /// <summary>Channels after the first convolution (default 16).</summary>
-    public int HiddenChannels { get; private init; } = 16;
+    public int HiddenChannels => Config.HiddenChannels;
 
     /// <summary>Channels of the [channels, 2, 2] code (default 8, a 32-d code).</summary>
-    public int CodeChannels { get; private init; } = 8;
+    public int CodeChannels => Config.CodeChannels;
 
     /// <summary>The optimiser (default Adam lr 1e-3, weight decay 1e-5).</summary>
-    public Optimizer Optimizer { get; private init; } = Optimizer.Adam(weightDecay: 1e-5);
+    public Optimizer Optimizer => Optimizer.Of(Config.Optimizer);
 
-    /// <summary>A copy with another channel count after the first convolution.</summary>
-    public ConvolutionalAutoencoderBuilder WithHiddenChannels(int channels) => this with { HiddenChannels = channels };
+    /// <summary>A copy with another channel count after the first convolution (checked by Build()).</summary>
+    public ConvolutionalAutoencoderBuilder WithHiddenChannels(int channels) => this with { Config = Copy(Config, hiddenChannels: channels) };
 
-    /// <summary>A copy with another channel count of the code.</summary>
-    public ConvolutionalAutoencoderBuilder WithCodeChannels(int channels) => this with { CodeChannels = channels };
+    /// <summary>A copy with another channel count of the code (checked by Build()).</summary>
+    public ConvolutionalAutoencoderBuilder WithCodeChannels(int channels) => this with { Config = Copy(Config, codeChannels: channels) };
 
     /// <summary>A copy with another optimiser.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="optimizer"/> is null.</exception>
     public ConvolutionalAutoencoderBuilder WithOptimizer(Optimizer optimizer) =>
-        this with { Optimizer = optimizer ?? throw new ArgumentNullException(nameof(optimizer)) };
+        this with { Config = Copy(Config, optimizer: (optimizer ?? throw new ArgumentNullException(nameof(optimizer))).Spec) };
 
-    /// <summary>Validates the settings and creates the model, its weights seeded by the context.</summary>
-    /// <exception cref="ArgumentException">A setting out of range; ParamName names it.</exception>
-    public AutoencoderModel Build()
-    {
-        Settings.Positive(HiddenChannels, "hiddenChannels", "a positive channel count");
-        Settings.Positive(CodeChannels, "codeChannels", "a positive channel count");
-        var settings = new List<(string Key, string Value)>
-        {
-            ("hidden-channels", Settings.Int(HiddenChannels)),
-            ("code-channels", Settings.Int(CodeChannels)),
-            ("optimizer", Optimizer.ToString()),
-        };
-        return ModelFactory.Build(_context, "ae-conv", settings, Normalization.MinusOneToOne,
-                                  (ctx, id, s, n, m) => new AutoencoderModel(ctx, id, s, n, m));
-    }
+    /// <summary>Validates the config and creates the model, its weights seeded by the context.</summary>
+    /// <exception cref="ArgumentException">A value out of range; ParamName is the setting key, as <c>--set</c> and
+    /// run.json name it (e.g. "hidden-channels", "code-channels").</exception>
+    public AutoencoderModel Build() =>
+        ModelFactory.Build(_context, Spec, Config, ModelFactory.DefaultNormalization(Spec),
+                           (ctx, id, s, n, m) => new AutoencoderModel(ctx, id, s, n, m));
+
+    // F# records are immutable: a copy with the given fields replaced, the others kept.
+    private static ConvAutoencoderConfig Copy(ConvAutoencoderConfig c, int? hiddenChannels = null, int? codeChannels = null,
+                                              OptimizerSpec? optimizer = null) =>
+        new(c.ImageChannels, hiddenChannels ?? c.HiddenChannels, codeChannels ?? c.CodeChannels, c.OutputActivation,
+            c.Loss, c.Reduction, optimizer ?? c.Optimizer);
 }

@@ -1,8 +1,11 @@
+using Microsoft.FSharp.Collections;
+
 namespace Generative.CSharp;
 
 /// <summary>
-/// Builds AE-DEEP: encoder 784-128-64-36-18-<c>CodeSize</c>, the mirror image back, ReLU between layers, Sigmoid out,
-/// MSE on [0, 1] images. Immutable: every With* returns a new builder.
+/// Builds AE-DEEP (<c>AutoencoderEntries.deep</c>): encoder 784-128-64-36-18-<c>CodeSize</c>, the mirror image back, ReLU
+/// between layers, Sigmoid out, MSE on [0, 1] images. Holds the model's config record, starting from the catalog's
+/// defaults. Immutable: every With* returns a new builder.
 /// </summary>
 public sealed record DeepAutoencoderBuilder
 {
@@ -10,33 +13,45 @@ public sealed record DeepAutoencoderBuilder
 
     internal DeepAutoencoderBuilder(GenerativeContext context) => _context = context;
 
+    /// <summary>The catalog model this builder configures.</summary>
+    internal static ModelSpec<AutoencoderConfig> Spec => AutoencoderEntries.deep;
+
+    /// <summary>The config record Build() validates and builds.</summary>
+    /// <remarks>Internal init: the tests substitute another preset to show the code size edits the record, not a copy
+    /// of today's widths.</remarks>
+    internal AutoencoderConfig Config { get; init; } = Spec.Defaults;
+
     /// <summary>Size of the code, the encoder's last layer (default 9).</summary>
-    public int CodeSize { get; private init; } = 9;
+    public int CodeSize => ListModule.Last(Config.EncoderWidths);
 
     /// <summary>
     /// The optimiser (default Adam lr 1e-3, weight decay 1e-6). The source's Adam lr 0.1 (weight decay 1e-6) does not
     /// train this network but can be chosen with <c>Optimizer.Adam(lr: 0.1, weightDecay: 1e-6)</c>.
     /// </summary>
-    public Optimizer Optimizer { get; private init; } = Optimizer.Adam(weightDecay: 1e-6);
+    public Optimizer Optimizer => Optimizer.Of(Config.Optimizer);
 
-    /// <summary>A copy with another code size.</summary>
-    public DeepAutoencoderBuilder WithCodeSize(int codeSize) => this with { CodeSize = codeSize };
+    /// <summary>A copy with another code size: the last of the preset's encoder widths (checked by Build()).</summary>
+    public DeepAutoencoderBuilder WithCodeSize(int codeSize)
+    {
+        // The layers before the code are the preset's, read from it so a change to the preset shows here.
+        var widths = Config.EncoderWidths.Take(Config.EncoderWidths.Length - 1).Append(codeSize);
+        return this with { Config = Copy(Config, encoderWidths: ListModule.OfSeq(widths)) };
+    }
 
     /// <summary>A copy with another optimiser.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="optimizer"/> is null.</exception>
     public DeepAutoencoderBuilder WithOptimizer(Optimizer optimizer) =>
-        this with { Optimizer = optimizer ?? throw new ArgumentNullException(nameof(optimizer)) };
+        this with { Config = Copy(Config, optimizer: (optimizer ?? throw new ArgumentNullException(nameof(optimizer))).Spec) };
 
-    /// <summary>Validates the settings and creates the model, its weights seeded by the context.</summary>
-    /// <exception cref="ArgumentException">A setting out of range; ParamName names it.</exception>
-    public AutoencoderModel Build()
-    {
-        Settings.Positive(CodeSize, "codeSize", "a positive code size");
-        var settings = new List<(string Key, string Value)>
-        {
-            ("encoder-widths", $"128,64,36,18,{Settings.Int(CodeSize)}"),
-            ("optimizer", Optimizer.ToString()),
-        };
-        return ModelFactory.Build(_context, "ae-deep", settings, Normalization.ZeroToOne,
-                                  (ctx, id, s, n, m) => new AutoencoderModel(ctx, id, s, n, m));
-    }
+    /// <summary>Validates the config and creates the model, its weights seeded by the context.</summary>
+    /// <exception cref="ArgumentException">A value out of range; ParamName is the setting key, as <c>--set</c> and
+    /// run.json name it (e.g. "encoder-widths" for the code size).</exception>
+    public AutoencoderModel Build() =>
+        ModelFactory.Build(_context, Spec, Config, ModelFactory.DefaultNormalization(Spec),
+                           (ctx, id, s, n, m) => new AutoencoderModel(ctx, id, s, n, m));
+
+    // F# records are immutable: a copy with the given fields replaced, the others kept.
+    private static AutoencoderConfig Copy(AutoencoderConfig c, FSharpList<int>? encoderWidths = null, OptimizerSpec? optimizer = null) =>
+        new(c.InputShape, encoderWidths ?? c.EncoderWidths, c.HiddenActivation, c.CodeActivation, c.OutputActivation,
+            c.Loss, c.Reduction, optimizer ?? c.Optimizer);
 }

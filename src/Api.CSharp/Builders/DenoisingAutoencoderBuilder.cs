@@ -1,40 +1,5 @@
 namespace Generative.CSharp;
 
-/// <summary>How a denoising autoencoder's input is corrupted. Create with <see cref="Gaussian"/> or <see cref="Masking"/>.</summary>
-public sealed class Noise
-{
-    private Noise(string setting, string description)
-    {
-        Setting = setting;
-        _description = description;
-    }
-
-    private readonly string _description;
-
-    internal string Setting { get; }
-
-    /// <summary>Adds Gaussian noise of standard deviation <paramref name="std"/> (in [0, 1] pixel units) to every pixel.</summary>
-    /// <exception cref="ArgumentException"><paramref name="std"/> is negative or not finite; ParamName is "std".</exception>
-    public static Noise Gaussian(double std = 0.5)
-    {
-        if (!(std >= 0) || double.IsInfinity(std))
-            throw new ArgumentException($"std: expected a finite standard deviation >= 0 but got {std}.", nameof(std));
-        return new Noise("gaussian:" + Settings.Number(std), $"Gaussian noise (std {std})");
-    }
-
-    /// <summary>Sets each pixel to 0 (blank) independently with probability <paramref name="probability"/>.</summary>
-    /// <exception cref="ArgumentException"><paramref name="probability"/> is outside [0, 1); ParamName is "probability".</exception>
-    public static Noise Masking(double probability = 0.5)
-    {
-        if (!(probability >= 0 && probability < 1))
-            throw new ArgumentException($"probability: expected a probability in [0, 1) but got {probability}.", nameof(probability));
-        return new Noise("masking:" + Settings.Number(probability), $"masking noise (probability {probability})");
-    }
-
-    /// <summary>A description such as "Gaussian noise (std 0.5)".</summary>
-    public override string ToString() => _description;
-}
-
 /// <summary>The network a denoising autoencoder trains.</summary>
 public enum DenoisingNetwork
 {
@@ -47,8 +12,9 @@ public enum DenoisingNetwork
 }
 
 /// <summary>
-/// Builds AE-DENOISE: an autoencoder trained on [0, 1] images corrupted by a <see cref="CSharp.Noise"/> each step, with
-/// the clean images as targets. Immutable: every With* returns a new builder.
+/// Builds AE-DENOISE (<c>AutoencoderEntries.denoising</c>): an autoencoder trained on [0, 1] images corrupted by a
+/// <see cref="CSharp.Noise"/> each step, with the clean images as targets. Holds the model's config record, starting
+/// from the catalog's defaults. Immutable: every With* returns a new builder.
 /// </summary>
 public sealed record DenoisingAutoencoderBuilder
 {
@@ -57,46 +23,85 @@ public sealed record DenoisingAutoencoderBuilder
     internal DenoisingAutoencoderBuilder(GenerativeContext context, Noise noise)
     {
         _context = context;
-        Noise = noise;
+        Config = new DenoisingConfig(Spec.Defaults.Network, noise.Core);
     }
 
+    /// <summary>The catalog model this builder configures.</summary>
+    internal static ModelSpec<DenoisingConfig> Spec => AutoencoderEntries.denoising;
+
+    /// <summary>The config record Build() validates and builds.</summary>
+    internal DenoisingConfig Config { get; private init; }
+
     /// <summary>The corruption applied to the input while training.</summary>
-    public Noise Noise { get; private init; }
+    public Noise Noise => Noise.Of(Config.Corruption);
 
     /// <summary>The network (default <see cref="DenoisingNetwork.Linear"/>).</summary>
-    public DenoisingNetwork Network { get; private init; } = DenoisingNetwork.Linear;
+    public DenoisingNetwork Network => DenoisingAutoencoderModule.networkName(Config.Network) switch
+    {
+        "deep" => DenoisingNetwork.Deep,
+        "conv" => DenoisingNetwork.Convolutional,
+        _ => DenoisingNetwork.Linear,
+    };
 
-    /// <summary>The optimiser (default Adam, lr 1e-3).</summary>
-    public Optimizer Optimizer { get; private init; } = Optimizer.Adam();
+    /// <summary>The optimiser (default Adam, lr 1e-3), whichever the network.</summary>
+    public Optimizer Optimizer => Optimizer.Of(OptimizerOf(Config.Network));
 
     /// <summary>A copy with another corruption.</summary>
-    public DenoisingAutoencoderBuilder WithNoise(Noise noise) => this with { Noise = noise ?? throw new ArgumentNullException(nameof(noise)) };
+    /// <exception cref="ArgumentNullException"><paramref name="noise"/> is null.</exception>
+    public DenoisingAutoencoderBuilder WithNoise(Noise noise) =>
+        this with { Config = new DenoisingConfig(Config.Network, (noise ?? throw new ArgumentNullException(nameof(noise))).Core) };
 
-    /// <summary>A copy training another network.</summary>
-    public DenoisingAutoencoderBuilder WithNetwork(DenoisingNetwork network) => this with { Network = network };
-
-    /// <summary>A copy with another optimiser.</summary>
-    public DenoisingAutoencoderBuilder WithOptimizer(Optimizer optimizer) =>
-        this with { Optimizer = optimizer ?? throw new ArgumentNullException(nameof(optimizer)) };
-
-    /// <summary>Validates the settings and creates the model, its weights seeded by the context.</summary>
-    /// <exception cref="ArgumentException">A setting out of range; ParamName names it.</exception>
-    public AutoencoderModel Build()
+    /// <summary>
+    /// A copy training another network: the library's preset of that name (<c>DenoisingAutoencoder.network</c>) with
+    /// this builder's optimiser, so the optimiser does not depend on the order of WithNetwork and WithOptimizer.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="network"/> is not a <see cref="DenoisingNetwork"/>; ParamName is
+    /// "network", the setting key.</exception>
+    public DenoisingAutoencoderBuilder WithNetwork(DenoisingNetwork network)
     {
-        var network = Network switch
+        var name = network switch
         {
             DenoisingNetwork.Linear => "linear",
             DenoisingNetwork.Deep => "deep",
             DenoisingNetwork.Convolutional => "conv",
-            _ => throw new ArgumentException($"network: expected Linear, Deep or Convolutional but got {Network}.", "network"),
+            _ => throw new ArgumentException($"network: expected Linear, Deep or Convolutional but got {network}.", nameof(network)),
         };
-        var settings = new List<(string Key, string Value)>
-        {
-            ("network", network),
-            ("noise", Noise.Setting),
-            ("optimizer", Optimizer.ToString()),
-        };
-        return ModelFactory.Build(_context, "ae-denoise", settings, Normalization.ZeroToOne,
-                                  (ctx, id, s, n, m) => new AutoencoderModel(ctx, id, s, n, m));
+        var preset = DenoisingAutoencoderModule.network(name);
+        return this with { Config = new DenoisingConfig(WithOptimizer(preset, OptimizerOf(Config.Network)), Config.Corruption) };
     }
+
+    /// <summary>A copy with another optimiser.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="optimizer"/> is null.</exception>
+    public DenoisingAutoencoderBuilder WithOptimizer(Optimizer optimizer)
+    {
+        var spec = (optimizer ?? throw new ArgumentNullException(nameof(optimizer))).Spec;
+        return this with { Config = new DenoisingConfig(WithOptimizer(Config.Network, spec), Config.Corruption) };
+    }
+
+    /// <summary>Validates the config and creates the model, its weights seeded by the context.</summary>
+    /// <exception cref="ArgumentException">A value out of range; ParamName is the setting key, as <c>--set</c> and
+    /// run.json name it (the optimiser's fields and the noise's "std" and "probability" are named as
+    /// <see cref="CSharp.Optimizer"/> and <see cref="CSharp.Noise"/> name them).</exception>
+    public AutoencoderModel Build() =>
+        ModelFactory.Build(_context, Spec, Config, ModelFactory.DefaultNormalization(Spec),
+                           (ctx, id, s, n, m) => new AutoencoderModel(ctx, id, s, n, m));
+
+    private static OptimizerSpec OptimizerOf(Generative.DenoisingNetwork network) => network switch
+    {
+        Generative.DenoisingNetwork.FullyConnected f => f.Item.Optimizer,
+        Generative.DenoisingNetwork.Convolutional c => c.Item.Optimizer,
+        _ => throw new InvalidOperationException($"unknown denoising network {network}"),
+    };
+
+    // F# records are immutable: a copy of the network's config with the optimiser replaced, the other fields kept.
+    private static Generative.DenoisingNetwork WithOptimizer(Generative.DenoisingNetwork network, OptimizerSpec o) => network switch
+    {
+        Generative.DenoisingNetwork.FullyConnected f => Generative.DenoisingNetwork.NewFullyConnected(
+            new AutoencoderConfig(f.Item.InputShape, f.Item.EncoderWidths, f.Item.HiddenActivation, f.Item.CodeActivation,
+                                  f.Item.OutputActivation, f.Item.Loss, f.Item.Reduction, o)),
+        Generative.DenoisingNetwork.Convolutional c => Generative.DenoisingNetwork.NewConvolutional(
+            new ConvAutoencoderConfig(c.Item.ImageChannels, c.Item.HiddenChannels, c.Item.CodeChannels, c.Item.OutputActivation,
+                                      c.Item.Loss, c.Item.Reduction, o)),
+        _ => throw new InvalidOperationException($"unknown denoising network {network}"),
+    };
 }

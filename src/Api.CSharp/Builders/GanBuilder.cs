@@ -1,150 +1,111 @@
-using System.Globalization;
+using System.Collections.Immutable;
 
 namespace Generative.CSharp;
 
 /// <summary>
-/// What every GAN builder shares. Immutable: every With* returns a new builder. Settings left unset keep the
-/// variant's own values from the source (seed-models.md).
+/// What every GAN builder shares. Holds the model's config record, starting from the catalog's preset
+/// (<c>GanEntries</c>). Immutable: every With* returns a new builder.
 /// </summary>
 /// <typeparam name="TSelf">The concrete builder, returned by every With*.</typeparam>
 public abstract record GanBuilder<TSelf> where TSelf : GanBuilder<TSelf>
 {
-    private protected GanBuilder(GenerativeContext context) => Context = context;
+    private protected GanBuilder(GenerativeContext context, ModelSpec<GanConfig> spec)
+    {
+        Context = context;
+        Spec = spec;
+        Config = spec.Defaults;
+    }
 
     private protected GenerativeContext Context { get; }
 
-    /// <summary>Size of the noise vector z; null keeps the variant's.</summary>
-    public int? LatentSize { get; private init; }
+    /// <summary>The catalog model this builder configures.</summary>
+    internal ModelSpec<GanConfig> Spec { get; }
 
-    /// <summary>The noise distribution; null keeps the variant's.</summary>
-    public GanNoise? Noise { get; private init; }
+    /// <summary>The config record Build() validates and builds.</summary>
+    internal GanConfig Config { get; private protected init; }
 
-    /// <summary>The objective; null keeps the variant's.</summary>
-    public GanLoss? Loss { get; private init; }
+    // The With* edits in order, so a builder that switches presets (GAN-MLP's variant) re-applies them to the new one:
+    // what was set stays set, what was not follows the preset, whatever the order of the calls.
+    private ImmutableList<Func<GanConfig, GanConfig>> Edits { get; init; } = [];
 
-    /// <summary>Discriminator updates per generator update; null keeps 1.</summary>
-    public int? DiscriminatorSteps { get; private init; }
+    /// <summary>Size of the noise vector z (the preset's unless set).</summary>
+    public int LatentSize => Config.LatentSize;
 
-    /// <summary>The generator's optimiser; null keeps the variant's.</summary>
-    public Optimizer? GeneratorOptimizer { get; private init; }
+    /// <summary>The noise distribution (the preset's unless set).</summary>
+    public GanNoise Noise => Config.Noise.IsUniform ? GanNoise.Uniform : GanNoise.Normal;
 
-    /// <summary>The discriminator's optimiser; null keeps the variant's.</summary>
-    public Optimizer? DiscriminatorOptimizer { get; private init; }
+    /// <summary>The objective (the preset's unless set).</summary>
+    public GanLoss Loss => GanLoss.Of(Config.Loss);
 
-    /// <summary>Probability of flipping each real image horizontally; null keeps the variant's.</summary>
-    public double? FlipProbability { get; private init; }
+    /// <summary>Discriminator updates per generator update (the preset's unless set: 1 in every source).</summary>
+    public int DiscriminatorSteps => Config.DiscriminatorSteps;
 
-    /// <summary>A copy with another noise size.</summary>
-    public TSelf WithLatentSize(int latentSize) => (TSelf)(this with { LatentSize = latentSize });
+    /// <summary>The generator's optimiser (the preset's unless set).</summary>
+    public Optimizer GeneratorOptimizer => Optimizer.Of(Config.GeneratorOptimizer);
+
+    /// <summary>The discriminator's optimiser (the preset's unless set).</summary>
+    public Optimizer DiscriminatorOptimizer => Optimizer.Of(Config.DiscriminatorOptimizer);
+
+    /// <summary>Probability of flipping each real image horizontally (the preset's unless set).</summary>
+    public double FlipProbability => Config.FlipProbability;
+
+    /// <summary>A copy with another noise size (checked by Build()).</summary>
+    public TSelf WithLatentSize(int latentSize) => Edit(c => Copy(c, latentSize: latentSize));
 
     /// <summary>A copy with another noise distribution.</summary>
-    public TSelf WithNoise(GanNoise noise) => (TSelf)(this with { Noise = noise });
+    /// <exception cref="ArgumentException"><paramref name="noise"/> is not a <see cref="GanNoise"/>; ParamName is "noise",
+    /// the setting key.</exception>
+    public TSelf WithNoise(GanNoise noise)
+    {
+        var core = noise switch
+        {
+            GanNoise.Normal => Generative.GanNoise.Normal,
+            GanNoise.Uniform => Generative.GanNoise.Uniform,
+            _ => throw new ArgumentException($"noise: expected Normal or Uniform but got {noise}.", nameof(noise)),
+        };
+        return Edit(c => Copy(c, noise: core));
+    }
 
-    /// <summary>A copy with another objective, e.g. <c>GanLoss.LeastSquares</c>.</summary>
-    public TSelf WithLoss(GanLoss loss) =>
-        (TSelf)(this with { Loss = loss ?? throw new ArgumentNullException(nameof(loss)) });
+    /// <summary>A copy with another objective, e.g. <c>GanLoss.LeastSquares</c> (checked against the discriminator by Build()).</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="loss"/> is null.</exception>
+    public TSelf WithLoss(GanLoss loss)
+    {
+        var core = (loss ?? throw new ArgumentNullException(nameof(loss))).Core;
+        return Edit(c => Copy(c, loss: core));
+    }
 
-    /// <summary>A copy with k discriminator updates per generator update.</summary>
-    public TSelf WithDiscriminatorSteps(int steps) => (TSelf)(this with { DiscriminatorSteps = steps });
+    /// <summary>A copy with k discriminator updates per generator update (checked by Build()).</summary>
+    public TSelf WithDiscriminatorSteps(int steps) => Edit(c => Copy(c, discriminatorSteps: steps));
 
     /// <summary>A copy with other optimisers (one per network).</summary>
-    public TSelf WithOptimizers(Optimizer generator, Optimizer discriminator) =>
-        (TSelf)(this with
-        {
-            GeneratorOptimizer = generator ?? throw new ArgumentNullException(nameof(generator)),
-            DiscriminatorOptimizer = discriminator ?? throw new ArgumentNullException(nameof(discriminator)),
-        });
-
-    /// <summary>A copy that flips real images horizontally with this probability (0 turns it off).</summary>
-    public TSelf WithRandomFlip(double probability) => (TSelf)(this with { FlipProbability = probability });
-
-    /// <summary>The catalog id of the model this builder makes.</summary>
-    private protected abstract string ModelId { get; }
-
-    /// <summary>Settings specific to the variant (e.g. the MLP variant letter).</summary>
-    private protected virtual IEnumerable<(string Key, string Value)> VariantSettings() => [];
-
-    /// <summary>Validates the settings and creates the GAN, its weights seeded by the context.</summary>
-    /// <exception cref="ArgumentException">A setting out of range, or a loss the discriminator cannot use; ParamName names it.</exception>
-    public GanModel Build()
+    /// <exception cref="ArgumentNullException">An optimiser is null.</exception>
+    public TSelf WithOptimizers(Optimizer generator, Optimizer discriminator)
     {
-        if (LatentSize is < 1)
-            throw new ArgumentException($"latentSize: expected a positive size but got {LatentSize}.", "latentSize");
-        if (DiscriminatorSteps is < 1)
-            throw new ArgumentException($"discriminatorSteps: expected at least 1 but got {DiscriminatorSteps}.", "discriminatorSteps");
-        if (FlipProbability is { } p && !(p >= 0 && p <= 1))
-            throw new ArgumentException($"flipProbability: expected a probability in [0, 1] but got {p}.", "flipProbability");
-        var settings = new List<(string Key, string Value)>(VariantSettings());
-        var inv = CultureInfo.InvariantCulture;
-        if (LatentSize is { } z) settings.Add(("latent-size", z.ToString(inv)));
-        if (Noise is { } n) settings.Add(("noise", n == GanNoise.Normal ? "normal" : "uniform"));
-        if (Loss is { } loss) settings.Add(("loss", loss.Name));
-        if (DiscriminatorSteps is { } k) settings.Add(("d-steps", k.ToString(inv)));
-        if (GeneratorOptimizer is { } g) settings.Add(("g-optimizer", g.ToString()));
-        if (DiscriminatorOptimizer is { } d) settings.Add(("d-optimizer", d.ToString()));
-        if (FlipProbability is { } f) settings.Add(("flip", f.ToString("R", inv)));
-        return ModelFactory.Build(Context, ModelId, settings, Normalization.MinusOneToOne,
-                                  (ctx, id, s, norm, m) => new GanModel(ctx, id, s, norm, m));
+        var g = (generator ?? throw new ArgumentNullException(nameof(generator))).Spec;
+        var d = (discriminator ?? throw new ArgumentNullException(nameof(discriminator))).Spec;
+        return Edit(c => Copy(c, generatorOptimizer: g, discriminatorOptimizer: d));
     }
-}
 
-/// <summary>GAN-MLP-A, -B or -C (<see cref="MlpGanVariant"/>): fully connected generator and discriminator.</summary>
-public sealed record MlpGanBuilder : GanBuilder<MlpGanBuilder>
-{
-    internal MlpGanBuilder(GenerativeContext context) : base(context) { }
+    /// <summary>A copy that flips real images horizontally with this probability (0 turns it off; checked by Build()).</summary>
+    public TSelf WithRandomFlip(double probability) => Edit(c => Copy(c, flipProbability: probability));
 
-    /// <summary>Which source network (default A).</summary>
-    public MlpGanVariant Variant { get; private init; } = MlpGanVariant.A;
+    /// <summary>Validates the config and creates the GAN, its weights seeded by the context.</summary>
+    /// <exception cref="ArgumentException">A value out of range, or a loss the discriminator cannot use; ParamName is the
+    /// setting key, as <c>--set</c> and run.json name it (e.g. "latent-size", "d-steps", "flip", "loss").</exception>
+    public GanModel Build() =>
+        ModelFactory.Build(Context, Spec, Config, ModelFactory.DefaultNormalization(Spec),
+                           (ctx, id, s, norm, m) => new GanModel(ctx, id, s, norm, m));
 
-    /// <summary>A copy with another variant; unset settings follow it.</summary>
-    public MlpGanBuilder WithVariant(MlpGanVariant variant) =>
-        Enum.IsDefined(variant)
-            ? this with { Variant = variant }
-            : throw new ArgumentException($"variant: expected A, B or C but got {variant}.", nameof(variant));
+    /// <summary>The config of another preset with this builder's edits applied to it.</summary>
+    private protected GanConfig Rebase(GanConfig preset) => Edits.Aggregate(preset, (c, edit) => edit(c));
 
-    private protected override string ModelId => "gan-mlp";
+    private TSelf Edit(Func<GanConfig, GanConfig> edit) => (TSelf)(this with { Config = edit(Config), Edits = Edits.Add(edit) });
 
-    private protected override IEnumerable<(string Key, string Value)> VariantSettings() =>
-        [("variant", Variant.ToString().ToLowerInvariant())];
-}
-
-/// <summary>LSGAN: GAN-MLP-C's networks trained with the least-squares loss.</summary>
-public sealed record LeastSquaresGanBuilder : GanBuilder<LeastSquaresGanBuilder>
-{
-    internal LeastSquaresGanBuilder(GenerativeContext context) : base(context) { }
-    private protected override string ModelId => "lsgan";
-}
-
-/// <summary>DCGAN-A: convolutional discriminator with max pooling, generator with batch norm and transposed convolutions.</summary>
-public sealed record DcganBuilder : GanBuilder<DcganBuilder>
-{
-    internal DcganBuilder(GenerativeContext context) : base(context) { }
-    private protected override string ModelId => "dcgan";
-}
-
-/// <summary>DCGAN-B: the Keras cookbook's tanh DCGAN (upsampling generator, SGD with Nesterov momentum).</summary>
-public sealed record KerasDcganBuilder : GanBuilder<KerasDcganBuilder>
-{
-    internal KerasDcganBuilder(GenerativeContext context) : base(context) { }
-    private protected override string ModelId => "dcgan-keras";
-}
-
-/// <summary>The GANs, each as a typed builder: <c>ctx.Gans.Dcgan().WithLoss(GanLoss.LeastSquares).Build()</c>.</summary>
-public sealed class GanCatalog
-{
-    private readonly GenerativeContext _context;
-
-    internal GanCatalog(GenerativeContext context) => _context = context;
-
-    /// <summary>GAN-MLP-A (default), -B or -C.</summary>
-    public MlpGanBuilder Mlp() => new(_context);
-
-    /// <summary>LSGAN.</summary>
-    public LeastSquaresGanBuilder LeastSquares() => new(_context);
-
-    /// <summary>DCGAN-A.</summary>
-    public DcganBuilder Dcgan() => new(_context);
-
-    /// <summary>DCGAN-B (Keras style).</summary>
-    public KerasDcganBuilder KerasDcgan() => new(_context);
+    // F# records are immutable: a copy with the given fields replaced, the others kept.
+    private static GanConfig Copy(GanConfig c, int? latentSize = null, Generative.GanNoise? noise = null, Generative.GanLoss? loss = null,
+                                  int? discriminatorSteps = null, OptimizerSpec? generatorOptimizer = null,
+                                  OptimizerSpec? discriminatorOptimizer = null, double? flipProbability = null) =>
+        new(c.Architecture, latentSize ?? c.LatentSize, noise ?? c.Noise, c.HiddenWidth, c.Dropout, loss ?? c.Loss,
+            c.DiscriminatorLossScale, discriminatorSteps ?? c.DiscriminatorSteps, generatorOptimizer ?? c.GeneratorOptimizer,
+            discriminatorOptimizer ?? c.DiscriminatorOptimizer, flipProbability ?? c.FlipProbability);
 }

@@ -1,8 +1,11 @@
+using Microsoft.FSharp.Collections;
+
 namespace Generative.CSharp;
 
 /// <summary>
-/// Builds AE-LIN: Linear(784, hidden) -> ReLU -> Linear(hidden, 784) -> ReLU, trained with MSE on [0, 1] images.
-/// Immutable: every With* returns a new builder.
+/// Builds AE-LIN (<c>AutoencoderEntries.linear</c>): Linear(784, hidden) -> ReLU -> Linear(hidden, 784) -> ReLU, trained
+/// with MSE on [0, 1] images. Holds the model's config record, starting from the catalog's defaults. Immutable: every
+/// With* returns a new builder.
 /// </summary>
 public sealed record LinearAutoencoderBuilder
 {
@@ -10,31 +13,36 @@ public sealed record LinearAutoencoderBuilder
 
     internal LinearAutoencoderBuilder(GenerativeContext context) => _context = context;
 
-    /// <summary>Width of the code (default 128).</summary>
-    public int HiddenSize { get; private init; } = 128;
+    /// <summary>The catalog model this builder configures.</summary>
+    internal static ModelSpec<AutoencoderConfig> Spec => AutoencoderEntries.linear;
+
+    /// <summary>The config record Build() validates and builds.</summary>
+    internal AutoencoderConfig Config { get; private init; } = Spec.Defaults;
+
+    /// <summary>Width of the code (default 128), the encoder's only layer.</summary>
+    public int HiddenSize => ListModule.Last(Config.EncoderWidths);
 
     /// <summary>The optimiser (default Adam, lr 1e-3).</summary>
-    public Optimizer Optimizer { get; private init; } = Optimizer.Adam();
+    public Optimizer Optimizer => Optimizer.Of(Config.Optimizer);
 
-    /// <summary>A copy with another code width.</summary>
-    public LinearAutoencoderBuilder WithHiddenSize(int hiddenSize) => this with { HiddenSize = hiddenSize };
+    /// <summary>A copy with another code width (checked by Build()).</summary>
+    public LinearAutoencoderBuilder WithHiddenSize(int hiddenSize) =>
+        this with { Config = Copy(Config, encoderWidths: FSharpList<int>.Cons(hiddenSize, FSharpList<int>.Empty)) };
 
     /// <summary>A copy with another optimiser.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="optimizer"/> is null.</exception>
     public LinearAutoencoderBuilder WithOptimizer(Optimizer optimizer) =>
-        this with { Optimizer = optimizer ?? throw new ArgumentNullException(nameof(optimizer)) };
+        this with { Config = Copy(Config, optimizer: (optimizer ?? throw new ArgumentNullException(nameof(optimizer))).Spec) };
 
-    /// <summary>Validates the settings and creates the model, its weights seeded by the context.</summary>
-    /// <exception cref="ArgumentException">A setting out of range; ParamName names it.</exception>
-    public AutoencoderModel Build()
-    {
-        if (HiddenSize < 1)
-            throw new ArgumentException($"hiddenSize: expected a positive width but got {HiddenSize}.", "hiddenSize");
-        var settings = new List<(string Key, string Value)>
-        {
-            ("encoder-widths", HiddenSize.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            ("optimizer", Optimizer.ToString()),
-        };
-        return ModelFactory.Build(_context, "ae-linear", settings, Normalization.ZeroToOne,
-                                  (ctx, id, s, n, m) => new AutoencoderModel(ctx, id, s, n, m));
-    }
+    /// <summary>Validates the config and creates the model, its weights seeded by the context.</summary>
+    /// <exception cref="ArgumentException">A value out of range; ParamName is the setting key, as <c>--set</c> and
+    /// run.json name it (e.g. "encoder-widths" for the hidden size).</exception>
+    public AutoencoderModel Build() =>
+        ModelFactory.Build(_context, Spec, Config, ModelFactory.DefaultNormalization(Spec),
+                           (ctx, id, s, n, m) => new AutoencoderModel(ctx, id, s, n, m));
+
+    // F# records are immutable: a copy with the given fields replaced, the others kept.
+    private static AutoencoderConfig Copy(AutoencoderConfig c, FSharpList<int>? encoderWidths = null, OptimizerSpec? optimizer = null) =>
+        new(c.InputShape, encoderWidths ?? c.EncoderWidths, c.HiddenActivation, c.CodeActivation, c.OutputActivation,
+            c.Loss, c.Reduction, optimizer ?? c.Optimizer);
 }

@@ -1,20 +1,30 @@
-using Microsoft.FSharp.Collections;
-using Microsoft.FSharp.Core;
-
 namespace Generative.CSharp;
 
-/// <summary>Shared by the builders: turns (model id, settings) into a built core model, seeded by the context.</summary>
+/// <summary>
+/// Shared by the builders: turns a typed catalog model and its config record into a built core model, seeded by the
+/// context. Validation is the F# spec's (<c>ModelSpec.configured</c>), so every builder reports a bad value as the
+/// command line does: an ArgumentException whose ParamName is the setting key (e.g. "latent-dim").
+/// </summary>
 internal static class ModelFactory
 {
-    public static T Build<T>(GenerativeContext context, string modelId, IReadOnlyList<(string Key, string Value)> settings,
-                             Normalization normalization,
-                             Func<GenerativeContext, string, IReadOnlyList<(string Key, string Value)>, Normalization, RunModel, T> wrap)
+    /// <summary>
+    /// Validates <paramref name="config"/>, seeds libtorch with the context's seed (initial weights depend on the seed
+    /// only), builds the model on the context's device and wraps it with the config's full settings (what Save and a
+    /// training run's run.json store, the same text the command line writes for this config).
+    /// </summary>
+    public static T Build<TConfig, T>(GenerativeContext context, ModelSpec<TConfig> spec, TConfig config, Normalization normalization,
+                                      Func<GenerativeContext, string, IReadOnlyList<(string Key, string Value)>, Normalization, RunModel, T> wrap)
     {
-        var run = Experiment.defaults(modelId);
-        var runSettings = new Generative.RunSettings(
-            modelId, ListModule.OfSeq(settings.Select(s => Tuple.Create(s.Key, s.Value))), run.Dataset, run.DataFolder,
-            FSharpOption<string>.Some(NormalizationNames.Of(normalization)), run.Epochs, run.BatchSize, context.Seed,
-            context.DeviceChoice, run.RunsRoot, run.RunFolder, run.CheckpointEverySteps, run.KeepCheckpoints, run.PictureCount);
-        return wrap(context, modelId, settings, normalization, Experiment.buildModel(runSettings));
+        var configured = ModelSpec.configured(spec, config);
+        Generative.Device.seed(context.Seed);
+        var model = configured.Build.Invoke(context.TorchDevice);
+        return wrap(context, spec.Id, SettingsOf(configured), normalization, model);
     }
+
+    /// <summary>The settings of a configured model as the facade exposes them.</summary>
+    public static IReadOnlyList<(string Key, string Value)> SettingsOf(ConfiguredModel configured) =>
+        configured.Settings.Select(s => (s.Item1, s.Item2)).ToList();
+
+    /// <summary>The normalisation a catalog model expects by default ("zero-one", "minus-one-one" or "mean-std").</summary>
+    public static Normalization DefaultNormalization<TConfig>(ModelSpec<TConfig> spec) => NormalizationNames.Parse(spec.Normalization);
 }

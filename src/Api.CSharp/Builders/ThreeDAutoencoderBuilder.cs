@@ -1,39 +1,56 @@
 namespace Generative.CSharp;
 
 /// <summary>
-/// Builds AE-3D: encoder 784-128-64-12-3, the mirror image back, ReLU between layers, Tanh out, MSE summed per image.
-/// Its 3-d codes are meant to be plotted. Immutable: every With* returns a new builder.
+/// Builds AE-3D (<c>AutoencoderEntries.threeD</c>): encoder 784-128-64-12-3, the mirror image back, ReLU between layers,
+/// Tanh out, MSE summed per image. Its 3-d codes are meant to be plotted. Holds the model's config record, starting
+/// from the catalog's defaults. Immutable: every With* returns a new builder.
 /// </summary>
 public sealed record ThreeDAutoencoderBuilder
 {
     private readonly GenerativeContext _context;
 
-    internal ThreeDAutoencoderBuilder(GenerativeContext context) => _context = context;
+    internal ThreeDAutoencoderBuilder(GenerativeContext context)
+    {
+        _context = context;
+        Normalization = ModelFactory.DefaultNormalization(Spec);
+    }
+
+    /// <summary>The catalog model this builder configures.</summary>
+    internal static ModelSpec<AutoencoderConfig> Spec => AutoencoderEntries.threeD;
+
+    /// <summary>The config record Build() validates and builds.</summary>
+    internal AutoencoderConfig Config { get; private init; } = Spec.Defaults;
 
     /// <summary>The optimiser (default Adam, lr 1e-3).</summary>
-    public Optimizer Optimizer { get; private init; } = Optimizer.Adam();
+    public Optimizer Optimizer => Optimizer.Of(Config.Optimizer);
 
     /// <summary>
     /// The images' normalisation (default [-1, 1]). <see cref="CSharp.Normalization.MeanStd"/> is allowed, but MNIST's
-    /// mean/std puts 14% of the pixels above 1, where Tanh cannot reach.
+    /// mean/std puts 14% of the pixels above 1, where Tanh cannot reach. Not part of the config record: it describes
+    /// the data the model will be given.
     /// </summary>
-    public Normalization Normalization { get; private init; } = Normalization.MinusOneToOne;
+    public Normalization Normalization { get; private init; }
 
     /// <summary>A copy with another optimiser.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="optimizer"/> is null.</exception>
     public ThreeDAutoencoderBuilder WithOptimizer(Optimizer optimizer) =>
-        this with { Optimizer = optimizer ?? throw new ArgumentNullException(nameof(optimizer)) };
+        this with { Config = Copy(Config, (optimizer ?? throw new ArgumentNullException(nameof(optimizer))).Spec) };
 
     /// <summary>A copy expecting images with another normalisation.</summary>
     public ThreeDAutoencoderBuilder WithNormalization(Normalization normalization) => this with { Normalization = normalization };
 
-    /// <summary>Validates the settings and creates the model, its weights seeded by the context.</summary>
-    /// <exception cref="ArgumentException">A setting out of range; ParamName names it.</exception>
+    /// <summary>Validates the config and creates the model, its weights seeded by the context.</summary>
+    /// <exception cref="ArgumentException">A value out of range; ParamName is the setting key, as <c>--set</c> and
+    /// run.json name it; "normalization" for a value that is not a <see cref="CSharp.Normalization"/>.</exception>
     public AutoencoderModel Build()
     {
         if (!Enum.IsDefined(Normalization))
             throw new ArgumentException($"normalization: expected ZeroToOne, MinusOneToOne or MeanStd but got {Normalization}.", "normalization");
-        var settings = new List<(string Key, string Value)> { ("optimizer", Optimizer.ToString()) };
-        return ModelFactory.Build(_context, "ae-3d", settings, Normalization,
+        return ModelFactory.Build(_context, Spec, Config, Normalization,
                                   (ctx, id, s, n, m) => new AutoencoderModel(ctx, id, s, n, m));
     }
+
+    // F# records are immutable: a copy with the optimiser replaced, the other fields kept.
+    private static AutoencoderConfig Copy(AutoencoderConfig c, OptimizerSpec optimizer) =>
+        new(c.InputShape, c.EncoderWidths, c.HiddenActivation, c.CodeActivation, c.OutputActivation, c.Loss, c.Reduction, optimizer);
 }

@@ -10,9 +10,10 @@ public enum Likelihood
 }
 
 /// <summary>
-/// Builds a VAE (Kingma &amp; Welling 2014): encoder 784-<c>HiddenWidth</c> ReLU with μ and log σ² heads of size
-/// <c>LatentDim</c>, z = μ + ε·σ, decoder <c>LatentDim</c>-<c>HiddenWidth</c>-784; loss reconstruction + β·KL(q(z|x) ‖ N(0, I))
-/// per image. Immutable: every With* returns a new builder.
+/// Builds a VAE (<c>AutoencoderEntries.variational</c>; Kingma &amp; Welling 2014): encoder 784-<c>HiddenWidth</c> ReLU
+/// with μ and log σ² heads of size <c>LatentDim</c>, z = μ + ε·σ, decoder <c>LatentDim</c>-<c>HiddenWidth</c>-784; loss
+/// reconstruction + β·KL(q(z|x) ‖ N(0, I)) per image. Holds the model's config record, starting from the catalog's
+/// defaults. Immutable: every With* returns a new builder.
 /// </summary>
 public sealed record VariationalAutoencoderBuilder
 {
@@ -21,71 +22,78 @@ public sealed record VariationalAutoencoderBuilder
     internal VariationalAutoencoderBuilder(GenerativeContext context, int latentDim)
     {
         _context = context;
-        LatentDim = latentDim;
+        Config = Copy(Spec.Defaults, latentDim: latentDim);
     }
+
+    /// <summary>The catalog model this builder configures.</summary>
+    internal static ModelSpec<VaeConfig> Spec => AutoencoderEntries.variational;
+
+    /// <summary>The config record Build() validates and builds.</summary>
+    internal VaeConfig Config { get; private init; }
 
     /// <summary>Dimension of the latent space.</summary>
-    public int LatentDim { get; private init; }
+    public int LatentDim => Config.LatentDim;
 
     /// <summary>Width of the hidden layers (default 400).</summary>
-    public int HiddenWidth { get; private init; } = 400;
+    public int HiddenWidth => Config.HiddenWidth;
 
     /// <summary>The weight β of the KL term (default 1: the ELBO; β &gt; 1 is a β-VAE).</summary>
-    public double Beta { get; private init; } = 1.0;
+    public double Beta => Config.Beta;
 
     /// <summary>The likelihood (default Gaussian on [-1, 1] images; Bernoulli trains on [0, 1] images).</summary>
-    public Likelihood Likelihood { get; private init; } = Likelihood.Gaussian;
+    public Likelihood Likelihood => Config.Likelihood.IsBernoulli ? Likelihood.Bernoulli : Likelihood.Gaussian;
 
     /// <summary>Importance samples per test image of the IWAE negative log-likelihood estimate (default 50).</summary>
-    public int ImportanceSamples { get; private init; } = 50;
+    public int ImportanceSamples => Config.IwaeSamples;
 
     /// <summary>The optimiser (default Adam, lr 1e-3).</summary>
-    public Optimizer Optimizer { get; private init; } = Optimizer.Adam();
+    public Optimizer Optimizer => Optimizer.Of(Config.Optimizer);
 
-    /// <summary>A copy with another latent dimension.</summary>
-    public VariationalAutoencoderBuilder WithLatentDim(int latentDim) => this with { LatentDim = latentDim };
+    /// <summary>A copy with another latent dimension (checked by Build()).</summary>
+    public VariationalAutoencoderBuilder WithLatentDim(int latentDim) => this with { Config = Copy(Config, latentDim: latentDim) };
 
-    /// <summary>A copy with another hidden width.</summary>
-    public VariationalAutoencoderBuilder WithHiddenWidth(int hiddenWidth) => this with { HiddenWidth = hiddenWidth };
+    /// <summary>A copy with another hidden width (checked by Build()).</summary>
+    public VariationalAutoencoderBuilder WithHiddenWidth(int hiddenWidth) => this with { Config = Copy(Config, hiddenWidth: hiddenWidth) };
 
-    /// <summary>A copy with another weight on the KL term.</summary>
-    public VariationalAutoencoderBuilder WithBeta(double beta) => this with { Beta = beta };
+    /// <summary>A copy with another weight on the KL term (checked by Build()).</summary>
+    public VariationalAutoencoderBuilder WithBeta(double beta) => this with { Config = Copy(Config, beta: beta) };
 
     /// <summary>A copy with another likelihood (it also sets the images' normalisation: see <see cref="Likelihood"/>).</summary>
-    public VariationalAutoencoderBuilder WithLikelihood(Likelihood likelihood) => this with { Likelihood = likelihood };
+    /// <exception cref="ArgumentException"><paramref name="likelihood"/> is not a <see cref="CSharp.Likelihood"/>;
+    /// ParamName is "likelihood", the setting key.</exception>
+    public VariationalAutoencoderBuilder WithLikelihood(Likelihood likelihood)
+    {
+        var core = likelihood switch
+        {
+            Likelihood.Gaussian => Generative.Likelihood.Gaussian,
+            Likelihood.Bernoulli => Generative.Likelihood.Bernoulli,
+            _ => throw new ArgumentException($"likelihood: expected Gaussian or Bernoulli but got {likelihood}.", nameof(likelihood)),
+        };
+        return this with { Config = Copy(Config, likelihood: core) };
+    }
 
-    /// <summary>A copy with another number of importance samples for the test NLL estimate.</summary>
-    public VariationalAutoencoderBuilder WithImportanceSamples(int samples) => this with { ImportanceSamples = samples };
+    /// <summary>A copy with another number of importance samples for the test NLL estimate (checked by Build()).</summary>
+    public VariationalAutoencoderBuilder WithImportanceSamples(int samples) => this with { Config = Copy(Config, iwaeSamples: samples) };
 
     /// <summary>A copy with another optimiser.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="optimizer"/> is null.</exception>
     public VariationalAutoencoderBuilder WithOptimizer(Optimizer optimizer) =>
-        this with { Optimizer = optimizer ?? throw new ArgumentNullException(nameof(optimizer)) };
+        this with { Config = Copy(Config, optimizer: (optimizer ?? throw new ArgumentNullException(nameof(optimizer))).Spec) };
 
-    /// <summary>Validates the settings and creates the model, its weights seeded by the context.</summary>
-    /// <exception cref="ArgumentException">A setting out of range; ParamName names it.</exception>
+    /// <summary>Validates the config and creates the model, its weights seeded by the context.</summary>
+    /// <exception cref="ArgumentException">A value out of range; ParamName is the setting key, as <c>--set</c> and
+    /// run.json name it (e.g. "latent-dim", "hidden-width", "beta", "iwae-samples").</exception>
     public VariationalAutoencoderModel Build()
     {
-        Settings.Positive(LatentDim, "latentDim", "a positive latent dimension");
-        Settings.Positive(HiddenWidth, "hiddenWidth", "a positive width");
-        Settings.Positive(ImportanceSamples, "importanceSamples", "a positive number of samples");
-        if (!(Beta >= 0) || double.IsInfinity(Beta))
-            throw new ArgumentException($"beta: expected a finite weight >= 0 but got {Beta}.", "beta");
-        var (likelihood, normalization) = Likelihood switch
-        {
-            Likelihood.Gaussian => ("gaussian", Normalization.MinusOneToOne),
-            Likelihood.Bernoulli => ("bernoulli", Normalization.ZeroToOne),
-            _ => throw new ArgumentException($"likelihood: expected Gaussian or Bernoulli but got {Likelihood}.", "likelihood"),
-        };
-        var settings = new List<(string Key, string Value)>
-        {
-            ("hidden-width", Settings.Int(HiddenWidth)),
-            ("latent-dim", Settings.Int(LatentDim)),
-            ("likelihood", likelihood),
-            ("beta", Settings.Number(Beta)),
-            ("iwae-samples", Settings.Int(ImportanceSamples)),
-            ("optimizer", Optimizer.ToString()),
-        };
-        return ModelFactory.Build(_context, "vae", settings, normalization,
+        // The likelihood fixes the output activation, hence the range of the images the model is trained on.
+        var normalization = Likelihood == Likelihood.Bernoulli ? Normalization.ZeroToOne : ModelFactory.DefaultNormalization(Spec);
+        return ModelFactory.Build(_context, Spec, Config, normalization,
                                   (ctx, id, s, n, m) => new VariationalAutoencoderModel(ctx, id, s, n, m));
     }
+
+    // F# records are immutable: a copy with the given fields replaced, the others kept.
+    private static VaeConfig Copy(VaeConfig c, int? hiddenWidth = null, int? latentDim = null, Generative.Likelihood? likelihood = null,
+                                  double? beta = null, OptimizerSpec? optimizer = null, int? iwaeSamples = null) =>
+        new(c.InputShape, hiddenWidth ?? c.HiddenWidth, latentDim ?? c.LatentDim, likelihood ?? c.Likelihood,
+            beta ?? c.Beta, optimizer ?? c.Optimizer, iwaeSamples ?? c.IwaeSamples);
 }

@@ -1,4 +1,3 @@
-using Microsoft.FSharp.Core;
 using TorchSharp;
 
 namespace Generative.CSharp;
@@ -30,12 +29,7 @@ public sealed class ClassifierModel : TrainableModel
     /// <exception cref="InvalidDataException">Not a model file, a damaged one, or not a classifier.</exception>
     public static ClassifierModel Load(GenerativeContext context, string path)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var (modelId, settings, normalization, model) = Experiment.loadModel(path, context.DeviceChoice).ToValueTuple();
-        if (FSharpOption<FSharpFunc<torch.Tensor, torch.Tensor>>.get_IsNone(model.Classify))
-            throw new InvalidDataException($"{path}: holds a {modelId}, which is not a classifier.");
-        return new ClassifierModel(context, modelId, settings.Select(t => (t.Item1, t.Item2)).ToList(),
-                                   NormalizationNames.Parse(normalization), model);
+        var file = ModelFile.Read(context, path).Expect("a classifier", ModelKind.Classifier);
+        return new ClassifierModel(context, file.ModelId, file.Settings, file.Normalization, file.Model);
     }
 }

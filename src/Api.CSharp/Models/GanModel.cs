@@ -1,4 +1,3 @@
-using Microsoft.FSharp.Core;
 using TorchSharp;
 
 namespace Generative.CSharp;
@@ -35,13 +34,7 @@ public sealed class GanModel : TrainableModel
     /// <exception cref="InvalidDataException">Not a model file, a damaged one, or not a GAN; the message names the file.</exception>
     public static GanModel Load(GenerativeContext context, string path)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var (modelId, settings, normalization, model) = Experiment.loadModel(path, context.DeviceChoice).ToValueTuple();
-        if (FSharpOption<FSharpFunc<torch.Generator, FSharpFunc<int, torch.Tensor>>>.get_IsNone(model.Sample)
-            || FSharpOption<FSharpFunc<torch.Tensor, torch.Tensor>>.get_IsSome(model.Reconstruct))
-            throw new InvalidDataException($"{path}: holds a {modelId}, which is not a GAN.");
-        return new GanModel(context, modelId, settings.Select(t => (t.Item1, t.Item2)).ToList(),
-                            NormalizationNames.Parse(normalization), model);
+        var file = ModelFile.Read(context, path).Expect("a GAN", ModelKind.Gan);
+        return new GanModel(context, file.ModelId, file.Settings, file.Normalization, file.Model);
     }
 }

@@ -28,7 +28,10 @@ public abstract class TrainableModel : IDisposable
     /// <summary>The model's catalog id, e.g. "ae-linear".</summary>
     public string ModelId { get; }
 
-    /// <summary>The model's settings as the CLI names them (key, value).</summary>
+    /// <summary>
+    /// Every setting of the model's config as (key, text), named as the CLI names them: what <see cref="Save"/> and a
+    /// training run's run.json store, the same text the command line writes for the same config.
+    /// </summary>
     public IReadOnlyList<(string Key, string Value)> Settings { get; }
 
     /// <summary>The data normalisation the model expects.</summary>

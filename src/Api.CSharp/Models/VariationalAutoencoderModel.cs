@@ -1,4 +1,3 @@
-using Microsoft.FSharp.Core;
 using TorchSharp;
 
 namespace Generative.CSharp;
@@ -31,9 +30,7 @@ public sealed class VariationalAutoencoderModel : AutoencoderModel
     /// <exception cref="InvalidDataException">Not a model file, not a VAE, or a damaged file; the message names the file.</exception>
     public static new VariationalAutoencoderModel Load(GenerativeContext context, string path)
     {
-        var (modelId, settings, normalization, model) = LoadCore(context, path);
-        if (FSharpOption<FSharpFunc<torch.Generator, FSharpFunc<int, torch.Tensor>>>.get_IsNone(model.Sample))
-            throw new InvalidDataException($"{path}: holds a {modelId}, which cannot sample (not a variational autoencoder).");
-        return new VariationalAutoencoderModel(context, modelId, settings, normalization, model);
+        var file = ModelFile.Read(context, path).Expect("a variational autoencoder", ModelKind.VariationalAutoencoder);
+        return new VariationalAutoencoderModel(context, file.ModelId, file.Settings, file.Normalization, file.Model);
     }
 }

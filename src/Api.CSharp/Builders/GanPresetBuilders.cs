@@ -1,0 +1,25 @@
+namespace Generative.CSharp;
+
+/// <summary>LSGAN (<c>GanEntries.leastSquares</c>): GAN-MLP-C's networks trained with the least-squares loss.</summary>
+public sealed record LeastSquaresGanBuilder : GanBuilder<LeastSquaresGanBuilder>
+{
+    internal LeastSquaresGanBuilder(GenerativeContext context) : base(context, GanEntries.leastSquares) { }
+}
+
+/// <summary>
+/// DCGAN-A (<c>GanEntries.dcgan</c>): convolutional discriminator with max pooling, generator with batch norm and
+/// transposed convolutions.
+/// </summary>
+public sealed record DcganBuilder : GanBuilder<DcganBuilder>
+{
+    internal DcganBuilder(GenerativeContext context) : base(context, GanEntries.dcgan) { }
+}
+
+/// <summary>
+/// DCGAN-B (<c>GanEntries.kerasDcgan</c>): the Keras cookbook's tanh DCGAN (upsampling generator, SGD with Nesterov
+/// momentum).
+/// </summary>
+public sealed record KerasDcganBuilder : GanBuilder<KerasDcganBuilder>
+{
+    internal KerasDcganBuilder(GenerativeContext context) : base(context, GanEntries.kerasDcgan) { }
+}
