@@ -41,7 +41,7 @@ public sealed record VariationalAutoencoderBuilder
     public double Beta => Config.Beta;
 
     /// <summary>The likelihood (default Gaussian on [-1, 1] images; Bernoulli trains on [0, 1] images).</summary>
-    public Likelihood Likelihood => Config.Likelihood.IsBernoulli ? Likelihood.Bernoulli : Likelihood.Gaussian;
+    public Likelihood Likelihood => Config.Likelihood.Equals(LikelihoodModule.bernoulli) ? Likelihood.Bernoulli : Likelihood.Gaussian;
 
     /// <summary>Importance samples per test image of the IWAE negative log-likelihood estimate (default 50).</summary>
     public int ImportanceSamples => Config.IwaeSamples;
@@ -65,8 +65,8 @@ public sealed record VariationalAutoencoderBuilder
     {
         var core = likelihood switch
         {
-            Likelihood.Gaussian => Generative.Likelihood.Gaussian,
-            Likelihood.Bernoulli => Generative.Likelihood.Bernoulli,
+            Likelihood.Gaussian => LikelihoodModule.gaussian,
+            Likelihood.Bernoulli => LikelihoodModule.bernoulli,
             _ => throw new ArgumentException($"likelihood: expected Gaussian or Bernoulli but got {likelihood}.", nameof(likelihood)),
         };
         return this with { Config = Copy(Config, likelihood: core) };
