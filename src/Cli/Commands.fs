@@ -75,7 +75,7 @@ let train (args: ParseResults<TrainArgs>) =
             // Settings the command line gave are checked before anything is loaded or written; a bad one is a usage
             // error (exit 2) naming the setting.
             try Experiment.validate s
-            with :? ArgumentException as e -> raise (UsageError e.Message)
+            with :? ArgumentException as e -> raise (UsageError(Errors.messageOf e))
             withCancelKey (fun token ->
                 ProgressDisplay.run (fun onStep log -> Experiment.train s { OnStep = onStep; Log = log } token))
     printResult r

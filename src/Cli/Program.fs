@@ -42,6 +42,6 @@ let main argv =
             | :? InvalidDataException -> "bad file"
             | :? Generative.NonFiniteLossException -> "training diverged"
             | _ -> "error"
-        Console.Error.WriteLine(sprintf "%s: %s" kind e.Message)
+        Console.Error.WriteLine(sprintf "%s: %s" kind (Generative.Errors.messageOf e))
         Console.Error.WriteLine "(run again with --debug for the stack trace)"
         1

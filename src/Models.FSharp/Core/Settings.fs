@@ -70,7 +70,12 @@ module Setting =
                 let value =
                     try parse text
                     with :? ArgumentException as e when e.ParamName <> key ->
-                        raise (ArgumentException(sprintf "%s: %s" key e.Message, key, e))
+                        // The parser's own name for the value (e.g. "optimizer" inside "g-optimizer") gives way to the key.
+                        let inner = Errors.messageOf e
+                        let detail =
+                            if not (isNull e.ParamName) && inner.StartsWith(e.ParamName + ": ") then inner.Substring(e.ParamName.Length + 2)
+                            else inner
+                        raise (ArgumentException(sprintf "%s: %s" key detail, key, e))
                 set value config }
 
     /// An integer setting.
