@@ -15,8 +15,8 @@ type ClassifierArchitecture =
     /// The LeNet-style feature network for sample-quality metrics: Conv(32, 3x3, same) ReLU MaxPool 2,
     /// Conv(64, 3x3, same) ReLU MaxPool 2, Flatten, Dense 128 ReLU (the features), Dropout, Dense(classes).
     | FeatureLeNet
-    /// cls-cnn (beyond the sources): three blocks of Conv 3x3 (same) + BatchNorm (Ioffe & Szegedy, 2015) + ReLU +
-    /// MaxPool 2 with 32, 64, 128 channels (Dropout 0.25 after the last two), Flatten, Dense 256 BN ReLU (the
+    /// cls-cnn (beyond the sources): two blocks of two Conv 3x3 (same) + BatchNorm (Ioffe & Szegedy, 2015) + ReLU,
+    /// 32 then 64 channels, each block followed by MaxPool 2 and Dropout 0.25; Flatten, Dense 256 BN ReLU (the
     /// features), Dropout (the config's), Dense(classes).
     | BatchNormCnn
     /// CLS-PYR: fixed Gaussian-pyramid features (GaussianPyramid.features, 1050 per 28x28 image), a linear head;
