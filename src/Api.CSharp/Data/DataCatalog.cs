@@ -48,9 +48,7 @@ public sealed class DataCatalog
         if (FSharpOption<string>.get_IsNone(located))
             throw new FileNotFoundException(Generative.Fetch.missingMessage(name));
         var norm = NormalizationNames.ToCore(normalize);
-        var dataset = name == "mnist"
-            ? Generative.Datasets.mnist(located.Value, norm)
-            : Generative.Datasets.fashionMnist(located.Value, norm);
+        var dataset = DatasetCatalog.loadImages(DatasetCatalog.find(name), located.Value, norm);
         return new ImageData(dataset, normalize);
     }
 }

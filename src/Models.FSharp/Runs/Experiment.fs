@@ -29,9 +29,8 @@ module Experiment =
     let validate (s: RunSettings) = validated s |> ignore
 
     let private loadDataOf (entry: CatalogEntry) (s: RunSettings) : ImageDataset =
-        let name = s.Dataset.ToLowerInvariant()
-        if not (List.contains name [ "mnist"; "fashion-mnist" ]) then
-            Errors.invalidArg "dataset" "mnist or fashion-mnist (other data sets are trained through the API)" s.Dataset
+        let dataset = DatasetCatalog.find s.Dataset
+        let name = dataset.Name
         // A folder the user names is used or rejected with its reason, never silently replaced by the cache.
         let folder =
             match s.DataFolder with
@@ -44,7 +43,7 @@ module Experiment =
                 | Some f -> f
                 | None -> raise (FileNotFoundException(Fetch.missingMessage name))
         let norm = parseNormalization (RunSettings.normalizationOf entry s)
-        if name = "mnist" then Datasets.mnist folder norm else Datasets.fashionMnist folder norm
+        DatasetCatalog.loadImages dataset folder norm
 
     /// Loads the run's data set; when it is missing, the error says what to run.
     let loadData (s: RunSettings) : ImageDataset = loadDataOf (Catalog.find s.ModelId) s

@@ -19,17 +19,14 @@ module FeatureNets =
     let private batchSize = 128
     let private seed = 0L
 
-    let private keyOf (dataset: string) =
-        match (if isNull dataset then "" else dataset.Trim().ToLowerInvariant()) with
-        | "mnist" | "fashion-mnist" as k -> k
-        | _ -> Errors.invalidArg "dataset" "mnist or fashion-mnist" dataset
+    let private keyOf (dataset: string) = (DatasetCatalog.find dataset).Name
 
     /// The lowest test accuracy a feature network may have to be saved: a weak classifier makes every metric
     /// built on it meaningless, so training fails rather than saving one.
     let private floorOf key = if key = "mnist" then 0.99 else 0.90
 
-    let private classesOf key = if key = "mnist" then Datasets.mnistClasses else Datasets.fashionMnistClasses
-    let private displayName key = if key = "mnist" then "MNIST" else "Fashion-MNIST"
+    let private classesOf key = DatasetCatalog.classes (DatasetCatalog.find key)
+    let private displayName key = (DatasetCatalog.find key).DisplayName
 
     /// <cache root>/feature-nets/<dataset>-lenet.safetensors (cache root as Fetch.cacheRoot).
     let path (dataset: string) : string =
@@ -77,7 +74,7 @@ module FeatureNets =
             | Some f -> f
             | None -> raise (FileNotFoundException(Fetch.missingMessage key))
         let dev = Device.resolve device
-        use data = (if key = "mnist" then Datasets.mnist else Datasets.fashionMnist) folder MinusOneToOne
+        use data = DatasetCatalog.loadImages (DatasetCatalog.find key) folder MinusOneToOne
         Device.seed seed
         let m = Classifier.create Classifier.featureLeNet |> Classifier.moveTo dev
         let trainer = Classifier.trainer m

@@ -28,7 +28,7 @@ module GanEntries =
     /// The network runs on the CPU, and its inputs are [-1, 1] images like a GAN's, so `prepare` only moves them.
     let featureSource : FeatureSource =
         fun test ->
-            let candidates = [ "mnist"; "fashion-mnist" ] |> List.filter (fun d -> IO.File.Exists(FeatureNets.path d))
+            let candidates = DatasetCatalog.all |> List.map (fun d -> d.Name) |> List.filter (fun d -> IO.File.Exists(FeatureNets.path d))
             if candidates.IsEmpty then
                 Error "no feature classifier saved yet: make one with `generative features train --dataset mnist` (or fashion-mnist), then re-measure with `generative report <run>`"
             else
@@ -42,7 +42,7 @@ module GanEntries =
                 let scored = candidates |> List.map (fun d -> let net = FeatureNets.load d Cpu in d, net, accuracyOf net)
                 match scored |> List.filter (fun (_, _, a) -> a >= 0.5) |> List.sortByDescending (fun (_, _, a) -> a) with
                 | (d, net, a) :: _ ->
-                    let name = if d = "mnist" then "MNIST" else "Fashion-MNIST"
+                    let name = (DatasetCatalog.find d).DisplayName
                     let described = { net with Description = sprintf "%s; %.1f%% on the first %d reference images" net.Description (100.0 * a) n }
                     Ok (described, name, fun (x: Tensor) -> x.cpu())
                 | [] ->

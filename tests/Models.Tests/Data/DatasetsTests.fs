@@ -151,3 +151,23 @@ let tests =
                 Expect.isLessThan (List.min times) 3000.0 "well under a second on an idle machine; 3 s allows for a busy one"
         }
     ]
+
+[<Tests>]
+let catalogTests =
+    testList "Data.DatasetCatalog" [
+        test "every data set is found by its name, whatever the case, and names its classes" {
+            for d in DatasetCatalog.all do
+                Expect.equal (DatasetCatalog.find (d.Name.ToUpperInvariant())).Name d.Name d.Name
+                Expect.equal (DatasetCatalog.classes d).Length 10 (d.Name + ": 10 classes")
+            Expect.equal (DatasetCatalog.classes DatasetCatalog.fashionMnist).[0] "T-shirt/top" "Fashion-MNIST's class 0"
+        }
+
+        test "an unknown data set is an error naming the setting and the names there are, before any file is read" {
+            let e = Generative.Tests.TestData.raises<ArgumentException> (fun () -> DatasetCatalog.find "cifar-10" |> ignore)
+            Expect.equal e.ParamName "dataset" "ParamName"
+            Expect.stringContains e.Message "mnist or fashion-mnist" "lists the names"
+            let s = { Experiment.defaults "ae-linear" with Dataset = "cifar-10" }
+            let e = Generative.Tests.TestData.raises<ArgumentException> (fun () -> Experiment.loadData s |> ignore)
+            Expect.equal e.ParamName "dataset" "a run names it too"
+        }
+    ]

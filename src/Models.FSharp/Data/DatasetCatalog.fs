@@ -1,0 +1,49 @@
+namespace Generative
+
+open System
+
+/// What a data set holds, and how it is read from the folder `Fetch` found or installed.
+type DatasetContent =
+    /// Labelled images with train and test splits (IDX files), read in a normalisation.
+    | LabelledImages of classes: string list * load: (string -> Normalization -> ImageDataset)
+
+/// A data set runs, the CLI and the C# facade can name. Text corpora are to join as another `DatasetContent`.
+type DatasetEntry =
+    { /// The name at the edges (`--dataset`, run.json, the cache folder), e.g. "fashion-mnist".
+      Name: string
+      /// For messages and reports, e.g. "Fashion-MNIST".
+      DisplayName: string
+      Content: DatasetContent }
+
+/// The data sets the library knows by name: the one place their names are listed.
+[<RequireQualifiedAccess>]
+module DatasetCatalog =
+    /// MNIST digits (60,000 training and 10,000 test images, classes "0" to "9").
+    let mnist = { Name = "mnist"; DisplayName = "MNIST"; Content = LabelledImages(Datasets.mnistClasses, Datasets.mnist) }
+
+    /// Fashion-MNIST clothing images (60,000 training and 10,000 test images, 10 classes).
+    let fashionMnist =
+        { Name = "fashion-mnist"; DisplayName = "Fashion-MNIST"; Content = LabelledImages(Datasets.fashionMnistClasses, Datasets.fashionMnist) }
+
+    /// Every data set, in the order messages list them.
+    let all = [ mnist; fashionMnist ]
+
+    /// The names, e.g. "mnist or fashion-mnist" for messages.
+    let names () = all |> List.map (fun d -> d.Name) |> String.concat " or "
+
+    /// The data set called `name` (case-insensitive); the error (ParamName "dataset") lists the names there are.
+    let find (name: string) : DatasetEntry =
+        let key = if isNull name then "" else name.Trim().ToLowerInvariant()
+        match all |> List.tryFind (fun d -> d.Name = key) with
+        | Some d -> d
+        | None -> Errors.invalidArg "dataset" (names ()) name
+
+    /// Reads a data set of labelled images from `folder` in a normalisation.
+    let loadImages (entry: DatasetEntry) (folder: string) (normalization: Normalization) : ImageDataset =
+        match entry.Content with
+        | LabelledImages (_, load) -> load folder normalization
+
+    /// The class names of a data set of labelled images.
+    let classes (entry: DatasetEntry) : string list =
+        match entry.Content with
+        | LabelledImages (classes, _) -> classes
