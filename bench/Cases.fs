@@ -234,6 +234,9 @@ module Cases =
                 scoreGanSamples folder (Gan.sampleWith g model)
         measured s kind metrics timing
 
+    let private ganCase name description (config: GanConfig) script =
+        { Name = name; Description = description; Worker = gan config; PythonScript = script }
+
     /// Every benchmark, by command-line name.
     let all =
         [ { Name = "ae-linear"
@@ -263,19 +266,7 @@ module Cases =
           autoencoderCase "ae-conv" "AE-CONV: conv 1-16-8 + max pooling, transposed convs 8-16-8-1, Tanh, MSE summed per image, Adam 1e-3 wd 1e-5, [-1,1] data" "ae_conv.py"
           autoencoderCase "ae-denoise" "AE-DENOISE: AE-LIN's network (784-128-784 ReLU) on [0,1] data with Gaussian noise (std 0.5) on the input, clean target, MSE, Adam 1e-3" "ae_denoise.py"
           autoencoderCase "vae" "VAE: 784-400-(20,20) / 20-400-784 Tanh, Σ(x̂-x)² + KL per image, Adam 1e-3, [-1,1] data" "vae.py"
-          { Name = "gan-mlp"
-            Description = "GAN-MLP-A: G 64-256-512-784, D 784-256-128-1 sigmoid, non-saturating BCE, Adam 3e-4, flips"
-            Worker = gan Gan.mlpA
-            PythonScript = "gan_mlp.py" }
-          { Name = "lsgan"
-            Description = "LSGAN: GAN-MLP-C nets (G 96-1024-1024-784, D 784-256-256-1), least squares, Adam 3e-4 (0.5, 0.999)"
-            Worker = gan Gan.lsgan
-            PythonScript = "lsgan.py" }
-          { Name = "dcgan"
-            Description = "DCGAN-A: conv D + FC/transposed-conv G with batch norm, non-saturating BCE on logits, Adam 3e-4 (0.5, 0.999)"
-            Worker = gan Gan.dcganA
-            PythonScript = "dcgan.py" }
-          { Name = "dcgan-keras"
-            Description = "DCGAN-B: Keras-style tanh DCGAN, BCE, SGD 5e-4 momentum 0.9 Nesterov, Glorot init"
-            Worker = gan Gan.dcganB
-            PythonScript = "dcgan_keras.py" } ]
+          ganCase "gan-mlp" "GAN-MLP-A: G 64-256-512-784, D 784-256-128-1 sigmoid, non-saturating BCE, Adam 3e-4, flips" Gan.mlpA "gan_mlp.py"
+          ganCase "lsgan" "LSGAN: GAN-MLP-C nets (G 96-1024-1024-784, D 784-256-256-1), least squares, Adam 3e-4 (0.5, 0.999)" Gan.lsgan "lsgan.py"
+          ganCase "dcgan" "DCGAN-A: conv D + FC/transposed-conv G with batch norm, non-saturating BCE on logits, Adam 3e-4 (0.5, 0.999)" Gan.dcganA "dcgan.py"
+          ganCase "dcgan-keras" "DCGAN-B: Keras-style tanh DCGAN, BCE, SGD 5e-4 momentum 0.9 Nesterov, Glorot init" Gan.dcganB "dcgan_keras.py" ]

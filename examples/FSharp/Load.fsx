@@ -22,3 +22,16 @@ let private nativeBridge = Path.Combine(binaries, "runtimes/linux-x64/native/lib
 if not (File.Exists nativeBridge) then
     failwithf "%s not found: build first with ./generative models (or dotnet build -c Release src/Cli)" nativeBridge
 NativeLibrary.Load nativeBridge |> ignore
+
+open Generative
+
+/// The folder the scripts write their pictures and pages into (examples/FSharp/output).
+let output = Path.Combine(__SOURCE_DIRECTORY__, "output")
+Directory.CreateDirectory output |> ignore
+
+/// A data set of the local cache ("mnist" or "fashion-mnist") read by `read` (Datasets.mnist or
+/// Datasets.fashionMnist) with `normalization`; when it is not there, fails with the command that fetches it.
+let cachedDataset (name: string) (read: string -> Normalization -> ImageDataset) (normalization: Normalization) : ImageDataset =
+    match Fetch.locate name None with
+    | Some folder -> read folder normalization
+    | None -> failwith (Fetch.missingMessage name)

@@ -10,11 +10,8 @@ open Generative
 torch.set_num_threads 2
 Device.seed 42L
 
-// MNIST scaled to [0,1], the range the ReLU output layer can reach. Fetch.locate looks in the cache.
-let mnist =
-    match Fetch.locate "mnist" None with
-    | Some folder -> Datasets.mnist folder ZeroOne
-    | None -> failwith (Fetch.missingMessage "mnist")
+// MNIST scaled to [0,1], the range the ReLU output layer can reach, from the local cache (see Load.fsx).
+let mnist = Load.cachedDataset "mnist" Datasets.mnist ZeroOne
 
 // AE-LIN as in the source: 784 -> 128 -> 784, ReLU after both layers, MSE, Adam 1e-3. Any field can change:
 // e.g. { Autoencoder.linear with EncoderWidths = [ 64 ] }.
@@ -31,14 +28,12 @@ let result = Loop.fit options hooks CancellationToken.None trainer mnist.Train (
 // Test error, in evaluation mode and without gradients.
 Trainer.eval trainer
 let testMse =
-    RunModel.meanOver 1000 mnist.Test (fun x -> use r = Autoencoder.reconstruct model x in Reconstruction.loss Reconstruction.mse ElementMean r x)
+    RunModel.meanOver torch.CPU 1000 mnist.Test (fun x -> use r = Autoencoder.reconstruct model x in Reconstruction.loss Reconstruction.mse ElementMean r x)
 printfn "test MSE per pixel after %d steps: %.5f" result.Position.Step testMse
 
 // Originals (odd rows) above their reconstructions (even rows), as a PNG.
-let output = Path.Combine(__SOURCE_DIRECTORY__, "output")
-Directory.CreateDirectory output |> ignore
 using (torch.no_grad ()) (fun _ ->
     let originals = mnist.Test.Images.narrow(0L, 0L, 32L)
     use reconstructions = Autoencoder.reconstruct model originals
-    Images.saveGrid (Path.Combine(output, "ae-linear-reconstructions.png")) 8 (RunModel.interleaveRows 8 originals reconstructions))
-printfn "wrote %s" (Path.Combine(output, "ae-linear-reconstructions.png"))
+    Images.saveGrid (Path.Combine(Load.output, "ae-linear-reconstructions.png")) 8 (RunModel.interleaveRows 8 originals reconstructions))
+printfn "wrote %s" (Path.Combine(Load.output, "ae-linear-reconstructions.png"))

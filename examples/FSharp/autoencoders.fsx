@@ -10,13 +10,6 @@ open Generative
 
 torch.set_num_threads 2
 let epochs = match fsi.CommandLineArgs with [| _; e |] -> int e | _ -> 1
-let output = Path.Combine(__SOURCE_DIRECTORY__, "output")
-Directory.CreateDirectory output |> ignore
-
-let load normalization =
-    match Fetch.locate "mnist" None with
-    | Some folder -> Datasets.mnist folder normalization
-    | None -> failwith (Fetch.missingMessage "mnist")
 
 /// Trains a trainer for `epochs` epochs, printing the named loss terms every 300 steps.
 let fit (trainer: Trainer) (data: Split) (batchSize: int) =
@@ -32,13 +25,13 @@ let fit (trainer: Trainer) (data: Split) (batchSize: int) =
     Trainer.eval trainer
 
 let save name (norm: Normalization) (images: Tensor) =
-    let path = Path.Combine(output, name)
+    let path = Path.Combine(Load.output, name)
     Images.saveGrid path 8 (Transforms.denormalize norm (images.cpu()))
     printfn "  wrote %s" path
 
 // ---- VAE: the source's network on [-1,1] images; β and the likelihood are config fields ----------------------------
 printfn "VAE (784-400-20, Gaussian likelihood, β = 1)"
-let minusOne = load MinusOneToOne
+let minusOne = Load.cachedDataset "mnist" Datasets.mnist MinusOneToOne
 Device.seed 42L
 let vae = Vae.create { Vae.source with Beta = 1.0 }
 fit (Vae.trainer vae) minusOne.Train 128
@@ -58,13 +51,13 @@ using (torch.no_grad ()) (fun _ ->
 
 // ---- Denoising autoencoder: AE-LIN's network on [0,1] images, masking noise on the input -----------------------------
 printfn "Denoising autoencoder (784-128-784, masking noise p = 0.5)"
-let zeroOne = load ZeroOne
+let zeroOne = Load.cachedDataset "mnist" Datasets.mnist ZeroOne
 Device.seed 42L
 let dae = DenoisingAutoencoder.create { DenoisingAutoencoder.defaults with Corruption = MaskingNoise 0.5 }
 fit (DenoisingAutoencoder.trainer dae) zeroOne.Train 64
 using (torch.no_grad ()) (fun _ ->
     let clean = zeroOne.Test.Images.narrow(0L, 0L, 8L)
-    let noisy = Corruption.apply (MaskingNoise 0.5) clean
+    let noisy = Corruption.apply GlobalGenerator (MaskingNoise 0.5) clean
     save "denoising.png" ZeroOne (torch.cat([| noisy; clean; DenoisingAutoencoder.reconstruct dae noisy |], 0L)))
 
 // ---- AE-3D: a 3-d code, drawn as an interactive 3-D scatter coloured by digit -----------------------------------------
@@ -73,7 +66,7 @@ Device.seed 42L
 let ae3d = Autoencoder.create Autoencoder.threeD
 fit (Autoencoder.trainer ae3d) minusOne.Train 128
 let chartTitle, chart = AutoencoderEntries.codeScatter (Autoencoder.encode ae3d) minusOne.Test minusOne.Classes
-let scatter = Path.Combine(output, "ae-3d-codes.html")
+let scatter = Path.Combine(Load.output, "ae-3d-codes.html")
 // A small offline page: plotly.js inlined once, then the chart (the same pieces the run report uses).
 File.WriteAllText(scatter, "<!DOCTYPE html><html><head><meta charset=\"utf-8\">" + Charts.plotlyScriptTag () + "</head><body><h3>"
                            + System.Net.WebUtility.HtmlEncode chartTitle + "</h3>" + Charts.toHtmlFragment "codes" chart + "</body></html>")

@@ -11,10 +11,7 @@ open Generative
 torch.set_num_threads 1
 Device.seed 42L
 
-let fashion =
-    match Fetch.locate "fashion-mnist" None with
-    | Some folder -> Datasets.fashionMnist folder ZeroOne
-    | None -> failwith (Fetch.missingMessage "fashion-mnist")
+let fashion = Load.cachedDataset "fashion-mnist" Datasets.fashionMnist ZeroOne
 
 // CLS-MLP as in the source (Dense 128 ReLU, Dense 10, Adam 1e-3). Try Classifier.leNet5 or Classifier.batchNormCnn
 // (the CNN expects mean/std pixels: load with Transforms.mnistMeanStd instead of ZeroOne).
@@ -39,18 +36,16 @@ printfn "%A; weights of epoch %A kept" result.Outcome result.RestoredEpoch
 // Test metrics from the predictions.
 Classifier.eval model
 let probabilitiesOf = Classifier.splitProbabilities model
-for (name, value, _) in Catalog.classifierMetrics probabilitiesOf fashion.Test |> List.truncate 5 do
+for (name, value, _) in ClassifierEntries.classifierMetrics probabilitiesOf fashion.Test fashion.Classes |> List.truncate 5 do
     printfn "%s: %.4f" name value
 
 // The confusion heatmap as an interactive page, and the 32 most confident mistakes as a PNG.
-let output = Path.Combine(__SOURCE_DIRECTORY__, "output")
-Directory.CreateDirectory output |> ignore
-let extras = Catalog.classifierExtras probabilitiesOf fashion.Test fashion.Classes
+let extras = ClassifierEntries.classifierExtras probabilitiesOf fashion.Test fashion.Classes
 for (i, (_, chart)) in List.indexed extras.Charts do
     // A self-contained page: plotly.js inlined once, then the chart.
     let page = "<html><head>" + Charts.plotlyScriptTag () + "</head><body>" + Charts.toHtmlFragment "chart" chart + "</body></html>"
-    File.WriteAllText(Path.Combine(output, (if i = 0 then "confusion" else "scores") + ".html"), page)
+    File.WriteAllText(Path.Combine(Load.output, (if i = 0 then "confusion" else "scores") + ".html"), page)
 for (_, caption, images) in extras.Pictures do
-    Images.saveGrid (Path.Combine(output, "mistakes.png")) 8 images
+    Images.saveGrid (Path.Combine(Load.output, "mistakes.png")) 8 images
     printfn "%s" caption
-printfn "wrote %s" output
+printfn "wrote %s" Load.output

@@ -13,13 +13,7 @@ open Generative
 torch.set_num_threads 2
 
 // GANs read images in [-1, 1], the range of the generator's tanh.
-let mnist =
-    match Fetch.locate "mnist" None with
-    | Some folder -> Datasets.mnist folder MinusOneToOne
-    | None -> failwith (Fetch.missingMessage "mnist")
-
-let output = Path.Combine(__SOURCE_DIRECTORY__, "output")
-Directory.CreateDirectory output |> ignore
+let mnist = Load.cachedDataset "mnist" Datasets.mnist MinusOneToOne
 
 // The feature classifier the quality metrics read; None when it has not been trained yet.
 let features =
@@ -42,7 +36,7 @@ let trainAndScore (name: string) (config: GanConfig) =
     Loop.fit options hooks CancellationToken.None trainer mnist.Train (Loop.start, History.empty) |> ignore
     Trainer.eval trainer
     // The same 64 noise vectors every epoch: Gan.fixedSamples renders them; denormalise to [0,1] for the PNG.
-    let grid = Path.Combine(output, sprintf "%s-fixed-noise.png" name)
+    let grid = Path.Combine(Load.output, sprintf "%s-fixed-noise.png" name)
     using (Gan.fixedSamples gan) (fun images -> Images.saveGrid grid 8 (Transforms.denormalize MinusOneToOne images))
     printfn "wrote %s" grid
     features
@@ -59,7 +53,7 @@ let ls = trainAndScore "lsgan" Gan.lsgan
 
 // New samples from the trained generator (fresh noise from the global generator).
 using (Gan.sample ls 16) (fun images ->
-    Images.saveGrid (Path.Combine(output, "lsgan-samples.png")) 4 (Transforms.denormalize MinusOneToOne images))
-printfn "wrote %s" (Path.Combine(output, "lsgan-samples.png"))
+    Images.saveGrid (Path.Combine(Load.output, "lsgan-samples.png")) 4 (Transforms.denormalize MinusOneToOne images))
+printfn "wrote %s" (Path.Combine(Load.output, "lsgan-samples.png"))
 // Runs with checkpoints, reports and saved models: `./generative train lsgan --epochs 5`, or from C#
 // `ctx.Gans.LeastSquares().Build()` then FitAsync and Save.

@@ -83,44 +83,46 @@ let train (args: ParseResults<TrainArgs>) =
 let private outPath (run: string) (args: ParseResults<RunImageArgs>) (name: string) =
     args.GetResult(RunImageArgs.Out, Path.Combine(run, name + ".png"))
 
-/// `generative sample`.
-let sample (args: ParseResults<RunImageArgs>) =
+/// Loads the run the arguments name on their device, with the operation `operationOf` takes from its model; a model
+/// without it is a usage error worded by `missing` (given the model id and the run folder).
+let private loadRunWith (args: ParseResults<RunImageArgs>) (operationOf: RunModel -> 'Operation option) (missing: string -> string -> string) =
     let run = args.GetResult RunImageArgs.Run
     let device = args.TryGetResult RunImageArgs.Device |> Option.map Device.parse |> Option.defaultValue Auto
     let s, model = Experiment.load run device
-    match model.Sample with
-    | None ->
-        raise (UsageError(sprintf "%s has no prior to sample from; `generative reconstruct %s` shows what it learned." s.ModelId run))
-    | Some draw ->
-        use generator = new torch.Generator(uint64 (args.GetResult(RunImageArgs.Seed, 0L)))
-        use _ = torch.no_grad()
-        use images = draw generator (args.GetResult(RunImageArgs.Count, 64))
-        let out = outPath run args "samples"
-        Images.saveGrid out 8 (Transforms.denormalize (Experiment.parseNormalization s.Normalization.Value) (images.cpu()))
-        Console.WriteLine(sprintf "wrote %s" (Path.GetFullPath out))
-        0
+    match operationOf model with
+    | None -> raise (UsageError(missing s.ModelId run))
+    | Some operation -> run, device, s, operation
+
+/// `generative sample`.
+let sample (args: ParseResults<RunImageArgs>) =
+    let run, _, s, draw =
+        loadRunWith args (fun model -> model.Sample)
+            (sprintf "%s has no prior to sample from; `generative reconstruct %s` shows what it learned.")
+    use generator = new torch.Generator(uint64 (args.GetResult(RunImageArgs.Seed, 0L)))
+    use _ = torch.no_grad()
+    use images = draw generator (args.GetResult(RunImageArgs.Count, 64))
+    let out = outPath run args "samples"
+    Images.saveGrid out 8 (Transforms.denormalize (Experiment.parseNormalization s.Normalization.Value) (images.cpu()))
+    Console.WriteLine(sprintf "wrote %s" (Path.GetFullPath out))
+    0
 
 /// `generative reconstruct`.
 let reconstruct (args: ParseResults<RunImageArgs>) =
-    let run = args.GetResult RunImageArgs.Run
-    let device = args.TryGetResult RunImageArgs.Device |> Option.map Device.parse |> Option.defaultValue Auto
-    let s, model = Experiment.load run device
-    match model.Reconstruct with
-    | None -> raise (UsageError(sprintf "%s does not reconstruct inputs; try `generative sample %s`." s.ModelId run))
-    | Some f ->
-        let data = Experiment.loadData s
-        let n = min (int64 (args.GetResult(RunImageArgs.Count, 32))) data.Test.Count
-        // A seeded random choice of test images, so repeated calls can show different digits.
-        use g = new torch.Generator(uint64 (args.GetResult(RunImageArgs.Seed, 0L)))
-        use idx = torch.randperm(data.Test.Count, generator = g).narrow(0L, 0L, n)
-        use _ = torch.no_grad()
-        use x = data.Test.Images.index_select(0L, idx).``to``(Device.resolve device)
-        use r = f x
-        use grid = RunModel.interleaveRows 8 (x.cpu()) (r.cpu())
-        let out = outPath run args "reconstructions"
-        Images.saveGrid out 8 (Transforms.denormalize data.Normalization grid)
-        Console.WriteLine(sprintf "wrote %s (odd rows: originals, even rows: reconstructions)" (Path.GetFullPath out))
-        0
+    let run, device, s, f =
+        loadRunWith args (fun model -> model.Reconstruct) (sprintf "%s does not reconstruct inputs; try `generative sample %s`.")
+    let data = Experiment.loadData s
+    let n = min (int64 (args.GetResult(RunImageArgs.Count, 32))) data.Test.Count
+    // A seeded random choice of test images, so repeated calls can show different digits.
+    use g = new torch.Generator(uint64 (args.GetResult(RunImageArgs.Seed, 0L)))
+    use idx = torch.randperm(data.Test.Count, generator = g).narrow(0L, 0L, n)
+    use _ = torch.no_grad()
+    use x = data.Test.Images.index_select(0L, idx).``to``(Device.resolve device)
+    use r = f x
+    use grid = RunModel.interleaveRows 8 (x.cpu()) (r.cpu())
+    let out = outPath run args "reconstructions"
+    Images.saveGrid out 8 (Transforms.denormalize data.Normalization grid)
+    Console.WriteLine(sprintf "wrote %s (odd rows: originals, even rows: reconstructions)" (Path.GetFullPath out))
+    0
 
 /// `generative encode`.
 let encode (args: ParseResults<EncodeArgs>) =

@@ -28,15 +28,15 @@ public sealed record ConvolutionalAutoencoderBuilder
     public Optimizer Optimizer => Optimizer.Of(Config.Optimizer);
 
     /// <summary>A copy with another channel count after the first convolution (checked by Build()).</summary>
-    public ConvolutionalAutoencoderBuilder WithHiddenChannels(int channels) => this with { Config = Copy(Config, hiddenChannels: channels) };
+    public ConvolutionalAutoencoderBuilder WithHiddenChannels(int channels) => this with { Config = Config.With(hiddenChannels: channels) };
 
     /// <summary>A copy with another channel count of the code (checked by Build()).</summary>
-    public ConvolutionalAutoencoderBuilder WithCodeChannels(int channels) => this with { Config = Copy(Config, codeChannels: channels) };
+    public ConvolutionalAutoencoderBuilder WithCodeChannels(int channels) => this with { Config = Config.With(codeChannels: channels) };
 
     /// <summary>A copy with another optimiser.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="optimizer"/> is null.</exception>
     public ConvolutionalAutoencoderBuilder WithOptimizer(Optimizer optimizer) =>
-        this with { Config = Copy(Config, optimizer: (optimizer ?? throw new ArgumentNullException(nameof(optimizer))).Spec) };
+        this with { Config = Config.With(optimizer: (optimizer ?? throw new ArgumentNullException(nameof(optimizer))).Spec) };
 
     /// <summary>Validates the config and creates the model, its weights seeded by the context.</summary>
     /// <exception cref="ArgumentException">A value out of range; ParamName is the setting key, as <c>--set</c> and
@@ -44,10 +44,4 @@ public sealed record ConvolutionalAutoencoderBuilder
     public AutoencoderModel Build() =>
         ModelFactory.Build(_context, Spec, Config, ModelFactory.DefaultNormalization(Spec),
                            (ctx, id, s, n, m) => new AutoencoderModel(ctx, id, s, n, m));
-
-    // F# records are immutable: a copy with the given fields replaced, the others kept.
-    private static ConvAutoencoderConfig Copy(ConvAutoencoderConfig c, int? hiddenChannels = null, int? codeChannels = null,
-                                              OptimizerSpec? optimizer = null) =>
-        new(c.ImageChannels, hiddenChannels ?? c.HiddenChannels, codeChannels ?? c.CodeChannels, c.OutputActivation,
-            c.Loss, c.Reduction, optimizer ?? c.Optimizer);
 }

@@ -35,13 +35,13 @@ public sealed record DeepAutoencoderBuilder
     {
         // The layers before the code are the preset's, read from it so a change to the preset shows here.
         var widths = Config.EncoderWidths.Take(Config.EncoderWidths.Length - 1).Append(codeSize);
-        return this with { Config = Copy(Config, encoderWidths: ListModule.OfSeq(widths)) };
+        return this with { Config = Config.With(encoderWidths: ListModule.OfSeq(widths)) };
     }
 
     /// <summary>A copy with another optimiser.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="optimizer"/> is null.</exception>
     public DeepAutoencoderBuilder WithOptimizer(Optimizer optimizer) =>
-        this with { Config = Copy(Config, optimizer: (optimizer ?? throw new ArgumentNullException(nameof(optimizer))).Spec) };
+        this with { Config = Config.With(optimizer: (optimizer ?? throw new ArgumentNullException(nameof(optimizer))).Spec) };
 
     /// <summary>Validates the config and creates the model, its weights seeded by the context.</summary>
     /// <exception cref="ArgumentException">A value out of range; ParamName is the setting key, as <c>--set</c> and
@@ -49,9 +49,4 @@ public sealed record DeepAutoencoderBuilder
     public AutoencoderModel Build() =>
         ModelFactory.Build(_context, Spec, Config, ModelFactory.DefaultNormalization(Spec),
                            (ctx, id, s, n, m) => new AutoencoderModel(ctx, id, s, n, m));
-
-    // F# records are immutable: a copy with the given fields replaced, the others kept.
-    private static AutoencoderConfig Copy(AutoencoderConfig c, FSharpList<int>? encoderWidths = null, OptimizerSpec? optimizer = null) =>
-        new(c.InputShape, encoderWidths ?? c.EncoderWidths, c.HiddenActivation, c.CodeActivation, c.OutputActivation,
-            c.Loss, c.Reduction, optimizer ?? c.Optimizer);
 }

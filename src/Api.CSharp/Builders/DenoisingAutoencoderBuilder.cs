@@ -96,12 +96,8 @@ public sealed record DenoisingAutoencoderBuilder
     // F# records are immutable: a copy of the network's config with the optimiser replaced, the other fields kept.
     private static Generative.DenoisingNetwork WithOptimizer(Generative.DenoisingNetwork network, OptimizerSpec o) => network switch
     {
-        Generative.DenoisingNetwork.FullyConnected f => Generative.DenoisingNetwork.NewFullyConnected(
-            new AutoencoderConfig(f.Item.InputShape, f.Item.EncoderWidths, f.Item.HiddenActivation, f.Item.CodeActivation,
-                                  f.Item.OutputActivation, f.Item.Loss, f.Item.Reduction, o)),
-        Generative.DenoisingNetwork.Convolutional c => Generative.DenoisingNetwork.NewConvolutional(
-            new ConvAutoencoderConfig(c.Item.ImageChannels, c.Item.HiddenChannels, c.Item.CodeChannels, c.Item.OutputActivation,
-                                      c.Item.Loss, c.Item.Reduction, o)),
+        Generative.DenoisingNetwork.FullyConnected f => Generative.DenoisingNetwork.NewFullyConnected(f.Item.With(optimizer: o)),
+        Generative.DenoisingNetwork.Convolutional c => Generative.DenoisingNetwork.NewConvolutional(c.Item.With(optimizer: o)),
         _ => throw new InvalidOperationException($"unknown denoising network {network}"),
     };
 }

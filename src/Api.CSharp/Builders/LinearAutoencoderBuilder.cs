@@ -27,12 +27,12 @@ public sealed record LinearAutoencoderBuilder
 
     /// <summary>A copy with another code width (checked by Build()).</summary>
     public LinearAutoencoderBuilder WithHiddenSize(int hiddenSize) =>
-        this with { Config = Copy(Config, encoderWidths: FSharpList<int>.Cons(hiddenSize, FSharpList<int>.Empty)) };
+        this with { Config = Config.With(encoderWidths: FSharpList<int>.Cons(hiddenSize, FSharpList<int>.Empty)) };
 
     /// <summary>A copy with another optimiser.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="optimizer"/> is null.</exception>
     public LinearAutoencoderBuilder WithOptimizer(Optimizer optimizer) =>
-        this with { Config = Copy(Config, optimizer: (optimizer ?? throw new ArgumentNullException(nameof(optimizer))).Spec) };
+        this with { Config = Config.With(optimizer: (optimizer ?? throw new ArgumentNullException(nameof(optimizer))).Spec) };
 
     /// <summary>Validates the config and creates the model, its weights seeded by the context.</summary>
     /// <exception cref="ArgumentException">A value out of range; ParamName is the setting key, as <c>--set</c> and
@@ -40,9 +40,4 @@ public sealed record LinearAutoencoderBuilder
     public AutoencoderModel Build() =>
         ModelFactory.Build(_context, Spec, Config, ModelFactory.DefaultNormalization(Spec),
                            (ctx, id, s, n, m) => new AutoencoderModel(ctx, id, s, n, m));
-
-    // F# records are immutable: a copy with the given fields replaced, the others kept.
-    private static AutoencoderConfig Copy(AutoencoderConfig c, FSharpList<int>? encoderWidths = null, OptimizerSpec? optimizer = null) =>
-        new(c.InputShape, encoderWidths ?? c.EncoderWidths, c.HiddenActivation, c.CodeActivation, c.OutputActivation,
-            c.Loss, c.Reduction, optimizer ?? c.Optimizer);
 }

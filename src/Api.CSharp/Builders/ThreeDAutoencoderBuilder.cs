@@ -34,7 +34,7 @@ public sealed record ThreeDAutoencoderBuilder
     /// <summary>A copy with another optimiser.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="optimizer"/> is null.</exception>
     public ThreeDAutoencoderBuilder WithOptimizer(Optimizer optimizer) =>
-        this with { Config = Copy(Config, (optimizer ?? throw new ArgumentNullException(nameof(optimizer))).Spec) };
+        this with { Config = Config.With(optimizer: (optimizer ?? throw new ArgumentNullException(nameof(optimizer))).Spec) };
 
     /// <summary>A copy expecting images with another normalisation.</summary>
     public ThreeDAutoencoderBuilder WithNormalization(Normalization normalization) => this with { Normalization = normalization };
@@ -49,8 +49,4 @@ public sealed record ThreeDAutoencoderBuilder
         return ModelFactory.Build(_context, Spec, Config, Normalization,
                                   (ctx, id, s, n, m) => new AutoencoderModel(ctx, id, s, n, m));
     }
-
-    // F# records are immutable: a copy with the optimiser replaced, the other fields kept.
-    private static AutoencoderConfig Copy(AutoencoderConfig c, OptimizerSpec optimizer) =>
-        new(c.InputShape, c.EncoderWidths, c.HiddenActivation, c.CodeActivation, c.OutputActivation, c.Loss, c.Reduction, optimizer);
 }

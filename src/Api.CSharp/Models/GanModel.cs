@@ -16,15 +16,7 @@ public sealed class GanModel : TrainableModel
     /// <param name="count">Number of images.</param>
     /// <param name="seed">Seeds the noise (the same seed gives the same images); null draws a new seed each call.</param>
     /// <exception cref="ArgumentException">count is below 1.</exception>
-    public torch.Tensor Sample(int count, long? seed = null)
-    {
-        if (count < 1) throw new ArgumentException($"count: expected at least 1 but got {count}.", nameof(count));
-        Generative.TrainerModule.eval(Model.Trainer);
-        // A generator of its own, so sampling leaves libtorch's global generator (training's) where it was.
-        using var generator = new torch.Generator((ulong)(seed ?? Random.Shared.NextInt64()));
-        using var _ = torch.no_grad();
-        return Model.Sample.Value.Invoke(generator).Invoke(count);
-    }
+    public torch.Tensor Sample(int count, long? seed = null) => SampleImages(count, seed, "at least 1");
 
     /// <summary>Images [N, 1, 28, 28] generated from given noise vectors [N, latent size].</summary>
     public torch.Tensor Generate(torch.Tensor noise) => Apply(Model.Decode, noise, "generation");

@@ -100,6 +100,23 @@ public abstract class TrainableModel : IDisposable
         return f.Value.Invoke(onDevice);
     }
 
+    /// <summary>
+    /// <paramref name="count"/> images from the model's sampler (GANs and VAEs), without gradients, in evaluation mode.
+    /// </summary>
+    /// <param name="count">Number of images.</param>
+    /// <param name="seed">Seeds the sampler's noise; null draws a new seed each call.</param>
+    /// <param name="countExpected">What <paramref name="count"/> must be, as the ArgumentException words it.</param>
+    /// <exception cref="ArgumentException"><paramref name="count"/> is below 1; ParamName is "count".</exception>
+    private protected torch.Tensor SampleImages(int count, long? seed, string countExpected)
+    {
+        if (count < 1) throw new ArgumentException($"count: expected {countExpected} but got {count}.", nameof(count));
+        Generative.TrainerModule.eval(Model.Trainer);
+        // A generator of its own, so sampling leaves libtorch's global generator (training's) where it was.
+        using var generator = new torch.Generator((ulong)(seed ?? Random.Shared.NextInt64()));
+        using var _ = torch.no_grad();
+        return Model.Sample.Value.Invoke(generator).Invoke(count);
+    }
+
     private Generative.RunSettings RunSettingsFor(TrainingOptions options, ImageData data)
     {
         var d = Experiment.defaults(ModelId);

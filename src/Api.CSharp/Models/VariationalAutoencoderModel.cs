@@ -13,17 +13,9 @@ public sealed class VariationalAutoencoderModel : AutoencoderModel
     /// <paramref name="count"/> images [count, 1, 28, 28] (normalised like the training data) decoded from z ~ N(0, I).
     /// </summary>
     /// <param name="count">Number of images.</param>
-    /// <param name="seed">Seeds the latent noise; null continues libtorch's global generator.</param>
+    /// <param name="seed">Seeds the latent noise (the same seed gives the same images); null draws a new seed each call.</param>
     /// <exception cref="ArgumentException"><paramref name="count"/> is below 1; ParamName is "count".</exception>
-    public torch.Tensor Sample(int count, long? seed = null)
-    {
-        if (count < 1) throw new ArgumentException($"count: expected at least 1 image but got {count}.", nameof(count));
-        Generative.TrainerModule.eval(Model.Trainer);
-        // A generator of its own, so sampling leaves libtorch's global generator (training's) where it was.
-        using var generator = new torch.Generator((ulong)(seed ?? Random.Shared.NextInt64()));
-        using var _ = torch.no_grad();
-        return Model.Sample.Value.Invoke(generator).Invoke(count);
-    }
+    public torch.Tensor Sample(int count, long? seed = null) => SampleImages(count, seed, "at least 1 image");
 
     /// <summary>Loads a variational autoencoder saved with <see cref="TrainableModel.Save"/>.</summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>

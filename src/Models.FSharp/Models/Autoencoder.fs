@@ -23,7 +23,7 @@ type AutoencoderConfig =
 /// A created autoencoder: its networks and the config they came from.
 type Autoencoder = { Config: AutoencoderConfig; Network: EncoderDecoder }
 
-/// Fully connected autoencoders (section order: config, validate, create, forward, loss, step).
+/// Fully connected autoencoders (section order: config, validate, create, forward, step; the loss is `EncoderDecoder.reconstructionLoss`).
 [<RequireQualifiedAccess>]
 module Autoencoder =
     /// AE-LIN (seed-models.md): Linear(784,128) -> ReLU -> Linear(128,784) -> ReLU, MSE, Adam 1e-3, [0,1] input.
@@ -117,14 +117,9 @@ module Autoencoder =
     /// decode (encode x).
     let reconstruct (m: Autoencoder) (x: Tensor) : Tensor = EncoderDecoder.reconstruct m.Network x
 
-    /// The named loss terms of reconstructing `target` from `input` ("loss": the reconstruction loss).
-    let loss (m: Autoencoder) (input: Tensor) (target: Tensor) : Map<string, Tensor> =
-        use r = reconstruct m input
-        Map [ "loss", Reconstruction.loss m.Config.Loss m.Config.Reduction r target ]
-
     /// A trainer: one optimiser over encoder and decoder; each step reconstructs the batch's images.
     let trainer (m: Autoencoder) : Trainer =
-        EncoderDecoder.trainer m.Config.Optimizer (fun batch -> loss m batch.Images batch.Images) m.Network
+        EncoderDecoder.reconstructionTrainer m.Config.Loss m.Config.Reduction m.Config.Optimizer m.Network
 
     /// The settings of a fully connected autoencoder, declared once: `--set`, run.json and model files use them.
     let settings : Setting<AutoencoderConfig> list =
@@ -138,6 +133,6 @@ module Autoencoder =
               (fun c -> c.CodeActivation) (fun v c -> { c with CodeActivation = v })
           Activation.setting "output-activation" "after the decoder's last layer (match the data's range)"
               (fun c -> c.OutputActivation) (fun v c -> { c with OutputActivation = v })
-          Reconstruction.setting "loss" (fun c -> c.Loss) (fun v c -> { c with Loss = v })
-          Reconstruction.reductionSetting "reduction" (fun c -> c.Reduction) (fun v c -> { c with Reduction = v })
-          Optim.setting "optimizer" "the optimiser of encoder and decoder" (fun c -> c.Optimizer) (fun v c -> { c with Optimizer = v }) ]
+          yield! EncoderDecoder.trainingSettings
+                     (fun c -> c.Loss, c.Reduction, c.Optimizer)
+                     (fun (loss, reduction, optimizer) c -> { c with Loss = loss; Reduction = reduction; Optimizer = optimizer }) ]

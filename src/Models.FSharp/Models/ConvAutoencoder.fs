@@ -22,7 +22,7 @@ type ConvAutoencoderConfig =
 /// A created convolutional autoencoder: its networks and the config they came from.
 type ConvAutoencoder = { Config: ConvAutoencoderConfig; Network: EncoderDecoder }
 
-/// Convolutional autoencoders (section order: config, validate, create, forward, loss, step).
+/// Convolutional autoencoders (section order: config, validate, create, step; the loss is `EncoderDecoder.reconstructionLoss`).
 [<RequireQualifiedAccess>]
 module ConvAutoencoder =
     /// AE-CONV (seed-models.md): encoder Conv2d(1,16,3,s3,p1) ReLU MaxPool(2,s2) Conv2d(16,8,3,s2,p1) ReLU
@@ -89,15 +89,10 @@ module ConvAutoencoder =
     /// Moves both networks to a device; do it before `trainer` so the optimiser holds the moved parameters.
     let moveTo (device: torch.Device) (m: ConvAutoencoder) = EncoderDecoder.moveTo device m.Network |> ignore; m
 
-    /// The named loss terms of reconstructing `target` from `input` ("loss": the reconstruction loss). Encoding,
-    /// decoding and reconstructing are the network's (`m.Network`, see `EncoderDecoder`).
-    let loss (m: ConvAutoencoder) (input: Tensor) (target: Tensor) : Map<string, Tensor> =
-        use r = EncoderDecoder.reconstruct m.Network input
-        Map [ "loss", Reconstruction.loss m.Config.Loss m.Config.Reduction r target ]
-
-    /// A trainer: one optimiser over encoder and decoder; each step reconstructs the batch's images.
+    /// A trainer: one optimiser over encoder and decoder; each step reconstructs the batch's images. Encoding,
+    /// decoding, reconstructing and the loss are the network's (`m.Network`, see `EncoderDecoder`).
     let trainer (m: ConvAutoencoder) : Trainer =
-        EncoderDecoder.trainer m.Config.Optimizer (fun batch -> loss m batch.Images batch.Images) m.Network
+        EncoderDecoder.reconstructionTrainer m.Config.Loss m.Config.Reduction m.Config.Optimizer m.Network
 
     /// The settings of the convolutional autoencoder, declared once: `--set`, run.json and model files use them.
     let settings : Setting<ConvAutoencoderConfig> list =
@@ -109,6 +104,6 @@ module ConvAutoencoder =
               (fun c -> c.CodeChannels) (fun v c -> { c with CodeChannels = v })
           Activation.setting "output-activation" "after the decoder's last layer (match the data's range)"
               (fun c -> c.OutputActivation) (fun v c -> { c with OutputActivation = v })
-          Reconstruction.setting "loss" (fun c -> c.Loss) (fun v c -> { c with Loss = v })
-          Reconstruction.reductionSetting "reduction" (fun c -> c.Reduction) (fun v c -> { c with Reduction = v })
-          Optim.setting "optimizer" "the optimiser of encoder and decoder" (fun c -> c.Optimizer) (fun v c -> { c with Optimizer = v }) ]
+          yield! EncoderDecoder.trainingSettings
+                     (fun c -> c.Loss, c.Reduction, c.Optimizer)
+                     (fun (loss, reduction, optimizer) c -> { c with Loss = loss; Reduction = reduction; Optimizer = optimizer }) ]

@@ -108,8 +108,7 @@ module DenoisingAutoencoder =
     /// The named loss terms of denoising the already corrupted `noisy` towards `clean` ("loss").
     let loss (m: DenoisingAutoencoder) (noisy: Tensor) (clean: Tensor) : Map<string, Tensor> =
         let kind, reduction, _ = training m.Config.Network
-        use r = reconstruct m noisy
-        Map [ "loss", Reconstruction.loss kind reduction r clean ]
+        EncoderDecoder.reconstructionLoss kind reduction m.Network noisy clean
 
     /// A trainer: each step corrupts the batch (fresh noise from the global generator) and reconstructs the clean images.
     let trainer (m: DenoisingAutoencoder) : Trainer =

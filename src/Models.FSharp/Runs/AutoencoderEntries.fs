@@ -85,33 +85,32 @@ module AutoencoderEntries =
           Training = RunModel.plainTraining
           Extras = codeExtras encode }
 
-    /// A fully connected autoencoder's model (AE-LIN, AE-DEEP, AE-3D): reconstructions per epoch, test MSE, a code scatter.
-    let fullyConnected (id: string) (title: string) (baseline: AutoencoderConfig) (normalization: string) : ModelSpec<AutoencoderConfig> =
+    /// The spec of an entry of the family: its defaults, settings table and validation come from the variant's module,
+    /// `build` makes the run model of a config on a device.
+    let private spec (kind: ModelKind) (id: string) (title: string) (normalization: string) (defaults: 'Config)
+                     (settings: Setting<'Config> list) (validate: 'Config -> unit) (build: torch.Device -> 'Config -> RunModel) : ModelSpec<'Config> =
         { Id = id
           Title = title
-          Kind = ModelKind.Autoencoder
+          Kind = kind
           Normalization = normalization
-          Defaults = baseline
-          Settings = Autoencoder.settings
-          Validate = Autoencoder.validate
-          Build =
-            fun device config ->
-                let m = Autoencoder.create config |> Autoencoder.moveTo device
-                encoderDecoderModel device m.Network (Autoencoder.trainer m) config.Loss config.Reduction }
+          Defaults = defaults
+          Settings = settings
+          Validate = validate
+          Build = build }
+
+    /// A fully connected autoencoder's model (AE-LIN, AE-DEEP, AE-3D): reconstructions per epoch, test MSE, a code scatter.
+    let fullyConnected (id: string) (title: string) (baseline: AutoencoderConfig) (normalization: string) : ModelSpec<AutoencoderConfig> =
+        spec ModelKind.Autoencoder id title normalization baseline Autoencoder.settings Autoencoder.validate (fun device config ->
+            let m = Autoencoder.create config |> Autoencoder.moveTo device
+            encoderDecoderModel device m.Network (Autoencoder.trainer m) config.Loss config.Reduction)
 
     /// AE-CONV: reconstructions per epoch, test MSE and loss, a PCA scatter of the 32-d codes.
     let convolutional : ModelSpec<ConvAutoencoderConfig> =
-        { Id = "ae-conv"
-          Title = "AE-CONV: convolutional autoencoder (conv 16-8 + max pooling, code 8x2x2, transposed convs, Tanh; the source uses batch 128)"
-          Kind = ModelKind.Autoencoder
-          Normalization = "minus-one-one"
-          Defaults = ConvAutoencoder.source
-          Settings = ConvAutoencoder.settings
-          Validate = ConvAutoencoder.validate
-          Build =
-            fun device config ->
+        spec ModelKind.Autoencoder "ae-conv"
+            "AE-CONV: convolutional autoencoder (conv 16-8 + max pooling, code 8x2x2, transposed convs, Tanh; the source uses batch 128)"
+            "minus-one-one" ConvAutoencoder.source ConvAutoencoder.settings ConvAutoencoder.validate (fun device config ->
                 let m = ConvAutoencoder.create config |> ConvAutoencoder.moveTo device
-                encoderDecoderModel device m.Network (ConvAutoencoder.trainer m) config.Loss config.Reduction }
+                encoderDecoderModel device m.Network (ConvAutoencoder.trainer m) config.Loss config.Reduction)
 
     /// Corrupts `x` with noise drawn from a generator seeded with `seed` (on the CPU, then moved), so pictures and
     /// metrics see the same noise every time.
@@ -147,15 +146,9 @@ module AutoencoderEntries =
     /// AE-DENOISE's entry: per-epoch triptychs of the fixed batch under the training noise, test MSE of denoised vs
     /// clean images under Gaussian and masking noise, final triptychs for both kinds of noise, a code scatter.
     let denoising : ModelSpec<DenoisingConfig> =
-        { Id = "ae-denoise"
-          Title = "AE-DENOISE: denoising autoencoder (AE-LIN's 784-128-784 network by default; Gaussian or masking noise on the input, clean target)"
-          Kind = ModelKind.Autoencoder
-          Normalization = "zero-one"
-          Defaults = DenoisingAutoencoder.defaults
-          Settings = DenoisingAutoencoder.settings
-          Validate = DenoisingAutoencoder.validate
-          Build =
-            fun device config ->
+        spec ModelKind.Autoencoder "ae-denoise"
+            "AE-DENOISE: denoising autoencoder (AE-LIN's 784-128-784 network by default; Gaussian or masking noise on the input, clean target)"
+            "zero-one" DenoisingAutoencoder.defaults DenoisingAutoencoder.settings DenoisingAutoencoder.validate (fun device config ->
                 let m = DenoisingAutoencoder.create config |> DenoisingAutoencoder.moveTo device
                 let reconstruct = Device.runOn device (DenoisingAutoencoder.reconstruct m)
                 let encode = Device.runOn device m.Network.Encode
@@ -185,7 +178,7 @@ module AutoencoderEntries =
                               [ for c in shownCorruptions corruption ->
                                   sprintf "Denoising %s" (describe c),
                                   "Groups of three rows: the noisy input, the clean test image, the network's output for the noisy input.",
-                                  triptych reconstruct c clean ] } } }
+                                  triptych reconstruct c clean ] } })
 
     /// Decodes points on the segment between the posterior means of test images a and b (6 points, ends
     /// included), framed by the two originals: rows of 8 images.
@@ -206,15 +199,9 @@ module AutoencoderEntries =
     /// The VAE's entry: reconstructions and fixed-noise samples per epoch; test MSE, the ELBO's terms, the negative
     /// ELBO and the IWAE NLL in nats; a grid of samples from N(0, I), interpolation strips and a PCA code scatter.
     let variational : ModelSpec<VaeConfig> =
-        { Id = "vae"
-          Title = "VAE: variational autoencoder (784-400-20x2 / 20-400-784, Tanh; Gaussian or Bernoulli likelihood, β on the KL; the source uses batch 128)"
-          Kind = ModelKind.VariationalAutoencoder
-          Normalization = "minus-one-one"
-          Defaults = Vae.source
-          Settings = Vae.settings
-          Validate = Vae.validate
-          Build =
-            fun device config ->
+        spec ModelKind.VariationalAutoencoder "vae"
+            "VAE: variational autoencoder (784-400-20x2 / 20-400-784, Tanh; Gaussian or Bernoulli likelihood, β on the KL; the source uses batch 128)"
+            "minus-one-one" Vae.source Vae.settings Vae.validate (fun device config ->
                 let m = Vae.create config |> Vae.moveTo device
                 let c = m.Config
                 let reconstruct = Device.runOn device (Vae.reconstruct m)
@@ -272,7 +259,7 @@ module AutoencoderEntries =
                                 if not pairs.IsEmpty then
                                     "Latent interpolation between test images",
                                     "Each row: a test image, the decoded points on the straight line between its posterior mean and the next test image's (6 steps, ends included), then that image.",
-                                    interpolationStrip m test pairs ] } } }
+                                    interpolationStrip m test pairs ] } })
 
     /// AE-LIN.
     let linear = fullyConnected "ae-linear" "AE-LIN: single-layer autoencoder (784-128-784, ReLU)" Autoencoder.linear "zero-one"

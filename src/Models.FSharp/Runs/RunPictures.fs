@@ -39,28 +39,25 @@ module RunPictures =
             AtomicFile.writeText (Path.Combine(dir, stem + ".final")) (title + "\n" + caption)
         extras.Charts
 
-    /// The final pictures saved by `drawExtras`, one single-frame series each.
-    let finalSeries folder : ImageSeries list =
+    /// The series `read` makes of each file of the run's pictures folder matching `pattern`, in file-name order
+    /// (none before the folder exists); `read` gets the folder and the file.
+    let private seriesOfFiles folder (pattern: string) (read: string -> string -> ImageSeries) : ImageSeries list =
         let dir = RunFolder.picturesFolder folder
         if not (Directory.Exists dir) then []
-        else
-            Directory.GetFiles(dir, "final-*.final")
-            |> Array.sort
-            |> Array.map (fun f ->
-                let lines = File.ReadAllText(f).Split('\n', 2)
-                { Title = lines.[0]
-                  Caption = (if lines.Length > 1 then lines.[1] else "")
-                  Frames = [ "end of training", Path.ChangeExtension(f, ".png") ] })
-            |> List.ofArray
+        else Directory.GetFiles(dir, pattern) |> Array.sort |> Array.map (read dir) |> List.ofArray
+
+    /// The final pictures saved by `drawExtras`, one single-frame series each.
+    let finalSeries folder : ImageSeries list =
+        seriesOfFiles folder "final-*.final" (fun _ f ->
+            let lines = File.ReadAllText(f).Split('\n', 2)
+            { Title = lines.[0]
+              Caption = (if lines.Length > 1 then lines.[1] else "")
+              Frames = [ "end of training", Path.ChangeExtension(f, ".png") ] })
 
     /// Every picture series of the run: the fixed batch's, one frame per epoch, then the final pictures.
     let imageSeries folder : ImageSeries list =
-        let dir = RunFolder.picturesFolder folder
-        if not (Directory.Exists dir) then []
-        else
-            Directory.GetFiles(dir, "*.title")
-            |> Array.sort
-            |> Array.map (fun titleFile ->
+        let epochSeries =
+            seriesOfFiles folder "*.title" (fun dir titleFile ->
                 let stem = Path.GetFileNameWithoutExtension titleFile
                 let frames =
                     Directory.GetFiles(dir, stem + "-epoch-*.png")
@@ -70,5 +67,4 @@ module RunPictures =
                         sprintf "epoch %d" (int n), f)
                     |> List.ofArray
                 { Title = File.ReadAllText titleFile; Caption = "A fixed batch, drawn at the end of each epoch."; Frames = frames })
-            |> List.ofArray
-            |> fun series -> series @ finalSeries folder
+        epochSeries @ finalSeries folder

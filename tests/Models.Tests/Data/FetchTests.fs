@@ -19,6 +19,15 @@ let private fakeSpec (files: (string * byte[]) list) =
 
 let private quiet (_: string) = ()
 
+/// Runs `f` in a temporary folder with a user folder holding the small data set (gzip-compressed or not), the cache
+/// folder to fetch it into (not created) and the data set's spec.
+let private withUserFolder (gzip: bool) (f: string -> string -> KnownDataset -> 'a) =
+    withTemp (fun dir ->
+        let user = Path.Combine(dir, "user")
+        let cache = Path.Combine(dir, "cache", "fake")
+        Directory.CreateDirectory user |> ignore
+        f user cache (fakeSpec (writeSmallDataset user gzip 10)))
+
 [<Tests>]
 let tests =
     testList "Data.Fetch" [
@@ -33,11 +42,7 @@ let tests =
         }
 
         test "fetch from a correct user folder installs verified, uncompressed files into the cache" {
-            withTemp (fun dir ->
-                let user = Path.Combine(dir, "user")
-                let cache = Path.Combine(dir, "cache", "fake")
-                Directory.CreateDirectory user |> ignore
-                let spec = fakeSpec (writeSmallDataset user true 10)
+            withUserFolder true (fun user cache spec ->
                 let log = Collections.Generic.List<string>()
                 let folder = Fetch.fetchWith spec cache (Some user) log.Add
                 Expect.equal folder cache "returns the cache folder"
@@ -53,11 +58,7 @@ let tests =
         }
 
         test "fetch from a user folder with a wrong checksum is rejected and installs nothing" {
-            withTemp (fun dir ->
-                let user = Path.Combine(dir, "user")
-                let cache = Path.Combine(dir, "cache", "fake")
-                Directory.CreateDirectory user |> ignore
-                let spec = fakeSpec (writeSmallDataset user false 10)
+            withUserFolder false (fun user cache spec ->
                 // Change one byte of a payload: same size, different hash.
                 let target = Path.Combine(user, "t10k-images-idx3-ubyte")
                 let bytes = File.ReadAllBytes target

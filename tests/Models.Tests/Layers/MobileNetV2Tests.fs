@@ -52,6 +52,14 @@ let private calibratedBackbone (images: Tensor) : Net =
     b.eval ()
     b
 
+/// Runs `f` in a fresh temporary folder with libtorch seeded with 1, deleting the folder afterwards.
+let private inSeededTempFolder (prefix: string) (f: string -> unit) =
+    let folder = TestData.tempFolder prefix
+    try
+        Device.seed 1L
+        f folder
+    finally Directory.Delete(folder, true)
+
 [<Tests>]
 let tests =
     testList "Layers.MobileNetV2" [
@@ -68,9 +76,7 @@ let tests =
         }
 
         test "a written weights file loads by name, and the backbone gives 7x7x1280 maps at 224x224" {
-            let folder = TestData.tempFolder "mobilenet"
-            try
-                Device.seed 1L
+            inSeededTempFolder "mobilenet" (fun folder ->
                 let source = MobileNetV2.backbone ()
                 let path = Path.Combine(folder, "w.safetensors")
                 writeWeights path source id
@@ -84,14 +90,11 @@ let tests =
                 let x = torch.randn(2L, 3L, 224L, 224L)
                 let a = source.forward(x)
                 Expect.equal a.shape [| 2L; 1280L; 7L; 7L |] "feature map"
-                Expect.isTrue (torch.allclose(a, target.forward(x), 1e-5, 1e-5)) "same outputs after loading"
-            finally Directory.Delete(folder, true)
+                Expect.isTrue (torch.allclose(a, target.forward(x), 1e-5, 1e-5)) "same outputs after loading")
         }
 
         test "a missing or mis-shaped tensor is rejected with its name" {
-            let folder = TestData.tempFolder "mobilenet-bad"
-            try
-                Device.seed 1L
+            inSeededTempFolder "mobilenet-bad" (fun folder ->
                 let b = MobileNetV2.backbone ()
                 let missing = Path.Combine(folder, "missing.safetensors")
                 writeWeights missing b (List.filter (fun (n, _) -> n <> "features.5.conv.1.0.weight"))
@@ -102,14 +105,11 @@ let tests =
                 let e = TestData.raises<InvalidDataException> (fun () -> MobileNetV2.loadImageNet misShaped b)
                 Expect.stringContains e.Message "features.18.1.running_var" "names the mis-shaped tensor"
                 let e = TestData.raises<FileNotFoundException> (fun () -> MobileNetV2.loadImageNet (Path.Combine(folder, "none.safetensors")) b)
-                Expect.stringContains e.Message "torchvision.models.mobilenet_v2" "says how to export the weights"
-            finally Directory.Delete(folder, true)
+                Expect.stringContains e.Message "torchvision.models.mobilenet_v2" "says how to export the weights")
         }
 
         test "cls-mobilenet learns on cached features of a small subset, and needs its weights" {
-            let folder = TestData.tempFolder "mobilenet-cls"
-            try
-                Device.seed 1L
+            inSeededTempFolder "mobilenet-cls" (fun folder ->
                 let path = Path.Combine(folder, "w.safetensors")
                 let data = TestData.bars 40 4L
                 writeWeights path (calibratedBackbone data.Images) id
@@ -126,7 +126,6 @@ let tests =
                 Expect.isGreaterThan accuracy 0.9 "the head separates the bars"
                 let e = TestData.raises<FileNotFoundException> (fun () ->
                             (entry.Configure (settings |> List.map (fun (k, v) -> if k = "weights" then k, Path.Combine(folder, "none") else k, v))).Build torch.CPU |> ignore)
-                Expect.stringContains e.Message "--set weights=" "says how to pass the weights"
-            finally Directory.Delete(folder, true)
+                Expect.stringContains e.Message "--set weights=" "says how to pass the weights")
         }
     ]
