@@ -41,7 +41,7 @@ let aeLinear =
     }
 
 /// A classifier trained on Fashion-MNIST through the same path as `generative train` (seed 42, 10% validation
-/// split, early stopping) reaches at least `floor` test accuracy: the source's figure (seed-models.md) or our goal.
+/// split, early stopping) reaches at least `floor` test accuracy: the source's figure (docs/models.md) or our goal.
 let private classifierFloor (id: string) (epochs: int) (batchSize: int) (floor: float) =
     test (sprintf "%s reaches %.1f%% test accuracy on Fashion-MNIST (%d epochs at most, batch %d)" id (100.0 * floor) epochs batchSize) {
         let data = cachedData "fashion-mnist"

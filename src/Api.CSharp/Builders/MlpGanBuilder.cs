@@ -1,6 +1,6 @@
 namespace Generative.CSharp;
 
-/// <summary>The fully connected GANs of the sources (GAN-MLP-A, -B, -C in seed-models.md).</summary>
+/// <summary>The fully connected GANs of the sources (GAN-MLP-A, -B, -C in docs/models.md).</summary>
 public enum MlpGanVariant
 {
     /// <summary>GAN-MLP-A: G 64-256-512-784, D 784-256-128-1 with sigmoid; Adam 3e-4; random flips.</summary>

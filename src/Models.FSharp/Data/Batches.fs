@@ -3,7 +3,7 @@ namespace Generative
 open TorchSharp
 
 /// Mini-batches from a preloaded Split: a per-epoch permutation, `narrow` for a batch's indices and one
-/// `index_select` per tensor (about 12x faster than DataLoader for in-memory data, see notes/torchsharp.md §6).
+/// `index_select` per tensor (about 12x faster than DataLoader for in-memory data, see docs/torchsharp.md, "Batches without DataLoader").
 [<RequireQualifiedAccess>]
 module Batches =
     // SplitMix64's finaliser: mixes (seed, epoch) into a generator seed so that nearby pairs such as (1, 0)

@@ -46,7 +46,7 @@ module Fetch =
     let private standardFiles (sha256s: string list) : KnownFile list =
         List.map2 (fun name sha256 -> { Name = name; Sha256 = sha256 }) Datasets.standardFileNames sha256s
 
-    /// The data sets `fetch` knows, with the sha256 of their uncompressed files (see notes/data.md).
+    /// The data sets `fetch` knows, with the sha256 of their uncompressed files (see docs/data.md).
     let known : KnownDataset list =
         [ { Key = "mnist"
             DisplayName = "MNIST"

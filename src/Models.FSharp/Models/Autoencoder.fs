@@ -26,7 +26,7 @@ type Autoencoder = { Config: AutoencoderConfig; Network: EncoderDecoder }
 /// Fully connected autoencoders (section order: config, validate, create, forward, step; the loss is `EncoderDecoder.reconstructionLoss`).
 [<RequireQualifiedAccess>]
 module Autoencoder =
-    /// AE-LIN (seed-models.md): Linear(784,128) -> ReLU -> Linear(128,784) -> ReLU, MSE, Adam 1e-3, [0,1] input.
+    /// AE-LIN (docs/models.md): Linear(784,128) -> ReLU -> Linear(128,784) -> ReLU, MSE, Adam 1e-3, [0,1] input.
     let linear =
         { InputShape = [ 1; 28; 28 ]
           EncoderWidths = [ 128 ]
@@ -37,7 +37,7 @@ module Autoencoder =
           Reduction = ElementMean
           Optimizer = Optim.adam 1e-3 }
 
-    /// AE-DEEP (seed-models.md): encoder 784-128-64-36-18-9 and decoder 9-18-36-64-128-784 with ReLU between layers,
+    /// AE-DEEP (docs/models.md): encoder 784-128-64-36-18-9 and decoder 9-18-36-64-128-784 with ReLU between layers,
     /// a linear 9-d code, Sigmoid output, MSE (mean), [0,1] input, batch 64 and 25 epochs in the source. The source's
     /// optimiser, Adam with lr 0.1 and weight decay 1e-6, does not train this network (see `deepSourceOptimizer`), so
     /// the default is Adam with lr 1e-3 and the source's weight decay 1e-6.
@@ -57,7 +57,7 @@ module Autoencoder =
     /// against 0.047 with the default lr 1e-3.
     let deepSourceOptimizer = Adam(0.1, 0.9, 0.999, 1e-6)
 
-    /// AE-3D (seed-models.md): encoder 784-128-64-12-3 and decoder 3-12-64-128-784 with ReLU between layers, a linear
+    /// AE-3D (docs/models.md): encoder 784-128-64-12-3 and decoder 3-12-64-128-784 with ReLU between layers, a linear
     /// 3-d code (plotted as a 3-D scatter), Tanh output, MSE summed over pixels and averaged over the batch, Adam 1e-3;
     /// the source trains batch 128 for 100 epochs on mean/std-normalised input. Its catalog entry ("ae-3d") defaults to
     /// [-1,1] data, i.e. mean/std normalisation with mean = std = 0.5: with MNIST's mean/std (0.1307, 0.3081), 13.8% of

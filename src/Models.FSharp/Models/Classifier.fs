@@ -57,7 +57,7 @@ module Classifier =
         { Architecture = Perceptron [ 128 ]; Classes = 10; Dropout = 0.0; Optimizer = Optim.adam 1e-3; Shift = 0; Flip = false
           Loss = ClassificationLoss.crossEntropy; LrHalfLife = 0; Weights = "" }
 
-    /// CLS-MLP (seed-models.md): Flatten -> Dense 128 ReLU -> Dense 10, Adam (Keras defaults: lr 1e-3), sparse
+    /// CLS-MLP (docs/models.md): Flatten -> Dense 128 ReLU -> Dense 10, Adam (Keras defaults: lr 1e-3), sparse
     /// categorical cross-entropy.
     let mlp = baseline
 

@@ -25,7 +25,7 @@ type ConvAutoencoder = { Config: ConvAutoencoderConfig; Network: EncoderDecoder 
 /// Convolutional autoencoders (section order: config, validate, create, step; the loss is `EncoderDecoder.reconstructionLoss`).
 [<RequireQualifiedAccess>]
 module ConvAutoencoder =
-    /// AE-CONV (seed-models.md): encoder Conv2d(1,16,3,s3,p1) ReLU MaxPool(2,s2) Conv2d(16,8,3,s2,p1) ReLU
+    /// AE-CONV (docs/models.md): encoder Conv2d(1,16,3,s3,p1) ReLU MaxPool(2,s2) Conv2d(16,8,3,s2,p1) ReLU
     /// MaxPool(2,s1); decoder ConvT(8,16,3,s2) ReLU ConvT(16,8,5,s3,p1) ReLU ConvT(8,1,2,s2,p1) Tanh; MSE summed over
     /// pixels and averaged over the batch, Adam lr 1e-3 with weight decay 1e-5 (40 epochs in the source).
     let source =

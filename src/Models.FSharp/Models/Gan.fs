@@ -11,7 +11,7 @@ type GanNoise =
     /// z ~ U[-1, 1]^d.
     | Uniform
 
-/// The generator and discriminator networks of the seed GANs (seed-models.md).
+/// The generator and discriminator networks of the seed GANs (docs/models.md).
 type GanArchitecture =
     /// GAN-MLP-A: G z-256-512-784 (LeakyReLU 0.1, Tanh); D 784-256-128-1 (LeakyReLU 0.1, Sigmoid).
     | MlpA

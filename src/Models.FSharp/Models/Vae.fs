@@ -39,7 +39,7 @@ type Vae = { Config: VaeConfig; Network: EncoderDecoder }
 /// Variational autoencoders (section order: config, validate, create, forward, loss, step, estimates).
 [<RequireQualifiedAccess>]
 module Vae =
-    /// VAE (seed-models.md): fc1 784-400 ReLU, heads 400-20 (μ) and 400-20 (log σ²), fc3 20-400 ReLU, fc4 400-784
+    /// VAE (docs/models.md): fc1 784-400 ReLU, heads 400-20 (μ) and 400-20 (log σ²), fc3 20-400 ReLU, fc4 400-784
     /// Tanh; z = μ + ε·exp(½ log σ²); loss Σ(x̂ - x)² + KL per image, averaged over the batch; Adam 1e-3.
     let source =
         { InputShape = [ 1; 28; 28 ]

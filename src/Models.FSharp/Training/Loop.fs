@@ -112,7 +112,7 @@ module Loop =
 
     // libtorch memory is invisible to the .NET GC, and implicit double -> Scalar conversions (inside
     // optimisers too) leave small native objects that only finalizers free; collecting now and then keeps the
-    // resident size flat (notes/torchsharp.md, "a memory trap").
+    // resident size flat (docs/torchsharp.md, "The memory trap").
     let private collectEvery = 100L
 
     let private epochMeans (steps: StepRecord seq) =

@@ -1,0 +1,79 @@
+namespace Generative
+
+open TorchSharp
+
+/// What kind of model a catalog entry builds: tells the CLI and the C# facade what they loaded.
+[<RequireQualifiedAccess>]
+type ModelKind =
+    /// Reconstructs, encodes and decodes images (AE-LIN, AE-DEEP, AE-3D, AE-CONV, AE-DENOISE).
+    | Autoencoder
+    /// An autoencoder with a prior: it also samples (VAE).
+    | VariationalAutoencoder
+    /// Samples images from noise (GAN-MLP, LSGAN, DCGAN).
+    | Gan
+    /// Predicts classes of images (CLS-*).
+    | Classifier
+
+/// A catalog model, typed by its config record: the config's defaults, its settings table and how to build it.
+/// The C# builders edit a `'Config` and build through `Build`; the CLI and run.json reach it through its
+/// `CatalogEntry` (`ModelSpec.entry`), whose settings are text.
+type ModelSpec<'Config> =
+    { /// The command-line name, e.g. "ae-linear".
+      Id: string
+      /// The seed-model id and a short description, e.g. "AE-LIN: single-layer autoencoder".
+      Title: string
+      Kind: ModelKind
+      /// The data's normalisation the model expects by default: "zero-one", "minus-one-one" or "mean-std".
+      Normalization: string
+      /// The source's settings.
+      Defaults: 'Config
+      /// Every setting of the config, in the order they are applied.
+      Settings: Setting<'Config> list
+      /// Throws ArgumentException naming the setting (ParamName = its key) when the config cannot be built.
+      Validate: 'Config -> unit
+      /// Builds the model on a device; call after seeding (initial weights come from libtorch's global generator).
+      Build: torch.Device -> 'Config -> RunModel }
+
+/// A setting as `generative models` lists it.
+type SettingInfo = { Key: string; Doc: string; Default: string }
+
+/// A model whose config has been read and validated, ready to build.
+type ConfiguredModel =
+    { /// Every setting of the config as (key, text): what run.json and model files store.
+      Settings: (string * string) list
+      /// Builds the model on a device; call after seeding.
+      Build: torch.Device -> RunModel }
+
+/// A model the CLI, the facade and saved runs can name (a `ModelSpec` with its config type hidden).
+type CatalogEntry =
+    { Id: string
+      Title: string
+      Kind: ModelKind
+      /// "zero-one", "minus-one-one" or "mean-std".
+      Normalization: string
+      /// The settings with their documentation and default values.
+      Settings: SettingInfo list
+      /// Reads settings given as text over the defaults (a key the model does not have, or one given twice, is an
+      /// ArgumentException naming it), validates the config and returns it ready to build.
+      Configure: (string * string) list -> ConfiguredModel }
+
+/// Typed catalog models.
+[<RequireQualifiedAccess>]
+module ModelSpec =
+    /// A config of the model, validated, ready to build.
+    let configured (spec: ModelSpec<'Config>) (config: 'Config) : ConfiguredModel =
+        spec.Validate config
+        { Settings = SettingsTable.print spec.Settings config; Build = fun device -> spec.Build device config }
+
+    /// Reads settings text over the model's defaults (see `SettingsTable.read`); not yet validated.
+    let read (spec: ModelSpec<'Config>) (pairs: (string * string) list) : 'Config =
+        SettingsTable.read spec.Settings spec.Defaults pairs
+
+    /// The catalog entry of a typed model.
+    let entry (spec: ModelSpec<'Config>) : CatalogEntry =
+        { Id = spec.Id
+          Title = spec.Title
+          Kind = spec.Kind
+          Normalization = spec.Normalization
+          Settings = spec.Settings |> List.map (fun s -> { Key = s.Key; Doc = s.Doc; Default = s.Print spec.Defaults })
+          Configure = fun pairs -> configured spec (read spec pairs) }
