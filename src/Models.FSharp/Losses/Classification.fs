@@ -3,8 +3,8 @@ namespace Generative
 open TorchSharp
 
 /// A classification loss as a value: what a classifier minimises, from logits [N, classes] and labels [N]. A new loss
-/// is one more value in `ClassificationLoss.all`. Two losses are equal when their names are.
-[<CustomEquality; NoComparison>]
+/// is one more value in `ClassificationLoss.all`. Losses compare by identity: configs hold the values of `all`.
+[<ReferenceEquality>]
 type ClassificationLoss =
     { /// The settings name, e.g. "cross-entropy".
       Name: string
@@ -12,11 +12,6 @@ type ClassificationLoss =
       Description: string
       /// The batch's mean loss of logits [N, classes] against labels [N] (int64).
       OfLogits: Tensor -> Tensor -> Tensor }
-    override this.Equals(other: obj) =
-        match other with
-        | :? ClassificationLoss as o -> o.Name = this.Name
-        | _ -> false
-    override this.GetHashCode() = this.Name.GetHashCode()
 
 /// The classification losses.
 [<RequireQualifiedAccess>]

@@ -3,9 +3,9 @@ namespace Generative
 open System
 
 /// A VAE decoder's likelihood p(x | z) as a value: the reconstruction loss that is its negative log-density up to a
-/// constant, the output activation that gives its parameters, and that constant. Two likelihoods are equal when their
-/// names are.
-[<CustomEquality; NoComparison>]
+/// constant, the output activation that gives its parameters, and that constant. Likelihoods compare by identity:
+/// configs hold the values of `Likelihood.all`.
+[<ReferenceEquality>]
 type Likelihood =
     { /// The settings name, e.g. "gaussian".
       Name: string
@@ -17,11 +17,6 @@ type Likelihood =
       Output: Activation
       /// What to add to the per-image sum of `Reconstruction` to get -log p(x | z) in nats, for images of D pixels.
       Constant: int -> float }
-    override this.Equals(other: obj) =
-        match other with
-        | :? Likelihood as o -> o.Name = this.Name
-        | _ -> false
-    override this.GetHashCode() = this.Name.GetHashCode()
 
 /// The VAE likelihoods.
 [<RequireQualifiedAccess>]

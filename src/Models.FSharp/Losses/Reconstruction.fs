@@ -5,8 +5,9 @@ open TorchSharp
 
 /// A reconstruction loss as a value (like `GanLoss`): how each element of a reconstruction is compared with its
 /// target. A new loss is one more value in `Reconstruction.all`; configs hold the value and every autoencoder, the
-/// VAE's likelihood included, reduces it the way it needs. Two losses are equal when their names are.
-[<CustomEquality; NoComparison>]
+/// VAE's likelihood included, reduces it the way it needs. Losses compare by identity: configs hold the values of
+/// `Reconstruction.all`.
+[<ReferenceEquality>]
 type ReconstructionLoss =
     { /// The settings name, e.g. "mse".
       Name: string
@@ -16,11 +17,6 @@ type ReconstructionLoss =
       NeedsUnitInterval: bool
       /// The unreduced loss of `reconstruction` against `target` (same shape), element by element.
       Elementwise: Tensor -> Tensor -> Tensor }
-    override this.Equals(other: obj) =
-        match other with
-        | :? ReconstructionLoss as o -> o.Name = this.Name
-        | _ -> false
-    override this.GetHashCode() = this.Name.GetHashCode()
 
 /// How per-element losses are reduced to one number.
 type Reduction =

@@ -29,7 +29,7 @@ let tests =
                 Expect.floatClose Accuracy.high ((Reconstruction.perSample loss r t).sum().ToDouble()) total (loss.Name + " per-sample sums")
         }
 
-        test "every loss value parses back from its name and equals itself by name" {
+        test "every loss value parses back from its name to the same value" {
             for loss in Reconstruction.all do Expect.equal (Reconstruction.parse loss.Name) loss loss.Name
             for loss in ClassificationLoss.all do Expect.equal (ClassificationLoss.parse loss.Name) loss loss.Name
             Expect.notEqual Reconstruction.mse Reconstruction.bce "different names differ"
