@@ -40,12 +40,16 @@ for (name, value, _) in ClassifierEntries.classifierMetrics probabilitiesOf fash
     printfn "%s: %.4f" name value
 
 // The confusion heatmap as an interactive page, and the 32 most confident mistakes as a PNG.
-let extras = ClassifierEntries.classifierExtras probabilitiesOf fashion.Test fashion.Classes
-for (i, (_, chart)) in List.indexed extras.Charts do
+let artifacts = ClassifierEntries.classifierExtras probabilitiesOf fashion.Test fashion.Classes
+let charts = artifacts |> List.choose (function Chart (_, chart) -> Some chart | _ -> None)
+for (i, chart) in List.indexed charts do
     // A self-contained page: plotly.js inlined once, then the chart.
     let page = "<html><head>" + Charts.plotlyScriptTag () + "</head><body>" + Charts.toHtmlFragment "chart" chart + "</body></html>"
     File.WriteAllText(Path.Combine(Load.output, (if i = 0 then "confusion" else "scores") + ".html"), page)
-for (_, caption, images) in extras.Pictures do
-    Images.saveGrid (Path.Combine(Load.output, "mistakes.png")) 8 images
-    printfn "%s" caption
+for artifact in artifacts do
+    match artifact with
+    | ImageGrid (_, caption, images) ->
+        Images.saveGrid (Path.Combine(Load.output, "mistakes.png")) 8 images
+        printfn "%s" caption
+    | _ -> ()
 printfn "wrote %s" Load.output

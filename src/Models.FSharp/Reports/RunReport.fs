@@ -16,6 +16,20 @@ type ImageSeries =
       /// (label such as "epoch 3", path of a PNG file) in display order; the last frame is shown first.
       Frames: (string * string) list }
 
+/// Passages of text a model wrote (e.g. samples of a language model), shown verbatim, one block each.
+type TextSamples =
+    { Title: string
+      /// One or two sentences saying what the passages are and how they were drawn.
+      Caption: string
+      Samples: string list }
+
+/// A table a model declares (e.g. nearest neighbours, per-class figures), shown with its header row.
+type ReportTable =
+    { Title: string
+      Caption: string
+      Header: string list
+      Rows: string list list }
+
 /// Everything a run report shows.
 type ReportContent =
     { /// Page heading, e.g. "DCGAN on MNIST".
@@ -30,6 +44,10 @@ type ReportContent =
       ImageSeries: ImageSeries list
       /// Extra charts (title, chart), e.g. a latent scatter.
       Charts: (string * GenericChart) list
+      /// Text the model wrote, shown verbatim.
+      Texts: TextSamples list
+      /// Tables the model declares.
+      Tables: ReportTable list
       /// (name, value, how it was measured).
       Metrics: (string * string * string) list
       /// The run's configuration as (key, value).
@@ -90,6 +108,8 @@ h3 { font-size: 16px; margin: 0 0 4px; font-weight: 600; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 12px; padding: 16px 18px;
   box-shadow: 0 1px 2px rgba(16,24,40,.04), 0 1px 3px rgba(16,24,40,.06); min-width: 0; }
 .card .caption { color: var(--muted); margin: 0 0 12px; font-size: 14px; }
+pre.sample { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0 0 10px; padding: 10px 12px; background: #f9fafb;
+  border: 1px solid var(--line); border-radius: 8px; font: 13px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .chart { width: 100%; min-height: 300px; }
 .empty { color: var(--muted); font-style: italic; }
 .series .stage { display:flex; justify-content:center; align-items:flex-start; background: #fafafa; border: 1px solid var(--line);
@@ -245,6 +265,8 @@ footer { color: var(--muted); font-size: 13px; padding: 20px 0 36px; border-top:
             [ "losses", "Loss curves"
               if not content.ImageSeries.IsEmpty then "images", "Images"
               if not content.Charts.IsEmpty then "charts", "Charts"
+              if not content.Texts.IsEmpty then "text", "Text"
+              if not content.Tables.IsEmpty then "tables", "Tables"
               "metrics", "Metrics"
               "config", "Config & environment" ]
         sb.Append("<nav class=\"toc\"><div class=\"wrap\">") |> ignore
@@ -276,6 +298,29 @@ footer { color: var(--muted); font-size: 13px; padding: 20px 0 36px; border-top:
                 sb.AppendFormat("<div class=\"card\">\n<h3>{0}</h3>\n", esc name)
                   .Append(Charts.toHtmlFragment (extraChartId i) chart).Append("\n</div>\n") |> ignore)
             sb.Append("</div>\n</section>\n") |> ignore
+
+        // ---- text the model wrote ----
+        if not content.Texts.IsEmpty then
+            sb.Append("<section id=\"text\">\n<h2>Text</h2>\n") |> ignore
+            for t in content.Texts do
+                sb.AppendFormat("<div class=\"card\">\n<h3>{0}</h3>\n<p class=\"caption\">{1}</p>\n", esc t.Title, esc t.Caption) |> ignore
+                for sample in t.Samples do sb.AppendFormat("<pre class=\"sample\">{0}</pre>\n", esc sample) |> ignore
+                sb.Append("</div>\n") |> ignore
+            sb.Append("</section>\n") |> ignore
+
+        // ---- tables the model declared ----
+        if not content.Tables.IsEmpty then
+            sb.Append("<section id=\"tables\">\n<h2>Tables</h2>\n") |> ignore
+            for t in content.Tables do
+                sb.AppendFormat("<div class=\"card\">\n<h3>{0}</h3>\n<p class=\"caption\">{1}</p>\n<table><thead><tr>", esc t.Title, esc t.Caption) |> ignore
+                for h in t.Header do sb.AppendFormat("<th>{0}</th>", esc h) |> ignore
+                sb.Append("</tr></thead><tbody>\n") |> ignore
+                for row in t.Rows do
+                    sb.Append("<tr>") |> ignore
+                    for cell in row do sb.AppendFormat("<td>{0}</td>", esc cell) |> ignore
+                    sb.Append("</tr>\n") |> ignore
+                sb.Append("</tbody></table>\n</div>\n") |> ignore
+            sb.Append("</section>\n") |> ignore
 
         // ---- metrics ----
         sb.Append("<section id=\"metrics\">\n<h2>Metrics</h2>\n<div class=\"card\">\n") |> ignore

@@ -60,8 +60,11 @@ module AutoencoderEntries =
         let l = RunModel.meanOver device 1000 test (fun x -> use r = reconstruct x in Reconstruction.loss loss reduction r x)
         "test loss", l, sprintf "the training loss (%s, %s) over the test set" loss.Name (Reconstruction.reductionName reduction)
 
-    let private codeExtras (encode: Tensor -> Tensor) (test: Split) (classes: string list) =
-        { Charts = [ codeScatter encode test classes ]; Pictures = [] }
+    /// The scatter of the test codes, as a report chart.
+    let private codeChart (encode: Tensor -> Tensor) (test: Split) (classes: string list) : ReportArtifact =
+        Chart (codeScatter encode test classes)
+
+    let private codeExtras (encode: Tensor -> Tensor) (test: Split) (classes: string list) = [ codeChart encode test classes ]
 
     /// The run model of an encoder–decoder on `device` trained by `trainer` with `loss` reduced by `reduction`:
     /// reconstructions of the fixed batch per epoch; the test MSE per pixel, and the training loss over the test set
@@ -173,12 +176,11 @@ module AutoencoderEntries =
                     Extras =
                       fun test classes ->
                           let clean = test.Images.narrow(0L, 0L, min 16L test.Count)
-                          { Charts = [ codeScatter encode test classes ]
-                            Pictures =
-                              [ for c in shownCorruptions corruption ->
-                                  sprintf "Denoising %s" (describe c),
-                                  "Groups of three rows: the noisy input, the clean test image, the network's output for the noisy input.",
-                                  triptych reconstruct c clean ] } })
+                          [ yield codeChart encode test classes
+                            for c in shownCorruptions corruption ->
+                                ImageGrid(sprintf "Denoising %s" (describe c),
+                                          "Groups of three rows: the noisy input, the clean test image, the network's output for the noisy input.",
+                                          triptych reconstruct c clean) ] })
 
     /// Decodes points on the segment between the posterior means of test images a and b (6 points, ends
     /// included), framed by the two originals: rows of 8 images.
@@ -253,13 +255,12 @@ module AutoencoderEntries =
                               use _ = torch.no_grad()
                               Vae.decode m z
                           let pairs = [ 0L, 1L; 2L, 3L; 4L, 5L; 6L, 7L ] |> List.filter (fun (_, b) -> b < test.Count)
-                          { Charts = [ codeScatter encode test classes ]
-                            Pictures =
-                              [ "Samples from the prior", "64 images decoded from z ~ N(0, I) (a fixed seed): what the model generates.", samples
-                                if not pairs.IsEmpty then
-                                    "Latent interpolation between test images",
-                                    "Each row: a test image, the decoded points on the straight line between its posterior mean and the next test image's (6 steps, ends included), then that image.",
-                                    interpolationStrip m test pairs ] } })
+                          [ codeChart encode test classes
+                            ImageGrid("Samples from the prior", "64 images decoded from z ~ N(0, I) (a fixed seed): what the model generates.", samples)
+                            if not pairs.IsEmpty then
+                                ImageGrid("Latent interpolation between test images",
+                                          "Each row: a test image, the decoded points on the straight line between its posterior mean and the next test image's (6 steps, ends included), then that image.",
+                                          interpolationStrip m test pairs) ] })
 
     /// AE-LIN.
     let linear = fullyConnected "ae-linear" "AE-LIN: single-layer autoencoder (784-128-784, ReLU)" Autoencoder.linear "zero-one"

@@ -67,16 +67,15 @@ module ClassifierEntries =
                 + "."
         images, caption
 
-    /// Report extras of a classifier: confusion heatmap, per-class precision and recall, most confident mistakes.
-    let classifierExtras (probabilitiesOf: Split -> Tensor) (test: Split) (classNames: string list) : ReportExtras =
+    /// Report artifacts of a classifier: confusion heatmap, per-class precision and recall, most confident mistakes.
+    let classifierExtras (probabilitiesOf: Split -> Tensor) (test: Split) (classNames: string list) : ReportArtifact list =
         let predicted, _, classes = predictions probabilitiesOf test
         let labels = test.Labels.data<int64>().ToArray() |> Array.map int
         let r = ClassificationMetrics.report (int classes) predicted labels
         let mistakes, caption = mostConfidentMistakes probabilitiesOf 32 test classNames
-        { Charts =
-            [ "Confusion matrix", Charts.confusionHeatmap r.Counts classNames
-              "Precision and recall per class", Charts.perClassScores r.Precision r.Recall classNames ]
-          Pictures = [ "Most confidently misclassified test images", caption, mistakes ] }
+        [ Chart("Confusion matrix", Charts.confusionHeatmap r.Counts classNames)
+          Chart("Precision and recall per class", Charts.perClassScores r.Precision r.Recall classNames)
+          ImageGrid("Most confidently misclassified test images", caption, mistakes) ]
 
     /// Throws ArgumentException naming the setting when a classifier and its validation plan cannot be trained.
     let validate (c: ClassifierRunConfig) =

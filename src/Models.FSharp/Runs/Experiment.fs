@@ -132,7 +132,7 @@ module Experiment =
         let metricsPath = RunFolder.metricsPath folder
         let history = if File.Exists metricsPath then History.ofCsv (File.ReadAllText metricsPath) else History.empty
         let metrics = model.Evaluate data.Test data.Classes
-        let charts = RunPictures.drawExtras folder data.Normalization model data
+        let artifacts = RunPictures.drawExtras folder data.Normalization model data
         // The weights loaded are the best epoch's (rather than the last's) exactly when they equal the best file's.
         let weightsNote =
             match model.Training.Validation |> Option.bind (fun plan -> plan.EarlyStopping), history.Epochs with
@@ -141,7 +141,7 @@ module Experiment =
                 |> Option.filter (fun epoch -> epoch <> History.lastEpoch history)
                 |> Option.map (RunReportFile.restoredNote es history)
             | _ -> None
-        metrics, RunReportFile.write folder s entry data (Device.resolve device) history metrics charts (Trainer.parameterCount model.Trainer) weightsNote
+        metrics, RunReportFile.write folder s entry data (Device.resolve device) history metrics artifacts (Trainer.parameterCount model.Trainer) weightsNote
 
     /// Rebuilds a run's report.html from its newest checkpoint and metrics.csv, re-measuring the test metrics.
     let report (folder: string) (device: DeviceChoice) : string = snd (evaluate folder device)

@@ -91,14 +91,15 @@ module GanEntries =
                   Extras =
                     fun test _ ->
                         use g = new torch.Generator(qualitySeed)
-                        let grid = "Samples at the end of training", sprintf "%d images from fresh noise (seed %d)." Gan.fixedNoiseCount qualitySeed, Gan.sampleWith g m Gan.fixedNoiseCount
+                        let grid =
+                            ImageGrid("Samples at the end of training", sprintf "%d images from fresh noise (seed %d)." Gan.fixedNoiseCount qualitySeed,
+                                      Gan.sampleWith g m Gan.fixedNoiseCount)
                         match quality test with
                         | Ok r ->
-                            { Charts =
-                                [ sprintf "Predicted classes of %d generated images (%s)" r.Samples r.Network,
-                                  Charts.classHistogram "Predicted class of generated images" r.Histogram r.Classes ]
-                              Pictures = [ grid ] }
-                        | Error _ -> { Charts = []; Pictures = [ grid ] } } }
+                            [ Chart(sprintf "Predicted classes of %d generated images (%s)" r.Samples r.Network,
+                                    Charts.classHistogram "Predicted class of generated images" r.Histogram r.Classes)
+                              grid ]
+                        | Error _ -> [ grid ] } }
 
     /// GAN-MLP-A, -B or -C: "variant" picks the preset, the other settings refine it.
     let mlp = model "gan-mlp" "GAN-MLP-A/B/C: fully connected GAN (variant a, b or c)" Gan.mlpA (Gan.variantSetting :: Gan.settings @ Gan.hiddenSettings)

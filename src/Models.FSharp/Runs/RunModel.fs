@@ -4,13 +4,18 @@ open System
 open Plotly.NET
 open TorchSharp
 
-/// Pictures and charts a model draws once from the test set when a run ends (and when its report is rebuilt):
-/// the things that explain a trained model, such as a latent scatter or a grid of samples.
-type ReportExtras =
-    { /// (title, chart), e.g. ("Test codes coloured by digit", a 3-D scatter).
-      Charts: (string * GenericChart) list
-      /// (title, caption, images [N, C, H, W] in the data's normalised space), drawn as one grid each.
-      Pictures: (string * string * Tensor) list }
+/// Something a model's report shows, drawn once from the test set when a run ends (and when its report is rebuilt):
+/// what explains a trained model, such as a latent scatter, a grid of samples or passages of generated text. A model
+/// declares its artifacts; the run layer saves the images and the report renders whatever is declared.
+type ReportArtifact =
+    /// Images [N, C, H, W] in the data's normalised space, drawn as one grid (saved as `samples/final-<slug>.png`).
+    | ImageGrid of title: string * caption: string * images: Tensor
+    /// A chart, e.g. ("Test codes coloured by digit", a 3-D scatter).
+    | Chart of title: string * chart: GenericChart
+    /// Passages of text, shown verbatim.
+    | Text of TextSamples
+    /// A table with a header row.
+    | Table of ReportTable
 
 /// Validation of a model during training, on images held out from the training split (never the test split).
 type ValidationPlan =
@@ -51,8 +56,8 @@ type RunModel =
       Sample: (torch.Generator -> int -> Tensor) option
       /// Class probabilities [N, classes] of images [N, C, H, W] (classifiers).
       Classify: (Tensor -> Tensor) option
-      /// Extra report content from the test split and its class names; `RunModel.noExtras` when there is none.
-      Extras: Split -> string list -> ReportExtras
+      /// The report's artifacts from the test split and its class names; `RunModel.noExtras` when there are none.
+      Extras: Split -> string list -> ReportArtifact list
       /// Validation split and prepared inputs; `RunModel.plainTraining` for none.
       Training: TrainingPlan }
 
@@ -62,8 +67,8 @@ module RunModel =
     /// Train on every training image as it is, without validation.
     let plainTraining : TrainingPlan = { Validation = None; Inputs = None }
 
-    /// No extra report content.
-    let noExtras (_: Split) (_: string list) : ReportExtras = { Charts = []; Pictures = [] }
+    /// No report artifacts.
+    let noExtras (_: Split) (_: string list) : ReportArtifact list = []
 
     /// Mean of a loss over a split in batches, without gradients, in evaluation mode. Each batch is moved to
     /// `device` (the model's) before `lossOf` sees it, so a CPU split can be measured by a model on a GPU.

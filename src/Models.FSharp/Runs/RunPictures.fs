@@ -25,19 +25,21 @@ module RunPictures =
             Images.saveGrid (Path.Combine(dir, name)) 8 (Transforms.denormalize norm (images.cpu()))
             AtomicFile.writeText (Path.Combine(dir, slug title + ".title")) title
 
-    /// Draws a model's report extras: each picture as `samples/final-<slug>.png` (with its title and caption
-    /// beside it), returning the charts.
-    let drawExtras folder (norm: Normalization) (model: RunModel) (data: ImageDataset) =
+    /// Draws a model's report artifacts: saves each image grid as `samples/final-<slug>.png` (with its title and
+    /// caption beside it, read back by `finalSeries`) and returns the others, which the report renders directly.
+    let drawExtras folder (norm: Normalization) (model: RunModel) (data: ImageDataset) : ReportArtifact list =
         Trainer.eval model.Trainer
         use _ = torch.NewDisposeScope()
-        let extras = model.Extras data.Test data.Classes
+        let artifacts = model.Extras data.Test data.Classes
         let dir = RunFolder.picturesFolder folder
         Directory.CreateDirectory dir |> ignore
-        for (title, caption, images) in extras.Pictures do
-            let stem = "final-" + slug title
-            Images.saveGrid (Path.Combine(dir, stem + ".png")) 8 (Transforms.denormalize norm (images.cpu()))
-            AtomicFile.writeText (Path.Combine(dir, stem + ".final")) (title + "\n" + caption)
-        extras.Charts
+        [ for artifact in artifacts do
+            match artifact with
+            | ImageGrid (title, caption, images) ->
+                let stem = "final-" + slug title
+                Images.saveGrid (Path.Combine(dir, stem + ".png")) 8 (Transforms.denormalize norm (images.cpu()))
+                AtomicFile.writeText (Path.Combine(dir, stem + ".final")) (title + "\n" + caption)
+            | other -> yield other ]
 
     /// The series `read` makes of each file of the run's pictures folder matching `pattern`, in file-name order
     /// (none before the folder exists); `read` gets the folder and the file.

@@ -16,7 +16,7 @@ module RunReportFile =
 
     /// Writes `<folder>/report.html` and returns its path. `weightsNote` ends the summary, e.g. `restoredNote`.
     let write folder (s: RunSettings) (entry: CatalogEntry) (data: ImageDataset) (device: torch.Device)
-              (history: History) (metrics: (string * float * string) list) (charts: (string * Plotly.NET.GenericChart) list)
+              (history: History) (metrics: (string * float * string) list) (artifacts: ReportArtifact list)
               (parameters: int64) (weightsNote: string option) =
         let report = RunFolder.reportPath folder
         let epochs = history.Epochs.Length
@@ -32,7 +32,11 @@ module RunReportFile =
               Summary = summary
               History = history
               ImageSeries = RunPictures.imageSeries folder
-              Charts = Charts.trainingValidationCurves history @ charts
+              Charts =
+                Charts.trainingValidationCurves history
+                @ (artifacts |> List.choose (function Chart (title, chart) -> Some (title, chart) | _ -> None))
+              Texts = artifacts |> List.choose (function Text t -> Some t | _ -> None)
+              Tables = artifacts |> List.choose (function Table t -> Some t | _ -> None)
               Metrics = metrics |> List.map (fun (n, v, how) -> n, v.ToString("G6", CultureInfo.InvariantCulture), how)
               Config =
                 [ "model", s.ModelId; "dataset", data.Name; "normalization", RunSettings.normalizationOf entry s

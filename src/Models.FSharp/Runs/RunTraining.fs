@@ -142,8 +142,8 @@ module RunTraining =
             | _ -> None
         Trainer.eval model.Trainer
         let metrics = model.Evaluate data.Test data.Classes
-        let charts = RunPictures.drawExtras folder norm model data
-        let report = RunReportFile.write folder s entry data device result.History metrics charts parameters weightsNote
+        let artifacts = RunPictures.drawExtras folder norm model data
+        let report = RunReportFile.write folder s entry data device result.History metrics artifacts parameters weightsNote
         { Folder = folder; Report = report; History = result.History; Outcome = result.Outcome; Metrics = metrics
           KeptEpoch = result.RestoredEpoch }
 

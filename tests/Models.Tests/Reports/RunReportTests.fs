@@ -64,6 +64,8 @@ let sampleContent (dir: string) (title: string) =
       Charts =
         [ "Latent space (2-d)", Charts.latentScatter points labels [ for k in 0 .. 9 -> string k ]
           "Latent space (3-d)", Charts.latentScatter (points |> Array.mapi (fun i p -> [| p.[0]; p.[1]; float (i % 10) * 0.3 |])) labels [] ]
+      Texts = []
+      Tables = []
       Metrics = [ "reconstruction MSE", "0.0312", "mean over the 10 000 test images"; "FID", "41.7", "Frechet distance of 2048-d features, 10 000 samples" ]
       Config = [ "epochs", "5"; "batch size", "128"; "learning rate", "0.001"; "latent dim", "2" ]
       Environment = [ "TorchSharp", "0.107.0"; "device", "cpu"; "seed", "42"; "mnist sha256", "9fb629c4189551a2d022fa330f9573f3" ] }
@@ -104,11 +106,30 @@ let tests =
             let content =
                 { Title = "t"; ModelId = ""; Summary = ""; History = History.empty
                   ImageSeries = [ { Title = "s"; Caption = ""; Frames = [ "epoch 1", "/nonexistent/frame.png" ] } ]
-                  Charts = []; Metrics = []; Config = []; Environment = [] }
+                  Charts = []; Texts = []; Tables = []; Metrics = []; Config = []; Environment = [] }
             let html = RunReport.render content
             Expect.stringContains html "Missing image file: /nonexistent/frame.png" "missing file noted"
             Expect.stringContains html "No steps recorded." "empty history noted"
             Expect.equal (count (Charts.plotlyJs ()) html) 1 "plotly.js still once"
+            Expect.isFalse (html.Contains "id=\"text\"") "no text section when the model declares no text"
+            Expect.isFalse (html.Contains "id=\"tables\"") "no table section when the model declares no table"
+        }
+
+        test "text samples and tables a model declares are shown verbatim and escaped, each in its section" {
+            let content =
+                { Title = "t"; ModelId = "lm"; Summary = ""; History = History.empty; ImageSeries = []; Charts = []
+                  Texts = [ { Title = "Samples at temperature 0.8"; Caption = "Three passages from the prompt ROMEO:"
+                              Samples = [ "ROMEO:\nWhat <light> through\n  yonder window & breaks?"; "second" ] } ]
+                  Tables = [ { Title = "Nearest words"; Caption = "cosine similarity"; Header = [ "word"; "neighbours" ]
+                               Rows = [ [ "king"; "queen <3" ]; [ "love"; "hate" ] ] } ]
+                  Metrics = []; Config = []; Environment = [] }
+            let html = RunReport.render content
+            Expect.stringContains html "<a href=\"#text\">Text</a>" "listed in the contents"
+            Expect.stringContains html "<a href=\"#tables\">Tables</a>" "tables listed in the contents"
+            Expect.stringContains html "<pre class=\"sample\">ROMEO:\nWhat &lt;light&gt; through\n  yonder window &amp; breaks?</pre>" "line breaks kept, markup escaped"
+            Expect.equal (count "<pre class=\"sample\">" html) 2 "one block per passage"
+            Expect.stringContains html "<th>word</th><th>neighbours</th>" "header row"
+            Expect.stringContains html "<tr><td>king</td><td>queen &lt;3</td></tr>" "cells escaped"
         }
 
         test "write is atomic and writes what render returns" {
