@@ -199,6 +199,20 @@ module Fetch =
         sprintf "%s was not found in %s. Run: ./generative data fetch %s (or, with the files already on disk: generative data fetch %s --from <folder>)"
             spec.DisplayName places spec.Key spec.Key
 
+    /// The folder to read data set `name` from for training or evaluation: the folder the user named, which is used
+    /// or rejected with its reason (never silently replaced by the cache), else the cache or a system folder.
+    /// FileNotFoundException says what is wrong and what to run.
+    let folderFor (name: string) (userFolder: string option) : string =
+        match userFolder with
+        | Some folder ->
+            match checkUserFolder name folder with
+            | Ok f -> f
+            | Error reason -> raise (FileNotFoundException reason)
+        | None ->
+            match locate name None with
+            | Some f -> f
+            | None -> raise (FileNotFoundException(missingMessage name))
+
     // ---- installing into the cache ------------------------------------------------------------------------
 
     /// Verifies the bytes `getBytes` returns for every file of `spec` (uncompressed), then writes them into

@@ -30,18 +30,7 @@ module Experiment =
 
     let private loadDataOf (entry: CatalogEntry) (s: RunSettings) : ImageDataset =
         let dataset = DatasetCatalog.find s.Dataset
-        let name = dataset.Name
-        // A folder the user names is used or rejected with its reason, never silently replaced by the cache.
-        let folder =
-            match s.DataFolder with
-            | Some folder ->
-                match Fetch.checkUserFolder name folder with
-                | Ok f -> f
-                | Error reason -> raise (FileNotFoundException reason)
-            | None ->
-                match Fetch.locate name None with
-                | Some f -> f
-                | None -> raise (FileNotFoundException(Fetch.missingMessage name))
+        let folder = Fetch.folderFor dataset.Name s.DataFolder
         let norm = parseNormalization (RunSettings.normalizationOf entry s)
         DatasetCatalog.loadImages dataset folder norm
 

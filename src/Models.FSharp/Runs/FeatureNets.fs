@@ -69,10 +69,7 @@ module FeatureNets =
     /// atomically to `path dataset` (the `ModelFile` format, with a description) and returns (path, test accuracy).
     let train (dataset: string) (dataFolder: string option) (device: DeviceChoice) (log: string -> unit) : string * float =
         let key = keyOf dataset
-        let folder =
-            match Fetch.locate key dataFolder with
-            | Some f -> f
-            | None -> raise (FileNotFoundException(Fetch.missingMessage key))
+        let folder = Fetch.folderFor key dataFolder
         let dev = Device.resolve device
         use data = DatasetCatalog.loadImages (DatasetCatalog.find key) folder MinusOneToOne
         Device.seed seed

@@ -155,3 +155,20 @@ let tests =
             Expect.stringContains (Fetch.missingMessage "fashion-mnist") "/usr/share/datasets/fashion-mnist" "the system folder"
         }
     ]
+
+[<Tests>]
+let folderTests =
+    testList "Data.Fetch.folderFor" [
+        test "a folder the user names is used or rejected naming it, by training and by the feature classifier alike" {
+            withTemp (fun dir ->
+                let missing = Path.Combine(dir, "no-such-folder")
+                let e = Generative.Tests.TestData.raises<FileNotFoundException> (fun () -> Fetch.folderFor "mnist" (Some missing) |> ignore)
+                Expect.stringContains e.Message missing "names the folder, not the cache"
+                let empty = Path.Combine(dir, "empty")
+                Directory.CreateDirectory empty |> ignore
+                let e = Generative.Tests.TestData.raises<FileNotFoundException> (fun () -> Fetch.folderFor "mnist" (Some empty) |> ignore)
+                Expect.stringContains e.Message empty "names the folder that lacks the files"
+                let e = Generative.Tests.TestData.raises<FileNotFoundException> (fun () -> FeatureNets.train "mnist" (Some missing) Cpu ignore |> ignore)
+                Expect.stringContains e.Message missing "features train rejects it too, before training")
+        }
+    ]
