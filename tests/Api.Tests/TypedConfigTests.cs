@@ -128,6 +128,16 @@ public sealed class TypedConfigTests
         Assert.Equal(AutoencoderEntries.deep.Defaults.EncoderWidths, network.Item.EncoderWidths);
     }
 
+    [Fact]
+    public void Denoising_network_without_a_chosen_optimizer_takes_the_presets_as_the_command_line_does()
+    {
+        var dae = _ctx.Autoencoders.Denoising(Noise.Gaussian()).WithNetwork(DenoisingNetwork.Deep);
+        Assert.Equal(Optimizer.Of(AutoencoderEntries.deep.Defaults.Optimizer), dae.Optimizer);
+        var cli = AutoencoderEntries.all.Single(e => e.Id == "ae-denoise")
+            .Configure.Invoke(Microsoft.FSharp.Collections.ListModule.OfSeq(new[] { Tuple.Create("network", "deep") }));
+        Assert.Equal(cli.Settings.Select(s => (s.Item1, s.Item2)), ModelSpec.configured(AutoencoderEntries.denoising, dae.Config).Settings.Select(s => (s.Item1, s.Item2)));
+    }
+
     public static IEnumerable<object[]> BadValues() =>
     [
         ["encoder-widths", "ae-deep"],

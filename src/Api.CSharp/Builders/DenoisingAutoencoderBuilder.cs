@@ -43,8 +43,12 @@ public sealed record DenoisingAutoencoderBuilder
         _ => DenoisingNetwork.Linear,
     };
 
-    /// <summary>The optimiser (default Adam, lr 1e-3), whichever the network.</summary>
+    /// <summary>The optimiser: the one given to <see cref="WithOptimizer"/>, else the network preset's (Adam, lr 1e-3;
+    /// AE-DEEP's adds weight decay 1e-6, AE-CONV's 1e-5), as with <c>--set network=...</c>.</summary>
     public Optimizer Optimizer => Optimizer.Of(OptimizerOf(Config.Network));
+
+    /// <summary>The optimiser given to <see cref="WithOptimizer"/>, kept across <see cref="WithNetwork"/>; null: the preset's.</summary>
+    private OptimizerSpec? ChosenOptimizer { get; init; }
 
     /// <summary>A copy with another corruption.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="noise"/> is null.</exception>
@@ -52,8 +56,8 @@ public sealed record DenoisingAutoencoderBuilder
         this with { Config = new DenoisingConfig(Config.Network, (noise ?? throw new ArgumentNullException(nameof(noise))).Core) };
 
     /// <summary>
-    /// A copy training another network: the library's preset of that name (<c>DenoisingAutoencoder.network</c>) with
-    /// this builder's optimiser, so the optimiser does not depend on the order of WithNetwork and WithOptimizer.
+    /// A copy training another network: the library's preset of that name (<c>DenoisingAutoencoder.network</c>) with its
+    /// optimiser, or the one given to <see cref="WithOptimizer"/> (in either order), as <c>--set network=...</c> does.
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="network"/> is not a <see cref="DenoisingNetwork"/>; ParamName is
     /// "network", the setting key.</exception>
@@ -67,7 +71,8 @@ public sealed record DenoisingAutoencoderBuilder
             _ => throw new ArgumentException($"network: expected Linear, Deep or Convolutional but got {network}.", nameof(network)),
         };
         var preset = DenoisingAutoencoderModule.network(name);
-        return this with { Config = new DenoisingConfig(WithOptimizer(preset, OptimizerOf(Config.Network)), Config.Corruption) };
+        var chosen = ChosenOptimizer is null ? preset : WithOptimizer(preset, ChosenOptimizer);
+        return this with { Config = new DenoisingConfig(chosen, Config.Corruption) };
     }
 
     /// <summary>A copy with another optimiser.</summary>
@@ -75,7 +80,7 @@ public sealed record DenoisingAutoencoderBuilder
     public DenoisingAutoencoderBuilder WithOptimizer(Optimizer optimizer)
     {
         var spec = (optimizer ?? throw new ArgumentNullException(nameof(optimizer))).Spec;
-        return this with { Config = new DenoisingConfig(WithOptimizer(Config.Network, spec), Config.Corruption) };
+        return this with { ChosenOptimizer = spec, Config = new DenoisingConfig(WithOptimizer(Config.Network, spec), Config.Corruption) };
     }
 
     /// <summary>Validates the config and creates the model, its weights seeded by the context.</summary>
