@@ -1,0 +1,53 @@
+/// The `generative` command's handling of bad usage, run as a process (the built CLI next to this test project's
+/// build, which `./test.sh` makes first): exit code 2, one line naming the problem, no stack trace.
+module Generative.Tests.CliTests
+
+open System
+open System.Diagnostics
+open System.IO
+open Expecto
+
+/// The built command line, found from the repository root above this test's output folder.
+let private cliDll () =
+    let rec root (dir: DirectoryInfo) =
+        if isNull dir then failtest "the repository root (Generative.sln) is not above the test's output folder"
+        elif File.Exists(Path.Combine(dir.FullName, "Generative.sln")) then dir.FullName
+        else root dir.Parent
+    let dll = Path.Combine(root (DirectoryInfo AppContext.BaseDirectory), "src", "Cli", "bin", "Release", "net10.0", "Generative.Cli.dll")
+    if not (File.Exists dll) then failtestf "%s is missing: build the solution in Release first (./test.sh does)" dll
+    dll
+
+/// Runs the CLI with `args` in an empty folder; returns (exit code, standard error).
+let private run (args: string list) =
+    let folder = Path.Combine(Path.GetTempPath(), "generative-cli-" + Guid.NewGuid().ToString("N"))
+    Directory.CreateDirectory folder |> ignore
+    try
+        let psi = ProcessStartInfo("dotnet", RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+                                   WorkingDirectory = folder)
+        psi.ArgumentList.Add(cliDll ())
+        args |> List.iter psi.ArgumentList.Add
+        use p = Process.Start psi
+        let err = p.StandardError.ReadToEndAsync()
+        p.StandardOutput.ReadToEnd() |> ignore
+        p.WaitForExit()
+        p.ExitCode, err.Result, Directory.GetFileSystemEntries(folder).Length
+    finally Directory.Delete(folder, true)
+
+[<Tests>]
+let tests =
+    testList "Cli" [
+        for args, named in
+            [ [ "train"; "ae-linear"; "--set"; "loss=mse"; "--set"; "loss=bogus" ], "loss: expected each setting once"
+              [ "train"; "ae-linear"; "--set"; "encoder-width=3" ], "unknown setting 'encoder-width'"
+              [ "train"; "vae"; "--set"; "latent-dim=0" ], "latent-dim: expected a positive dimension"
+              [ "train"; "gan-mlp"; "--set"; "g-optimizer=adam:lr=fast" ], "g-optimizer: expected a number for lr"
+              [ "train"; "ae-linear"; "--epochs"; "0" ], "epochs: expected at least 1" ] do
+            test (sprintf "'%s' is a usage error naming the setting" (String.Join(" ", args))) {
+                let code, err, written = run args
+                Expect.equal code 2 (sprintf "exit code 2 (stderr: %s)" err)
+                Expect.stringContains err named "names the problem"
+                Expect.isFalse (err.Contains "   at ") "no stack trace"
+                Expect.isFalse (err.Contains "(Parameter '") "no .NET parameter suffix"
+                Expect.equal written 0 "nothing written (no run folder)"
+            }
+    ]
