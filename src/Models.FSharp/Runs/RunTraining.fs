@@ -31,11 +31,11 @@ module RunTraining =
         match plan.Validation with
         | None -> prepare train, None
         | Some v ->
-            if not (v.Fraction > 0.0 && v.Fraction < 1.0) then Errors.invalidArg "Fraction" "a validation fraction in (0, 1)" v.Fraction
+            if not (v.Fraction > 0.0 && v.Fraction < 1.0) then Errors.invalidArg "validation" "a validation fraction in (0, 1)" v.Fraction
             let n = train.Count
             let held = int64 (Math.Round(v.Fraction * float n))
             if held < 1L || held >= n then
-                Errors.invalidArg "Fraction" (sprintf "a fraction that leaves both parts non-empty for %d training images" n) v.Fraction
+                Errors.invalidArg "validation" (sprintf "a fraction that leaves both parts non-empty for %d training images" n) v.Fraction
             let part start len : Split = { Images = train.Images.narrow(0L, start, len); Labels = train.Labels.narrow(0L, start, len) }
             prepare (part 0L (n - held)), Some (prepare (part (n - held) held))
 

@@ -117,6 +117,6 @@ let tests =
             Expect.isTrue (torch.allclose(held.Value.Images, data.Images.narrow(0L, 40L, 10L))) "the last images"
             let e = TestData.raises<ArgumentException> (fun () ->
                         Experiment.splitForTraining { plan with Validation = Some { plan.Validation.Value with Fraction = 1.0 } } data |> ignore)
-            Expect.equal e.ParamName "Fraction" "names the fraction"
+            Expect.equal e.ParamName "validation" "names the validation setting"
         }
     ]
