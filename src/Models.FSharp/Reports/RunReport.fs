@@ -299,28 +299,28 @@ footer { color: var(--muted); font-size: 13px; padding: 20px 0 36px; border-top:
                   .Append(Charts.toHtmlFragment (extraChartId i) chart).Append("\n</div>\n") |> ignore)
             sb.Append("</div>\n</section>\n") |> ignore
 
-        // ---- text the model wrote ----
-        if not content.Texts.IsEmpty then
-            sb.Append("<section id=\"text\">\n<h2>Text</h2>\n") |> ignore
-            for t in content.Texts do
-                sb.AppendFormat("<div class=\"card\">\n<h3>{0}</h3>\n<p class=\"caption\">{1}</p>\n", esc t.Title, esc t.Caption) |> ignore
-                for sample in t.Samples do sb.AppendFormat("<pre class=\"sample\">{0}</pre>\n", esc sample) |> ignore
-                sb.Append("</div>\n") |> ignore
-            sb.Append("</section>\n") |> ignore
-
-        // ---- tables the model declared ----
-        if not content.Tables.IsEmpty then
-            sb.Append("<section id=\"tables\">\n<h2>Tables</h2>\n") |> ignore
-            for t in content.Tables do
-                sb.AppendFormat("<div class=\"card\">\n<h3>{0}</h3>\n<p class=\"caption\">{1}</p>\n<table><thead><tr>", esc t.Title, esc t.Caption) |> ignore
-                for h in t.Header do sb.AppendFormat("<th>{0}</th>", esc h) |> ignore
-                sb.Append("</tr></thead><tbody>\n") |> ignore
-                for row in t.Rows do
-                    sb.Append("<tr>") |> ignore
-                    for cell in row do sb.AppendFormat("<td>{0}</td>", esc cell) |> ignore
-                    sb.Append("</tr>\n") |> ignore
-                sb.Append("</tbody></table>\n</div>\n") |> ignore
-            sb.Append("</section>\n") |> ignore
+        // ---- what the model declared besides images and charts: text it wrote, tables ----
+        // One section per kind, one card per item: a title, a caption, then the item's own body.
+        let declaredSection (id: string) (heading: string) (items: 'T list) (titleOf: 'T -> string * string) (body: 'T -> unit) =
+            if not items.IsEmpty then
+                sb.AppendFormat("<section id=\"{0}\">\n<h2>{1}</h2>\n", id, esc heading) |> ignore
+                for item in items do
+                    let title, caption = titleOf item
+                    sb.AppendFormat("<div class=\"card\">\n<h3>{0}</h3>\n<p class=\"caption\">{1}</p>\n", esc title, esc caption) |> ignore
+                    body item
+                    sb.Append("</div>\n") |> ignore
+                sb.Append("</section>\n") |> ignore
+        declaredSection "text" "Text" content.Texts (fun t -> t.Title, t.Caption) (fun t ->
+            for sample in t.Samples do sb.AppendFormat("<pre class=\"sample\">{0}</pre>\n", esc sample) |> ignore)
+        declaredSection "tables" "Tables" content.Tables (fun t -> t.Title, t.Caption) (fun t ->
+            sb.Append("<table><thead><tr>") |> ignore
+            for h in t.Header do sb.AppendFormat("<th>{0}</th>", esc h) |> ignore
+            sb.Append("</tr></thead><tbody>\n") |> ignore
+            for row in t.Rows do
+                sb.Append("<tr>") |> ignore
+                for cell in row do sb.AppendFormat("<td>{0}</td>", esc cell) |> ignore
+                sb.Append("</tr>\n") |> ignore
+            sb.Append("</tbody></table>\n") |> ignore)
 
         // ---- metrics ----
         sb.Append("<section id=\"metrics\">\n<h2>Metrics</h2>\n<div class=\"card\">\n") |> ignore
