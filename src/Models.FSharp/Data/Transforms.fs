@@ -103,7 +103,10 @@ module Transforms =
         checkProbability "p" p
         if count < 0L then Errors.invalidArg "count" "a count >= 0" count
         use u = uniform source [| count |]
-        u.lt(p.ToScalar())
+        // Disposed here: a Scalar is native memory that dispose scopes do not track (docs/torchsharp.md, "The memory
+        // trap"), and training flips a batch every step.
+        use threshold = p.ToScalar()
+        u.lt(threshold)
 
     /// Flips each sample of a [N,C,H,W] batch horizontally with probability `p` (independent coin per sample, drawn
     /// on the CPU exactly as `coinFlips p source N` would, whatever the batch's device: the CPU generator's state is
