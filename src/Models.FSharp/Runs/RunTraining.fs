@@ -57,7 +57,9 @@ module RunTraining =
             let n = min (int64 s.PictureCount) data.Test.Count
             { Images = data.Test.Images.narrow(0L, 0L, n).``to``(device); Labels = data.Test.Labels.narrow(0L, 0L, n).``to``(device) }
         if resumeFrom.IsNone then RunPictures.savePictures folder norm model fixedBatch 0
-        let info pos = { ModelId = s.ModelId; Settings = RunSettings.effectiveModelSettings entry s; Position = pos; CreatedUtc = DateTime.UtcNow }
+        // The settings are read once per run, not at every checkpoint.
+        let modelSettings = RunSettings.effectiveModelSettings entry s
+        let info pos = { ModelId = s.ModelId; Settings = modelSettings; Position = pos; CreatedUtc = DateTime.UtcNow }
         let parameters = Trainer.parameterCount model.Trainer
         let stopping = model.Training.Validation |> Option.bind (fun plan -> plan.EarlyStopping)
         match resumeFrom, stopping with
