@@ -63,14 +63,14 @@ public sealed record DenoisingAutoencoderBuilder
     /// "network", the setting key.</exception>
     public DenoisingAutoencoderBuilder WithNetwork(DenoisingNetwork network)
     {
-        var name = network switch
+        // The library's presets themselves (those `--set network=linear|deep|conv` picks), not their names.
+        var preset = network switch
         {
-            DenoisingNetwork.Linear => "linear",
-            DenoisingNetwork.Deep => "deep",
-            DenoisingNetwork.Convolutional => "conv",
+            DenoisingNetwork.Linear => Generative.DenoisingNetwork.NewFullyConnected(AutoencoderModule.linear),
+            DenoisingNetwork.Deep => Generative.DenoisingNetwork.NewFullyConnected(AutoencoderModule.deep),
+            DenoisingNetwork.Convolutional => Generative.DenoisingNetwork.NewConvolutional(ConvAutoencoderModule.source),
             _ => throw new ArgumentException($"network: expected Linear, Deep or Convolutional but got {network}.", nameof(network)),
         };
-        var preset = DenoisingAutoencoderModule.network(name);
         var chosen = ChosenOptimizer is null ? preset : WithOptimizer(preset, ChosenOptimizer);
         return this with { Config = new DenoisingConfig(chosen, Config.Corruption) };
     }
