@@ -27,11 +27,19 @@ public sealed record MlpGanBuilder : GanBuilder<MlpGanBuilder>
         _ => MlpGanVariant.A,
     };
 
-    /// <summary>A copy with another variant: its preset (<c>Gan.mlpVariant</c>) with the values set so far kept.</summary>
+    /// <summary>A copy with another variant: its preset (<c>Gan.mlpA</c>, <c>mlpB</c>, <c>mlpC</c>, the values
+    /// <c>--set variant=a|b|c</c> picks) with the values set so far kept.</summary>
     /// <exception cref="ArgumentException"><paramref name="variant"/> is not an <see cref="MlpGanVariant"/>; ParamName is
     /// "variant", the setting key.</exception>
-    public MlpGanBuilder WithVariant(MlpGanVariant variant) =>
-        Enum.IsDefined(variant)
-            ? this with { Config = Rebase(GanModule.mlpVariant(variant.ToString().ToLowerInvariant())) }
-            : throw new ArgumentException($"variant: expected A, B or C but got {variant}.", nameof(variant));
+    public MlpGanBuilder WithVariant(MlpGanVariant variant)
+    {
+        var preset = variant switch
+        {
+            MlpGanVariant.A => GanModule.mlpA,
+            MlpGanVariant.B => GanModule.mlpB,
+            MlpGanVariant.C => GanModule.mlpC,
+            _ => throw new ArgumentException($"variant: expected A, B or C but got {variant}.", nameof(variant)),
+        };
+        return this with { Config = Rebase(preset) };
+    }
 }
