@@ -171,7 +171,7 @@ module Cases =
         let metrics =
             match test with
             | None -> []
-            | Some t -> model.Evaluate t [] |> List.map (fun (name, value, _) -> name, value)
+            | Some t -> model.Evaluate (ImageData { Name = "test"; Train = t; Test = t; Normalization = norm; Classes = []; Files = [] }) |> List.map (fun (name, value, _) -> name, value)
         measured s kind metrics timing
 
     let private autoencoderCase name description script =

@@ -6,6 +6,8 @@ open Argu
 type TrainArgs =
     | [<MainCommand; Unique>] Model of model: string
     | Dataset of name: string
+    | Corpus of name: string
+    | Text of file: string
     | Epochs of count: int
     | [<AltCommandLine("-b")>] Batch_Size of size: int
     | Seed of seed: int64
@@ -22,7 +24,9 @@ type TrainArgs =
         member a.Usage =
             match a with
             | Model _ -> "model id (see `generative models`), e.g. ae-linear."
-            | Dataset _ -> "mnist (default) or fashion-mnist."
+            | Dataset _ -> "mnist (default for image models) or fashion-mnist; for language models, a corpus as --corpus."
+            | Corpus _ -> "the text a language model trains on: tiny-shakespeare (default) or jargon."
+            | Text _ -> "a UTF-8 text file a language model trains on (instead of a named corpus)."
             | Epochs _ -> "epochs to train (default 1); with --resume, the new total."
             | Batch_Size _ -> "examples per step (default 64)."
             | Seed _ -> "seed of initial weights, data order and noise (default 42)."
@@ -50,6 +54,27 @@ type RunImageArgs =
             | Out _ -> "PNG file to write (default <run>/<command>.png)."
             | Device _ -> "auto, cpu or cuda."
             | Seed _ -> "seed for sampling noise (default 0)."
+
+type GenerateArgs =
+    | [<MainCommand; ExactlyOnce>] Run of run: string
+    | [<AltCommandLine("-p")>] Prompt of text: string
+    | [<AltCommandLine("-n")>] Length of tokens: int
+    | [<AltCommandLine("-t")>] Temperature of value: float
+    | Top_K of count: int
+    | Top_P of probability: float
+    | Seed of seed: int64
+    | Device of device: string
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Run _ -> "run folder of a language model (char-lstm, word-lstm)."
+            | Prompt _ -> "text the model continues (default: a line break)."
+            | Length _ -> "tokens to write: characters or words (default 500)."
+            | Temperature _ -> "below 1 safer, above 1 wilder; 0 always takes the most likely token (default 0.8)."
+            | Top_K _ -> "draw only among the k most likely tokens (default 0: all)."
+            | Top_P _ -> "draw only among the most likely tokens holding this probability (default 1: all)."
+            | Seed _ -> "seed of the draws (default 0)."
+            | Device _ -> "auto, cpu or cuda."
 
 type EncodeArgs =
     | [<MainCommand; ExactlyOnce>] Run of run: string
@@ -117,6 +142,7 @@ type Command =
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
     | [<CliPrefix(CliPrefix.None)>] Sample of ParseResults<RunImageArgs>
     | [<CliPrefix(CliPrefix.None)>] Reconstruct of ParseResults<RunImageArgs>
+    | [<CliPrefix(CliPrefix.None)>] Generate of ParseResults<GenerateArgs>
     | [<CliPrefix(CliPrefix.None)>] Encode of ParseResults<EncodeArgs>
     | [<CliPrefix(CliPrefix.None)>] Report of ParseResults<ReportArgs>
     | [<CliPrefix(CliPrefix.None)>] Eval of ParseResults<EvalArgs>
@@ -129,7 +155,8 @@ type Command =
         member a.Usage =
             match a with
             | Train _ -> "train a model into a run folder (or --resume one)."
-            | Sample _ -> "draw new images from a trained generative model."
+            | Sample _ -> "draw new images from a trained generative model (or text from a language model)."
+            | Generate _ -> "write text with a trained language model, streamed as it is drawn."
             | Reconstruct _ -> "reconstruct test images with a trained autoencoder (originals above, reconstructions below)."
             | Encode _ -> "write the codes of the test set."
             | Report _ -> "rebuild a run's report.html."

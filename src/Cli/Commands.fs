@@ -58,10 +58,15 @@ let train (args: ParseResults<TrainArgs>) =
                 | Some m -> m
                 | None -> raise (UsageError "Name a model to train (see `generative models`), or --resume a run folder.")
             let d = Experiment.defaults model
+            if args.Contains TrainArgs.Dataset && args.Contains TrainArgs.Corpus then
+                raise (UsageError "--dataset and --corpus name the same thing: give one.")
+            if args.Contains TrainArgs.Text && (args.Contains TrainArgs.Dataset || args.Contains TrainArgs.Corpus) then
+                raise (UsageError "--text trains on a file instead of a named corpus: give either --text or --corpus.")
             let s =
                 { d with
                     ModelSettings = args.GetResults TrainArgs.Set |> List.map parseSet
-                    Dataset = args.GetResult(TrainArgs.Dataset, d.Dataset)
+                    Dataset = args.TryGetResult TrainArgs.Corpus |> Option.orElse (args.TryGetResult TrainArgs.Dataset) |> Option.defaultValue d.Dataset
+                    TextFile = args.TryGetResult TrainArgs.Text
                     DataFolder = args.TryGetResult TrainArgs.Data
                     Normalization = args.TryGetResult TrainArgs.Normalization
                     Epochs = args.GetResult(TrainArgs.Epochs, d.Epochs)
@@ -93,24 +98,65 @@ let private loadRunWith (args: ParseResults<RunImageArgs>) (operationOf: RunMode
     | None -> raise (UsageError(missing s.ModelId run))
     | Some operation -> run, device, s, operation
 
-/// `generative sample`.
+/// The images of a run's data set; a usage error for a language model's run.
+let private imagesOf (s: RunSettings) (run: string) : ImageDataset =
+    match Experiment.loadData s with
+    | ImageData images -> images
+    | TextData _ -> raise (UsageError(sprintf "%s is a language model's run: it has no images (try `generative generate %s`)." run run))
+
+/// Streams `length` tokens of a language model to the console as they are drawn (Ctrl+C stops early).
+let private streamText (generate: TextGenerator) (prompt: string) (length: int) (options: SamplingOptions) (seed: int64) =
+    use generator = new torch.Generator(uint64 seed)
+    Console.Write prompt
+    withCancelKey (fun token -> generate prompt length options generator (fun piece -> Console.Write piece; Console.Out.Flush()) token) |> ignore
+    Console.WriteLine()
+
+/// `generative generate`.
+let generate (args: ParseResults<GenerateArgs>) =
+    let run = args.GetResult GenerateArgs.Run
+    let device = args.TryGetResult GenerateArgs.Device |> Option.map Device.parse |> Option.defaultValue Auto
+    let options =
+        { Temperature = args.GetResult(GenerateArgs.Temperature, 0.8)
+          TopK = args.GetResult(GenerateArgs.Top_K, 0)
+          TopP = args.GetResult(GenerateArgs.Top_P, 1.0) }
+    let length = args.GetResult(GenerateArgs.Length, 500)
+    // Options are checked before the model is loaded.
+    try
+        TokenSampling.validate options
+        if length < 0 then Errors.invalidArg "length" "a number of tokens >= 0" length
+    with :? ArgumentException as e -> raise (UsageError(Errors.messageOf e))
+    let s, model = Experiment.load run device
+    match model.Generate with
+    | None -> raise (UsageError(sprintf "%s is not a language model (%s); try `generative sample %s`." run s.ModelId run))
+    | Some generate -> streamText generate (args.GetResult(GenerateArgs.Prompt, "")) length options (args.GetResult(GenerateArgs.Seed, 0L))
+    0
+
+/// `generative sample`: images from a generative image model, text from a language model.
 let sample (args: ParseResults<RunImageArgs>) =
-    let run, _, s, draw =
-        loadRunWith args (fun model -> model.Sample)
-            (sprintf "%s has no prior to sample from; `generative reconstruct %s` shows what it learned.")
-    use generator = new torch.Generator(uint64 (args.GetResult(RunImageArgs.Seed, 0L)))
-    use _ = torch.no_grad()
-    use images = draw generator (args.GetResult(RunImageArgs.Count, 64))
-    let out = outPath run args "samples"
-    Images.saveGrid out 8 (Transforms.denormalize (Experiment.parseNormalization s.Normalization.Value) (images.cpu()))
-    Console.WriteLine(sprintf "wrote %s" (Path.GetFullPath out))
+    let run = args.GetResult RunImageArgs.Run
+    let device = args.TryGetResult RunImageArgs.Device |> Option.map Device.parse |> Option.defaultValue Auto
+    let seed = args.GetResult(RunImageArgs.Seed, 0L)
+    let s, model = Experiment.load run device
+    match model.Sample, model.Generate with
+    | Some draw, _ ->
+        use generator = new torch.Generator(uint64 seed)
+        use _ = torch.no_grad()
+        use images = draw generator (args.GetResult(RunImageArgs.Count, 64))
+        let out = outPath run args "samples"
+        Images.saveGrid out 8 (Transforms.denormalize (Experiment.parseNormalization s.Normalization.Value) (images.cpu()))
+        Console.WriteLine(sprintf "wrote %s" (Path.GetFullPath out))
+    | None, Some generate ->
+        // A language model's sample is text: --n tokens at temperature 1, after a line break.
+        streamText generate "" (args.GetResult(RunImageArgs.Count, 500)) TokenSampling.plain seed
+    | None, None ->
+        raise (UsageError(sprintf "%s has no prior to sample from; `generative reconstruct %s` shows what it learned." s.ModelId run))
     0
 
 /// `generative reconstruct`.
 let reconstruct (args: ParseResults<RunImageArgs>) =
     let run, device, s, f =
         loadRunWith args (fun model -> model.Reconstruct) (sprintf "%s does not reconstruct inputs; try `generative sample %s`.")
-    let data = Experiment.loadData s
+    let data = imagesOf s run
     let n = min (int64 (args.GetResult(RunImageArgs.Count, 32))) data.Test.Count
     // A seeded random choice of test images, so repeated calls can show different digits.
     use g = new torch.Generator(uint64 (args.GetResult(RunImageArgs.Seed, 0L)))
@@ -132,7 +178,7 @@ let encode (args: ParseResults<EncodeArgs>) =
     match model.Encode with
     | None -> raise (UsageError(sprintf "%s has no encoder." s.ModelId))
     | Some f ->
-        let data = Experiment.loadData s
+        let data = imagesOf s run
         let out = args.GetResult(EncodeArgs.Out, Path.Combine(run, "codes.csv"))
         use _ = torch.no_grad()
         use codes = f (data.Test.Images.``to``(Device.resolve device))

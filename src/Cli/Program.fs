@@ -17,6 +17,7 @@ let main argv =
         | Some (Train a) -> Commands.train a
         | Some (Sample a) -> Commands.sample a
         | Some (Reconstruct a) -> Commands.reconstruct a
+        | Some (Generate a) -> Commands.generate a
         | Some (Encode a) -> Commands.encode a
         | Some (Report a) -> Commands.report a
         | Some (Eval a) -> Commands.eval a

@@ -34,3 +34,8 @@ let tempFolder (prefix: string) =
 /// Every parameter and buffer of the trainer's modules as float arrays, by name.
 let weightsOf (t: Trainer) =
     Checkpoint.stateOf t |> List.map (fun (n, w) -> n, w.detach().cpu().to_type(torch.float32).data<float32>().ToArray())
+
+/// A split as the run data of an image model's `Evaluate` and `Extras` (train and test are the same split; no
+/// class names). Not disposed through the result: the caller owns the split.
+let imagesOf (split: Split) : RunData =
+    ImageData { Name = "test images"; Train = split; Test = split; Normalization = ZeroOne; Classes = []; Files = [] }

@@ -69,7 +69,7 @@ public abstract class TrainableModel : IDisposable
             var events = new RunEvents(
                 FuncConvert.FromAction<Generative.TrainingProgress>(p => progress?.Report(ToProgress(p))),
                 FuncConvert.FromAction<string>(_ => { }));
-            var result = Experiment.fitModel(settings, Model, data.Dataset, events, cancellationToken);
+            var result = Experiment.fitModel(settings, Model, RunData.NewImageData(data.Dataset), events, cancellationToken);
             if (result.Outcome.IsCancelled)
                 throw new OperationCanceledException(
                     $"Training was cancelled; a checkpoint was saved in {result.Folder} (resume with: generative train --resume {result.Folder}).",
@@ -124,6 +124,7 @@ public abstract class TrainableModel : IDisposable
             ModelId,
             ListModule.OfSeq(Settings.Select(s => Tuple.Create(s.Key, s.Value))),
             data.Dataset.Name.ToLowerInvariant(),
+            FSharpOption<string>.None,
             FSharpOption<string>.None,
             FSharpOption<string>.Some(data.NormalizationName),
             options.Epochs,

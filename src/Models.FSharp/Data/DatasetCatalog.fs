@@ -6,8 +6,10 @@ open System
 type DatasetContent =
     /// Labelled images with train and test splits (IDX files), read in a normalisation.
     | LabelledImages of classes: string list * load: (string -> Normalization -> ImageDataset)
+    /// A text corpus for language models, read from its folder.
+    | TextCorpus of load: (string -> TextSource)
 
-/// A data set runs, the CLI and the C# facade can name. Text corpora are to join as another `DatasetContent`.
+/// A data set runs, the CLI and the C# facade can name.
 type DatasetEntry =
     { /// The name at the edges (`--dataset`, run.json, the cache folder), e.g. "fashion-mnist".
       Name: string
@@ -38,12 +40,24 @@ module DatasetCatalog =
         | Some d -> d
         | None -> Errors.invalidArg "dataset" (names ()) name
 
-    /// Reads a data set of labelled images from `folder` in a normalisation.
+    /// Reads a data set of labelled images from `folder` in a normalisation; ArgumentException (ParamName
+    /// "dataset") for a text corpus.
     let loadImages (entry: DatasetEntry) (folder: string) (normalization: Normalization) : ImageDataset =
         match entry.Content with
         | LabelledImages (_, load) -> load folder normalization
+        | TextCorpus _ -> Errors.invalidArg "dataset" "a data set of images (this one is a text corpus, for language models)" entry.Name
 
-    /// The class names of a data set of labelled images.
+    /// Reads a text corpus from `folder`; ArgumentException (ParamName "dataset") for a data set of images.
+    let loadText (entry: DatasetEntry) (folder: string) : TextSource =
+        match entry.Content with
+        | TextCorpus load -> load folder
+        | LabelledImages _ -> Errors.invalidArg "dataset" "a text corpus (this data set holds images)" entry.Name
+
+    /// True for a text corpus, false for images.
+    let isText (entry: DatasetEntry) = match entry.Content with TextCorpus _ -> true | LabelledImages _ -> false
+
+    /// The class names of a data set of labelled images (none for a text corpus).
     let classes (entry: DatasetEntry) : string list =
         match entry.Content with
         | LabelledImages (classes, _) -> classes
+        | TextCorpus _ -> []

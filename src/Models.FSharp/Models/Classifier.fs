@@ -258,8 +258,8 @@ module Classifier =
             (if fixedFeatures then m.Head.parameters() else Seq.append (m.Features.parameters()) (m.Head.parameters()))
             |> Seq.filter (fun p -> p.requires_grad) |> Seq.toArray
         Trainer.minimizing (modules m) (Optim.create m.Config.Optimizer parameters) (fun batch ->
-            if fixedFeatures then termsOfLogits m.Config (m.Head.forward(batch.Images)) batch.Labels
-            else loss m (augment m.Config batch.Images) batch.Labels)
+            if fixedFeatures then termsOfLogits m.Config (m.Head.forward(batch.Inputs)) batch.Targets
+            else loss m (augment m.Config batch.Inputs) batch.Targets)
         |> Trainer.withLearningRateHalfLife m.Config.LrHalfLife
 
     /// The split with its images replaced by their features [N, featureSize] (on the CPU), computed in batches of

@@ -114,8 +114,8 @@ module DenoisingAutoencoder =
     let trainer (m: DenoisingAutoencoder) : Trainer =
         let _, _, optimizer = training m.Config.Network
         EncoderDecoder.trainer optimizer (fun batch ->
-            use noisy = Corruption.apply GlobalGenerator m.Config.Corruption batch.Images
-            loss m noisy batch.Images) m.Network
+            use noisy = Corruption.apply GlobalGenerator m.Config.Corruption batch.Inputs
+            loss m noisy batch.Inputs) m.Network
 
     /// The name of a network preset: "linear" (AE-LIN's), "deep" (AE-DEEP's) or "conv" (AE-CONV's).
     let networkName (n: DenoisingNetwork) =

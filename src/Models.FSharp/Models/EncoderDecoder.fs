@@ -49,7 +49,7 @@ module EncoderDecoder =
     /// A trainer whose every step reconstructs the batch's images, minimising `loss` reduced by `reduction` with one
     /// `optimizer` over both networks.
     let reconstructionTrainer (loss: ReconstructionLoss) (reduction: Reduction) (optimizer: OptimizerSpec) (n: EncoderDecoder) : Trainer =
-        trainer optimizer (fun batch -> reconstructionLoss loss reduction n batch.Images batch.Images) n
+        trainer optimizer (fun batch -> reconstructionLoss loss reduction n batch.Inputs batch.Inputs) n
 
     /// The "loss", "reduction" and "optimizer" settings of a config trained by reconstruction, declared once for every
     /// variant: `get` reads the three fields of a config, `set` writes them.

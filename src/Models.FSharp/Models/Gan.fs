@@ -296,9 +296,10 @@ module Gan =
         let mutable discriminatorUpdates = 0
         { Modules = [ "generator", m.Generator :> torch.nn.Module; "discriminator", m.Discriminator :> torch.nn.Module ]
           Optimizers = [ "generator", gOptimizer; "discriminator", dOptimizer ]
+          Carried = None
           Step =
             fun batch ->
-                let real = augment c batch.Images
+                let real = augment c batch.Inputs
                 let trainGenerator = (discriminatorUpdates + 1) % c.DiscriminatorSteps = 0
                 let z = noise c real.device real.shape.[0]
                 let fake =

@@ -162,7 +162,7 @@ module Vae =
         lossOf m.Config r x mu logVar
 
     /// A trainer: one optimiser over encoder and decoder, minimising reconstruction + β·KL.
-    let trainer (m: Vae) : Trainer = EncoderDecoder.trainer m.Config.Optimizer (fun batch -> loss m batch.Images) m.Network
+    let trainer (m: Vae) : Trainer = EncoderDecoder.trainer m.Config.Optimizer (fun batch -> loss m batch.Inputs) m.Network
 
     /// Log importance weights log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x) for k samples z_i ~ q(z|x) per image:
     /// [N, k], in nats, with ε drawn from `generator` (a CPU generator, for reproducible estimates).

@@ -16,6 +16,13 @@ type ImageSeries =
       /// (label such as "epoch 3", path of a PNG file) in display order; the last frame is shown first.
       Frames: (string * string) list }
 
+/// Passages of one kind across a run (e.g. text a language model writes after each epoch), shown with a slider.
+type TextSeries =
+    { Title: string
+      Caption: string
+      /// (label such as "epoch 3", the text) in display order; the last frame is shown first.
+      Frames: (string * string) list }
+
 /// Passages of text a model wrote (e.g. samples of a language model), shown verbatim, one block each.
 type TextSamples =
     { Title: string
@@ -44,6 +51,8 @@ type ReportContent =
       ImageSeries: ImageSeries list
       /// Extra charts (title, chart), e.g. a latent scatter.
       Charts: (string * GenericChart) list
+      /// Text the model wrote across the run, one slider each.
+      TextSeries: TextSeries list
       /// Text the model wrote, shown verbatim.
       Texts: TextSamples list
       /// Tables the model declares.
@@ -168,9 +177,7 @@ footer { color: var(--muted); font-size: 13px; padding: 20px 0 36px; border-top:
     /// Upscale factor for a frame: integer (so pixels stay square blocks), about 3x, never wider than ~760 px.
     let private scaleFor (width: int) = max 1 (min 4 (760 / max 1 width))
 
-    let private frameHtml (sb: StringBuilder) (isLast: bool) (label: string, path: string) =
-        let hidden = if isLast then "" else " hidden"
-        sb.AppendFormat("<figure class=\"frame\" data-label=\"{0}\"{1}>", esc label, hidden) |> ignore
+    let private imageFrame (sb: StringBuilder) (label: string, path: string) =
         let bytes = if File.Exists path then Some (File.ReadAllBytes path) else None
         match bytes with
         | Some b ->
@@ -183,19 +190,26 @@ footer { color: var(--muted); font-size: 13px; padding: 20px 0 36px; border-top:
         | None ->
             // A report is written at the end of a long run; a missing picture must not lose the rest of the page.
             sb.AppendFormat("<div class=\"missing\">Missing image file: {0}</div>", esc path) |> ignore
-        sb.Append("</figure>\n") |> ignore
 
-    let private seriesHtml (sb: StringBuilder) (series: ImageSeries) =
+    let private textFrame (sb: StringBuilder) (_: string, text: string) =
+        sb.AppendFormat("<pre class=\"sample\">{0}</pre>", esc text) |> ignore
+
+    /// A card with a title, a caption and frames of which one shows at a time, picked with a slider (`sliderJs`);
+    /// `frameBody` writes a frame's content.
+    let private seriesCard (sb: StringBuilder) (title: string) (caption: string) (frames: (string * 'Frame) list)
+                           (emptyText: string) (frameBody: StringBuilder -> string * 'Frame -> unit) =
         sb.Append("<div class=\"card series\">\n") |> ignore
-        sb.AppendFormat("<h3>{0}</h3>\n", esc series.Title) |> ignore
-        if not (String.IsNullOrWhiteSpace series.Caption) then
-            sb.AppendFormat("<p class=\"caption\">{0}</p>\n", esc series.Caption) |> ignore
-        let frames = series.Frames
-        if frames.IsEmpty then sb.Append("<p class=\"empty\">No images.</p>\n") |> ignore
+        sb.AppendFormat("<h3>{0}</h3>\n", esc title) |> ignore
+        if not (String.IsNullOrWhiteSpace caption) then
+            sb.AppendFormat("<p class=\"caption\">{0}</p>\n", esc caption) |> ignore
+        if frames.IsEmpty then sb.AppendFormat("<p class=\"empty\">{0}</p>\n", esc emptyText) |> ignore
         else
             sb.Append("<div class=\"stage\">\n") |> ignore
             let last = frames.Length - 1
-            frames |> List.iteri (fun i f -> frameHtml sb (i = last) f)
+            frames |> List.iteri (fun i (label, frame) ->
+                sb.AppendFormat("<figure class=\"frame\" data-label=\"{0}\"{1}>", esc label, (if i = last then "" else " hidden")) |> ignore
+                frameBody sb (label, frame)
+                sb.Append("</figure>\n") |> ignore)
             sb.Append("</div>\n") |> ignore
             let lastLabel = fst (List.last frames)
             let single = if frames.Length = 1 then " hidden" else ""
@@ -205,6 +219,9 @@ footer { color: var(--muted); font-size: 13px; padding: 20px 0 36px; border-top:
                 + "<span class=\"frame-label\">{2}</span></div>\n",
                 single, last, esc lastLabel) |> ignore
         sb.Append("</div>\n") |> ignore
+
+    let private seriesHtml (sb: StringBuilder) (series: ImageSeries) =
+        seriesCard sb series.Title series.Caption series.Frames "No images." imageFrame
 
     let private keyValueTable (sb: StringBuilder) (rows: (string * string) list) =
         if rows.IsEmpty then sb.Append("<p class=\"empty\">Nothing recorded.</p>\n") |> ignore
@@ -265,6 +282,7 @@ footer { color: var(--muted); font-size: 13px; padding: 20px 0 36px; border-top:
             [ "losses", "Loss curves"
               if not content.ImageSeries.IsEmpty then "images", "Images"
               if not content.Charts.IsEmpty then "charts", "Charts"
+              if not content.TextSeries.IsEmpty then "passages", "Text by epoch"
               if not content.Texts.IsEmpty then "text", "Text"
               if not content.Tables.IsEmpty then "tables", "Tables"
               "metrics", "Metrics"
@@ -289,6 +307,12 @@ footer { color: var(--muted); font-size: 13px; padding: 20px 0 36px; border-top:
             sb.Append("<section id=\"images\">\n<h2>Images</h2>\n<div class=\"grid\">\n") |> ignore
             for s in content.ImageSeries do seriesHtml sb s
             sb.Append("</div>\n</section>\n") |> ignore
+
+        // ---- text series ----
+        if not content.TextSeries.IsEmpty then
+            sb.Append("<section id=\"passages\">\n<h2>Text by epoch</h2>\n") |> ignore
+            for t in content.TextSeries do seriesCard sb t.Title t.Caption t.Frames "No text." textFrame
+            sb.Append("</section>\n") |> ignore
 
         // ---- extra charts ----
         if not content.Charts.IsEmpty then

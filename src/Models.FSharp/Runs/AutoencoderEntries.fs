@@ -12,8 +12,8 @@ module AutoencoderEntries =
 
     let private reconstructionPictures (reconstruct: Tensor -> Tensor) (batch: Batch) =
         use _ = torch.no_grad()
-        use r = reconstruct batch.Images
-        [ "Original (odd rows) and reconstruction (even rows)", RunModel.interleaveRows 8 batch.Images r ]
+        use r = reconstruct batch.Inputs
+        [ "Original (odd rows) and reconstruction (even rows)", RunModel.interleaveRows 8 batch.Inputs r ]
 
     /// The codes of the first `count` test images, in batches, on the CPU.
     let private codesOf (encode: Tensor -> Tensor) (test: Split) (count: int) : Tensor =
@@ -76,17 +76,19 @@ module AutoencoderEntries =
         let encode = Device.runOn device network.Encode
         { Trainer = trainer
           Pictures = reconstructionPictures reconstruct
+          Passages = RunModel.noPassages
           Evaluate =
-            fun test _ ->
+            RunModel.onImages (fun test _ ->
                 [ mseMetric device reconstruct test
-                  if loss <> Reconstruction.mse || reduction <> ElementMean then lossMetric device reconstruct loss reduction test ]
+                  if loss <> Reconstruction.mse || reduction <> ElementMean then lossMetric device reconstruct loss reduction test ])
           Reconstruct = Some reconstruct
           Encode = Some encode
           Decode = Some (Device.runOn device network.Decode)
           Sample = None
           Classify = None
+          Generate = None
           Training = RunModel.plainTraining
-          Extras = codeExtras encode }
+          Extras = RunModel.onImages (codeExtras encode) }
 
     /// The spec of an entry of the family: its defaults, settings table and validation come from the variant's module,
     /// `build` makes the run model of a config on a device.
@@ -99,6 +101,7 @@ module AutoencoderEntries =
           Defaults = defaults
           Settings = settings
           Validate = validate
+          FitToData = None
           Build = build }
 
     /// A fully connected autoencoder's model (AE-LIN, AE-DEEP, AE-3D): reconstructions per epoch, test MSE, a code scatter.
@@ -168,19 +171,19 @@ module AutoencoderEntries =
                 { plain with
                     Pictures =
                       fun batch ->
-                          [ sprintf "Noisy, clean and denoised rows (%s)" (describe corruption), triptych reconstruct corruption batch.Images ]
+                          [ sprintf "Noisy, clean and denoised rows (%s)" (describe corruption), triptych reconstruct corruption batch.Inputs ]
                     Evaluate =
-                      fun test _ ->
+                      RunModel.onImages (fun test _ ->
                           [ yield mseMetric device reconstruct test
-                            for c in shownCorruptions corruption -> denoisedMse c test ]
+                            for c in shownCorruptions corruption -> denoisedMse c test ])
                     Extras =
-                      fun test classes ->
+                      RunModel.onImages (fun test classes ->
                           let clean = test.Images.narrow(0L, 0L, min 16L test.Count)
                           [ yield codeChart encode test classes
                             for c in shownCorruptions corruption ->
                                 ImageGrid(sprintf "Denoising %s" (describe c),
                                           "Groups of three rows: the noisy input, the clean test image, the network's output for the noisy input.",
-                                          triptych reconstruct c clean) ] })
+                                          triptych reconstruct c clean) ]) })
 
     /// Decodes points on the segment between the posterior means of test images a and b (6 points, ends
     /// included), framed by the two originals: rows of 8 images.
@@ -219,11 +222,11 @@ module AutoencoderEntries =
                     Pictures =
                       fun batch ->
                           use _ = torch.no_grad()
-                          use r = reconstruct batch.Images
-                          [ "Original (odd rows) and reconstruction (even rows)", RunModel.interleaveRows 8 batch.Images r
+                          use r = reconstruct batch.Inputs
+                          [ "Original (odd rows) and reconstruction (even rows)", RunModel.interleaveRows 8 batch.Inputs r
                             "Samples decoded from a fixed batch of z ~ N(0, I)", Vae.decode m fixedNoise ]
                     Evaluate =
-                      fun test _ ->
+                      RunModel.onImages (fun test _ ->
                           let pixels = int (test.Images.numel() / test.Count)
                           let constant = Vae.likelihoodConstant c.Likelihood pixels
                           use g = new torch.Generator(0UL)
@@ -245,10 +248,10 @@ module AutoencoderEntries =
                             "test loss", recon + c.Beta * kl, sprintf "the training objective: reconstruction term + β·KL with β = %g" c.Beta
                             "test negative ELBO (nats)", recon + constant + kl, sprintf "reconstruction term + %.1f + KL: -ELBO per image for the %s" constant likelihoodText
                             sprintf "test NLL, IWAE k=%d (nats)" c.IwaeSamples, nll,
-                              sprintf "importance-sampled estimate of -log p(x) per image (Burda et al. 2016), %d samples of q(z|x) per test image, same likelihood; it is never above the negative ELBO" c.IwaeSamples ]
+                              sprintf "importance-sampled estimate of -log p(x) per image (Burda et al. 2016), %d samples of q(z|x) per test image, same likelihood; it is never above the negative ELBO" c.IwaeSamples ])
                     Sample = Some (fun generator n -> Vae.sampleWith generator m n)
                     Extras =
-                      fun test classes ->
+                      RunModel.onImages (fun test classes ->
                           let samples =
                               use g = new torch.Generator(3UL)
                               use z = torch.randn([| 64L; int64 c.LatentDim |], generator = g).``to``(device)
@@ -260,7 +263,7 @@ module AutoencoderEntries =
                             if not pairs.IsEmpty then
                                 ImageGrid("Latent interpolation between test images",
                                           "Each row: a test image, the decoded points on the straight line between its posterior mean and the next test image's (6 steps, ends included), then that image.",
-                                          interpolationStrip m test pairs) ] })
+                                          interpolationStrip m test pairs) ]) })
 
     /// AE-LIN.
     let linear = fullyConnected "ae-linear" "AE-LIN: single-layer autoencoder (784-128-784, ReLU)" Autoencoder.linear "zero-one"

@@ -97,8 +97,8 @@ module ClassifierEntries =
     /// The training plan of a validated config, measuring with `measure`; early stopping watches "val accuracy" (the
     /// quantity the floors are stated in; the validation loss of a classifier can rise while its accuracy still
     /// improves) and keeps the best epoch's weights.
-    let validationPlan (c: ClassifierRunConfig) (measure: Split -> Map<string, float>) : TrainingPlan =
-        if c.Validation = 0.0 then RunModel.plainTraining
+    let validationPlan (c: ClassifierRunConfig) (measure: Split -> Map<string, float>) : ImageTraining =
+        if c.Validation = 0.0 then { Validation = None; Inputs = None }
         else
             { Validation =
                 Some
@@ -118,6 +118,7 @@ module ClassifierEntries =
           Defaults = { Model = baseline; Validation = validation; Patience = patience }
           Settings = settings
           Validate = validate
+          FitToData = None
           Build =
             fun device config ->
                 let m = Classifier.create config.Model |> Classifier.moveTo device
@@ -126,17 +127,19 @@ module ClassifierEntries =
                 let plan = validationPlan config (Classifier.measure m)
                 { Trainer = trainer
                   Pictures = fun _ -> []
-                  Evaluate = classifierMetrics probabilitiesOf
+                  Passages = RunModel.noPassages
+                  Evaluate = RunModel.onImages (classifierMetrics probabilitiesOf)
                   Reconstruct = None
                   Encode = Some (Device.runOn device (Classifier.features m))
                   Decode = None
                   Sample = None
                   Classify = Some (Device.runOn device (Classifier.probabilities m))
-                  Extras = classifierExtras probabilitiesOf
+                  Generate = None
+                  Extras = RunModel.onImages (classifierExtras probabilitiesOf)
                   Training =
                     // Fixed features (pyramid, frozen MobileNetV2) are computed once, before training.
-                    if Classifier.hasFixedFeatures m.Config then { plan with Inputs = Some (Classifier.cachedInputs m 256) }
-                    else plan } }
+                    if Classifier.hasFixedFeatures m.Config then ShuffledImages { plan with Inputs = Some (Classifier.cachedInputs m 256) }
+                    else ShuffledImages plan } }
 
     /// CLS-MLP.
     let mlp = model "cls-mlp" "CLS-MLP: Flatten -> Dense 128 ReLU -> Dense 10 classifier" Classifier.mlp "zero-one" 0.1 10

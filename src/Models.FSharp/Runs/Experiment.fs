@@ -21,6 +21,7 @@ module Experiment =
     let private validated (s: RunSettings) : CatalogEntry =
         let entry = Catalog.find s.ModelId
         RunSettings.validate s
+        RunSettings.validateData entry s
         // Reading the model's settings checks them (keys, values, ranges) before anything is allocated or written.
         RunSettings.configured entry s |> ignore
         entry
@@ -28,14 +29,26 @@ module Experiment =
     /// Throws ArgumentException naming the bad setting.
     let validate (s: RunSettings) = validated s |> ignore
 
-    let private loadDataOf (entry: CatalogEntry) (s: RunSettings) : ImageDataset =
-        let dataset = DatasetCatalog.find s.Dataset
-        let folder = Fetch.folderFor dataset.Name s.DataFolder
-        let norm = parseNormalization (RunSettings.normalizationOf entry s)
-        DatasetCatalog.loadImages dataset folder norm
+    let private loadDataOf (entry: CatalogEntry) (s: RunSettings) : RunData =
+        match ModelSpec.dataKind entry.Kind, s.TextFile with
+        | DataKind.Text, Some file -> TextData (TextCorpus.readFile file)
+        | DataKind.Text, None ->
+            let corpus = DatasetCatalog.find s.Dataset
+            TextData (DatasetCatalog.loadText corpus (Fetch.folderFor corpus.Name s.DataFolder))
+        | DataKind.Images, _ ->
+            let dataset = DatasetCatalog.find s.Dataset
+            let folder = Fetch.folderFor dataset.Name s.DataFolder
+            let norm = parseNormalization (RunSettings.normalizationOf entry s)
+            ImageData (DatasetCatalog.loadImages dataset folder norm)
 
-    /// Loads the run's data set; when it is missing, the error says what to run.
-    let loadData (s: RunSettings) : ImageDataset = loadDataOf (Catalog.find s.ModelId) s
+    /// Loads the run's data: its data set of images, its named corpus or its text file; when a data set is missing,
+    /// the error says what to run.
+    let loadData (s: RunSettings) : RunData = loadDataOf (Catalog.find s.ModelId) s
+
+    /// The run's settings with what the model takes from the data filled in (a language model's vocabulary, built
+    /// from the training part of the text): call before `buildModel` for a new run.
+    let fitToData (s: RunSettings) (data: RunData) : RunSettings =
+        { s with ModelSettings = (Catalog.find s.ModelId).FitToData data s.ModelSettings }
 
     /// Reads a run folder's settings (the device is not stored: it is chosen again).
     let readSettings (folder: string) : RunSettings = RunFolder.readSettings folder
@@ -47,9 +60,9 @@ module Experiment =
 
     /// The training split divided by the model's plan into (training part, held-out part), each passed through the
     /// plan's `Inputs`. The held-out part is the last `Fraction` of the training split: never test images.
-    let splitForTraining (plan: TrainingPlan) (train: Split) : Split * Split option = RunTraining.splitForTraining plan train
+    let splitForTraining (plan: ImageTraining) (train: Split) : Split * Split option = RunTraining.splitForTraining plan train
 
-    let private fitModelOf (entry: CatalogEntry) (s: RunSettings) (model: RunModel) (data: ImageDataset) (events: RunEvents)
+    let private fitModelOf (entry: CatalogEntry) (s: RunSettings) (model: RunModel) (data: RunData) (events: RunEvents)
                            (token: CancellationToken) : RunResult =
         let folder = RunFolder.newFolder s
         Directory.CreateDirectory folder |> ignore
@@ -59,14 +72,15 @@ module Experiment =
 
     /// Trains an already built model (from `buildModel`) on `data` into a new run folder. The folder is created
     /// first; the result names it and its report. Stopping through `token` saves a checkpoint to resume from.
-    let fitModel (s: RunSettings) (model: RunModel) (data: ImageDataset) (events: RunEvents) (token: CancellationToken) : RunResult =
+    let fitModel (s: RunSettings) (model: RunModel) (data: RunData) (events: RunEvents) (token: CancellationToken) : RunResult =
         fitModelOf (validated s) s model data events token
 
     /// Trains a new run: loads the data (failing before making a folder when it is missing), builds the model
     /// and calls `fitModel`.
     let train (s: RunSettings) (events: RunEvents) (token: CancellationToken) : RunResult =
         let entry = validated s
-        let data = loadDataOf entry s
+        use data = loadDataOf entry s
+        let s = fitToData s data
         fitModelOf entry s (RunSettings.build entry s (Device.resolve s.Device)) data events token
 
     /// The settings of a run to resume (with `epochs` as its new count), its catalog entry and its newest checkpoint.
@@ -84,7 +98,7 @@ module Experiment =
 
     /// Continues a run from its newest checkpoint with an already built model of the run's settings (as
     /// `fitModel` trains one) and its data; `epochs` raises (or keeps) the run's epoch count.
-    let resumeModel (folder: string) (epochs: int option) (device: DeviceChoice) (model: RunModel) (data: ImageDataset)
+    let resumeModel (folder: string) (epochs: int option) (device: DeviceChoice) (model: RunModel) (data: RunData)
                     (events: RunEvents) (token: CancellationToken) : RunResult =
         let s, entry, ck = resumeSettings folder epochs device
         RunTraining.run entry s folder (Some ck) model data events token
@@ -92,7 +106,8 @@ module Experiment =
     /// Continues a run from its newest checkpoint; `epochs` raises (or keeps) the run's epoch count.
     let resume (folder: string) (epochs: int option) (device: DeviceChoice) (events: RunEvents) (token: CancellationToken) : RunResult =
         let s, entry, ck = resumeSettings folder epochs device
-        RunTraining.run entry s folder (Some ck) (RunSettings.build entry s (Device.resolve s.Device)) (loadDataOf entry s) events token
+        use data = loadDataOf entry s
+        RunTraining.run entry s folder (Some ck) (RunSettings.build entry s (Device.resolve s.Device)) data events token
 
     /// The run folder's settings, catalog entry and model loaded from its newest checkpoint (weights only), in
     /// evaluation mode.
@@ -120,11 +135,11 @@ module Experiment =
         use data = loadDataOf entry s
         let metricsPath = RunFolder.metricsPath folder
         let history = if File.Exists metricsPath then History.ofCsv (File.ReadAllText metricsPath) else History.empty
-        let metrics = model.Evaluate data.Test data.Classes
-        let artifacts = RunPictures.drawExtras folder data.Normalization model data
+        let metrics = model.Evaluate data
+        let artifacts = RunPictures.drawExtras folder model data
         // The weights loaded are the best epoch's (rather than the last's) exactly when they equal the best file's.
         let weightsNote =
-            match model.Training.Validation |> Option.bind (fun plan -> plan.EarlyStopping), history.Epochs with
+            match RunModel.earlyStopping model.Training, history.Epochs with
             | Some es, _ :: _ ->
                 Checkpoint.heldBestEpoch (RunFolder.checkpointsFolder folder) model.Trainer
                 |> Option.filter (fun epoch -> epoch <> History.lastEpoch history)

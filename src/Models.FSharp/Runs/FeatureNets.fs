@@ -37,7 +37,7 @@ module FeatureNets =
 
     /// A trainer over the classifier's modules only (no optimiser): what loading weights needs.
     let private holder (m: Classifier) : Trainer =
-        { Modules = Classifier.modules m; Optimizers = []; Step = fun _ -> Map.empty }
+        { Modules = Classifier.modules m; Optimizers = []; Step = (fun _ -> Map.empty); Carried = None }
 
     /// Loads the saved feature classifier of "mnist" or "fashion-mnist"; when missing, FileNotFoundException whose
     /// message gives the command that makes it: `generative features train --dataset <dataset>`.

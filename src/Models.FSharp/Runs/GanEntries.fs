@@ -57,6 +57,7 @@ module GanEntries =
           Defaults = preset
           Settings = settings
           Validate = Gan.validate
+          FitToData = None
           Build =
             fun device config ->
                 let m = Gan.create config |> Gan.moveTo device
@@ -77,19 +78,21 @@ module GanEntries =
                         r
                 { Trainer = trainer
                   Pictures = fun _ -> [ "Samples from a fixed noise batch", Gan.fixedSamples m ]
+                  Passages = RunModel.noPassages
                   Evaluate =
-                    fun test _ ->
+                    RunModel.onImages (fun test _ ->
                         match quality test with
                         | Ok report -> Quality.metrics report
-                        | Error why -> [ "Frechet distance", nan, "not measured: " + why ]
+                        | Error why -> [ "Frechet distance", nan, "not measured: " + why ])
                   Reconstruct = None
                   Encode = None
                   Decode = Some (Device.runOn device (Gan.generate m))
                   Sample = Some (fun generator n -> Gan.sampleWith generator m n)
                   Classify = None
+                  Generate = None
                   Training = RunModel.plainTraining
                   Extras =
-                    fun test _ ->
+                    RunModel.onImages (fun test _ ->
                         use g = new torch.Generator(qualitySeed)
                         let grid =
                             ImageGrid("Samples at the end of training", sprintf "%d images from fresh noise (seed %d)." Gan.fixedNoiseCount qualitySeed,
@@ -99,7 +102,7 @@ module GanEntries =
                             [ Chart(sprintf "Predicted classes of %d generated images (%s)" r.Samples r.Network,
                                     Charts.classHistogram "Predicted class of generated images" r.Histogram r.Classes)
                               grid ]
-                        | Error _ -> [ grid ] } }
+                        | Error _ -> [ grid ]) } }
 
     /// GAN-MLP-A, -B or -C: "variant" picks the preset, the other settings refine it.
     let mlp = model "gan-mlp" "GAN-MLP-A/B/C: fully connected GAN (variant a, b or c)" Gan.mlpA (Gan.variantSetting :: Gan.settings @ Gan.hiddenSettings)

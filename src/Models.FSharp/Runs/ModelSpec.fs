@@ -13,6 +13,8 @@ type ModelKind =
     | Gan
     /// Predicts classes of images (CLS-*).
     | Classifier
+    /// Writes text: a language model trained on a text (LM-LSTM).
+    | TextGenerator
 
 /// A catalog model, typed by its config record: the config's defaults, its settings table and how to build it.
 /// The C# builders edit a `'Config` and build through `Build`; the CLI and run.json reach it through its
@@ -31,6 +33,9 @@ type ModelSpec<'Config> =
       Settings: Setting<'Config> list
       /// Throws ArgumentException naming the setting (ParamName = its key) when the config cannot be built.
       Validate: 'Config -> unit
+      /// Fills what a config takes from the training data before a new run builds it, e.g. a language model's
+      /// vocabulary from the training text; None for models that take nothing from their data.
+      FitToData: (RunData -> 'Config -> 'Config) option
       /// Builds the model on a device; call after seeding (initial weights come from libtorch's global generator).
       Build: torch.Device -> 'Config -> RunModel }
 
@@ -55,7 +60,11 @@ type CatalogEntry =
       Settings: SettingInfo list
       /// Reads settings given as text over the defaults (a key the model does not have, or one given twice, is an
       /// ArgumentException naming it), validates the config and returns it ready to build.
-      Configure: (string * string) list -> ConfiguredModel }
+      Configure: (string * string) list -> ConfiguredModel
+      /// The settings (as text, read over the defaults) with what the model takes from a new run's data filled in,
+      /// e.g. a language model's vocabulary: every setting of the config, in table order. Models that take nothing
+      /// from their data return every setting unchanged.
+      FitToData: RunData -> (string * string) list -> (string * string) list }
 
 /// Typed catalog models.
 [<RequireQualifiedAccess>]
@@ -76,4 +85,15 @@ module ModelSpec =
           Kind = spec.Kind
           Normalization = spec.Normalization
           Settings = spec.Settings |> List.map (fun s -> { Key = s.Key; Doc = s.Doc; Default = s.Print spec.Defaults })
-          Configure = fun pairs -> configured spec (read spec pairs) }
+          Configure = fun pairs -> configured spec (read spec pairs)
+          FitToData =
+            fun data pairs ->
+                let config = read spec pairs
+                let fitted = match spec.FitToData with Some fit -> fit data config | None -> config
+                SettingsTable.print spec.Settings fitted }
+
+    /// What a model of a kind trains on.
+    let dataKind (kind: ModelKind) : DataKind =
+        match kind with
+        | ModelKind.TextGenerator -> DataKind.Text
+        | ModelKind.Autoencoder | ModelKind.VariationalAutoencoder | ModelKind.Gan | ModelKind.Classifier -> DataKind.Images

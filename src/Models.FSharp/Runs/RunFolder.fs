@@ -48,6 +48,7 @@ module RunFolder =
         for (k, v) in modelSettings do m[k] <- JsonValue.Create v
         o["modelSettings"] <- m
         o["dataset"] <- JsonValue.Create s.Dataset
+        s.TextFile |> Option.iter (fun file -> o["textFile"] <- JsonValue.Create file)
         o["normalization"] <- JsonValue.Create(RunSettings.normalizationOf entry s)
         o["epochs"] <- JsonValue.Create s.Epochs
         o["batchSize"] <- JsonValue.Create s.BatchSize
@@ -73,6 +74,7 @@ module RunFolder =
             { RunSettings.defaults (o["model"].GetValue<string>()) with
                 ModelSettings = Catalog.withoutLegacyAuto [ for KeyValue (k, v) in o["modelSettings"].AsObject() -> k, v.GetValue<string>() ]
                 Dataset = o["dataset"].GetValue<string>()
+                TextFile = (match o["textFile"] with null -> None | v -> Some (v.GetValue<string>()))
                 Normalization = Some(o["normalization"].GetValue<string>())
                 Epochs = o["epochs"].GetValue<int>()
                 BatchSize = o["batchSize"].GetValue<int>()

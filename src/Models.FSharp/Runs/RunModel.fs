@@ -27,27 +27,51 @@ type ValidationPlan =
       /// Stop when a validation term stops improving (and keep the best weights), or None.
       EarlyStopping: EarlyStopping option }
 
-/// How a run prepares its training data: a validation split, and inputs computed once before training.
-type TrainingPlan =
+/// How a run prepares training images: a validation split, and inputs computed once before training.
+type ImageTraining =
     { /// None: every training image is trained on, no validation terms.
       Validation: ValidationPlan option
       /// Turns an image split into what the trainer's steps (and `Measure`) take, once before training, e.g. the
       /// features of a frozen backbone (transfer learning). None: steps take the images themselves.
       Inputs: (Split -> Split) option }
 
+/// How a language model's run prepares its text: the run splits it contiguously (`TextCorpus.split`), encodes the
+/// training part into a stream read in stateful chunks (`BatchSource.contiguous`) and measures the validation part
+/// after every epoch.
+type TextTraining =
+    { /// Tokens per chunk.
+      SequenceLength: int
+      /// The token ids [N] (int64, CPU) of a text.
+      Encode: string -> Tensor
+      /// Terms of a held-out token stream, e.g. "loss" and "bits"; recorded per epoch as "val <name>".
+      Measure: Tensor -> Map<string, float> }
+
+/// How a run turns its data into the batches the trainer's steps take.
+type TrainingPlan =
+    /// Shuffled mini-batches of the training images (`BatchSource.shuffled`).
+    | ShuffledImages of ImageTraining
+    /// Consecutive chunks of the training text, with the hidden state carried between them.
+    | ContiguousText of TextTraining
+
+/// Writing new text with a language model: prompt, number of tokens, sampling options, a CPU generator to draw with,
+/// a callback receiving each piece of text as it is drawn, and a cancellation token; returns the text written.
+type TextGenerator = string -> int -> SamplingOptions -> torch.Generator -> (string -> unit) -> Threading.CancellationToken -> string
+
 /// What a run needs from a model beyond training: pictures of a fixed batch, test metrics, and the operations
-/// the `sample`, `reconstruct` and `encode` commands offer. Absent operations are `None`.
-/// Devices: splits (`Evaluate`, `Extras`) stay on the CPU where data sets live, and the model moves what it needs
+/// the `sample`, `reconstruct`, `encode` and `generate` commands offer. Absent operations are `None`.
+/// Devices: data (`Evaluate`, `Extras`) stays on the CPU where data sets live, and the model moves what it needs
 /// to its own device; `Reconstruct`, `Encode`, `Decode` and `Classify` take tensors on any device and return their
 /// result on the input's device (`Device.runOn`); `Pictures`, `Sample` and the extras' pictures may return tensors
 /// on the model's device, so callers move them to the CPU before reading or drawing them.
 type RunModel =
     { Trainer: Trainer
-      /// Named picture series of a fixed batch, as images [N, C, H, W] in the data's normalised space.
+      /// Named picture series of a fixed batch of test images, as images [N, C, H, W] in the data's normalised space
+      /// (image models; `fun _ -> []` for none).
       Pictures: Batch -> (string * Tensor) list
-      /// Test metrics of the test split, given the data set's class names (index k names class k): name, value,
-      /// how it was measured.
-      Evaluate: Split -> string list -> (string * float * string) list
+      /// Named passages the model writes at the end of every epoch (language models; `RunModel.noPassages` for none).
+      Passages: unit -> (string * string) list
+      /// Test metrics of the run's data: name, value, how it was measured.
+      Evaluate: RunData -> (string * float * string) list
       Reconstruct: (Tensor -> Tensor) option
       Encode: (Tensor -> Tensor) option
       Decode: (Tensor -> Tensor) option
@@ -56,19 +80,37 @@ type RunModel =
       Sample: (torch.Generator -> int -> Tensor) option
       /// Class probabilities [N, classes] of images [N, C, H, W] (classifiers).
       Classify: (Tensor -> Tensor) option
-      /// The report's artifacts from the test split and its class names; `RunModel.noExtras` when there are none.
-      Extras: Split -> string list -> ReportArtifact list
-      /// Validation split and prepared inputs; `RunModel.plainTraining` for none.
+      /// New text after a prompt (language models).
+      Generate: TextGenerator option
+      /// The report's artifacts from the run's data; `RunModel.noExtras` when there are none.
+      Extras: RunData -> ReportArtifact list
+      /// How the run's data becomes batches (and validation terms); `RunModel.plainTraining` for shuffled images.
       Training: TrainingPlan }
 
 /// What the catalog entries of every family share: test-set averages and picture layouts.
 [<RequireQualifiedAccess>]
 module RunModel =
     /// Train on every training image as it is, without validation.
-    let plainTraining : TrainingPlan = { Validation = None; Inputs = None }
+    let plainTraining : TrainingPlan = ShuffledImages { Validation = None; Inputs = None }
 
     /// No report artifacts.
-    let noExtras (_: Split) (_: string list) : ReportArtifact list = []
+    let noExtras (_: RunData) : ReportArtifact list = []
+
+    /// No passages of text.
+    let noPassages () : (string * string) list = []
+
+    /// What an image model measures or draws from the test split and the class names, as a function of the run's
+    /// data; InvalidOperationException for text (an image model never gets text: runs check the data kind first).
+    let onImages (f: Split -> string list -> 'T list) (data: RunData) : 'T list =
+        match data with
+        | ImageData d -> f d.Test d.Classes
+        | TextData t -> invalidOp (sprintf "an image model was given the text %s" t.Name)
+
+    /// The early stopping of a training plan, if any.
+    let earlyStopping (plan: TrainingPlan) : EarlyStopping option =
+        match plan with
+        | ShuffledImages images -> images.Validation |> Option.bind (fun v -> v.EarlyStopping)
+        | ContiguousText _ -> None
 
     /// Mean of a loss over a split in batches, without gradients, in evaluation mode. Each batch is moved to
     /// `device` (the model's) before `lossOf` sees it, so a CPU split can be measured by a model on a GPU.

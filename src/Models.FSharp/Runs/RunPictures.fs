@@ -25,12 +25,24 @@ module RunPictures =
             Images.saveGrid (Path.Combine(dir, name)) 8 (Transforms.denormalize norm (images.cpu()))
             AtomicFile.writeText (Path.Combine(dir, slug title + ".title")) title
 
+    /// Saves the model's passages of text at the end of `epoch` as `samples/<series>-epoch-<nnn>.txt` (UTF-8), with
+    /// the series title in `<series>.passage`.
+    let savePassages folder (model: RunModel) (epoch: int) =
+        let dir = RunFolder.picturesFolder folder
+        Directory.CreateDirectory dir |> ignore
+        Trainer.eval model.Trainer
+        for (title, text) in model.Passages () do
+            AtomicFile.writeText (Path.Combine(dir, sprintf "%s-epoch-%03d.txt" (slug title) epoch)) text
+            AtomicFile.writeText (Path.Combine(dir, slug title + ".passage")) title
+
     /// Draws a model's report artifacts: saves each image grid as `samples/final-<slug>.png` (with its title and
     /// caption beside it, read back by `finalSeries`) and returns the others, which the report renders directly.
-    let drawExtras folder (norm: Normalization) (model: RunModel) (data: ImageDataset) : ReportArtifact list =
+    let drawExtras folder (model: RunModel) (data: RunData) : ReportArtifact list =
         Trainer.eval model.Trainer
         use _ = torch.NewDisposeScope()
-        let artifacts = model.Extras data.Test data.Classes
+        // Grids are drawn in the data's normalisation; a text model draws none.
+        let norm = match data with ImageData d -> d.Normalization | TextData _ -> ZeroOne
+        let artifacts = model.Extras data
         let dir = RunFolder.picturesFolder folder
         Directory.CreateDirectory dir |> ignore
         [ for artifact in artifacts do
@@ -70,3 +82,19 @@ module RunPictures =
                     |> List.ofArray
                 { Title = File.ReadAllText titleFile; Caption = "A fixed batch, drawn at the end of each epoch."; Frames = frames })
         epochSeries @ finalSeries folder
+
+    /// Every passage series of the run: one frame per epoch, in epoch order.
+    let textSeries folder : TextSeries list =
+        let dir = RunFolder.picturesFolder folder
+        if not (Directory.Exists dir) then []
+        else
+            [ for titleFile in Directory.GetFiles(dir, "*.passage") |> Array.sort do
+                let stem = Path.GetFileNameWithoutExtension titleFile
+                let frames =
+                    Directory.GetFiles(dir, stem + "-epoch-*.txt")
+                    |> Array.sort
+                    |> Array.map (fun f ->
+                        let n = Path.GetFileNameWithoutExtension(f).Substring(stem.Length + "-epoch-".Length)
+                        sprintf "epoch %d" (int n), File.ReadAllText f)
+                    |> List.ofArray
+                yield { Title = File.ReadAllText titleFile; Caption = "Written at the end of each epoch from the same seed, after a line break."; Frames = frames } ]

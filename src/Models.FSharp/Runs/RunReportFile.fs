@@ -14,17 +14,21 @@ module RunReportFile =
         sprintf "Early stopping put back the weights of epoch %d, the best by %s%s; the test metrics measure them." epoch stopping.Monitor
             (value |> Option.map (sprintf " (%.5g)") |> Option.defaultValue "")
 
+    /// A setting's value as the config table shows it: long values (a word vocabulary) cut, with their length.
+    let private shortened (value: string) =
+        if value.Length <= 300 then value else sprintf "%s… (%d characters; the whole value is in run.json)" (value.Substring(0, 300)) value.Length
+
     /// Writes `<folder>/report.html` and returns its path. `weightsNote` ends the summary, e.g. `restoredNote`.
-    let write folder (s: RunSettings) (entry: CatalogEntry) (data: ImageDataset) (device: torch.Device)
+    let write folder (s: RunSettings) (entry: CatalogEntry) (data: RunData) (device: torch.Device)
               (history: History) (metrics: (string * float * string) list) (artifacts: ReportArtifact list)
               (parameters: int64) (weightsNote: string option) =
         let report = RunFolder.reportPath folder
         let epochs = history.Epochs.Length
         let seconds = history.Epochs |> List.sumBy (fun e -> e.Seconds)
         let summary =
-            sprintf "%s, trained %d of %d epochs (%d steps, %.1f s) on %s (%d training images), batch %d, seed %d; %d parameters."
+            sprintf "%s, trained %d of %d epochs (%d steps, %.1f s) on %s (%s), batch %d, seed %d; %d parameters."
                 entry.Title epochs s.Epochs (match history.Steps with [] -> 0L | st -> (List.last st).Step) seconds
-                data.Name data.Train.Count s.BatchSize s.Seed parameters
+                (RunData.name data) (RunData.describeTraining data) s.BatchSize s.Seed parameters
             + (weightsNote |> Option.map (fun note -> " " + note) |> Option.defaultValue "")
         RunReport.write report
             { Title = entry.Title
@@ -32,6 +36,7 @@ module RunReportFile =
               Summary = summary
               History = history
               ImageSeries = RunPictures.imageSeries folder
+              TextSeries = RunPictures.textSeries folder
               Charts =
                 Charts.trainingValidationCurves history
                 @ (artifacts |> List.choose (function Chart (title, chart) -> Some (title, chart) | _ -> None))
@@ -39,10 +44,14 @@ module RunReportFile =
               Tables = artifacts |> List.choose (function Table t -> Some t | _ -> None)
               Metrics = metrics |> List.map (fun (n, v, how) -> n, v.ToString("G6", CultureInfo.InvariantCulture), how)
               Config =
-                [ "model", s.ModelId; "dataset", data.Name; "normalization", RunSettings.normalizationOf entry s
-                  "epochs", string s.Epochs; "batch size", string s.BatchSize; "seed", string s.Seed ]
-                @ RunSettings.effectiveModelSettings entry s
+                [ yield "model", s.ModelId
+                  yield "dataset", RunData.name data
+                  if ModelSpec.dataKind entry.Kind = DataKind.Images then yield "normalization", RunSettings.normalizationOf entry s
+                  yield "epochs", string s.Epochs
+                  yield "batch size", string s.BatchSize
+                  yield "seed", string s.Seed ]
+                @ (RunSettings.effectiveModelSettings entry s |> List.map (fun (k, v) -> k, shortened v))
               Environment =
                 RunEnvironment.describe device
-                @ (data.Files |> List.map (fun (file, sha) -> "sha256 " + Path.GetFileName file, sha)) }
+                @ (RunData.files data |> List.map (fun (file, sha) -> "sha256 " + Path.GetFileName file, sha)) }
         report

@@ -1,5 +1,6 @@
 namespace Generative
 
+open System
 open TorchSharp
 
 /// Everything that defines a run besides the model's own settings.
@@ -8,8 +9,11 @@ type RunSettings =
       ModelId: string
       /// Model settings overriding the catalog defaults (key, value).
       ModelSettings: (string * string) list
-      /// "mnist" or "fashion-mnist".
+      /// A name of `DatasetCatalog`: "mnist" or "fashion-mnist" for image models, a corpus such as "tiny-shakespeare"
+      /// for language models (unless `TextFile` is given).
       Dataset: string
+      /// A UTF-8 text file a language model trains on instead of a named corpus.
+      TextFile: string option
       /// Where the data set's files are; None looks in the cache (see Fetch).
       DataFolder: string option
       /// "zero-one", "minus-one-one" or "mean-std"; None takes the model's default.
@@ -33,9 +37,17 @@ type RunSettings =
 /// (the data normalisation, the full model settings, the model itself).
 [<RequireQualifiedAccess>]
 module RunSettings =
-    /// Defaults for a model: the source's usual batch 64, 1 epoch, seed 42, automatic device, folder `runs/`.
+    /// The data set a model trains on unless told otherwise: MNIST for image models, tiny-shakespeare for language
+    /// models.
+    let defaultDataset (kind: DataKind) = match kind with DataKind.Images -> "mnist" | DataKind.Text -> "tiny-shakespeare"
+
+    /// Defaults for a model: the source's usual batch 64, 1 epoch, seed 42, automatic device, folder `runs/`, and
+    /// the model's default data set (MNIST when the id is not a catalog model's: validation names that error).
     let defaults (modelId: string) =
-        { ModelId = modelId; ModelSettings = []; Dataset = "mnist"; DataFolder = None; Normalization = None
+        let kind =
+            Catalog.all |> List.tryFind (fun e -> String.Equals(e.Id, modelId, StringComparison.OrdinalIgnoreCase))
+            |> Option.map (fun e -> ModelSpec.dataKind e.Kind) |> Option.defaultValue DataKind.Images
+        { ModelId = modelId; ModelSettings = []; Dataset = defaultDataset kind; TextFile = None; DataFolder = None; Normalization = None
           Epochs = 1; BatchSize = 64; Seed = 42L; Device = Auto; RunsRoot = "runs"; RunFolder = None
           CheckpointEverySteps = 0; KeepCheckpoints = 2; PictureCount = 32 }
 
@@ -56,6 +68,22 @@ module RunSettings =
         if s.KeepCheckpoints < 1 then Errors.invalidArg "keepCheckpoints" "at least 1" s.KeepCheckpoints
         if s.PictureCount < 1 then Errors.invalidArg "pictureCount" "at least 1" s.PictureCount
         s.Normalization |> Option.iter (parseNormalization >> ignore)
+
+    /// Throws ArgumentException (ParamName "dataset", "text" or "normalization") when the run's data cannot be what
+    /// the model trains on: a text corpus or file for an image model, images for a language model.
+    let validateData (entry: CatalogEntry) (s: RunSettings) =
+        match ModelSpec.dataKind entry.Kind, s.TextFile with
+        | DataKind.Images, Some file -> Errors.invalidArg "text" (sprintf "no text file: %s trains on images (--dataset mnist or fashion-mnist)" entry.Id) file
+        | DataKind.Text, Some file when String.IsNullOrWhiteSpace file -> Errors.invalidArg "text" "the path of a UTF-8 text file" file
+        | DataKind.Text, Some _ -> ()
+        | kind, None ->
+            let dataset = DatasetCatalog.find s.Dataset
+            match kind, DatasetCatalog.isText dataset with
+            | DataKind.Images, true -> Errors.invalidArg "dataset" (sprintf "a data set of images: %s trains on images, and %s is a text corpus" entry.Id dataset.Name) s.Dataset
+            | DataKind.Text, false -> Errors.invalidArg "dataset" (sprintf "a text corpus (--corpus NAME or --text FILE): %s trains on text, and %s holds images" entry.Id dataset.Name) s.Dataset
+            | _ -> ()
+        if ModelSpec.dataKind entry.Kind = DataKind.Text && s.Normalization.IsSome then
+            Errors.invalidArg "normalization" (sprintf "no normalisation: %s trains on text" entry.Id) s.Normalization.Value
 
     /// The run's normalisation name: its own, or the model's default.
     let normalizationOf (entry: CatalogEntry) (s: RunSettings) =

@@ -26,7 +26,7 @@ type RunEvents = { OnStep: TrainingProgress -> unit; Log: string -> unit }
 module RunTraining =
     /// The training split divided by the model's plan into (training part, held-out part), each passed through the
     /// plan's `Inputs`. The held-out part is the last `Fraction` of the training split: never test images.
-    let splitForTraining (plan: TrainingPlan) (train: Split) : Split * Split option =
+    let splitForTraining (plan: ImageTraining) (train: Split) : Split * Split option =
         let prepare (split: Split) = match plan.Inputs with Some f -> f split | None -> split
         match plan.Validation with
         | None -> prepare train, None
@@ -39,12 +39,47 @@ module RunTraining =
             let part start len : Split = { Images = train.Images.narrow(0L, start, len); Labels = train.Labels.narrow(0L, start, len) }
             prepare (part 0L (n - held)), Some (prepare (part (n - held) held))
 
+    /// What the loop trains on: the batch source, the validation measure, and what to free when training ends.
+    type private Prepared =
+        { Source: BatchSource
+          Validate: (unit -> Map<string, float>) option
+          Release: unit -> unit }
+
+    /// The run's data turned into batches as the model's plan says: shuffled training images (less a validation
+    /// part), or the training part of a text in stateful chunks with its validation part measured every epoch.
+    let private prepare (model: RunModel) (s: RunSettings) (data: RunData) (log: string -> unit) : Prepared =
+        match model.Training, data with
+        | ShuffledImages plan, ImageData images ->
+            let trainPart, heldOut = splitForTraining plan images.Train
+            heldOut |> Option.iter (fun v -> log (sprintf "validation: the last %d training images are held out (the test set is not used)" v.Count))
+            { Source = BatchSource.shuffled s.Seed s.BatchSize false trainPart
+              Validate =
+                match plan.Validation, heldOut with
+                | Some v, Some held -> Some (fun () -> v.Measure held)
+                | _ -> None
+              Release =
+                fun () ->
+                    // Prepared inputs are new tensors (cached features can be hundreds of MB); plain splits are views.
+                    if plan.Inputs.IsSome then
+                        (trainPart :> IDisposable).Dispose()
+                        heldOut |> Option.iter (fun v -> (v :> IDisposable).Dispose()) }
+        | ContiguousText plan, TextData text ->
+            let parts = TextCorpus.split text.Text
+            let train = plan.Encode parts.Train
+            let validation = plan.Encode parts.Validation
+            log (sprintf "text: %d training, %d validation and %d test characters (contiguous parts); %d training tokens in %d rows"
+                    parts.Train.Length parts.Validation.Length parts.Test.Length train.shape.[0] s.BatchSize)
+            { Source = BatchSource.contiguous s.BatchSize plan.SequenceLength train
+              Validate = Some (fun () -> plan.Measure validation)
+              Release = fun () -> train.Dispose(); validation.Dispose() }
+        | ShuffledImages _, TextData t -> Errors.invalidArg "dataset" "images (this model trains on images: --dataset mnist or fashion-mnist)" t.Name
+        | ContiguousText _, ImageData d -> Errors.invalidArg "dataset" "a text (this model trains on text: --corpus NAME or --text FILE)" d.Name
+
     /// Trains `model` (of `entry`, with the run's settings `s`) in the run folder, from the start or from the
     /// checkpoint `resumeFrom`, then measures it and writes the report. Stopping through `token` saves a checkpoint.
     let run (entry: CatalogEntry) (s: RunSettings) (folder: string) (resumeFrom: string option) (model: RunModel)
-            (data: ImageDataset) (events: RunEvents) (token: CancellationToken) : RunResult =
+            (data: RunData) (events: RunEvents) (token: CancellationToken) : RunResult =
         let device = Device.resolve s.Device
-        let norm = data.Normalization
         let checkpoints = RunFolder.checkpointsFolder folder
         let start =
             match resumeFrom with
@@ -53,15 +88,21 @@ module RunTraining =
                 let info, history = Checkpoint.restore ck false model.Trainer
                 events.Log (sprintf "resumed from %s (epoch %d, step %d)" ck info.Position.Epoch info.Position.Step)
                 info.Position, history
-        let fixedBatch =
-            let n = min (int64 s.PictureCount) data.Test.Count
-            { Images = data.Test.Images.narrow(0L, 0L, n).``to``(device); Labels = data.Test.Labels.narrow(0L, 0L, n).``to``(device) }
-        if resumeFrom.IsNone then RunPictures.savePictures folder norm model fixedBatch 0
+        // What the report follows across epochs: pictures of a fixed batch of test images, passages of text.
+        let drawEpoch =
+            match data with
+            | ImageData images ->
+                let n = min (int64 s.PictureCount) images.Test.Count
+                let fixedBatch =
+                    { Inputs = images.Test.Images.narrow(0L, 0L, n).``to``(device); Targets = images.Test.Labels.narrow(0L, 0L, n).``to``(device) }
+                fun epoch -> RunPictures.savePictures folder images.Normalization model fixedBatch epoch
+            | TextData _ -> fun epoch -> if epoch > 0 then RunPictures.savePassages folder model epoch
+        if resumeFrom.IsNone then drawEpoch 0
         // The settings are read once per run, not at every checkpoint.
         let modelSettings = RunSettings.effectiveModelSettings entry s
         let info pos = { ModelId = s.ModelId; Settings = modelSettings; Position = pos; CreatedUtc = DateTime.UtcNow }
         let parameters = Trainer.parameterCount model.Trainer
-        let stopping = model.Training.Validation |> Option.bind (fun plan -> plan.EarlyStopping)
+        let stopping = RunModel.earlyStopping model.Training
         match resumeFrom, stopping with
         | Some _, Some es when es.RestoreBest ->
             match Loop.bestEpoch es (snd start).Epochs with
@@ -81,7 +122,7 @@ module RunTraining =
               OnCheckpoint = fun history pos -> saveCheckpoint history pos |> ignore
               OnEpochEnd =
                 fun record history pos ->
-                    RunPictures.savePictures folder norm model fixedBatch record.Epoch
+                    drawEpoch record.Epoch
                     saveCheckpoint history pos |> ignore
                     RunReportFile.write folder s entry data device history [] [] parameters None |> ignore
                     let terms = record.Terms |> Map.toList |> List.map (fun (k, v) -> sprintf "%s %.5g" k v) |> String.concat "  "
@@ -102,24 +143,16 @@ module RunTraining =
                     with :? IOException | :? InvalidDataException | :? UnauthorizedAccessException as e ->
                         events.Log (sprintf "warning: could not put back the weights of the best epoch (%d): %s. The run keeps the weights of its last epoch." epoch e.Message)
                         false }
-        let trainPart, heldOut = splitForTraining model.Training data.Train
-        heldOut |> Option.iter (fun v -> events.Log (sprintf "validation: the last %d training images are held out (the test set is not used)" v.Count))
+        let prepared = prepare model s data events.Log
         let loopOptions =
             { Loop.defaults with
                 Epochs = s.Epochs; BatchSize = s.BatchSize; Seed = s.Seed; Device = device
                 CheckpointEverySteps = s.CheckpointEverySteps
-                Validate =
-                    match model.Training.Validation, heldOut with
-                    | Some plan, Some v -> Some (fun () -> plan.Measure v)
-                    | _ -> None
+                Validate = prepared.Validate
                 EarlyStopping = stopping }
         let result =
-            try Loop.fit loopOptions hooks token model.Trainer trainPart start
-            finally
-                // Prepared inputs are new tensors (cached features can be hundreds of MB); plain splits are views.
-                if model.Training.Inputs.IsSome then
-                    (trainPart :> IDisposable).Dispose()
-                    heldOut |> Option.iter (fun v -> (v :> IDisposable).Dispose())
+            try Loop.fitBatches loopOptions hooks token model.Trainer prepared.Source start
+            finally prepared.Release ()
         match result.Outcome with
         | Cancelled ->
             let path = saveCheckpoint result.History result.Position
@@ -143,8 +176,8 @@ module RunTraining =
                 | _ -> None
             | _ -> None
         Trainer.eval model.Trainer
-        let metrics = model.Evaluate data.Test data.Classes
-        let artifacts = RunPictures.drawExtras folder norm model data
+        let metrics = model.Evaluate data
+        let artifacts = RunPictures.drawExtras folder model data
         let report = RunReportFile.write folder s entry data device result.History metrics artifacts parameters weightsNote
         { Folder = folder; Report = report; History = result.History; Outcome = result.Outcome; Metrics = metrics
           KeptEpoch = result.RestoredEpoch }

@@ -20,6 +20,7 @@ type CheckpointInfo =
 /// Checkpoints: one folder per save, `checkpoints/step-<n>/`, holding
 /// weights.safetensors (every module's parameters and buffers as `<module>.<name>`), optimizer-<name>.bin
 /// (TorchSharp's optimiser state format), rng.safetensors (libtorch's global generator state),
+/// carried.safetensors (the state a model carries between steps, when it has one: see `CarriedState`),
 /// history.csv and manifest.json. A save writes a hidden temporary folder and renames it into place, then
 /// updates `checkpoints/latest` the same way, so an interrupted save never damages an earlier checkpoint.
 /// Beside them, `checkpoints/best.safetensors` holds the weights of early stopping's best epoch so far (with the
@@ -29,6 +30,7 @@ type CheckpointInfo =
 module Checkpoint =
     let private manifestName = "manifest.json"
     let private latestName = "latest"
+    let private carriedName = "carried.safetensors"
 
     /// All parameters and buffers of the trainer's modules, named `<module>.<entry>`.
     let stateOf (trainer: Trainer) : (string * Tensor) list =
@@ -118,6 +120,8 @@ module Checkpoint =
                 opt.save_state_dict writer)
         use rng = torch.random.get_rng_state()
         SafeTensors.save (Path.Combine(tmp, "rng.safetensors")) [ "global", rng ]
+        trainer.Carried |> Option.iter (fun carried ->
+            SafeTensors.save (Path.Combine(tmp, carriedName)) [ for (n, t) in carried.Save() -> n, t.cpu() ])
         AtomicFile.writeText (Path.Combine(tmp, "history.csv")) (History.toCsv history)
         // The manifest is written last: a folder without one is incomplete and never loaded.
         AtomicFile.writeText (Path.Combine(tmp, manifestName)) (infoToJson info)
@@ -148,6 +152,12 @@ module Checkpoint =
             match SafeTensors.load (Path.Combine(folder, "rng.safetensors")) with
             | [ (_, rng) ] -> torch.random.set_rng_state rng; rng.Dispose()
             | _ -> raise (InvalidDataException(sprintf "%s: rng.safetensors should hold one tensor" folder))
+            match trainer.Carried with
+            | Some carried ->
+                // A checkpoint written at an epoch's end may hold the state too; the loop resets it at the next epoch.
+                let path = Path.Combine(folder, carriedName)
+                if File.Exists path then carried.Restore (SafeTensors.load path) else carried.Reset()
+            | None -> ()
         let historyPath = Path.Combine(folder, "history.csv")
         let history = if File.Exists historyPath then History.ofCsv (File.ReadAllText historyPath) else History.empty
         info, history

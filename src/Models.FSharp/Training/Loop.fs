@@ -148,15 +148,14 @@ module Loop =
             Trainer.train trainer
             terms |> Map.toSeq |> Seq.map (fun (k, v) -> "val " + k, v) |> Map.ofSeq
 
-    /// Trains `trainer` on `data` from `position` (use `Loop.start` for a new run) with `history` so far.
-    let fit (options: FitOptions) (hooks: FitHooks) (cancellation: CancellationToken)
-            (trainer: Trainer) (data: Split) (position: TrainingPosition, history: History) : FitResult =
+    /// Trains `trainer` on the batches of `source` from `position` (use `Loop.start` for a new run) with `history` so
+    /// far. The options' BatchSize, Seed and DropLast are the source's business; the loop moves each batch to the
+    /// options' Device and applies their Transform.
+    let fitBatches (options: FitOptions) (hooks: FitHooks) (cancellation: CancellationToken)
+                   (trainer: Trainer) (source: BatchSource) (position: TrainingPosition, history: History) : FitResult =
         validate options
-        let count = data.Count
-        if count = 0L then Errors.invalidArg "data" "at least one example" 0
-        let stepsPerEpoch = Batches.batchCount count options.BatchSize options.DropLast
-        if stepsPerEpoch = 0 then
-            Errors.invalidArg "BatchSize" (sprintf "at most %d (the number of examples) when DropLast is set" count) options.BatchSize
+        let stepsPerEpoch = source.StepsPerEpoch
+        if stepsPerEpoch < 1 then Errors.invalidArg "source" "a batch source with at least one step per epoch" stepsPerEpoch
         let totalSteps = int64 stepsPerEpoch * int64 options.Epochs
         let steps = ResizeArray<StepRecord>(history.Steps)
         let mutable epochs = history.Epochs
@@ -176,7 +175,8 @@ module Loop =
         while not cancelled && not stopped && pos.Epoch <= options.Epochs do
             let epoch = pos.Epoch
             let epochClock = Stopwatch.StartNew()
-            use perm = Batches.permutation options.Seed epoch count
+            // A new epoch starts from a fresh carried state; one resumed mid-epoch has it from its checkpoint.
+            if pos.StepInEpoch = 0 then trainer.Carried |> Option.iter (fun c -> c.Reset())
             let mutable i = pos.StepInEpoch
             while not cancelled && i < stepsPerEpoch do
                 if cancellation.IsCancellationRequested then cancelled <- true
@@ -184,11 +184,10 @@ module Loop =
                     let step = pos.Step + 1L
                     let terms, batchSize =
                         use _ = torch.NewDisposeScope()
-                        let idx = Batches.indices perm i options.BatchSize
-                        let images = data.Images.index_select(0L, idx).``to``(options.Device)
-                        let labels = data.Labels.index_select(0L, idx).``to``(options.Device)
-                        let batch = options.Transform { Images = images; Labels = labels }
-                        trainer.Step batch, images.shape.[0]
+                        let taken = source.Take epoch i
+                        let inputs = taken.Inputs.``to``(options.Device)
+                        let batch = options.Transform { Inputs = inputs; Targets = taken.Targets.``to``(options.Device) }
+                        trainer.Step batch, inputs.shape.[0]
                     match terms |> Map.toSeq |> Seq.tryFind (fun (_, v) -> Double.IsNaN v || Double.IsInfinity v) with
                     | Some (term, value) -> raise (NonFiniteLossException(step, epoch, term, value))
                     | None -> ()
@@ -249,3 +248,10 @@ module Loop =
         { History = final; Position = pos
           Outcome = (if cancelled then Cancelled elif stopped then StoppedEarly else Completed)
           RestoredEpoch = restored }
+
+    /// Trains `trainer` on shuffled mini-batches of the in-memory split `data` (`BatchSource.shuffled` with the
+    /// options' Seed, BatchSize and DropLast) from `position` with `history` so far.
+    let fit (options: FitOptions) (hooks: FitHooks) (cancellation: CancellationToken)
+            (trainer: Trainer) (data: Split) (start: TrainingPosition * History) : FitResult =
+        validate options
+        fitBatches options hooks cancellation trainer (BatchSource.shuffled options.Seed options.BatchSize options.DropLast data) start

@@ -10,6 +10,9 @@ type OptimizerSpec =
     | Adam of lr: float * beta1: float * beta2: float * weightDecay: float
     /// Stochastic gradient descent with momentum, optional Nesterov momentum and weight decay.
     | Sgd of lr: float * momentum: float * nesterov: bool * weightDecay: float
+    /// RMSprop (Tieleman & Hinton, 2012) as torch.optim.RMSprop: a running mean of squared gradients with smoothing
+    /// `alpha`, optional momentum and weight decay.
+    | RmsProp of lr: float * alpha: float * momentum: float * weightDecay: float
 
 /// Creating, validating and naming optimisers.
 [<RequireQualifiedAccess>]
@@ -19,6 +22,9 @@ module Optim =
 
     /// Plain SGD with momentum.
     let sgd (lr: float) (momentum: float) = Sgd(lr, momentum, false, 0.0)
+
+    /// RMSprop with PyTorch's default smoothing 0.99, no momentum and no weight decay.
+    let rmsProp (lr: float) = RmsProp(lr, 0.99, 0.0, 0.0)
 
     /// Throws ArgumentException naming the bad field when the spec cannot train.
     let validate (spec: OptimizerSpec) =
@@ -30,6 +36,7 @@ module Optim =
         | Sgd (lr, m, nesterov, wd) ->
             positive "lr" lr; inUnit "momentum" m; nonNegative "weightDecay" wd
             if nesterov && m = 0.0 then Errors.invalidArg "momentum" "a positive momentum when Nesterov is on" m
+        | RmsProp (lr, alpha, m, wd) -> positive "lr" lr; inUnit "alpha" alpha; inUnit "momentum" m; nonNegative "weightDecay" wd
 
     /// Builds the optimiser over `parameters`.
     let create (spec: OptimizerSpec) (parameters: seq<Modules.Parameter>) : Modules.OptimizerHelper =
@@ -37,16 +44,19 @@ module Optim =
         match spec with
         | Adam (lr, b1, b2, wd) -> torch.optim.Adam(parameters, lr, b1, b2, weight_decay = wd) :> _
         | Sgd (lr, m, nesterov, wd) -> torch.optim.SGD(parameters, lr, m, weight_decay = wd, nesterov = nesterov) :> _
+        | RmsProp (lr, alpha, m, wd) -> torch.optim.RMSProp(parameters, lr, alpha, weight_decay = wd, momentum = m) :> _
 
     let private num (v: float) = v.ToString("R", CultureInfo.InvariantCulture)
 
-    /// A short text form: "adam:lr=0.001,beta1=0.9,beta2=0.999,wd=0" or "sgd:lr=0.01,momentum=0.9,nesterov=true,wd=0".
+    /// A short text form: "adam:lr=0.001,beta1=0.9,beta2=0.999,wd=0", "sgd:lr=0.01,momentum=0.9,nesterov=true,wd=0" or
+    /// "rmsprop:lr=0.001,alpha=0.99,momentum=0,wd=0".
     let describe (spec: OptimizerSpec) =
         match spec with
         | Adam (lr, b1, b2, wd) -> sprintf "adam:lr=%s,beta1=%s,beta2=%s,wd=%s" (num lr) (num b1) (num b2) (num wd)
         | Sgd (lr, m, n, wd) -> sprintf "sgd:lr=%s,momentum=%s,nesterov=%b,wd=%s" (num lr) (num m) n (num wd)
+        | RmsProp (lr, alpha, m, wd) -> sprintf "rmsprop:lr=%s,alpha=%s,momentum=%s,wd=%s" (num lr) (num alpha) (num m) (num wd)
 
-    /// Parses `describe`'s form; missing fields take the defaults of `adam`/`sgd`.
+    /// Parses `describe`'s form; missing fields take the defaults of `adam`/`sgd`/`rmsProp`.
     let parse (text: string) : OptimizerSpec =
         let kind, rest =
             match text.Trim().ToLowerInvariant().Split(':', 2) with
@@ -72,11 +82,12 @@ module Optim =
             | "sgd" ->
                 let nesterov = fields.TryFind "nesterov" |> Option.map (fun v -> v = "true") |> Option.defaultValue false
                 Sgd(get "lr" 1e-2, get "momentum" 0.0, nesterov, get "wd" 0.0)
-            | other -> Errors.invalidArg "optimizer" "adam:... or sgd:..." other
+            | "rmsprop" -> RmsProp(get "lr" 1e-2, get "alpha" 0.99, get "momentum" 0.0, get "wd" 0.0)
+            | other -> Errors.invalidArg "optimizer" "adam:..., sgd:... or rmsprop:..." other
         validate spec
         spec
 
     /// A setting holding an optimiser, written as `describe` writes it ("adam:lr=0.001,..." or "sgd:lr=0.01,...").
     let setting (key: string) (doc: string) get set : Setting<'Config> =
-        Setting.create key (doc + ", e.g. adam:lr=0.001,beta1=0.9,beta2=0.999,wd=0 or sgd:lr=0.01,momentum=0.9,nesterov=true,wd=0")
+        Setting.create key (doc + ", e.g. adam:lr=0.001,beta1=0.9,beta2=0.999,wd=0 , sgd:lr=0.01,momentum=0.9,nesterov=true,wd=0 or rmsprop:lr=0.01,alpha=0.99,momentum=0,wd=0")
             describe parse get set

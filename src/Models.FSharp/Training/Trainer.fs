@@ -4,7 +4,22 @@ open System
 open TorchSharp
 
 /// A batch of examples on the training device.
-type Batch = { Images: Tensor; Labels: Tensor }
+type Batch =
+    { /// What the model reads: images [N, C, H, W] (or rows [N, D]), or token ids [B, T] of consecutive text.
+      Inputs: Tensor
+      /// What goes with them: class labels [N] of images, or the next token of each input position [B, T].
+      Targets: Tensor }
+
+/// What a model carries from one training step to the next besides its weights and optimiser state: a language
+/// model's hidden state, passed from one chunk of text to the next (truncated backpropagation through time).
+/// Checkpoints save it, so a run resumed in the middle of an epoch continues exactly.
+type CarriedState =
+    { /// The state as named tensors (for a checkpoint).
+      Save: unit -> (string * Tensor) list
+      /// Puts back what `Save` returned.
+      Restore: (string * Tensor) list -> unit
+      /// Forgets the state; the loop calls it before the first step of every epoch.
+      Reset: unit -> unit }
 
 /// A model ready to train: what a step updates and what a checkpoint must hold.
 type Trainer =
@@ -14,7 +29,9 @@ type Trainer =
       Optimizers: (string * Modules.OptimizerHelper) list
       /// One optimisation step on a batch; returns its named loss terms as numbers. The loop runs it inside a
       /// dispose scope, so tensors it creates are freed when it returns.
-      Step: Batch -> Map<string, float> }
+      Step: Batch -> Map<string, float>
+      /// State carried between steps (a language model's hidden state), or None.
+      Carried: CarriedState option }
 
 /// Where a run stands in its schedule: what a checkpoint records and a resumed run continues from.
 type TrainingPosition =
@@ -74,6 +91,7 @@ module Trainer =
                    (lossOf: Batch -> Map<string, Tensor>) : Trainer =
         { Modules = modules
           Optimizers = [ optimizerName, optimizer ]
+          Carried = None
           Step =
             fun batch ->
                 optimizer.zero_grad()

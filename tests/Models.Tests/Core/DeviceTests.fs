@@ -81,7 +81,7 @@ let tests =
                     (entry.Configure []).Settings |> List.map (fun (k, v) -> if k.EndsWith "-activation" && v = "relu" then k, "tanh" else k, v)
                 let model = (entry.Configure settings).Build meta
                 use split = cpuSplit 8
-                let message = errorOf (fun () -> model.Evaluate split [] |> ignore)
+                let message = errorOf (fun () -> model.Evaluate (TestData.imagesOf split) |> ignore)
                 Expect.isFalse (message.Contains "same device") (sprintf "no tensors of two devices met: %s" message)
                 Expect.stringContains message "_local_scalar_dense" "it got as far as reading the first metric's value"
             }

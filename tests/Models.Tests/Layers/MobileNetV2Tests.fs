@@ -117,12 +117,12 @@ let tests =
                 let settings = (entry.Configure []).Settings |> List.map (fun (k, v) -> if k = "weights" then k, path else k, v)
                 Device.seed 3L
                 let model = (entry.Configure settings).Build torch.CPU
-                let features = model.Training.Inputs.Value data
+                let features = match model.Training with ShuffledImages plan -> plan.Inputs.Value data | ContiguousText _ -> failwith "an image plan"
                 Expect.equal features.Images.shape [| 40L; 1280L |] "pooled features, computed once"
                 let options = { Loop.defaults with Epochs = 30; BatchSize = 20 }
                 Loop.fit options Loop.noHooks Threading.CancellationToken.None model.Trainer features (Loop.start, History.empty) |> ignore
                 Trainer.eval model.Trainer
-                let accuracy = model.Evaluate data [] |> List.head |> fun (_, v, _) -> v
+                let accuracy = model.Evaluate (TestData.imagesOf data) |> List.head |> fun (_, v, _) -> v
                 Expect.isGreaterThan accuracy 0.9 "the head separates the bars"
                 let e = TestData.raises<FileNotFoundException> (fun () ->
                             (entry.Configure (settings |> List.map (fun (k, v) -> if k = "weights" then k, Path.Combine(folder, "none") else k, v))).Build torch.CPU |> ignore)

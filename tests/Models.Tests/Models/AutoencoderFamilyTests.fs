@@ -55,7 +55,7 @@ let private learningTests =
             let m = build id 2L
             use x = barsFor id 64 3L
             use labels = torch.zeros([| 64L |], dtype = torch.int64)
-            let batch : Batch = { Images = x; Labels = labels }
+            let batch : Batch = { Inputs = x; Targets = labels }
             Trainer.train m.Trainer
             let lossAt () =
                 use _ = torch.NewDisposeScope()
@@ -78,7 +78,7 @@ let private saveLoadTests =
             Trainer.train m.Trainer
             for _ in 1 .. 3 do
                 use _ = torch.NewDisposeScope()
-                m.Trainer.Step ({ Images = x; Labels = labels } : Batch) |> ignore
+                m.Trainer.Step ({ Inputs = x; Targets = labels } : Batch) |> ignore
             Trainer.eval m.Trainer
             let path = Path.Combine(Path.GetTempPath(), sprintf "%s-%s.safetensors" id (Guid.NewGuid().ToString("N")))
             let entry = Catalog.find id

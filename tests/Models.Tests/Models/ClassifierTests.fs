@@ -122,7 +122,7 @@ let tests =
 
         test "the learning rate halves every LrHalfLife steps and stays constant without it" {
             let data = TestData.bars 32 11L
-            let batch : Batch = { Images = data.Images; Labels = data.Labels }
+            let batch : Batch = { Inputs = data.Images; Targets = data.Labels }
             let rateAfter (c: ClassifierConfig) steps =
                 Device.seed 3L
                 let t = Classifier.trainer (Classifier.create c)
@@ -164,7 +164,7 @@ let tests =
                 let f1 = model.Encode.Value data.Images
                 let f2 = loaded.Encode.Value data.Images
                 Expect.isTrue (torch.allclose(f1, f2)) "same features after loading"
-                Expect.equal (sprintf "%A" (model.Evaluate data [])) (sprintf "%A" (loaded.Evaluate data [])) "same metrics after loading (NaN included)"
+                Expect.equal (sprintf "%A" (model.Evaluate (TestData.imagesOf data))) (sprintf "%A" (loaded.Evaluate (TestData.imagesOf data))) "same metrics after loading (NaN included)"
             finally Directory.Delete(folder, true)
         }
 

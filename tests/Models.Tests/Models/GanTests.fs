@@ -91,7 +91,7 @@ let tests =
             let m = Gan.create { Gan.mlpC with DiscriminatorSteps = 2 }
             let trainer = Gan.trainer m
             let data = TestData.bars 32 2L
-            let batch : Batch = { Images = data.Images * 2.0f - 1.0f; Labels = data.Labels }
+            let batch : Batch = { Inputs = data.Images * 2.0f - 1.0f; Targets = data.Labels }
             let g0 = snapshot m.Generator
             let first = trainer.Step batch
             Expect.isEmpty (changed g0 (snapshot m.Generator)) "step 1: D only"
@@ -106,7 +106,7 @@ let tests =
             let m = Gan.create { Gan.mlpC with Loss = GanLoss.wassersteinGp }
             let trainer = Gan.trainer m
             let data = TestData.bars 16 3L
-            let terms = trainer.Step { Images = data.Images * 2.0f - 1.0f; Labels = data.Labels }
+            let terms = trainer.Step { Inputs = data.Images * 2.0f - 1.0f; Targets = data.Labels }
             Expect.isTrue (terms.ContainsKey "d_penalty") "penalty reported"
             Expect.isGreaterThanOrEqual terms.["d_penalty"] 0.0 "penalty >= 0"
             Expect.floatClose Accuracy.medium terms.["d_loss"] (terms.["d_fake"] - terms.["d_real"] + terms.["d_penalty"]) "d_loss = mean D(G(z)) - mean D(x) + penalty"
@@ -132,7 +132,7 @@ let tests =
             for i in 0 .. 299 do
                 use _ = torch.NewDisposeScope()
                 let idx = torch.arange(int64 ((i * 32) % 256), int64 ((i * 32) % 256 + 32), dtype = torch.int64)
-                trainer.Step { Images = real.index_select(0L, idx); Labels = data.Labels.index_select(0L, idx) } |> ignore
+                trainer.Step { Inputs = real.index_select(0L, idx); Targets = data.Labels.index_select(0L, idx) } |> ignore
                 if i >= 100 && i % 10 = 0 then
                     average.add_(meanImage ()) |> ignore
                     snapshots <- snapshots + 1
@@ -207,9 +207,9 @@ let tests =
                 let m = (entry.Configure []).Build torch.CPU
                 Expect.equal entry.Normalization "minus-one-one" (sprintf "%s: [-1,1] data" id)
                 Trainer.eval m.Trainer
-                let pictures = m.Pictures { Images = torch.zeros(1L); Labels = torch.zeros(1L) }
+                let pictures = m.Pictures { Inputs = torch.zeros(1L); Targets = torch.zeros(1L) }
                 Expect.equal (snd pictures.Head).shape [| 64L; 1L; 28L; 28L |] (sprintf "%s: 64 fixed-noise samples" id)
-                use again = snd (m.Pictures { Images = torch.zeros(1L); Labels = torch.zeros(1L) }).Head
+                use again = snd (m.Pictures { Inputs = torch.zeros(1L); Targets = torch.zeros(1L) }).Head
                 Expect.isTrue (torch.allclose(snd pictures.Head, again)) (sprintf "%s: the noise is fixed" id)
                 Expect.equal (m.Sample.Value (new torch.Generator(1UL)) 3).shape [| 3L; 1L; 28L; 28L |] (sprintf "%s: samples" id)
         }

@@ -64,7 +64,7 @@ let sampleContent (dir: string) (title: string) =
       Charts =
         [ "Latent space (2-d)", Charts.latentScatter points labels [ for k in 0 .. 9 -> string k ]
           "Latent space (3-d)", Charts.latentScatter (points |> Array.mapi (fun i p -> [| p.[0]; p.[1]; float (i % 10) * 0.3 |])) labels [] ]
-      Texts = []
+      TextSeries = []; Texts = []
       Tables = []
       Metrics = [ "reconstruction MSE", "0.0312", "mean over the 10 000 test images"; "FID", "41.7", "Frechet distance of 2048-d features, 10 000 samples" ]
       Config = [ "epochs", "5"; "batch size", "128"; "learning rate", "0.001"; "latent dim", "2" ]
@@ -106,7 +106,7 @@ let tests =
             let content =
                 { Title = "t"; ModelId = ""; Summary = ""; History = History.empty
                   ImageSeries = [ { Title = "s"; Caption = ""; Frames = [ "epoch 1", "/nonexistent/frame.png" ] } ]
-                  Charts = []; Texts = []; Tables = []; Metrics = []; Config = []; Environment = [] }
+                  Charts = []; TextSeries = []; Texts = []; Tables = []; Metrics = []; Config = []; Environment = [] }
             let html = RunReport.render content
             Expect.stringContains html "Missing image file: /nonexistent/frame.png" "missing file noted"
             Expect.stringContains html "No steps recorded." "empty history noted"
@@ -118,6 +118,7 @@ let tests =
         test "text samples and tables a model declares are shown verbatim and escaped, each in its section" {
             let content =
                 { Title = "t"; ModelId = "lm"; Summary = ""; History = History.empty; ImageSeries = []; Charts = []
+                  TextSeries = []
                   Texts = [ { Title = "Samples at temperature 0.8"; Caption = "Three passages from the prompt ROMEO:"
                               Samples = [ "ROMEO:\nWhat <light> through\n  yonder window & breaks?"; "second" ] } ]
                   Tables = [ { Title = "Nearest words"; Caption = "cosine similarity"; Header = [ "word"; "neighbours" ]

@@ -25,22 +25,27 @@ let private counterModel () : RunModel =
     { Trainer =
         { Modules = [ "m", m :> torch.nn.Module ]
           Optimizers = []
-          Step = fun _ -> (use _ = torch.no_grad() in m.weight.add_(torch.ones(1L, 1L)) |> ignore); Map [ "loss", 1.0 ] }
+          Step = fun _ -> (use _ = torch.no_grad() in m.weight.add_(torch.ones(1L, 1L)) |> ignore); Map [ "loss", 1.0 ]
+          Carried = None }
       Pictures = fun _ -> []
-      Evaluate = fun _ _ -> [ "weight", weight (), "the counter's weight: steps its weights have trained" ]
+      Passages = RunModel.noPassages
+      Generate = None
+      Evaluate = fun _ -> [ "weight", weight (), "the counter's weight: steps its weights have trained" ]
       Reconstruct = None; Encode = None; Decode = None; Sample = None; Classify = None
       Extras = RunModel.noExtras
       Training =
-        { Validation =
-            Some { Fraction = 0.1
-                   Measure = fun _ -> Map [ "accuracy", accuracyAfterEpoch.[int (weight ()) / 2] ]
-                   EarlyStopping = Some { Monitor = "val accuracy"; Maximize = true; Patience = 3; RestoreBest = true } }
-          Inputs = None } }
+        ShuffledImages
+          { Validation =
+              Some { Fraction = 0.1
+                     Measure = fun _ -> Map [ "accuracy", accuracyAfterEpoch.[int (weight ()) / 2] ]
+                     EarlyStopping = Some { Monitor = "val accuracy"; Maximize = true; Patience = 3; RestoreBest = true } }
+            Inputs = None } }
 
 /// 20 training images: 18 trained on in batches of 9 (2 steps an epoch), 2 held out.
-let private dataset () : ImageDataset =
-    { Name = "bars"; Train = TestData.bars 20 1L; Test = TestData.bars 8 2L; Normalization = ZeroOne
-      Classes = [ for d in 0 .. 9 -> string d ]; Files = [] }
+let private dataset () : RunData =
+    ImageData
+        { Name = "bars"; Train = TestData.bars 20 1L; Test = TestData.bars 8 2L; Normalization = ZeroOne
+          Classes = [ for d in 0 .. 9 -> string d ]; Files = [] }
 
 let private settings folder =
     { Experiment.defaults "cls-mlp" with Epochs = 10; BatchSize = 9; Device = Cpu; RunFolder = Some folder; PictureCount = 4 }

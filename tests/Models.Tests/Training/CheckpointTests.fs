@@ -19,7 +19,7 @@ let private fresh () =
     m, Autoencoder.trainer m
 
 /// Noise in every step (a corrupting transform drawn from the global generator), so the RNG state matters.
-let private noisy = { options with Transform = fun b -> { b with Images = b.Images + torch.randn_like(b.Images) * 0.05f } }
+let private noisy = { options with Transform = fun b -> { b with Inputs = b.Inputs + torch.randn_like(b.Inputs) * 0.05f } }
 
 [<Tests>]
 let tests =

@@ -14,7 +14,8 @@ let private counter () =
     m.weight.zero_() |> ignore
     { Modules = [ "m", m :> torch.nn.Module ]
       Optimizers = []
-      Step = fun _ -> (use _ = torch.no_grad() in m.weight.add_(torch.ones(1L, 1L)) |> ignore); Map [ "loss", 1.0 ] },
+      Step = fun _ -> (use _ = torch.no_grad() in m.weight.add_(torch.ones(1L, 1L)) |> ignore); Map [ "loss", 1.0 ]
+      Carried = None },
     m
 
 let private setWeight (m: Modules.Linear) (value: float32) =

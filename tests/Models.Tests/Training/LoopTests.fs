@@ -51,7 +51,8 @@ let tests =
             let mutable calls = 0
             let trainer =
                 { Modules = []; Optimizers = []
-                  Step = fun _ -> calls <- calls + 1; Map [ "recon", 1.0; "kl", (if calls = 3 then nan else 0.5) ] }
+                  Step = (fun _ -> calls <- calls + 1; Map [ "recon", 1.0; "kl", (if calls = 3 then nan else 0.5) ])
+                  Carried = None }
             let e = Expect.throwsT<NonFiniteLossException> (fun () ->
                         Loop.fit { options with BatchSize = 16 } Loop.noHooks CancellationToken.None trainer data (Loop.start, History.empty) |> ignore)
             let ex =
