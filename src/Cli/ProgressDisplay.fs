@@ -16,7 +16,7 @@ let private eta (p: TrainingProgress) =
 
 /// One line describing a progress snapshot, as printed when output is redirected.
 let line (p: TrainingProgress) =
-    sprintf "epoch %d/%d  step %d/%d  %s  %s img/s  ETA %s"
+    sprintf "epoch %d/%d  step %d/%d  %s  %s ex/s  ETA %s"
         p.Epoch p.Epochs p.StepInEpoch p.StepsPerEpoch (terms p) (p.ExamplesPerSecond.ToString("N0")) (eta p)
 
 /// Runs `work`, giving it a progress callback and a log function suited to the console.
@@ -48,6 +48,6 @@ let run (work: (TrainingProgress -> unit) -> (string -> unit) -> 'T) : 'T =
                     task.Value <- float p.Step
                     task.Description <-
                         Markup.Escape(
-                            sprintf "epoch %d/%d | %d/%d  %s  %s img/s"
+                            sprintf "epoch %d/%d | %d/%d  %s  %s ex/s"
                                 p.Epoch p.Epochs p.StepInEpoch p.StepsPerEpoch (terms p) (p.ExamplesPerSecond.ToString("N0")))
                 work onStep (fun s -> AnsiConsole.MarkupLine(Markup.Escape s)))

@@ -187,7 +187,8 @@ module Loop =
                         let taken = source.Take epoch i
                         let inputs = taken.Inputs.``to``(options.Device)
                         let batch = options.Transform { Inputs = inputs; Targets = taken.Targets.``to``(options.Device) }
-                        trainer.Step batch, inputs.shape.[0]
+                        // An example is a target: an image (its label) or a token of text to predict.
+                        trainer.Step batch, taken.Targets.numel()
                     match terms |> Map.toSeq |> Seq.tryFind (fun (_, v) -> Double.IsNaN v || Double.IsInfinity v) with
                     | Some (term, value) -> raise (NonFiniteLossException(step, epoch, term, value))
                     | None -> ()

@@ -53,7 +53,8 @@ type TrainingProgress =
       Terms: Map<string, float>
       /// Time spent training in this process (resumed runs start again from zero).
       Elapsed: TimeSpan
-      /// Examples per second over this process's steps.
+      /// Examples per second over this process's steps; an example is a target: an image (with its label), or a
+      /// token of text a language model predicts.
       ExamplesPerSecond: float }
 
 /// Raised when a loss term becomes NaN or infinite: training stops rather than wasting time or saving garbage.
