@@ -21,13 +21,19 @@ module Experiment =
     let private validated (s: RunSettings) : CatalogEntry =
         let entry = Catalog.find s.ModelId
         RunSettings.validate s
-        RunSettings.validateData entry s
         // Reading the model's settings checks them (keys, values, ranges) before anything is allocated or written.
         RunSettings.configured entry s |> ignore
         entry
 
-    /// Throws ArgumentException naming the bad setting.
-    let validate (s: RunSettings) = validated s |> ignore
+    /// The model's catalog entry after checking the run's settings and the data it names (a data set of the catalog
+    /// or a text file, of the kind the model trains on), for runs that load their data.
+    let private validatedWithData (s: RunSettings) : CatalogEntry =
+        let entry = validated s
+        RunSettings.validateData entry s
+        entry
+
+    /// Throws ArgumentException naming the bad setting (the data it names included).
+    let validate (s: RunSettings) = validatedWithData s |> ignore
 
     let private loadDataOf (entry: CatalogEntry) (s: RunSettings) : RunData =
         match ModelSpec.dataKind entry.Kind, s.TextFile with
@@ -73,12 +79,17 @@ module Experiment =
     /// Trains an already built model (from `buildModel`) on `data` into a new run folder. The folder is created
     /// first; the result names it and its report. Stopping through `token` saves a checkpoint to resume from.
     let fitModel (s: RunSettings) (model: RunModel) (data: RunData) (events: RunEvents) (token: CancellationToken) : RunResult =
-        fitModelOf (validated s) s model data events token
+        let entry = validated s
+        if ModelSpec.dataKind entry.Kind <> RunData.kind data then
+            let describe kind = match kind with DataKind.Images -> "images" | DataKind.Text -> "a text"
+            Errors.invalidArg "data" (sprintf "%s, what %s trains on" (describe (ModelSpec.dataKind entry.Kind)) entry.Id)
+                (sprintf "%s (%s)" (describe (RunData.kind data)) (RunData.name data))
+        fitModelOf entry s model data events token
 
     /// Trains a new run: loads the data (failing before making a folder when it is missing), builds the model
     /// and calls `fitModel`.
     let train (s: RunSettings) (events: RunEvents) (token: CancellationToken) : RunResult =
-        let entry = validated s
+        let entry = validatedWithData s
         use data = loadDataOf entry s
         let s = fitToData s data
         fitModelOf entry s (RunSettings.build entry s (Device.resolve s.Device)) data events token

@@ -43,8 +43,8 @@ module RunData =
         | ImageData d -> sprintf "%d training images" d.Train.Count
         | TextData t -> sprintf "%d characters, %d of them for training" t.Text.Length (TextCorpus.split t.Text).Train.Length
 
-    /// What kind of data it is, for messages: "images" or "text".
-    let kind (data: RunData) =
+    /// What kind of data it is.
+    let kind (data: RunData) : DataKind =
         match data with
-        | ImageData _ -> "images"
-        | TextData _ -> "text"
+        | ImageData _ -> DataKind.Images
+        | TextData _ -> DataKind.Text

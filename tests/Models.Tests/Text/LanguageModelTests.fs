@@ -1,0 +1,184 @@
+module Generative.Tests.Text.LanguageModelTests
+
+open System
+open System.IO
+open System.Threading
+open Expecto
+open TorchSharp
+open Generative
+open Generative.Tests
+
+let private config = { FsCheckConfig.defaultConfig with maxTest = 10 }
+
+/// A short repeated string, enough rows for a few chunks.
+let private pattern = String.replicate 200 "hello world\n"
+
+/// A tiny character model with the vocabulary of `text`.
+let private tiny (text: string) (tweak: LanguageModelConfig -> LanguageModelConfig) =
+    let c =
+        tweak
+            { LanguageModel.characters with
+                Embedding = 16; Hidden = 32; Layers = 1; Dropout = 0.0; SequenceLength = 12; Optimizer = Optim.adam 1e-2 }
+    let c = { c with Vocabulary = Some (LanguageModel.vocabularyOf c text) }
+    Device.seed 1L
+    LanguageModel.create torch.CPU c
+
+let private greedy = { TokenSampling.plain with Temperature = 0.0 }
+
+let private generateWith (m: LanguageModel) prompt length options seed =
+    use g = new torch.Generator(uint64 seed)
+    LanguageModel.generate m prompt length options g ignore CancellationToken.None
+
+/// Trains `m` on `text` for `epochs` epochs of 8 rows.
+let private fit (m: LanguageModel) (text: string) epochs =
+    use tokens = Vocabulary.encode m.Vocabulary text
+    let source = BatchSource.contiguous 8 m.Config.SequenceLength tokens
+    let trainer = LanguageModel.trainer m
+    Loop.fitBatches { Loop.defaults with Epochs = epochs } Loop.noHooks CancellationToken.None trainer source (Loop.start, History.empty)
+
+[<Tests>]
+let tests =
+    testList "Text.LanguageModel" [
+        testPropertyWithConfig config "logits are [B, T, V] and the state [layers, B, hidden] for any batch and sequence length" <| fun (b0: FsCheck.PositiveInt) (t0: FsCheck.PositiveInt) ->
+            let b, t = 1 + b0.Get % 5, 1 + t0.Get % 30
+            let m = tiny "abcdef" (fun c -> { c with Layers = 2 })
+            use _ = torch.no_grad()
+            use tokens = torch.randint(0L, int64 m.Vocabulary.Count, [| int64 b; int64 t |], dtype = torch.int64)
+            let logits, (h, c) = m.Net.Forward(tokens, None)
+            Expect.equal logits.shape [| int64 b; int64 t; int64 m.Vocabulary.Count |] "logits"
+            Expect.equal h.shape [| 2L; int64 b; 32L |] "h"
+            Expect.equal c.shape [| 2L; int64 b; 32L |] "c"
+
+        test "a tiny model memorises a repeated string in seconds, and greedy decoding reproduces it" {
+            let m = tiny pattern id
+            let result = fit m pattern 4
+            let last = result.History.Epochs |> List.last
+            Expect.isLessThan last.Terms.["loss"] 0.1 "the training loss of the last epoch is near 0"
+            let text = generateWith m "hello" 30 greedy 0L
+            Expect.equal text (" world\nhello world\nhello world\n".Substring(0, 30)) "temperature 0 continues the pattern"
+            Expect.equal (generateWith m "hello" 30 { TokenSampling.plain with TopK = 1 } 7L) text "top-k = 1 is greedy decoding"
+            Expect.equal (generateWith m "hello" 30 { TokenSampling.plain with Temperature = 1e-4 } 3L) text "temperature -> 0 is greedy decoding"
+        }
+
+        test "top-p keeps the smallest set of likely tokens and top-k the k most likely" {
+            use logits = torch.tensor([| 0.0; 1.0; 2.0; 3.0 |])
+            let p = TokenSampling.probabilities { TokenSampling.plain with TopP = 0.7 } logits
+            let probs = p.data<float>().ToArray()
+            Expect.equal (probs |> Array.map (fun x -> x > 0.0)) [| false; false; true; true |] "3 and 2 hold 0.91 >= 0.7; 3 alone holds 0.64"
+            Expect.floatClose Accuracy.medium (Array.sum probs) 1.0 "renormalised"
+            let k = TokenSampling.probabilities { TokenSampling.plain with TopK = 2 } logits
+            Expect.equal (k.data<float>().ToArray() |> Array.map (fun x -> x > 0.0)) [| false; false; true; true |] "the two most likely"
+            let e = TestData.raises<ArgumentException> (fun () -> TokenSampling.validate { TokenSampling.plain with TopP = 0.0 })
+            Expect.equal e.ParamName "top-p" "named"
+            let e = TestData.raises<ArgumentException> (fun () -> TokenSampling.validate { TokenSampling.plain with Temperature = -1.0 })
+            Expect.equal e.ParamName "temperature" "named"
+        }
+
+        test "the hidden state is detached between chunks: the graph does not grow and memory stays flat over 1,000 steps" {
+            let text = String.replicate 2000 "abcdefgh"
+            let m = tiny text id
+            use tokens = Vocabulary.encode m.Vocabulary text
+            let source = BatchSource.contiguous 4 m.Config.SequenceLength tokens
+            let trainer = LanguageModel.trainer m
+            let steps = source.StepsPerEpoch
+            let epochs = (1000 + steps - 1) / steps
+            let stepSeconds = ResizeArray<float>()
+            let mutable rss = []
+            let hooks =
+                { Loop.noHooks with
+                    OnStep =
+                        fun p ->
+                            if p.Step = 200L || p.Step = 1000L then
+                                GC.Collect()
+                                GC.WaitForPendingFinalizers()
+                                rss <- rss @ [ Diagnostics.Process.GetCurrentProcess().WorkingSet64 ] }
+            let sw = Diagnostics.Stopwatch.StartNew()
+            Loop.fitBatches { Loop.defaults with Epochs = epochs } hooks CancellationToken.None trainer source (Loop.start, History.empty) |> ignore
+            // After training the carried state has no autograd history: it was detached after every chunk.
+            match trainer.Carried.Value.Save() with
+            | [ (_, h); (_, c) ] ->
+                Expect.isFalse h.requires_grad "h is detached"
+                Expect.isFalse c.requires_grad "c is detached"
+            | other -> failtestf "expected h and c, got %d tensors" other.Length
+            match rss with
+            | [ early; late ] ->
+                let growthMb = float (late - early) / 1e6
+                Expect.isLessThan growthMb 60.0 (sprintf "resident memory from step 200 to 1000 grew %.1f MB" growthMb)
+            | _ -> failtest "measured twice"
+            ignore sw
+        }
+
+        test "save and load give identical logits" {
+            let m = tiny pattern id
+            fit m pattern 1 |> ignore
+            let folder = TestData.tempFolder "lm-save"
+            try
+                let path = Path.Combine(folder, "lm.safetensors")
+                let settings = SettingsTable.print LanguageModelEntries.settings m.Config
+                let run = LanguageModelEntries.runModel torch.CPU m.Config
+                // The run model's trainer holds its own network: copy the trained weights in first.
+                Checkpoint.loadWeights "trained" run.Trainer (Checkpoint.stateOf (LanguageModel.trainer m))
+                Experiment.saveModel path "char-lstm" settings "none" run
+                let id, loadedSettings, _, loaded = Experiment.loadModel path Cpu
+                Expect.equal id "char-lstm" "model id"
+                Expect.equal loadedSettings settings "settings, the vocabulary included"
+                use _ = torch.no_grad()
+                use tokens = Vocabulary.encode m.Vocabulary "hello wor"
+                m.Net.eval()
+                let expected, _ = m.Net.Forward(tokens.unsqueeze(0L), None)
+                let net = match loaded.Trainer.Modules with [ _, (:? LstmLanguageNet as n) ] -> n | _ -> failtest "one network"
+                let actual, _ = net.Forward(tokens.unsqueeze(0L), None)
+                Expect.isTrue (expected.Equals(actual)) "identical logits"
+            finally Directory.Delete(folder, true)
+        }
+
+        test "invalid settings are rejected with the setting's key" {
+            let check key (c: LanguageModelConfig) =
+                let e = TestData.raises<ArgumentException> (fun () -> LanguageModel.validate c)
+                Expect.equal e.ParamName key (sprintf "ParamName of %s" key)
+            let c = LanguageModel.characters
+            check "hidden" { c with Hidden = 0 }
+            check "layers" { c with Layers = 0 }
+            check "dropout" { c with Dropout = 1.0 }
+            check "sequence-length" { c with SequenceLength = 0 }
+            check "tie-weights" { c with TieWeights = true; Embedding = 64; Hidden = 128 }
+            check "clip-norm" { c with ClipNorm = -1.0 }
+            check "max-vocabulary" { c with MaxVocabulary = 1 }
+            check "optimizer" { c with Optimizer = Adam(-1.0, 0.9, 0.999, 0.0) }
+            let e = TestData.raises<ArgumentException> (fun () -> (Catalog.find "char-lstm").Configure [ "hidden", "many" ] |> ignore)
+            Expect.equal e.ParamName "hidden" "an unparsable value names its key"
+        }
+
+        test "a text run trains, resumes exactly from a checkpoint in the middle of an epoch (hidden state included) and writes text" {
+            let folder = TestData.tempFolder "lm-run"
+            try
+                let text = Path.Combine(folder, "text.txt")
+                File.WriteAllText(text, String.replicate 150 "to be or not to be\nthat is the question\n")
+                let settings run =
+                    { Experiment.defaults "char-lstm" with
+                        TextFile = Some text; Epochs = 2; BatchSize = 4; Device = Cpu; RunFolder = Some (Path.Combine(folder, run))
+                        ModelSettings = [ "hidden", "16"; "embedding", "8"; "sequence-length", "20" ] }
+                let quiet = { OnStep = ignore; Log = ignore }
+                let whole = Experiment.train (settings "whole") quiet CancellationToken.None
+                // The same run, stopped in the middle of epoch 1 and resumed.
+                use cts = new CancellationTokenSource()
+                let stopped = Experiment.train (settings "resumed") { quiet with OnStep = fun p -> if p.Step = 20L then cts.Cancel() } cts.Token
+                Expect.equal stopped.Outcome Cancelled "stopped mid-epoch"
+                let resumed = Experiment.resume (Path.Combine(folder, "resumed")) None Cpu quiet CancellationToken.None
+                let lossesOf (r: RunResult) = r.History.Steps |> List.map (fun s -> s.Terms.["loss"])
+                Expect.equal (lossesOf resumed) (lossesOf whole) "every step's loss is the same as the uninterrupted run's"
+                Expect.equal (History.lastEpoch resumed.History) 2 "two epochs"
+                let names = resumed.Metrics |> List.map (fun (n, _, _) -> n)
+                Expect.contains names "test bits per character" "bits per character measured"
+                Expect.contains names "bigram baseline, bits per character" "against the bigram"
+                let html = File.ReadAllText resumed.Report
+                Expect.stringContains html "Text by epoch" "the report shows the text written after each epoch"
+                Expect.stringContains html "Test cross-entropy against the baselines" "and the baselines table"
+                let s, model = Experiment.load (Path.Combine(folder, "resumed")) Cpu
+                use g = new torch.Generator(5UL)
+                let written = model.Generate.Value "to be" 40 greedy g ignore CancellationToken.None
+                Expect.equal written.Length 40 "40 characters written"
+                Expect.equal s.TextFile (Some text) "the run remembers its text"
+            finally Directory.Delete(folder, true)
+        }
+    ]
