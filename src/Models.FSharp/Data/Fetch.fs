@@ -538,18 +538,23 @@ module Fetch =
                 use client = new HttpClient(new SocketsHttpHandler(ConnectTimeout = headerTimeout), Timeout = Threading.Timeout.InfiniteTimeSpan)
                 // Each file from the first of its own URLs that gives the right bytes; a wrong copy moves on to the next.
                 let fromOwnUrls (f: KnownFile) =
-                    let rec tryUrls (errors: string list) (urls: FileUrl list) =
+                    let rec tryUrls (errors: (string * string) list) (urls: FileUrl list) =
                         match urls with
                         | [] ->
-                            let why = if List.isEmpty errors then "no download location" else errors |> List.rev |> String.concat "; "
-                            raise (InvalidOperationException(sprintf "%s: %s" f.Name why))
+                            match List.rev errors, ownUrls with
+                            | [], _ -> raise (InvalidOperationException(sprintf "%s: no download location" f.Name))
+                            // One URL in all: the source's name already is that URL.
+                            | [ (_, why) ], [ _ ] -> raise (InvalidOperationException why)
+                            | all, _ ->
+                                let whys = all |> List.map (fun (url, why) -> sprintf "%s: %s" url why) |> String.concat "; "
+                                raise (InvalidOperationException(sprintf "%s: %s" f.Name whys))
                         | u :: rest ->
                             match (try Ok(downloadFile client u) with e -> Error(describe e)) with
-                            | Error why -> tryUrls (sprintf "%s: %s" u.Url why :: errors) rest
+                            | Error why -> tryUrls ((u.Url, why) :: errors) rest
                             | Ok bytes ->
                                 let actual = Datasets.sha256Hex bytes
                                 if actual = f.Sha256 then bytes
-                                else tryUrls (sprintf "%s: wrong checksum: sha256 is %s, expected %s" u.Url actual f.Sha256 :: errors) rest
+                                else tryUrls ((u.Url, sprintf "wrong checksum: sha256 is %s, expected %s" actual f.Sha256) :: errors) rest
                     tryUrls [] f.Urls
                 let ownSource =
                     match ownUrls with
