@@ -107,8 +107,8 @@ type FetchArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Name _ -> "mnist or fashion-mnist."
-            | From _ -> "a folder that already holds the four IDX files (raw or .gz)."
+            | Name _ -> "mnist, fashion-mnist, tiny-shakespeare or jargon."
+            | From _ -> "a folder that already holds the data set's files, raw or .gz (the four IDX files; tinyshakespeare.txt or input.txt; jargon.txt)."
 
 type DataArgs =
     | [<CliPrefix(CliPrefix.None)>] Fetch of ParseResults<FetchArgs>

