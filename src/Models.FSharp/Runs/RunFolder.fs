@@ -49,7 +49,8 @@ module RunFolder =
         o["modelSettings"] <- m
         o["dataset"] <- JsonValue.Create s.Dataset
         s.TextFile |> Option.iter (fun file -> o["textFile"] <- JsonValue.Create file)
-        o["normalization"] <- JsonValue.Create(RunSettings.normalizationOf entry s)
+        // Images are normalised; a text is not.
+        if ModelSpec.dataKind entry.Kind = DataKind.Images then o["normalization"] <- JsonValue.Create(RunSettings.normalizationOf entry s)
         o["epochs"] <- JsonValue.Create s.Epochs
         o["batchSize"] <- JsonValue.Create s.BatchSize
         o["seed"] <- JsonValue.Create s.Seed
@@ -59,8 +60,8 @@ module RunFolder =
         o.ToJsonString(JsonSerializerOptions(WriteIndented = true))
 
     /// Writes the run's settings, with the full model settings, to `<folder>/run.json` (atomically). The
-    /// normalisation is stored resolved (the entry's default when the run names none), so the run reloads the same
-    /// even if the default changes; the device is not stored.
+    /// normalisation of an image model is stored resolved (the entry's default when the run names none), so the run
+    /// reloads the same even if the default changes; a language model's run has none; the device is not stored.
     let writeSettings (folder: string) (entry: CatalogEntry) (s: RunSettings) (modelSettings: (string * string) list) =
         AtomicFile.writeText (settingsPath folder) (toJson entry s modelSettings)
 
@@ -75,7 +76,7 @@ module RunFolder =
                 ModelSettings = Catalog.withoutLegacyAuto [ for KeyValue (k, v) in o["modelSettings"].AsObject() -> k, v.GetValue<string>() ]
                 Dataset = o["dataset"].GetValue<string>()
                 TextFile = (match o["textFile"] with null -> None | v -> Some (v.GetValue<string>()))
-                Normalization = Some(o["normalization"].GetValue<string>())
+                Normalization = (match o["normalization"] with null -> None | v -> Some (v.GetValue<string>()))
                 Epochs = o["epochs"].GetValue<int>()
                 BatchSize = o["batchSize"].GetValue<int>()
                 Seed = o["seed"].GetValue<int64>()

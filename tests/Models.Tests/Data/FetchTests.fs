@@ -12,7 +12,7 @@ open Generative.Tests.Data.DatasetsTests
 let private fakeSpec (files: (string * byte[]) list) =
     { Key = "fake"
       DisplayName = "Fake"
-      Kind = IdxImages
+      Layout = FileLayout.IdxImages
       Files = files |> List.map (fun (n, b) -> Fetch.knownFile n (Datasets.sha256Hex b))
       Mirrors = []
       SystemFolders = []
@@ -35,9 +35,9 @@ let tests =
         test "the known table has the image sets with four files and the corpora with one, each with a 64-hex checksum" {
             Expect.equal (Fetch.known |> List.map (fun d -> d.Key)) [ "mnist"; "fashion-mnist"; "tiny-shakespeare"; "jargon" ] "keys"
             for d in Fetch.known do
-                match d.Kind with
-                | IdxImages -> Expect.equal (d.Files |> List.map (fun f -> f.Name)) Datasets.standardFileNames (d.Key + " file names")
-                | TextCorpus -> Expect.equal d.Files.Length 1 (d.Key + " has one text file")
+                match d.Layout with
+                | FileLayout.IdxImages -> Expect.equal (d.Files |> List.map (fun f -> f.Name)) Datasets.standardFileNames (d.Key + " file names")
+                | FileLayout.TextFile -> Expect.equal d.Files.Length 1 (d.Key + " has one text file")
                 for f in d.Files do
                     Expect.isTrue (f.Sha256.Length = 64 && f.Sha256 |> Seq.forall (fun c -> Uri.IsHexDigit c && not (Char.IsUpper c))) (f.Name + " sha256")
             Expect.equal (Fetch.find "Fashion-MNIST").DisplayName "Fashion-MNIST" "case-insensitive"
@@ -210,7 +210,7 @@ let private gzipBytes (bytes: byte[]) =
 let private corpusSpec =
     { Key = "fake-corpus"
       DisplayName = "Fake Corpus"
-      Kind = TextCorpus
+      Layout = FileLayout.TextFile
       Files = [ { Fetch.knownFile "corpus.txt" (Datasets.sha256Hex (utf8 smallText)) with Aliases = [ "input.txt" ] } ]
       Mirrors = []
       SystemFolders = []

@@ -87,7 +87,7 @@ let tests =
                 let latin = Path.Combine(folder, "latin.txt")
                 File.WriteAllBytes(latin, [| 0x63uy; 0x61uy; 0x66uy; 0xE9uy; 0x0Auy |])
                 let e = TestData.raises<InvalidDataException> (fun () -> TextCorpus.readFile latin |> ignore)
-                Expect.stringContains e.Message "not UTF-8" "says what is wrong"
+                Expect.stringContains e.Message "not valid UTF-8" "says what is wrong"
                 let empty = Path.Combine(folder, "empty.txt")
                 File.WriteAllText(empty, "  \n")
                 TestData.raises<InvalidDataException> (fun () -> TextCorpus.readFile empty |> ignore) |> ignore
