@@ -50,15 +50,12 @@ module Cases =
             { Images = torch.rand([| 60000L; 1L; 28L; 28L |]); Labels = torch.zeros([| 60000L |], dtype = torch.int64) },
             None, "synthetic"
 
-    /// Trains `trainer` on `data` through `Loop.fit` for exactly `s.Steps` steps (epochs as needed, stopped by
-    /// cancellation) and times the steps after the warm-up. Returns steps per second and the mean of the
-    /// loss term `term` over the last steps.
-    let timedFit (s: WorkerSettings) (term: string) (trainer: Trainer) (data: Split) : float * float =
-        let stepsPerEpoch = Batches.batchCount data.Count s.BatchSize false
-        let options =
-            { Loop.defaults with
-                Epochs = (s.Steps + stepsPerEpoch - 1) / stepsPerEpoch
-                BatchSize = s.BatchSize }
+    /// Trains `trainer` on the batches of `source` through `Loop.fitBatches` for exactly `s.Steps` steps (epochs as
+    /// needed, stopped by cancellation) and times the steps after the warm-up. Returns steps per second and the mean
+    /// of the loss term `term` over the last steps.
+    let timedFitBatches (s: WorkerSettings) (term: string) (trainer: Trainer) (source: BatchSource) : float * float =
+        let stepsPerEpoch = source.StepsPerEpoch
+        let options = { Loop.defaults with Epochs = (s.Steps + stepsPerEpoch - 1) / stepsPerEpoch; BatchSize = s.BatchSize }
         use stop = new CancellationTokenSource()
         let mutable started = 0L
         let mutable finished = 0L
@@ -70,7 +67,7 @@ module Cases =
                         if p.Step = int64 s.Steps then
                             finished <- Stopwatch.GetTimestamp()
                             stop.Cancel() }
-        let result = Loop.fit options hooks stop.Token trainer data (Loop.start, History.empty)
+        let result = Loop.fitBatches options hooks stop.Token trainer source (Loop.start, History.empty)
         let seconds = Stopwatch.GetElapsedTime(started, finished).TotalSeconds
         let window = min Measurement.lossWindow (s.Steps - s.Warmup)
         let loss =
@@ -78,6 +75,10 @@ module Cases =
             |> List.skip (result.History.Steps.Length - window)
             |> List.averageBy (fun r -> r.Terms.[term])
         float (s.Steps - s.Warmup) / seconds, loss
+
+    /// `timedFitBatches` over shuffled mini-batches of an image split (`Loop.fit`'s batches).
+    let timedFit (s: WorkerSettings) (term: string) (trainer: Trainer) (data: Split) : float * float =
+        timedFitBatches s term trainer (BatchSource.shuffled Loop.defaults.Seed s.BatchSize false data)
 
     /// Wraps a worker's timing into a measurement of this process (memory read last, after training).
     let measured (s: WorkerSettings) (dataKind: string) (metrics: (string * float) list) (stepsPerSecond: float, loss: float) : Measurement =
@@ -234,6 +235,30 @@ module Cases =
                 scoreGanSamples folder (Gan.sampleWith g model)
         measured s kind metrics timing
 
+    /// The text of the char-lstm case: `--data` names the text file or a folder holding tiny-shakespeare (by default
+    /// the data cache's copy, see `generative data fetch tiny-shakespeare`).
+    let private benchText (data: string option) : TextSource =
+        match data with
+        | Some path when File.Exists path -> TextCorpus.readFile path
+        | Some folder -> TextCorpus.readFile (Fetch.corpusFile "tiny-shakespeare" folder)
+        | None -> TextCorpus.readFile (Fetch.corpusFile "tiny-shakespeare" (Fetch.folderFor "tiny-shakespeare" None))
+
+    /// LM-LSTM at the character level with the catalog's defaults (2 x 256, embedding 128, dropout 0.2, sequence 100,
+    /// Adam 2e-3, clipping 5) through `LanguageModel.trainer` over stateful chunks; seeded with 0 before the network,
+    /// as bench/pytorch/char_lstm.py. Quality: validation nats and bits per character (16 rows, as the script).
+    let charLstm (s: WorkerSettings) : Measurement =
+        let text = benchText s.Data
+        let parts = TextCorpus.split text.Text
+        let c = LanguageModel.characters
+        let c = { c with Vocabulary = Some (LanguageModel.vocabularyOf c parts.Train) }
+        torch.manual_seed 0L |> ignore
+        let m = LanguageModel.create torch.CPU c
+        use train = Vocabulary.encode m.Vocabulary parts.Train
+        use validation = Vocabulary.encode m.Vocabulary parts.Validation
+        let timing = timedFitBatches s "loss" (LanguageModel.trainer m) (BatchSource.contiguous s.BatchSize c.SequenceLength train)
+        let nats = LanguageModel.meanCrossEntropy m validation
+        measured s (IO.Path.GetFileName(fst (List.head text.Files))) [ "validation nats/char", nats; "validation bits/char", nats / Math.Log 2.0 ] timing
+
     let private ganCase name description (config: GanConfig) script =
         { Name = name; Description = description; Worker = gan config; PythonScript = script }
 
@@ -269,4 +294,8 @@ module Cases =
           ganCase "gan-mlp" "GAN-MLP-A: G 64-256-512-784, D 784-256-128-1 sigmoid, non-saturating BCE, Adam 3e-4, flips" Gan.mlpA "gan_mlp.py"
           ganCase "lsgan" "LSGAN: GAN-MLP-C nets (G 96-1024-1024-784, D 784-256-256-1), least squares, Adam 3e-4 (0.5, 0.999)" Gan.lsgan "lsgan.py"
           ganCase "dcgan" "DCGAN-A: conv D + FC/transposed-conv G with batch norm, non-saturating BCE on logits, Adam 3e-4 (0.5, 0.999)" Gan.dcganA "dcgan.py"
-          ganCase "dcgan-keras" "DCGAN-B: Keras-style tanh DCGAN, BCE, SGD 5e-4 momentum 0.9 Nesterov, Glorot init" Gan.dcganB "dcgan_keras.py" ]
+          ganCase "dcgan-keras" "DCGAN-B: Keras-style tanh DCGAN, BCE, SGD 5e-4 momentum 0.9 Nesterov, Glorot init" Gan.dcganB "dcgan_keras.py"
+          { Name = "char-lstm"
+            Description = "LM-LSTM (characters): Embedding 128, LSTM 2x256 dropout 0.2, Linear; sequence 100, stateful rows, Adam 2e-3, clipping 5 (--data: a text file or a folder with tinyshakespeare.txt)"
+            Worker = charLstm
+            PythonScript = "char_lstm.py" } ]

@@ -41,7 +41,14 @@ let tests =
               [ "train"; "ae-linear"; "--set"; "encoder-width=3" ], "unknown setting 'encoder-width'"
               [ "train"; "vae"; "--set"; "latent-dim=0" ], "latent-dim: expected a positive dimension"
               [ "train"; "gan-mlp"; "--set"; "g-optimizer=adam:lr=fast" ], "g-optimizer: expected a number for lr"
-              [ "train"; "ae-linear"; "--epochs"; "0" ], "epochs: expected at least 1" ] do
+              [ "train"; "ae-linear"; "--epochs"; "0" ], "epochs: expected at least 1"
+              [ "train"; "char-lstm"; "--dataset"; "mnist" ], "dataset: expected a text corpus"
+              [ "train"; "ae-linear"; "--corpus"; "tiny-shakespeare" ], "dataset: expected a data set of images"
+              [ "train"; "ae-linear"; "--text"; "book.txt" ], "text: expected no text file"
+              [ "train"; "char-lstm"; "--text"; "book.txt"; "--corpus"; "jargon" ], "give either --text or --corpus"
+              [ "train"; "word-lstm"; "--set"; "tie-weights=true"; "--set"; "embedding=128" ], "tie-weights: expected embedding = hidden"
+              [ "generate"; "nowhere"; "--temperature"; "-1" ], "temperature: expected a finite temperature >= 0"
+              [ "generate"; "nowhere"; "--top-p"; "0" ], "top-p: expected a probability in (0, 1]" ] do
             test (sprintf "'%s' is a usage error naming the setting" (String.Join(" ", args))) {
                 let code, err, written = run args
                 Expect.equal code 2 (sprintf "exit code 2 (stderr: %s)" err)
