@@ -259,6 +259,35 @@ module Cases =
         let nats = LanguageModel.meanCrossEntropy m validation
         measured s (IO.Path.GetFileName(fst (List.head text.Files))) [ "validation nats/char", nats; "validation bits/char", nats / Math.Log 2.0 ] timing
 
+    /// LM-LSTM at the word level with the catalog's defaults (lower-cased words seen 3+ times, at most 10,000; 2 x 256
+    /// with tied weights, dropout 0.3, sequence 35, Adam 2e-3, clipping 5) on the Jargon File (`--data`: a text file,
+    /// or the data cache's copy, see `generative data fetch jargon`), as bench/pytorch/word_lstm.py. Quality: test
+    /// perplexity, and the unigram and bigram baselines' on the same split.
+    let wordLstm (s: WorkerSettings) : Measurement =
+        let text =
+            match s.Data with
+            | Some path when File.Exists path -> TextCorpus.readFile path
+            | Some folder -> TextCorpus.readFile (Fetch.corpusFile "jargon" folder)
+            | None -> TextCorpus.readFile (Fetch.corpusFile "jargon" (Fetch.folderFor "jargon" None))
+        let parts = TextCorpus.split text.Text
+        let c = LanguageModel.words
+        let c = { c with Vocabulary = Some (LanguageModel.vocabularyOf c parts.Train) }
+        torch.manual_seed 0L |> ignore
+        let m = LanguageModel.create torch.CPU c
+        use train = Vocabulary.encode m.Vocabulary parts.Train
+        use validation = Vocabulary.encode m.Vocabulary parts.Validation
+        use test = Vocabulary.encode m.Vocabulary parts.Test
+        let timing = timedFitBatches s "loss" (LanguageModel.trainer m) (BatchSource.contiguous s.BatchSize c.SequenceLength train)
+        let v = m.Vocabulary.Count
+        let weight = NgramBaseline.bestBigramWeight v train validation
+        measured s (IO.Path.GetFileName(fst (List.head text.Files)))
+            [ "validation perplexity", Math.Exp (LanguageModel.meanCrossEntropy m validation)
+              "test perplexity", Math.Exp (LanguageModel.meanCrossEntropy m test)
+              "unigram test perplexity", Math.Exp (NgramBaseline.unigram v train test)
+              "bigram test perplexity", Math.Exp (NgramBaseline.bigram v weight train test)
+              "vocabulary", float v ]
+            timing
+
     let private ganCase name description (config: GanConfig) script =
         { Name = name; Description = description; Worker = gan config; PythonScript = script }
 
@@ -298,4 +327,8 @@ module Cases =
           { Name = "char-lstm"
             Description = "LM-LSTM (characters): Embedding 128, LSTM 2x256 dropout 0.2, Linear; sequence 100, stateful rows, Adam 2e-3, clipping 5 (--data: a text file or a folder with tinyshakespeare.txt)"
             Worker = charLstm
-            PythonScript = "char_lstm.py" } ]
+            PythonScript = "char_lstm.py" }
+          { Name = "word-lstm"
+            Description = "LM-LSTM (words): lower-cased words seen 3+ times (<= 10,000), Embedding 256, LSTM 2x256 dropout 0.3, tied output; sequence 35, Adam 2e-3, clipping 5 (--data: a text file, default the Jargon File)"
+            Worker = wordLstm
+            PythonScript = "word_lstm.py" } ]

@@ -138,17 +138,25 @@ module Harness =
             | None ->
                 [ ""
                   sprintf "PyTorch not measured: %s cannot import torch. Install it with `apt-get install python3-torch libopenblas0-openmp` (without OpenBLAS, Debian's torch uses the slow reference BLAS)." o.Python ]
+        // The 1-minute load average before each measurement: a ratio measured on a loaded machine is not a result.
+        let loads = ResizeArray<string>()
+        let noteLoad () = loads.Add(if IO.File.Exists "/proc/loadavg" then IO.File.ReadAllText("/proc/loadavg").Split(' ').[0] else "?")
         let rounds =
             [ for r in 1 .. o.Rounds do
                 eprintfn "round %d/%d: %s (F#)" r o.Rounds case.Name
+                noteLoad ()
                 let a = ours case o.Worker
                 eprintfn "  %s steps/s, peak %s MB" (speed a.StepsPerSecond) (format "0" a.PeakRssMb)
                 let b =
                     torchVersion
                     |> Option.map (fun _ ->
                         eprintfn "round %d/%d: %s (PyTorch)" r o.Rounds case.Name
+                        noteLoad ()
                         let b = theirs o case
                         eprintfn "  %s steps/s, peak %s MB" (speed b.StepsPerSecond) (format "0" b.PeakRssMb)
                         b)
                 a, b ]
-        report case (rounds |> List.map fst) (rounds |> List.choose snd) @ notice
+        report case (rounds |> List.map fst) (rounds |> List.choose snd)
+        @ [ ""; sprintf "Load average (1 min) before each measurement, in order: %s (%d cores; threads per side: %d)."
+                    (String.Join(", ", loads)) Environment.ProcessorCount (o.Worker.Threads) ]
+        @ notice
