@@ -10,7 +10,6 @@ steps with --eval-every K).
 Prints one JSON line (bench/Measurement.fs's keys, plus the language-model figures) on stdout; --sample N prints
 N generated characters after "ROMEO:" on stderr.
 """
-import argparse
 import json
 import os
 import sys
@@ -46,29 +45,12 @@ class CharLstm(nn.Module):
 
 
 def parse_options():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    # --data: the name the bench harness passes (Harness.settingsArgs); a file, or a folder holding the default's name
-    p.add_argument("--text", "--data", dest="text", default=lm_common.DEFAULT_TEXT)
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--warmup", type=int, default=50)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--seq-len", type=int, default=100)
-    p.add_argument("--hidden", type=int, default=256)
-    p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--embedding", type=int, default=128)
-    p.add_argument("--dropout", type=float, default=0.2)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--clip", type=float, default=5.0)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--eval-every", type=int, default=0)
-    p.add_argument("--sample", type=int, default=0)
+    p = lm_common.options_parser(__doc__.split("\n\n")[0], lm_common.DEFAULT_TEXT, seq_len=100, embedding=128, hidden=256,
+                                 dropout=0.2)
     a = p.parse_args()
     if os.path.isdir(a.text):
         a.text = os.path.join(a.text, os.path.basename(lm_common.DEFAULT_TEXT))
-    if not 0 <= a.warmup < a.steps:
-        p.error("need 0 <= --warmup < --steps")
-    torch.set_num_threads(a.threads)
+    lm_common.check_options(p, a)
     return a
 
 
@@ -84,44 +66,8 @@ def main():
 
     torch.manual_seed(o.seed)
     model = CharLstm(len(vocab), o.embedding, o.hidden, o.layers, o.dropout)
-    model.train()
-    opt = torch.optim.Adam(model.parameters(), lr=o.lr)
+    losses, curve, timed, val_nats = lm_common.train(model, train, o, lambda: lm_common.validation_nats(model, validation))
 
-    def step(x, y, state):
-        opt.zero_grad()
-        logits, state = model(x, state)
-        loss = lm_common.chunk_loss(logits, y)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), o.clip)
-        opt.step()
-        return loss.item(), lm_common.detach(state)
-
-    losses, curve = [], []
-    timed = 0.0  # seconds of the steps after the warm-up, evaluations excluded
-    clock = time.perf_counter() if o.warmup == 0 else None  # start of the running timed stretch, None: stopped
-    state = None
-    for g in range(o.steps):
-        k = g % train.chunks
-        if k == 0:
-            state = model.zero_state(o.batch_size)  # every epoch starts from a zero state
-        x, y = train.chunk(k)
-        loss, state = step(x, y, state)
-        losses.append(loss)
-        done = g + 1
-        if done == o.warmup:
-            clock = time.perf_counter()
-        if o.eval_every > 0 and done % o.eval_every == 0:
-            running = clock is not None
-            if running:
-                timed += time.perf_counter() - clock
-            curve.append((done, lm_common.validation_nats(model, validation)))
-            if running:
-                clock = time.perf_counter()
-    timed += time.perf_counter() - clock
-
-    val_nats = curve[-1][1] if curve and curve[-1][0] == o.steps else lm_common.validation_nats(model, validation)
-    if o.eval_every > 0 and curve[-1:] != [(o.steps, val_nats)]:
-        curve.append((o.steps, val_nats))
     steps_per_second = (o.steps - o.warmup) / timed
     window = min(bench_support.LOSS_WINDOW, o.steps)
     print(json.dumps({
