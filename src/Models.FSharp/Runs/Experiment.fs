@@ -17,14 +17,18 @@ module Experiment =
     /// Parses "zero-one" | "minus-one-one" | "mean-std".
     let parseNormalization (text: string) : Normalization = RunSettings.parseNormalization text
 
-    /// The model's catalog entry after checking the run's settings (an unknown model id fails first).
-    let private validated (s: RunSettings) : CatalogEntry =
+    /// The model's catalog entry after checking the run's settings (an unknown model id fails first), its data with
+    /// `validateData` (given the entry) among them.
+    let private validatedWith (validateData: CatalogEntry -> unit) (s: RunSettings) : CatalogEntry =
         let entry = Catalog.find s.ModelId
         RunSettings.validate s
-        RunSettings.validateData entry s
+        validateData entry
         // Reading the model's settings checks them (keys, values, ranges) before anything is allocated or written.
         RunSettings.configured entry s |> ignore
         entry
+
+    /// The model's catalog entry after checking the run's settings, the data they name included.
+    let private validated (s: RunSettings) : CatalogEntry = validatedWith (fun entry -> RunSettings.validateData entry s) s
 
     /// Throws ArgumentException naming the bad setting.
     let validate (s: RunSettings) = validated s |> ignore
@@ -71,9 +75,11 @@ module Experiment =
         RunTraining.run entry { s with RunFolder = Some folder } folder None model data events token
 
     /// Trains an already built model (from `buildModel`) on `data` into a new run folder. The folder is created
-    /// first; the result names it and its report. Stopping through `token` saves a checkpoint to resume from.
+    /// first; the result names it and its report. Stopping through `token` saves a checkpoint to resume from. The
+    /// data is checked as given (`RunSettings.validateGivenData`): the settings' data set name is only its label, so
+    /// data of the caller's own (an IDX folder, a text) trains under any name.
     let fitModel (s: RunSettings) (model: RunModel) (data: RunData) (events: RunEvents) (token: CancellationToken) : RunResult =
-        fitModelOf (validated s) s model data events token
+        fitModelOf (validatedWith (fun entry -> RunSettings.validateGivenData entry s data) s) s model data events token
 
     /// Trains a new run: loads the data (failing before making a folder when it is missing), builds the model
     /// and calls `fitModel`.
