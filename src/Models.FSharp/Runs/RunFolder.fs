@@ -75,7 +75,9 @@ module RunFolder =
                 ModelSettings = Catalog.withoutLegacyAuto [ for KeyValue (k, v) in o["modelSettings"].AsObject() -> k, v.GetValue<string>() ]
                 Dataset = o["dataset"].GetValue<string>()
                 TextFile = (match o["textFile"] with null -> None | v -> Some (v.GetValue<string>()))
-                Normalization = Some(o["normalization"].GetValue<string>())
+                // A text run stores its catalog entry's "none": language models take no normalisation setting, and
+                // resuming with Some "none" would fail validation.
+                Normalization = (match o["normalization"].GetValue<string>() with "none" -> None | n -> Some n)
                 Epochs = o["epochs"].GetValue<int>()
                 BatchSize = o["batchSize"].GetValue<int>()
                 Seed = o["seed"].GetValue<int64>()
