@@ -224,36 +224,46 @@ public sealed class TextGenerationTests
         Assert.Equal(model.Generate("abc", 80, options), string.Concat(pieces));
     }
 
+    // How long writing `length` tokens takes in full: what a stream that does not stop its generation would take.
+    private static TimeSpan FullGeneration(TextGeneratorModel model, int length)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        model.Generate("a", length, new GenerationOptions { Seed = 1 });
+        return clock.Elapsed;
+    }
+
     [Fact]
     public async Task GenerateStreamAsync_stops_generating_when_cancelled()
     {
         using var model = TinyText.TinyCharLstm(_ctx).Build(TinyText.Abc());
+        var full = FullGeneration(model, 1000);
         using var cts = new CancellationTokenSource();
         var count = 0;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        // Enough tokens for minutes of generation: the enumeration ends (its producer awaited) only if generation stops.
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
         {
-            await foreach (var _ in model.GenerateStreamAsync("a", 10_000_000, cancellationToken: cts.Token))
+            await foreach (var _ in model.GenerateStreamAsync("a", 1000, new GenerationOptions { Seed = 1 }, cts.Token))
                 if (++count == 5) cts.Cancel();
         });
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"stopped after {clock.Elapsed}");
-        Assert.InRange(count, 5, 5);
+        // The enumeration ends only once its generation has (it awaits it), so a stopped generation ends it early.
+        Assert.Equal(5, count);
+        Assert.True(clock.Elapsed < full / 4, $"cancelled after {clock.Elapsed}; 1000 tokens take {full}");
     }
 
     [Fact]
     public async Task Leaving_the_enumeration_early_stops_generation()
     {
         using var model = TinyText.TinyCharLstm(_ctx).Build(TinyText.Abc());
+        var full = FullGeneration(model, 1000);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var first = new List<string>();
-        await foreach (var piece in model.GenerateStreamAsync("a", 10_000_000))
+        await foreach (var piece in model.GenerateStreamAsync("a", 1000, new GenerationOptions { Seed = 1 }))
         {
             first.Add(piece);
             if (first.Count == 3) break;
         }
         Assert.Equal(3, first.Count);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"stopped after {clock.Elapsed}");
+        Assert.True(clock.Elapsed < full / 4, $"left after {clock.Elapsed}; 1000 tokens take {full}");
     }
 }
 

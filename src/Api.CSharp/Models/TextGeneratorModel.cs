@@ -123,7 +123,9 @@ public sealed class TextGeneratorModel : TrainableModel
         var pieces = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         // Stops generation when the caller cancels or stops enumerating.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var producer = Task.Run(() =>
+        // A thread of its own: generation may run for minutes, and must not hold up the thread pool the reader's
+        // continuations run on.
+        var producer = Task.Factory.StartNew(() =>
         {
             try
             {
@@ -135,11 +137,16 @@ public sealed class TextGeneratorModel : TrainableModel
             {
                 pieces.Writer.TryComplete(e);
             }
-        }, CancellationToken.None);
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try
         {
-            await foreach (var piece in pieces.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-                yield return piece;
+            // Checked before every piece: pieces drawn before the cancellation may still be waiting in the channel.
+            while (await pieces.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+                while (pieces.Reader.TryRead(out var piece))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    yield return piece;
+                }
             // Generation ends early when cancelled: say so rather than end as if the text were complete.
             cancellationToken.ThrowIfCancellationRequested();
         }
