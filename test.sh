@@ -10,6 +10,8 @@ if [ $# -gt 0 ]; then shift; fi
 case "$mode" in
   default)
     dotnet build Generative.sln -c Release -nologo -clp:ErrorsOnly -v:q
+    # The F# example scripts run against the CLI's Release build (examples/FSharp/Load.fsx): typecheck them against it.
+    for script in examples/FSharp/*.fsx; do dotnet fsi --typecheck-only "$script"; done
     dotnet run --project tests/Models.Tests -c Release --no-build -- --summary
     dotnet test tests/Api.Tests -c Release --no-build -nologo
     ;;

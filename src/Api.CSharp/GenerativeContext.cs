@@ -20,9 +20,10 @@ public enum ComputeDevice
 /// Builders hold the library's config record of their catalog model and validate it with the library's own rules, the
 /// ones <c>generative train --set key=value</c> and run.json go through. A bad value is an
 /// <see cref="ArgumentException"/> whose ParamName is the setting key in kebab-case, as <c>--set</c> and run.json name
-/// it: "latent-dim", "hidden-channels", "encoder-widths", "validation", "patience", "d-steps", ...; an optimiser's field
-/// is named as <see cref="Optimizer"/>'s parameters ("lr", "beta1", "momentum", "weightDecay") and a noise's as
-/// <see cref="Noise"/>'s ("std", "probability"). Checks that are C#'s own keep their C# names: a null argument is an
+/// it: "latent-dim", "hidden-channels", "encoder-widths", "validation", "patience", "d-steps", "sequence-length", ...;
+/// an optimiser's field is named as <see cref="Optimizer"/>'s parameters ("lr", "beta1", "alpha", "momentum",
+/// "weightDecay"), a noise's as <see cref="Noise"/>'s ("std", "probability") and a generation option by its
+/// <c>generative generate</c> option ("temperature", "top-k", "top-p"). Checks that are C#'s own keep their C# names: a null argument is an
 /// <see cref="ArgumentNullException"/> naming the parameter, and a value outside a C# enum is named by its setting key
 /// ("network", "likelihood", "noise", "variant", "normalization").
 /// </para>
@@ -42,6 +43,7 @@ public sealed class GenerativeContext
         Autoencoders = new AutoencoderCatalog(this);
         Classifiers = new ClassifierCatalog(this);
         Gans = new GanCatalog(this);
+        TextGenerators = new TextGeneratorCatalog(this);
     }
 
     /// <summary>The seed of everything random in models built from this context.</summary>
@@ -50,7 +52,7 @@ public sealed class GenerativeContext
     /// <summary>The requested device.</summary>
     public ComputeDevice Device { get; }
 
-    /// <summary>Data sets: MNIST and Fashion-MNIST.</summary>
+    /// <summary>Data sets: MNIST and Fashion-MNIST (texts: <see cref="TextData.FromFile"/>, <see cref="TextData.FromString"/>).</summary>
     public DataCatalog Data { get; }
 
     /// <summary>Autoencoder builders.</summary>
@@ -58,8 +60,12 @@ public sealed class GenerativeContext
 
     /// <summary>Classifier builders (Fashion-MNIST, MNIST).</summary>
     public ClassifierCatalog Classifiers { get; }
+
     /// <summary>GAN builders: <c>Mlp()</c>, <c>LeastSquares()</c>, <c>Dcgan()</c>, <c>KerasDcgan()</c>.</summary>
     public GanCatalog Gans { get; }
+
+    /// <summary>Language model builders: <c>CharLstm()</c>, <c>WordLstm()</c>; they train on a <see cref="TextData"/>.</summary>
+    public TextGeneratorCatalog TextGenerators { get; }
 
     /// <summary>The torch device this context computes on (resolving Auto).</summary>
     public torch.Device TorchDevice => Generative.Device.resolve(DeviceChoice);

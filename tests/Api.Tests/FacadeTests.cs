@@ -40,6 +40,26 @@ public sealed class BuilderValidationTests
         Assert.Equal(param, e.ParamName);
     }
 
+    [Theory]
+    [InlineData(0.0, 0.99, 0.0, 0.0, "lr")]
+    [InlineData(double.PositiveInfinity, 0.99, 0.0, 0.0, "lr")]
+    [InlineData(1e-2, 1.0, 0.0, 0.0, "alpha")]
+    [InlineData(1e-2, -0.5, 0.0, 0.0, "alpha")]
+    [InlineData(1e-2, 0.99, -0.1, 0.0, "momentum")]
+    [InlineData(1e-2, 0.99, 0.0, -1.0, "weightDecay")]
+    public void RmsProp_rejects_bad_values_naming_the_parameter(double lr, double alpha, double momentum, double wd, string param)
+    {
+        var e = Assert.Throws<ArgumentException>(() => Optimizer.RmsProp(lr, alpha, momentum, wd));
+        Assert.Equal(param, e.ParamName);
+    }
+
+    [Fact]
+    public void RmsProp_defaults_are_the_librarys()
+    {
+        Assert.Equal(Optimizer.Of(Generative.Optim.rmsProp(0.01)), Optimizer.RmsProp(0.01));
+        Assert.Equal("rmsprop:lr=0.002,alpha=0.9,momentum=0.5,wd=0.0001", Optimizer.RmsProp(2e-3, 0.9, 0.5, 1e-4).ToString());
+    }
+
     [Fact]
     public void Sgd_with_nesterov_needs_momentum()
     {

@@ -13,12 +13,20 @@ internal static class ModelFactory
     /// training run's run.json store, the same text the command line writes for this config).
     /// </summary>
     public static T Build<TConfig, T>(GenerativeContext context, ModelSpec<TConfig> spec, TConfig config, Normalization normalization,
-                                      Func<GenerativeContext, string, IReadOnlyList<(string Key, string Value)>, Normalization, RunModel, T> wrap)
+                                      Func<GenerativeContext, string, IReadOnlyList<(string Key, string Value)>, Normalization, RunModel, T> wrap) =>
+        Build(context, spec, config, (ctx, id, settings, model) => wrap(ctx, id, settings, normalization, model));
+
+    /// <summary>
+    /// Validates <paramref name="config"/>, seeds libtorch with the context's seed, builds the model on the context's
+    /// device and wraps it with the config's full settings: for models whose data has no normalisation (text).
+    /// </summary>
+    public static T Build<TConfig, T>(GenerativeContext context, ModelSpec<TConfig> spec, TConfig config,
+                                      Func<GenerativeContext, string, IReadOnlyList<(string Key, string Value)>, RunModel, T> wrap)
     {
         var configured = ModelSpec.configured(spec, config);
         Generative.Device.seed(context.Seed);
         var model = configured.Build.Invoke(context.TorchDevice);
-        return wrap(context, spec.Id, SettingsOf(configured), normalization, model);
+        return wrap(context, spec.Id, SettingsOf(configured), model);
     }
 
     /// <summary>The settings of a configured model as the facade exposes them.</summary>

@@ -3,7 +3,7 @@ using TorchSharp;
 namespace Generative.CSharp;
 
 /// <summary>A built (and possibly trained) autoencoder.</summary>
-public class AutoencoderModel : TrainableModel
+public class AutoencoderModel : ImageModel
 {
     internal AutoencoderModel(GenerativeContext context, string modelId, IReadOnlyList<(string Key, string Value)> settings,
                               Normalization normalization, RunModel model)

@@ -3,7 +3,7 @@ using TorchSharp;
 namespace Generative.CSharp;
 
 /// <summary>A built (and possibly trained) image classifier.</summary>
-public sealed class ClassifierModel : TrainableModel
+public sealed class ClassifierModel : ImageModel
 {
     internal ClassifierModel(GenerativeContext context, string modelId, IReadOnlyList<(string Key, string Value)> settings,
                              Normalization normalization, RunModel model)

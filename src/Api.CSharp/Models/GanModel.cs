@@ -2,8 +2,8 @@ using TorchSharp;
 
 namespace Generative.CSharp;
 
-/// <summary>A built (and possibly trained) GAN: train it with <see cref="TrainableModel.FitAsync"/>, then sample.</summary>
-public sealed class GanModel : TrainableModel
+/// <summary>A built (and possibly trained) GAN: train it with <see cref="ImageModel.FitAsync"/>, then sample.</summary>
+public sealed class GanModel : ImageModel
 {
     internal GanModel(GenerativeContext context, string modelId, IReadOnlyList<(string Key, string Value)> settings,
                       Normalization normalization, RunModel model)

@@ -6,8 +6,11 @@ namespace Generative.CSharp;
 /// loaded model happens to offer.
 /// </summary>
 internal sealed record ModelFile(string Path, string ModelId, IReadOnlyList<(string Key, string Value)> Settings,
-                                 Normalization Normalization, RunModel Model, ModelKind Kind)
+                                 string NormalizationName, RunModel Model, ModelKind Kind)
 {
+    /// <summary>The images' normalisation an image model's file names ("none" for a text generator's).</summary>
+    public Normalization Normalization => NormalizationNames.Parse(NormalizationName);
+
     /// <summary>Reads a model file on the context's device.</summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="InvalidDataException">Not a model file, or a damaged one; the message names the file.</exception>
@@ -16,8 +19,8 @@ internal sealed record ModelFile(string Path, string ModelId, IReadOnlyList<(str
         ArgumentNullException.ThrowIfNull(context);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var (modelId, settings, normalization, model) = Experiment.loadModel(path, context.DeviceChoice).ToValueTuple();
-        return new ModelFile(path, modelId, settings.Select(t => (t.Item1, t.Item2)).ToList(), NormalizationNames.Parse(normalization),
-                             model, Catalog.find(modelId).Kind);
+        return new ModelFile(path, modelId, settings.Select(t => (t.Item1, t.Item2)).ToList(), normalization, model,
+                             Catalog.find(modelId).Kind);
     }
 
     /// <summary>
@@ -36,6 +39,7 @@ internal sealed record ModelFile(string Path, string ModelId, IReadOnlyList<(str
         ModelKind.Tags.Autoencoder => "an autoencoder",
         ModelKind.Tags.VariationalAutoencoder => "a variational autoencoder",
         ModelKind.Tags.Gan => "a GAN",
+        ModelKind.Tags.TextGenerator => "a text generator",
         _ => "a classifier",
     };
 }

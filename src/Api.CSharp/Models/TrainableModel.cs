@@ -1,24 +1,25 @@
 using Microsoft.FSharp.Collections;
 using Microsoft.FSharp.Core;
-using TorchSharp;
 
 namespace Generative.CSharp;
 
 /// <summary>
-/// What every model of the facade shares: training into a run folder (<see cref="FitAsync"/>), saving and
-/// disposing. Subclasses add their model's operations (reconstruct, sample, ...).
+/// What every model of the facade shares: training into a run folder, saving and disposing. Image models add
+/// <see cref="ImageModel.FitAsync"/> and their operations (reconstruct, sample, ...); text generators add
+/// <see cref="TextGeneratorModel.FitAsync"/> and generation.
 /// </summary>
 public abstract class TrainableModel : IDisposable
 {
     private bool _disposed;
+    private readonly string _normalizationName;
 
     private protected TrainableModel(GenerativeContext context, string modelId, IReadOnlyList<(string Key, string Value)> settings,
-                                     Normalization normalization, RunModel model)
+                                     string normalizationName, RunModel model)
     {
         Context = context;
         ModelId = modelId;
         Settings = settings;
-        Normalization = normalization;
+        _normalizationName = normalizationName;
         Model = model;
     }
 
@@ -34,42 +35,27 @@ public abstract class TrainableModel : IDisposable
     /// </summary>
     public IReadOnlyList<(string Key, string Value)> Settings { get; }
 
-    /// <summary>The data normalisation the model expects.</summary>
-    public Normalization Normalization { get; }
-
     internal RunModel Model { get; }
 
     /// <summary>Number of trainable parameters.</summary>
     public long ParameterCount => Generative.TrainerModule.parameterCount(Model.Trainer);
 
     /// <summary>
-    /// Trains the model on <paramref name="data"/>'s training split into a run folder (checkpoints, picture grids,
-    /// metrics.csv and report.html), on a background thread.
+    /// Trains the model into a run folder on a background thread through <c>Experiment.fitModel</c>, the command
+    /// line's path. <paramref name="prepare"/> gives the run's settings and data, on that thread (it may write into
+    /// the run folder).
     /// </summary>
-    /// <param name="data">The data set; its test split draws the pictures and measures the metrics.</param>
-    /// <param name="options">Epochs, batch size and folder; null takes the defaults.</param>
-    /// <param name="progress">Receives a snapshot after every step.</param>
-    /// <param name="cancellationToken">Stops training after the current step; a checkpoint is saved first, and the
-    /// returned task is cancelled.</param>
-    /// <exception cref="ArgumentException">Bad options; ParamName names the field.</exception>
-    /// <exception cref="NonFiniteLossException">A loss term became NaN or infinite.</exception>
-    public Task<TrainingRun> FitAsync(ImageData data, TrainingOptions? options = null, IProgress<TrainingProgress>? progress = null,
-                                      CancellationToken cancellationToken = default)
+    private protected Task<TrainingRun> FitCore(Func<(Generative.RunSettings Settings, RunData Data)> prepare,
+                                                IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(data);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        options ??= new TrainingOptions();
-        options.Validate();
-        if (data.Normalization != Normalization)
-            throw new ArgumentException(
-                $"data: expected images normalised as {Normalization} (what this model was built for) but got {data.Normalization}.", nameof(data));
-        var settings = RunSettingsFor(options, data);
         return Task.Run(() =>
         {
             var events = new RunEvents(
                 FuncConvert.FromAction<Generative.TrainingProgress>(p => progress?.Report(ToProgress(p))),
                 FuncConvert.FromAction<string>(_ => { }));
-            var result = Experiment.fitModel(settings, Model, RunData.NewImageData(data.Dataset), events, cancellationToken);
+            var (settings, data) = prepare();
+            var result = Experiment.fitModel(settings, Model, data, events, cancellationToken);
             if (result.Outcome.IsCancelled)
                 throw new OperationCanceledException(
                     $"Training was cancelled; a checkpoint was saved in {result.Folder} (resume with: generative train --resume {result.Folder}).",
@@ -84,59 +70,40 @@ public abstract class TrainableModel : IDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ObjectDisposedException.ThrowIf(_disposed, this);
         var settings = ListModule.OfSeq(Settings.Select(s => Tuple.Create(s.Key, s.Value)));
-        Experiment.saveModel(path, ModelId, settings, NormalizationNames.Of(Normalization), Model);
+        Experiment.saveModel(path, ModelId, settings, _normalizationName, Model);
     }
 
-    /// <summary>Runs <paramref name="f"/> on <paramref name="input"/> without gradients, on the model's device.</summary>
-    private protected torch.Tensor Apply(FSharpOption<FSharpFunc<torch.Tensor, torch.Tensor>> f, torch.Tensor input, string operation)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (FSharpOption<FSharpFunc<torch.Tensor, torch.Tensor>>.get_IsNone(f))
-            throw new NotSupportedException($"{ModelId} does not support {operation}.");
-        Generative.TrainerModule.eval(Model.Trainer);
-        using var _ = torch.no_grad();
-        using var onDevice = input.to(Context.TorchDevice);
-        return f.Value.Invoke(onDevice);
-    }
+    /// <summary>Throws ObjectDisposedException once the model is disposed.</summary>
+    private protected void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
     /// <summary>
-    /// <paramref name="count"/> images from the model's sampler (GANs and VAEs), without gradients, in evaluation mode.
+    /// The run settings of a training call: the model's id and settings, the context's seed and device, the options'
+    /// epochs, batch size and folders; <paramref name="dataset"/>, <paramref name="textFile"/> and
+    /// <paramref name="normalization"/> describe the data.
     /// </summary>
-    /// <param name="count">Number of images.</param>
-    /// <param name="seed">Seeds the sampler's noise; null draws a new seed each call.</param>
-    /// <param name="countExpected">What <paramref name="count"/> must be, as the ArgumentException words it.</param>
-    /// <exception cref="ArgumentException"><paramref name="count"/> is below 1; ParamName is "count".</exception>
-    private protected torch.Tensor SampleImages(int count, long? seed, string countExpected)
-    {
-        if (count < 1) throw new ArgumentException($"count: expected {countExpected} but got {count}.", nameof(count));
-        Generative.TrainerModule.eval(Model.Trainer);
-        // A generator of its own, so sampling leaves libtorch's global generator (training's) where it was.
-        using var generator = new torch.Generator((ulong)(seed ?? Random.Shared.NextInt64()));
-        using var _ = torch.no_grad();
-        return Model.Sample.Value.Invoke(generator).Invoke(count);
-    }
-
-    private Generative.RunSettings RunSettingsFor(TrainingOptions options, ImageData data)
+    private protected Generative.RunSettings RunSettingsFor(TrainingOptions options, string dataset, string? textFile, string? normalization,
+                                                           string? runFolder)
     {
         var d = Experiment.defaults(ModelId);
         return new Generative.RunSettings(
             ModelId,
             ListModule.OfSeq(Settings.Select(s => Tuple.Create(s.Key, s.Value))),
-            data.Dataset.Name.ToLowerInvariant(),
+            dataset,
+            Option(textFile),
             FSharpOption<string>.None,
-            FSharpOption<string>.None,
-            FSharpOption<string>.Some(data.NormalizationName),
+            Option(normalization),
             options.Epochs,
             options.BatchSize,
             Context.Seed,
             Context.DeviceChoice,
             options.RunsRoot,
-            options.RunFolder is null ? FSharpOption<string>.None : FSharpOption<string>.Some(options.RunFolder),
+            Option(runFolder),
             options.CheckpointEverySteps,
             options.KeepCheckpoints,
             d.PictureCount);
     }
+
+    private static FSharpOption<string> Option(string? value) => value is null ? FSharpOption<string>.None : FSharpOption<string>.Some(value);
 
     private static TrainingProgress ToProgress(Generative.TrainingProgress p) =>
         new(p.Epoch, p.Epochs, p.StepInEpoch, p.StepsPerEpoch, p.Step, p.TotalSteps,

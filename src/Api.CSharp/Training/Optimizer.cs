@@ -3,8 +3,9 @@ using Generative;
 namespace Generative.CSharp;
 
 /// <summary>
-/// An optimiser choice. Create with <see cref="Adam"/> or <see cref="Sgd"/>. Values are checked by the library's own
-/// rules (<c>Optim.validate</c>), the same ones the command line's <c>--set optimizer=...</c> goes through.
+/// An optimiser choice. Create with <see cref="Adam"/>, <see cref="Sgd"/> or <see cref="RmsProp"/>. Values are checked
+/// by the library's own rules (<c>Optim.validate</c>), the same ones the command line's <c>--set optimizer=...</c> goes
+/// through.
 /// </summary>
 public sealed class Optimizer : IEquatable<Optimizer>
 {
@@ -28,6 +29,13 @@ public sealed class Optimizer : IEquatable<Optimizer>
     public static Optimizer Sgd(double lr, double momentum = 0.0, bool nesterov = false, double weightDecay = 0.0) =>
         Checked(OptimizerSpec.NewSgd(lr, momentum, nesterov, weightDecay));
 
+    /// <summary>RMSprop (torch.optim.RMSprop): squared gradients averaged with decay <paramref name="alpha"/>, optional
+    /// momentum and L2 weight decay.</summary>
+    /// <exception cref="ArgumentException">A value out of range; ParamName names it as the library does: "lr", "alpha",
+    /// "momentum" or "weightDecay".</exception>
+    public static Optimizer RmsProp(double lr, double alpha = 0.99, double momentum = 0.0, double weightDecay = 0.0) =>
+        Checked(OptimizerSpec.NewRmsProp(lr, alpha, momentum, weightDecay));
+
     // Checked when created, so the mistake surfaces where it is made rather than at Build().
     private static Optimizer Checked(OptimizerSpec spec)
     {
@@ -35,7 +43,8 @@ public sealed class Optimizer : IEquatable<Optimizer>
         return new Optimizer(spec);
     }
 
-    /// <summary>The optimiser in the library's text form, e.g. "adam:lr=0.001,beta1=0.9,beta2=0.999,wd=0".</summary>
+    /// <summary>The optimiser in the library's text form, e.g. "adam:lr=0.001,beta1=0.9,beta2=0.999,wd=0" or
+    /// "rmsprop:lr=0.01,alpha=0.99,momentum=0,wd=0".</summary>
     public override string ToString() => Optim.describe(Spec);
 
     /// <summary>True when both choose the same optimiser with the same values.</summary>

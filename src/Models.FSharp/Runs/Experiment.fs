@@ -17,23 +17,21 @@ module Experiment =
     /// Parses "zero-one" | "minus-one-one" | "mean-std".
     let parseNormalization (text: string) : Normalization = RunSettings.parseNormalization text
 
-    /// The model's catalog entry after checking the run's settings (an unknown model id fails first).
-    let private validated (s: RunSettings) : CatalogEntry =
+    /// The model's catalog entry after checking the run's settings (an unknown model id fails first), its data with
+    /// `validateData` (given the entry) among them.
+    let private validatedWith (validateData: CatalogEntry -> unit) (s: RunSettings) : CatalogEntry =
         let entry = Catalog.find s.ModelId
         RunSettings.validate s
+        validateData entry
         // Reading the model's settings checks them (keys, values, ranges) before anything is allocated or written.
         RunSettings.configured entry s |> ignore
         entry
 
-    /// The model's catalog entry after checking the run's settings and the data it names (a data set of the catalog
-    /// or a text file, of the kind the model trains on), for runs that load their data.
-    let private validatedWithData (s: RunSettings) : CatalogEntry =
-        let entry = validated s
-        RunSettings.validateData entry s
-        entry
+    /// The model's catalog entry after checking the run's settings, the data they name included.
+    let private validated (s: RunSettings) : CatalogEntry = validatedWith (fun entry -> RunSettings.validateData entry s) s
 
-    /// Throws ArgumentException naming the bad setting (the data it names included).
-    let validate (s: RunSettings) = validatedWithData s |> ignore
+    /// Throws ArgumentException naming the bad setting.
+    let validate (s: RunSettings) = validated s |> ignore
 
     let private loadDataOf (entry: CatalogEntry) (s: RunSettings) : RunData =
         match ModelSpec.dataKind entry.Kind, s.TextFile with
@@ -77,19 +75,16 @@ module Experiment =
         RunTraining.run entry { s with RunFolder = Some folder } folder None model data events token
 
     /// Trains an already built model (from `buildModel`) on `data` into a new run folder. The folder is created
-    /// first; the result names it and its report. Stopping through `token` saves a checkpoint to resume from.
+    /// first; the result names it and its report. Stopping through `token` saves a checkpoint to resume from. The
+    /// data is checked as given (`RunSettings.validateGivenData`): the settings' data set name is only its label, so
+    /// data of the caller's own (an IDX folder, a text) trains under any name.
     let fitModel (s: RunSettings) (model: RunModel) (data: RunData) (events: RunEvents) (token: CancellationToken) : RunResult =
-        let entry = validated s
-        if ModelSpec.dataKind entry.Kind <> RunData.kind data then
-            let describe kind = match kind with DataKind.Images -> "images" | DataKind.Text -> "a text"
-            Errors.invalidArg "data" (sprintf "%s, what %s trains on" (describe (ModelSpec.dataKind entry.Kind)) entry.Id)
-                (sprintf "%s (%s)" (describe (RunData.kind data)) (RunData.name data))
-        fitModelOf entry s model data events token
+        fitModelOf (validatedWith (fun entry -> RunSettings.validateGivenData entry s data) s) s model data events token
 
     /// Trains a new run: loads the data (failing before making a folder when it is missing), builds the model
     /// and calls `fitModel`.
     let train (s: RunSettings) (events: RunEvents) (token: CancellationToken) : RunResult =
-        let entry = validatedWithData s
+        let entry = validated s
         use data = loadDataOf entry s
         let s = fitToData s data
         fitModelOf entry s (RunSettings.build entry s (Device.resolve s.Device)) data events token

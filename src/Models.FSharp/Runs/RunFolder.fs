@@ -76,7 +76,11 @@ module RunFolder =
                 ModelSettings = Catalog.withoutLegacyAuto [ for KeyValue (k, v) in o["modelSettings"].AsObject() -> k, v.GetValue<string>() ]
                 Dataset = o["dataset"].GetValue<string>()
                 TextFile = (match o["textFile"] with null -> None | v -> Some (v.GetValue<string>()))
-                Normalization = (match o["normalization"] with null -> None | v -> Some (v.GetValue<string>()))
+                // Optional: a language model's run stores none ("none" in runs written while text runs were new).
+                Normalization =
+                    match o["normalization"] with
+                    | null -> None
+                    | v -> match v.GetValue<string>() with "none" -> None | n -> Some n
                 Epochs = o["epochs"].GetValue<int>()
                 BatchSize = o["batchSize"].GetValue<int>()
                 Seed = o["seed"].GetValue<int64>()

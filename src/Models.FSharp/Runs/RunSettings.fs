@@ -69,21 +69,39 @@ module RunSettings =
         if s.PictureCount < 1 then Errors.invalidArg "pictureCount" "at least 1" s.PictureCount
         s.Normalization |> Option.iter (parseNormalization >> ignore)
 
-    /// Throws ArgumentException (ParamName "dataset", "text" or "normalization") when the run's data cannot be what
-    /// the model trains on: a text corpus or file for an image model, images for a language model.
-    let validateData (entry: CatalogEntry) (s: RunSettings) =
+    // What holds wherever the data comes from: a text file only for a language model, no normalisation for text.
+    // `named` checks the data the settings name when they name no text file.
+    let private validateDataWith (named: DataKind -> unit) (entry: CatalogEntry) (s: RunSettings) =
         match ModelSpec.dataKind entry.Kind, s.TextFile with
         | DataKind.Images, Some file -> Errors.invalidArg "text" (sprintf "no text file: %s trains on images (--dataset mnist or fashion-mnist)" entry.Id) file
         | DataKind.Text, Some file when String.IsNullOrWhiteSpace file -> Errors.invalidArg "text" "the path of a UTF-8 text file" file
         | DataKind.Text, Some _ -> ()
-        | kind, None ->
+        | kind, None -> named kind
+        if ModelSpec.dataKind entry.Kind = DataKind.Text && s.Normalization.IsSome then
+            Errors.invalidArg "normalization" (sprintf "no normalisation: %s trains on text" entry.Id) s.Normalization.Value
+
+    /// Throws ArgumentException (ParamName "dataset", "text" or "normalization") when the run's data cannot be what
+    /// the model trains on: a text corpus or file for an image model, images for a language model.
+    let validateData (entry: CatalogEntry) (s: RunSettings) =
+        validateDataWith (fun kind ->
             let dataset = DatasetCatalog.find s.Dataset
             match kind, DatasetCatalog.isText dataset with
             | DataKind.Images, true -> Errors.invalidArg "dataset" (sprintf "a data set of images: %s trains on images, and %s is a text corpus" entry.Id dataset.Name) s.Dataset
             | DataKind.Text, false -> Errors.invalidArg "dataset" (sprintf "a text corpus (--corpus NAME or --text FILE): %s trains on text, and %s holds images" entry.Id dataset.Name) s.Dataset
-            | _ -> ()
-        if ModelSpec.dataKind entry.Kind = DataKind.Text && s.Normalization.IsSome then
-            Errors.invalidArg "normalization" (sprintf "no normalisation: %s trains on text" entry.Id) s.Normalization.Value
+            | _ -> ()) entry s
+
+    /// Throws ArgumentException (ParamName "data", "text" or "normalization") when data handed to a run rather than
+    /// loaded from its settings (`Experiment.fitModel`) cannot be what the model trains on. The settings' data set
+    /// name is then only the data's label in run.json, so it need not be a `DatasetCatalog` name: the C# facade
+    /// trains on IDX folders and texts of its users' own.
+    let validateGivenData (entry: CatalogEntry) (s: RunSettings) (data: RunData) =
+        let given = RunData.kind data
+        let expected = ModelSpec.dataKind entry.Kind
+        if given <> expected then
+            let needs = match expected with DataKind.Images -> "images" | DataKind.Text -> "a text"
+            let kind = match given with DataKind.Images -> "images" | DataKind.Text -> "a text"
+            Errors.invalidArg "data" (sprintf "%s, what %s trains on," needs entry.Id) (sprintf "%s (%s)" (RunData.name data) kind)
+        validateDataWith ignore entry s
 
     /// The run's normalisation name: its own, or the model's default.
     let normalizationOf (entry: CatalogEntry) (s: RunSettings) =
