@@ -235,19 +235,19 @@ module Cases =
                 scoreGanSamples folder (Gan.sampleWith g model)
         measured s kind metrics timing
 
-    /// The text of the char-lstm case: `--data` names the text file or a folder holding tiny-shakespeare (by default
-    /// the data cache's copy, see `generative data fetch tiny-shakespeare`).
-    let private benchText (data: string option) : TextSource =
+    /// The text of a language-model case: `--data` names a text file or a folder holding `corpus` (by default the
+    /// data cache's copy, see `generative data fetch <corpus>`).
+    let private benchText (corpus: string) (data: string option) : TextSource =
         match data with
         | Some path when File.Exists path -> TextCorpus.readFile path
-        | Some folder -> TextCorpus.readFile (Fetch.corpusFile "tiny-shakespeare" folder)
-        | None -> TextCorpus.readFile (Fetch.corpusFile "tiny-shakespeare" (Fetch.folderFor "tiny-shakespeare" None))
+        | Some folder -> TextCorpus.readFile (Fetch.corpusFile corpus folder)
+        | None -> TextCorpus.readFile (Fetch.corpusFile corpus (Fetch.folderFor corpus None))
 
     /// LM-LSTM at the character level with the catalog's defaults (2 x 256, embedding 128, dropout 0.2, sequence 100,
     /// Adam 2e-3, clipping 5) through `LanguageModel.trainer` over stateful chunks; seeded with 0 before the network,
     /// as bench/pytorch/char_lstm.py. Quality: validation nats and bits per character (16 rows, as the script).
     let charLstm (s: WorkerSettings) : Measurement =
-        let text = benchText s.Data
+        let text = benchText "tiny-shakespeare" s.Data
         let parts = TextCorpus.split text.Text
         let c = LanguageModel.characters
         let c = { c with Vocabulary = Some (LanguageModel.vocabularyOf c parts.Train) }
@@ -264,11 +264,7 @@ module Cases =
     /// or the data cache's copy, see `generative data fetch jargon`), as bench/pytorch/word_lstm.py. Quality: test
     /// perplexity, and the unigram and bigram baselines' on the same split.
     let wordLstm (s: WorkerSettings) : Measurement =
-        let text =
-            match s.Data with
-            | Some path when File.Exists path -> TextCorpus.readFile path
-            | Some folder -> TextCorpus.readFile (Fetch.corpusFile "jargon" folder)
-            | None -> TextCorpus.readFile (Fetch.corpusFile "jargon" (Fetch.folderFor "jargon" None))
+        let text = benchText "jargon" s.Data
         let parts = TextCorpus.split text.Text
         let c = LanguageModel.words
         let c = { c with Vocabulary = Some (LanguageModel.vocabularyOf c parts.Train) }

@@ -22,15 +22,23 @@ let private parseSet (text: string) =
     | [| k; v |] when k.Trim() <> "" -> k.Trim(), v.Trim()
     | _ -> raise (UsageError(sprintf "--set expects key=value, but got '%s'." text))
 
-/// Ctrl+C asks the run to stop after the current step (it then saves a checkpoint); a second Ctrl+C aborts.
+/// How long after the first Ctrl+C a second one is taken as the same request: `timeout -s INT` and other tools signal
+/// both the process and its process group, so one request can arrive twice within milliseconds.
+let private repeatedSignalWindow = TimeSpan.FromSeconds 1.0
+
+/// Ctrl+C asks the run to stop after the current step (it then saves a checkpoint); a second Ctrl+C, a second or more
+/// later, aborts.
 let private withCancelKey (f: CancellationToken -> 'T) : 'T =
     use cts = new CancellationTokenSource()
+    let firstRequest = Diagnostics.Stopwatch()
     let handler =
         ConsoleCancelEventHandler(fun _ e ->
             if not cts.IsCancellationRequested then
                 e.Cancel <- true
+                firstRequest.Start()
                 Console.Error.WriteLine "\nStopping after this step and saving a checkpoint (Ctrl+C again to abort)..."
-                cts.Cancel())
+                cts.Cancel()
+            elif firstRequest.Elapsed < repeatedSignalWindow then e.Cancel <- true)
     Console.CancelKeyPress.AddHandler handler
     try f cts.Token
     finally Console.CancelKeyPress.RemoveHandler handler

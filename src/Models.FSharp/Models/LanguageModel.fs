@@ -79,14 +79,15 @@ type LanguageModel =
 /// cross-entropy of a token stream, and generation by sampling.
 [<RequireQualifiedAccess>]
 module LanguageModel =
-    /// Character level: 2 x 256 LSTM, embedding 128, dropout 0.2, sequence 100, Adam 2e-3, clipping at norm 5.
+    /// Character level: 2 x 256 LSTM, embedding 128, dropout 0.2, sequence 100, Adam 2e-3 halving every 1,000 steps,
+    /// clipping at norm 5. A constant rate levels off early: its steps stay too large to settle (docs/models.md).
     let characters =
         { Level = TokenLevel.Characters; LowerCase = false; MinCount = 1; MaxVocabulary = 0; Embedding = 128; Hidden = 256
           Layers = 2; Dropout = 0.2; TieWeights = false; SequenceLength = 100; Optimizer = Optim.adam 2e-3; ClipNorm = 5.0
-          LearningRateHalfLife = 0; Vocabulary = None }
+          LearningRateHalfLife = 1000; Vocabulary = None }
 
     /// Word level: lower-cased words seen at least 3 times (at most 10,000 tokens), 2 x 256 LSTM with tied
-    /// embedding and output weights, dropout 0.3, sequence 35, Adam 2e-3, clipping at norm 5.
+    /// embedding and output weights, dropout 0.3, sequence 35, Adam 2e-3 halving every 1,000 steps, clipping at norm 5.
     let words =
         { characters with
             Level = TokenLevel.Words; LowerCase = true; MinCount = 3; MaxVocabulary = 10_000; Embedding = 256

@@ -108,7 +108,8 @@ module LanguageModelEntries =
                 s
         { Trainer = LanguageModel.trainer m
           Pictures = fun _ -> []
-          Passages = fun () -> [ for t in passageTemperatures -> sprintf "Generated at temperature %g" t, passage m t ]
+          // Titles start with the temperature, which names the series' files (samples/temperature-0-6-written-epoch-001.txt).
+          Passages = fun () -> [ for t in passageTemperatures -> sprintf "Temperature %g: written after each epoch" t, passage m t ]
           Evaluate = fun data -> metrics c.Level (scoresOf data)
           Reconstruct = None
           Encode = None

@@ -55,16 +55,26 @@ module RunPictures =
 
     /// The series `read` makes of each file of the run's pictures folder matching `pattern`, in file-name order
     /// (none before the folder exists); `read` gets the folder and the file.
-    let private seriesOfFiles folder (pattern: string) (read: string -> string -> ImageSeries) : ImageSeries list =
+    let private seriesOfFiles folder (pattern: string) (read: string -> string -> 'Series) : 'Series list =
         let dir = RunFolder.picturesFolder folder
         if not (Directory.Exists dir) then []
         else Directory.GetFiles(dir, pattern) |> Array.sort |> Array.map (read dir) |> List.ofArray
+
+    /// The per-epoch files `<stem>-epoch-<nnn><extension>` of a series in `dir`, in epoch order, as ("epoch n", what
+    /// `frame` makes of the file's path).
+    let private epochFrames (dir: string) (stem: string) (extension: string) (frame: string -> 'Frame) : (string * 'Frame) list =
+        Directory.GetFiles(dir, stem + "-epoch-*" + extension)
+        |> Array.sort
+        |> Array.map (fun f ->
+            let n = Path.GetFileNameWithoutExtension(f).Substring(stem.Length + "-epoch-".Length)
+            sprintf "epoch %d" (int n), frame f)
+        |> List.ofArray
 
     /// The final pictures saved by `drawExtras`, one single-frame series each.
     let finalSeries folder : ImageSeries list =
         seriesOfFiles folder "final-*.final" (fun _ f ->
             let lines = File.ReadAllText(f).Split('\n', 2)
-            { Title = lines.[0]
+            { ImageSeries.Title = lines.[0]
               Caption = (if lines.Length > 1 then lines.[1] else "")
               Frames = [ "end of training", Path.ChangeExtension(f, ".png") ] })
 
@@ -72,29 +82,14 @@ module RunPictures =
     let imageSeries folder : ImageSeries list =
         let epochSeries =
             seriesOfFiles folder "*.title" (fun dir titleFile ->
-                let stem = Path.GetFileNameWithoutExtension titleFile
-                let frames =
-                    Directory.GetFiles(dir, stem + "-epoch-*.png")
-                    |> Array.sort
-                    |> Array.map (fun f ->
-                        let n = Path.GetFileNameWithoutExtension(f).Substring(stem.Length + "-epoch-".Length)
-                        sprintf "epoch %d" (int n), f)
-                    |> List.ofArray
-                { Title = File.ReadAllText titleFile; Caption = "A fixed batch, drawn at the end of each epoch."; Frames = frames })
+                { ImageSeries.Title = File.ReadAllText titleFile
+                  Caption = "A fixed batch, drawn at the end of each epoch."
+                  Frames = epochFrames dir (Path.GetFileNameWithoutExtension titleFile) ".png" id })
         epochSeries @ finalSeries folder
 
     /// Every passage series of the run: one frame per epoch, in epoch order.
     let textSeries folder : TextSeries list =
-        let dir = RunFolder.picturesFolder folder
-        if not (Directory.Exists dir) then []
-        else
-            [ for titleFile in Directory.GetFiles(dir, "*.passage") |> Array.sort do
-                let stem = Path.GetFileNameWithoutExtension titleFile
-                let frames =
-                    Directory.GetFiles(dir, stem + "-epoch-*.txt")
-                    |> Array.sort
-                    |> Array.map (fun f ->
-                        let n = Path.GetFileNameWithoutExtension(f).Substring(stem.Length + "-epoch-".Length)
-                        sprintf "epoch %d" (int n), File.ReadAllText f)
-                    |> List.ofArray
-                yield { Title = File.ReadAllText titleFile; Caption = "Written at the end of each epoch from the same seed, after a line break."; Frames = frames } ]
+        seriesOfFiles folder "*.passage" (fun dir titleFile ->
+            { TextSeries.Title = File.ReadAllText titleFile
+              Caption = "Written at the end of each epoch from the same seed, after a line break."
+              Frames = epochFrames dir (Path.GetFileNameWithoutExtension titleFile) ".txt" File.ReadAllText })
