@@ -243,31 +243,16 @@ module Cases =
         | Some folder -> TextCorpus.readFile (Fetch.corpusFile corpus folder)
         | None -> TextCorpus.readFile (Fetch.corpusFile corpus (Fetch.folderFor corpus None))
 
-    /// LM-LSTM at the character level with the catalog's defaults (2 x 256, embedding 128, dropout 0.2, sequence 100,
-    /// Adam 2e-3, clipping 5) but a constant learning rate through `LanguageModel.trainer` over stateful chunks; seeded with 0 before the network,
-    /// as bench/pytorch/char_lstm.py. Quality: validation nats and bits per character (16 rows, as the script).
-    let charLstm (s: WorkerSettings) : Measurement =
-        let text = benchText "tiny-shakespeare" s.Data
+    /// Trains a catalog language model preset on the text of `corpus` (or `--data`) as bench/pytorch/char_lstm.py and
+    /// word_lstm.py do: its vocabulary from the training part, seeded with 0 before the network, a constant learning
+    /// rate (the references keep theirs constant; the catalog's decay is left out of the comparison), stateful chunks
+    /// through `LanguageModel.trainer`. `quality` measures the trained model given the encoded (train, validation,
+    /// test) parts.
+    let private languageModel (corpus: string) (preset: LanguageModelConfig)
+                              (quality: LanguageModel -> Tensor * Tensor * Tensor -> (string * float) list) (s: WorkerSettings) : Measurement =
+        let text = benchText corpus s.Data
         let parts = TextCorpus.split text.Text
-        // The reference keeps its learning rate constant; the catalog's decay is left out of the comparison.
-        let c = { LanguageModel.characters with LearningRateHalfLife = 0 }
-        let c = { c with Vocabulary = Some (LanguageModel.vocabularyOf c parts.Train) }
-        torch.manual_seed 0L |> ignore
-        let m = LanguageModel.create torch.CPU c
-        use train = Vocabulary.encode m.Vocabulary parts.Train
-        use validation = Vocabulary.encode m.Vocabulary parts.Validation
-        let timing = timedFitBatches s "loss" (LanguageModel.trainer m) (BatchSource.contiguous s.BatchSize c.SequenceLength train)
-        let nats = LanguageModel.meanCrossEntropy m validation
-        measured s (IO.Path.GetFileName(fst (List.head text.Files))) [ "validation nats/char", nats; "validation bits/char", nats / Math.Log 2.0 ] timing
-
-    /// LM-LSTM at the word level with the catalog's defaults (lower-cased words seen 3+ times, at most 10,000; 2 x 256
-    /// with tied weights, dropout 0.3, sequence 35, Adam 2e-3, clipping 5) but a constant learning rate on the Jargon File (`--data`: a text file,
-    /// or the data cache's copy, see `generative data fetch jargon`), as bench/pytorch/word_lstm.py. Quality: test
-    /// perplexity, and the unigram and bigram baselines' on the same split.
-    let wordLstm (s: WorkerSettings) : Measurement =
-        let text = benchText "jargon" s.Data
-        let parts = TextCorpus.split text.Text
-        let c = { LanguageModel.words with LearningRateHalfLife = 0 }
+        let c = { preset with LearningRateHalfLife = 0 }
         let c = { c with Vocabulary = Some (LanguageModel.vocabularyOf c parts.Train) }
         torch.manual_seed 0L |> ignore
         let m = LanguageModel.create torch.CPU c
@@ -275,15 +260,27 @@ module Cases =
         use validation = Vocabulary.encode m.Vocabulary parts.Validation
         use test = Vocabulary.encode m.Vocabulary parts.Test
         let timing = timedFitBatches s "loss" (LanguageModel.trainer m) (BatchSource.contiguous s.BatchSize c.SequenceLength train)
-        let v = m.Vocabulary.Count
-        let weight = NgramBaseline.bestBigramWeight v train validation
-        measured s (IO.Path.GetFileName(fst (List.head text.Files)))
+        measured s (IO.Path.GetFileName(fst (List.head text.Files))) (quality m (train, validation, test)) timing
+
+    /// LM-LSTM at the character level (the catalog's 2 x 256, embedding 128, dropout 0.2, sequence 100, Adam 2e-3,
+    /// clipping 5) on tiny-shakespeare. Quality: validation nats and bits per character (16 rows, as the script).
+    let charLstm : WorkerSettings -> Measurement =
+        languageModel "tiny-shakespeare" LanguageModel.characters (fun m (_, validation, _) ->
+            let nats = LanguageModel.meanCrossEntropy m validation
+            [ "validation nats/char", nats; "validation bits/char", nats / Math.Log 2.0 ])
+
+    /// LM-LSTM at the word level (the catalog's lower-cased words seen 3+ times, at most 10,000; 2 x 256 with tied
+    /// weights, dropout 0.3, sequence 35, Adam 2e-3, clipping 5) on the Jargon File. Quality: validation and test
+    /// perplexity, and the unigram and bigram baselines' on the same split.
+    let wordLstm : WorkerSettings -> Measurement =
+        languageModel "jargon" LanguageModel.words (fun m (train, validation, test) ->
+            let v = m.Vocabulary.Count
+            let weight = NgramBaseline.bestBigramWeight v train validation
             [ "validation perplexity", Math.Exp (LanguageModel.meanCrossEntropy m validation)
               "test perplexity", Math.Exp (LanguageModel.meanCrossEntropy m test)
               "unigram test perplexity", Math.Exp (NgramBaseline.unigram v train test)
               "bigram test perplexity", Math.Exp (NgramBaseline.bigram v weight train test)
-              "vocabulary", float v ]
-            timing
+              "vocabulary", float v ])
 
     let private ganCase name description (config: GanConfig) script =
         { Name = name; Description = description; Worker = gan config; PythonScript = script }
