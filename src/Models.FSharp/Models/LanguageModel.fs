@@ -140,6 +140,11 @@ module LanguageModel =
 
     let private detached (h: Tensor, c: Tensor) = h.detach().DetachFromDisposeScope(), c.detach().DetachFromDisposeScope()
 
+    /// Frees a hidden state kept outside dispose scopes.
+    let private disposeState (h: Tensor, c: Tensor) =
+        h.Dispose()
+        c.Dispose()
+
     /// The trainer: each step continues from the hidden state the previous step left (detached, so gradients flow
     /// back through one chunk only), minimises the cross-entropy of the next token, clips the gradient's global norm
     /// and records "loss" in nats per token. The state is the trainer's `Carried` state: checkpoints save it, and
@@ -150,7 +155,7 @@ module LanguageModel =
         let optimizer = Optim.create c.Optimizer parameters
         let mutable state : (Tensor * Tensor) option = None
         let reset () =
-            state |> Option.iter (fun (h, cell) -> h.Dispose(); cell.Dispose())
+            state |> Option.iter disposeState
             state <- None
         let carried =
             { Save = fun () -> match state with Some (h, cell) -> [ "h", h; "c", cell ] | None -> []
@@ -178,7 +183,7 @@ module LanguageModel =
                 optimizer.step() |> ignore
                 let previous = state
                 state <- Some (detached next)
-                previous |> Option.iter (fun (h, cell) -> h.Dispose(); cell.Dispose())
+                previous |> Option.iter disposeState
                 Map.ofList [ "loss", loss.ToDouble() ] }
         |> Trainer.withLearningRateHalfLife c.LearningRateHalfLife
 
@@ -203,9 +208,9 @@ module LanguageModel =
             let batch = source.Take 1 step
             let logits, next = m.Net.Forward(batch.Inputs.``to``(m.Device), state)
             total <- total + (crossEntropy logits (batch.Targets.``to``(m.Device))).ToDouble()
-            state |> Option.iter (fun (h: Tensor, c: Tensor) -> h.Dispose(); c.Dispose())
+            state |> Option.iter disposeState
             state <- Some (detached next)
-        state |> Option.iter (fun (h: Tensor, c: Tensor) -> h.Dispose(); c.Dispose())
+        state |> Option.iter disposeState
         total / float source.StepsPerEpoch
 
     /// The logits [V] (CPU) of the token after `tokens`, and the state after them, from `state` (or zeros).
@@ -239,14 +244,14 @@ module LanguageModel =
             out.Append piece |> ignore
             emit piece
             previous <- text
-            let nextLogits, nextState = advance m (Some state) [| int64 id |]
-            logits.Dispose()
-            fst state |> fun (h: Tensor) -> h.Dispose()
-            snd state |> fun (c: Tensor) -> c.Dispose()
-            logits <- nextLogits
-            state <- nextState
             i <- i + 1
+            // The last token drawn needs no forward pass: nothing follows it.
+            if i < length then
+                let nextLogits, nextState = advance m (Some state) [| int64 id |]
+                logits.Dispose()
+                disposeState state
+                logits <- nextLogits
+                state <- nextState
         logits.Dispose()
-        (fst state).Dispose()
-        (snd state).Dispose()
+        disposeState state
         out.ToString()
