@@ -69,19 +69,8 @@ def main():
     losses, curve, timed, val_nats = lm_common.train(model, train, o, lambda: lm_common.validation_nats(model, validation))
 
     steps_per_second = (o.steps - o.warmup) / timed
-    window = min(bench_support.LOSS_WINDOW, o.steps)
     print(json.dumps({
-        "implementation": "PyTorch (Python)",
-        "version": "PyTorch %s / Python %s" % (torch.__version__, ".".join(map(str, sys.version_info[:3]))),
-        "threads": o.threads,
-        "steps": o.steps,
-        "warmup": o.warmup,
-        "batch_size": o.batch_size,
-        "data": os.path.basename(o.text),
-        "steps_per_second": steps_per_second,
-        "peak_rss_mb": bench_support.proc_status_mb("VmHWM"),
-        "rss_mb": bench_support.proc_status_mb("VmRSS"),
-        "final_loss": sum(losses[-window:]) / window,
+        **lm_common.measurement(o, steps_per_second, losses),
         "metrics": {"validation nats/char": val_nats, "validation bits/char": lm_common.bits(val_nats)},
         "seq_len": o.seq_len,
         "vocabulary": len(vocab),

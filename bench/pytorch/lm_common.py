@@ -13,11 +13,14 @@ import gzip
 import math
 import os
 import re
+import sys
 import time
 import unicodedata
 
 import torch
 from torch import nn
+
+import bench_support
 
 DEFAULT_TEXT = "/work/shared/data/tinyshakespeare.txt"
 UNKNOWN = 0  # index of the unknown token
@@ -305,6 +308,26 @@ class NgramBaseline:
         """NgramBaseline.bestBigramWeight: the weight among 0.1 .. 0.9 that scores `validation` best (the first on
         ties)."""
         return min((k / 10.0 for k in range(1, 10)), key=lambda w: self.bigram(w, validation))
+
+
+def measurement(o, steps_per_second, losses):
+    """The keys of bench/Measurement.fs's JSON line both language-model scripts print (memory read now, after the
+    final evaluation, as the F# worker reads it); `final_loss` is the mean of the last 50 steps' losses (all of them
+    when fewer)."""
+    window = min(bench_support.LOSS_WINDOW, o.steps)
+    return {
+        "implementation": "PyTorch (Python)",
+        "version": "PyTorch %s / Python %s" % (torch.__version__, ".".join(map(str, sys.version_info[:3]))),
+        "threads": o.threads,
+        "steps": o.steps,
+        "warmup": o.warmup,
+        "batch_size": o.batch_size,
+        "data": os.path.basename(o.text),
+        "steps_per_second": steps_per_second,
+        "peak_rss_mb": bench_support.proc_status_mb("VmHWM"),
+        "rss_mb": bench_support.proc_status_mb("VmRSS"),
+        "final_loss": sum(losses[-window:]) / window,
+    }
 
 
 def bits(nats):

@@ -157,19 +157,8 @@ def main():
     bigram_nats = baseline.bigram(weight, test_ids)
 
     steps_per_second = (o.steps - o.warmup) / timed
-    window = min(bench_support.LOSS_WINDOW, o.steps)
     print(json.dumps({
-        "implementation": "PyTorch (Python)",
-        "version": "PyTorch %s / Python %s" % (torch.__version__, ".".join(map(str, sys.version_info[:3]))),
-        "threads": o.threads,
-        "steps": o.steps,
-        "warmup": o.warmup,
-        "batch_size": o.batch_size,
-        "data": os.path.basename(o.text),
-        "steps_per_second": steps_per_second,
-        "peak_rss_mb": bench_support.proc_status_mb("VmHWM"),
-        "rss_mb": bench_support.proc_status_mb("VmRSS"),
-        "final_loss": sum(losses[-window:]) / window,
+        **lm_common.measurement(o, steps_per_second, losses),
         "metrics": {"validation nats/word": val_nats, "validation perplexity": math.exp(val_nats),
                     "test nats/word": test_nats, "test perplexity": math.exp(test_nats),
                     "unigram test perplexity": math.exp(unigram_nats),
