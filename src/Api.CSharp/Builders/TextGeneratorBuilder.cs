@@ -127,7 +127,8 @@ public sealed record TextGeneratorBuilder
         // The settings are checked before the vocabulary is counted, so a bad value is named before any work is done.
         Spec.Validate.Invoke(Config);
         var fitted = Spec.FitToData.Value.Invoke(corpus.RunData).Invoke(Config);
-        return ModelFactory.Build(_context, Spec, fitted, (ctx, id, settings, model) => new TextGeneratorModel(ctx, id, settings, model));
+        return ModelFactory.Build(_context, Spec, fitted,
+                                  (ctx, id, settings, model) => new TextGeneratorModel(ctx, id, settings, model, fitted.Vocabulary.Value));
     }
 
     // F# records are immutable: a copy with the given fields replaced, the others kept.

@@ -19,11 +19,11 @@ public sealed class TextGeneratorModel : TrainableModel
 
     private readonly Vocabulary _vocabulary;
 
-    internal TextGeneratorModel(GenerativeContext context, string modelId, IReadOnlyList<(string Key, string Value)> settings, RunModel model)
+    internal TextGeneratorModel(GenerativeContext context, string modelId, IReadOnlyList<(string Key, string Value)> settings, RunModel model,
+                                Vocabulary vocabulary)
         : base(context, modelId, settings, Catalog.find(modelId).Normalization, model)
     {
-        // The vocabulary is a setting (built from the training text by the builder, stored by Save and run.json).
-        _vocabulary = VocabularyModule.ofJson(settings.Single(s => s.Key == "vocabulary").Value);
+        _vocabulary = vocabulary;
     }
 
     /// <summary>Number of tokens the model knows, the unknown token included: characters for char-lstm, words,
@@ -175,6 +175,8 @@ public sealed class TextGeneratorModel : TrainableModel
     public static TextGeneratorModel Load(GenerativeContext context, string path)
     {
         var file = ModelFile.Read(context, path).Expect("a text generator", ModelKind.TextGenerator);
-        return new TextGeneratorModel(context, file.ModelId, file.Settings, file.Model);
+        // The file's metadata is text: its "vocabulary" setting is read here, at the edge.
+        var vocabulary = VocabularyModule.ofJson(file.Settings.Single(s => s.Key == "vocabulary").Value);
+        return new TextGeneratorModel(context, file.ModelId, file.Settings, file.Model, vocabulary);
     }
 }
