@@ -346,19 +346,21 @@ module Fetch =
     /// place); `readText` / `readCorpusText` read either.
     let corpusFile (name: string) (folder: string) : string = corpusFileWith (find name) folder
 
-    /// A text file's contents as a string: the file raw or gzip-compressed (detected by its magic bytes, not the
-    /// name; a truncated gzip is an error), decoded as UTF-8 (a leading byte-order mark is dropped; invalid UTF-8 is
-    /// an InvalidDataException naming the file).
-    let readText (path: string) : string =
-        if String.IsNullOrWhiteSpace path then Errors.invalidArg "path" "a file path" path
-        if not (File.Exists path) then raise (FileNotFoundException(sprintf "%s: text file not found" path, path))
-        let bytes = File.ReadAllBytes path
-        let bytes = if Idx.isGzip bytes then Idx.gunzip bytes path else bytes
+    /// The text of a file's uncompressed bytes (as `Idx.readBytes` returns them), decoded as UTF-8 (a leading
+    /// byte-order mark is dropped; invalid UTF-8 is an InvalidDataException naming `path`).
+    let decodeText (path: string) (bytes: byte[]) : string =
         let start = if bytes.Length >= 3 && bytes.[0] = 0xEFuy && bytes.[1] = 0xBBuy && bytes.[2] = 0xBFuy then 3 else 0
         try
             Text.UTF8Encoding(false, true).GetString(bytes, start, bytes.Length - start)
         with :? Text.DecoderFallbackException as e ->
             raise (InvalidDataException(sprintf "%s: not valid UTF-8 text (%s). Convert it first, e.g. iconv -f LATIN1 -t UTF-8." path e.Message, e))
+
+    /// A text file's contents as a string: the file raw or gzip-compressed (detected by its magic bytes, not the
+    /// name; a truncated gzip is an error), decoded by `decodeText`.
+    let readText (path: string) : string =
+        if String.IsNullOrWhiteSpace path then Errors.invalidArg "path" "a file path" path
+        if not (File.Exists path) then raise (FileNotFoundException(sprintf "%s: text file not found" path, path))
+        decodeText path (Idx.readBytes path)
 
     /// The text of corpus `name` in `folder` (a folder `Fetch.folderFor` returned), whatever its compression:
     /// `readText (corpusFile name folder)`.

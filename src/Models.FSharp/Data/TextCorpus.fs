@@ -43,6 +43,9 @@ module TextCorpus =
     /// A UTF-8 text file (plain or .gz, see `Fetch.readText`), checked: FileNotFoundException when it is missing,
     /// InvalidDataException when it is not valid UTF-8 or holds no text. Named after the file.
     let readFile (path: string) : TextSource =
-        let text = Fetch.readText path
+        if not (File.Exists path) then raise (FileNotFoundException(sprintf "%s: text file not found" path, path))
+        // Read once: the text and the checksum the report shows come from the same bytes.
+        let bytes = Idx.readBytes path
+        let text = Fetch.decodeText path bytes
         if String.IsNullOrWhiteSpace text then raise (InvalidDataException(sprintf "%s holds no text" path))
-        { Name = Path.GetFileName path; Text = text; Files = [ path, Datasets.sha256Hex (Idx.readBytes path) ] }
+        { Name = Path.GetFileName path; Text = text; Files = [ path, Datasets.sha256Hex bytes ] }

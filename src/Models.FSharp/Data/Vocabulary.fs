@@ -95,10 +95,12 @@ module Vocabulary =
         | true, id -> id
         | _ -> 0
 
+    /// The token ids of a text.
+    let ids (v: Vocabulary) (text: string) : int64 array =
+        tokenize v.Level v.LowerCase text |> Seq.map (fun t -> int64 (idOf v t)) |> Seq.toArray
+
     /// The token ids of a text, as an int64 tensor [T] on the CPU.
-    let encode (v: Vocabulary) (text: string) : Tensor =
-        let ids = tokenize v.Level v.LowerCase text |> Seq.map (fun t -> int64 (idOf v t)) |> Seq.toArray
-        torch.tensor(ids, dtype = torch.int64)
+    let encode (v: Vocabulary) (text: string) : Tensor = torch.tensor(ids v text, dtype = torch.int64)
 
     let private noSpaceBefore = set [ "."; ","; ";"; ":"; "!"; "?"; ")"; "]"; "}"; "'"; "’"; "\n" ]
     let private noSpaceAfter = set [ "("; "["; "{"; "\n" ]

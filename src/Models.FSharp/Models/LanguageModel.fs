@@ -231,7 +231,7 @@ module LanguageModel =
         m.Net.eval()
         use _ = torch.no_grad()
         let primer = if String.IsNullOrEmpty prompt then "\n" else prompt
-        let ids = Vocabulary.tokenize m.Vocabulary.Level m.Vocabulary.LowerCase primer |> Seq.map (fun t -> int64 (Vocabulary.idOf m.Vocabulary t)) |> Seq.toArray
+        let ids = Vocabulary.ids m.Vocabulary primer
         let ids = if ids.Length = 0 then [| int64 (Vocabulary.idOf m.Vocabulary "\n") |] else ids
         let out = Text.StringBuilder()
         let mutable previous = Vocabulary.tokenText m.Vocabulary (int (Array.last ids))
