@@ -48,8 +48,8 @@ for (i, chart) in List.indexed charts do
     File.WriteAllText(Path.Combine(Load.output, (if i = 0 then "confusion" else "scores") + ".html"), page)
 for artifact in artifacts do
     match artifact with
-    | ImageGrid (_, caption, images) ->
-        Images.saveGrid (Path.Combine(Load.output, "mistakes.png")) 8 images
+    | ImageGrid (_, caption, columns, images) ->
+        Images.saveGrid (Path.Combine(Load.output, "mistakes.png")) columns images
         printfn "%s" caption
     | _ -> ()
 printfn "wrote %s" Load.output

@@ -28,7 +28,7 @@ type TrainArgs =
             | Corpus _ -> "the text a language model trains on: tiny-shakespeare (default) or jargon."
             | Text _ -> "a UTF-8 text file a language model trains on (instead of a named corpus)."
             | Epochs _ -> "epochs to train (default 1); with --resume, the new total."
-            | Batch_Size _ -> "examples per step (default 64)."
+            | Batch_Size _ -> "examples per step (default: the model's source's, shown by `generative models`; 64 for most)."
             | Seed _ -> "seed of initial weights, data order and noise (default 42)."
             | Device _ -> "auto (default: CUDA when available), cpu or cuda."
             | Normalization _ -> "zero-one, minus-one-one or mean-std (default: the model's)."

@@ -242,6 +242,8 @@ let features (args: ParseResults<FeaturesArgs>) =
 let models (verbose: bool) =
     for e in Catalog.all do
         Console.WriteLine(sprintf "%-12s %s" e.Id e.Title)
+        if e.BatchSize <> ModelSpec.usualBatchSize then
+            Console.WriteLine(sprintf "%-12s batch size %d unless --batch-size says otherwise" "" e.BatchSize)
         if verbose then
             for st in e.Settings do
                 Console.WriteLine(sprintf "%-12s   %s=%s  %s" "" st.Key st.Default st.Doc)

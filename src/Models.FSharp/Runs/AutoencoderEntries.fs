@@ -101,6 +101,7 @@ module AutoencoderEntries =
           Defaults = defaults
           Settings = settings
           Validate = validate
+          BatchSize = ModelSpec.usualBatchSize
           FitToData = None
           Build = build }
 
@@ -183,6 +184,7 @@ module AutoencoderEntries =
                             for c in shownCorruptions corruption ->
                                 ImageGrid(sprintf "Denoising %s" (describe c),
                                           "Groups of three rows: the noisy input, the clean test image, the network's output for the noisy input.",
+                                          RunModel.gridColumns,
                                           triptych reconstruct c clean) ]) })
 
     /// Decodes points on the segment between the posterior means of test images a and b (6 points, ends
@@ -259,10 +261,11 @@ module AutoencoderEntries =
                               Vae.decode m z
                           let pairs = [ 0L, 1L; 2L, 3L; 4L, 5L; 6L, 7L ] |> List.filter (fun (_, b) -> b < test.Count)
                           [ codeChart encode test classes
-                            ImageGrid("Samples from the prior", "64 images decoded from z ~ N(0, I) (a fixed seed): what the model generates.", samples)
+                            ImageGrid("Samples from the prior", "64 images decoded from z ~ N(0, I) (a fixed seed): what the model generates.", RunModel.gridColumns, samples)
                             if not pairs.IsEmpty then
                                 ImageGrid("Latent interpolation between test images",
                                           "Each row: a test image, the decoded points on the straight line between its posterior mean and the next test image's (6 steps, ends included), then that image.",
+                                          RunModel.gridColumns,
                                           interpolationStrip m test pairs) ]) })
 
     /// AE-LIN.

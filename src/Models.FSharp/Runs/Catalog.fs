@@ -12,7 +12,7 @@ module Catalog =
 
     /// Every model, by id.
     let all : CatalogEntry list =
-        AutoencoderEntries.all @ ClassifierEntries.all @ GanEntries.all @ LanguageModelEntries.all
+        AutoencoderEntries.all @ AdversarialAutoencoderEntries.all @ ClassifierEntries.all @ GanEntries.all @ LanguageModelEntries.all
 
     /// The entry for an id; the error lists the ids there are.
     let find (id: string) : CatalogEntry =

@@ -75,7 +75,7 @@ module ClassifierEntries =
         let mistakes, caption = mostConfidentMistakes probabilitiesOf 32 test classNames
         [ Chart("Confusion matrix", Charts.confusionHeatmap r.Counts classNames)
           Chart("Precision and recall per class", Charts.perClassScores r.Precision r.Recall classNames)
-          ImageGrid("Most confidently misclassified test images", caption, mistakes) ]
+          ImageGrid("Most confidently misclassified test images", caption, RunModel.gridColumns, mistakes) ]
 
     /// Throws ArgumentException naming the setting when a classifier and its validation plan cannot be trained.
     let validate (c: ClassifierRunConfig) =
@@ -118,6 +118,7 @@ module ClassifierEntries =
           Defaults = { Model = baseline; Validation = validation; Patience = patience }
           Settings = settings
           Validate = validate
+          BatchSize = ModelSpec.usualBatchSize
           FitToData = None
           Build =
             fun device config ->

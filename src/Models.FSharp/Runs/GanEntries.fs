@@ -57,6 +57,7 @@ module GanEntries =
           Defaults = preset
           Settings = settings
           Validate = Gan.validate
+          BatchSize = ModelSpec.usualBatchSize
           FitToData = None
           Build =
             fun device config ->
@@ -96,7 +97,7 @@ module GanEntries =
                         use g = new torch.Generator(qualitySeed)
                         let grid =
                             ImageGrid("Samples at the end of training", sprintf "%d images from fresh noise (seed %d)." Gan.fixedNoiseCount qualitySeed,
-                                      Gan.sampleWith g m Gan.fixedNoiseCount)
+                                      RunModel.gridColumns, Gan.sampleWith g m Gan.fixedNoiseCount)
                         match quality test with
                         | Ok r ->
                             [ Chart(sprintf "Predicted classes of %d generated images (%s)" r.Samples r.Network,

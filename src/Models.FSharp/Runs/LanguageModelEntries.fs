@@ -144,6 +144,7 @@ module LanguageModelEntries =
           Defaults = defaults
           Settings = settings
           Validate = LanguageModel.validate
+          BatchSize = ModelSpec.usualBatchSize
           FitToData = Some fitToData
           Build = runModel }
 

@@ -9,6 +9,9 @@ type ModelKind =
     | Autoencoder
     /// An autoencoder with a prior: it also samples (VAE).
     | VariationalAutoencoder
+    /// An autoencoder whose codes a discriminator matches to a prior: it also samples, and the supervised one
+    /// writes a code's style as any class (AAE-U, AAE-S).
+    | AdversarialAutoencoder
     /// Samples images from noise (GAN-MLP, LSGAN, DCGAN).
     | Gan
     /// Predicts classes of images (CLS-*).
@@ -29,6 +32,8 @@ type ModelSpec<'Config> =
       Normalization: string
       /// The source's settings.
       Defaults: 'Config
+      /// Examples per step when a run is not told otherwise (`RunSettings.defaults`).
+      BatchSize: int
       /// Every setting of the config, in the order they are applied.
       Settings: Setting<'Config> list
       /// Throws ArgumentException naming the setting (ParamName = its key) when the config cannot be built.
@@ -56,6 +61,8 @@ type CatalogEntry =
       Kind: ModelKind
       /// "zero-one", "minus-one-one" or "mean-std".
       Normalization: string
+      /// Examples per step when a run is not told otherwise.
+      BatchSize: int
       /// The settings with their documentation and default values.
       Settings: SettingInfo list
       /// Reads settings given as text over the defaults (a key the model does not have, or one given twice, is an
@@ -69,6 +76,9 @@ type CatalogEntry =
 /// Typed catalog models.
 [<RequireQualifiedAccess>]
 module ModelSpec =
+    /// The batch size of most sources, and of every model that does not name its own.
+    let usualBatchSize = 64
+
     /// A config of the model, validated, ready to build.
     let configured (spec: ModelSpec<'Config>) (config: 'Config) : ConfiguredModel =
         spec.Validate config
@@ -84,6 +94,7 @@ module ModelSpec =
           Title = spec.Title
           Kind = spec.Kind
           Normalization = spec.Normalization
+          BatchSize = spec.BatchSize
           Settings = spec.Settings |> List.map (fun s -> { Key = s.Key; Doc = s.Doc; Default = s.Print spec.Defaults })
           Configure = fun pairs -> configured spec (read spec pairs)
           FitToData =
@@ -96,4 +107,5 @@ module ModelSpec =
     let dataKind (kind: ModelKind) : DataKind =
         match kind with
         | ModelKind.TextGenerator -> DataKind.Text
-        | ModelKind.Autoencoder | ModelKind.VariationalAutoencoder | ModelKind.Gan | ModelKind.Classifier -> DataKind.Images
+        | ModelKind.Autoencoder | ModelKind.VariationalAutoencoder | ModelKind.AdversarialAutoencoder | ModelKind.Gan
+        | ModelKind.Classifier -> DataKind.Images

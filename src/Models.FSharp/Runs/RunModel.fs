@@ -8,8 +8,9 @@ open TorchSharp
 /// what explains a trained model, such as a latent scatter, a grid of samples or passages of generated text. A model
 /// declares its artifacts; the run layer saves the images and the report renders whatever is declared.
 type ReportArtifact =
-    /// Images [N, C, H, W] in the data's normalised space, drawn as one grid (saved as `samples/final-<slug>.png`).
-    | ImageGrid of title: string * caption: string * images: Tensor
+    /// Images [N, C, H, W] in the data's normalised space, drawn as one grid of `columns` images per row (saved as
+    /// `samples/final-<slug>.png`); `RunModel.gridColumns` unless rows mean something (a traversal, a transfer).
+    | ImageGrid of title: string * caption: string * columns: int * images: Tensor
     /// A chart, e.g. ("Test codes coloured by digit", a 3-D scatter).
     | Chart of title: string * chart: GenericChart
     /// Passages of text, shown verbatim.
@@ -92,6 +93,9 @@ type RunModel =
 module RunModel =
     /// Train on every training image as it is, without validation.
     let plainTraining : TrainingPlan = ShuffledImages { Validation = None; Inputs = None }
+
+    /// Images per row of a report's grids and of the per-epoch pictures.
+    let gridColumns = 8
 
     /// No report artifacts.
     let noExtras (_: RunData) : ReportArtifact list = []

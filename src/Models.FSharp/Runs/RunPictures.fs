@@ -22,7 +22,7 @@ module RunPictures =
         use _ = torch.NewDisposeScope()
         for (title, images) in model.Pictures fixedBatch do
             let name = sprintf "%s-epoch-%03d.png" (slug title) epoch
-            Images.saveGrid (Path.Combine(dir, name)) 8 (Transforms.denormalize norm (images.cpu()))
+            Images.saveGrid (Path.Combine(dir, name)) RunModel.gridColumns (Transforms.denormalize norm (images.cpu()))
             AtomicFile.writeText (Path.Combine(dir, slug title + ".title")) title
 
     /// Saves the model's passages of text at the end of `epoch` as `samples/<series>-epoch-<nnn>.txt` (UTF-8), with
@@ -47,9 +47,9 @@ module RunPictures =
         Directory.CreateDirectory dir |> ignore
         [ for artifact in artifacts do
             match artifact with
-            | ImageGrid (title, caption, images) ->
+            | ImageGrid (title, caption, columns, images) ->
                 let stem = "final-" + slug title
-                Images.saveGrid (Path.Combine(dir, stem + ".png")) 8 (Transforms.denormalize norm (images.cpu()))
+                Images.saveGrid (Path.Combine(dir, stem + ".png")) columns (Transforms.denormalize norm (images.cpu()))
                 AtomicFile.writeText (Path.Combine(dir, stem + ".final")) (title + "\n" + caption)
             | other -> yield other ]
 

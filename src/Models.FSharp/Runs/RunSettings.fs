@@ -41,14 +41,14 @@ module RunSettings =
     /// models.
     let defaultDataset (kind: DataKind) = match kind with DataKind.Images -> "mnist" | DataKind.Text -> "tiny-shakespeare"
 
-    /// Defaults for a model: the source's usual batch 64, 1 epoch, seed 42, automatic device, folder `runs/`, and
-    /// the model's default data set (MNIST when the id is not a catalog model's: validation names that error).
+    /// Defaults for a model: its source's batch size (`CatalogEntry.BatchSize`, usually 64), 1 epoch, seed 42,
+    /// automatic device, folder `runs/`, and the model's default data set (MNIST and batch 64 when the id is not a
+    /// catalog model's: validation names that error).
     let defaults (modelId: string) =
-        let kind =
-            Catalog.all |> List.tryFind (fun e -> String.Equals(e.Id, modelId, StringComparison.OrdinalIgnoreCase))
-            |> Option.map (fun e -> ModelSpec.dataKind e.Kind) |> Option.defaultValue DataKind.Images
+        let entry = Catalog.all |> List.tryFind (fun e -> String.Equals(e.Id, modelId, StringComparison.OrdinalIgnoreCase))
+        let kind = entry |> Option.map (fun e -> ModelSpec.dataKind e.Kind) |> Option.defaultValue DataKind.Images
         { ModelId = modelId; ModelSettings = []; Dataset = defaultDataset kind; TextFile = None; DataFolder = None; Normalization = None
-          Epochs = 1; BatchSize = 64; Seed = 42L; Device = Auto; RunsRoot = "runs"; RunFolder = None
+          Epochs = 1; BatchSize = entry |> Option.map (fun e -> e.BatchSize) |> Option.defaultValue ModelSpec.usualBatchSize; Seed = 42L; Device = Auto; RunsRoot = "runs"; RunFolder = None
           CheckpointEverySteps = 0; KeepCheckpoints = 2; PictureCount = 32 }
 
     /// Parses "zero-one" | "minus-one-one" | "mean-std".

@@ -1,0 +1,412 @@
+namespace Generative
+
+open System
+open TorchSharp
+
+/// An adversarial autoencoder (Makhzani et al. 2015): an autoencoder whose codes a discriminator pushes towards a
+/// prior. Unsupervised (AAE-U) or supervised (AAE-S: the decoder also takes the one-hot label, so the code is free
+/// to hold only the style).
+type AaeConfig =
+    { /// Shape of one example, e.g. [1; 28; 28]; flattened for the linear layers.
+      InputShape: int list
+      /// Width of the encoder's and the decoder's two hidden layers (392 in the source).
+      HiddenWidth: int
+      /// Size of the code (10 in the source).
+      CodeSize: int
+      /// Width of the discriminator's two hidden layers (1500 in the source).
+      DiscriminatorWidth: int
+      /// Dropout probability after every hidden linear layer of the three networks (0.2 in the source).
+      Dropout: float
+      /// AAE-S: the decoder's input is [one-hot label, code].
+      Supervised: bool
+      /// Number of classes of the labels (one-hot width).
+      Classes: int
+      /// What the codes are matched to.
+      Prior: LatentPrior
+      /// The discriminator also sees each code's one-hot label, and the prior draws each "real" code from the
+      /// component of that label (the paper's Figure 4; needs a mixture prior with one component per class).
+      TieLabelsToPrior: bool
+      /// The reconstruction loss (mean over pixels), against a sigmoid output.
+      Loss: ReconstructionLoss
+      /// Phase 1: the optimiser of encoder and decoder.
+      ReconstructionOptimizer: OptimizerSpec
+      /// Phase 2: the discriminator's optimiser.
+      DiscriminatorOptimizer: OptimizerSpec
+      /// Phase 3: the encoder's optimiser as a generator.
+      GeneratorOptimizer: OptimizerSpec
+      /// Multiplies the generator's loss in phase 3 (1 in the source).
+      AdversarialWeight: float
+      /// Fraction of the training split held out to measure every phase's loss after each epoch (0: none).
+      Validation: float }
+
+/// A created adversarial autoencoder: its three registered networks and the config they came from.
+type Aae =
+    { Config: AaeConfig
+      /// Images [N, D] flattened -> codes [N, CodeSize].
+      Encoder: Net
+      /// [one-hot label,] code -> pixels [N, D] in (0, 1).
+      Decoder: Net
+      /// Codes [, one-hot label] -> probability [N, 1] that the code came from the prior.
+      Discriminator: Net }
+
+/// The three optimisers of an AAE's phases.
+type AaeOptimizers =
+    { /// Encoder and decoder (phase 1).
+      Reconstruction: Modules.OptimizerHelper
+      /// Discriminator (phase 2).
+      Discriminator: Modules.OptimizerHelper
+      /// Encoder (phase 3).
+      Generator: Modules.OptimizerHelper }
+
+/// Adversarial autoencoders (section order: config, validate, create, forward, loss, phases, trainer, pictures,
+/// settings).
+[<RequireQualifiedAccess>]
+module Aae =
+    /// AAE-U as the source trains it: encoder 784-392-392-10, decoder 10-392-392-784 with a sigmoid output,
+    /// discriminator 10-1500-1500-1, dropout 0.2, prior N(0, 5² I), BCE, Adam 1e-3 for reconstruction and the
+    /// discriminator, Adam 1e-4 (the source's lr × 0.1) for the encoder as a generator. The source normalises its
+    /// input with MNIST's mean and std, which a sigmoid cannot reach and BCE does not accept as targets: the library's
+    /// runs default to [0, 1] data (docs/models.md).
+    let unsupervised =
+        { InputShape = [ 1; 28; 28 ]
+          HiddenWidth = 392
+          CodeSize = 10
+          DiscriminatorWidth = 1500
+          Dropout = 0.2
+          Supervised = false
+          Classes = 10
+          Prior = LatentPrior.source
+          TieLabelsToPrior = false
+          Loss = Reconstruction.bce
+          ReconstructionOptimizer = Optim.adam 1e-3
+          DiscriminatorOptimizer = Optim.adam 1e-3
+          GeneratorOptimizer = Optim.adam 1e-4
+          AdversarialWeight = 1.0
+          Validation = 0.1 }
+
+    /// AAE-S as the source trains it: AAE-U with the one-hot label beside the code at the decoder's input.
+    let supervised = { unsupervised with Supervised = true }
+
+    /// Number of inputs once an example is flattened.
+    let inputSize (c: AaeConfig) = c.InputShape |> List.fold (*) 1
+
+    /// Width of the decoder's input: the code, after the one-hot label for AAE-S.
+    let decoderInputSize (c: AaeConfig) = c.CodeSize + (if c.Supervised then c.Classes else 0)
+
+    /// Width of the discriminator's input: the code, with the one-hot label when labels are tied to the prior.
+    let discriminatorInputSize (c: AaeConfig) = c.CodeSize + (if c.TieLabelsToPrior then c.Classes else 0)
+
+    /// Throws ArgumentException naming the setting when the config cannot be built or trained.
+    let validate (c: AaeConfig) =
+        if c.InputShape.IsEmpty || c.InputShape |> List.exists (fun d -> d <= 0) then
+            Errors.invalidArg "input-shape" "positive dimensions" (sprintf "%A" c.InputShape)
+        let bounded key what (v: int) =
+            if v < 1 || v > 1_000_000 then Errors.invalidArg key (sprintf "a positive %s of at most 1,000,000" what) v
+        bounded "hidden-width" "width" c.HiddenWidth
+        bounded "code-size" "size" c.CodeSize
+        bounded "discriminator-width" "width" c.DiscriminatorWidth
+        if c.Classes < 2 || c.Classes > 100_000 then Errors.invalidArg "classes" "between 2 and 100,000 classes" c.Classes
+        if not (c.Dropout >= 0.0 && c.Dropout < 1.0) then Errors.invalidArg "dropout" "a probability in [0, 1)" c.Dropout
+        LatentPrior.validate "code-size" c.CodeSize c.Prior
+        if c.TieLabelsToPrior && LatentPrior.components c.Prior <> c.Classes then
+            Errors.invalidArg "tie-labels" (sprintf "a mixture prior with one component per class (%d), e.g. --set prior=mixture:components=%d" c.Classes c.Classes) (LatentPrior.describe c.Prior)
+        if not (c.AdversarialWeight >= 0.0) || Double.IsInfinity c.AdversarialWeight then
+            Errors.invalidArg "adversarial-weight" "a finite weight >= 0" c.AdversarialWeight
+        if not (c.Validation >= 0.0 && c.Validation < 1.0) then
+            Errors.invalidArg "validation" "a fraction of the training split in [0, 1)" c.Validation
+        Optim.validate c.ReconstructionOptimizer
+        Optim.validate c.DiscriminatorOptimizer
+        Optim.validate c.GeneratorOptimizer
+
+    // ---- networks ------------------------------------------------------------------------------------------
+
+    /// Linear layers through `widths`, each hidden one followed by dropout and a ReLU (the source's order).
+    let private perceptron (widths: int list) (dropout: float) (output: Activation) : Net =
+        let pairs = List.pairwise widths
+        let last = List.length pairs - 1
+        pairs
+        |> List.mapi (fun i (a, b) ->
+            if i = last then [ Layers.linear a b; Activation.layer output ]
+            else [ Layers.linear a b; Layers.dropout dropout; Layers.relu () ])
+        |> List.concat
+        |> Layers.sequence
+
+    /// Creates the encoder, decoder and discriminator, in that order, from libtorch's global generator (seed it first).
+    let create (c: AaeConfig) : Aae =
+        validate c
+        let d = inputSize c
+        { Config = c
+          Encoder = perceptron [ d; c.HiddenWidth; c.HiddenWidth; c.CodeSize ] c.Dropout Identity
+          Decoder = perceptron [ decoderInputSize c; c.HiddenWidth; c.HiddenWidth; d ] c.Dropout Sigmoid
+          Discriminator = perceptron [ discriminatorInputSize c; c.DiscriminatorWidth; c.DiscriminatorWidth; 1 ] c.Dropout Sigmoid }
+
+    /// The networks as checkpoints name them.
+    let modules (m: Aae) : (string * torch.nn.Module) list =
+        [ "encoder", m.Encoder :> torch.nn.Module; "decoder", m.Decoder :> torch.nn.Module
+          "discriminator", m.Discriminator :> torch.nn.Module ]
+
+    /// The device the networks' parameters are on.
+    let device (m: Aae) : torch.Device = Device.ofModule m.Encoder
+
+    /// Moves the three networks to a device; do it before `trainer` so the optimisers hold the moved parameters.
+    let moveTo (dev: torch.Device) (m: Aae) =
+        for (_, net) in modules m do net.``to``(dev) |> ignore
+        m
+
+    // ---- forward -------------------------------------------------------------------------------------------
+
+    let private checkImages (c: AaeConfig) (x: Tensor) =
+        let expected = c.InputShape |> List.map int64 |> List.toArray
+        if x.dim () < 2L || x.shape.[1..] <> expected && not (x.dim () = 2L && x.shape.[1] = int64 (inputSize c)) then
+            Errors.invalidArg "images" (sprintf "a batch [N, %s]" (c.InputShape |> List.map string |> String.concat ", ")) (sprintf "%A" x.shape)
+
+    /// One-hot rows [N, Classes] (float32) of labels [N] on the labels' device.
+    let oneHot (c: AaeConfig) (labels: Tensor) : Tensor =
+        use l = labels.to_type(torch.int64)
+        let maxLabel = if l.numel() = 0L then 0L else l.max().ToInt64()
+        let minLabel = if l.numel() = 0L then 0L else l.min().ToInt64()
+        if minLabel < 0L || maxLabel >= int64 c.Classes then
+            Errors.invalidArg "labels" (sprintf "class indices in [0, %d)" c.Classes) (sprintf "labels from %d to %d" minLabel maxLabel)
+        use h = torch.nn.functional.one_hot(l, int64 c.Classes)
+        h.to_type(torch.float32)
+
+    /// Codes [N, CodeSize] of images [N, ...InputShape], in whatever mode the encoder is.
+    let encode (m: Aae) (x: Tensor) : Tensor =
+        checkImages m.Config x
+        use flat = x.flatten(1L)
+        m.Encoder.forward(flat)
+
+    /// What the decoder reads for codes [N, CodeSize]: the codes, after the one-hot labels [N] for AAE-S (labels
+    /// are required then and ignored otherwise).
+    let decoderInput (m: Aae) (codes: Tensor) (labels: Tensor option) : Tensor =
+        let c = m.Config
+        if codes.dim () <> 2L || codes.shape.[1] <> int64 c.CodeSize then
+            Errors.invalidArg "codes" (sprintf "a [N, %d] batch of codes" c.CodeSize) (sprintf "%A" codes.shape)
+        if not c.Supervised then codes.alias()
+        else
+            match labels with
+            | None -> Errors.invalidArg "labels" "one label per code: the supervised AAE's decoder takes the label beside the code" "none"
+            | Some l ->
+                if l.shape <> [| codes.shape.[0] |] then
+                    Errors.invalidArg "labels" (sprintf "a [%d] tensor of labels" codes.shape.[0]) (sprintf "%A" l.shape)
+                use h = oneHot c (l.``to``(codes.device))
+                torch.cat([| h; codes |], 1L)
+
+    /// Images [N, ...InputShape] from a decoder input (see `decoderInput`).
+    let decodeInput (m: Aae) (input: Tensor) : Tensor =
+        let c = m.Config
+        if input.dim () <> 2L || input.shape.[1] <> int64 (decoderInputSize c) then
+            let what = if c.Supervised then sprintf "[N, %d]: the one-hot label (%d) then the code (%d)" (decoderInputSize c) c.Classes c.CodeSize else sprintf "[N, %d] codes" c.CodeSize
+            Errors.invalidArg "codes" what (sprintf "%A" input.shape)
+        use flat = m.Decoder.forward(input)
+        flat.reshape(Array.append [| input.shape.[0] |] (c.InputShape |> List.map int64 |> List.toArray))
+
+    /// Images [N, ...InputShape] of codes [N, CodeSize] (with their labels for AAE-S).
+    let decode (m: Aae) (codes: Tensor) (labels: Tensor option) : Tensor =
+        use input = decoderInput m codes labels
+        decodeInput m input
+
+    /// D's probability [N, 1] that codes came from the prior (the labels are read when they are tied to the prior).
+    let discriminate (m: Aae) (codes: Tensor) (labels: Tensor) : Tensor =
+        if m.Config.TieLabelsToPrior then
+            use h = oneHot m.Config labels
+            use input = torch.cat([| codes; h |], 1L)
+            m.Discriminator.forward(input)
+        else m.Discriminator.forward(codes)
+
+    /// Prior codes [N, CodeSize] for a batch with `labels` [N] (they choose the component when labels are tied),
+    /// drawn with `generator` (null: the global generator) on `device`.
+    let priorSample (generator: torch.Generator) (m: Aae) (device: torch.Device) (labels: Tensor) : Tensor =
+        let c = m.Config
+        let components = if c.TieLabelsToPrior then Some labels else None
+        LatentPrior.sample generator c.Prior c.CodeSize device components labels.shape.[0]
+
+    // ---- loss ----------------------------------------------------------------------------------------------
+
+    /// Phase 1's loss: the reconstruction loss of images (mean per pixel) through encoder and decoder.
+    let reconstructionLoss (m: Aae) (x: Tensor) (labels: Tensor) : Tensor =
+        use z = encode m x
+        use r = decode m z (Some labels)
+        Reconstruction.loss m.Config.Loss ElementMean r x
+
+    /// Phase 2's terms on prior codes and encoder codes: "d_loss" = -mean(log D(z_prior) + log(1 - D(z_code)))
+    /// (PyTorch's BCE, logs clamped at -100), "d_prior" = mean D(z_prior), "d_code" = mean D(z_code).
+    let discriminatorTerms (m: Aae) (prior: Tensor) (codes: Tensor) (labels: Tensor) : Map<string, Tensor> =
+        let dPrior = discriminate m prior labels
+        let dCode = discriminate m codes labels
+        Map [ "d_loss", GanLoss.nonSaturating.Discriminator Probability dPrior dCode
+              "d_prior", dPrior.mean().detach()
+              "d_code", dCode.mean().detach() ]
+
+    /// Phase 3's loss: -mean(log D(z_code)), the encoder fooling the discriminator, times the adversarial weight.
+    let generatorLoss (m: Aae) (codes: Tensor) (labels: Tensor) : Tensor =
+        use d = discriminate m codes labels
+        use g = GanLoss.nonSaturating.Generator Probability d
+        g * float32 m.Config.AdversarialWeight
+
+    /// Every phase's terms of a batch in evaluation mode without gradients, prior codes drawn with `generator`:
+    /// "reconstruction", "d_loss", "g_loss", "d_prior", "d_code" (for validation curves), and "mse" per pixel.
+    let measure (m: Aae) (generator: torch.Generator) (x: Tensor) (labels: Tensor) : Map<string, float> =
+        use _ = torch.no_grad()
+        use _ = torch.NewDisposeScope()
+        let z = encode m x
+        let r = decode m z (Some labels)
+        let prior = (priorSample generator m torch.CPU (labels.cpu())).``to``(z.device)
+        let d = discriminatorTerms m prior z labels
+        Map.add "reconstruction" (Reconstruction.loss m.Config.Loss ElementMean r x) d
+        |> Map.add "mse" (Reconstruction.loss Reconstruction.mse ElementMean r x)
+        |> Map.add "g_loss" (generatorLoss m z labels)
+        |> Map.map (fun _ t -> t.ToDouble())
+
+    // ---- phases --------------------------------------------------------------------------------------------
+
+    let private setRequiresGrad (net: Net) (on: bool) =
+        for p in net.parameters() do p.requires_grad <- on
+
+    /// Phase 1: encoder and decoder minimise the reconstruction loss; only they change. Returns "reconstruction".
+    let reconstructionPhase (m: Aae) (optimizer: Modules.OptimizerHelper) (x: Tensor) (labels: Tensor) : Map<string, float> =
+        optimizer.zero_grad()
+        use loss = reconstructionLoss m x labels
+        loss.backward()
+        optimizer.step() |> ignore
+        Map [ "reconstruction", loss.ToDouble() ]
+
+    /// Phase 2: the discriminator learns prior samples (global generator) as real and the codes of the encoder, in
+    /// evaluation mode and without gradients, as fake; only the discriminator changes. Returns "d_loss", "d_prior"
+    /// and "d_code".
+    let discriminatorPhase (m: Aae) (optimizer: Modules.OptimizerHelper) (x: Tensor) (labels: Tensor) : Map<string, float> =
+        let wasTraining = m.Encoder.training
+        let codes =
+            m.Encoder.eval()
+            try
+                use _ = torch.no_grad()
+                encode m x
+            finally
+                if wasTraining then m.Encoder.train()
+        use codes = codes
+        use prior = priorSample null m x.device labels
+        optimizer.zero_grad()
+        let terms = discriminatorTerms m prior codes labels
+        terms.["d_loss"].backward()
+        optimizer.step() |> ignore
+        let numbers = terms |> Map.map (fun _ t -> t.ToDouble())
+        for t in terms.Values do t.Dispose()
+        numbers
+
+    /// Phase 3: the encoder, as a generator, learns to make the frozen discriminator take its codes for prior
+    /// samples; only the encoder changes. Returns "g_loss".
+    let generatorPhase (m: Aae) (optimizer: Modules.OptimizerHelper) (x: Tensor) (labels: Tensor) : Map<string, float> =
+        setRequiresGrad m.Discriminator false
+        try
+            optimizer.zero_grad()
+            use codes = encode m x
+            use loss = generatorLoss m codes labels
+            loss.backward()
+            optimizer.step() |> ignore
+            Map [ "g_loss", loss.ToDouble() ]
+        finally
+            setRequiresGrad m.Discriminator true
+
+    /// The three phases' optimisers: "reconstruction" over encoder and decoder, "discriminator" over D, "generator"
+    /// over the encoder.
+    let optimizers (m: Aae) : AaeOptimizers =
+        let c = m.Config
+        { Reconstruction = Optim.create c.ReconstructionOptimizer (Seq.append (m.Encoder.parameters()) (m.Decoder.parameters()) |> Seq.toArray)
+          Discriminator = Optim.create c.DiscriminatorOptimizer (m.Discriminator.parameters())
+          Generator = Optim.create c.GeneratorOptimizer (m.Encoder.parameters()) }
+
+    /// A trainer whose every step runs the source's three phases on the batch (images and labels), in order:
+    /// reconstruction, discriminator, generator.
+    let trainer (m: Aae) : Trainer =
+        let o = optimizers m
+        { Modules = modules m
+          Optimizers = [ "reconstruction", o.Reconstruction; "discriminator", o.Discriminator; "generator", o.Generator ]
+          Carried = None
+          Step =
+            fun batch ->
+                let x, labels = batch.Inputs, batch.Targets
+                let r = reconstructionPhase m o.Reconstruction x labels
+                let d = discriminatorPhase m o.Discriminator x labels
+                let g = generatorPhase m o.Generator x labels
+                [ r; d; g ] |> List.fold (Map.fold (fun acc k v -> Map.add k v acc)) Map.empty }
+
+    // ---- pictures ------------------------------------------------------------------------------------------
+
+    /// Decodes images from prior codes drawn with `generator` (a CPU generator; null: the global one), without
+    /// gradients: for AAE-S (or labels tied to the prior) image i has label i mod Classes, so rows of `Classes`
+    /// images count through the classes.
+    let sampleWith (generator: torch.Generator) (m: Aae) (count: int) : Tensor =
+        if count < 1 then Errors.invalidArg "count" "at least 1" count
+        use _ = torch.no_grad()
+        use _ = torch.NewDisposeScope()
+        let labels = torch.tensor(Array.init count (fun i -> int64 (i % m.Config.Classes)))
+        let z = priorSample generator m torch.CPU labels
+        let dev = device m
+        (decode m (z.``to``(dev)) (Some (labels.``to``(dev)))).MoveToOuterDisposeScope()
+
+    /// The style traversal of AAE-S: for code dimension 0 and then 1, one row per label of `labels`, whose codes are
+    /// the prior's centre (a label's component centre for a mixture) with that dimension swept over `steps` points
+    /// spanning ± `LatentPrior.traversalHalfWidth`. Images [2 · |labels| · steps, ...InputShape], rows of `steps`.
+    let styleTraversal (m: Aae) (labels: int list) (steps: int) : Tensor =
+        let c = m.Config
+        if not c.Supervised then invalidOp "a style traversal needs the supervised AAE: its decoder takes the label"
+        if steps < 2 then Errors.invalidArg "steps" "at least 2 points per row" steps
+        if labels.IsEmpty then Errors.invalidArg "labels" "at least one label" "none"
+        if c.CodeSize < 2 then Errors.invalidArg "code-size" "a code of at least 2 dimensions to sweep" c.CodeSize
+        use _ = torch.no_grad()
+        use _ = torch.NewDisposeScope()
+        let centres = LatentPrior.componentMeans c.Prior c.CodeSize
+        let rows =
+            [ for dim in 0 .. 1 do
+                let half = LatentPrior.traversalHalfWidth c.Prior dim
+                for label in labels do
+                    let centre = if c.TieLabelsToPrior then centres.[int64 label] else centres.[0L]
+                    let z = centre.to_type(torch.float32).unsqueeze(0L).repeat(int64 steps, 1L)
+                    let sweep = torch.linspace(-half, half, int64 steps, dtype = torch.float32)
+                    z.select(1L, int64 dim).add_(sweep) |> ignore
+                    yield z, torch.tensor(Array.create steps (int64 label)) ]
+        let codes = torch.cat(rows |> List.map fst |> List.toArray, 0L)
+        let rowLabels = torch.cat(rows |> List.map snd |> List.toArray, 0L)
+        let dev = device m
+        (decode m (codes.``to``(dev)) (Some (rowLabels.``to``(dev)))).MoveToOuterDisposeScope()
+
+    /// Style transfer with AAE-S: each image [N, ...InputShape] is encoded, then its code decoded with every label.
+    /// Rows of 1 + Classes: the image, then its style written as class 0, 1, ...
+    let styleTransfer (m: Aae) (images: Tensor) : Tensor =
+        let c = m.Config
+        if not c.Supervised then invalidOp "style transfer needs the supervised AAE: its decoder takes the label"
+        use _ = torch.no_grad()
+        use _ = torch.NewDisposeScope()
+        let dev = device m
+        let x = images.``to``(dev)
+        let n = x.shape.[0]
+        let k = int64 c.Classes
+        let z = encode m x
+        // [N, k, code] -> [N k, code], labels 0..k-1 within each image's row.
+        let codes = z.unsqueeze(1L).expand(n, k, z.shape.[1]).reshape(n * k, z.shape.[1])
+        let labels = torch.arange(k, dtype = torch.int64, device = dev).repeat(n)
+        let decoded = (decode m codes (Some labels)).reshape(Array.append [| n; k |] x.shape.[1..])
+        torch.cat([| x.unsqueeze(1L); decoded |], 1L).reshape(Array.append [| n * (k + 1L) |] x.shape.[1..]).MoveToOuterDisposeScope()
+
+    // ---- settings ------------------------------------------------------------------------------------------
+
+    /// The settings of both AAEs, declared once: `--set`, run.json and model files use them.
+    let settings : Setting<AaeConfig> list =
+        [ Setting.ints "input-shape" "shape of one example, e.g. 1,28,28 (flattened for the linear layers)"
+              (fun c -> c.InputShape) (fun v c -> { c with InputShape = v })
+          Setting.int "hidden-width" "width of the encoder's and decoder's two hidden layers" (fun c -> c.HiddenWidth) (fun v c -> { c with HiddenWidth = v })
+          Setting.int "code-size" "size of the code" (fun c -> c.CodeSize) (fun v c -> { c with CodeSize = v })
+          Setting.int "discriminator-width" "width of the discriminator's two hidden layers" (fun c -> c.DiscriminatorWidth) (fun v c -> { c with DiscriminatorWidth = v })
+          Setting.float "dropout" "dropout probability after every hidden layer" (fun c -> c.Dropout) (fun v c -> { c with Dropout = v })
+          Setting.int "classes" "number of classes of the labels" (fun c -> c.Classes) (fun v c -> { c with Classes = v })
+          Setting.create "prior" "what the codes are matched to: gaussian:std=S or mixture:components=K,radius=R,radial-std=A,tangential-std=B"
+              LatentPrior.describe LatentPrior.parse (fun c -> c.Prior) (fun v c -> { c with Prior = v })
+          Setting.bool "tie-labels" "the discriminator sees the label and the prior draws from the label's mixture component"
+              (fun c -> c.TieLabelsToPrior) (fun v c -> { c with TieLabelsToPrior = v })
+          Reconstruction.setting "loss" (fun c -> c.Loss) (fun v c -> { c with Loss = v })
+          Optim.setting "optimizer" "phase 1: the optimiser of encoder and decoder" (fun c -> c.ReconstructionOptimizer) (fun v c -> { c with ReconstructionOptimizer = v })
+          Optim.setting "d-optimizer" "phase 2: the discriminator's optimiser" (fun c -> c.DiscriminatorOptimizer) (fun v c -> { c with DiscriminatorOptimizer = v })
+          Optim.setting "g-optimizer" "phase 3: the encoder's optimiser as a generator" (fun c -> c.GeneratorOptimizer) (fun v c -> { c with GeneratorOptimizer = v })
+          Setting.float "adversarial-weight" "multiplies the generator's loss in phase 3" (fun c -> c.AdversarialWeight) (fun v c -> { c with AdversarialWeight = v })
+          Setting.float "validation" "fraction of the training split held out for the per-epoch validation losses (0: none)"
+              (fun c -> c.Validation) (fun v c -> { c with Validation = v }) ]

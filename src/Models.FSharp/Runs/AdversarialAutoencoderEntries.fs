@@ -1,0 +1,221 @@
+namespace Generative
+
+open System
+open TorchSharp
+
+/// The catalog entries of the adversarial autoencoders (AAE-U, AAE-S): per-phase losses on the training and held-out
+/// images every epoch, reconstructions and prior samples per epoch, and at the end the source's claim made
+/// measurable (k-nearest-neighbour label accuracy of the codes, a t-SNE scatter), how closely the codes match the
+/// prior, the Frechet distance of decoded prior samples and, for AAE-S, the style grids.
+[<RequireQualifiedAccess>]
+module AdversarialAutoencoderEntries =
+    /// Neighbours in the code-accuracy metric (k-NN vote of the training codes).
+    let neighbours = 5
+
+    /// Test codes in the t-SNE scatter: the exact t-SNE's cost grows with the square of it.
+    let tsnePoints = 5000
+
+    /// Points per row of the style traversal.
+    let traversalSteps = 10
+
+    /// Labels of the style traversal's rows (five per swept dimension, as in the source).
+    let traversalLabels = [ 0 .. 4 ]
+
+    /// Test images in the style-transfer grid.
+    let transferImages = 8
+
+    /// Decoded prior samples scored by the Frechet distance.
+    let qualitySamples = 10000
+
+    /// The seed of the prior codes behind every final measurement and picture, so re-evaluating a run gives the same
+    /// figures.
+    let evaluationSeed = 0UL
+
+    /// The codes [N, CodeSize] and labels [N] of the first `count` images of a split (evaluation mode, no
+    /// gradients), on the CPU.
+    let codesOf (m: Aae) (split: Split) (count: int64) : Tensor * Tensor =
+        use _ = torch.no_grad()
+        let n = min count split.Count
+        let dev = Aae.device m
+        let parts =
+            [ for start in 0L .. 1000L .. n - 1L do
+                use x = split.Images.narrow(0L, start, min 1000L (n - start)).``to``(dev)
+                use z = Aae.encode m x
+                yield z.cpu() ]
+        let codes = if parts.IsEmpty then torch.zeros([| 0L; int64 m.Config.CodeSize |]) else torch.cat(parts |> List.toArray, 0L)
+        for p in parts do p.Dispose()
+        codes, split.Labels.narrow(0L, 0L, n).cpu().to_type(torch.int64)
+
+    /// The mean over a split of every phase's terms (`Aae.measure`), in batches of 1000, with prior codes drawn from a
+    /// generator seeded with `evaluationSeed`.
+    let phaseTerms (m: Aae) (split: Split) : Map<string, float> =
+        use g = new torch.Generator(evaluationSeed)
+        let dev = Aae.device m
+        let n = split.Count
+        let sums =
+            [ for start in 0L .. 1000L .. n - 1L do
+                let len = min 1000L (n - start)
+                use x = split.Images.narrow(0L, start, len).``to``(dev)
+                use labels = split.Labels.narrow(0L, start, len).``to``(dev)
+                yield Aae.measure m g x labels |> Map.map (fun _ v -> v * float len) ]
+        sums
+        |> List.reduce (fun a b -> Map.map (fun k v -> v + b.[k]) a)
+        |> Map.map (fun _ v -> v / float n)
+
+    /// How far the codes' mean and covariance are from the prior's: the distance between the means, and the
+    /// Frobenius norm of the covariances' difference relative to the prior covariance's.
+    let priorMatch (prior: LatentPrior) (codes: Tensor) : float * float =
+        use _ = torch.NewDisposeScope()
+        let d = int codes.shape.[1]
+        let z = codes.to_type(torch.float64)
+        let mean = z.mean([| 0L |])
+        let centred = z - mean
+        let covariance = centred.t().matmul(centred) / float (codes.shape.[0] - 1L)
+        let priorCovariance = LatentPrior.covariance prior d
+        let meanDistance = (mean - LatentPrior.mean prior d).norm().ToDouble()
+        let relative = ((covariance - priorCovariance).norm() / priorCovariance.norm()).ToDouble()
+        meanDistance, relative
+
+    let private rows (t: Tensor) : float[][] =
+        let c = t.to_type(torch.float64).contiguous()
+        let width = int c.shape.[1]
+        let values = c.data<float>().ToArray()
+        Array.init (int c.shape.[0]) (fun i -> Array.sub values (i * width) width)
+
+    /// The t-SNE scatter of the first `tsnePoints` test codes, coloured by class.
+    let tsneScatter (m: Aae) (test: Split) (classes: string list) : ReportArtifact =
+        let codes, labels = codesOf m test (int64 tsnePoints)
+        use codes = codes
+        use labels = labels
+        let n = int codes.shape.[0]
+        let embedding = Tsne.embed { Tsne.defaults with Seed = evaluationSeed } codes
+        use points = embedding.Embedding
+        let caption =
+            sprintf "t-SNE (perplexity %g, %d iterations, seed %d; final KL %.3f) of the %d-d codes of the first %d test images, coloured by class"
+                Tsne.defaults.Perplexity Tsne.defaults.Iterations evaluationSeed embedding.KlDivergence m.Config.CodeSize n
+        Chart(caption, Charts.latentScatter (rows points) (labels.data<int64>().ToArray() |> Array.map int) classes)
+
+    /// The run model of an AAE on `device`.
+    let runModel (device: torch.Device) (config: AaeConfig) : RunModel =
+        let m = Aae.create config |> Aae.moveTo device
+        let c = m.Config
+        let trainer = Aae.trainer m
+        // A fixed batch of prior codes, so the per-epoch sample grids are comparable; row r has label r (mod classes).
+        let fixedLabels = torch.tensor(Array.init (8 * RunModel.gridColumns) (fun i -> int64 (i / RunModel.gridColumns % c.Classes)))
+        let fixedCodes =
+            use g = new torch.Generator(evaluationSeed)
+            Aae.priorSample g m torch.CPU fixedLabels
+        let decodeFixed () =
+            use _ = torch.no_grad()
+            use z = fixedCodes.``to``(device)
+            use l = fixedLabels.``to``(device)
+            Aae.decode m z (Some l)
+        let reconstruct (x: Tensor) (labels: Tensor) =
+            use z = Aae.encode m x
+            Aae.decode m z (Some labels)
+        let sampleCaption =
+            if c.Supervised || c.TieLabelsToPrior then sprintf "Samples decoded from a fixed batch of prior codes (row r: class r mod %d)" c.Classes
+            else "Samples decoded from a fixed batch of prior codes"
+        let quality (data: ImageDataset) =
+            GanEntries.featureSource data.Test
+            |> Result.map (fun (net, dataset, prepare) ->
+                use g = new torch.Generator(evaluationSeed)
+                // Feature networks read [-1, 1] images; this model's are in [0, 1].
+                let toGanRange (x: Tensor) = use y = x * 2.0f - 1.0f in prepare y
+                Quality.measure net toGanRange (Aae.sampleWith g m) data.Test.Images
+                    (sprintf "%s test split (%d images)" dataset data.Test.Count) qualitySamples)
+        { Trainer = trainer
+          Pictures =
+            fun batch ->
+                use _ = torch.no_grad()
+                use r = reconstruct batch.Inputs batch.Targets
+                [ "Original (odd rows) and reconstruction (even rows)", RunModel.interleaveRows RunModel.gridColumns batch.Inputs r
+                  sampleCaption, decodeFixed () ]
+          Passages = RunModel.noPassages
+          Evaluate =
+            fun data ->
+                match data with
+                | TextData t -> invalidOp (sprintf "an image model was given the text %s" t.Name)
+                | ImageData d ->
+                    let test = d.Test
+                    let terms = phaseTerms m test
+                    let trainCodes, trainLabels = codesOf m d.Train d.Train.Count
+                    let testCodes, testLabels = codesOf m test test.Count
+                    use trainCodes = trainCodes
+                    use trainLabels = trainLabels
+                    use testCodes = testCodes
+                    use testLabels = testLabels
+                    let accuracy = Knn.accuracy neighbours trainCodes trainLabels testCodes testLabels
+                    let meanDistance, covarianceError = priorMatch c.Prior testCodes
+                    [ "test MSE per pixel", terms.["mse"],
+                        sprintf "mean squared error per pixel between the %d test images and their reconstructions, in the data's normalised units" test.Count
+                      "test reconstruction loss", terms.["reconstruction"],
+                        sprintf "the phase-1 loss (%s, mean per pixel) over the %d test images" c.Loss.Name test.Count
+                      sprintf "test code %d-NN accuracy" neighbours, accuracy,
+                        sprintf "share of the %d test images whose code's %d nearest training codes (of %d, Euclidean) vote for its label: high when the codes cluster by class" test.Count neighbours d.Train.Count
+                      "test code mean distance to the prior's", meanDistance,
+                        sprintf "Euclidean distance between the mean of the test codes and the prior's mean (prior %s)" (LatentPrior.describe c.Prior)
+                      "test code covariance error", covarianceError,
+                        "‖Σ_codes - Σ_prior‖ / ‖Σ_prior‖ (Frobenius norms): 0 when the codes' covariance is the prior's"
+                      "test D(prior)", terms.["d_prior"], "mean discriminator output on prior codes (one per test image, fixed seed)"
+                      "test D(code)", terms.["d_code"], "mean discriminator output on the test images' codes: near D(prior) when the codes match the prior"
+                      match quality d with
+                      | Ok report ->
+                          "Frechet distance of prior samples", report.FrechetDistance,
+                          (Quality.metrics report |> List.head |> fun (_, _, how) -> how)
+                      | Error why -> "Frechet distance of prior samples", nan, "not measured: " + why ]
+          Reconstruct = None
+          Encode = Some (Device.runOn device (Aae.encode m))
+          Decode = Some (Device.runOn device (Aae.decodeInput m))
+          Sample = Some (fun generator n -> Aae.sampleWith generator m n)
+          Classify = None
+          Generate = None
+          Training =
+            ShuffledImages
+                { Validation =
+                    if c.Validation = 0.0 then None
+                    else Some { Fraction = c.Validation; Measure = phaseTerms m; EarlyStopping = None }
+                  Inputs = None }
+          Extras =
+            RunModel.onImages (fun test classes ->
+                let samples =
+                    use g = new torch.Generator(evaluationSeed + 1UL)
+                    Aae.sampleWith g m (8 * c.Classes)
+                [ tsneScatter m test classes
+                  ImageGrid("Samples from the prior",
+                            (if c.Supervised || c.TieLabelsToPrior then sprintf "Codes drawn from the prior (%s), decoded with class k in column k." (LatentPrior.describe c.Prior)
+                             else sprintf "Codes drawn from the prior (%s), decoded." (LatentPrior.describe c.Prior)),
+                            c.Classes, samples)
+                  if c.Supervised then
+                      ImageGrid("Style traversal",
+                                sprintf "Each row keeps its class (%s) and sweeps one code dimension over ±%g (the prior's two standard deviations), the others at the prior's centre: dimension 1 in the first %d rows, dimension 2 in the next %d."
+                                    (traversalLabels |> List.map string |> String.concat ", ") (LatentPrior.traversalHalfWidth c.Prior 0) traversalLabels.Length traversalLabels.Length,
+                                traversalSteps, Aae.styleTraversal m traversalLabels traversalSteps)
+                      let images = test.Images.narrow(0L, 0L, min (int64 transferImages) test.Count)
+                      ImageGrid("Style transfer",
+                                sprintf "Each row: a test image, then its code decoded as class 0 to %d: the code carries the style, the label the class." (c.Classes - 1),
+                                c.Classes + 1, Aae.styleTransfer m images) ]) }
+
+    /// An AAE entry over a preset.
+    let private model (id: string) (title: string) (preset: AaeConfig) : ModelSpec<AaeConfig> =
+        { Id = id
+          Title = title
+          Kind = ModelKind.AdversarialAutoencoder
+          Normalization = "zero-one"
+          Defaults = preset
+          Settings = Aae.settings
+          Validate = Aae.validate
+          BatchSize = 1024
+          FitToData = None
+          Build = runModel }
+
+    /// AAE-U.
+    let unsupervised =
+        model "aae" "AAE-U: adversarial autoencoder (784-392-392-10 and back, sigmoid; latent discriminator 10-1500-1500-1; prior N(0, 5²I))" Aae.unsupervised
+
+    /// AAE-S.
+    let supervised =
+        model "aae-s" "AAE-S: supervised adversarial autoencoder (the decoder takes [one-hot label, code]: the code holds the style)" Aae.supervised
+
+    /// The AAE entries.
+    let all : CatalogEntry list = [ ModelSpec.entry unsupervised; ModelSpec.entry supervised ]
