@@ -3,6 +3,15 @@ namespace Generative
 open System
 open TorchSharp
 
+/// How an adversarial autoencoder's encoder maps an image to its code (Makhzani et al. 2015, section 2).
+type AaeEncoder =
+    /// The code is a function of the image (the source).
+    | Deterministic
+    /// The encoder outputs a mean and a log-variance, and training codes are drawn from that Gaussian (the
+    /// reparameterisation); `Aae.encode` gives the mean. The noise makes information in the code costly, so a
+    /// supervised AAE has a reason to leave the label (which its decoder gets anyway) out of the code.
+    | Gaussian
+
 /// An adversarial autoencoder (Makhzani et al. 2015): an autoencoder whose codes a discriminator pushes towards a
 /// prior. Unsupervised (AAE-U) or supervised (AAE-S: the decoder also takes the one-hot label, so the code is free
 /// to hold only the style).
@@ -17,6 +26,8 @@ type AaeConfig =
       DiscriminatorWidth: int
       /// Dropout probability after every hidden linear layer of the three networks (0.2 in the source).
       Dropout: float
+      /// A deterministic encoder (the source) or a Gaussian one.
+      Encoder: AaeEncoder
       /// AAE-S: the decoder's input is [one-hot label, code].
       Supervised: bool
       /// Number of classes of the labels (one-hot width).
@@ -26,6 +37,10 @@ type AaeConfig =
       /// The discriminator also sees each code's one-hot label, and the prior draws each "real" code from the
       /// component of that label (the paper's Figure 4; needs a mixture prior with one component per class).
       TieLabelsToPrior: bool
+      /// With `TieLabelsToPrior`: the share of training images whose label the discriminator sees (semi-supervised
+      /// below 1). The others are unlabelled (label -1 in the batch): the discriminator sees the extra "no label"
+      /// class, and their prior codes come from a random component.
+      LabelledFraction: float
       /// The reconstruction loss (mean over pixels), against a sigmoid output.
       Loss: ReconstructionLoss
       /// Phase 1: the optimiser of encoder and decoder.
@@ -73,10 +88,12 @@ module Aae =
           CodeSize = 10
           DiscriminatorWidth = 1500
           Dropout = 0.2
+          Encoder = Deterministic
           Supervised = false
           Classes = 10
           Prior = LatentPrior.source
           TieLabelsToPrior = false
+          LabelledFraction = 1.0
           Loss = Reconstruction.bce
           ReconstructionOptimizer = Optim.adam 1e-3
           DiscriminatorOptimizer = Optim.adam 1e-3
@@ -93,8 +110,9 @@ module Aae =
     /// Width of the decoder's input: the code, after the one-hot label for AAE-S.
     let decoderInputSize (c: AaeConfig) = c.CodeSize + (if c.Supervised then c.Classes else 0)
 
-    /// Width of the discriminator's input: the code, with the one-hot label when labels are tied to the prior.
-    let discriminatorInputSize (c: AaeConfig) = c.CodeSize + (if c.TieLabelsToPrior then c.Classes else 0)
+    /// Width of the discriminator's input: the code, with the one-hot label (and a "no label" class) when labels are
+    /// tied to the prior.
+    let discriminatorInputSize (c: AaeConfig) = c.CodeSize + (if c.TieLabelsToPrior then c.Classes + 1 else 0)
 
     /// Throws ArgumentException naming the setting when the config cannot be built or trained.
     let validate (c: AaeConfig) =
@@ -110,6 +128,12 @@ module Aae =
         LatentPrior.validate "code-size" c.CodeSize c.Prior
         if c.TieLabelsToPrior && LatentPrior.components c.Prior <> c.Classes then
             Errors.invalidArg "tie-labels" (sprintf "a mixture prior with one component per class (%d), e.g. --set prior=mixture:components=%d" c.Classes c.Classes) (LatentPrior.describe c.Prior)
+        if not (c.LabelledFraction > 0.0 && c.LabelledFraction <= 1.0) then
+            Errors.invalidArg "labelled-fraction" "a share of the training images in (0, 1]" c.LabelledFraction
+        if c.LabelledFraction < 1.0 && not c.TieLabelsToPrior then
+            Errors.invalidArg "labelled-fraction" "1 unless tie-labels=true: only the discriminator can do without labels" c.LabelledFraction
+        if c.LabelledFraction < 1.0 && c.Supervised then
+            Errors.invalidArg "labelled-fraction" "1 for the supervised AAE: its decoder reads every image's label" c.LabelledFraction
         if not (c.AdversarialWeight >= 0.0) || Double.IsInfinity c.AdversarialWeight then
             Errors.invalidArg "adversarial-weight" "a finite weight >= 0" c.AdversarialWeight
         if not (c.Validation >= 0.0 && c.Validation < 1.0) then
@@ -136,7 +160,7 @@ module Aae =
         validate c
         let d = inputSize c
         { Config = c
-          Encoder = perceptron [ d; c.HiddenWidth; c.HiddenWidth; c.CodeSize ] c.Dropout Identity
+          Encoder = perceptron [ d; c.HiddenWidth; c.HiddenWidth; c.CodeSize * (match c.Encoder with Deterministic -> 1 | Gaussian -> 2) ] c.Dropout Identity
           Decoder = perceptron [ decoderInputSize c; c.HiddenWidth; c.HiddenWidth; d ] c.Dropout Sigmoid
           Discriminator = perceptron [ discriminatorInputSize c; c.DiscriminatorWidth; c.DiscriminatorWidth; 1 ] c.Dropout Sigmoid }
 
@@ -170,11 +194,32 @@ module Aae =
         use h = torch.nn.functional.one_hot(l, int64 c.Classes)
         h.to_type(torch.float32)
 
-    /// Codes [N, CodeSize] of images [N, ...InputShape], in whatever mode the encoder is.
+    /// Codes [N, CodeSize] of images [N, ...InputShape], in whatever mode the encoder is: a Gaussian encoder's mean.
     let encode (m: Aae) (x: Tensor) : Tensor =
         checkImages m.Config x
         use flat = x.flatten(1L)
-        m.Encoder.forward(flat)
+        match m.Config.Encoder with
+        | Deterministic -> m.Encoder.forward(flat)
+        | Gaussian ->
+            use both = m.Encoder.forward(flat)
+            both.narrow(1L, 0L, int64 m.Config.CodeSize).contiguous()
+
+    /// The codes training sees: `encode` for a deterministic encoder; for a Gaussian one, a draw μ + σ·ε from its
+    /// output, differentiable in μ and σ. ε comes from `generator`, a CPU generator (drawn on the CPU and moved, so
+    /// figures do not depend on the device), or null: the global generator on the model's device.
+    let trainingCodes (generator: torch.Generator) (m: Aae) (x: Tensor) : Tensor =
+        match m.Config.Encoder with
+        | Deterministic -> encode m x
+        | Gaussian ->
+            checkImages m.Config x
+            use _ = torch.NewDisposeScope()
+            let both = m.Encoder.forward(x.flatten(1L))
+            let k = int64 m.Config.CodeSize
+            let mu, logVar = both.narrow(1L, 0L, k), both.narrow(1L, k, k)
+            let eps =
+                if isNull generator then torch.randn(mu.shape, device = mu.device)
+                else torch.randn(mu.shape, generator = generator).``to``(mu.device)
+            (mu + eps * (logVar * 0.5f).exp()).MoveToOuterDisposeScope()
 
     /// What the decoder reads for codes [N, CodeSize]: the codes, after the one-hot labels [N] for AAE-S (labels
     /// are required then and ignored otherwise).
@@ -206,26 +251,50 @@ module Aae =
         use input = decoderInput m codes labels
         decodeInput m input
 
+    /// The label part of the discriminator's input when labels are tied to the prior: one-hot rows [N, Classes + 1]
+    /// of labels [N], an unlabelled image (label -1) in the last class.
+    let discriminatorLabels (c: AaeConfig) (labels: Tensor) : Tensor =
+        use _ = torch.NewDisposeScope()
+        let l = labels.to_type(torch.int64)
+        let withUnlabelled = torch.where(l.lt(0L.ToScalar()), torch.full_like(l, (int64 c.Classes).ToScalar()), l)
+        let extended = { c with Classes = c.Classes + 1 }
+        (oneHot extended withUnlabelled).MoveToOuterDisposeScope()
+
     /// D's probability [N, 1] that codes came from the prior (the labels are read when they are tied to the prior).
     let discriminate (m: Aae) (codes: Tensor) (labels: Tensor) : Tensor =
         if m.Config.TieLabelsToPrior then
-            use h = oneHot m.Config labels
-            use input = torch.cat([| codes; h |], 1L)
+            use h = discriminatorLabels m.Config labels
+            use input = torch.cat([| codes; h.``to``(codes.device) |], 1L)
             m.Discriminator.forward(input)
         else m.Discriminator.forward(codes)
 
-    /// Prior codes [N, CodeSize] for a batch with `labels` [N] (they choose the component when labels are tied),
-    /// drawn with `generator` (null: the global generator) on `device`.
+    /// Prior codes [N, CodeSize] for a batch with `labels` [N], drawn with `generator` (null: the global generator) on
+    /// `device`. When labels are tied to the prior, a label chooses its code's component, and an unlabelled image
+    /// (label -1) gets a random one.
     let priorSample (generator: torch.Generator) (m: Aae) (device: torch.Device) (labels: Tensor) : Tensor =
         let c = m.Config
-        let components = if c.TieLabelsToPrior then Some labels else None
-        LatentPrior.sample generator c.Prior c.CodeSize device components labels.shape.[0]
+        if not c.TieLabelsToPrior then LatentPrior.sample generator c.Prior c.CodeSize device None labels.shape.[0]
+        else
+            use _ = torch.NewDisposeScope()
+            let l = labels.``to``(device).to_type(torch.int64)
+            let random = torch.randint(0L, int64 c.Classes, [| l.shape.[0] |], device = device, generator = generator)
+            let components = torch.where(l.lt(0L.ToScalar()), random, l)
+            (LatentPrior.sample generator c.Prior c.CodeSize device (Some components) l.shape.[0]).MoveToOuterDisposeScope()
+
+    /// The training split as a semi-supervised run sees it: the labels of all but an evenly spread `LabelledFraction`
+    /// of the images replaced by -1 (image i keeps its label when ⌊(i+1)f⌋ > ⌊if⌋). New tensors: the caller owns them.
+    let hideLabels (c: AaeConfig) (split: Split) : Split =
+        let f = c.LabelledFraction
+        let keep = Array.init (int split.Count) (fun i -> floor (float (i + 1) * f) > floor (float i * f))
+        use mask = torch.tensor(keep)
+        use unlabelled = torch.full_like(split.Labels, (-1L).ToScalar())
+        { Images = split.Images.alias(); Labels = torch.where(mask, split.Labels, unlabelled) }
 
     // ---- loss ----------------------------------------------------------------------------------------------
 
     /// Phase 1's loss: the reconstruction loss of images (mean per pixel) through encoder and decoder.
     let reconstructionLoss (m: Aae) (x: Tensor) (labels: Tensor) : Tensor =
-        use z = encode m x
+        use z = trainingCodes null m x
         use r = decode m z (Some labels)
         Reconstruction.loss m.Config.Loss ElementMean r x
 
@@ -249,7 +318,7 @@ module Aae =
     let measure (m: Aae) (generator: torch.Generator) (x: Tensor) (labels: Tensor) : Map<string, float> =
         use _ = torch.no_grad()
         use _ = torch.NewDisposeScope()
-        let z = encode m x
+        let z = trainingCodes generator m x
         let r = decode m z (Some labels)
         let prior = (priorSample generator m torch.CPU (labels.cpu())).``to``(z.device)
         let d = discriminatorTerms m prior z labels
@@ -280,7 +349,7 @@ module Aae =
             m.Encoder.eval()
             try
                 use _ = torch.no_grad()
-                encode m x
+                trainingCodes null m x
             finally
                 if wasTraining then m.Encoder.train()
         use codes = codes
@@ -299,7 +368,7 @@ module Aae =
         setRequiresGrad m.Discriminator false
         try
             optimizer.zero_grad()
-            use codes = encode m x
+            use codes = trainingCodes null m x
             use loss = generatorLoss m codes labels
             loss.backward()
             optimizer.step() |> ignore
@@ -398,6 +467,8 @@ module Aae =
           Setting.int "code-size" "size of the code" (fun c -> c.CodeSize) (fun v c -> { c with CodeSize = v })
           Setting.int "discriminator-width" "width of the discriminator's two hidden layers" (fun c -> c.DiscriminatorWidth) (fun v c -> { c with DiscriminatorWidth = v })
           Setting.float "dropout" "dropout probability after every hidden layer" (fun c -> c.Dropout) (fun v c -> { c with Dropout = v })
+          Setting.choice "encoder" "deterministic (the source) or gaussian (training codes drawn from a mean and a variance)"
+              [ "deterministic", Deterministic; "gaussian", Gaussian ] (fun c -> c.Encoder) (fun v c -> { c with Encoder = v })
           Setting.int "classes" "number of classes of the labels" (fun c -> c.Classes) (fun v c -> { c with Classes = v })
           Setting.create "prior" "what the codes are matched to: gaussian:std=S or mixture:components=K,radius=R,radial-std=A,tangential-std=B"
               LatentPrior.describe LatentPrior.parse (fun c -> c.Prior) (fun v c -> { c with Prior = v })
@@ -407,6 +478,8 @@ module Aae =
           Optim.setting "optimizer" "phase 1: the optimiser of encoder and decoder" (fun c -> c.ReconstructionOptimizer) (fun v c -> { c with ReconstructionOptimizer = v })
           Optim.setting "d-optimizer" "phase 2: the discriminator's optimiser" (fun c -> c.DiscriminatorOptimizer) (fun v c -> { c with DiscriminatorOptimizer = v })
           Optim.setting "g-optimizer" "phase 3: the encoder's optimiser as a generator" (fun c -> c.GeneratorOptimizer) (fun v c -> { c with GeneratorOptimizer = v })
+          Setting.float "labelled-fraction" "with tie-labels: the share of training images whose label the discriminator sees (below 1: semi-supervised)"
+              (fun c -> c.LabelledFraction) (fun v c -> { c with LabelledFraction = v })
           Setting.float "adversarial-weight" "multiplies the generator's loss in phase 3" (fun c -> c.AdversarialWeight) (fun v c -> { c with AdversarialWeight = v })
           Setting.float "validation" "fraction of the training split held out for the per-epoch validation losses (0: none)"
               (fun c -> c.Validation) (fun v c -> { c with Validation = v }) ]

@@ -201,6 +201,33 @@ module Charts =
             chart |> Chart.withScene (Scene.init (XAxis = sceneAxis "z1", YAxis = sceneAxis "z2", ZAxis = sceneAxis "z3"))
         else chart |> Chart.withXAxis (axis "z1") |> Chart.withYAxis (axis "z2")
 
+    /// Several terms on one chart (e.g. a discriminator's mean output on real and on generated input): each term's
+    /// per-step values as a line, and its validation value ("val <term>") after each epoch as markers when recorded.
+    let comparedTerms (title: string) (terms: string list) (history: History) : GenericChart =
+        let lastStepOf = history.Epochs |> List.map (fun e -> e.Epoch, e.Step) |> dict
+        terms
+        |> List.mapi (fun i term ->
+            let colour = Color.fromString palette.[i % palette.Length]
+            let steps = History.stepSeries term history
+            let validation =
+                History.epochSeries ("val " + term) history
+                |> List.choose (fun (epoch, v) -> match lastStepOf.TryGetValue epoch with | true, s -> Some (s, epoch, v) | _ -> None)
+            [ if not steps.IsEmpty then
+                  Chart.Line (x = (steps |> List.map fst), y = (steps |> List.map snd), Name = term, LineColor = colour, LineWidth = 1.2)
+                  |> setTrace "hovertemplate" "step %{x}<br>%{y:.5g}"
+              if not validation.IsEmpty then
+                  Chart.Line (
+                      x = (validation |> List.map (fun (s, _, _) -> s)), y = (validation |> List.map (fun (_, _, v) -> v)),
+                      Name = term + " (validation)", ShowMarkers = true, LineColor = colour, LineDash = StyleParam.DrawingStyle.Dot,
+                      MarkerColor = colour, Marker = Marker.init (Size = 8, Outline = Line.init (Color = Color.fromString "white", Width = 1.5)))
+                  |> setTrace "customdata" (validation |> List.map (fun (_, e, _) -> e) |> Array.ofList)
+                  |> setTrace "hovertemplate" "end of epoch %{customdata}<br>%{y:.5g}" ])
+        |> List.concat
+        |> Chart.combine
+        |> style title 360
+        |> Chart.withXAxis (axis "step")
+        |> Chart.withYAxis (axis "value")
+
     /// One chart per term measured on both training and validation data (epoch terms `t` and `val t`): the training
     /// epoch mean and the validation value against the epoch, so over-fitting shows as the two lines parting.
     let trainingValidationCurves (history: History) : (string * GenericChart) list =

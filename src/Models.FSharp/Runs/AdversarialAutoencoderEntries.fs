@@ -131,6 +131,7 @@ module AdversarialAutoencoderEntries =
                 use r = reconstruct batch.Inputs batch.Targets
                 [ "Original (odd rows) and reconstruction (even rows)", RunModel.interleaveRows RunModel.gridColumns batch.Inputs r
                   sampleCaption, decodeFixed () ]
+          ComparedTerms = [ "D(prior) against D(code)", [ "d_prior"; "d_code" ] ]
           Passages = RunModel.noPassages
           Evaluate =
             fun data ->
@@ -175,7 +176,7 @@ module AdversarialAutoencoderEntries =
                 { Validation =
                     if c.Validation = 0.0 then None
                     else Some { Fraction = c.Validation; Measure = phaseTerms m; EarlyStopping = None }
-                  Inputs = None }
+                  Inputs = if c.LabelledFraction < 1.0 then Some (Aae.hideLabels c) else None }
           Extras =
             RunModel.onImages (fun test classes ->
                 let samples =

@@ -76,6 +76,7 @@ module AutoencoderEntries =
         let encode = Device.runOn device network.Encode
         { Trainer = trainer
           Pictures = reconstructionPictures reconstruct
+          ComparedTerms = []
           Passages = RunModel.noPassages
           Evaluate =
             RunModel.onImages (fun test _ ->

@@ -128,6 +128,7 @@ module ClassifierEntries =
                 let plan = validationPlan config (Classifier.measure m)
                 { Trainer = trainer
                   Pictures = fun _ -> []
+                  ComparedTerms = []
                   Passages = RunModel.noPassages
                   Evaluate = RunModel.onImages (classifierMetrics probabilitiesOf)
                   Reconstruct = None

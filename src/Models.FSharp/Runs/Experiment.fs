@@ -151,7 +151,7 @@ module Experiment =
                 |> Option.filter (fun epoch -> epoch <> History.lastEpoch history)
                 |> Option.map (RunReportFile.restoredNote es history)
             | _ -> None
-        metrics, RunReportFile.write folder s entry data (Device.resolve device) history metrics artifacts (Trainer.parameterCount model.Trainer) weightsNote
+        metrics, RunReportFile.write folder s entry data (Device.resolve device) history metrics artifacts model weightsNote
 
     /// Rebuilds a run's report.html from its newest checkpoint and metrics.csv, re-measuring the test metrics.
     let report (folder: string) (device: DeviceChoice) : string = snd (evaluate folder device)

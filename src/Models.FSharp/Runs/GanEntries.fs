@@ -79,6 +79,7 @@ module GanEntries =
                         r
                 { Trainer = trainer
                   Pictures = fun _ -> [ "Samples from a fixed noise batch", Gan.fixedSamples m ]
+                  ComparedTerms = [ "D(real) against D(fake)", [ "d_real"; "d_fake" ] ]
                   Passages = RunModel.noPassages
                   Evaluate =
                     RunModel.onImages (fun test _ ->

@@ -109,6 +109,7 @@ module LanguageModelEntries =
         { Trainer = LanguageModel.trainer m
           Pictures = fun _ -> []
           // Titles start with the temperature, which names the series' files (samples/temperature-0-6-written-epoch-001.txt).
+          ComparedTerms = []
           Passages = fun () -> [ for t in passageTemperatures -> sprintf "Temperature %g: written after each epoch" t, passage m t ]
           Evaluate = fun data -> metrics c.Level (scoresOf data)
           Reconstruct = None

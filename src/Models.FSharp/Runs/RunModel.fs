@@ -85,6 +85,9 @@ type RunModel =
       Generate: TextGenerator option
       /// The report's artifacts from the run's data; `RunModel.noExtras` when there are none.
       Extras: RunData -> ReportArtifact list
+      /// Terms the report draws together, one chart per (title, terms), e.g. ("D(prior) against D(code)",
+      /// ["d_prior"; "d_code"]); `[]` for none.
+      ComparedTerms: (string * string list) list
       /// How the run's data becomes batches (and validation terms); `RunModel.plainTraining` for shuffled images.
       Training: TrainingPlan }
 

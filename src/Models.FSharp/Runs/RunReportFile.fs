@@ -18,10 +18,12 @@ module RunReportFile =
     let private shortened (value: string) =
         if value.Length <= 300 then value else sprintf "%s… (%d characters; the whole value is in run.json)" (value.Substring(0, 300)) value.Length
 
-    /// Writes `<folder>/report.html` and returns its path. `weightsNote` ends the summary, e.g. `restoredNote`.
+    /// Writes `<folder>/report.html` of `model`'s run and returns its path. `weightsNote` ends the summary, e.g.
+    /// `restoredNote`.
     let write folder (s: RunSettings) (entry: CatalogEntry) (data: RunData) (device: torch.Device)
               (history: History) (metrics: (string * float * string) list) (artifacts: ReportArtifact list)
-              (parameters: int64) (weightsNote: string option) =
+              (model: RunModel) (weightsNote: string option) =
+        let parameters = Trainer.parameterCount model.Trainer
         let report = RunFolder.reportPath folder
         let epochs = history.Epochs.Length
         let seconds = history.Epochs |> List.sumBy (fun e -> e.Seconds)
@@ -38,7 +40,8 @@ module RunReportFile =
               ImageSeries = RunPictures.imageSeries folder
               TextSeries = RunPictures.textSeries folder
               Charts =
-                Charts.trainingValidationCurves history
+                (model.ComparedTerms |> List.map (fun (title, terms) -> title, Charts.comparedTerms title terms history))
+                @ Charts.trainingValidationCurves history
                 @ (artifacts |> List.choose (function Chart (title, chart) -> Some (title, chart) | _ -> None))
               Texts = artifacts |> List.choose (function Text t -> Some t | _ -> None)
               Tables = artifacts |> List.choose (function Table t -> Some t | _ -> None)

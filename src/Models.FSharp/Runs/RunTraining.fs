@@ -101,7 +101,6 @@ module RunTraining =
         // The settings are read once per run, not at every checkpoint.
         let modelSettings = RunSettings.effectiveModelSettings entry s
         let info pos = { ModelId = s.ModelId; Settings = modelSettings; Position = pos; CreatedUtc = DateTime.UtcNow }
-        let parameters = Trainer.parameterCount model.Trainer
         let stopping = RunModel.earlyStopping model.Training
         match resumeFrom, stopping with
         | Some _, Some es when es.RestoreBest ->
@@ -124,7 +123,7 @@ module RunTraining =
                 fun record history pos ->
                     drawEpoch record.Epoch
                     saveCheckpoint history pos |> ignore
-                    RunReportFile.write folder s entry data device history [] [] parameters None |> ignore
+                    RunReportFile.write folder s entry data device history [] [] model None |> ignore
                     let terms = record.Terms |> Map.toList |> List.map (fun (k, v) -> sprintf "%s %.5g" k v) |> String.concat "  "
                     events.Log (sprintf "epoch %d/%d  %s  (%.1f s)" record.Epoch s.Epochs terms record.Seconds)
               // The loop keeps the best epoch's weights in memory only; on disk they survive an interruption, so a
@@ -178,7 +177,7 @@ module RunTraining =
         Trainer.eval model.Trainer
         let metrics = model.Evaluate data
         let artifacts = RunPictures.drawExtras folder model data
-        let report = RunReportFile.write folder s entry data device result.History metrics artifacts parameters weightsNote
+        let report = RunReportFile.write folder s entry data device result.History metrics artifacts model weightsNote
         { Folder = folder; Report = report; History = result.History; Outcome = result.Outcome; Metrics = metrics
           KeptEpoch = result.RestoredEpoch }
 

@@ -220,11 +220,45 @@ let private validationTests =
         throwsWithParam "adversarial-weight" (fun () -> Aae.validate { u with AdversarialWeight = nan })
         throwsWithParam "validation" (fun () -> Aae.validate { u with Validation = 1.0 })
         throwsWithParam "lr" (fun () -> Aae.validate { u with GeneratorOptimizer = Optim.adam 0.0 })
-        Aae.validate { u with TieLabelsToPrior = true; Prior = LatentPrior.paperMixture }
+        throwsWithParam "labelled-fraction" (fun () -> Aae.validate { u with LabelledFraction = 0.0 })
+        throwsWithParam "labelled-fraction" (fun () -> Aae.validate { u with LabelledFraction = 0.5 })
+        throwsWithParam "labelled-fraction" (fun () ->
+            Aae.validate { Aae.supervised with TieLabelsToPrior = true; Prior = LatentPrior.paperMixture; LabelledFraction = 0.5 })
+        Aae.validate { u with TieLabelsToPrior = true; Prior = LatentPrior.paperMixture; LabelledFraction = 0.5 }
+      }
+
+      test "a semi-supervised run hides all but its labelled share of the labels, evenly spread" {
+        let config = { Aae.unsupervised with TieLabelsToPrior = true; Prior = LatentPrior.paperMixture; LabelledFraction = 0.1 }
+        let data = TestData.bars 1000 4L
+        let hidden = Aae.hideLabels config data
+        let kept = hidden.Labels.ge(0L.ToScalar())
+        Expect.equal (kept.sum().ToInt64()) 100L "100 of 1000 labels kept"
+        Expect.equal (kept.narrow(0L, 0L, 500L).sum().ToInt64()) 50L "spread over the split, not the first 100"
+        Expect.isTrue (hidden.Labels.masked_select(kept).Equals(data.Labels.masked_select(kept))) "kept labels are the true ones"
+        Expect.isTrue (hidden.Images.Equals data.Images) "images unchanged"
+      }
+
+      test "tied labels: D reads the label, and an unlabelled image's prior code comes from any component" {
+        Device.seed 2L
+        let m = Aae.create { small Aae.unsupervised with CodeSize = 2; TieLabelsToPrior = true; Prior = LatentPrior.paperMixture }
+        Expect.equal (Aae.discriminatorInputSize m.Config) 13 "code 2 + 10 classes + the no-label class"
+        use labels = torch.tensor(Array.create 2000 3L)
+        use unlabelled = torch.tensor(Array.create 2000 -1L)
+        use g = new torch.Generator(5UL)
+        use tied = Aae.priorSample g m torch.CPU labels
+        use free = Aae.priorSample g m torch.CPU unlabelled
+        Expect.isGreaterThan ((componentByAngle tied).eq(3L.ToScalar()).to_type(torch.float64).mean().ToDouble()) 0.99 "labelled: the label's component"
+        let share = (componentByAngle free).eq(3L.ToScalar()).to_type(torch.float64).mean().ToDouble()
+        Expect.isLessThan share 0.2 "unlabelled: spread over the components (about 0.1 in component 3)"
+        use z = torch.zeros([| 2L; 2L |])
+        use two = torch.tensor([| 3L; -1L |])
+        use d = Aae.discriminate m z two
+        Expect.equal d.shape [| 2L; 1L |] "D takes a labelled and an unlabelled code"
+        Expect.isFalse (d.[0L].Equals(d.[1L])) "the label changes D's input"
       }
 
       test "settings print and read back" {
-        let config = { Aae.supervised with Prior = GaussianMixture(10, 2.0, 0.4, 0.1); TieLabelsToPrior = true; AdversarialWeight = 2.0 }
+        let config = { Aae.supervised with Prior = GaussianMixture(10, 2.0, 0.4, 0.1); TieLabelsToPrior = true; AdversarialWeight = 2.0; LabelledFraction = 0.5 }
         Expect.equal (SettingsTable.read Aae.settings Aae.supervised (SettingsTable.print Aae.settings config)) config "round trip"
       } ]
 

@@ -28,6 +28,7 @@ let private counterModel () : RunModel =
           Step = fun _ -> (use _ = torch.no_grad() in m.weight.add_(torch.ones(1L, 1L)) |> ignore); Map [ "loss", 1.0 ]
           Carried = None }
       Pictures = fun _ -> []
+      ComparedTerms = []
       Passages = RunModel.noPassages
       Generate = None
       Evaluate = fun _ -> [ "weight", weight (), "the counter's weight: steps its weights have trained" ]
