@@ -22,7 +22,7 @@ public enum ComputeDevice
 /// <see cref="ArgumentException"/> whose ParamName is the setting key in kebab-case, as <c>--set</c> and run.json name
 /// it: "latent-dim", "hidden-channels", "encoder-widths", "validation", "patience", "d-steps", "sequence-length", ...;
 /// an optimiser's field is named as <see cref="Optimizer"/>'s parameters ("lr", "beta1", "alpha", "momentum",
-/// "weightDecay"), a noise's as <see cref="Noise"/>'s ("std", "probability") and a generation option by its
+/// "weightDecay"), a noise's as <see cref="Noise"/>'s ("std", "probability"), a latent prior's by its setting key ("prior") and a generation option by its
 /// <c>generative generate</c> option ("temperature", "top-k", "top-p"). Checks that are C#'s own keep their C# names: a null argument is an
 /// <see cref="ArgumentNullException"/> naming the parameter, and a value outside a C# enum is named by its setting key
 /// ("network", "likelihood", "noise", "variant", "normalization").

@@ -50,10 +50,29 @@ type RunImageArgs =
         member a.Usage =
             match a with
             | Run _ -> "run folder."
-            | Count _ -> "number of images (default 64)."
+            | Count _ -> "number of images (default 64; sample: 8 rows of one image per class for aae-s)."
             | Out _ -> "PNG file to write (default <run>/<command>.png)."
             | Device _ -> "auto, cpu or cuda."
             | Seed _ -> "seed for sampling noise (default 0)."
+
+type StyleArgs =
+    | [<MainCommand; ExactlyOnce>] Source of run_or_model: string
+    | Kind of kind: string
+    | [<AltCommandLine("-n", "--n")>] Count of count: int
+    | [<AltCommandLine("-o")>] Out of path: string
+    | Dataset of name: string
+    | Data of folder: string
+    | Device of device: string
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Source _ -> "run folder, or model file (.safetensors, as the C# API saves one), of a supervised adversarial autoencoder (aae-s)."
+            | Kind _ -> "traversal (default: each row keeps a class and sweeps one code dimension) or transfer (each row: a test image, then its style written as every class)."
+            | Count _ -> "traversal: classes 0 to n-1 per swept dimension (default 5); transfer: test images, one per row (default 8)."
+            | Out _ -> "PNG file to write (default <run>/style-<kind>.png, or <model>-style-<kind>.png beside a model file)."
+            | Dataset _ -> "a model file's test images for --kind transfer: mnist (default) or fashion-mnist (a run uses its own)."
+            | Data _ -> "folder holding that data set's IDX files (default: the cache, see `data fetch`)."
+            | Device _ -> "auto, cpu or cuda."
 
 type GenerateArgs =
     | [<MainCommand; ExactlyOnce>] Run of run: string
@@ -144,6 +163,7 @@ type Command =
     | [<CliPrefix(CliPrefix.None)>] Reconstruct of ParseResults<RunImageArgs>
     | [<CliPrefix(CliPrefix.None)>] Generate of ParseResults<GenerateArgs>
     | [<CliPrefix(CliPrefix.None)>] Encode of ParseResults<EncodeArgs>
+    | [<CliPrefix(CliPrefix.None)>] Style of ParseResults<StyleArgs>
     | [<CliPrefix(CliPrefix.None)>] Report of ParseResults<ReportArgs>
     | [<CliPrefix(CliPrefix.None)>] Eval of ParseResults<EvalArgs>
     | [<CliPrefix(CliPrefix.None)>] Data of ParseResults<DataArgs>
@@ -159,6 +179,7 @@ type Command =
             | Generate _ -> "write text with a trained language model, streamed as it is drawn."
             | Reconstruct _ -> "reconstruct test images with a trained autoencoder (originals above, reconstructions below)."
             | Encode _ -> "write the codes of the test set."
+            | Style _ -> "draw a supervised adversarial autoencoder's (aae-s) style traversal or style transfer grid."
             | Report _ -> "rebuild a run's report.html."
             | Eval _ -> "re-measure a run's test metrics from its newest checkpoint, print them and rebuild its report."
             | Data _ -> "data sets."

@@ -139,6 +139,15 @@ let generate (args: ParseResults<GenerateArgs>) =
     | Some generate -> streamText generate (args.GetResult(GenerateArgs.Prompt, "")) length options (args.GetResult(GenerateArgs.Seed, 0L))
     0
 
+/// Images per row of a run's sample grid: the number of classes when sample i is written as class i mod classes (AAE-S,
+/// or an AAE whose labels are tied to its prior), so that every column holds one class; 8 otherwise.
+let private sampleColumns (s: RunSettings) =
+    match (Catalog.find s.ModelId).Kind with
+    | ModelKind.AdversarialAutoencoder ->
+        let c = AdversarialAutoencoderEntries.configOf s.ModelId s.ModelSettings
+        if c.Supervised || c.TieLabelsToPrior then c.Classes else RunModel.gridColumns
+    | _ -> RunModel.gridColumns
+
 /// `generative sample`: images from a generative image model, text from a language model.
 let sample (args: ParseResults<RunImageArgs>) =
     let run = args.GetResult RunImageArgs.Run
@@ -147,11 +156,12 @@ let sample (args: ParseResults<RunImageArgs>) =
     let s, model = Experiment.load run device
     match model.Sample, model.Generate with
     | Some draw, _ ->
+        let columns = sampleColumns s
         use generator = new torch.Generator(uint64 seed)
         use _ = torch.no_grad()
-        use images = draw generator (args.GetResult(RunImageArgs.Count, 64))
+        use images = draw generator (args.GetResult(RunImageArgs.Count, 8 * columns))
         let out = outPath run args "samples"
-        Images.saveGrid out 8 (Transforms.denormalize (Experiment.parseNormalization s.Normalization.Value) (images.cpu()))
+        Images.saveGrid out columns (Transforms.denormalize (Experiment.parseNormalization s.Normalization.Value) (images.cpu()))
         Console.WriteLine(sprintf "wrote %s" (Path.GetFullPath out))
     | None, Some generate ->
         // A language model's sample is text: --n tokens at temperature 1, after a line break.
@@ -203,6 +213,71 @@ let encode (args: ParseResults<EncodeArgs>) =
         File.WriteAllLines(out, lines)
         Console.WriteLine(sprintf "wrote %d codes of size %d to %s" labels.Length width (Path.GetFullPath out))
         0
+
+/// `generative style`: the style traversal or style transfer grid of a supervised adversarial autoencoder (AAE-S), from
+/// a run folder or a model file.
+let style (args: ParseResults<StyleArgs>) =
+    let source = args.GetResult StyleArgs.Source
+    let device = args.TryGetResult StyleArgs.Device |> Option.map Device.parse |> Option.defaultValue Auto
+    let kind = args.GetResult(StyleArgs.Kind, "traversal").Trim().ToLowerInvariant()
+    if kind <> "traversal" && kind <> "transfer" then
+        raise (UsageError(sprintf "--kind expects traversal or transfer, but got '%s'." kind))
+    let count = args.TryGetResult StyleArgs.Count
+    match count with
+    | Some n when n < 1 -> raise (UsageError(sprintf "--n expects at least 1, but got %d." n))
+    | _ -> ()
+    let isModelFile = File.Exists source
+    if not isModelFile && (args.Contains StyleArgs.Dataset || args.Contains StyleArgs.Data) then
+        raise (UsageError "--dataset and --data choose a model file's test images: a run folder uses its own data set.")
+    // A model file brings its id, settings and normalisation; its test images come from --dataset (MNIST by default).
+    let s, model =
+        if isModelFile then
+            let modelId, settings, normalization, model = Experiment.loadModel source device
+            let d = Experiment.defaults modelId
+            { d with
+                ModelSettings = settings
+                Dataset = args.GetResult(StyleArgs.Dataset, d.Dataset)
+                DataFolder = args.TryGetResult StyleArgs.Data
+                Normalization = Some normalization
+                Device = device },
+            model
+        else Experiment.load source device
+    let entry = Catalog.find s.ModelId
+    let aae =
+        if entry.Kind = ModelKind.AdversarialAutoencoder then Some (AdversarialAutoencoderEntries.ofRunModel s.ModelId s.ModelSettings model)
+        else None
+    let m =
+        match aae with
+        | Some m when m.Config.Supervised -> m
+        | _ ->
+            let what = if entry.Kind = ModelKind.AdversarialAutoencoder then "an unsupervised adversarial autoencoder" else "not an adversarial autoencoder"
+            raise (UsageError(sprintf "%s holds %s (%s): style grids need a supervised adversarial autoencoder (aae-s), whose decoder takes the label beside the code." source s.ModelId what))
+    let c = m.Config
+    let norm = Experiment.parseNormalization s.Normalization.Value
+    let out =
+        let name = sprintf "style-%s.png" kind
+        args.GetResult(StyleArgs.Out,
+                       if isModelFile then Path.Combine(Path.GetDirectoryName(Path.GetFullPath source), Path.GetFileNameWithoutExtension source + "-" + name)
+                       else Path.Combine(source, name))
+    use _ = torch.no_grad()
+    if kind = "traversal" then
+        let n = defaultArg count AdversarialAutoencoderEntries.traversalLabels.Length
+        if n > c.Classes then raise (UsageError(sprintf "--n expects at most %d classes (the model's), but got %d." c.Classes n))
+        let steps = AdversarialAutoencoderEntries.traversalSteps
+        use images = Aae.styleTraversal m [ 0 .. n - 1 ] steps
+        Images.saveGrid out steps (Transforms.denormalize norm (images.cpu()))
+        Console.WriteLine(sprintf "wrote %s (rows: classes 0 to %d sweeping code dimension 1, then the same classes sweeping dimension 2; %d points over ±%g)"
+                              (Path.GetFullPath out) (n - 1) steps (LatentPrior.traversalHalfWidth c.Prior 0))
+    else
+        let data =
+            match Experiment.loadData s with
+            | ImageData images -> images
+            | TextData _ -> raise (UsageError(sprintf "%s trains on images, not text." s.ModelId))
+        let n = min (int64 (defaultArg count AdversarialAutoencoderEntries.transferImages)) data.Test.Count
+        use images = Aae.styleTransfer m (data.Test.Images.narrow(0L, 0L, n))
+        Images.saveGrid out (c.Classes + 1) (Transforms.denormalize norm (images.cpu()))
+        Console.WriteLine(sprintf "wrote %s (rows: a test image, then its code decoded as class 0 to %d)" (Path.GetFullPath out) (c.Classes - 1))
+    0
 
 /// `generative report`.
 let report (args: ParseResults<ReportArgs>) =

@@ -19,6 +19,7 @@ let main argv =
         | Some (Reconstruct a) -> Commands.reconstruct a
         | Some (Generate a) -> Commands.generate a
         | Some (Encode a) -> Commands.encode a
+        | Some (Style a) -> Commands.style a
         | Some (Report a) -> Commands.report a
         | Some (Eval a) -> Commands.eval a
         | Some (Data a) -> Commands.data a

@@ -6,6 +6,7 @@ open System
 open System.Diagnostics
 open System.IO
 open Expecto
+open Generative
 
 /// The built command line, found from the repository root above this test's output folder.
 let private cliDll () =
@@ -48,7 +49,9 @@ let tests =
               [ "train"; "char-lstm"; "--text"; "book.txt"; "--corpus"; "jargon" ], "give either --text or --corpus"
               [ "train"; "word-lstm"; "--set"; "tie-weights=true"; "--set"; "embedding=128" ], "tie-weights: expected embedding = hidden"
               [ "generate"; "nowhere"; "--temperature"; "-1" ], "temperature: expected a finite temperature >= 0"
-              [ "generate"; "nowhere"; "--top-p"; "0" ], "top-p: expected a probability in (0, 1]" ] do
+              [ "generate"; "nowhere"; "--top-p"; "0" ], "top-p: expected a probability in (0, 1]"
+              [ "style"; "nowhere"; "--kind"; "sideways" ], "--kind expects traversal or transfer, but got 'sideways'"
+              [ "style"; "nowhere"; "--n"; "0" ], "--n expects at least 1, but got 0" ] do
             test (sprintf "'%s' is a usage error naming the setting" (String.Join(" ", args))) {
                 let code, err, written = run args
                 Expect.equal code 2 (sprintf "exit code 2 (stderr: %s)" err)
@@ -56,5 +59,23 @@ let tests =
                 Expect.isFalse (err.Contains "   at ") "no stack trace"
                 Expect.isFalse (err.Contains "(Parameter '") "no .NET parameter suffix"
                 Expect.equal written 0 "nothing written (no run folder)"
+            }
+
+        // `style` on a model file that is not AAE-S: the error says what the file holds and what the grids need.
+        for modelId, settings, holds in
+            [ "ae-linear", [ "encoder-widths", "8" ], "ae-linear (not an adversarial autoencoder)"
+              "aae", [ "hidden-width", "8"; "discriminator-width", "8"; "code-size", "2" ], "aae (an unsupervised adversarial autoencoder)" ] do
+            test (sprintf "'style' on a model file of %s is a usage error naming what it holds" modelId) {
+                let path = Path.Combine(Path.GetTempPath(), sprintf "generative-cli-%s-%s.safetensors" modelId (Guid.NewGuid().ToString "N"))
+                let configured = (Catalog.find modelId).Configure settings
+                let model = configured.Build TorchSharp.torch.CPU
+                Experiment.saveModel path modelId configured.Settings "zero-one" model
+                try
+                    let code, err, written = run [ "style"; path; "--kind"; "transfer" ]
+                    Expect.equal code 2 (sprintf "exit code 2 (stderr: %s)" err)
+                    Expect.stringContains err (sprintf "%s holds %s: style grids need a supervised adversarial autoencoder (aae-s)" path holds) "names the problem"
+                    Expect.isFalse (err.Contains "   at ") "no stack trace"
+                    Expect.equal written 0 "nothing written"
+                finally File.Delete path
             }
     ]

@@ -30,4 +30,17 @@ public sealed class AutoencoderCatalog
     /// <summary>VAE: 784-400-(μ, log σ²) / z-400-784, reparameterised sampling, reconstruction + β·KL.</summary>
     /// <param name="latentDim">Dimension of the latent space (the source uses 20); checked by Build() (ParamName "latent-dim").</param>
     public VariationalAutoencoderBuilder Variational(int latentDim = 20) => new(_context, latentDim);
+
+    /// <summary>
+    /// AAE-U: an adversarial autoencoder (784-392-392-10 and back with a sigmoid output; a discriminator 10-1500-1500-1
+    /// matches the codes to N(0, 5² I)), trained in the source's three phases on [0, 1] images, 1024 per step unless
+    /// <see cref="TrainingOptions.BatchSize"/> says otherwise.
+    /// </summary>
+    public AdversarialAutoencoderBuilder Adversarial() => new(_context, AdversarialAutoencoderEntries.unsupervised);
+
+    /// <summary>
+    /// AAE-S: the supervised adversarial autoencoder, AAE-U whose decoder also takes the one-hot label, so the code
+    /// holds only the style: a code can be written as any class (<see cref="AdversarialAutoencoderModel.StyleTransfer"/>).
+    /// </summary>
+    public AdversarialAutoencoderBuilder SupervisedAdversarial() => new(_context, AdversarialAutoencoderEntries.supervised);
 }

@@ -38,6 +38,7 @@ internal sealed record ModelFile(string Path, string ModelId, IReadOnlyList<(str
     {
         ModelKind.Tags.Autoencoder => "an autoencoder",
         ModelKind.Tags.VariationalAutoencoder => "a variational autoencoder",
+        ModelKind.Tags.AdversarialAutoencoder => "an adversarial autoencoder",
         ModelKind.Tags.Gan => "a GAN",
         ModelKind.Tags.TextGenerator => "a text generator",
         _ => "a classifier",

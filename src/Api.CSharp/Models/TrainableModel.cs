@@ -78,8 +78,8 @@ public abstract class TrainableModel : IDisposable
 
     /// <summary>
     /// The run settings of a training call: the model's id and settings, the context's seed and device, the options'
-    /// epochs, batch size and folders; <paramref name="dataset"/>, <paramref name="textFile"/> and
-    /// <paramref name="normalization"/> describe the data.
+    /// epochs, batch size (the model's own when the options leave it out) and folders; <paramref name="dataset"/>,
+    /// <paramref name="textFile"/> and <paramref name="normalization"/> describe the data.
     /// </summary>
     private protected Generative.RunSettings RunSettingsFor(TrainingOptions options, string dataset, string? textFile, string? normalization,
                                                            string? runFolder)
@@ -93,7 +93,7 @@ public abstract class TrainableModel : IDisposable
             FSharpOption<string>.None,
             Option(normalization),
             options.Epochs,
-            options.BatchSize,
+            options.BatchSize ?? d.BatchSize,
             Context.Seed,
             Context.DeviceChoice,
             options.RunsRoot,

@@ -6,8 +6,12 @@ public sealed record TrainingOptions
     /// <summary>Epochs to train (at least 1; default 1).</summary>
     public int Epochs { get; init; } = 1;
 
-    /// <summary>Examples per step (at least 1; default 64).</summary>
-    public int BatchSize { get; init; } = 64;
+    /// <summary>
+    /// Examples per step (at least 1); null (the default) takes the model's: its source's batch size, as
+    /// <c>generative train</c> does without <c>--batch-size</c> (64 for most models, 1024 for the adversarial
+    /// autoencoders; <c>generative models</c> lists the others).
+    /// </summary>
+    public int? BatchSize { get; init; }
 
     /// <summary>The run's folder; null makes <c>{RunsRoot}/{model}-{time}</c>.</summary>
     public string? RunFolder { get; init; }
@@ -24,7 +28,7 @@ public sealed record TrainingOptions
     internal void Validate()
     {
         if (Epochs < 1) throw new ArgumentException($"Epochs: expected at least 1 but got {Epochs}.", nameof(Epochs));
-        if (BatchSize < 1) throw new ArgumentException($"BatchSize: expected at least 1 but got {BatchSize}.", nameof(BatchSize));
+        if (BatchSize is < 1) throw new ArgumentException($"BatchSize: expected at least 1 but got {BatchSize}.", nameof(BatchSize));
         if (CheckpointEverySteps < 0)
             throw new ArgumentException($"CheckpointEverySteps: expected 0 or more but got {CheckpointEverySteps}.", nameof(CheckpointEverySteps));
         if (KeepCheckpoints < 1) throw new ArgumentException($"KeepCheckpoints: expected at least 1 but got {KeepCheckpoints}.", nameof(KeepCheckpoints));

@@ -220,3 +220,23 @@ module AdversarialAutoencoderEntries =
 
     /// The AAE entries.
     let all : CatalogEntry list = [ ModelSpec.entry unsupervised; ModelSpec.entry supervised ]
+
+    /// The config of an AAE entry ("aae" or "aae-s") read from settings text (a run's or a model file's) over the
+    /// entry's preset; ArgumentException (ParamName "model") for another id.
+    let configOf (modelId: string) (settings: (string * string) list) : AaeConfig =
+        let spec =
+            [ unsupervised; supervised ]
+            |> List.tryFind (fun s -> String.Equals(s.Id, modelId, StringComparison.OrdinalIgnoreCase))
+            |> Option.defaultWith (fun () -> Errors.invalidArg "model" "an adversarial autoencoder (aae or aae-s)" modelId)
+        ModelSpec.read spec settings
+
+    /// The AAE behind a run model of an AAE entry built with `settings`: the config (`configOf`) and the run model's
+    /// three networks, so what the catalog's operations do not offer (the labels at AAE-S's decoder, the style grids)
+    /// reaches the same weights: the command line's `style` and the C# facade use it.
+    let ofRunModel (modelId: string) (settings: (string * string) list) (model: RunModel) : Aae =
+        let config = configOf modelId settings
+        let net name =
+            match model.Trainer.Modules |> List.tryFind (fun (n, _) -> n = name) with
+            | Some (_, (:? Net as n)) -> n
+            | _ -> invalidOp (sprintf "%s: the run model has no %s network: it is not an adversarial autoencoder's" modelId name)
+        { Config = config; Encoder = net "encoder"; Decoder = net "decoder"; Discriminator = net "discriminator" }

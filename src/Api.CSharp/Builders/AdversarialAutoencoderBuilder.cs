@@ -1,0 +1,158 @@
+namespace Generative.CSharp;
+
+/// <summary>
+/// Builds an adversarial autoencoder (<c>AdversarialAutoencoderEntries</c>; Makhzani et al. 2015): encoder
+/// 784-<c>HiddenWidth</c>-<c>HiddenWidth</c>-<c>CodeSize</c>, decoder back to 784 with a sigmoid output, and a
+/// discriminator <c>CodeSize</c>-<c>DiscriminatorWidth</c>-<c>DiscriminatorWidth</c>-1 that pushes the codes towards a
+/// <see cref="LatentPrior"/>; every training step runs the source's three phases (reconstruction, discriminator,
+/// encoder as a generator). AAE-U (<c>aae</c>) is unsupervised; AAE-S (<c>aae-s</c>) also gives the decoder the one-hot
+/// label, so the code holds only the style. Holds the model's config record, starting from the catalog's preset.
+/// Immutable: every With* returns a new builder.
+/// <para>
+/// Each value is checked where it is set, by the library's rule (<c>Aae.validate</c>); the two rules that tie settings
+/// together (an even code size for a mixture prior, <see cref="TieLabelsToPrior"/> needing one mixture component per
+/// class) are checked by <see cref="Build"/>, so the order of the With* calls does not matter.
+/// </para>
+/// </summary>
+public sealed record AdversarialAutoencoderBuilder
+{
+    private readonly GenerativeContext _context;
+
+    internal AdversarialAutoencoderBuilder(GenerativeContext context, ModelSpec<AaeConfig> spec)
+    {
+        _context = context;
+        Spec = spec;
+        Config = spec.Defaults;
+    }
+
+    /// <summary>The catalog model this builder configures.</summary>
+    internal ModelSpec<AaeConfig> Spec { get; }
+
+    /// <summary>The config record Build() validates and builds.</summary>
+    internal AaeConfig Config { get; private init; }
+
+    /// <summary>The catalog id: "aae" (unsupervised) or "aae-s" (supervised).</summary>
+    public string ModelId => Spec.Id;
+
+    /// <summary>True for AAE-S: the decoder takes the one-hot label beside the code.</summary>
+    public bool IsSupervised => Config.Supervised;
+
+    /// <summary>Size of the code (default 10). Setting key "code-size".</summary>
+    public int CodeSize => Config.CodeSize;
+
+    /// <summary>Width of the encoder's and the decoder's two hidden layers (default 392). Setting key "hidden-width".</summary>
+    public int HiddenWidth => Config.HiddenWidth;
+
+    /// <summary>Width of the discriminator's two hidden layers (default 1500). Setting key "discriminator-width".</summary>
+    public int DiscriminatorWidth => Config.DiscriminatorWidth;
+
+    /// <summary>Dropout probability after every hidden layer of the three networks (default 0.2). Setting key "dropout".</summary>
+    public double Dropout => Config.Dropout;
+
+    /// <summary>What the codes are matched to (default N(0, 5² I), the source's). Setting key "prior".</summary>
+    public LatentPrior Prior => LatentPrior.Of(Config.Prior);
+
+    /// <summary>
+    /// Whether the discriminator also sees each code's label and the prior draws each "real" code from that label's
+    /// mixture component (the paper's Figure 4; default false). Setting key "tie-labels".
+    /// </summary>
+    public bool TieLabelsToPrior => Config.TieLabelsToPrior;
+
+    /// <summary>Multiplies the encoder's adversarial loss in phase 3 (default 1). Setting key "adversarial-weight".</summary>
+    public double AdversarialWeight => Config.AdversarialWeight;
+
+    /// <summary>Phase 1's optimiser, of encoder and decoder (default Adam, lr 1e-3). Setting key "optimizer".</summary>
+    public Optimizer ReconstructionOptimizer => Optimizer.Of(Config.ReconstructionOptimizer);
+
+    /// <summary>Phase 2's optimiser, of the discriminator (default Adam, lr 1e-3). Setting key "d-optimizer".</summary>
+    public Optimizer DiscriminatorOptimizer => Optimizer.Of(Config.DiscriminatorOptimizer);
+
+    /// <summary>Phase 3's optimiser, of the encoder as a generator (default Adam, lr 1e-4). Setting key "g-optimizer".</summary>
+    public Optimizer GeneratorOptimizer => Optimizer.Of(Config.GeneratorOptimizer);
+
+    /// <summary>
+    /// Fraction of the training split held out to measure every phase's loss after each epoch (default 0.1; 0 = none).
+    /// Setting key "validation".
+    /// </summary>
+    public double ValidationFraction => Config.Validation;
+
+    /// <summary>A copy with another code size.</summary>
+    /// <exception cref="ArgumentException">Below 1 or above 1,000,000; ParamName is "code-size". An odd size with a
+    /// mixture prior is reported by Build().</exception>
+    public AdversarialAutoencoderBuilder WithCodeSize(int codeSize) => Edit(Copy(Config, codeSize: codeSize));
+
+    /// <summary>A copy with another width of the encoder's and decoder's hidden layers.</summary>
+    /// <exception cref="ArgumentException">Below 1 or above 1,000,000; ParamName is "hidden-width".</exception>
+    public AdversarialAutoencoderBuilder WithHiddenWidth(int width) => Edit(Copy(Config, hiddenWidth: width));
+
+    /// <summary>A copy with another width of the discriminator's hidden layers.</summary>
+    /// <exception cref="ArgumentException">Below 1 or above 1,000,000; ParamName is "discriminator-width".</exception>
+    public AdversarialAutoencoderBuilder WithDiscriminatorWidth(int width) => Edit(Copy(Config, discriminatorWidth: width));
+
+    /// <summary>A copy with another dropout probability (0 turns dropout off).</summary>
+    /// <exception cref="ArgumentException">Outside [0, 1); ParamName is "dropout".</exception>
+    public AdversarialAutoencoderBuilder WithDropout(double probability) => Edit(Copy(Config, dropout: probability));
+
+    /// <summary>A copy with another prior, e.g. <c>LatentPrior.Mixture()</c> (a mixture needs an even code size,
+    /// checked by Build()).</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="prior"/> is null.</exception>
+    public AdversarialAutoencoderBuilder WithPrior(LatentPrior prior) =>
+        Edit(Copy(Config, prior: (prior ?? throw new ArgumentNullException(nameof(prior))).Core));
+
+    /// <summary>
+    /// A copy that ties (or unties) the labels to the prior: the discriminator sees each code's label and the prior
+    /// draws each "real" code from that label's component. Needs a mixture prior with one component per class, checked
+    /// by Build() (ParamName "tie-labels").
+    /// </summary>
+    public AdversarialAutoencoderBuilder WithTieLabelsToPrior(bool tie = true) => Edit(Copy(Config, tieLabels: tie));
+
+    /// <summary>A copy with another weight on the encoder's adversarial loss (0 trains a plain autoencoder beside the
+    /// discriminator).</summary>
+    /// <exception cref="ArgumentException">Negative, NaN or infinite; ParamName is "adversarial-weight".</exception>
+    public AdversarialAutoencoderBuilder WithAdversarialWeight(double weight) => Edit(Copy(Config, adversarialWeight: weight));
+
+    /// <summary>A copy with another optimiser of phase 1 (encoder and decoder, against the reconstruction loss).</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="optimizer"/> is null.</exception>
+    public AdversarialAutoencoderBuilder WithReconstructionOptimizer(Optimizer optimizer) =>
+        Edit(Copy(Config, reconstructionOptimizer: (optimizer ?? throw new ArgumentNullException(nameof(optimizer))).Spec));
+
+    /// <summary>A copy with another optimiser of phase 2 (the discriminator).</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="optimizer"/> is null.</exception>
+    public AdversarialAutoencoderBuilder WithDiscriminatorOptimizer(Optimizer optimizer) =>
+        Edit(Copy(Config, discriminatorOptimizer: (optimizer ?? throw new ArgumentNullException(nameof(optimizer))).Spec));
+
+    /// <summary>A copy with another optimiser of phase 3 (the encoder, fooling the discriminator).</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="optimizer"/> is null.</exception>
+    public AdversarialAutoencoderBuilder WithGeneratorOptimizer(Optimizer optimizer) =>
+        Edit(Copy(Config, generatorOptimizer: (optimizer ?? throw new ArgumentNullException(nameof(optimizer))).Spec));
+
+    /// <summary>A copy holding out another fraction of the training split for the per-epoch validation losses (0: none).</summary>
+    /// <exception cref="ArgumentException">Outside [0, 1); ParamName is "validation".</exception>
+    public AdversarialAutoencoderBuilder WithValidation(double fraction) => Edit(Copy(Config, validation: fraction));
+
+    /// <summary>Validates the config and creates the model, its weights seeded by the context.</summary>
+    /// <exception cref="ArgumentException">Settings that do not go together; ParamName is the setting key, as
+    /// <c>--set</c> and run.json name it: "code-size" (an odd code size with a mixture prior) or "tie-labels" (tied
+    /// labels without a mixture of one component per class).</exception>
+    public AdversarialAutoencoderModel Build() =>
+        ModelFactory.Build(_context, Spec, Config, ModelFactory.DefaultNormalization(Spec),
+                           (ctx, id, s, n, m) => new AdversarialAutoencoderModel(ctx, id, s, n, m));
+
+    // The edited config after the library's check of its values, with the rules that tie two settings together left to
+    // Build(): the prior (checked when it was made) is set aside for a Gaussian, and labels are untied.
+    private AdversarialAutoencoderBuilder Edit(AaeConfig config)
+    {
+        AaeModule.validate(Copy(config, prior: LatentPriorModule.source, tieLabels: false));
+        return this with { Config = config };
+    }
+
+    // F# records are immutable: a copy with the given fields replaced, the others kept.
+    private static AaeConfig Copy(AaeConfig c, int? hiddenWidth = null, int? codeSize = null, int? discriminatorWidth = null,
+                                  double? dropout = null, Generative.LatentPrior? prior = null, bool? tieLabels = null,
+                                  OptimizerSpec? reconstructionOptimizer = null, OptimizerSpec? discriminatorOptimizer = null,
+                                  OptimizerSpec? generatorOptimizer = null, double? adversarialWeight = null, double? validation = null) =>
+        new(c.InputShape, hiddenWidth ?? c.HiddenWidth, codeSize ?? c.CodeSize, discriminatorWidth ?? c.DiscriminatorWidth,
+            dropout ?? c.Dropout, c.Supervised, c.Classes, prior ?? c.Prior, tieLabels ?? c.TieLabelsToPrior, c.Loss,
+            reconstructionOptimizer ?? c.ReconstructionOptimizer, discriminatorOptimizer ?? c.DiscriminatorOptimizer,
+            generatorOptimizer ?? c.GeneratorOptimizer, adversarialWeight ?? c.AdversarialWeight, validation ?? c.Validation);
+}
