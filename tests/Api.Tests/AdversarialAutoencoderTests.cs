@@ -80,11 +80,15 @@ public sealed class AdversarialAutoencoderBuilderTests
         ["prior", "negative radius"],
         ["prior", "radial std 0"],
         ["prior", "tangential std infinite"],
+        ["labelled-fraction", "zero"],
+        ["labelled-fraction", "above one"],
     ];
 
     private Action Bad(string key, string how) => (key, how) switch
     {
         ("code-size", _) => () => _ctx.Autoencoders.Adversarial().WithCodeSize(0),
+        ("labelled-fraction", "zero") => () => _ctx.Autoencoders.Adversarial().WithLabelledFraction(0.0),
+        ("labelled-fraction", _) => () => _ctx.Autoencoders.Adversarial().WithLabelledFraction(1.5),
         ("hidden-width", _) => () => _ctx.Autoencoders.SupervisedAdversarial().WithHiddenWidth(-3),
         ("discriminator-width", _) => () => _ctx.Autoencoders.Adversarial().WithDiscriminatorWidth(0),
         ("dropout", "one") => () => _ctx.Autoencoders.Adversarial().WithDropout(1.0),
@@ -119,11 +123,16 @@ public sealed class AdversarialAutoencoderBuilderTests
         Assert.Equal("tie-labels", e.ParamName);
         e = Assert.Throws<ArgumentException>(() => _ctx.Autoencoders.Adversarial().WithPrior(LatentPrior.Mixture()).WithCodeSize(3).Build());
         Assert.Equal("code-size", e.ParamName);
+        e = Assert.Throws<ArgumentException>(() => _ctx.Autoencoders.Adversarial().WithLabelledFraction(0.5).Build());
+        Assert.Equal("labelled-fraction", e.ParamName);
         // Set in either order, settings that go together build.
         var small = _ctx.Autoencoders.Adversarial().WithHiddenWidth(8).WithDiscriminatorWidth(8);
         using var tiedFirst = small.WithTieLabelsToPrior().WithCodeSize(3).WithPrior(LatentPrior.Mixture()).WithCodeSize(2).Build();
         using var priorFirst = small.WithPrior(LatentPrior.Mixture()).WithCodeSize(2).WithTieLabelsToPrior().Build();
         Assert.Equal(tiedFirst.Settings, priorFirst.Settings);
+        using var semiSupervised = small.WithLabelledFraction(0.1).WithGaussianEncoder().WithPrior(LatentPrior.Mixture()).WithCodeSize(2).WithTieLabelsToPrior().Build();
+        Assert.Contains(("labelled-fraction", "0.1"), semiSupervised.Settings);
+        Assert.Contains(("encoder", "gaussian"), semiSupervised.Settings);
     }
 
     [Fact]

@@ -58,6 +58,14 @@ public sealed record AdversarialAutoencoderBuilder
     /// </summary>
     public bool TieLabelsToPrior => Config.TieLabelsToPrior;
 
+    /// <summary>With tied labels: the share of training images whose label the discriminator sees (default 1; below 1
+    /// the run is semi-supervised). Setting key "labelled-fraction".</summary>
+    public double LabelledFraction => Config.LabelledFraction;
+
+    /// <summary>Whether training codes are drawn from a Gaussian the encoder outputs (true) or are the encoder's output
+    /// itself (false, the source). Setting key "encoder".</summary>
+    public bool GaussianEncoder => Config.Encoder.IsGaussian;
+
     /// <summary>Multiplies the encoder's adversarial loss in phase 3 (default 1). Setting key "adversarial-weight".</summary>
     public double AdversarialWeight => Config.AdversarialWeight;
 
@@ -106,6 +114,16 @@ public sealed record AdversarialAutoencoderBuilder
     /// </summary>
     public AdversarialAutoencoderBuilder WithTieLabelsToPrior(bool tie = true) => Edit(Copy(Config, tieLabels: tie));
 
+    /// <summary>A copy in which only this share of the training images shows its label to the discriminator
+    /// (semi-supervised; needs tied labels and the unsupervised AAE, which Build() checks).</summary>
+    /// <exception cref="ArgumentException">Not in (0, 1]; ParamName is "labelled-fraction".</exception>
+    public AdversarialAutoencoderBuilder WithLabelledFraction(double fraction) => Edit(Copy(Config, labelledFraction: fraction));
+
+    /// <summary>A copy whose training codes are drawn from a Gaussian the encoder outputs (a mean and a variance per
+    /// code dimension), or, with false, are the encoder's output itself (the source).</summary>
+    public AdversarialAutoencoderBuilder WithGaussianEncoder(bool gaussian = true) =>
+        Edit(Copy(Config, encoder: gaussian ? AaeEncoder.Gaussian : AaeEncoder.Deterministic));
+
     /// <summary>A copy with another weight on the encoder's adversarial loss (0 trains a plain autoencoder beside the
     /// discriminator).</summary>
     /// <exception cref="ArgumentException">Negative, NaN or infinite; ParamName is "adversarial-weight".</exception>
@@ -139,20 +157,26 @@ public sealed record AdversarialAutoencoderBuilder
                            (ctx, id, s, n, m) => new AdversarialAutoencoderModel(ctx, id, s, n, m));
 
     // The edited config after the library's check of its values, with the rules that tie two settings together left to
-    // Build(): the prior (checked when it was made) is set aside for a Gaussian, and labels are untied.
+    // Build(): the prior (checked when it was made) is set aside for a Gaussian, labels are untied, and the labelled
+    // share (checked alone here) is set aside for 1.
     private AdversarialAutoencoderBuilder Edit(AaeConfig config)
     {
-        AaeModule.validate(Copy(config, prior: LatentPriorModule.source, tieLabels: false));
+        if (!(config.LabelledFraction > 0.0 && config.LabelledFraction <= 1.0))
+            throw new ArgumentException(
+                $"labelled-fraction: expected a share of the training images in (0, 1] but got {config.LabelledFraction}.", "labelled-fraction");
+        AaeModule.validate(Copy(config, prior: LatentPriorModule.source, tieLabels: false, labelledFraction: 1.0));
         return this with { Config = config };
     }
 
     // F# records are immutable: a copy with the given fields replaced, the others kept.
     private static AaeConfig Copy(AaeConfig c, int? hiddenWidth = null, int? codeSize = null, int? discriminatorWidth = null,
                                   double? dropout = null, Generative.LatentPrior? prior = null, bool? tieLabels = null,
+                                  double? labelledFraction = null, AaeEncoder? encoder = null,
                                   OptimizerSpec? reconstructionOptimizer = null, OptimizerSpec? discriminatorOptimizer = null,
                                   OptimizerSpec? generatorOptimizer = null, double? adversarialWeight = null, double? validation = null) =>
         new(c.InputShape, hiddenWidth ?? c.HiddenWidth, codeSize ?? c.CodeSize, discriminatorWidth ?? c.DiscriminatorWidth,
-            dropout ?? c.Dropout, c.Supervised, c.Classes, prior ?? c.Prior, tieLabels ?? c.TieLabelsToPrior, c.Loss,
+            dropout ?? c.Dropout, encoder ?? c.Encoder, c.Supervised, c.Classes, prior ?? c.Prior, tieLabels ?? c.TieLabelsToPrior,
+            labelledFraction ?? c.LabelledFraction, c.Loss,
             reconstructionOptimizer ?? c.ReconstructionOptimizer, discriminatorOptimizer ?? c.DiscriminatorOptimizer,
             generatorOptimizer ?? c.GeneratorOptimizer, adversarialWeight ?? c.AdversarialWeight, validation ?? c.Validation);
 }
