@@ -75,7 +75,8 @@ public sealed record AdversarialAutoencoderBuilder
     /// <summary>Phase 2's optimiser, of the discriminator (default Adam, lr 1e-3). Setting key "d-optimizer".</summary>
     public Optimizer DiscriminatorOptimizer => Optimizer.Of(Config.DiscriminatorOptimizer);
 
-    /// <summary>Phase 3's optimiser, of the encoder as a generator (default Adam, lr 1e-4). Setting key "g-optimizer".</summary>
+    /// <summary>Phase 3's optimiser, of the encoder as a generator (default Adam, lr 1e-4 as in the source for AAE-U, and
+    /// 1e-3 for AAE-S: see docs/models.md). Setting key "g-optimizer".</summary>
     public Optimizer GeneratorOptimizer => Optimizer.Of(Config.GeneratorOptimizer);
 
     /// <summary>
