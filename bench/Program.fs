@@ -8,6 +8,7 @@ let private usage () =
     eprintfn "usage: dotnet run -c Release --project bench -- <%s> [--steps N] [--batch-size B] [--threads T]" names
     eprintfn "         [--epochs E] [--rounds R] [--warmup W] [--data MNIST_DIR] [--python PATH]"
     eprintfn "--data trains on real MNIST and adds test-set quality columns; --epochs E sets the steps to E epochs"
+    eprintfn "   or: dotnet run -c Release --project bench -- tsne [--points 5000] [--dims 10] [--clusters 10] [--iterations 1000] [--rounds 3] [--threads 2]"
     eprintfn "defaults: 2000 steps, batch 128, 2 threads, 3 rounds, 50 warm-up steps, synthetic data, /usr/bin/python3"
 
 /// Flags after the case name as (flag, value) pairs; every flag takes a value.
@@ -56,6 +57,36 @@ let main argv =
             let s = settings (flags rest)
             torch.set_num_threads s.Threads
             printfn "%s" (Measurement.toJson ((find name).Worker s))
+            0
+        | "tsne-grad" :: n :: calls :: scale :: threads :: _ ->
+            torch.set_num_threads (int threads)
+            let n = int64 n
+            use g = new torch.Generator(0UL)
+            use x = torch.randn([| n; 10L |], generator = g)
+            let c0 = Diagnostics.Stopwatch.StartNew()
+            let cpuA = Diagnostics.Process.GetCurrentProcess().TotalProcessorTime
+            use p = Generative.Tsne.jointAffinities 30.0 x
+            eprintfn "affinities %.2f s, %.2f s CPU" c0.Elapsed.TotalSeconds (Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpuA).TotalSeconds
+            use y = torch.randn([| n; 2L |], generator = g) * float32 scale
+            let clock = Diagnostics.Stopwatch.StartNew()
+            let cpu0 = Diagnostics.Process.GetCurrentProcess().TotalProcessorTime
+            for _ in 1 .. int calls do
+                use gr = Generative.Tsne.gradient p y
+                ()
+            let cpu = (Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds
+            eprintfn "%.1f ms per gradient, %.1f ms CPU" (clock.Elapsed.TotalMilliseconds / float (int calls)) (cpu / float (int calls))
+            0
+        | "tsne" :: rest ->
+            let m = flags rest
+            let d = TsneBench.defaults
+            TsneBench.run
+                { Points = positive m "--points" d.Points
+                  Dimensions = positive m "--dims" d.Dimensions
+                  Clusters = positive m "--clusters" d.Clusters
+                  Iterations = positive m "--iterations" d.Iterations
+                  Rounds = positive m "--rounds" d.Rounds
+                  Threads = positive m "--threads" d.Threads }
+            |> List.iter (printfn "%s")
             0
         | name :: rest when not (name.StartsWith "-") ->
             let m = flags rest
