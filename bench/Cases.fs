@@ -187,11 +187,12 @@ module Cases =
     /// Frechet distance, inception score and largest predicted-class share of 10,000 generated images ([-1,1],
     /// drawn by `generate count`) against the 10,000 MNIST test images of `folder`, with `ganFeatureNetwork`.
     /// Both sides of a GAN case are scored here, so they are measured by the same network in the same way.
+    /// Without a saved feature network, the Frechet distance is NaN (the report prints "n/a" and what to run).
     let scoreGanSamples (folder: string) (generate: int -> Tensor) : (string * float) list =
         match ganFeatureNetwork () with
         | Error why ->
             eprintfn "bench: samples not scored: %s" why
-            []
+            [ "Frechet distance", nan ]
         | Ok (net, prepare) ->
             let data = Datasets.mnist folder MinusOneToOne
             try
@@ -233,6 +234,104 @@ module Cases =
                 Trainer.eval trainer
                 use g = new torch.Generator(0UL)
                 scoreGanSamples folder (Gan.sampleWith g model)
+        measured s kind metrics timing
+
+    /// The k-nearest-neighbour label accuracy of `queries` [Q, D] against `reference` [M, D] (Euclidean distances in
+    /// float64, majority vote of the k nearest, ties to the smaller label: argmax's first maximum), queries in chunks
+    /// of 128 so only a [128, M] matrix of squared distances is held. The bench's own, computed the same way by
+    /// bench/pytorch/aae_common.py (knn_accuracy).
+    let knnAccuracy (k: int) (classes: int) (reference: Tensor) (referenceLabels: Tensor) (queries: Tensor) (queryLabels: Tensor) : float =
+        use _ = torch.no_grad()
+        use r = reference.to_type(torch.float64)
+        use rt = r.t()
+        use rSquared = (r * r).sum(1L)
+        use rowOfSquares = rSquared.unsqueeze(0L)
+        let n = queries.shape.[0]
+        let mutable correct = 0L
+        for start in 0L .. 128L .. n - 1L do
+            use _ = torch.NewDisposeScope()
+            let len = min 128L (n - start)
+            let q = queries.narrow(0L, start, len).to_type(torch.float64)
+            let d = q.matmul(rt)
+            d.mul_((-2.0).ToScalar()).add_(rowOfSquares).add_((q * q).sum(1L, true)) |> ignore
+            let struct (_, nearest) = d.topk(k, 1, false)
+            let votes = torch.nn.functional.one_hot(referenceLabels.index_select(0L, nearest.flatten()).reshape(len, int64 k), int64 classes).sum(1L)
+            correct <- correct + votes.argmax(1L).eq(queryLabels.narrow(0L, start, len)).sum().ToInt64()
+        float correct / float n
+
+    /// An environment variable of a check run as a number (`GENERATIVE_BENCH_DROPOUT`, `GENERATIVE_BENCH_TRACE`).
+    let private checkSetting (name: string) : float option =
+        match Environment.GetEnvironmentVariable name with
+        | null | "" -> None
+        | v -> Some (Double.Parse(v, Globalization.CultureInfo.InvariantCulture))
+
+    /// One step's terms as bench/pytorch/aae_common.py's trace_line prints them.
+    let private traceLine (step: int) (terms: Map<string, float>) =
+        terms |> Map.toList |> List.sortBy fst |> List.map (fun (k, v) -> sprintf "%s=%.8f" k v)
+        |> String.concat " " |> sprintf "step %d %s" step
+
+    /// An adversarial autoencoder (AAE-U or AAE-S) through `Aae.create` and `Aae.trainer` on [0,1] MNIST (or uniform
+    /// noise): seed 0, then the data, then the networks (encoder, decoder, discriminator), the order of
+    /// bench/pytorch/aae_common.py. "final loss" is the reconstruction term. With real data, in evaluation mode:
+    /// test reconstruction BCE and MSE per pixel (`AdversarialAutoencoderEntries.phaseTerms`), the 5-NN accuracy of
+    /// the 10,000 test codes against the 60,000 training codes (`knnAccuracy`), the test codes' match to the prior
+    /// (`AdversarialAutoencoderEntries.priorMatch`), and the Frechet distance, inception score and largest class
+    /// share of 10,000 decoded prior samples (generator seeded 0) through `GanEntries.featureSource` and
+    /// `Quality.measure`, as the catalog entry measures them (NaN when no feature network is saved).
+    /// For a check run only: $GENERATIVE_BENCH_DROPOUT overrides the dropout (0 makes both sides compute the same
+    /// numbers) and $GENERATIVE_BENCH_TRACE=N prints the first N steps' terms to stderr.
+    let aae (preset: AaeConfig) (s: WorkerSettings) : Measurement =
+        let config = match checkSetting "GENERATIVE_BENCH_DROPOUT" with Some p -> { preset with Dropout = p } | None -> preset
+        let trace = checkSetting "GENERATIVE_BENCH_TRACE" |> Option.map int |> Option.defaultValue 0
+        torch.manual_seed 0L |> ignore
+        let data, test, kind = mnistShaped s.Data
+        let model = Aae.create config
+        let trainer = Aae.trainer model
+        let mutable step = 0
+        let traced =
+            if trace = 0 then trainer
+            else
+                { trainer with
+                    Step =
+                        fun batch ->
+                            let terms = trainer.Step batch
+                            step <- step + 1
+                            if step <= trace then eprintfn "%s" (traceLine step terms)
+                            terms }
+        let timing = timedFit s "reconstruction" traced data
+        Trainer.eval trainer
+        let metrics =
+            match test with
+            | None -> []
+            | Some t ->
+                let terms = AdversarialAutoencoderEntries.phaseTerms model t
+                let trainCodes, trainLabels = AdversarialAutoencoderEntries.codesOf model data data.Count
+                let testCodes, testLabels = AdversarialAutoencoderEntries.codesOf model t t.Count
+                use trainCodes = trainCodes
+                use trainLabels = trainLabels
+                use testCodes = testCodes
+                use testLabels = testLabels
+                let meanDistance, covarianceError = AdversarialAutoencoderEntries.priorMatch config.Prior testCodes
+                let k = AdversarialAutoencoderEntries.neighbours
+                let quality =
+                    match GanEntries.featureSource t with
+                    | Error why ->
+                        eprintfn "bench: prior samples not scored: %s" why
+                        [ "Frechet distance", nan ]
+                    | Ok (net, dataset, prepare) ->
+                        use g = new torch.Generator(AdversarialAutoencoderEntries.evaluationSeed)
+                        // Feature networks read [-1, 1] images; the AAE's are in [0, 1] (as the entry maps them).
+                        let toGanRange (x: Tensor) = use y = x * 2.0f - 1.0f in prepare y
+                        let r = Quality.measure net toGanRange (Aae.sampleWith g model) t.Images
+                                    (sprintf "%s test split (%d images)" dataset t.Count) AdversarialAutoencoderEntries.qualitySamples
+                        [ "Frechet distance", r.FrechetDistance; "inception score", r.InceptionScore
+                          "largest class share", float (Array.max r.Histogram) / float r.Samples ]
+                [ "test MSE per pixel", terms.["mse"]
+                  "test reconstruction BCE", terms.["reconstruction"]
+                  sprintf "test code %d-NN accuracy" k, knnAccuracy k config.Classes trainCodes trainLabels testCodes testLabels
+                  "test code mean distance to the prior's", meanDistance
+                  "test code covariance error", covarianceError ]
+                @ quality
         measured s kind metrics timing
 
     /// The text of a language-model case: `--data` names a text file or a folder holding `corpus` (by default the
@@ -318,6 +417,14 @@ module Cases =
           ganCase "lsgan" "LSGAN: GAN-MLP-C nets (G 96-1024-1024-784, D 784-256-256-1), least squares, Adam 3e-4 (0.5, 0.999)" Gan.lsgan "lsgan.py"
           ganCase "dcgan" "DCGAN-A: conv D + FC/transposed-conv G with batch norm, non-saturating BCE on logits, Adam 3e-4 (0.5, 0.999)" Gan.dcganA "dcgan.py"
           ganCase "dcgan-keras" "DCGAN-B: Keras-style tanh DCGAN, BCE, SGD 5e-4 momentum 0.9 Nesterov, Glorot init" Gan.dcganB "dcgan_keras.py"
+          { Name = "aae"
+            Description = "AAE-U: encoder 784-392-392-10, decoder 10-392-392-784 sigmoid, D 10-1500-1500-1 sigmoid (dropout 0.2), prior N(0,5²I); per step BCE reconstruction (Adam 1e-3), D (Adam 1e-3), encoder as generator (Adam 1e-4); [0,1] data"
+            Worker = aae Aae.unsupervised
+            PythonScript = "aae.py" }
+          { Name = "aae-s"
+            Description = "AAE-S: AAE-U whose decoder reads [one-hot label, code] (20-392-392-784)"
+            Worker = aae Aae.supervised
+            PythonScript = "aae_s.py" }
           { Name = "char-lstm"
             Description = "LM-LSTM (characters): Embedding 128, LSTM 2x256 dropout 0.2, Linear; sequence 100, stateful rows, Adam 2e-3, clipping 5 (--data: a text file or a folder with tinyshakespeare.txt)"
             Worker = charLstm

@@ -103,6 +103,7 @@ module Harness =
         let metric name =
             match ms |> List.choose (fun x -> if isNull x.Metrics then None else match x.Metrics.TryGetValue name with | true, v -> Some v | _ -> None) with
             | [] -> "–"
+            | vs when vs |> List.exists Double.IsNaN -> "n/a"
             | vs -> format "0.00000" (median vs)
         sprintf "| %s | %s | %d | %d | %s (%s–%s) | %s | %s |%s"
             m.Implementation m.Version m.Threads m.Steps (speed (median speeds)) (speed (List.min speeds))
@@ -160,3 +161,7 @@ module Harness =
         @ [ ""; sprintf "Load average (1 min) before each measurement, in order: %s (%d cores; threads per side: %d)."
                     (String.Join(", ", loads)) Environment.ProcessorCount (o.Worker.Threads) ]
         @ notice
+        @ (let unscored (m: Measurement) = not (isNull m.Metrics) && (match m.Metrics.TryGetValue "Frechet distance" with | true, v -> Double.IsNaN v | _ -> false)
+           if rounds |> List.exists (fun (a, b) -> unscored a || Option.exists unscored b) then
+               [ ""; "Frechet distance n/a: no feature network is saved. Make it once with `generative features train --dataset mnist` (see Runs/FeatureNets.fs), then re-run." ]
+           else [])

@@ -44,7 +44,9 @@ type Measurement =
 [<RequireQualifiedAccess>]
 module Measurement =
     let private json =
-        JsonSerializerOptions(PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower)
+        // Named literals ("NaN"): a metric that could not be measured (no feature network saved) is NaN.
+        JsonSerializerOptions(PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+                              NumberHandling = Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals)
 
     /// Steps whose losses are averaged into `FinalLoss`.
     let lossWindow = 50

@@ -9,7 +9,7 @@ if [ $# -gt 0 ]; then shift; fi
 cases=("$@")
 dotnet build bench -c Release -nologo -clp:ErrorsOnly -v:q >/dev/null
 if [ ${#cases[@]} -eq 0 ]; then
-  cases=(ae-linear ae-deep ae-3d ae-conv ae-denoise vae cls-mlp cls-lenet cls-cnn cls-pyr gan-mlp lsgan dcgan dcgan-keras)
+  cases=(ae-linear ae-deep ae-3d ae-conv ae-denoise vae cls-mlp cls-lenet cls-cnn cls-pyr gan-mlp lsgan dcgan dcgan-keras aae aae-s)
 fi
 printf '| case | steps | final loss (mean of the last 50 steps) |\n|---|---|---|\n'
 for c in "${cases[@]}"; do
