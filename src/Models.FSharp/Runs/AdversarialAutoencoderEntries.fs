@@ -82,18 +82,22 @@ module AdversarialAutoencoderEntries =
         let values = c.data<float>().ToArray()
         Array.init (int c.shape.[0]) (fun i -> Array.sub values (i * width) width)
 
-    /// The t-SNE scatter of the first `tsnePoints` test codes, coloured by class.
-    let tsneScatter (m: Aae) (test: Split) (classes: string list) : ReportArtifact =
+    /// The t-SNE scatter of the first `tsnePoints` test codes, coloured by class; none for fewer than 4 test images.
+    /// The perplexity is t-SNE's usual 30, or a third of the other points when there are fewer than 91.
+    let tsneScatter (m: Aae) (test: Split) (classes: string list) : ReportArtifact list =
         let codes, labels = codesOf m test (int64 tsnePoints)
         use codes = codes
         use labels = labels
         let n = int codes.shape.[0]
-        let embedding = Tsne.embed { Tsne.defaults with Seed = evaluationSeed } codes
-        use points = embedding.Embedding
-        let caption =
-            sprintf "t-SNE (perplexity %g, %d iterations, seed %d; final KL %.3f) of the %d-d codes of the first %d test images, coloured by class"
-                Tsne.defaults.Perplexity Tsne.defaults.Iterations evaluationSeed embedding.KlDivergence m.Config.CodeSize n
-        Chart(caption, Charts.latentScatter (rows points) (labels.data<int64>().ToArray() |> Array.map int) classes)
+        if n < 4 then []
+        else
+            let options = { Tsne.defaults with Seed = evaluationSeed; Perplexity = min Tsne.defaults.Perplexity (float (n - 1) / 3.0) }
+            let embedding = Tsne.embed options codes
+            use points = embedding.Embedding
+            let caption =
+                sprintf "t-SNE (perplexity %g, %d iterations, seed %d; final KL %.3f) of the %d-d codes of the first %d test images, coloured by class"
+                    options.Perplexity options.Iterations evaluationSeed embedding.KlDivergence m.Config.CodeSize n
+            [ Chart(caption, Charts.latentScatter (rows points) (labels.data<int64>().ToArray() |> Array.map int) classes) ]
 
     /// The run model of an AAE on `device`.
     let runModel (device: torch.Device) (config: AaeConfig) : RunModel =
@@ -182,18 +186,18 @@ module AdversarialAutoencoderEntries =
                 let samples =
                     use g = new torch.Generator(evaluationSeed + 1UL)
                     Aae.sampleWith g m (8 * c.Classes)
-                [ tsneScatter m test classes
-                  ImageGrid("Samples from the prior",
+                [ yield! tsneScatter m test classes
+                  yield ImageGrid("Samples from the prior",
                             (if c.Supervised || c.TieLabelsToPrior then sprintf "Codes drawn from the prior (%s), decoded with class k in column k." (LatentPrior.describe c.Prior)
                              else sprintf "Codes drawn from the prior (%s), decoded." (LatentPrior.describe c.Prior)),
                             c.Classes, samples)
                   if c.Supervised then
-                      ImageGrid("Style traversal",
+                      yield ImageGrid("Style traversal",
                                 sprintf "Each row keeps its class (%s) and sweeps one code dimension over ±%g (the prior's two standard deviations), the others at the prior's centre: dimension 1 in the first %d rows, dimension 2 in the next %d."
                                     (traversalLabels |> List.map string |> String.concat ", ") (LatentPrior.traversalHalfWidth c.Prior 0) traversalLabels.Length traversalLabels.Length,
                                 traversalSteps, Aae.styleTraversal m traversalLabels traversalSteps)
                       let images = test.Images.narrow(0L, 0L, min (int64 transferImages) test.Count)
-                      ImageGrid("Style transfer",
+                      yield ImageGrid("Style transfer",
                                 sprintf "Each row: a test image, then its code decoded as class 0 to %d: the code carries the style, the label the class." (c.Classes - 1),
                                 c.Classes + 1, Aae.styleTransfer m images) ]) }
 
