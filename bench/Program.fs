@@ -58,24 +58,6 @@ let main argv =
             torch.set_num_threads s.Threads
             printfn "%s" (Measurement.toJson ((find name).Worker s))
             0
-        | "tsne-grad" :: n :: calls :: scale :: threads :: _ ->
-            torch.set_num_threads (int threads)
-            let n = int64 n
-            use g = new torch.Generator(0UL)
-            use x = torch.randn([| n; 10L |], generator = g)
-            let c0 = Diagnostics.Stopwatch.StartNew()
-            let cpuA = Diagnostics.Process.GetCurrentProcess().TotalProcessorTime
-            use p = Generative.Tsne.jointAffinities 30.0 x
-            eprintfn "affinities %.2f s, %.2f s CPU" c0.Elapsed.TotalSeconds (Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpuA).TotalSeconds
-            use y = torch.randn([| n; 2L |], generator = g) * float32 scale
-            let clock = Diagnostics.Stopwatch.StartNew()
-            let cpu0 = Diagnostics.Process.GetCurrentProcess().TotalProcessorTime
-            for _ in 1 .. int calls do
-                use gr = Generative.Tsne.gradient p y
-                ()
-            let cpu = (Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds
-            eprintfn "%.1f ms per gradient, %.1f ms CPU" (clock.Elapsed.TotalMilliseconds / float (int calls)) (cpu / float (int calls))
-            0
         | "tsne" :: rest ->
             let m = flags rest
             let d = TsneBench.defaults

@@ -73,7 +73,7 @@ module Tsne =
     let private searchBlockElements = 1L <<< 20
 
     /// Elements of one strip of the kernel in the gradient (float32: 1 MB, so a strip's passes stay in cache).
-    let internal stripElements = match Environment.GetEnvironmentVariable "TSNE_BLOCK" with null -> 1L <<< 18 | v -> int64 v
+    let internal stripElements = 1L <<< 18
 
     /// The strips (first row, rows) of the upper triangle of an N x N matrix: rows [r0, r0 + b) by columns [r0, N),
     /// each about `elements` large (so strips grow taller as they narrow), at least one row each.
@@ -161,9 +161,7 @@ module Tsne =
             e.diagonal(rowOffset).zero_() |> ignore
             let z = e.sum(1L)
             // H = log Z + beta * E_P[shifted distance], in nats.
-            // Σ_j e_ij s_ij as one batched dot product per row (one pass, nothing written).
-            let expected = e.unsqueeze(1L).bmm(shifted.unsqueeze(2L)).view(b)
-            let entropy = z.log().add_(beta.mul(expected).div_(z))
+            let entropy = z.log().add_(beta.mul(e.mul(shifted).sum(1L)).div_(z))
             let gap = entropy - target
             let settled = gap.abs().le(entropyTolerance.ToScalar())
             if step = searchSteps || settled.all().ToBoolean() then
@@ -179,7 +177,6 @@ module Tsne =
                 let lowered = torch.where(lower.eq(0.0.ToScalar()), beta * 0.5, (beta + lower) * 0.5)
                 beta.copy_(torch.where(widen, raised, torch.where(narrow, lowered, beta))) |> ignore
                 step <- step + 1
-        if Environment.GetEnvironmentVariable "TSNE_DEBUG" = "1" then eprintfn "block at %d: %d steps" rowOffset step
         let p, entropy = result.Value
         p.MoveToOuterDisposeScope(), entropy.MoveToOuterDisposeScope()
 
@@ -241,32 +238,26 @@ module Tsne =
         checkPerplexity "perplexity" perplexity points.shape.[0]
         joint perplexity points
 
-    /// The strip of rows [r0, r0 + b) and columns [r0, N) of the Student-t kernel 1 / (1 + |y_i - y_j|²) of an
-    /// embedding y [N, d], zero at i = j (the strip's main diagonal). `columns` holds y's d coordinates as [1, N]
-    /// rows; differences are taken coordinate by coordinate (exact for close points, unlike |a|² - 2ab + |b|² in
-    /// float32). The kernel is symmetric: strips cover the upper triangle, and the part of a strip right of its
-    /// diagonal block stands for its mirror image below the diagonal too.
-    let private kernelStrip (y: Tensor) (columns: Tensor[]) (r0: int64) (b: int64) : Tensor =
-        let width = y.shape.[0] - r0
-        let yb = y.narrow(0L, r0, b)
-        use one = torch.ones([| 1L; 1L |], dtype = y.dtype)
+    /// A strip of rows [r0, r0 + b) and columns [r0, N) of the Student-t kernel 1 / (1 + |y_i - y_j|²) of an
+    /// embedding y [N, d], zero at i = j (the strip's main diagonal), from the strip's rows' coordinates (`own`,
+    /// d views [b, 1]) and its columns' (`across`, d views [1, N - r0]). Differences are taken coordinate by
+    /// coordinate (exact for close points, unlike |a|² - 2ab + |b|² in float32). The kernel is symmetric: strips
+    /// cover the upper triangle, and the part of a strip right of its diagonal block also stands for its mirror
+    /// image below the diagonal.
+    let private kernel (one: Tensor) (own: Tensor[]) (across: Tensor[]) : Tensor =
         let w =
-            use first = yb.narrow(1L, 0L, 1L) - columns.[0].narrow(1L, r0, width)
+            use first = own.[0] - across.[0]
             torch.addcmul(one, first, first, 1.0.ToScalar())
-        for c in 1 .. columns.Length - 1 do
-            use diff = yb.narrow(1L, int64 c, 1L) - columns.[c].narrow(1L, r0, width)
+        for c in 1 .. own.Length - 1 do
+            use diff = own.[c] - across.[c]
             w.addcmul_(diff, diff, 1.0.ToScalar()) |> ignore
         w.reciprocal_().diagonal().zero_() |> ignore
         w
 
-    /// The sum over a symmetric matrix of what a strip (see `kernelStrip`) holds of it: the diagonal block once,
-    /// the rest twice.
+    /// The sum over a symmetric matrix of what a strip of b rows holds of it: the diagonal block once, the rest twice.
+    /// Summed in the strip's type (a float64 sum of float32 converts every element first, several times slower).
     let private symmetricSum (strip: Tensor) (b: int64) : float =
-        2.0 * strip.sum(torch.float64).ToDouble() - strip.narrow(1L, 0L, b).sum(torch.float64).ToDouble()
-
-    let private coordinateRows (y: Tensor) =
-        let yt = y.t().contiguous()
-        Array.init (int y.shape.[1]) (fun c -> yt.narrow(0L, int64 c, 1L))
+        2.0 * strip.sum().ToDouble() - strip.narrow(1L, 0L, b).sum().ToDouble()
 
     let private checkEmbedding (joint: Tensor) (embedding: Tensor) =
         if isNull joint then nullArg "joint"
@@ -277,60 +268,106 @@ module Tsne =
         if joint.shape <> [| n; n |] then
             Errors.invalidArg "joint" (sprintf "a [%d, %d] affinity matrix, one row per embedded point" n n) (sprintf "%A" joint.shape)
 
-    /// The t-SNE gradient with respect to y with P multiplied by the exaggeration e, as the reference implementations
-    /// take it: 4 Σ_j (e p_ij - q_ij) (y_i - y_j) / (1 + |y_i - y_j|²), the gradient of -e Σ p log w + log Z (at e = 1,
-    /// of KL(P || Q)). With W the kernel and Z its sum, Σ_j M_ij (y_i - y_j) = rowsum(M)_i y_i - (M y)_i for
-    /// M = P∘W (attraction) and W∘W (repulsion, divided by Z): products of M with the columns of [y, 1]. P and W are
-    /// symmetric, so only the upper triangle is computed, in strips of about `elements` entries (`strips`): a strip adds its products to its
-    /// own rows, and the products of its off-diagonal part's transpose (its mirror image) to the rows below.
-    /// Matrix-vector products (gemv) read a strip once each; a matrix product with 3 columns packs it first and was
-    /// several times slower here.
-    let internal gradientWith (elements: int64) (joint: Tensor) (exaggeration: float) (y: Tensor) : Tensor =
-        use _ = torch.NewDisposeScope()
+    /// What one strip of the gradient reads and adds to, as views made once (see `gradientOf`).
+    type internal Strip =
+        { Rows: int64
+          /// The strip's width minus its rows: the columns right of its diagonal block.
+          Beyond: int64
+          /// The rows' coordinates, d views [b, 1] of y.
+          Own: Tensor[]
+          /// The columns' coordinates, d views [1, N - r0].
+          Across: Tensor[]
+          P: Tensor
+          /// The columns of [y, 1] over the strip's columns (d + 1 views [N - r0]) and over its rows ([b]).
+          Onwards: Tensor[]
+          Mine: Tensor[]
+          /// The accumulators' rows [r0, r0 + b) and the rows below, d + 1 views each, for attraction and repulsion.
+          AttractionOwn: Tensor[]
+          AttractionBelow: Tensor[]
+          RepulsionOwn: Tensor[]
+          RepulsionBelow: Tensor[] }
+
+    /// The t-SNE gradient of embedding y [N, d] (updated in place between calls) against symmetric joint
+    /// affinities P [N, N], as a function of the exaggeration e: 4 Σ_j (e p_ij - q_ij) (y_i - y_j) / (1 + |y_i - y_j|²),
+    /// the reference implementations' step (the gradient of -e Σ p log w + log Z; at e = 1, of KL(P || Q)).
+    /// With W the kernel and Z its sum, Σ_j M_ij (y_i - y_j) = rowsum(M)_i y_i - (M y)_i for M = P∘W (attraction)
+    /// and W∘W (repulsion, divided by Z): products of M with the columns of [y, 1]. Only the upper triangle is
+    /// computed, in strips of about `elements` entries (`strips`): a strip adds its products to its own rows and
+    /// the products of its off-diagonal part's transpose (its mirror image) to the rows below. Matrix-vector
+    /// products (gemv, added in place) read a strip once each; a matrix product with 3 columns packs it first and
+    /// was several times slower here. Views of every strip are made once, in the caller's dispose scope: a call
+    /// into libtorch costs microseconds, and a step would otherwise make thousands.
+    let internal gradientOf (elements: int64) (joint: Tensor) (y: Tensor) : float -> Tensor =
         let n = y.shape.[0]
         let d = y.shape.[1]
-        let columns = coordinateRows y
-        // [y, 1] transposed: row c < d is coordinate c, row d is ones (products with it are row sums).
-        let vectors = torch.cat([| y.t(); torch.ones([| 1L; n |], dtype = y.dtype) |], 0L)
+        // [y, 1] transposed: rows 0 to d - 1 are y's coordinates (refreshed each call), row d is ones.
+        let vectors = torch.ones([| d + 1L; n |], dtype = y.dtype)
+        let coordinates = vectors.narrow(0L, 0L, d)
         let attraction = torch.zeros([| d + 1L; n |], dtype = y.dtype)
         let repulsion = torch.zeros([| d + 1L; n |], dtype = y.dtype)
-        let mutable z = 0.0
-        for (r0, b) in strips elements n do
+        let one = torch.ones([| 1L; 1L |], dtype = y.dtype)
+        let across (r0: int64) (width: int64) = Array.init (int d) (fun c -> vectors.[int64 c].narrow(0L, r0, width).unsqueeze(0L))
+        let rowsOf (m: Tensor) (first: int64) (count: int64) =
+            if count = 0L then [||] else Array.init (int d + 1) (fun c -> m.[int64 c].narrow(0L, first, count))
+        let plan =
+            [| for (r0, b) in strips elements n ->
+                   let width = n - r0
+                   { Rows = b
+                     Beyond = width - b
+                     Own = Array.init (int d) (fun c -> y.narrow(0L, r0, b).narrow(1L, int64 c, 1L))
+                     Across = across r0 width
+                     P = joint.narrow(0L, r0, b).narrow(1L, r0, width)
+                     Onwards = rowsOf vectors r0 width
+                     Mine = rowsOf vectors r0 b
+                     AttractionOwn = rowsOf attraction r0 b
+                     AttractionBelow = rowsOf attraction (r0 + b) (width - b)
+                     RepulsionOwn = rowsOf repulsion r0 b
+                     RepulsionBelow = rowsOf repulsion (r0 + b) (width - b) } |]
+        let accumulate (s: Strip) (own: Tensor[]) (below: Tensor[]) (m: Tensor) =
+            for c in 0 .. own.Length - 1 do
+                own.[c].addmv_(m, s.Onwards.[c]) |> ignore
+            if s.Beyond > 0L then
+                use mirror = m.narrow(1L, s.Rows, s.Beyond).t()
+                for c in 0 .. below.Length - 1 do
+                    below.[c].addmv_(mirror, s.Mine.[c]) |> ignore
+        fun exaggeration ->
             use _ = torch.NewDisposeScope()
-            let width = n - r0
-            let accumulate (target: Tensor) (strip: Tensor) =
-                let mirror = if width > b then Some(strip.narrow(1L, b, width - b).t()) else None
-                for c in 0L .. d do
-                    let v = vectors.[c]
-                    let t = target.[c]
-                    use own = strip.mv(v.narrow(0L, r0, width))
-                    t.narrow(0L, r0, b).add_(own) |> ignore
-                    match mirror with
-                    | Some m ->
-                        use below = m.mv(v.narrow(0L, r0, b))
-                        t.narrow(0L, r0 + b, width - b).add_(below) |> ignore
-                    | None -> ()
-            let w = kernelStrip y columns r0 b
-            z <- z + symmetricSum w b
-            accumulate attraction (joint.narrow(0L, r0, b).narrow(1L, r0, width).mul(w))
-            accumulate repulsion (w.mul_(w))
-        let pull (m: Tensor) = m.[d].unsqueeze(1L) * y - m.narrow(0L, 0L, d).t()
-        let gradient = (pull attraction * exaggeration - pull repulsion / z) * 4.0
-        gradient.MoveToOuterDisposeScope()
+            coordinates.copy_(y.t()) |> ignore
+            attraction.zero_() |> ignore
+            repulsion.zero_() |> ignore
+            let mutable z = 0.0
+            for s in plan do
+                use w = kernel one s.Own s.Across
+                z <- z + symmetricSum w s.Rows
+                use attracting = s.P.mul(w)
+                accumulate s s.AttractionOwn s.AttractionBelow attracting
+                accumulate s s.RepulsionOwn s.RepulsionBelow (w.mul_(w))
+            let pull (m: Tensor) = m.[d].unsqueeze(1L) * y - m.narrow(0L, 0L, d).t()
+            let gradient = (pull attraction * exaggeration - pull repulsion / z) * 4.0
+            gradient.MoveToOuterDisposeScope()
+
+    /// One gradient (see `gradientOf`) in strips of about `elements` entries.
+    let internal gradientWith (elements: int64) (joint: Tensor) (exaggeration: float) (y: Tensor) : Tensor =
+        use _ = torch.NewDisposeScope()
+        (gradientOf elements joint y exaggeration).MoveToOuterDisposeScope()
 
     /// KL(P || Q) = Σ p log p - Σ p log w + log Z Σ p, with Q = W / Z the Student-t affinities of y (P symmetric,
     /// read in strips like `gradientWith`).
     let internal klWith (elements: int64) (joint: Tensor) (y: Tensor) : float =
         use _ = torch.NewDisposeScope()
         let n = y.shape.[0]
-        let columns = coordinateRows y
+        let yt = y.t().contiguous()
+        let one = torch.ones([| 1L; 1L |], dtype = y.dtype)
         let mutable z = 0.0
         let mutable mass = 0.0
         let mutable selfInformation = 0.0
         let mutable cross = 0.0
         for (r0, b) in strips elements n do
             use _ = torch.NewDisposeScope()
-            let w = kernelStrip y columns r0 b
+            let d = y.shape.[1]
+            let own = Array.init (int d) (fun c -> y.narrow(0L, r0, b).narrow(1L, int64 c, 1L))
+            let across = Array.init (int d) (fun c -> yt.narrow(0L, int64 c, 1L).narrow(1L, r0, n - r0))
+            let w = kernel one own across
             let p = joint.narrow(0L, r0, b).narrow(1L, r0, n - r0)
             z <- z + symmetricSum w b
             mass <- mass + symmetricSum p b
@@ -371,12 +408,13 @@ module Tsne =
         let gains = torch.ones_like(y)
         let rate = learningRate options (int n)
         let elements = elements |> Option.defaultValue stripElements
+        let gradient = gradientOf elements p y
         for iteration in 0 .. options.Iterations - 1 do
             use _ = torch.NewDisposeScope()
             let exploring = iteration < options.ExaggerationIterations
             let exaggeration = if exploring then options.EarlyExaggeration else 1.0
             let momentum = if exploring then options.Momentum else options.FinalMomentum
-            let g = gradientWith elements p exaggeration y
+            let g = gradient exaggeration
             // Delta-bar-delta: a gain grows while the step keeps going against the gradient, shrinks when it turns.
             let consistent = update.mul(g).lt(0.0.ToScalar())
             gains.copy_(torch.where(consistent, gains + 0.2, gains * 0.8)).clamp_min_(options.MinGain.ToScalar()) |> ignore
