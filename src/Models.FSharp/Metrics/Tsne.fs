@@ -238,26 +238,24 @@ module Tsne =
         checkPerplexity "perplexity" perplexity points.shape.[0]
         joint perplexity points
 
-    /// A strip of rows [r0, r0 + b) and columns [r0, N) of the Student-t kernel 1 / (1 + |y_i - y_j|²) of an
-    /// embedding y [N, d], zero at i = j (the strip's main diagonal), from the strip's rows' coordinates (`own`,
-    /// d views [b, 1]) and its columns' (`across`, d views [1, N - r0]). Differences are taken coordinate by
-    /// coordinate (exact for close points, unlike |a|² - 2ab + |b|² in float32). The kernel is symmetric: strips
-    /// cover the upper triangle, and the part of a strip right of its diagonal block also stands for its mirror
-    /// image below the diagonal.
-    let private kernel (one: Tensor) (own: Tensor[]) (across: Tensor[]) : Tensor =
-        let w =
-            use first = own.[0] - across.[0]
-            torch.addcmul(one, first, first, 1.0.ToScalar())
+    /// Writes into `w` [b, N - r0] a strip of rows [r0, r0 + b) and columns [r0, N) of the Student-t kernel
+    /// 1 / (1 + |y_i - y_j|²) of an embedding y [N, d], zero at i = j (the strip's main diagonal), from the strip's
+    /// rows' coordinates (`own`, d views [b, 1]) and its columns' (`across`, d views [1, N - r0]); `scratch` is a
+    /// second buffer of w's shape. Differences are taken coordinate by coordinate (exact for close points, unlike
+    /// |a|² - 2ab + |b|² in float32). The kernel is symmetric: strips cover the upper triangle, and the part of a
+    /// strip right of its diagonal block also stands for its mirror image below the diagonal.
+    let private kernelInto (w: Tensor) (scratch: Tensor) (own: Tensor[]) (across: Tensor[]) : unit =
+        w.copy_(across.[0]).sub_(own.[0]) |> ignore
+        w.mul_(w) |> ignore
         for c in 1 .. own.Length - 1 do
-            use diff = own.[c] - across.[c]
-            w.addcmul_(diff, diff, 1.0.ToScalar()) |> ignore
-        w.reciprocal_().diagonal().zero_() |> ignore
-        w
+            scratch.copy_(across.[c]).sub_(own.[c]) |> ignore
+            w.addcmul_(scratch, scratch, 1.0.ToScalar()) |> ignore
+        w.add_(1.0.ToScalar()).reciprocal_().diagonal().zero_() |> ignore
 
-    /// The sum over a symmetric matrix of what a strip of b rows holds of it: the diagonal block once, the rest twice.
-    /// Summed in the strip's type (a float64 sum of float32 converts every element first, several times slower).
-    let private symmetricSum (strip: Tensor) (b: int64) : float =
-        2.0 * strip.sum().ToDouble() - strip.narrow(1L, 0L, b).sum().ToDouble()
+    /// The sum over a symmetric matrix of what a strip holds of it (its `diagonalBlock` once, the rest twice),
+    /// summed in the strip's type (a float64 sum of float32 converts every element first, several times slower).
+    let private symmetricSum (strip: Tensor) (diagonalBlock: Tensor) : float =
+        2.0 * strip.sum().ToDouble() - diagonalBlock.sum().ToDouble()
 
     let private checkEmbedding (joint: Tensor) (embedding: Tensor) =
         if isNull joint then nullArg "joint"
@@ -285,7 +283,14 @@ module Tsne =
           AttractionOwn: Tensor[]
           AttractionBelow: Tensor[]
           RepulsionOwn: Tensor[]
-          RepulsionBelow: Tensor[] }
+          RepulsionBelow: Tensor[]
+          /// Two work buffers [b, N - r0] (views of the plan's two buffers), their diagonal blocks [b, b] and the
+          /// transposes of their parts right of those blocks.
+          Work: Tensor
+          Scratch: Tensor
+          WorkBlock: Tensor
+          WorkMirror: Tensor
+          ScratchMirror: Tensor }
 
     /// The t-SNE gradient of embedding y [N, d] (updated in place between calls) against symmetric joint
     /// affinities P [N, N], as a function of the exaggeration e: 4 Σ_j (e p_ij - q_ij) (y_i - y_j) / (1 + |y_i - y_j|²),
@@ -295,8 +300,8 @@ module Tsne =
     /// computed, in strips of about `elements` entries (`strips`): a strip adds its products to its own rows and
     /// the products of its off-diagonal part's transpose (its mirror image) to the rows below. Matrix-vector
     /// products (gemv, added in place) read a strip once each; a matrix product with 3 columns packs it first and
-    /// was several times slower here. Views of every strip are made once, in the caller's dispose scope: a call
-    /// into libtorch costs microseconds, and a step would otherwise make thousands.
+    /// was several times slower here. Views of every strip (and two work buffers) are made once, in the caller's
+    /// dispose scope: a call into libtorch costs microseconds, and a step would otherwise make thousands.
     let internal gradientOf (elements: int64) (joint: Tensor) (y: Tensor) : float -> Tensor =
         let n = y.shape.[0]
         let d = y.shape.[1]
@@ -305,13 +310,21 @@ module Tsne =
         let coordinates = vectors.narrow(0L, 0L, d)
         let attraction = torch.zeros([| d + 1L; n |], dtype = y.dtype)
         let repulsion = torch.zeros([| d + 1L; n |], dtype = y.dtype)
-        let one = torch.ones([| 1L; 1L |], dtype = y.dtype)
+        let layout = strips elements n
+        // Two buffers as large as the largest strip, reused by every strip and step: no allocation in the loop
+        // (allocating and freeing a megabyte per operation cost page faults and fragmented the heap).
+        let largest = layout |> List.map (fun (r0, b) -> b * (n - r0)) |> List.max
+        let workBuffer = torch.empty([| largest |], dtype = y.dtype)
+        let scratchBuffer = torch.empty([| largest |], dtype = y.dtype)
         let across (r0: int64) (width: int64) = Array.init (int d) (fun c -> vectors.[int64 c].narrow(0L, r0, width).unsqueeze(0L))
         let rowsOf (m: Tensor) (first: int64) (count: int64) =
             if count = 0L then [||] else Array.init (int d + 1) (fun c -> m.[int64 c].narrow(0L, first, count))
         let plan =
-            [| for (r0, b) in strips elements n ->
+            [| for (r0, b) in layout ->
                    let width = n - r0
+                   let work = workBuffer.narrow(0L, 0L, b * width).view(b, width)
+                   let scratch = scratchBuffer.narrow(0L, 0L, b * width).view(b, width)
+                   let mirror (m: Tensor) = if width > b then m.narrow(1L, b, width - b).t() else null
                    { Rows = b
                      Beyond = width - b
                      Own = Array.init (int d) (fun c -> y.narrow(0L, r0, b).narrow(1L, int64 c, 1L))
@@ -322,14 +335,17 @@ module Tsne =
                      AttractionOwn = rowsOf attraction r0 b
                      AttractionBelow = rowsOf attraction (r0 + b) (width - b)
                      RepulsionOwn = rowsOf repulsion r0 b
-                     RepulsionBelow = rowsOf repulsion (r0 + b) (width - b) } |]
-        let accumulate (s: Strip) (own: Tensor[]) (below: Tensor[]) (m: Tensor) =
+                     RepulsionBelow = rowsOf repulsion (r0 + b) (width - b)
+                     Work = work
+                     Scratch = scratch
+                     WorkBlock = work.narrow(1L, 0L, b)
+                     WorkMirror = mirror work
+                     ScratchMirror = mirror scratch } |]
+        let accumulate (s: Strip) (own: Tensor[]) (below: Tensor[]) (m: Tensor) (mirror: Tensor) =
             for c in 0 .. own.Length - 1 do
                 own.[c].addmv_(m, s.Onwards.[c]) |> ignore
-            if s.Beyond > 0L then
-                use mirror = m.narrow(1L, s.Rows, s.Beyond).t()
-                for c in 0 .. below.Length - 1 do
-                    below.[c].addmv_(mirror, s.Mine.[c]) |> ignore
+            for c in 0 .. below.Length - 1 do
+                below.[c].addmv_(mirror, s.Mine.[c]) |> ignore
         fun exaggeration ->
             use _ = torch.NewDisposeScope()
             coordinates.copy_(y.t()) |> ignore
@@ -337,11 +353,13 @@ module Tsne =
             repulsion.zero_() |> ignore
             let mutable z = 0.0
             for s in plan do
-                use w = kernel one s.Own s.Across
-                z <- z + symmetricSum w s.Rows
-                use attracting = s.P.mul(w)
-                accumulate s s.AttractionOwn s.AttractionBelow attracting
-                accumulate s s.RepulsionOwn s.RepulsionBelow (w.mul_(w))
+                kernelInto s.Work s.Scratch s.Own s.Across
+                z <- z + symmetricSum s.Work s.WorkBlock
+                // Repulsion from W∘W in the scratch buffer, then attraction from P∘W in place of W.
+                s.Scratch.copy_(s.Work).mul_(s.Work) |> ignore
+                accumulate s s.RepulsionOwn s.RepulsionBelow s.Scratch s.ScratchMirror
+                s.Work.mul_(s.P) |> ignore
+                accumulate s s.AttractionOwn s.AttractionBelow s.Work s.WorkMirror
             let pull (m: Tensor) = m.[d].unsqueeze(1L) * y - m.narrow(0L, 0L, d).t()
             let gradient = (pull attraction * exaggeration - pull repulsion / z) * 4.0
             gradient.MoveToOuterDisposeScope()
@@ -357,7 +375,6 @@ module Tsne =
         use _ = torch.NewDisposeScope()
         let n = y.shape.[0]
         let yt = y.t().contiguous()
-        let one = torch.ones([| 1L; 1L |], dtype = y.dtype)
         let mutable z = 0.0
         let mutable mass = 0.0
         let mutable selfInformation = 0.0
@@ -367,12 +384,15 @@ module Tsne =
             let d = y.shape.[1]
             let own = Array.init (int d) (fun c -> y.narrow(0L, r0, b).narrow(1L, int64 c, 1L))
             let across = Array.init (int d) (fun c -> yt.narrow(0L, int64 c, 1L).narrow(1L, r0, n - r0))
-            let w = kernel one own across
+            let w = torch.empty([| b; n - r0 |], dtype = y.dtype)
+            kernelInto w (torch.empty_like(w)) own across
             let p = joint.narrow(0L, r0, b).narrow(1L, r0, n - r0)
-            z <- z + symmetricSum w b
-            mass <- mass + symmetricSum p b
-            selfInformation <- selfInformation + symmetricSum (torch.xlogy(p, p)) b
-            cross <- cross + symmetricSum (torch.xlogy(p, w)) b
+            // The sums of the KL are taken in float64.
+            let symmetric (m: Tensor) = 2.0 * m.sum(torch.float64).ToDouble() - m.narrow(1L, 0L, b).sum(torch.float64).ToDouble()
+            z <- z + symmetric w
+            mass <- mass + symmetric p
+            selfInformation <- selfInformation + symmetric (torch.xlogy(p, p))
+            cross <- cross + symmetric (torch.xlogy(p, w))
         selfInformation - cross + log z * mass
 
     /// The gradient of KL(P || Q) with respect to the embedding [N, d] (float32 like the embedding), for symmetric
