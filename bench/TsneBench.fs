@@ -52,6 +52,7 @@ module TsneBench =
                 let cpu () = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds
                 use affinities = Tsne.jointAffinities options.Perplexity points
                 let affinitySeconds = clock.Elapsed.TotalSeconds
+                eprintfn "  after the affinities: RSS %.0f MB, peak %.0f MB" (Measurement.procStatusMb "VmRSS") (Measurement.procStatusMb "VmHWM")
                 clock.Restart()
                 let cpuBefore = cpu ()
                 let result = Tsne.embed options points

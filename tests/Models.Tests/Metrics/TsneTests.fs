@@ -117,9 +117,13 @@ let tests =
             use points = torch.randn([| 40L; 6L |], generator = g)
             use p = Tsne.jointAffinities 8.0 points
             use y = torch.randn([| 40L; 2L |], generator = g)
-            // The views of every strip are made once per embedding; the embedding then moves in place.
-            let gradient = Tsne.gradientOf 300L p y
+            // The views of every strip are made once per embedding; the embedding then moves in place. Three jobs
+            // share the strips (each with accumulators of its own) and must give the one-thread gradient.
+            use crew = new Crew(3)
+            let gradient = Tsne.gradientOf 300L crew p y
+            use firstAlone = Tsne.gradientWith 300L p 12.0 y
             use first = gradient 12.0
+            Expect.isLessThan ((first - firstAlone).abs().max().ToDouble() / firstAlone.abs().max().ToDouble()) 1e-6 "three jobs as one"
             use step = torch.randn([| 40L; 2L |], generator = g)
             y.add_(step) |> ignore
             use second = gradient 1.0
