@@ -132,8 +132,8 @@ module Aae =
         if c.Classes < 2 || c.Classes > 100_000 then Errors.invalidArg "classes" "between 2 and 100,000 classes" c.Classes
         if not (c.Dropout >= 0.0 && c.Dropout < 1.0) then Errors.invalidArg "dropout" "a probability in [0, 1)" c.Dropout
         LatentPrior.validate "code-size" c.CodeSize c.Prior
-        if c.TieLabelsToPrior && LatentPrior.components c.Prior <> c.Classes then
-            Errors.invalidArg "tie-labels" (sprintf "a mixture prior with one component per class (%d), e.g. --set prior=mixture:components=%d" c.Classes c.Classes) (LatentPrior.describe c.Prior)
+        if c.TieLabelsToPrior && LatentPrior.components c.Prior <> c.Classes && LatentPrior.components c.Prior <> 1 then
+            Errors.invalidArg "tie-labels" (sprintf "a Gaussian prior or a mixture prior with one component per class (%d), e.g. --set prior=mixture:components=%d" c.Classes c.Classes) (LatentPrior.describe c.Prior)
         if not (c.LabelledFraction > 0.0 && c.LabelledFraction <= 1.0) then
             Errors.invalidArg "labelled-fraction" "a share of the training images in (0, 1]" c.LabelledFraction
         if c.LabelledFraction < 1.0 && not c.TieLabelsToPrior then
@@ -435,7 +435,7 @@ module Aae =
             [ for dim in 0 .. 1 do
                 let half = LatentPrior.traversalHalfWidth c.Prior dim
                 for label in labels do
-                    let centre = if c.TieLabelsToPrior then centres.[int64 label] else centres.[0L]
+                    let centre = if c.TieLabelsToPrior && centres.shape.[0] > 1L then centres.[int64 label] else centres.[0L]
                     let z = centre.to_type(torch.float32).unsqueeze(0L).repeat(int64 steps, 1L)
                     let sweep = torch.linspace(-half, half, int64 steps, dtype = torch.float32)
                     z.select(1L, int64 dim).add_(sweep) |> ignore

@@ -46,6 +46,30 @@ module AdversarialAutoencoderEntries =
         for p in parts do p.Dispose()
         codes, split.Labels.narrow(0L, 0L, n).cpu().to_type(torch.int64)
 
+    /// The codes the discriminator judges, [N, CodeSize] on the CPU, of the first `count` images of a split (evaluation
+    /// mode, no gradients): `codesOf`'s for a deterministic encoder; for a Gaussian one, draws μ + σ·ε with a
+    /// generator seeded with `evaluationSeed`. Training matches the distribution of these draws to the prior, so the
+    /// prior match is measured on them: a Gaussian encoder's means alone are narrower than the prior.
+    let judgedCodesOf (m: Aae) (split: Split) (count: int64) : Tensor =
+        match m.Config.Encoder with
+        | Deterministic ->
+            let codes, labels = codesOf m split count
+            labels.Dispose()
+            codes
+        | Gaussian ->
+            use _ = torch.no_grad()
+            use g = new torch.Generator(evaluationSeed)
+            let n = min count split.Count
+            let dev = Aae.device m
+            let parts =
+                [ for start in 0L .. 1000L .. n - 1L do
+                    use x = split.Images.narrow(0L, start, min 1000L (n - start)).``to``(dev)
+                    use z = Aae.trainingCodes g m x
+                    yield z.cpu() ]
+            let codes = if parts.IsEmpty then torch.zeros([| 0L; int64 m.Config.CodeSize |]) else torch.cat(parts |> List.toArray, 0L)
+            for p in parts do p.Dispose()
+            codes
+
     /// The mean over a split of every phase's terms (`Aae.measure`), in batches of 1000, with prior codes drawn from a
     /// generator seeded with `evaluationSeed`.
     let phaseTerms (m: Aae) (split: Split) : Map<string, float> =
@@ -151,7 +175,9 @@ module AdversarialAutoencoderEntries =
                     use testCodes = testCodes
                     use testLabels = testLabels
                     let accuracy = Knn.accuracy neighbours trainCodes trainLabels testCodes testLabels
-                    let meanDistance, covarianceError = priorMatch c.Prior testCodes
+                    let meanDistance, covarianceError =
+                        use judged = judgedCodesOf m test test.Count
+                        priorMatch c.Prior judged
                     [ "test MSE per pixel", terms.["mse"],
                         sprintf "mean squared error per pixel between the %d test images and their reconstructions, in the data's normalised units" test.Count
                       "test reconstruction loss", terms.["reconstruction"],
@@ -159,7 +185,7 @@ module AdversarialAutoencoderEntries =
                       sprintf "test code %d-NN accuracy" neighbours, accuracy,
                         sprintf "share of the %d test images whose code's %d nearest training codes (of %d, Euclidean) vote for its label: high when the codes cluster by class" test.Count neighbours d.Train.Count
                       "test code mean distance to the prior's", meanDistance,
-                        sprintf "Euclidean distance between the mean of the test codes and the prior's mean (prior %s)" (LatentPrior.describe c.Prior)
+                        sprintf "Euclidean distance between the mean of the test codes (for a Gaussian encoder: draws from it) and the prior's mean (prior %s)" (LatentPrior.describe c.Prior)
                       "test code covariance error", covarianceError,
                         "‖Σ_codes - Σ_prior‖ / ‖Σ_prior‖ (Frobenius norms): 0 when the codes' covariance is the prior's"
                       "test D(prior)", terms.["d_prior"], "mean discriminator output on prior codes (one per test image, fixed seed)"

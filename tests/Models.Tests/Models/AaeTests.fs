@@ -215,7 +215,8 @@ let private validationTests =
         throwsWithParam "dropout" (fun () -> Aae.validate { u with Dropout = 1.0 })
         throwsWithParam "classes" (fun () -> Aae.validate { u with Classes = 1 })
         throwsWithParam "code-size" (fun () -> Aae.validate { u with CodeSize = 3; Prior = LatentPrior.paperMixture })
-        throwsWithParam "tie-labels" (fun () -> Aae.validate { u with TieLabelsToPrior = true })
+        throwsWithParam "tie-labels" (fun () -> Aae.validate { u with TieLabelsToPrior = true; Prior = GaussianMixture(4, 1.4, 0.5, 0.05) })
+        Aae.validate { Aae.supervised with TieLabelsToPrior = true }
         throwsWithParam "prior" (fun () -> Aae.validate { u with Prior = IsotropicGaussian 0.0 })
         throwsWithParam "adversarial-weight" (fun () -> Aae.validate { u with AdversarialWeight = nan })
         throwsWithParam "validation" (fun () -> Aae.validate { u with Validation = 1.0 })
@@ -255,6 +256,45 @@ let private validationTests =
         use d = Aae.discriminate m z two
         Expect.equal d.shape [| 2L; 1L |] "D takes a labelled and an unlabelled code"
         Expect.isFalse (d.[0L].Equals(d.[1L])) "the label changes D's input"
+      }
+
+      test "tied labels with a Gaussian prior: D reads the label, and every label draws from the same prior" {
+        Device.seed 4L
+        let m = Aae.create { small Aae.supervised with TieLabelsToPrior = true }
+        Expect.equal (Aae.discriminatorInputSize m.Config) 21 "code 10 + 10 classes + the no-label class"
+        let draw (label: int64) =
+            use g = new torch.Generator(6UL)
+            use labels = torch.tensor(Array.create 50 label)
+            Aae.priorSample g m torch.CPU labels
+        use three = draw 3L
+        use seven = draw 7L
+        Expect.isTrue (three.Equals seven) "the same draws whatever the label: codes must carry no label to pass"
+        use z = torch.zeros([| 2L; 10L |])
+        use two = torch.tensor([| 3L; 7L |])
+        use d = Aae.discriminate m z two
+        Expect.isFalse (d.[0L].Equals(d.[1L])) "the label changes D's input"
+        use grid = Aae.styleTraversal m [ 0; 9 ] 3
+        Expect.equal grid.shape [| 12L; 1L; 28L; 28L |] "a traversal around the one centre"
+      }
+
+      test "the codes D judges: a Gaussian encoder's draws, a deterministic encoder's codes" {
+        Device.seed 5L
+        let data = TestData.bars 64 4L
+        for encoder in [ Deterministic; Gaussian ] do
+            let m = Aae.create { small Aae.unsupervised with Encoder = encoder }
+            m.Encoder.eval()
+            let means, labels = AdversarialAutoencoderEntries.codesOf m data 64L
+            use means = means
+            use _ = labels
+            use judged = AdversarialAutoencoderEntries.judgedCodesOf m data 64L
+            use again = AdversarialAutoencoderEntries.judgedCodesOf m data 64L
+            Expect.equal judged.shape means.shape (sprintf "%A: [N, code]" encoder)
+            Expect.isTrue (judged.Equals again) (sprintf "%A: the evaluation seed fixes them" encoder)
+            match encoder with
+            | Deterministic -> Expect.isTrue (judged.Equals means) "deterministic: the codes themselves"
+            | Gaussian ->
+                use spread = (judged - means).std()
+                Expect.isGreaterThan (spread.ToDouble()) 0.1 "Gaussian: draws around the means, with the encoder's noise"
       }
 
       test "settings print and read back" {
