@@ -34,8 +34,10 @@ type AaeConfig =
       Classes: int
       /// What the codes are matched to.
       Prior: LatentPrior
-      /// The discriminator also sees each code's one-hot label, and the prior draws each "real" code from the
-      /// component of that label (the paper's Figure 4; needs a mixture prior with one component per class).
+      /// The discriminator also sees each code's one-hot label, and each "real" code is drawn from the prior given
+      /// that label: with a mixture prior of one component per class, from the label's component (the paper's
+      /// Figure 4); with a Gaussian prior, from the same Gaussian for every label, so that codes carrying the label
+      /// are told apart (for AAE-S: the code is left with the style).
       TieLabelsToPrior: bool
       /// With `TieLabelsToPrior`: the share of training images whose label the discriminator sees (semi-supervised
       /// below 1). The others are unlabelled (label -1 in the batch): the discriminator sees the extra "no label"
@@ -478,7 +480,7 @@ module Aae =
           Setting.int "classes" "number of classes of the labels" (fun c -> c.Classes) (fun v c -> { c with Classes = v })
           Setting.create "prior" "what the codes are matched to: gaussian:std=S or mixture:components=K,radius=R,radial-std=A,tangential-std=B"
               LatentPrior.describe LatentPrior.parse (fun c -> c.Prior) (fun v c -> { c with Prior = v })
-          Setting.bool "tie-labels" "the discriminator sees the label and the prior draws from the label's mixture component"
+          Setting.bool "tie-labels" "the discriminator also reads the label; a mixture prior draws from the label's component, a Gaussian one is the same for every label (codes must then carry no label)"
               (fun c -> c.TieLabelsToPrior) (fun v c -> { c with TieLabelsToPrior = v })
           Reconstruction.setting "loss" (fun c -> c.Loss) (fun v c -> { c with Loss = v })
           Optim.setting "optimizer" "phase 1: the optimiser of encoder and decoder" (fun c -> c.ReconstructionOptimizer) (fun v c -> { c with ReconstructionOptimizer = v })
