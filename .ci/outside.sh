@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Proves the packages work for someone outside the repository (issue #13). It packs Generative, Generative.CSharp and
+# Generative.Runtime.Cpu into a temporary folder, then, in a temporary directory outside the repository (so none of the
+# repository's Directory.Build.* files, lock files or settings apply):
+#   1. creates a C# console app with `dotnet new` that references Generative.CSharp only, and checks that its build
+#      stops with GENERATIVE001 naming Generative.Runtime.Cpu;
+#   2. adds Generative.Runtime.Cpu, builds and runs it (tests/Outside/CSharp/Program.cs: train a tiny VAE on generated
+#      images, sample, save, load, compare), then publishes it and runs the published copy;
+#   3. creates an F# console app referencing Generative and Generative.Runtime.Cpu and runs the same check through the
+#      F# API (tests/Outside/FSharp/Program.fs);
+#   4. checks that TorchSharp's native bridge in the NuGet cache was left unchanged.
+# Restores use the local folder plus the machine's default NuGet configuration: the temporary nuget.config only adds
+# the folder. The packages get a version of their own (0.1.0-outside.<time>), so the NuGet cache never serves a stale
+# copy from an earlier run; those cache entries are removed at the end.
+#     .ci/outside.sh            (CI runs it after ./test.sh; a few minutes on 2 cores)
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/generative-outside.XXXXXX")
+case "$tmp/" in "$repo"/*) echo "outside.sh: the temporary folder $tmp is inside the repository" >&2; exit 1 ;; esac
+version="0.1.0-outside.$(date -u +%Y%m%d%H%M%S)"
+cache=$(dotnet nuget locals global-packages --list | sed 's/^global-packages: *//')
+cleanup() {
+  rm -rf "$tmp"
+  for id in generative generative.csharp generative.runtime.cpu; do rm -rf "${cache%/}/$id/$version"; done
+}
+trap cleanup EXIT
+fail() { echo "outside.sh: FAILED: $*" >&2; exit 1; }
+step() { echo "== outside: $*"; }
+# Runs a command with its output in a log, shown (its errors first) only when the command fails.
+quiet() {
+  local log; log=$(mktemp "$tmp/log.XXXXXX")
+  "$@" > "$log" 2>&1 || { grep -E " error " "$log" >&2 || cat "$log" >&2; fail "$*"; }
+}
+
+# The consumer must see no MSBuild or NuGet file of the repository's (they are looked up the folder tree).
+d="$tmp"
+while [ "$d" != "/" ]; do
+  for f in Directory.Build.props Directory.Build.targets Directory.Packages.props global.json; do
+    if [ -e "$d/$f" ]; then fail "$d/$f would apply to the consumer apps; set TMPDIR to a folder outside any project"; fi
+  done
+  d=$(dirname "$d")
+done
+
+step "pack $version"
+quiet dotnet pack "$repo/Generative.sln" -c Release -nologo -v:q -o "$tmp/feed" -p:PackageVersion="$version"
+for id in Generative Generative.CSharp Generative.Runtime.Cpu; do
+  [ -f "$tmp/feed/$id.$version.nupkg" ] || fail "dotnet pack did not make $id.$version.nupkg"
+done
+[ "$(ls "$tmp/feed" | wc -l)" -eq 3 ] || fail "expected exactly 3 packages, got: $(ls "$tmp/feed" | tr '\n' ' ')"
+
+# Adds the local folder to whatever sources the machine's NuGet configuration already has.
+cat > "$tmp/nuget.config" <<EOF
+<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <packageSources>
+    <add key="generative-outside" value="$tmp/feed" />
+  </packageSources>
+</configuration>
+EOF
+
+bridge="${cache%/}/torchsharp/0.107.0/runtimes/linux-x64/native/libLibTorchSharp.so"
+[ -f "$bridge" ] && cached_before=$(sha256sum "$bridge" | cut -d' ' -f1) || cached_before=""
+
+step "C# console app without a runtime package: the build must name the package to add"
+cd "$tmp"
+quiet dotnet new console -lang "C#" -n Consumer -o cs --no-update-check
+cp "$repo/tests/Outside/CSharp/Program.cs" cs/Program.cs
+quiet dotnet add cs package Generative.CSharp --version "$version" --no-restore
+if dotnet build cs -c Release -nologo -v:q > "$tmp/no-runtime.log" 2>&1; then
+  fail "the build without a runtime package succeeded; expected error GENERATIVE001"
+fi
+grep -q "error GENERATIVE001" "$tmp/no-runtime.log" && grep -q 'Include="Generative.Runtime.Cpu" Version="'"$version"'"' "$tmp/no-runtime.log" \
+  || { cat "$tmp/no-runtime.log" >&2; fail "the build failed, but not with GENERATIVE001 naming Generative.Runtime.Cpu $version"; }
+echo "ok: the build stops with GENERATIVE001 and names Generative.Runtime.Cpu $version"
+
+step "C# console app with Generative.Runtime.Cpu: build and run"
+quiet dotnet add cs package Generative.Runtime.Cpu --version "$version" --no-restore
+quiet dotnet build cs -c Release -nologo -v:q
+if [ -d cs/bin/Release/net10.0/cpu ]; then fail "TorchSharp's unpatched fallback folder cpu/ is in the build output"; fi
+dotnet run --project cs -c Release --no-build -- "$tmp/cs-run"
+
+step "C# console app: publish and run the published copy"
+quiet dotnet publish cs -c Release -nologo -v:q -o "$tmp/cs-publish"
+if [ -d "$tmp/cs-publish/cpu" ]; then fail "TorchSharp's unpatched fallback folder cpu/ is in the publish output"; fi
+dotnet "$tmp/cs-publish/Consumer.dll" "$tmp/cs-publish-run"
+
+step "F# console app with Generative and Generative.Runtime.Cpu: build and run"
+quiet dotnet new console -lang "F#" -n FsConsumer -o fs --no-update-check
+cp "$repo/tests/Outside/FSharp/Program.fs" fs/Program.fs
+quiet dotnet add fs package Generative --version "$version" --no-restore
+quiet dotnet add fs package Generative.Runtime.Cpu --version "$version" --no-restore
+quiet dotnet build fs -c Release -nologo -v:q
+dotnet run --project fs -c Release --no-build -- "$tmp/fs-run"
+
+step "the NuGet cache's copy of TorchSharp's native bridge is unchanged"
+if [ -n "$cached_before" ]; then
+  [ "$(sha256sum "$bridge" | cut -d' ' -f1)" = "$cached_before" ] || fail "$bridge changed during the check"
+  echo "ok: $bridge unchanged"
+fi
+step "all checks passed"
