@@ -10,20 +10,28 @@
 #      F# API (tests/Outside/FSharp/Program.fs);
 #   4. checks that TorchSharp's native bridge in the NuGet cache was left unchanged.
 # Restores use the local folder plus the machine's default NuGet configuration: the temporary nuget.config only adds
-# the folder. The packages get a version of their own (0.1.0-outside.<time>), so the NuGet cache never serves a stale
+# the folder. The packages get a version of their own (<prefix>-outside.<time>.<pid>), so the NuGet cache never serves a stale
 # copy from an earlier run; those cache entries are removed at the end.
-#     .ci/outside.sh            (CI runs it after ./test.sh; a few minutes on 2 cores)
+#     .ci/outside.sh                            (CI runs it after ./test.sh; about 3 minutes on 2 cores)
+#     GENERATIVE_OUTSIDE_KEEP=1 .ci/outside.sh  keeps the temporary folder (apps, logs, packages) to look into
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/generative-outside.XXXXXX")
 case "$tmp/" in "$repo"/*) echo "outside.sh: the temporary folder $tmp is inside the repository" >&2; exit 1 ;; esac
-version="0.1.0-outside.$(date -u +%Y%m%d%H%M%S)"
+prefix=$(sed -n 's:.*<VersionPrefix>\(.*\)</VersionPrefix>.*:\1:p' "$repo/build/Package.props")
+version="$prefix-outside.$(date -u +%Y%m%d%H%M%S).$$"
 cache=$(dotnet nuget locals global-packages --list | sed 's/^global-packages: *//')
 cleanup() {
-  rm -rf "$tmp"
-  for id in generative generative.csharp generative.runtime.cpu; do rm -rf "${cache%/}/$id/$version"; done
+  if [ "${GENERATIVE_OUTSIDE_KEEP:-}" = 1 ]; then echo "outside.sh: kept $tmp and the $version packages in the NuGet cache"
+  else
+    rm -rf "$tmp"
+    for id in generative generative.csharp generative.runtime.cpu; do
+      rm -rf "${cache%/}/$id/$version"
+      rmdir "${cache%/}/$id" 2>/dev/null || true
+    done
+  fi
 }
 trap cleanup EXIT
 fail() { echo "outside.sh: FAILED: $*" >&2; exit 1; }
