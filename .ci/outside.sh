@@ -20,6 +20,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/generative-outside.XXXXXX")
 case "$tmp/" in "$repo"/*) echo "outside.sh: the temporary folder $tmp is inside the repository" >&2; exit 1 ;; esac
+# The FSharp.Core version the library is built with (central package management), which F# consumers reference.
+fsharp_core=$(sed -n 's:.*<PackageVersion Include="FSharp.Core" Version="\(.*\)" />.*:\1:p' "$repo/Directory.Packages.props")
 prefix=$(sed -n 's:.*<VersionPrefix>\(.*\)</VersionPrefix>.*:\1:p' "$repo/build/Package.props")
 version="$prefix-outside.$(date -u +%Y%m%d%H%M%S).$$"
 cache=$(dotnet nuget locals global-packages --list | sed 's/^global-packages: *//')
@@ -36,7 +38,9 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "outside.sh: FAILED: $*" >&2; exit 1; }
 step() { echo "== outside: $*"; }
-# Runs a command with its output in a log, shown (its errors first) only when the command fails.
+[ -n "$prefix" ] && [ -n "$fsharp_core" ] || fail "could not read VersionPrefix (build/Package.props) or FSharp.Core's version (Directory.Packages.props)"
+# Runs a command with its output in a log, shown (its errors first) only when the command fails. The consumer builds
+# treat warnings as errors: a new user following the README should see none (restore's NU1605/NU1603 included).
 quiet() {
   local log; log=$(mktemp "$tmp/log.XXXXXX")
   "$@" > "$log" 2>&1 || { grep -E " error " "$log" >&2 || cat "$log" >&2; fail "$*"; }
@@ -85,7 +89,7 @@ echo "ok: the build stops with GENERATIVE001 and names Generative.Runtime.Cpu $v
 
 step "C# console app with Generative.Runtime.Cpu: build and run"
 quiet dotnet add cs package Generative.Runtime.Cpu --version "$version" --no-restore
-quiet dotnet build cs -c Release -nologo -v:q
+quiet dotnet build cs -c Release -nologo -v:q -p:TreatWarningsAsErrors=true
 if [ -d cs/bin/Release/net10.0/cpu ]; then fail "TorchSharp's unpatched fallback folder cpu/ is in the build output"; fi
 dotnet run --project cs -c Release --no-build -- "$tmp/cs-run"
 
@@ -99,7 +103,11 @@ quiet dotnet new console -lang "F#" -n FsConsumer -o fs --no-update-check
 cp "$repo/tests/Outside/FSharp/Program.fs" fs/Program.fs
 quiet dotnet add fs package Generative --version "$version" --no-restore
 quiet dotnet add fs package Generative.Runtime.Cpu --version "$version" --no-restore
-quiet dotnet build fs -c Release -nologo -v:q
+# As the README says: an F# project raises the SDK's implicit FSharp.Core to the version Generative was built with
+# (`dotnet add package FSharp.Core` refuses, the reference being the SDK's); without it, restore warns NU1605.
+sed -i 's#^\(\s*\)\(<PackageReference Include="Generative" .*\)$#\1\2\n\1<PackageReference Update="FSharp.Core" Version="'"$fsharp_core"'" />#' fs/FsConsumer.fsproj
+grep -q 'Update="FSharp.Core"' fs/FsConsumer.fsproj || fail "could not add the FSharp.Core version to fs/FsConsumer.fsproj"
+quiet dotnet build fs -c Release -nologo -v:q -p:TreatWarningsAsErrors=true
 dotnet run --project fs -c Release --no-build -- "$tmp/fs-run"
 
 step "the NuGet cache's copy of TorchSharp's native bridge is unchanged"
