@@ -4,6 +4,7 @@
 # repository's Directory.Build.* files, lock files or settings apply):
 #   1. creates a C# console app with `dotnet new` that references Generative.CSharp only, and checks that its build
 #      stops with GENERATIVE001 naming Generative.Runtime.Cpu;
+#      Built past that check (GenerativeSkipRuntimeCheck=true), it must fail at run time with an error that names it;
 #   2. adds Generative.Runtime.Cpu, builds and runs it (tests/Outside/CSharp/Program.cs: train a tiny VAE on generated
 #      images, sample, save, load, compare), then publishes it and runs the published copy;
 #   3. creates an F# console app referencing Generative and Generative.Runtime.Cpu and runs the same check through the
@@ -86,6 +87,15 @@ fi
 grep -q "error GENERATIVE001" "$tmp/no-runtime.log" && grep -q 'Include="Generative.Runtime.Cpu" Version="'"$version"'"' "$tmp/no-runtime.log" \
   || { cat "$tmp/no-runtime.log" >&2; fail "the build failed, but not with GENERATIVE001 naming Generative.Runtime.Cpu $version"; }
 echo "ok: the build stops with GENERATIVE001 and names Generative.Runtime.Cpu $version"
+
+step "the same app built past that check: at run time, the error must name the package to add"
+quiet dotnet build cs -c Release -nologo -v:q -p:GenerativeSkipRuntimeCheck=true
+if dotnet run --project cs -c Release --no-build -- "$tmp/cs-no-runtime" > "$tmp/no-runtime-run.log" 2>&1; then
+  fail "the app without a runtime package ran; expected libtorch's load to fail"
+fi
+grep -q 'libtorch could not be loaded. An app using the Generative packages needs one native runtime package: <PackageReference Include="Generative.Runtime.Cpu"' "$tmp/no-runtime-run.log" \
+  || { cat "$tmp/no-runtime-run.log" >&2; fail "the app without a runtime failed, but its error does not name Generative.Runtime.Cpu"; }
+echo "ok: GenerativeContext's error names Generative.Runtime.Cpu"
 
 step "C# console app with Generative.Runtime.Cpu: build and run"
 quiet dotnet add cs package Generative.Runtime.Cpu --version "$version" --no-restore

@@ -8,9 +8,9 @@ using TorchSharp;
 
 var work = args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "generative-outside-" + Guid.NewGuid().ToString("N"));
 Directory.CreateDirectory(work);
-torch.set_num_threads(1); // the check runs next to other jobs; a tiny model gains nothing from threads
-
+// First, as a new user would: without a runtime package this is where the error naming the package to add comes from.
 var ctx = new GenerativeContext(seed: 7, device: ComputeDevice.Cpu);
+torch.set_num_threads(1); // the check runs next to other jobs; a tiny model gains nothing from threads
 var data = ctx.Data.FromIdxFolder(Bars.WriteIdxFolder(Path.Combine(work, "data"), train: 128, test: 32), Normalization.ZeroToOne);
 using var vae = ctx.Autoencoders.Variational(4).WithHiddenWidth(32).WithLikelihood(Likelihood.Bernoulli).Build();
 

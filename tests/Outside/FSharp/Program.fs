@@ -31,6 +31,8 @@ let bars (n: int) (seed: int) : Split =
 let main argv =
     let work = if argv.Length > 0 then argv.[0] else Path.Combine(Path.GetTempPath(), "generative-outside-fs-" + Guid.NewGuid().ToString "N")
     Directory.CreateDirectory work |> ignore
+    // Loads libtorch first, so a missing runtime package is reported by name rather than by TorchSharp's message.
+    Device.ensureNativeLoaded ()
     torch.set_num_threads 1
     use train = bars 128 1
     use test = bars 16 2
