@@ -33,10 +33,14 @@ public sealed class GenerativeContext
     /// <summary>Creates a context.</summary>
     /// <param name="seed">Seeds initial weights, data order and noise.</param>
     /// <param name="device">Where to compute; <see cref="ComputeDevice.Auto"/> picks CUDA when available.</param>
+    /// <exception cref="InvalidOperationException">libtorch could not be loaded; the message names the runtime package to add.</exception>
     public GenerativeContext(long seed = 42, ComputeDevice device = ComputeDevice.Auto)
     {
         if (!Enum.IsDefined(device))
             throw new ArgumentException($"device: expected Auto, Cpu or Cuda but got {device}.", nameof(device));
+        // Load libtorch now: the first tensor (often a data set's) would otherwise fail with TorchSharp's message,
+        // which names no package to add.
+        Generative.Device.ensureNativeLoaded();
         Seed = seed;
         Device = device;
         Data = new DataCatalog(this);

@@ -15,11 +15,17 @@ type DeviceChoice =
 /// Device choice, native-library start-up and explicit seeding.
 [<RequireQualifiedAccess>]
 module Device =
+    // Said to package consumers and repository builds alike, since TorchSharp's own message ("doesn't contain a
+    // reference to libtorch-cpu-linux-x64") names no package to add and is also what a Debian 12 host without the
+    // loading fix gives.
     let private nativeHelp =
-        "libtorch could not be loaded. Build the app with a native runtime (the default `dotnet build` of this "
-        + "repository's apps and tests references libtorch-cpu-linux-x64 and patches it for Debian 12; "
-        + "`-p:TorchRuntime=cuda` selects the CUDA bundle). If you copied the binaries elsewhere, copy the "
-        + "runtimes/ folder too. Inner error: "
+        "libtorch could not be loaded. An app using the Generative packages needs one native runtime package: "
+        + "<PackageReference Include=\"Generative.Runtime.Cpu\" /> (Linux x64, CPU; it also makes libtorch load on "
+        + "Debian 12), or TorchSharp-cpu, TorchSharp-cuda-linux or TorchSharp-cuda-windows 0.107.0. In the Generative "
+        + "repository, `dotnet build` gives apps and tests the CPU runtime (`-p:TorchRuntime=cuda` selects CUDA). "
+        + "F# Interactive loads natives from the NuGet cache, where the Debian 12 fix is not applied: load "
+        + "libLibTorchSharp.so from a build output first. If you copied the binaries elsewhere, copy the runtimes/ "
+        + "folder too. Inner error: "
 
     /// Loads libtorch (once) and turns TorchSharp's load failure into an error that says what to do.
     let ensureNativeLoaded () =
