@@ -52,7 +52,7 @@ public abstract class TrainableModel : IDisposable
         return Task.Run(() =>
         {
             var events = new RunEvents(
-                FuncConvert.FromAction<Generative.TrainingProgress>(p => progress?.Report(ToProgress(p))),
+                FuncConvert.FromAction<Generative.StepProgress>(p => progress?.Report(ToProgress(p))),
                 FuncConvert.FromAction<string>(_ => { }));
             var (settings, data) = prepare();
             var result = Experiment.fitModel(settings, Model, data, events, cancellationToken);
@@ -93,6 +93,7 @@ public abstract class TrainableModel : IDisposable
             FSharpOption<string>.None,
             Option(normalization),
             options.Epochs,
+            options.MaxSteps is { } steps ? FSharpOption<long>.Some(steps) : FSharpOption<long>.None,
             options.BatchSize ?? d.BatchSize,
             Context.Seed,
             Context.DeviceChoice,
@@ -105,7 +106,7 @@ public abstract class TrainableModel : IDisposable
 
     private static FSharpOption<string> Option(string? value) => value is null ? FSharpOption<string>.None : FSharpOption<string>.Some(value);
 
-    private static TrainingProgress ToProgress(Generative.TrainingProgress p) =>
+    private static TrainingProgress ToProgress(Generative.StepProgress p) =>
         new(p.Epoch, p.Epochs, p.StepInEpoch, p.StepsPerEpoch, p.Step, p.TotalSteps,
             p.Terms.ToDictionary(kv => kv.Key, kv => kv.Value), p.Elapsed, p.ExamplesPerSecond);
 

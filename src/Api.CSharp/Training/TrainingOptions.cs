@@ -3,8 +3,16 @@ namespace Generative.CSharp;
 /// <summary>How long and in what folder to train.</summary>
 public sealed record TrainingOptions
 {
-    /// <summary>Epochs to train (at least 1; default 1).</summary>
+    /// <summary>Epochs to train (at least 1; default 1). Ignored when <see cref="MaxSteps"/> is set.</summary>
     public int Epochs { get; init; } = 1;
+
+    /// <summary>
+    /// A step budget instead of whole epochs: train this many steps in all, over as many epochs as they take (the last
+    /// one may stop part-way), as <c>generative train --steps N</c> does; null (the default) trains <see cref="Epochs"/>
+    /// epochs. The budget counts from the run's first step, so <see cref="ImageModel.ResumeAsync"/> with a larger one
+    /// continues exactly where an uninterrupted run would be.
+    /// </summary>
+    public long? MaxSteps { get; init; }
 
     /// <summary>
     /// Examples per step (at least 1); null (the default) takes the model's: its source's batch size, as
@@ -28,6 +36,7 @@ public sealed record TrainingOptions
     internal void Validate()
     {
         if (Epochs < 1) throw new ArgumentException($"Epochs: expected at least 1 but got {Epochs}.", nameof(Epochs));
+        if (MaxSteps is < 1) throw new ArgumentException($"MaxSteps: expected at least 1 step (or null: whole epochs) but got {MaxSteps}.", nameof(MaxSteps));
         if (BatchSize is < 1) throw new ArgumentException($"BatchSize: expected at least 1 but got {BatchSize}.", nameof(BatchSize));
         if (CheckpointEverySteps < 0)
             throw new ArgumentException($"CheckpointEverySteps: expected 0 or more but got {CheckpointEverySteps}.", nameof(CheckpointEverySteps));
