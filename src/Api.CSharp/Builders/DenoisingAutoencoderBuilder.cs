@@ -66,9 +66,9 @@ public sealed record DenoisingAutoencoderBuilder
         // The library's presets themselves (those `--set network=linear|deep|conv` picks), not their names.
         var preset = network switch
         {
-            DenoisingNetwork.Linear => Generative.DenoisingNetwork.NewFullyConnected(AutoencoderModule.linear),
-            DenoisingNetwork.Deep => Generative.DenoisingNetwork.NewFullyConnected(AutoencoderModule.deep),
-            DenoisingNetwork.Convolutional => Generative.DenoisingNetwork.NewConvolutional(ConvAutoencoderModule.source),
+            DenoisingNetwork.Linear => Generative.DenoiserNetwork.NewFullyConnected(AutoencoderModule.linear),
+            DenoisingNetwork.Deep => Generative.DenoiserNetwork.NewFullyConnected(AutoencoderModule.deep),
+            DenoisingNetwork.Convolutional => Generative.DenoiserNetwork.NewConvolutional(ConvAutoencoderModule.source),
             _ => throw new ArgumentException($"network: expected Linear, Deep or Convolutional but got {network}.", nameof(network)),
         };
         var chosen = ChosenOptimizer is null ? preset : WithOptimizer(preset, ChosenOptimizer);
@@ -91,18 +91,18 @@ public sealed record DenoisingAutoencoderBuilder
         ModelFactory.Build(_context, Spec, Config, ModelFactory.DefaultNormalization(Spec),
                            (ctx, id, s, n, m) => new AutoencoderModel(ctx, id, s, n, m));
 
-    private static OptimizerSpec OptimizerOf(Generative.DenoisingNetwork network) => network switch
+    private static OptimizerSpec OptimizerOf(Generative.DenoiserNetwork network) => network switch
     {
-        Generative.DenoisingNetwork.FullyConnected f => f.Item.Optimizer,
-        Generative.DenoisingNetwork.Convolutional c => c.Item.Optimizer,
+        Generative.DenoiserNetwork.FullyConnected f => f.Item.Optimizer,
+        Generative.DenoiserNetwork.Convolutional c => c.Item.Optimizer,
         _ => throw new InvalidOperationException($"unknown denoising network {network}"),
     };
 
     // F# records are immutable: a copy of the network's config with the optimiser replaced, the other fields kept.
-    private static Generative.DenoisingNetwork WithOptimizer(Generative.DenoisingNetwork network, OptimizerSpec o) => network switch
+    private static Generative.DenoiserNetwork WithOptimizer(Generative.DenoiserNetwork network, OptimizerSpec o) => network switch
     {
-        Generative.DenoisingNetwork.FullyConnected f => Generative.DenoisingNetwork.NewFullyConnected(f.Item.With(optimizer: o)),
-        Generative.DenoisingNetwork.Convolutional c => Generative.DenoisingNetwork.NewConvolutional(c.Item.With(optimizer: o)),
+        Generative.DenoiserNetwork.FullyConnected f => Generative.DenoiserNetwork.NewFullyConnected(f.Item.With(optimizer: o)),
+        Generative.DenoiserNetwork.Convolutional c => Generative.DenoiserNetwork.NewConvolutional(c.Item.With(optimizer: o)),
         _ => throw new InvalidOperationException($"unknown denoising network {network}"),
     };
 }

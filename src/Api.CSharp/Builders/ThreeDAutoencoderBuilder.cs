@@ -29,7 +29,7 @@ public sealed record ThreeDAutoencoderBuilder
     /// mean/std puts 14% of the pixels above 1, where Tanh cannot reach. Not part of the config record: it describes
     /// the data the model will be given.
     /// </summary>
-    public Normalization Normalization { get; private init; }
+    public ImageNormalization Normalization { get; private init; }
 
     /// <summary>A copy with another optimiser.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="optimizer"/> is null.</exception>
@@ -37,7 +37,7 @@ public sealed record ThreeDAutoencoderBuilder
         this with { Config = Config.With(optimizer: (optimizer ?? throw new ArgumentNullException(nameof(optimizer))).Spec) };
 
     /// <summary>A copy expecting images with another normalisation.</summary>
-    public ThreeDAutoencoderBuilder WithNormalization(Normalization normalization) => this with { Normalization = normalization };
+    public ThreeDAutoencoderBuilder WithNormalization(ImageNormalization normalization) => this with { Normalization = normalization };
 
     /// <summary>Validates the config and creates the model, its weights seeded by the context.</summary>
     /// <exception cref="ArgumentException">A value out of range; ParamName is the setting key, as <c>--set</c> and

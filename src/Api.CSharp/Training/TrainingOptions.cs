@@ -45,20 +45,6 @@ public sealed record TrainingOptions
     }
 }
 
-/// <summary>A progress snapshot, reported after every training step.</summary>
-/// <param name="Epoch">The epoch in progress (1-based).</param>
-/// <param name="Epochs">Epochs in the run.</param>
-/// <param name="StepInEpoch">Steps done in this epoch.</param>
-/// <param name="StepsPerEpoch">Steps in an epoch.</param>
-/// <param name="Step">Steps done in the run.</param>
-/// <param name="TotalSteps">Steps the run will take.</param>
-/// <param name="Metrics">This step's named loss terms, e.g. "loss".</param>
-/// <param name="Elapsed">Training time in this call.</param>
-/// <param name="ExamplesPerSecond">Throughput in this call.</param>
-public sealed record TrainingProgress(
-    int Epoch, int Epochs, int StepInEpoch, int StepsPerEpoch, long Step, long TotalSteps,
-    IReadOnlyDictionary<string, double> Metrics, TimeSpan Elapsed, double ExamplesPerSecond);
-
 /// <summary>One finished epoch: mean of each loss term, the step reached, its duration.</summary>
 public sealed record EpochSummary(int Epoch, long Step, IReadOnlyDictionary<string, double> Metrics, TimeSpan Duration);
 
