@@ -90,10 +90,14 @@ module Experiment =
         fitModelOf entry s (RunSettings.build entry s (Device.resolve s.Device)) data events token
 
     /// The settings of a run to resume (with `budget` as its new length), its catalog entry and its newest checkpoint.
-    let private resumeSettings (folder: string) (budget: TrainingBudget option) (device: DeviceChoice) =
+    /// `given` is the data handed to the run (`resumeModel`), checked as given; None checks the data the settings name.
+    let private resumeSettings (folder: string) (budget: TrainingBudget option) (device: DeviceChoice) (given: RunData option) =
         let saved = RunFolder.readSettings folder
         let s = { (match budget with Some b -> RunSettings.withBudget b saved | None -> saved) with Device = device }
-        let entry = validated s
+        let entry =
+            match given with
+            | Some data -> validatedWith (fun entry -> RunSettings.validateGivenData entry s data) s
+            | None -> validated s
         let ck =
             match Checkpoint.latest (RunFolder.checkpointsFolder folder) with
             | Some c -> c
@@ -107,13 +111,13 @@ module Experiment =
     /// the run's start), None keeps its own.
     let resumeModel (folder: string) (budget: TrainingBudget option) (device: DeviceChoice) (model: RunModel) (data: RunData)
                     (events: RunEvents) (token: CancellationToken) : RunResult =
-        let s, entry, ck = resumeSettings folder budget device
+        let s, entry, ck = resumeSettings folder budget device (Some data)
         RunTraining.run entry s folder (Some ck) model data events token
 
     /// Continues a run from its newest checkpoint (what `generative train --resume` does); `budget` gives the run a
     /// new length (epochs, or a step budget counted from the run's start), None keeps its own.
     let resume (folder: string) (budget: TrainingBudget option) (device: DeviceChoice) (events: RunEvents) (token: CancellationToken) : RunResult =
-        let s, entry, ck = resumeSettings folder budget device
+        let s, entry, ck = resumeSettings folder budget device None
         use data = loadDataOf entry s
         RunTraining.run entry s folder (Some ck) (RunSettings.build entry s (Device.resolve s.Device)) data events token
 
