@@ -59,7 +59,7 @@ public sealed record VariationalAutoencoderBuilder
     public VariationalAutoencoderBuilder WithBeta(double beta) => this with { Config = Copy(Config, beta: beta) };
 
     /// <summary>A copy with another likelihood (it also sets the images' normalisation: see <see cref="VaeLikelihood"/>).</summary>
-    /// <exception cref="ArgumentException"><paramref name="likelihood"/> is not a <see cref="CSharp.Likelihood"/>;
+    /// <exception cref="ArgumentException"><paramref name="likelihood"/> is not a <see cref="VaeLikelihood"/>;
     /// ParamName is "likelihood", the setting key.</exception>
     public VariationalAutoencoderBuilder WithLikelihood(VaeLikelihood likelihood)
     {
