@@ -109,6 +109,25 @@ public sealed class GenerativeContext
     /// the file and what it holds, e.g. "holds a ae-linear (an autoencoder), which is not a GAN".</exception>
     public TModel Load<TModel>(string path) where TModel : TrainableModel => ModelLoader.Load<TModel>(this, path);
 
+    /// <summary>
+    /// Continues the run in <paramref name="runFolder"/> from its newest checkpoint on a background thread, as
+    /// <c>generative train --resume</c> does: the model is built from the run's settings and the data is the data set
+    /// (from the cache) or text file its run.json names. A run trained on data given in code (an IDX folder, a string)
+    /// resumes with the model's own <see cref="ImageModel.ResumeAsync"/> instead.
+    /// </summary>
+    /// <param name="runFolder">The run folder.</param>
+    /// <param name="epochs">The run's new epoch count; null keeps its own length.</param>
+    /// <param name="maxSteps">A new step budget instead, counted from the run's first step; null keeps its own length.</param>
+    /// <param name="progress">Receives a snapshot after every step.</param>
+    /// <param name="cancellationToken">Stops training after the current step; a checkpoint is saved first.</param>
+    /// <returns>The trained model (yours to dispose) and the run.</returns>
+    /// <exception cref="ArgumentException">Both <paramref name="epochs"/> and <paramref name="maxSteps"/>, a value below 1,
+    /// or a run whose data was given in code (ParamName "runFolder").</exception>
+    /// <exception cref="FileNotFoundException">Not a run folder, no checkpoint in it yet, or its data set is not fetched.</exception>
+    public Task<ResumedRun> ResumeAsync(string runFolder, int? epochs = null, long? maxSteps = null,
+                                        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        RunResumption.ResumeAsync(this, runFolder, epochs, maxSteps, progress, cancellationToken);
+
     /// <summary>The torch device this context computes on (resolving Auto).</summary>
     public torch.Device TorchDevice => Generative.Device.resolve(DeviceChoice);
 

@@ -60,4 +60,29 @@ public sealed class StepBudgetAndResumeTests
         Assert.Equal("maxSteps", Assert.Throws<ArgumentException>(() => model.Resume(run.Folder, data, epochs: 2, maxSteps: 3)).ParamName);
         Assert.Throws<FileNotFoundException>(() => model.Resume(Path.Combine(RunsRoot(), "nowhere"), data));
     }
+
+    [Fact]
+    public async Task The_context_resumes_a_run_from_its_folder_alone_as_the_command_line_does()
+    {
+        var text = TinyText.Abc(300);
+        using var model = TinyText.TinyCharLstm(_ctx).Build(text);
+        var first = await model.FitAsync(text, new TrainingOptions { MaxSteps = 2, BatchSize = 8, RunsRoot = RunsRoot() });
+        var progress = new RecordingProgress<TrainingProgress>();
+        var resumed = await _ctx.ResumeAsync(first.Folder, maxSteps: 4, progress: progress);
+        using var lm = Assert.IsType<TextGeneratorModel>(resumed.Model);
+        Assert.Equal([3L, 4L], progress.Items.Select(p => p.Step));
+        Assert.Equal(first.Folder, resumed.Run.Folder);
+        Assert.Equal(model.Settings, lm.Settings);
+    }
+
+    [Fact]
+    public async Task The_context_sends_a_run_on_data_given_in_code_to_the_models_ResumeAsync()
+    {
+        var data = _ctx.Data.FromIdxFolder(TinyData.Create(64, 16));
+        using var model = _ctx.Autoencoders.Linear().WithHiddenSize(8).Build();
+        var run = await model.FitAsync(data, new TrainingOptions { MaxSteps = 1, BatchSize = 32, RunsRoot = RunsRoot() });
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => _ctx.ResumeAsync(run.Folder, maxSteps: 2));
+        Assert.Equal("runFolder", e.ParamName);
+        Assert.Contains("model.ResumeAsync", e.Message);
+    }
 }

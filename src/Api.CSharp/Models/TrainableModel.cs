@@ -59,7 +59,7 @@ public abstract class TrainableModel : IDisposable
     /// <paramref name="data"/> through <c>Experiment.resumeModel</c>, what <c>generative train --resume</c> runs. The
     /// arguments and the run folder are checked now.
     /// </summary>
-    private protected Func<RunResult> ResumeJob(string runFolder, RunData data, int? epochs, long? maxSteps,
+    internal Func<RunResult> ResumeJob(string runFolder, RunData data, int? epochs, long? maxSteps,
                                                 IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(runFolder);
@@ -96,7 +96,7 @@ public abstract class TrainableModel : IDisposable
     }
 
     /// <summary>Runs a training job on a background thread (see <see cref="RunNow"/>).</summary>
-    private protected Task<TrainingRun> StartAsync(Func<RunResult> job, CancellationToken cancellationToken)
+    internal Task<TrainingRun> StartAsync(Func<RunResult> job, CancellationToken cancellationToken)
     {
         Acquire();
         return Task.Run(() => Finish(job, cancellationToken), CancellationToken.None);
