@@ -4,14 +4,14 @@ using Microsoft.FSharp.Core;
 namespace Generative.CSharp;
 
 /// <summary>
-/// What every model of the facade shares: training into a run folder, saving and disposing. Image models add
-/// <see cref="ImageModel.FitAsync"/> and their operations (reconstruct, sample, ...); text generators add
-/// <see cref="TextGeneratorModel.FitAsync"/> and generation.
+/// What every model of the facade shares: training into a run folder (one call at a time), resuming, saving and
+/// disposing. Image models add <see cref="ImageModel.FitAsync"/> and their operations (reconstruct, sample, ...); text
+/// generators add <see cref="TextGeneratorModel.FitAsync"/> and generation.
 /// </summary>
 public abstract class TrainableModel : IDisposable
 {
     private bool _disposed;
-    // 1 while a training call runs (see Train).
+    // 1 while a training call runs (see Acquire).
     private int _training;
     private readonly string _normalizationName;
 
