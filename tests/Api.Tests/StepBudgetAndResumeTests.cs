@@ -23,6 +23,7 @@ public sealed class StepBudgetAndResumeTests
         Assert.True(File.Exists(run.Report), "the run still ends with its report");
         Assert.True(File.Exists(Path.Combine(run.Folder, "checkpoints", "latest")), "a checkpoint at step 5 to continue from");
         Assert.Equal("MaxSteps", Assert.Throws<ArgumentException>(() => model.Fit(data, new TrainingOptions { MaxSteps = 0 })).ParamName);
+        Assert.Equal("MaxSteps", Assert.Throws<ArgumentException>(() => model.Fit(data, new TrainingOptions { Epochs = 3, MaxSteps = 5 })).ParamName);
     }
 
     [Fact]

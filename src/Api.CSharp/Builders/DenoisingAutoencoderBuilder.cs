@@ -43,11 +43,11 @@ public sealed record DenoisingAutoencoderBuilder
         _ => DenoisingNetwork.Linear,
     };
 
-    /// <summary>The optimiser: the one given to <see cref="WithOptimizer"/>, else the network preset's (Adam, lr 1e-3;
+    /// <summary>The optimiser: the one given to <see cref="WithOptimizer(Optimizer)"/>, else the network preset's (Adam, lr 1e-3;
     /// AE-DEEP's adds weight decay 1e-6, AE-CONV's 1e-5), as with <c>--set network=...</c>.</summary>
     public Optimizer Optimizer => Optimizer.Of(OptimizerOf(Config.Network));
 
-    /// <summary>The optimiser given to <see cref="WithOptimizer"/>, kept across <see cref="WithNetwork"/>; null: the preset's.</summary>
+    /// <summary>The optimiser given to <see cref="WithOptimizer(Optimizer)"/>, kept across <see cref="WithNetwork"/>; null: the preset's.</summary>
     private OptimizerSpec? ChosenOptimizer { get; init; }
 
     /// <summary>A copy with another corruption.</summary>
@@ -57,7 +57,7 @@ public sealed record DenoisingAutoencoderBuilder
 
     /// <summary>
     /// A copy training another network: the library's preset of that name (<c>DenoisingAutoencoder.network</c>) with its
-    /// optimiser, or the one given to <see cref="WithOptimizer"/> (in either order), as <c>--set network=...</c> does.
+    /// optimiser, or the one given to <see cref="WithOptimizer(Optimizer)"/> (in either order), as <c>--set network=...</c> does.
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="network"/> is not a <see cref="DenoisingNetwork"/>; ParamName is
     /// "network", the setting key.</exception>

@@ -3,7 +3,10 @@ namespace Generative.CSharp;
 /// <summary>How long and in what folder to train.</summary>
 public sealed record TrainingOptions
 {
-    /// <summary>Epochs to train (at least 1; default 1). Ignored when <see cref="MaxSteps"/> is set.</summary>
+    /// <summary>
+    /// Epochs to train (at least 1; default 1). With <see cref="MaxSteps"/> it stays at its default: the budget then
+    /// decides the epochs, and any other value is refused (ParamName "MaxSteps"), as <c>--epochs</c> with <c>--steps</c> is.
+    /// </summary>
     public int Epochs { get; init; } = 1;
 
     /// <summary>
@@ -36,6 +39,10 @@ public sealed record TrainingOptions
     internal void Validate()
     {
         if (Epochs < 1) throw new ArgumentException($"Epochs: expected at least 1 but got {Epochs}.", nameof(Epochs));
+        if (MaxSteps is not null && Epochs != 1)
+            throw new ArgumentException(
+                $"MaxSteps: expected either Epochs or MaxSteps (both say how long to train) but got Epochs = {Epochs} and MaxSteps = {MaxSteps}; leave Epochs out for a step budget.",
+                nameof(MaxSteps));
         if (MaxSteps is < 1) throw new ArgumentException($"MaxSteps: expected at least 1 step (or null: whole epochs) but got {MaxSteps}.", nameof(MaxSteps));
         if (BatchSize is < 1) throw new ArgumentException($"BatchSize: expected at least 1 but got {BatchSize}.", nameof(BatchSize));
         if (CheckpointEverySteps < 0)
