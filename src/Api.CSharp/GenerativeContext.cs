@@ -31,16 +31,19 @@ public enum ComputeDevice
 public sealed class GenerativeContext
 {
     /// <summary>Creates a context.</summary>
+    /// <exception cref="ArgumentException">An unknown device, or fewer than 1 thread (ParamName "threads").</exception>
     /// <param name="seed">Seeds initial weights, data order and noise.</param>
     /// <param name="device">Where to compute; <see cref="ComputeDevice.Auto"/> picks CUDA when available.</param>
+    /// <param name="threads">CPU threads libtorch may use (see <see cref="Threads"/>); null leaves the current count.</param>
     /// <exception cref="InvalidOperationException">libtorch could not be loaded; the message names the runtime package to add.</exception>
-    public GenerativeContext(long seed = 42, ComputeDevice device = ComputeDevice.Auto)
+    public GenerativeContext(long seed = 42, ComputeDevice device = ComputeDevice.Auto, int? threads = null)
     {
         if (!Enum.IsDefined(device))
             throw new ArgumentException($"device: expected Auto, Cpu or Cuda but got {device}.", nameof(device));
         // Load libtorch now: the first tensor (often a data set's) would otherwise fail with TorchSharp's message,
         // which names no package to add.
         Generative.Device.ensureNativeLoaded();
+        if (threads is { } count) Threads = count;
         Seed = seed;
         Device = device;
         Data = new DataCatalog(this);
@@ -70,6 +73,64 @@ public sealed class GenerativeContext
 
     /// <summary>Language model builders: <c>CharLstm()</c>, <c>WordLstm()</c>; they train on a <see cref="TextData"/>.</summary>
     public TextGeneratorCatalog TextGenerators { get; }
+
+    /// <summary>
+    /// CPU threads libtorch uses for one operation, as <c>generative --threads N</c> sets them (default: one per core).
+    /// libtorch has one such setting per process, so this reads and sets it for every context. On a machine that other
+    /// work keeps busy, fewer threads than free cores is often much faster: OpenMP threads waiting for a busy core spin
+    /// against each other.
+    /// </summary>
+    /// <exception cref="ArgumentException">Set below 1; ParamName is "threads".</exception>
+    public int Threads
+    {
+        get => torch.get_num_threads();
+        set
+        {
+            if (value < 1) throw new ArgumentException($"threads: expected at least 1 CPU thread but got {value}.", "threads");
+            torch.set_num_threads(value);
+        }
+    }
+
+    /// <summary>
+    /// Loads a model saved with <see cref="TrainableModel.Save"/>, or the newest checkpoint of a run folder, as the
+    /// wrapper of its kind: a <see cref="GanModel"/>, <see cref="AutoencoderModel"/>, <see cref="VariationalAutoencoderModel"/>,
+    /// <see cref="AdversarialAutoencoderModel"/>, <see cref="ClassifierModel"/> or <see cref="TextGeneratorModel"/>
+    /// (test it with <c>is</c>, or ask for one with <see cref="Load{TModel}"/>).
+    /// </summary>
+    /// <param name="path">A .safetensors model file or a run folder.</param>
+    /// <exception cref="FileNotFoundException">No such file or folder, or a run folder without a checkpoint.</exception>
+    /// <exception cref="InvalidDataException">Not a model file or run folder, or a damaged one; the message names it.</exception>
+    public TrainableModel Load(string path) => ModelLoader.Wrap(this, ModelLoader.Read(this, path));
+
+    /// <summary>
+    /// Loads a model file or a run folder's newest checkpoint as a <typeparamref name="TModel"/>, e.g.
+    /// <c>ctx.Load&lt;GanModel&gt;("gan.safetensors")</c>; <see cref="AutoencoderModel"/> also takes a variational
+    /// autoencoder, <see cref="ImageModel"/> any image model.
+    /// </summary>
+    /// <param name="path">A .safetensors model file or a run folder.</param>
+    /// <exception cref="FileNotFoundException">No such file or folder, or a run folder without a checkpoint.</exception>
+    /// <exception cref="InvalidDataException">Not a model file, a damaged one, or another kind of model: the message names
+    /// the file and what it holds, e.g. "holds a ae-linear (an autoencoder), which is not a GAN".</exception>
+    public TModel Load<TModel>(string path) where TModel : TrainableModel => ModelLoader.Load<TModel>(this, path);
+
+    /// <summary>
+    /// Continues the run in <paramref name="runFolder"/> from its newest checkpoint on a background thread, as
+    /// <c>generative train --resume</c> does: the model is built from the run's settings and the data is the data set
+    /// (from the cache) or text file its run.json names. A run trained on data given in code (an IDX folder, a string)
+    /// resumes with the model's own <see cref="ImageModel.ResumeAsync"/> instead.
+    /// </summary>
+    /// <param name="runFolder">The run folder.</param>
+    /// <param name="epochs">The run's new epoch count; null keeps its own length.</param>
+    /// <param name="maxSteps">A new step budget instead, counted from the run's first step; null keeps its own length.</param>
+    /// <param name="progress">Receives a snapshot after every step.</param>
+    /// <param name="cancellationToken">Stops training after the current step; a checkpoint is saved first.</param>
+    /// <returns>The trained model (yours to dispose) and the run.</returns>
+    /// <exception cref="ArgumentException">Both <paramref name="epochs"/> and <paramref name="maxSteps"/>, a value below 1,
+    /// or a run whose data was given in code (ParamName "runFolder").</exception>
+    /// <exception cref="FileNotFoundException">Not a run folder, no checkpoint in it yet, or its data set is not fetched.</exception>
+    public Task<ResumedRun> ResumeAsync(string runFolder, int? epochs = null, long? maxSteps = null,
+                                        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        RunResumption.ResumeAsync(this, runFolder, epochs, maxSteps, progress, cancellationToken);
 
     /// <summary>The torch device this context computes on (resolving Auto).</summary>
     public torch.Device TorchDevice => Generative.Device.resolve(DeviceChoice);

@@ -9,6 +9,7 @@ type TrainArgs =
     | Corpus of name: string
     | Text of file: string
     | Epochs of count: int
+    | Steps of count: int64
     | [<AltCommandLine("-b")>] Batch_Size of size: int
     | Seed of seed: int64
     | Device of device: string
@@ -28,6 +29,7 @@ type TrainArgs =
             | Corpus _ -> "the text a language model trains on: tiny-shakespeare (default) or jargon."
             | Text _ -> "a UTF-8 text file a language model trains on (instead of a named corpus)."
             | Epochs _ -> "epochs to train (default 1); with --resume, the new total."
+            | Steps _ -> "train this many steps in all instead of whole epochs (the last epoch may stop part-way); with --resume, the new total."
             | Batch_Size _ -> "examples per step (default: the model's source's, shown by `generative models`; 64 for most)."
             | Seed _ -> "seed of initial weights, data order and noise (default 42)."
             | Device _ -> "auto (default: CUDA when available), cpu or cuda."

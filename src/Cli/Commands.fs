@@ -49,9 +49,20 @@ let private printResult (r: RunResult) =
     Console.WriteLine(sprintf "report: %s" (Path.GetFullPath r.Report))
     if r.Outcome = Cancelled then 130 else 0
 
+/// The budget `--epochs N` or `--steps N` gives (None: neither); both at once is a usage error.
+let private budgetOf (args: ParseResults<TrainArgs>) : TrainingBudget option =
+    match args.TryGetResult TrainArgs.Epochs, args.TryGetResult TrainArgs.Steps with
+    | Some _, Some _ -> raise (UsageError "--epochs and --steps both say how long to train: give one.")
+    | Some n, None -> Some (TrainingBudget.Epochs n)
+    | None, Some n ->
+        if n < 1L then raise (UsageError(sprintf "--steps expects a positive number of steps, but got %d." n))
+        Some (TrainingBudget.Steps n)
+    | None, None -> None
+
 /// `generative train`.
 let train (args: ParseResults<TrainArgs>) =
     let device = args.TryGetResult TrainArgs.Device |> Option.map Device.parse |> Option.defaultValue Auto
+    let budget = budgetOf args
     let r =
         match args.TryGetResult TrainArgs.Resume with
         | Some folder ->
@@ -59,7 +70,7 @@ let train (args: ParseResults<TrainArgs>) =
                 raise (UsageError "--resume continues a run with its own model and settings: give either a model or --resume.")
             withCancelKey (fun token ->
                 ProgressDisplay.run (fun onStep log ->
-                    Experiment.resume folder (args.TryGetResult TrainArgs.Epochs) device { OnStep = onStep; Log = log } token))
+                    Experiment.resume folder budget device { OnStep = onStep; Log = log } token))
         | None ->
             let model =
                 match args.TryGetResult TrainArgs.Model with
@@ -77,7 +88,6 @@ let train (args: ParseResults<TrainArgs>) =
                     TextFile = args.TryGetResult TrainArgs.Text
                     DataFolder = args.TryGetResult TrainArgs.Data
                     Normalization = args.TryGetResult TrainArgs.Normalization
-                    Epochs = args.GetResult(TrainArgs.Epochs, d.Epochs)
                     BatchSize = args.GetResult(TrainArgs.Batch_Size, d.BatchSize)
                     Seed = args.GetResult(TrainArgs.Seed, d.Seed)
                     Device = device
@@ -85,6 +95,7 @@ let train (args: ParseResults<TrainArgs>) =
                     RunFolder = args.TryGetResult TrainArgs.Run_Folder
                     CheckpointEverySteps = args.GetResult(TrainArgs.Checkpoint_Every, d.CheckpointEverySteps)
                     KeepCheckpoints = args.GetResult(TrainArgs.Keep_Checkpoints, d.KeepCheckpoints) }
+                |> fun s -> match budget with Some b -> RunSettings.withBudget b s | None -> s
             // Settings the command line gave are checked before anything is loaded or written; a bad one is a usage
             // error (exit 2) naming the setting.
             try Experiment.validate s

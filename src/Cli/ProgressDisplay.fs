@@ -6,26 +6,26 @@ open System.Diagnostics
 open Spectre.Console
 open Generative
 
-let private terms (p: TrainingProgress) =
+let private terms (p: StepProgress) =
     p.Terms |> Map.toList |> List.map (fun (k, v) -> sprintf "%s %.4g" k v) |> String.concat "  "
 
-let private eta (p: TrainingProgress) =
+let private eta (p: StepProgress) =
     let done' = max 1L p.Step
     let perStep = p.Elapsed.TotalSeconds / float done'
     TimeSpan.FromSeconds(perStep * float (p.TotalSteps - p.Step)).ToString(@"h\:mm\:ss")
 
 /// One line describing a progress snapshot, as printed when output is redirected.
-let line (p: TrainingProgress) =
+let line (p: StepProgress) =
     sprintf "epoch %d/%d  step %d/%d  %s  %s ex/s  ETA %s"
         p.Epoch p.Epochs p.StepInEpoch p.StepsPerEpoch (terms p) (p.ExamplesPerSecond.ToString("N0")) (eta p)
 
 /// Runs `work`, giving it a progress callback and a log function suited to the console.
-let run (work: (TrainingProgress -> unit) -> (string -> unit) -> 'T) : 'T =
+let run (work: (StepProgress -> unit) -> (string -> unit) -> 'T) : 'T =
     if Console.IsOutputRedirected || not AnsiConsole.Profile.Capabilities.Interactive then
         // Plain lines, at most one every 5 seconds, so logs stay readable.
         let clock = Stopwatch.StartNew()
         let mutable last = -5.0
-        let onStep (p: TrainingProgress) =
+        let onStep (p: StepProgress) =
             if clock.Elapsed.TotalSeconds - last >= 5.0 || p.Step = p.TotalSteps then
                 last <- clock.Elapsed.TotalSeconds
                 Console.WriteLine(line p)
@@ -43,7 +43,7 @@ let run (work: (TrainingProgress -> unit) -> (string -> unit) -> 'T) : 'T =
                    SpinnerColumn() |])
             .Start(fun ctx ->
                 let task = ctx.AddTask("starting", maxValue = 1.0)
-                let onStep (p: TrainingProgress) =
+                let onStep (p: StepProgress) =
                     task.MaxValue <- float p.TotalSteps
                     task.Value <- float p.Step
                     task.Description <-

@@ -29,7 +29,7 @@ public sealed class AdversarialAutoencoderBuilderTests
     {
         var b = _ctx.Autoencoders.SupervisedAdversarial();
         Assert.Equal((10, 392, 1500, 0.2), (b.CodeSize, b.HiddenWidth, b.DiscriminatorWidth, b.Dropout));
-        Assert.Equal(LatentPrior.Gaussian(5), b.Prior);
+        Assert.Equal(CodePrior.Gaussian(5), b.Prior);
         Assert.Equal("gaussian:std=5", b.Prior.ToString());
         Assert.False(b.TieLabelsToPrior);
         Assert.Equal((1.0, 0.1), (b.AdversarialWeight, b.ValidationFraction));
@@ -38,7 +38,7 @@ public sealed class AdversarialAutoencoderBuilderTests
         // The library's AAE-S default; the source's 1e-4 stays AAE-U's.
         Assert.Equal(Optimizer.Adam(1e-3), b.GeneratorOptimizer);
         Assert.Equal(Optimizer.Adam(1e-4), _ctx.Autoencoders.Adversarial().GeneratorOptimizer);
-        Assert.Equal(LatentPrior.Of(LatentPriorModule.paperMixture), LatentPrior.Mixture());
+        Assert.Equal(CodePrior.Of(LatentPriorModule.paperMixture), CodePrior.Mixture());
     }
 
     [Fact]
@@ -46,7 +46,7 @@ public sealed class AdversarialAutoencoderBuilderTests
     {
         var a = _ctx.Autoencoders.Adversarial();
         var b = a.WithCodeSize(4).WithHiddenWidth(32).WithDiscriminatorWidth(16).WithDropout(0.0)
-                 .WithPrior(LatentPrior.Mixture(10, 2.0, 0.4, 0.1)).WithTieLabelsToPrior().WithAdversarialWeight(0.5)
+                 .WithPrior(CodePrior.Mixture(10, 2.0, 0.4, 0.1)).WithTieLabelsToPrior().WithAdversarialWeight(0.5)
                  .WithReconstructionOptimizer(Optimizer.Adam(2e-3)).WithDiscriminatorOptimizer(Optimizer.Sgd(0.01))
                  .WithGeneratorOptimizer(Optimizer.RmsProp(1e-4)).WithValidation(0.0);
         Assert.Equal(SettingsOf(AdversarialAutoencoderEntries.unsupervised, AaeModule.unsupervised), SettingsOf(a.Spec, a.Config));
@@ -64,7 +64,7 @@ public sealed class AdversarialAutoencoderBuilderTests
                          .Settings.Select(t => (t.Item1, t.Item2)).ToList();
         Assert.Equal(cli, model.Settings);
         Assert.Equal((4, 10, false), (model.CodeSize, model.Classes, model.IsSupervised));
-        Assert.Equal(LatentPrior.Mixture(10, 2.0, 0.4, 0.1), model.Prior);
+        Assert.Equal(CodePrior.Mixture(10, 2.0, 0.4, 0.1), model.Prior);
     }
 
     public static IEnumerable<object[]> BadValues() =>
@@ -98,11 +98,11 @@ public sealed class AdversarialAutoencoderBuilderTests
         ("adversarial-weight", "negative") => () => _ctx.Autoencoders.Adversarial().WithAdversarialWeight(-0.1),
         ("adversarial-weight", _) => () => _ctx.Autoencoders.Adversarial().WithAdversarialWeight(double.PositiveInfinity),
         ("validation", _) => () => _ctx.Autoencoders.SupervisedAdversarial().WithValidation(1.0),
-        ("prior", "gaussian std 0") => () => LatentPrior.Gaussian(0),
-        ("prior", "no components") => () => LatentPrior.Mixture(components: 0),
-        ("prior", "negative radius") => () => LatentPrior.Mixture(radius: -1),
-        ("prior", "radial std 0") => () => LatentPrior.Mixture(radialStd: 0),
-        ("prior", _) => () => LatentPrior.Mixture(tangentialStd: double.PositiveInfinity),
+        ("prior", "gaussian std 0") => () => CodePrior.Gaussian(0),
+        ("prior", "no components") => () => CodePrior.Mixture(components: 0),
+        ("prior", "negative radius") => () => CodePrior.Mixture(radius: -1),
+        ("prior", "radial std 0") => () => CodePrior.Mixture(radialStd: 0),
+        ("prior", _) => () => CodePrior.Mixture(tangentialStd: double.PositiveInfinity),
         _ => throw new ArgumentException(key),
     };
 
@@ -121,18 +121,18 @@ public sealed class AdversarialAutoencoderBuilderTests
     {
         var e = Assert.Throws<ArgumentException>(() => _ctx.Autoencoders.Adversarial().WithTieLabelsToPrior().Build());
         Assert.Equal("tie-labels", e.ParamName);
-        e = Assert.Throws<ArgumentException>(() => _ctx.Autoencoders.SupervisedAdversarial().WithPrior(LatentPrior.Mixture(components: 4)).WithTieLabelsToPrior().Build());
+        e = Assert.Throws<ArgumentException>(() => _ctx.Autoencoders.SupervisedAdversarial().WithPrior(CodePrior.Mixture(components: 4)).WithTieLabelsToPrior().Build());
         Assert.Equal("tie-labels", e.ParamName);
-        e = Assert.Throws<ArgumentException>(() => _ctx.Autoencoders.Adversarial().WithPrior(LatentPrior.Mixture()).WithCodeSize(3).Build());
+        e = Assert.Throws<ArgumentException>(() => _ctx.Autoencoders.Adversarial().WithPrior(CodePrior.Mixture()).WithCodeSize(3).Build());
         Assert.Equal("code-size", e.ParamName);
         e = Assert.Throws<ArgumentException>(() => _ctx.Autoencoders.Adversarial().WithLabelledFraction(0.5).Build());
         Assert.Equal("labelled-fraction", e.ParamName);
         // Set in either order, settings that go together build.
         var small = _ctx.Autoencoders.Adversarial().WithHiddenWidth(8).WithDiscriminatorWidth(8);
-        using var tiedFirst = small.WithTieLabelsToPrior().WithCodeSize(3).WithPrior(LatentPrior.Mixture()).WithCodeSize(2).Build();
-        using var priorFirst = small.WithPrior(LatentPrior.Mixture()).WithCodeSize(2).WithTieLabelsToPrior().Build();
+        using var tiedFirst = small.WithTieLabelsToPrior().WithCodeSize(3).WithPrior(CodePrior.Mixture()).WithCodeSize(2).Build();
+        using var priorFirst = small.WithPrior(CodePrior.Mixture()).WithCodeSize(2).WithTieLabelsToPrior().Build();
         Assert.Equal(tiedFirst.Settings, priorFirst.Settings);
-        using var semiSupervised = small.WithLabelledFraction(0.1).WithGaussianEncoder().WithPrior(LatentPrior.Mixture()).WithCodeSize(2).WithTieLabelsToPrior().Build();
+        using var semiSupervised = small.WithLabelledFraction(0.1).WithGaussianEncoder().WithPrior(CodePrior.Mixture()).WithCodeSize(2).WithTieLabelsToPrior().Build();
         Assert.Contains(("labelled-fraction", "0.1"), semiSupervised.Settings);
         Assert.Contains(("encoder", "gaussian"), semiSupervised.Settings);
     }
@@ -163,9 +163,9 @@ public sealed class AdversarialAutoencoderModelTests
     [Fact]
     public async Task A_tiny_aae_s_fits_then_encodes_decodes_samples_draws_style_grids_and_round_trips()
     {
-        var data = _ctx.Data.FromIdxFolder(TinyData.Create(128, 32), Normalization.ZeroToOne);
+        var data = _ctx.Data.FromIdxFolder(TinyData.Create(128, 32), ImageNormalization.ZeroToOne);
         using var model = Tiny(supervised: true).Build();
-        Assert.Equal(Normalization.ZeroToOne, model.Normalization);
+        Assert.Equal(ImageNormalization.ZeroToOne, model.Normalization);
         var progress = new RecordingProgress<TrainingProgress>();
         var run = await model.FitAsync(data, new TrainingOptions { Epochs = 2, BatchSize = 32, RunsRoot = RunsRoot() }, progress);
         // 128 images, 10% held out for validation: 116 in 4 steps an epoch.
@@ -224,7 +224,7 @@ public sealed class AdversarialAutoencoderModelTests
         Assert.Equal("labels", Assert.Throws<ArgumentException>(() => model.StyleTraversal([-1])).ParamName);
         Assert.Equal("steps", Assert.Throws<ArgumentException>(() => model.StyleTraversal(steps: 1)).ParamName);
         // With labels tied to a mixture, a row starts at its label's component: a label beyond them is still named.
-        using var tied = Tiny(supervised: true).WithPrior(LatentPrior.Mixture()).WithTieLabelsToPrior().Build();
+        using var tied = Tiny(supervised: true).WithPrior(CodePrior.Mixture()).WithTieLabelsToPrior().Build();
         Assert.Equal(new long[] { 2 * 2 * 3, 1, 28, 28 }, tied.StyleTraversal([9, 0], steps: 3).shape);
         Assert.Equal("labels", Assert.Throws<ArgumentException>(() => tied.StyleTraversal([10])).ParamName);
         using var codes = torch.zeros(2, 4);
@@ -288,7 +288,7 @@ public sealed class DefaultBatchSizeTests
     public async Task Without_a_batch_size_a_fit_takes_the_models_own()
     {
         Assert.Null(new TrainingOptions().BatchSize);
-        var data = _ctx.Data.FromIdxFolder(TinyData.Create(64, 16), Normalization.ZeroToOne);
+        var data = _ctx.Data.FromIdxFolder(TinyData.Create(64, 16), ImageNormalization.ZeroToOne);
         var runsRoot = Path.Combine(Path.GetTempPath(), "generative-batch-" + Guid.NewGuid().ToString("N"));
         using (var aae = _ctx.Autoencoders.Adversarial().WithCodeSize(2).WithHiddenWidth(8).WithDiscriminatorWidth(8).Build())
             Assert.Equal(1024, BatchSizeOf(await aae.FitAsync(data, new TrainingOptions { RunsRoot = runsRoot })));

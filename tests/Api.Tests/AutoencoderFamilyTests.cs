@@ -19,14 +19,14 @@ public sealed class AutoencoderBuilderTests
         ThrowsWithParam("encoder-widths", () => _ctx.Autoencoders.Deep().WithCodeSize(0).Build());
         ThrowsWithParam("hidden-channels", () => _ctx.Autoencoders.Convolutional().WithHiddenChannels(0).Build());
         ThrowsWithParam("code-channels", () => _ctx.Autoencoders.Convolutional().WithCodeChannels(-2).Build());
-        ThrowsWithParam("normalization", () => _ctx.Autoencoders.ThreeD().WithNormalization((Normalization)42).Build());
+        ThrowsWithParam("normalization", () => _ctx.Autoencoders.ThreeD().WithNormalization((ImageNormalization)42).Build());
         ThrowsWithParam("network", () => _ctx.Autoencoders.Denoising(Noise.Gaussian()).WithNetwork((DenoisingNetwork)9).Build());
         ThrowsWithParam("latent-dim", () => _ctx.Autoencoders.Variational(0).Build());
         ThrowsWithParam("hidden-width", () => _ctx.Autoencoders.Variational().WithHiddenWidth(-1).Build());
         ThrowsWithParam("beta", () => _ctx.Autoencoders.Variational().WithBeta(-0.5).Build());
         ThrowsWithParam("beta", () => _ctx.Autoencoders.Variational().WithBeta(double.NaN).Build());
         ThrowsWithParam("iwae-samples", () => _ctx.Autoencoders.Variational().WithImportanceSamples(0).Build());
-        ThrowsWithParam("likelihood", () => _ctx.Autoencoders.Variational().WithLikelihood((Likelihood)5).Build());
+        ThrowsWithParam("likelihood", () => _ctx.Autoencoders.Variational().WithLikelihood((VaeLikelihood)5).Build());
     }
 
     [Theory]
@@ -47,9 +47,9 @@ public sealed class AutoencoderBuilderTests
     public void Builders_are_immutable()
     {
         var vae = _ctx.Autoencoders.Variational(8);
-        var beta = vae.WithBeta(4).WithLikelihood(Likelihood.Bernoulli);
+        var beta = vae.WithBeta(4).WithLikelihood(VaeLikelihood.Bernoulli);
         Assert.Equal(1.0, vae.Beta);
-        Assert.Equal(Likelihood.Gaussian, vae.Likelihood);
+        Assert.Equal(VaeLikelihood.Gaussian, vae.Likelihood);
         Assert.Equal(4.0, beta.Beta);
         Assert.Equal(8, beta.LatentDim);
         var conv = _ctx.Autoencoders.Convolutional();
@@ -64,12 +64,12 @@ public sealed class AutoencoderBuilderTests
 
     public static IEnumerable<object[]> Models() =>
     [
-        ["deep", 9, Normalization.ZeroToOne],
-        ["3d", 3, Normalization.MinusOneToOne],
-        ["conv", 32, Normalization.MinusOneToOne],
-        ["denoise", 128, Normalization.ZeroToOne],
-        ["vae", 20, Normalization.MinusOneToOne],
-        ["vae-bernoulli", 20, Normalization.ZeroToOne],
+        ["deep", 9, ImageNormalization.ZeroToOne],
+        ["3d", 3, ImageNormalization.MinusOneToOne],
+        ["conv", 32, ImageNormalization.MinusOneToOne],
+        ["denoise", 128, ImageNormalization.ZeroToOne],
+        ["vae", 20, ImageNormalization.MinusOneToOne],
+        ["vae-bernoulli", 20, ImageNormalization.ZeroToOne],
     ];
 
     private AutoencoderModel Build(string kind) => kind switch
@@ -79,13 +79,13 @@ public sealed class AutoencoderBuilderTests
         "conv" => _ctx.Autoencoders.Convolutional().Build(),
         "denoise" => _ctx.Autoencoders.Denoising(Noise.Masking(0.3)).Build(),
         "vae" => _ctx.Autoencoders.Variational().Build(),
-        "vae-bernoulli" => _ctx.Autoencoders.Variational().WithLikelihood(Likelihood.Bernoulli).Build(),
+        "vae-bernoulli" => _ctx.Autoencoders.Variational().WithLikelihood(VaeLikelihood.Bernoulli).Build(),
         _ => throw new ArgumentException(kind),
     };
 
     [Theory]
     [MemberData(nameof(Models))]
-    public void Encode_decode_and_reconstruct_have_the_right_shapes(string kind, int codeSize, Normalization normalization)
+    public void Encode_decode_and_reconstruct_have_the_right_shapes(string kind, int codeSize, ImageNormalization normalization)
     {
         using var model = Build(kind);
         Assert.Equal(normalization, model.Normalization);
@@ -120,8 +120,8 @@ public sealed class VariationalAutoencoderTests
     [Fact]
     public async Task Fit_reports_the_elbo_terms_and_save_then_load_gives_identical_outputs()
     {
-        var data = _ctx.Data.FromIdxFolder(TinyData.Create(128, 32), Normalization.ZeroToOne);
-        using var vae = _ctx.Autoencoders.Variational(4).WithHiddenWidth(32).WithLikelihood(Likelihood.Bernoulli)
+        var data = _ctx.Data.FromIdxFolder(TinyData.Create(128, 32), ImageNormalization.ZeroToOne);
+        using var vae = _ctx.Autoencoders.Variational(4).WithHiddenWidth(32).WithLikelihood(VaeLikelihood.Bernoulli)
                             .WithImportanceSamples(5).Build();
         var progress = new RecordingProgress<TrainingProgress>();
         var run = await vae.FitAsync(data, new TrainingOptions { Epochs = 1, BatchSize = 32, RunsRoot = RunsRoot() }, progress);

@@ -57,7 +57,7 @@ public sealed class ClassifierTests
             var run = await model.FitAsync(data, new TrainingOptions { Epochs = 1, BatchSize = 32, RunsRoot = RunsRoot() });
             Assert.Contains(run.Metrics, m => m.Name == "test accuracy");
         }
-        var meanStd = _ctx.Data.FromIdxFolder(TinyData.Create(128, 32), Normalization.MeanStd);
+        var meanStd = _ctx.Data.FromIdxFolder(TinyData.Create(128, 32), ImageNormalization.MeanStd);
         using var cnn = _ctx.Classifiers.Cnn().Build();
         var r = await cnn.FitAsync(meanStd, new TrainingOptions { Epochs = 1, BatchSize = 32, RunsRoot = RunsRoot() });
         Assert.Contains(r.Metrics, m => m.Name == "test accuracy");

@@ -20,11 +20,11 @@ public sealed class GanBuilderTests
     [Fact]
     public void Score_losses_are_rejected_for_sigmoid_discriminators()
     {
-        var e = Assert.Throws<ArgumentException>(() => _ctx.Gans.Mlp().WithLoss(GanLoss.Hinge).Build());
+        var e = Assert.Throws<ArgumentException>(() => _ctx.Gans.Mlp().WithLoss(AdversarialLoss.Hinge).Build());
         Assert.Equal("loss", e.ParamName);
-        e = Assert.Throws<ArgumentException>(() => _ctx.Gans.KerasDcgan().WithLoss(GanLoss.WassersteinGp).Build());
+        e = Assert.Throws<ArgumentException>(() => _ctx.Gans.KerasDcgan().WithLoss(AdversarialLoss.WassersteinGp).Build());
         Assert.Equal("loss", e.ParamName);
-        using var ok = _ctx.Gans.Mlp().WithVariant(MlpGanVariant.C).WithLoss(GanLoss.Hinge).Build();
+        using var ok = _ctx.Gans.Mlp().WithVariant(MlpGanVariant.C).WithLoss(AdversarialLoss.Hinge).Build();
         Assert.Contains(("loss", "hinge"), ok.Settings);
     }
 
@@ -32,7 +32,7 @@ public sealed class GanBuilderTests
     public void Builders_are_immutable_and_map_onto_settings()
     {
         var a = _ctx.Gans.Mlp();
-        var b = a.WithVariant(MlpGanVariant.B).WithLatentSize(8).WithNoise(GanNoise.Uniform).WithLoss(GanLoss.LeastSquares)
+        var b = a.WithVariant(MlpGanVariant.B).WithLatentSize(8).WithNoise(GanNoise.Uniform).WithLoss(AdversarialLoss.LeastSquares)
                  .WithOptimizers(Optimizer.Adam(1e-4), Optimizer.Sgd(0.01, 0.9, nesterov: true));
         Assert.Equal(MlpGanVariant.A, a.Variant);
         Assert.Equal(GanModule.mlpA.LatentSize, a.LatentSize);
@@ -42,7 +42,7 @@ public sealed class GanBuilderTests
         Assert.Contains(("latent-size", "8"), model.Settings);
         Assert.Contains(("noise", "uniform"), model.Settings);
         Assert.Contains(("loss", "least-squares"), model.Settings);
-        Assert.Equal(Normalization.MinusOneToOne, model.Normalization);
+        Assert.Equal(ImageNormalization.MinusOneToOne, model.Normalization);
     }
 
     [Fact]
@@ -68,7 +68,7 @@ public sealed class GanBuilderTests
     public void Loss_presets_forward_to_the_library()
     {
         Assert.Equal(["minimax", "non-saturating", "least-squares", "hinge", "wasserstein-gp"],
-                     new[] { GanLoss.Minimax, GanLoss.NonSaturating, GanLoss.LeastSquares, GanLoss.Hinge, GanLoss.WassersteinGp }.Select(l => l.Name));
+                     new[] { AdversarialLoss.Minimax, AdversarialLoss.NonSaturating, AdversarialLoss.LeastSquares, AdversarialLoss.Hinge, AdversarialLoss.WassersteinGp }.Select(l => l.Name));
     }
 }
 
@@ -81,7 +81,7 @@ public sealed class GanTrainingTests
     [Fact]
     public async Task FitAsync_trains_both_networks_and_reports_the_named_terms()
     {
-        var data = _ctx.Data.FromIdxFolder(TinyData.Create(128, 64), Normalization.MinusOneToOne);
+        var data = _ctx.Data.FromIdxFolder(TinyData.Create(128, 64), ImageNormalization.MinusOneToOne);
         using var model = _ctx.Gans.Mlp().Build();
         var progress = new RecordingProgress<TrainingProgress>();
         var run = await model.FitAsync(data, new TrainingOptions { Epochs = 1, BatchSize = 32, RunsRoot = RunsRoot() }, progress);

@@ -319,7 +319,7 @@ public sealed class TextGeneratorFileTests
         Assert.Equal(model.Settings, written);
 
         // What `generative train --resume <folder> --epochs 2` does.
-        var resumed = Experiment.resume(folder, FSharpOption<int>.Some(2), DeviceChoice.Cpu, Experiment.consoleEvents, CancellationToken.None);
+        var resumed = Experiment.resume(folder, FSharpOption<TrainingBudget>.Some(TrainingBudget.NewEpochs(2)), DeviceChoice.Cpu, Experiment.consoleEvents, CancellationToken.None);
         Assert.True(resumed.Outcome.IsCompleted, $"resume: {resumed.Outcome}");
         Assert.Equal(2, resumed.History.Epochs.Length);
     }

@@ -46,7 +46,7 @@ public sealed class TypedConfigTests
         var gan = _ctx.Gans.KerasDcgan();
         Assert.Equal(GanEntries.kerasDcgan.Defaults.LatentSize, gan.LatentSize);
         Assert.Equal(GanEntries.kerasDcgan.Defaults.GeneratorOptimizer, gan.GeneratorOptimizer.Spec);
-        Assert.Same(GanLoss.NonSaturating, gan.Loss);
+        Assert.Same(AdversarialLoss.NonSaturating, gan.Loss);
         Assert.Equal(ClassifierEntries.cnn.Defaults.Patience, _ctx.Classifiers.Cnn().Patience);
     }
 
@@ -124,7 +124,7 @@ public sealed class TypedConfigTests
         var sgd = Optimizer.Sgd(0.05, momentum: 0.9);
         var dae = _ctx.Autoencoders.Denoising(Noise.Gaussian()).WithOptimizer(sgd).WithNetwork(DenoisingNetwork.Deep);
         Assert.Equal(sgd, dae.Optimizer);
-        var network = Assert.IsType<Generative.DenoisingNetwork.FullyConnected>(dae.Config.Network);
+        var network = Assert.IsType<Generative.DenoiserNetwork.FullyConnected>(dae.Config.Network);
         Assert.Equal(AutoencoderEntries.deep.Defaults.EncoderWidths, network.Item.EncoderWidths);
     }
 
@@ -192,10 +192,10 @@ public sealed class TypedConfigTests
     [Fact]
     public async Task A_fit_writes_the_settings_the_command_line_writes_for_the_config()
     {
-        var builder = _ctx.Autoencoders.Variational(3).WithHiddenWidth(16).WithLikelihood(Likelihood.Bernoulli).WithBeta(2.5)
+        var builder = _ctx.Autoencoders.Variational(3).WithHiddenWidth(16).WithLikelihood(VaeLikelihood.Bernoulli).WithBeta(2.5)
                           .WithImportanceSamples(2).WithOptimizer(Optimizer.Adam(2e-3, weightDecay: 1e-4));
         using var model = builder.Build();
-        var data = _ctx.Data.FromIdxFolder(TinyData.Create(64, 16), Normalization.ZeroToOne);
+        var data = _ctx.Data.FromIdxFolder(TinyData.Create(64, 16), ImageNormalization.ZeroToOne);
         var runsRoot = Path.Combine(Path.GetTempPath(), "generative-typed-" + Guid.NewGuid().ToString("N"));
         var run = await model.FitAsync(data, new TrainingOptions { Epochs = 1, BatchSize = 32, RunsRoot = runsRoot });
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(run.Folder, "run.json")));
@@ -212,21 +212,21 @@ public sealed class TypedConfigTests
     [Fact]
     public void GanLoss_All_is_the_library_list()
     {
-        Assert.Equal(GanLossModule.all.Select(l => l.Name), GanLoss.All.Select(l => l.Name));
-        foreach (var preset in new[] { GanLoss.Minimax, GanLoss.NonSaturating, GanLoss.LeastSquares, GanLoss.Hinge, GanLoss.WassersteinGp })
-            Assert.Contains(preset, GanLoss.All);
-        foreach (var loss in GanLoss.All)
-            Assert.Equal(loss, GanLoss.FromName(loss.Name.ToUpperInvariant()));
-        Assert.Same(GanLoss.Hinge, GanLoss.FromName(" hinge "));
+        Assert.Equal(GanLossModule.all.Select(l => l.Name), AdversarialLoss.All.Select(l => l.Name));
+        foreach (var preset in new[] { AdversarialLoss.Minimax, AdversarialLoss.NonSaturating, AdversarialLoss.LeastSquares, AdversarialLoss.Hinge, AdversarialLoss.WassersteinGp })
+            Assert.Contains(preset, AdversarialLoss.All);
+        foreach (var loss in AdversarialLoss.All)
+            Assert.Equal(loss, AdversarialLoss.FromName(loss.Name.ToUpperInvariant()));
+        Assert.Same(AdversarialLoss.Hinge, AdversarialLoss.FromName(" hinge "));
     }
 
     [Fact]
     public void GanLoss_FromName_rejects_an_unknown_name_listing_the_valid_ones()
     {
-        var e = Assert.Throws<ArgumentException>(() => GanLoss.FromName("wasserstein"));
+        var e = Assert.Throws<ArgumentException>(() => AdversarialLoss.FromName("wasserstein"));
         Assert.Equal("loss", e.ParamName);
-        Assert.All(GanLoss.All, l => Assert.Contains(l.Name, e.Message));
-        Assert.Throws<ArgumentNullException>(() => GanLoss.FromName(null!));
+        Assert.All(AdversarialLoss.All, l => Assert.Contains(l.Name, e.Message));
+        Assert.Throws<ArgumentNullException>(() => AdversarialLoss.FromName(null!));
     }
 
     [Fact]

@@ -43,6 +43,8 @@ let tests =
               [ "train"; "vae"; "--set"; "latent-dim=0" ], "latent-dim: expected a positive dimension"
               [ "train"; "gan-mlp"; "--set"; "g-optimizer=adam:lr=fast" ], "g-optimizer: expected a number for lr"
               [ "train"; "ae-linear"; "--epochs"; "0" ], "epochs: expected at least 1"
+              [ "train"; "ae-linear"; "--steps"; "0" ], "--steps expects a positive number of steps, but got 0"
+              [ "train"; "ae-linear"; "--epochs"; "2"; "--steps"; "5" ], "--epochs and --steps both say how long to train: give one"
               [ "train"; "char-lstm"; "--dataset"; "mnist" ], "dataset: expected a text corpus"
               [ "train"; "ae-linear"; "--corpus"; "tiny-shakespeare" ], "dataset: expected a data set of images"
               [ "train"; "ae-linear"; "--text"; "book.txt" ], "text: expected no text file"

@@ -32,7 +32,7 @@ let aeLinear =
             eprintfn "ae-linear: test MSE per pixel %.5f after 1 epoch" mse1
             Expect.isLessThan mse1 0.013 "one epoch of AE-LIN (the CLI's defaults) reaches a test MSE per pixel below 0.013"
             Expect.isTrue (File.Exists first.Report) "report.html is written"
-            let second = Experiment.resume first.Folder (Some 2) Cpu quiet CancellationToken.None
+            let second = Experiment.resume first.Folder (Some (TrainingBudget.Epochs 2)) Cpu quiet CancellationToken.None
             let mse2 = metric "test MSE per pixel" second
             eprintfn "ae-linear: test MSE per pixel %.5f after the resumed second epoch" mse2
             Expect.isLessThan mse2 mse1 "the resumed second epoch lowers the test error"

@@ -11,11 +11,11 @@ var ctx = new GenerativeContext(seed: 42);
 var progress = new Progress<TrainingProgress>(p =>
 {
     if (p.Step % 100 == 0)
-        Console.WriteLine($"  step {p.Step}/{p.TotalSteps}  " + string.Join("  ", p.Metrics.Select(m => $"{m.Key} {m.Value:G4}")));
+        Console.WriteLine($"  step {p.Step}/{p.TotalSteps}  " + p.Metrics);   // the three phases' terms; p.Loss is "reconstruction"
 });
 
-var mnist = ctx.Data.Mnist(Normalization.ZeroToOne);
-// The source's networks; With* changes any of them, e.g. .WithPrior(LatentPrior.Mixture()).WithTieLabelsToPrior().
+var mnist = ctx.Data.Mnist(ImageNormalization.ZeroToOne);
+// The source's networks; With* changes any of them, e.g. .WithPrior(CodePrior.Mixture()).WithTieLabelsToPrior().
 using var aae = ctx.Autoencoders.SupervisedAdversarial().Build();
 Console.WriteLine($"AAE-S with {aae.ParameterCount:N0} parameters, prior {aae.Prior}");
 
@@ -27,14 +27,14 @@ foreach (var metric in run.Metrics)
 
 // Image i of a sample is written as class i mod 10: ten columns count through the digits.
 using var samples = aae.Sample(80, seed: 1);
-samples.SaveGrid("aae-s-samples.png", columns: 10);
+samples.SaveGrid("aae-s-samples.png", aae, columns: 10);
 // Each row keeps a class and sweeps one code dimension: the style changes, the digit does not.
 using var traversal = aae.StyleTraversal(steps: 10);
-traversal.SaveGrid("aae-s-style-traversal.png", columns: 10);
+traversal.SaveGrid("aae-s-style-traversal.png", aae, columns: 10);
 // Each row: a test digit, then its code (its style) written as 0, 1, ..., 9.
 using var digits = mnist.TestImages[..8];
 using var transfer = aae.StyleTransfer(digits);
-transfer.SaveGrid("aae-s-style-transfer.png", columns: 1 + aae.Classes);
+transfer.SaveGrid("aae-s-style-transfer.png", aae, columns: 1 + aae.Classes);
 aae.Save("aae-s.safetensors");
 Console.WriteLine($"  report: {run.Report}");
 Console.WriteLine("  wrote aae-s-samples.png, aae-s-style-traversal.png, aae-s-style-transfer.png and aae-s.safetensors");

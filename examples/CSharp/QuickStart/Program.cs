@@ -8,7 +8,7 @@ using Generative.CSharp;
 var epochs = args.Length > 0 && int.TryParse(args[0], out var e) ? e : 1;
 
 var ctx = new GenerativeContext(seed: 42);                // CUDA when available, else CPU
-var mnist = ctx.Data.Mnist(Normalization.ZeroToOne);      // missing data: the error says which command fetches it
+var mnist = ctx.Data.Mnist(ImageNormalization.ZeroToOne);      // missing data: the error says which command fetches it
 
 using var model = ctx.Autoencoders.Linear()
                      .WithHiddenSize(128)
@@ -22,7 +22,7 @@ Console.CancelKeyPress += (_, args) => { args.Cancel = true; stop.Cancel(); };
 var progress = new Progress<TrainingProgress>(p =>
 {
     if (p.Step % 200 == 0)
-        Console.WriteLine($"epoch {p.Epoch}/{p.Epochs}  step {p.Step}/{p.TotalSteps}  loss {p.Metrics["loss"]:F5}  {p.ExamplesPerSecond:N0} img/s");
+        Console.WriteLine($"epoch {p.Epoch}/{p.Epochs}  step {p.Step}/{p.TotalSteps}  loss {p.Loss:F5}  {p.ExamplesPerSecond:N0} img/s");
 });
 
 try
@@ -34,15 +34,15 @@ try
 }
 catch (OperationCanceledException)
 {
-    Console.WriteLine("stopped; the run folder holds a checkpoint to resume from with `generative train --resume <folder>`");
+    Console.WriteLine("stopped; the run folder holds a checkpoint: model.ResumeAsync(folder, mnist) or `generative train --resume <folder>` continues it");
     return 130;
 }
 
 // Reconstruct the first 32 test digits and save them under their originals.
 using var originals = mnist.TestImages[..32];
 using var reconstructions = model.Reconstruct(originals);
-originals.SaveGrid("quickstart-originals.png");
-reconstructions.SaveGrid("quickstart-reconstructions.png");
+originals.SaveGrid("quickstart-originals.png", mnist);
+reconstructions.SaveGrid("quickstart-reconstructions.png", model);
 model.Save("ae-linear.safetensors");
 Console.WriteLine("wrote quickstart-originals.png, quickstart-reconstructions.png and ae-linear.safetensors");
 return 0;

@@ -34,7 +34,7 @@ Console.CancelKeyPress += (_, args) => { args.Cancel = true; stop.Cancel(); };
 var progress = new Progress<TrainingProgress>(p =>
 {
     if (p.Step % 10 == 0)
-        Console.WriteLine($"epoch {p.Epoch}/{p.Epochs}  step {p.Step}/{p.TotalSteps}  loss {p.Metrics["loss"]:F3} nats per character  {p.ExamplesPerSecond:N0} characters/s");
+        Console.WriteLine($"epoch {p.Epoch}/{p.Epochs}  step {p.Step}/{p.TotalSteps}  loss {p.Loss:F3} nats per character  {p.ExamplesPerSecond:N0} characters/s");
 });
 
 try

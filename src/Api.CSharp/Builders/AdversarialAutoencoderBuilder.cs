@@ -4,7 +4,7 @@ namespace Generative.CSharp;
 /// Builds an adversarial autoencoder (<c>AdversarialAutoencoderEntries</c>; Makhzani et al. 2015): encoder
 /// 784-<c>HiddenWidth</c>-<c>HiddenWidth</c>-<c>CodeSize</c>, decoder back to 784 with a sigmoid output, and a
 /// discriminator <c>CodeSize</c>-<c>DiscriminatorWidth</c>-<c>DiscriminatorWidth</c>-1 that pushes the codes towards a
-/// <see cref="LatentPrior"/>; every training step runs the source's three phases (reconstruction, discriminator,
+/// <see cref="CodePrior"/>; every training step runs the source's three phases (reconstruction, discriminator,
 /// encoder as a generator). AAE-U (<c>aae</c>) is unsupervised; AAE-S (<c>aae-s</c>) also gives the decoder the one-hot
 /// label, so the code holds only the style. Holds the model's config record, starting from the catalog's preset.
 /// Immutable: every With* returns a new builder.
@@ -50,7 +50,7 @@ public sealed record AdversarialAutoencoderBuilder
     public double Dropout => Config.Dropout;
 
     /// <summary>What the codes are matched to (default N(0, 5² I), the source's). Setting key "prior".</summary>
-    public LatentPrior Prior => LatentPrior.Of(Config.Prior);
+    public CodePrior Prior => CodePrior.Of(Config.Prior);
 
     /// <summary>
     /// Whether the discriminator also sees each code's label and the prior draws each "real" code from that label's
@@ -102,10 +102,10 @@ public sealed record AdversarialAutoencoderBuilder
     /// <exception cref="ArgumentException">Outside [0, 1); ParamName is "dropout".</exception>
     public AdversarialAutoencoderBuilder WithDropout(double probability) => Edit(Copy(Config, dropout: probability));
 
-    /// <summary>A copy with another prior, e.g. <c>LatentPrior.Mixture()</c> (a mixture needs an even code size,
+    /// <summary>A copy with another prior, e.g. <c>CodePrior.Mixture()</c> (a mixture needs an even code size,
     /// checked by Build()).</summary>
     /// <exception cref="ArgumentNullException"><paramref name="prior"/> is null.</exception>
-    public AdversarialAutoencoderBuilder WithPrior(LatentPrior prior) =>
+    public AdversarialAutoencoderBuilder WithPrior(CodePrior prior) =>
         Edit(Copy(Config, prior: (prior ?? throw new ArgumentNullException(nameof(prior))).Core));
 
     /// <summary>

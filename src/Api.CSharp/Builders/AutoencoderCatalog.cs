@@ -43,4 +43,12 @@ public sealed class AutoencoderCatalog
     /// holds only the style: a code can be written as any class (<see cref="AdversarialAutoencoderModel.StyleTransfer"/>).
     /// </summary>
     public AdversarialAutoencoderBuilder SupervisedAdversarial() => new(_context, AdversarialAutoencoderEntries.supervised);
+
+    /// <summary>
+    /// Loads an autoencoder (a variational autoencoder's file gives a <see cref="VariationalAutoencoderModel"/>; an adversarial autoencoder loads with <c>ctx.Load&lt;AdversarialAutoencoderModel&gt;(path)</c>) saved with <see cref="TrainableModel.Save"/>, or the newest checkpoint of a run folder of one.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">No such file or folder.</exception>
+    /// <exception cref="InvalidDataException">Not a model file, a damaged one, or another kind of model; the message names
+    /// the file and what it holds.</exception>
+    public AutoencoderModel Load(string path) => ModelLoader.Load<AutoencoderModel>(_context, path);
 }

@@ -47,4 +47,12 @@ public sealed class ClassifierCatalog
 
     /// <summary>CLS-PYR: Gaussian-pyramid features and a one-vs-rest linear SVM (hinge loss, C = 1), [0, 1] input.</summary>
     public ClassifierBuilder PyramidSvm() => new(_context, ClassifierEntries.pyramidSvm);
+
+    /// <summary>
+    /// Loads a classifier saved with <see cref="TrainableModel.Save"/>, or the newest checkpoint of a run folder of one.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">No such file or folder.</exception>
+    /// <exception cref="InvalidDataException">Not a model file, a damaged one, or another kind of model; the message names
+    /// the file and what it holds.</exception>
+    public ClassifierModel Load(string path) => ModelLoader.Load<ClassifierModel>(_context, path);
 }

@@ -43,11 +43,11 @@ public sealed record DenoisingAutoencoderBuilder
         _ => DenoisingNetwork.Linear,
     };
 
-    /// <summary>The optimiser: the one given to <see cref="WithOptimizer"/>, else the network preset's (Adam, lr 1e-3;
+    /// <summary>The optimiser: the one given to <see cref="WithOptimizer(Optimizer)"/>, else the network preset's (Adam, lr 1e-3;
     /// AE-DEEP's adds weight decay 1e-6, AE-CONV's 1e-5), as with <c>--set network=...</c>.</summary>
     public Optimizer Optimizer => Optimizer.Of(OptimizerOf(Config.Network));
 
-    /// <summary>The optimiser given to <see cref="WithOptimizer"/>, kept across <see cref="WithNetwork"/>; null: the preset's.</summary>
+    /// <summary>The optimiser given to <see cref="WithOptimizer(Optimizer)"/>, kept across <see cref="WithNetwork"/>; null: the preset's.</summary>
     private OptimizerSpec? ChosenOptimizer { get; init; }
 
     /// <summary>A copy with another corruption.</summary>
@@ -57,7 +57,7 @@ public sealed record DenoisingAutoencoderBuilder
 
     /// <summary>
     /// A copy training another network: the library's preset of that name (<c>DenoisingAutoencoder.network</c>) with its
-    /// optimiser, or the one given to <see cref="WithOptimizer"/> (in either order), as <c>--set network=...</c> does.
+    /// optimiser, or the one given to <see cref="WithOptimizer(Optimizer)"/> (in either order), as <c>--set network=...</c> does.
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="network"/> is not a <see cref="DenoisingNetwork"/>; ParamName is
     /// "network", the setting key.</exception>
@@ -66,9 +66,9 @@ public sealed record DenoisingAutoencoderBuilder
         // The library's presets themselves (those `--set network=linear|deep|conv` picks), not their names.
         var preset = network switch
         {
-            DenoisingNetwork.Linear => Generative.DenoisingNetwork.NewFullyConnected(AutoencoderModule.linear),
-            DenoisingNetwork.Deep => Generative.DenoisingNetwork.NewFullyConnected(AutoencoderModule.deep),
-            DenoisingNetwork.Convolutional => Generative.DenoisingNetwork.NewConvolutional(ConvAutoencoderModule.source),
+            DenoisingNetwork.Linear => Generative.DenoiserNetwork.NewFullyConnected(AutoencoderModule.linear),
+            DenoisingNetwork.Deep => Generative.DenoiserNetwork.NewFullyConnected(AutoencoderModule.deep),
+            DenoisingNetwork.Convolutional => Generative.DenoiserNetwork.NewConvolutional(ConvAutoencoderModule.source),
             _ => throw new ArgumentException($"network: expected Linear, Deep or Convolutional but got {network}.", nameof(network)),
         };
         var chosen = ChosenOptimizer is null ? preset : WithOptimizer(preset, ChosenOptimizer);
@@ -91,18 +91,18 @@ public sealed record DenoisingAutoencoderBuilder
         ModelFactory.Build(_context, Spec, Config, ModelFactory.DefaultNormalization(Spec),
                            (ctx, id, s, n, m) => new AutoencoderModel(ctx, id, s, n, m));
 
-    private static OptimizerSpec OptimizerOf(Generative.DenoisingNetwork network) => network switch
+    private static OptimizerSpec OptimizerOf(Generative.DenoiserNetwork network) => network switch
     {
-        Generative.DenoisingNetwork.FullyConnected f => f.Item.Optimizer,
-        Generative.DenoisingNetwork.Convolutional c => c.Item.Optimizer,
+        Generative.DenoiserNetwork.FullyConnected f => f.Item.Optimizer,
+        Generative.DenoiserNetwork.Convolutional c => c.Item.Optimizer,
         _ => throw new InvalidOperationException($"unknown denoising network {network}"),
     };
 
     // F# records are immutable: a copy of the network's config with the optimiser replaced, the other fields kept.
-    private static Generative.DenoisingNetwork WithOptimizer(Generative.DenoisingNetwork network, OptimizerSpec o) => network switch
+    private static Generative.DenoiserNetwork WithOptimizer(Generative.DenoiserNetwork network, OptimizerSpec o) => network switch
     {
-        Generative.DenoisingNetwork.FullyConnected f => Generative.DenoisingNetwork.NewFullyConnected(f.Item.With(optimizer: o)),
-        Generative.DenoisingNetwork.Convolutional c => Generative.DenoisingNetwork.NewConvolutional(c.Item.With(optimizer: o)),
+        Generative.DenoiserNetwork.FullyConnected f => Generative.DenoiserNetwork.NewFullyConnected(f.Item.With(optimizer: o)),
+        Generative.DenoiserNetwork.Convolutional c => Generative.DenoiserNetwork.NewConvolutional(c.Item.With(optimizer: o)),
         _ => throw new InvalidOperationException($"unknown denoising network {network}"),
     };
 }

@@ -35,7 +35,7 @@ public abstract record GanBuilder<TSelf> where TSelf : GanBuilder<TSelf>
     public GanNoise Noise => Config.Noise.IsUniform ? GanNoise.Uniform : GanNoise.Normal;
 
     /// <summary>The objective (the preset's unless set).</summary>
-    public GanLoss Loss => GanLoss.Of(Config.Loss);
+    public AdversarialLoss Loss => AdversarialLoss.Of(Config.Loss);
 
     /// <summary>Discriminator updates per generator update (the preset's unless set: 1 in every source).</summary>
     public int DiscriminatorSteps => Config.DiscriminatorSteps;
@@ -59,16 +59,16 @@ public abstract record GanBuilder<TSelf> where TSelf : GanBuilder<TSelf>
     {
         var core = noise switch
         {
-            GanNoise.Normal => Generative.GanNoise.Normal,
-            GanNoise.Uniform => Generative.GanNoise.Uniform,
+            GanNoise.Normal => Generative.LatentNoise.Normal,
+            GanNoise.Uniform => Generative.LatentNoise.Uniform,
             _ => throw new ArgumentException($"noise: expected Normal or Uniform but got {noise}.", nameof(noise)),
         };
         return Edit(c => Copy(c, noise: core));
     }
 
-    /// <summary>A copy with another objective, e.g. <c>GanLoss.LeastSquares</c> (checked against the discriminator by Build()).</summary>
+    /// <summary>A copy with another objective, e.g. <c>AdversarialLoss.LeastSquares</c> (checked against the discriminator by Build()).</summary>
     /// <exception cref="ArgumentNullException"><paramref name="loss"/> is null.</exception>
-    public TSelf WithLoss(GanLoss loss)
+    public TSelf WithLoss(AdversarialLoss loss)
     {
         var core = (loss ?? throw new ArgumentNullException(nameof(loss))).Core;
         return Edit(c => Copy(c, loss: core));
@@ -102,7 +102,7 @@ public abstract record GanBuilder<TSelf> where TSelf : GanBuilder<TSelf>
     private TSelf Edit(Func<GanConfig, GanConfig> edit) => (TSelf)(this with { Config = edit(Config), Edits = Edits.Add(edit) });
 
     // F# records are immutable: a copy with the given fields replaced, the others kept.
-    private static GanConfig Copy(GanConfig c, int? latentSize = null, Generative.GanNoise? noise = null, Generative.GanLoss? loss = null,
+    private static GanConfig Copy(GanConfig c, int? latentSize = null, Generative.LatentNoise? noise = null, Generative.GanLoss? loss = null,
                                   int? discriminatorSteps = null, OptimizerSpec? generatorOptimizer = null,
                                   OptimizerSpec? discriminatorOptimizer = null, double? flipProbability = null) =>
         new(c.Architecture, latentSize ?? c.LatentSize, noise ?? c.Noise, c.HiddenWidth, c.Dropout, loss ?? c.Loss,

@@ -1,6 +1,6 @@
 namespace Generative.CSharp;
 
-/// <summary>The GANs, each as a typed builder: <c>ctx.Gans.Dcgan().WithLoss(GanLoss.LeastSquares).Build()</c>.</summary>
+/// <summary>The GANs, each as a typed builder: <c>ctx.Gans.Dcgan().WithLoss(AdversarialLoss.LeastSquares).Build()</c>.</summary>
 public sealed class GanCatalog
 {
     private readonly GenerativeContext _context;
@@ -18,4 +18,12 @@ public sealed class GanCatalog
 
     /// <summary>DCGAN-B (Keras style).</summary>
     public KerasDcganBuilder KerasDcgan() => new(_context);
+
+    /// <summary>
+    /// Loads a GAN saved with <see cref="TrainableModel.Save"/>, or the newest checkpoint of a run folder of one.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">No such file or folder.</exception>
+    /// <exception cref="InvalidDataException">Not a model file, a damaged one, or another kind of model; the message names
+    /// the file and what it holds.</exception>
+    public GanModel Load(string path) => ModelLoader.Load<GanModel>(_context, path);
 }

@@ -12,8 +12,8 @@ internal static class ModelFactory
     /// only), builds the model on the context's device and wraps it with the config's full settings (what Save and a
     /// training run's run.json store, the same text the command line writes for this config).
     /// </summary>
-    public static T Build<TConfig, T>(GenerativeContext context, ModelSpec<TConfig> spec, TConfig config, Normalization normalization,
-                                      Func<GenerativeContext, string, IReadOnlyList<(string Key, string Value)>, Normalization, RunModel, T> wrap) =>
+    public static T Build<TConfig, T>(GenerativeContext context, ModelSpec<TConfig> spec, TConfig config, ImageNormalization normalization,
+                                      Func<GenerativeContext, string, IReadOnlyList<(string Key, string Value)>, ImageNormalization, RunModel, T> wrap) =>
         Build(context, spec, config, (ctx, id, settings, model) => wrap(ctx, id, settings, normalization, model));
 
     /// <summary>
@@ -34,5 +34,5 @@ internal static class ModelFactory
         configured.Settings.Select(s => (s.Item1, s.Item2)).ToList();
 
     /// <summary>The normalisation a catalog model expects by default ("zero-one", "minus-one-one" or "mean-std").</summary>
-    public static Normalization DefaultNormalization<TConfig>(ModelSpec<TConfig> spec) => NormalizationNames.Parse(spec.Normalization);
+    public static ImageNormalization DefaultNormalization<TConfig>(ModelSpec<TConfig> spec) => NormalizationNames.Parse(spec.Normalization);
 }

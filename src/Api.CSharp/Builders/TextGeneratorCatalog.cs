@@ -23,4 +23,12 @@ public sealed class TextGeneratorCatalog
     /// 2e-3, clipping at norm 5.
     /// </summary>
     public TextGeneratorBuilder WordLstm() => new(_context, LanguageModelEntries.words);
+
+    /// <summary>
+    /// Loads a text generator saved with <see cref="TrainableModel.Save"/>, or the newest checkpoint of a run folder of one.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">No such file or folder.</exception>
+    /// <exception cref="InvalidDataException">Not a model file, a damaged one, or another kind of model; the message names
+    /// the file and what it holds.</exception>
+    public TextGeneratorModel Load(string path) => ModelLoader.Load<TextGeneratorModel>(_context, path);
 }

@@ -25,11 +25,11 @@ public sealed record ThreeDAutoencoderBuilder
     public Optimizer Optimizer => Optimizer.Of(Config.Optimizer);
 
     /// <summary>
-    /// The images' normalisation (default [-1, 1]). <see cref="CSharp.Normalization.MeanStd"/> is allowed, but MNIST's
+    /// The images' normalisation (default [-1, 1]). <see cref="ImageNormalization.MeanStd"/> is allowed, but MNIST's
     /// mean/std puts 14% of the pixels above 1, where Tanh cannot reach. Not part of the config record: it describes
     /// the data the model will be given.
     /// </summary>
-    public Normalization Normalization { get; private init; }
+    public ImageNormalization Normalization { get; private init; }
 
     /// <summary>A copy with another optimiser.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="optimizer"/> is null.</exception>
@@ -37,11 +37,11 @@ public sealed record ThreeDAutoencoderBuilder
         this with { Config = Config.With(optimizer: (optimizer ?? throw new ArgumentNullException(nameof(optimizer))).Spec) };
 
     /// <summary>A copy expecting images with another normalisation.</summary>
-    public ThreeDAutoencoderBuilder WithNormalization(Normalization normalization) => this with { Normalization = normalization };
+    public ThreeDAutoencoderBuilder WithNormalization(ImageNormalization normalization) => this with { Normalization = normalization };
 
     /// <summary>Validates the config and creates the model, its weights seeded by the context.</summary>
     /// <exception cref="ArgumentException">A value out of range; ParamName is the setting key, as <c>--set</c> and
-    /// run.json name it; "normalization" for a value that is not a <see cref="CSharp.Normalization"/>.</exception>
+    /// run.json name it; "normalization" for a value that is not a <see cref="ImageNormalization"/>.</exception>
     public AutoencoderModel Build()
     {
         if (!Enum.IsDefined(Normalization))

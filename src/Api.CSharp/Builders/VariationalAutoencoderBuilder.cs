@@ -1,7 +1,7 @@
 namespace Generative.CSharp;
 
 /// <summary>The decoder's likelihood p(x | z) of a variational autoencoder.</summary>
-public enum Likelihood
+public enum VaeLikelihood
 {
     /// <summary>Gaussian of variance ½ around a Tanh output (the source's summed squared error), on [-1, 1] images.</summary>
     Gaussian,
@@ -41,7 +41,7 @@ public sealed record VariationalAutoencoderBuilder
     public double Beta => Config.Beta;
 
     /// <summary>The likelihood (default Gaussian on [-1, 1] images; Bernoulli trains on [0, 1] images).</summary>
-    public Likelihood Likelihood => Config.Likelihood.Equals(LikelihoodModule.bernoulli) ? Likelihood.Bernoulli : Likelihood.Gaussian;
+    public VaeLikelihood Likelihood => Config.Likelihood.Equals(LikelihoodModule.bernoulli) ? VaeLikelihood.Bernoulli : VaeLikelihood.Gaussian;
 
     /// <summary>Importance samples per test image of the IWAE negative log-likelihood estimate (default 50).</summary>
     public int ImportanceSamples => Config.IwaeSamples;
@@ -58,15 +58,15 @@ public sealed record VariationalAutoencoderBuilder
     /// <summary>A copy with another weight on the KL term (checked by Build()).</summary>
     public VariationalAutoencoderBuilder WithBeta(double beta) => this with { Config = Copy(Config, beta: beta) };
 
-    /// <summary>A copy with another likelihood (it also sets the images' normalisation: see <see cref="Likelihood"/>).</summary>
-    /// <exception cref="ArgumentException"><paramref name="likelihood"/> is not a <see cref="CSharp.Likelihood"/>;
+    /// <summary>A copy with another likelihood (it also sets the images' normalisation: see <see cref="VaeLikelihood"/>).</summary>
+    /// <exception cref="ArgumentException"><paramref name="likelihood"/> is not a <see cref="VaeLikelihood"/>;
     /// ParamName is "likelihood", the setting key.</exception>
-    public VariationalAutoencoderBuilder WithLikelihood(Likelihood likelihood)
+    public VariationalAutoencoderBuilder WithLikelihood(VaeLikelihood likelihood)
     {
         var core = likelihood switch
         {
-            Likelihood.Gaussian => LikelihoodModule.gaussian,
-            Likelihood.Bernoulli => LikelihoodModule.bernoulli,
+            VaeLikelihood.Gaussian => LikelihoodModule.gaussian,
+            VaeLikelihood.Bernoulli => LikelihoodModule.bernoulli,
             _ => throw new ArgumentException($"likelihood: expected Gaussian or Bernoulli but got {likelihood}.", nameof(likelihood)),
         };
         return this with { Config = Copy(Config, likelihood: core) };
@@ -86,7 +86,7 @@ public sealed record VariationalAutoencoderBuilder
     public VariationalAutoencoderModel Build()
     {
         // The likelihood fixes the output activation, hence the range of the images the model is trained on.
-        var normalization = Likelihood == Likelihood.Bernoulli ? Normalization.ZeroToOne : ModelFactory.DefaultNormalization(Spec);
+        var normalization = Likelihood == VaeLikelihood.Bernoulli ? ImageNormalization.ZeroToOne : ModelFactory.DefaultNormalization(Spec);
         return ModelFactory.Build(_context, Spec, Config, normalization,
                                   (ctx, id, s, n, m) => new VariationalAutoencoderModel(ctx, id, s, n, m));
     }

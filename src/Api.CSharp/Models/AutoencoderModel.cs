@@ -6,7 +6,7 @@ namespace Generative.CSharp;
 public class AutoencoderModel : ImageModel
 {
     internal AutoencoderModel(GenerativeContext context, string modelId, IReadOnlyList<(string Key, string Value)> settings,
-                              Normalization normalization, RunModel model)
+                              ImageNormalization normalization, RunModel model)
         : base(context, modelId, settings, normalization, model) { }
 
     /// <summary>Reconstructions of images [N, 1, 28, 28] (normalised like the training data).</summary>
@@ -24,11 +24,6 @@ public class AutoencoderModel : ImageModel
     /// </summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="InvalidDataException">Not a model file, a damaged one, or not an autoencoder; the message names the file.</exception>
-    public static AutoencoderModel Load(GenerativeContext context, string path)
-    {
-        var file = ModelFile.Read(context, path).Expect("an autoencoder", ModelKind.Autoencoder, ModelKind.VariationalAutoencoder);
-        return file.Kind.IsVariationalAutoencoder
-            ? new VariationalAutoencoderModel(context, file.ModelId, file.Settings, file.Normalization, file.Model)
-            : new AutoencoderModel(context, file.ModelId, file.Settings, file.Normalization, file.Model);
-    }
+    public static AutoencoderModel Load(GenerativeContext context, string path) =>
+        ModelLoader.Load<AutoencoderModel>(context, path);
 }

@@ -6,7 +6,7 @@ namespace Generative.CSharp;
 public sealed class ClassifierModel : ImageModel
 {
     internal ClassifierModel(GenerativeContext context, string modelId, IReadOnlyList<(string Key, string Value)> settings,
-                             Normalization normalization, RunModel model)
+                             ImageNormalization normalization, RunModel model)
         : base(context, modelId, settings, normalization, model) { }
 
     /// <summary>Class probabilities [N, classes] (softmax) of images [N, 1, 28, 28] normalised like the training data.</summary>
@@ -27,9 +27,6 @@ public sealed class ClassifierModel : ImageModel
     /// <summary>Loads a classifier saved with <see cref="TrainableModel.Save"/>.</summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="InvalidDataException">Not a model file, a damaged one, or not a classifier.</exception>
-    public static ClassifierModel Load(GenerativeContext context, string path)
-    {
-        var file = ModelFile.Read(context, path).Expect("a classifier", ModelKind.Classifier);
-        return new ClassifierModel(context, file.ModelId, file.Settings, file.Normalization, file.Model);
-    }
+    public static ClassifierModel Load(GenerativeContext context, string path) =>
+        ModelLoader.Load<ClassifierModel>(context, path);
 }

@@ -6,7 +6,7 @@ namespace Generative.CSharp;
 public sealed class GanModel : ImageModel
 {
     internal GanModel(GenerativeContext context, string modelId, IReadOnlyList<(string Key, string Value)> settings,
-                      Normalization normalization, RunModel model)
+                      ImageNormalization normalization, RunModel model)
         : base(context, modelId, settings, normalization, model) { }
 
     /// <summary>
@@ -24,9 +24,6 @@ public sealed class GanModel : ImageModel
     /// <summary>Loads a GAN saved with <see cref="TrainableModel.Save"/>.</summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="InvalidDataException">Not a model file, a damaged one, or not a GAN; the message names the file.</exception>
-    public static GanModel Load(GenerativeContext context, string path)
-    {
-        var file = ModelFile.Read(context, path).Expect("a GAN", ModelKind.Gan);
-        return new GanModel(context, file.ModelId, file.Settings, file.Normalization, file.Model);
-    }
+    public static GanModel Load(GenerativeContext context, string path) =>
+        ModelLoader.Load<GanModel>(context, path);
 }

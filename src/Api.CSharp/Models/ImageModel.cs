@@ -10,38 +10,87 @@ namespace Generative.CSharp;
 public abstract class ImageModel : TrainableModel
 {
     private protected ImageModel(GenerativeContext context, string modelId, IReadOnlyList<(string Key, string Value)> settings,
-                                 Normalization normalization, RunModel model)
+                                 ImageNormalization normalization, RunModel model)
         : base(context, modelId, settings, NormalizationNames.Of(normalization), model)
     {
         Normalization = normalization;
     }
 
     /// <summary>The data normalisation the model expects.</summary>
-    public Normalization Normalization { get; }
+    public ImageNormalization Normalization { get; }
 
     /// <summary>
     /// Trains the model on <paramref name="data"/>'s training split into a run folder (checkpoints, picture grids,
-    /// metrics.csv and report.html), on a background thread.
+    /// metrics.csv and report.html), on a background thread. One model trains in one call at a time.
     /// </summary>
     /// <param name="data">The data set; its test split draws the pictures and measures the metrics.</param>
-    /// <param name="options">Epochs, batch size (images per step) and folder; null takes the defaults.</param>
+    /// <param name="options">Epochs or a step budget, batch size (images per step) and folder; null takes the defaults.</param>
     /// <param name="progress">Receives a snapshot after every step.</param>
-    /// <param name="cancellationToken">Stops training after the current step; a checkpoint is saved first, and the
-    /// returned task is cancelled.</param>
+    /// <param name="cancellationToken">Stops training after the current step; a checkpoint is saved first (continue
+    /// with <see cref="ResumeAsync"/>), and the returned task is cancelled.</param>
     /// <exception cref="ArgumentException">Bad options; ParamName names the field.</exception>
+    /// <exception cref="InvalidOperationException">The model is already training (an earlier call has not finished).</exception>
     /// <exception cref="NonFiniteLossException">A loss term became NaN or infinite.</exception>
     public Task<TrainingRun> FitAsync(ImageData data, TrainingOptions? options = null, IProgress<TrainingProgress>? progress = null,
-                                      CancellationToken cancellationToken = default)
+                                      CancellationToken cancellationToken = default) =>
+        StartAsync(FitJobFor(data, options, progress, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// <see cref="FitAsync"/> on the caller's thread: returns when training has ended (a cancelled run throws
+    /// OperationCanceledException after saving its checkpoint).
+    /// </summary>
+    /// <inheritdoc cref="FitAsync" path="/param"/>
+    /// <inheritdoc cref="FitAsync" path="/exception"/>
+    public TrainingRun Fit(ImageData data, TrainingOptions? options = null, IProgress<TrainingProgress>? progress = null,
+                           CancellationToken cancellationToken = default) =>
+        RunNow(FitJobFor(data, options, progress, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// Continues the run in <paramref name="runFolder"/> (made by <see cref="FitAsync"/> or <c>generative train</c> for
+    /// a model of this id and settings) from its newest checkpoint, on a background thread: the model's weights,
+    /// optimiser state, data order and random state become the checkpoint's, so on the CPU the run ends as an
+    /// uninterrupted one would. What <c>generative train --resume</c> does, with the data given here.
+    /// </summary>
+    /// <param name="runFolder">The run folder.</param>
+    /// <param name="data">The data the run trains on (the same as its first call's).</param>
+    /// <param name="epochs">The run's new epoch count; null keeps its own length.</param>
+    /// <param name="maxSteps">A new step budget instead, counted from the run's first step; null keeps its own length.</param>
+    /// <param name="progress">Receives a snapshot after every step.</param>
+    /// <param name="cancellationToken">Stops training after the current step; a checkpoint is saved first.</param>
+    /// <exception cref="ArgumentException">Both <paramref name="epochs"/> and <paramref name="maxSteps"/> given, a value
+    /// below 1, data in another normalisation, or a run of another model or settings (ParamName "runFolder").</exception>
+    /// <exception cref="FileNotFoundException">Not a run folder, or no checkpoint in it yet.</exception>
+    /// <exception cref="InvalidOperationException">The model is already training.</exception>
+    public Task<TrainingRun> ResumeAsync(string runFolder, ImageData data, int? epochs = null, long? maxSteps = null,
+                                         IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        StartAsync(ResumeJob(runFolder, CheckedData(data), epochs, maxSteps, progress, cancellationToken), cancellationToken);
+
+    /// <summary><see cref="ResumeAsync"/> on the caller's thread.</summary>
+    /// <inheritdoc cref="ResumeAsync" path="/param"/>
+    /// <inheritdoc cref="ResumeAsync" path="/exception"/>
+    public TrainingRun Resume(string runFolder, ImageData data, int? epochs = null, long? maxSteps = null,
+                              IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        RunNow(ResumeJob(runFolder, CheckedData(data), epochs, maxSteps, progress, cancellationToken), cancellationToken);
+
+    private Func<RunResult> FitJobFor(ImageData data, TrainingOptions? options, IProgress<TrainingProgress>? progress,
+                                      CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(data);
+        var run = CheckedData(data);
         ThrowIfDisposed();
         options ??= new TrainingOptions();
         options.Validate();
+        var settings = RunSettingsFor(options, data.Dataset.Name.ToLowerInvariant(), textFile: null, data.NormalizationName, options.RunFolder);
+        return FitJob(() => (settings, run), progress, cancellationToken);
+    }
+
+    /// <summary>The run data of <paramref name="data"/>, once it is known to be normalised as the model expects.</summary>
+    private RunData CheckedData(ImageData data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
         if (data.Normalization != Normalization)
             throw new ArgumentException(
                 $"data: expected images normalised as {Normalization} (what this model was built for) but got {data.Normalization}.", nameof(data));
-        var settings = RunSettingsFor(options, data.Dataset.Name.ToLowerInvariant(), textFile: null, data.NormalizationName, options.RunFolder);
-        return FitCore(() => (settings, RunData.NewImageData(data.Dataset)), progress, cancellationToken);
+        return RunData.NewImageData(data.Dataset);
     }
 
     /// <summary>Runs <paramref name="f"/> on <paramref name="input"/> without gradients, on the model's device.</summary>

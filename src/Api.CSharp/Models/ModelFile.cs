@@ -9,7 +9,7 @@ internal sealed record ModelFile(string Path, string ModelId, IReadOnlyList<(str
                                  string NormalizationName, RunModel Model, ModelKind Kind)
 {
     /// <summary>The images' normalisation an image model's file names ("none" for a text generator's).</summary>
-    public Normalization Normalization => NormalizationNames.Parse(NormalizationName);
+    public ImageNormalization Normalization => NormalizationNames.Parse(NormalizationName);
 
     /// <summary>Reads a model file on the context's device.</summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>

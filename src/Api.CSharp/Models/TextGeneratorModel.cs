@@ -52,14 +52,55 @@ public sealed class TextGeneratorModel : TrainableModel
     /// returned task is cancelled.</param>
     /// <exception cref="ArgumentException">Bad options; ParamName names the field.</exception>
     /// <exception cref="NonFiniteLossException">The loss became NaN or infinite.</exception>
+    /// <exception cref="InvalidOperationException">The model is already training (an earlier call has not finished).</exception>
     public Task<TrainingRun> FitAsync(TextData data, TrainingOptions? options = null, IProgress<TrainingProgress>? progress = null,
-                                      CancellationToken cancellationToken = default)
+                                      CancellationToken cancellationToken = default) =>
+        StartAsync(FitJobFor(data, options, progress, cancellationToken), cancellationToken);
+
+    /// <summary><see cref="FitAsync"/> on the caller's thread: returns when training has ended.</summary>
+    /// <inheritdoc cref="FitAsync" path="/param"/>
+    /// <inheritdoc cref="FitAsync" path="/exception"/>
+    public TrainingRun Fit(TextData data, TrainingOptions? options = null, IProgress<TrainingProgress>? progress = null,
+                           CancellationToken cancellationToken = default) =>
+        RunNow(FitJobFor(data, options, progress, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// Continues the run in <paramref name="runFolder"/> (made by <see cref="FitAsync"/> or <c>generative train</c> for
+    /// a model of this id and settings) from its newest checkpoint, on a background thread, as
+    /// <c>generative train --resume</c> does: a run cut in the middle of an epoch continues with the same chunk and
+    /// hidden state.
+    /// </summary>
+    /// <param name="runFolder">The run folder.</param>
+    /// <param name="data">The text the run trains on (the same as its first call's).</param>
+    /// <param name="epochs">The run's new epoch count; null keeps its own length.</param>
+    /// <param name="maxSteps">A new step budget instead, counted from the run's first step; null keeps its own length.</param>
+    /// <param name="progress">Receives a snapshot after every step.</param>
+    /// <param name="cancellationToken">Stops training after the current step; a checkpoint is saved first.</param>
+    /// <exception cref="ArgumentException">Both <paramref name="epochs"/> and <paramref name="maxSteps"/> given, a value
+    /// below 1, or a run of another model or settings (ParamName "runFolder").</exception>
+    /// <exception cref="FileNotFoundException">Not a run folder, or no checkpoint in it yet.</exception>
+    /// <exception cref="InvalidOperationException">The model is already training.</exception>
+    public Task<TrainingRun> ResumeAsync(string runFolder, TextData data, int? epochs = null, long? maxSteps = null,
+                                         IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        StartAsync(ResumeJob(runFolder, (data ?? throw new ArgumentNullException(nameof(data))).RunData, epochs, maxSteps, progress, cancellationToken),
+                   cancellationToken);
+
+    /// <summary><see cref="ResumeAsync"/> on the caller's thread.</summary>
+    /// <inheritdoc cref="ResumeAsync" path="/param"/>
+    /// <inheritdoc cref="ResumeAsync" path="/exception"/>
+    public TrainingRun Resume(string runFolder, TextData data, int? epochs = null, long? maxSteps = null,
+                              IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        RunNow(ResumeJob(runFolder, (data ?? throw new ArgumentNullException(nameof(data))).RunData, epochs, maxSteps, progress, cancellationToken),
+               cancellationToken);
+
+    private Func<RunResult> FitJobFor(TextData data, TrainingOptions? options, IProgress<TrainingProgress>? progress,
+                                      CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(data);
         ThrowIfDisposed();
         options ??= new TrainingOptions();
         options.Validate();
-        return FitCore(() => Prepare(data, options), progress, cancellationToken);
+        return FitJob(() => Prepare(data, options), progress, cancellationToken);
     }
 
     // The run's settings and data: a file is named as it is; a string is first written into the run folder.
@@ -172,9 +213,13 @@ public sealed class TextGeneratorModel : TrainableModel
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="InvalidDataException">Not a model file, a damaged one, or not a text generator; the message
     /// names the file.</exception>
-    public static TextGeneratorModel Load(GenerativeContext context, string path)
+    /// <remarks><paramref name="path"/> may also be a run folder: its newest checkpoint is loaded.</remarks>
+    public static TextGeneratorModel Load(GenerativeContext context, string path) =>
+        ModelLoader.Load<TextGeneratorModel>(context, path);
+
+    /// <summary>The text generator a model file holds (its vocabulary is in its settings).</summary>
+    internal static TextGeneratorModel FromFile(GenerativeContext context, ModelFile file)
     {
-        var file = ModelFile.Read(context, path).Expect("a text generator", ModelKind.TextGenerator);
         // The file's metadata is text: its "vocabulary" setting is read here, at the edge.
         var vocabulary = VocabularyModule.ofJson(file.Settings.Single(s => s.Key == "vocabulary").Value);
         return new TextGeneratorModel(context, file.ModelId, file.Settings, file.Model, vocabulary);

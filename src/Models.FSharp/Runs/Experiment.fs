@@ -89,29 +89,35 @@ module Experiment =
         let s = fitToData s data
         fitModelOf entry s (RunSettings.build entry s (Device.resolve s.Device)) data events token
 
-    /// The settings of a run to resume (with `epochs` as its new count), its catalog entry and its newest checkpoint.
-    let private resumeSettings (folder: string) (epochs: int option) (device: DeviceChoice) =
+    /// The settings of a run to resume (with `budget` as its new length), its catalog entry and its newest checkpoint.
+    /// `given` is the data handed to the run (`resumeModel`), checked as given; None checks the data the settings name.
+    let private resumeSettings (folder: string) (budget: TrainingBudget option) (device: DeviceChoice) (given: RunData option) =
         let saved = RunFolder.readSettings folder
-        let s = { saved with Epochs = defaultArg epochs saved.Epochs; Device = device }
-        let entry = validated s
+        let s = { (match budget with Some b -> RunSettings.withBudget b saved | None -> saved) with Device = device }
+        let entry =
+            match given with
+            | Some data -> validatedWith (fun entry -> RunSettings.validateGivenData entry s data) s
+            | None -> validated s
         let ck =
             match Checkpoint.latest (RunFolder.checkpointsFolder folder) with
             | Some c -> c
             | None -> raise (FileNotFoundException(sprintf "%s has no complete checkpoint to resume from; start a new run instead." folder))
-        if s.Epochs <> saved.Epochs then
+        if s.Epochs <> saved.Epochs || s.MaxSteps <> saved.MaxSteps then
             RunFolder.writeSettings folder entry s (RunSettings.effectiveModelSettings entry s)
         s, entry, ck
 
     /// Continues a run from its newest checkpoint with an already built model of the run's settings (as
-    /// `fitModel` trains one) and its data; `epochs` raises (or keeps) the run's epoch count.
-    let resumeModel (folder: string) (epochs: int option) (device: DeviceChoice) (model: RunModel) (data: RunData)
+    /// `fitModel` trains one) and its data; `budget` gives the run a new length (epochs, or a step budget counted from
+    /// the run's start), None keeps its own.
+    let resumeModel (folder: string) (budget: TrainingBudget option) (device: DeviceChoice) (model: RunModel) (data: RunData)
                     (events: RunEvents) (token: CancellationToken) : RunResult =
-        let s, entry, ck = resumeSettings folder epochs device
+        let s, entry, ck = resumeSettings folder budget device (Some data)
         RunTraining.run entry s folder (Some ck) model data events token
 
-    /// Continues a run from its newest checkpoint; `epochs` raises (or keeps) the run's epoch count.
-    let resume (folder: string) (epochs: int option) (device: DeviceChoice) (events: RunEvents) (token: CancellationToken) : RunResult =
-        let s, entry, ck = resumeSettings folder epochs device
+    /// Continues a run from its newest checkpoint (what `generative train --resume` does); `budget` gives the run a
+    /// new length (epochs, or a step budget counted from the run's start), None keeps its own.
+    let resume (folder: string) (budget: TrainingBudget option) (device: DeviceChoice) (events: RunEvents) (token: CancellationToken) : RunResult =
+        let s, entry, ck = resumeSettings folder budget device None
         use data = loadDataOf entry s
         RunTraining.run entry s folder (Some ck) (RunSettings.build entry s (Device.resolve s.Device)) data events token
 

@@ -109,3 +109,13 @@ module ModelSpec =
         | ModelKind.TextGenerator -> DataKind.Text
         | ModelKind.Autoencoder | ModelKind.VariationalAutoencoder | ModelKind.AdversarialAutoencoder | ModelKind.Gan
         | ModelKind.Classifier -> DataKind.Images
+
+    /// The loss term every model of a kind reports at every step, the one to watch when only one is read: "loss"
+    /// (autoencoders, the VAE's reconstruction + β·KL, classifiers, language models in nats per token), "g_loss"
+    /// (GANs: the generator's loss, the network a GAN is kept for) and "reconstruction" (adversarial autoencoders:
+    /// the autoencoder phase's loss; the phases' "d_loss" and "g_loss" are reported beside it).
+    let lossTerm (kind: ModelKind) : string =
+        match kind with
+        | ModelKind.Gan -> "g_loss"
+        | ModelKind.AdversarialAutoencoder -> "reconstruction"
+        | ModelKind.Autoencoder | ModelKind.VariationalAutoencoder | ModelKind.Classifier | ModelKind.TextGenerator -> "loss"

@@ -52,6 +52,8 @@ module RunFolder =
         // Images are normalised; a text is not.
         if ModelSpec.dataKind entry.Kind = DataKind.Images then o["normalization"] <- JsonValue.Create(RunSettings.normalizationOf entry s)
         o["epochs"] <- JsonValue.Create s.Epochs
+        // Only budgeted runs carry it, so run folders without it (all earlier ones) mean "no step budget".
+        s.MaxSteps |> Option.iter (fun m -> o["maxSteps"] <- JsonValue.Create m)
         o["batchSize"] <- JsonValue.Create s.BatchSize
         o["seed"] <- JsonValue.Create s.Seed
         o["checkpointEverySteps"] <- JsonValue.Create s.CheckpointEverySteps
@@ -82,6 +84,7 @@ module RunFolder =
                     | null -> None
                     | v -> match v.GetValue<string>() with "none" -> None | n -> Some n
                 Epochs = o["epochs"].GetValue<int>()
+                MaxSteps = (match o["maxSteps"] with null -> None | v -> Some (v.GetValue<int64>()))
                 BatchSize = o["batchSize"].GetValue<int>()
                 Seed = o["seed"].GetValue<int64>()
                 CheckpointEverySteps = o["checkpointEverySteps"].GetValue<int>()

@@ -3,6 +3,14 @@ namespace Generative
 open System
 open TorchSharp
 
+/// How long a run trains, as `generative train` gives it: `--epochs N` or `--steps N`.
+[<RequireQualifiedAccess>]
+type TrainingBudget =
+    /// This many epochs.
+    | Epochs of int
+    /// This many steps in all, over as many epochs as they take (the last one possibly cut short).
+    | Steps of int64
+
 /// Everything that defines a run besides the model's own settings.
 type RunSettings =
     { /// Catalog id, e.g. "ae-linear".
@@ -18,7 +26,12 @@ type RunSettings =
       DataFolder: string option
       /// "zero-one", "minus-one-one" or "mean-std"; None takes the model's default.
       Normalization: string option
+      /// Epochs to train. With a step budget (`MaxSteps`) the run sets it to the epochs that budget takes, once it
+      /// knows the steps per epoch (`RunSettings.withStepsPerEpoch`).
       Epochs: int
+      /// The run's step budget: this many steps in all, counted from the run's start, even when it ends in the
+      /// middle of an epoch; None: `Epochs` epochs (see `TrainingBudget`).
+      MaxSteps: int64 option
       BatchSize: int
       Seed: int64
       Device: DeviceChoice
@@ -48,7 +61,7 @@ module RunSettings =
         let entry = Catalog.all |> List.tryFind (fun e -> String.Equals(e.Id, modelId, StringComparison.OrdinalIgnoreCase))
         let kind = entry |> Option.map (fun e -> ModelSpec.dataKind e.Kind) |> Option.defaultValue DataKind.Images
         { ModelId = modelId; ModelSettings = []; Dataset = defaultDataset kind; TextFile = None; DataFolder = None; Normalization = None
-          Epochs = 1; BatchSize = entry |> Option.map (fun e -> e.BatchSize) |> Option.defaultValue ModelSpec.usualBatchSize; Seed = 42L; Device = Auto; RunsRoot = "runs"; RunFolder = None
+          Epochs = 1; MaxSteps = None; BatchSize = entry |> Option.map (fun e -> e.BatchSize) |> Option.defaultValue ModelSpec.usualBatchSize; Seed = 42L; Device = Auto; RunsRoot = "runs"; RunFolder = None
           CheckpointEverySteps = 0; KeepCheckpoints = 2; PictureCount = 32 }
 
     /// Parses "zero-one" | "minus-one-one" | "mean-std".
@@ -59,10 +72,31 @@ module RunSettings =
         | "mean-std" -> Transforms.mnistMeanStd
         | other -> Errors.invalidArg "normalization" "zero-one, minus-one-one or mean-std" other
 
+    /// The settings with `budget` as their training length: a number of epochs (and no step budget), or a step
+    /// budget (the epochs it takes are set when the run knows its steps per epoch).
+    let withBudget (budget: TrainingBudget) (s: RunSettings) : RunSettings =
+        match budget with
+        | TrainingBudget.Epochs n -> { s with Epochs = n; MaxSteps = None }
+        | TrainingBudget.Steps n -> { s with MaxSteps = Some n }
+
+    /// The run's budget: its step budget when it has one, else its epochs.
+    let budget (s: RunSettings) : TrainingBudget =
+        match s.MaxSteps with Some n -> TrainingBudget.Steps n | None -> TrainingBudget.Epochs s.Epochs
+
+    /// With a step budget, `Epochs` becomes the epochs the budget takes at `stepsPerEpoch` (the last one possibly cut
+    /// short), so progress, logs and the report count epochs of the budget; without one, the settings unchanged.
+    let withStepsPerEpoch (stepsPerEpoch: int) (s: RunSettings) : RunSettings =
+        match s.MaxSteps with
+        | Some m when stepsPerEpoch > 0 -> { s with Epochs = int (max 1L ((m + int64 stepsPerEpoch - 1L) / int64 stepsPerEpoch)) }
+        | _ -> s
+
     /// Throws ArgumentException naming the bad setting; the model id is checked by resolving its catalog entry,
     /// which the caller does first.
     let validate (s: RunSettings) =
         if s.Epochs < 1 then Errors.invalidArg "epochs" "at least 1" s.Epochs
+        match s.MaxSteps with
+        | Some m when m < 1L -> Errors.invalidArg "steps" "at least 1 step" m
+        | _ -> ()
         if s.BatchSize < 1 then Errors.invalidArg "batchSize" "at least 1" s.BatchSize
         if s.CheckpointEverySteps < 0 then Errors.invalidArg "checkpointEverySteps" "0 (off) or a positive step count" s.CheckpointEverySteps
         if s.KeepCheckpoints < 1 then Errors.invalidArg "keepCheckpoints" "at least 1" s.KeepCheckpoints

@@ -17,7 +17,7 @@ type RunResult =
       KeptEpoch: int option }
 
 /// Callbacks a run reports through.
-type RunEvents = { OnStep: TrainingProgress -> unit; Log: string -> unit }
+type RunEvents = { OnStep: StepProgress -> unit; Log: string -> unit }
 
 /// Training a run in its folder: the training loop with the run's hooks (pictures, checkpoints, metrics.csv and
 /// the report at each epoch end; early stopping's best weights on disk), from the start or from a checkpoint,
@@ -79,6 +79,13 @@ module RunTraining =
     /// checkpoint `resumeFrom`, then measures it and writes the report. Stopping through `token` saves a checkpoint.
     let run (entry: CatalogEntry) (s: RunSettings) (folder: string) (resumeFrom: string option) (model: RunModel)
             (data: RunData) (events: RunEvents) (token: CancellationToken) : RunResult =
+        let prepared = prepare model s data events.Log
+        // A step budget decides the epochs; run.json records them, so the folder says how long the run is.
+        let s =
+            let budgeted = RunSettings.withStepsPerEpoch prepared.Source.StepsPerEpoch s
+            if budgeted.Epochs <> s.Epochs then
+                RunFolder.writeSettings folder entry budgeted (RunSettings.effectiveModelSettings entry budgeted)
+            budgeted
         let device = Device.resolve s.Device
         let checkpoints = RunFolder.checkpointsFolder folder
         let start =
@@ -142,10 +149,9 @@ module RunTraining =
                     with :? IOException | :? InvalidDataException | :? UnauthorizedAccessException as e ->
                         events.Log (sprintf "warning: could not put back the weights of the best epoch (%d): %s. The run keeps the weights of its last epoch." epoch e.Message)
                         false }
-        let prepared = prepare model s data events.Log
         let loopOptions =
             { Loop.defaults with
-                Epochs = s.Epochs; BatchSize = s.BatchSize; Seed = s.Seed; Device = device
+                Epochs = s.Epochs; MaxSteps = s.MaxSteps; BatchSize = s.BatchSize; Seed = s.Seed; Device = device
                 CheckpointEverySteps = s.CheckpointEverySteps
                 Validate = prepared.Validate
                 EarlyStopping = stopping }
@@ -156,6 +162,11 @@ module RunTraining =
         | Cancelled ->
             let path = saveCheckpoint result.History result.Position
             events.Log (sprintf "interrupted at epoch %d, step %d; checkpoint %s. Resume with: generative train --resume %s" result.Position.Epoch result.Position.Step path folder)
+        | StepBudgetReached ->
+            // Mid-epoch, no epoch-end checkpoint holds this position: save one, so a larger budget continues exactly.
+            if result.Position.StepInEpoch > 0 then saveCheckpoint result.History result.Position |> ignore
+            events.Log (sprintf "step budget reached: %d steps (epoch %d, step %d of %d). Continue with: generative train --resume %s --steps N"
+                            result.Position.Step result.Position.Epoch result.Position.StepInEpoch prepared.Source.StepsPerEpoch folder)
         | StoppedEarly -> events.Log (sprintf "stopped early after epoch %d: no better validation value for the patience set" (result.Position.Epoch - 1))
         | Completed -> ()
         match result.RestoredEpoch with

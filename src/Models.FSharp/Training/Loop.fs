@@ -20,7 +20,12 @@ type EarlyStopping =
 
 /// Settings of the training loop itself (not of a model).
 type FitOptions =
-    { Epochs: int
+    { /// Epochs to train (at most: `MaxSteps` may end the run first).
+      Epochs: int
+      /// The run's step budget: training stops once the run has taken this many steps in all, counted from its first
+      /// step (so a resumed run keeps the budget it was given), even in the middle of an epoch. Whichever of `Epochs`
+      /// and `MaxSteps` comes first ends the run. None: no step budget.
+      MaxSteps: int64 option
       BatchSize: int
       /// Seeds the per-epoch data order (see Batches.permutation). Model initialisation is seeded by the caller.
       Seed: int64
@@ -42,7 +47,7 @@ type FitOptions =
 /// Callbacks of the loop. Each runs outside the step's dispose scope; modules are back in training mode afterwards.
 type FitHooks =
     { /// After every step.
-      OnStep: TrainingProgress -> unit
+      OnStep: StepProgress -> unit
       /// After every epoch, with the history so far and the position of the next step.
       OnEpochEnd: EpochRecord -> History -> TrainingPosition -> unit
       /// Every `CheckpointEverySteps` steps inside an epoch, with the history so far and the next step's position.
@@ -65,6 +70,9 @@ type FitOutcome =
     | Cancelled
     /// Early stopping ended the run: the monitored term did not improve for `Patience` epochs.
     | StoppedEarly
+    /// The step budget (`FitOptions.MaxSteps`) ended the run, possibly in the middle of an epoch (that epoch has no
+    /// epoch record yet); the position says where a run given a larger budget continues.
+    | StepBudgetReached
 
 /// What `fit` returns: the history, the position reached and how it ended.
 type FitResult =
@@ -81,7 +89,7 @@ type FitResult =
 module Loop =
     /// Loop defaults: 1 epoch of batch 64 on the CPU, seed 0, no transform.
     let defaults =
-        { Epochs = 1; BatchSize = 64; Seed = 0L; DropLast = false; Device = torch.CPU; Transform = id; CheckpointEverySteps = 0
+        { Epochs = 1; MaxSteps = None; BatchSize = 64; Seed = 0L; DropLast = false; Device = torch.CPU; Transform = id; CheckpointEverySteps = 0
           Validate = None; EarlyStopping = None }
 
     /// Hooks that do nothing (and restore no best epoch from before a resume).
@@ -104,6 +112,9 @@ module Loop =
     let validate (o: FitOptions) =
         if o.Epochs < 1 then Errors.invalidArg "Epochs" "at least 1" o.Epochs
         if o.BatchSize < 1 then Errors.invalidArg "BatchSize" "at least 1" o.BatchSize
+        match o.MaxSteps with
+        | Some m when m < 1L -> Errors.invalidArg "MaxSteps" "at least 1 step (or None: no step budget)" m
+        | _ -> ()
         if o.CheckpointEverySteps < 0 then Errors.invalidArg "CheckpointEverySteps" "0 (never) or a positive step count" o.CheckpointEverySteps
         match o.EarlyStopping with
         | Some es when es.Patience < 1 -> Errors.invalidArg "Patience" "at least 1 epoch" es.Patience
@@ -156,7 +167,11 @@ module Loop =
         validate options
         let stepsPerEpoch = source.StepsPerEpoch
         if stepsPerEpoch < 1 then Errors.invalidArg "source" "a batch source with at least one step per epoch" stepsPerEpoch
-        let totalSteps = int64 stepsPerEpoch * int64 options.Epochs
+        let totalSteps =
+            let epochSteps = int64 stepsPerEpoch * int64 options.Epochs
+            match options.MaxSteps with Some m -> min m epochSteps | None -> epochSteps
+        // The budget counts the run's steps from its start, so a resumed run stops where an uninterrupted one would.
+        let budgetSpent (p: TrainingPosition) = match options.MaxSteps with Some m -> p.Step >= m | None -> false
         let steps = ResizeArray<StepRecord>(history.Steps)
         let mutable epochs = history.Epochs
         let mutable pos = position
@@ -171,15 +186,17 @@ module Loop =
         let mutable best = options.EarlyStopping |> Option.bind (fun es -> bestEpoch es history.Epochs)
         let mutable bestWeights : (int * (Tensor * Tensor) list) option = None
         let mutable stopped = false
+        let mutable budgetReached = budgetSpent pos && pos.Epoch <= options.Epochs
         Trainer.train trainer
-        while not cancelled && not stopped && pos.Epoch <= options.Epochs do
+        while not cancelled && not stopped && not budgetReached && pos.Epoch <= options.Epochs do
             let epoch = pos.Epoch
             let epochClock = Stopwatch.StartNew()
             // A new epoch starts from a fresh carried state; one resumed mid-epoch has it from its checkpoint.
             if pos.StepInEpoch = 0 then trainer.Carried |> Option.iter (fun c -> c.Reset())
             let mutable i = pos.StepInEpoch
-            while not cancelled && i < stepsPerEpoch do
+            while not cancelled && not budgetReached && i < stepsPerEpoch do
                 if cancellation.IsCancellationRequested then cancelled <- true
+                elif budgetSpent pos then budgetReached <- true
                 else
                     let step = pos.Step + 1L
                     let terms, batchSize =
@@ -206,7 +223,8 @@ module Loop =
                     if options.CheckpointEverySteps > 0 && step % int64 options.CheckpointEverySteps = 0L && i < stepsPerEpoch then
                         hooks.OnCheckpoint (snapshot ()) pos
                         Trainer.train trainer
-            if not cancelled then
+            // The epoch ends here only when all its steps ran; the budget may stop it part-way (no record then).
+            if i = stepsPerEpoch then
                 let trainingTerms = steps |> Seq.filter (fun s -> s.Epoch = epoch) |> epochMeans
                 let terms = validationTerms options trainer |> Map.fold (fun acc k v -> Map.add k v acc) trainingTerms
                 let record = { Epoch = epoch; Step = pos.Step; Terms = terms; Seconds = epochClock.Elapsed.TotalSeconds }
@@ -233,12 +251,14 @@ module Loop =
                             hooks.OnNewBest record
                 hooks.OnEpochEnd record (snapshot ()) pos
                 Trainer.train trainer
+                // A budget spent exactly at an epoch's end still stops the run before further epochs.
+                if budgetSpent pos && pos.Epoch <= options.Epochs && not stopped then budgetReached <- true
         let final = snapshot ()
         let lastEpoch = History.lastEpoch final
         // A cancelled run keeps its last weights: it resumes from them, and restores the best when it ends.
         let restored =
             match options.EarlyStopping, best with
-            | Some es, Some (_, epoch) when es.RestoreBest && not cancelled && epoch <> lastEpoch ->
+            | Some es, Some (_, epoch) when es.RestoreBest && not cancelled && not budgetReached && epoch <> lastEpoch ->
                 match bestWeights with
                 | Some (kept, copies) when kept = epoch ->
                     restoreWeights copies
@@ -247,7 +267,7 @@ module Loop =
             | _ -> None
         bestWeights |> Option.iter (snd >> disposeWeights)
         { History = final; Position = pos
-          Outcome = (if cancelled then Cancelled elif stopped then StoppedEarly else Completed)
+          Outcome = (if cancelled then Cancelled elif stopped then StoppedEarly elif budgetReached then StepBudgetReached else Completed)
           RestoredEpoch = restored }
 
     /// Trains `trainer` on shuffled mini-batches of the in-memory split `data` (`BatchSource.shuffled` with the

@@ -43,7 +43,7 @@ type TrainingPosition =
       Step: int64 }
 
 /// A snapshot of training progress, raised after every step.
-type TrainingProgress =
+type StepProgress =
     { Epoch: int
       Epochs: int
       StepInEpoch: int

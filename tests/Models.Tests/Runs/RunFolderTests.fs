@@ -49,4 +49,16 @@ let tests =
             let read = RunFolder.readSettings folder
             Expect.equal read { settings folder with Normalization = Some "mean-std" } "every stored setting; the device and roots are the defaults"
         }
+
+        test "a step budget round-trips through run.json, and a run.json without one has none" {
+            let folder = TestData.tempFolder "run-folder"
+            let entry = Catalog.find "ae-linear"
+            let budgeted = { settings folder with Normalization = Some "zero-one"; MaxSteps = Some 2000L }
+            RunFolder.writeSettings folder entry budgeted modelSettings
+            Expect.equal (RunFolder.readSettings folder) budgeted "maxSteps read back"
+            Expect.equal (RunSettings.withStepsPerEpoch 938 budgeted).Epochs 3 "2000 steps at 938 per epoch take 3 epochs"
+            Expect.equal (RunSettings.withBudget (TrainingBudget.Epochs 5) budgeted).MaxSteps None "an epoch count replaces the budget"
+            File.WriteAllText(Path.Combine(folder, "run.json"), savedRunJson "zero-one")
+            Expect.isNone (RunFolder.readSettings folder).MaxSteps "no budget in earlier runs"
+        }
     ]

@@ -63,6 +63,28 @@ let tests =
             Directory.Delete(folder, true)
         }
 
+        test "a run stopped by its step budget mid-epoch and resumed with a larger one equals an uninterrupted run" {
+            let data = TestData.bars 100 4L
+            let _, straight = fresh ()
+            let full = Loop.fit noisy Loop.noHooks CancellationToken.None straight data (Loop.start, History.empty)
+            let folder = TestData.tempFolder "budget"
+            let _, first = fresh ()
+            // 4 steps per epoch: a budget of 6 stops half-way through epoch 2.
+            let part = Loop.fit { noisy with MaxSteps = Some 6L } Loop.noHooks CancellationToken.None first data (Loop.start, History.empty)
+            Expect.equal part.Outcome StepBudgetReached "the budget ended the run"
+            Expect.equal part.Position { Epoch = 2; StepInEpoch = 2; Step = 6L } "stopped after step 6, mid-epoch 2"
+            Expect.equal (part.History.Epochs |> List.map (fun e -> e.Epoch)) [ 1 ] "the cut epoch has no record"
+            let ck = Checkpoint.save folder 2 first part.History (info part.Position)
+            let _, second = fresh ()
+            let restored, history = Checkpoint.restore ck false second
+            let rest = Loop.fit { noisy with MaxSteps = Some 12L } Loop.noHooks CancellationToken.None second data (restored.Position, history)
+            Expect.equal rest.Outcome Completed "the larger budget (12 = 3 epochs) lets every epoch run"
+            Expect.equal (TestData.weightsOf second) (TestData.weightsOf straight) "same final weights"
+            Expect.equal (rest.History.Steps |> List.map (fun s -> s.Terms)) (full.History.Steps |> List.map (fun s -> s.Terms)) "same loss at every step"
+            Expect.equal (rest.History.Epochs |> List.map (fun e -> e.Terms)) (full.History.Epochs |> List.map (fun e -> e.Terms)) "same epoch means"
+            Directory.Delete(folder, true)
+        }
+
         test "only the newest checkpoints are kept and a half-written one is ignored" {
             let folder = TestData.tempFolder "keep"
             let _, trainer = fresh ()

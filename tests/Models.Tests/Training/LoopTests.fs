@@ -19,7 +19,7 @@ let tests =
         test "progress is reported once per step and epochs close with means" {
             let data = TestData.bars 100 1L
             let trainer = Autoencoder.trainer (smallAe ())
-            let progress = ResizeArray<TrainingProgress>()
+            let progress = ResizeArray<StepProgress>()
             let epochEnds = ResizeArray<EpochRecord>()
             let hooks = { Loop.noHooks with OnStep = progress.Add; OnEpochEnd = fun e _ _ -> epochEnds.Add e }
             let r = Loop.fit options hooks CancellationToken.None trainer data (Loop.start, History.empty)
@@ -33,6 +33,27 @@ let tests =
             Expect.floatClose Accuracy.high r.History.Epochs.[0].Terms.["loss"] firstEpochMean "epoch term is the mean of its steps"
             Expect.equal r.Outcome Completed "completed"
             Expect.equal r.Position { Epoch = 3; StepInEpoch = 0; Step = 8L } "position after the last epoch"
+        }
+
+        test "a step budget stops the run after that many steps, at an epoch's end too, and progress counts it" {
+            let data = TestData.bars 100 1L
+            let trainer = Autoencoder.trainer (smallAe ())
+            let progress = ResizeArray<StepProgress>()
+            let hooks = { Loop.noHooks with OnStep = progress.Add }
+            let r = Loop.fit { options with Epochs = 5; MaxSteps = Some 3L } hooks CancellationToken.None trainer data (Loop.start, History.empty)
+            Expect.equal r.Outcome StepBudgetReached "the budget ended it"
+            Expect.equal progress.Count 3 "three steps"
+            Expect.equal progress.[0].TotalSteps 3L "total steps is the budget"
+            Expect.equal r.Position { Epoch = 1; StepInEpoch = 3; Step = 3L } "mid-epoch 1"
+            Expect.isEmpty r.History.Epochs "no epoch finished"
+            let atEnd = Loop.fit { options with Epochs = 5; MaxSteps = Some 4L } Loop.noHooks CancellationToken.None trainer data (Loop.start, History.empty)
+            Expect.equal atEnd.Outcome StepBudgetReached "a budget spent at an epoch's end stops before the next epoch"
+            Expect.equal atEnd.Position { Epoch = 2; StepInEpoch = 0; Step = 4L } "after epoch 1"
+            Expect.equal atEnd.History.Epochs.Length 1 "epoch 1 recorded"
+            let paramName =
+                try Loop.fit { options with MaxSteps = Some 0L } Loop.noHooks CancellationToken.None trainer data (Loop.start, History.empty) |> ignore; None
+                with :? ArgumentException as e -> Some e.ParamName
+            Expect.equal paramName (Some "MaxSteps") "a budget of 0 steps is refused, naming the option"
         }
 
         test "cancellation stops between steps and reports where" {

@@ -11,11 +11,11 @@ Directory.CreateDirectory(work);
 // First, as a new user would: without a runtime package this is where the error naming the package to add comes from.
 var ctx = new GenerativeContext(seed: 7, device: ComputeDevice.Cpu);
 torch.set_num_threads(1); // the check runs next to other jobs; a tiny model gains nothing from threads
-var data = ctx.Data.FromIdxFolder(Bars.WriteIdxFolder(Path.Combine(work, "data"), train: 128, test: 32), Normalization.ZeroToOne);
-using var vae = ctx.Autoencoders.Variational(4).WithHiddenWidth(32).WithLikelihood(Likelihood.Bernoulli).Build();
+var data = ctx.Data.FromIdxFolder(Bars.WriteIdxFolder(Path.Combine(work, "data"), train: 128, test: 32), ImageNormalization.ZeroToOne);
+using var vae = ctx.Autoencoders.Variational(4).WithHiddenWidth(32).WithLikelihood(VaeLikelihood.Bernoulli).Build();
 
 var losses = new List<double>();
-var progress = new SyncProgress(p => losses.Add(p.Metrics["loss"]));
+var progress = new SyncProgress(p => losses.Add(p.Loss));
 var run = await vae.FitAsync(data, new TrainingOptions { Epochs = 2, BatchSize = 32, RunsRoot = Path.Combine(work, "runs") }, progress);
 Console.WriteLine($"trained {losses.Count} steps: loss {losses[0]:F1} -> {losses[^1]:F1}; run folder {run.Folder}");
 Check(losses.Count == 8, $"8 steps (2 epochs of 4 batches), got {losses.Count}");
@@ -23,12 +23,12 @@ Check(losses.All(double.IsFinite), "finite losses");
 Check(losses[^1] < losses[0], $"the loss went down ({losses[0]:F1} -> {losses[^1]:F1})");
 
 using var samples = vae.Sample(8, seed: 3);
-samples.SaveGrid(Path.Combine(work, "samples.png"));
+samples.SaveGrid(Path.Combine(work, "samples.png"), vae);
 Check(File.Exists(Path.Combine(work, "samples.png")), "samples.png written");
 
 var path = Path.Combine(work, "vae.safetensors");
 vae.Save(path);
-using var loaded = VariationalAutoencoderModel.Load(ctx, path);
+using var loaded = ctx.Load<VariationalAutoencoderModel>(path);
 using var again = loaded.Sample(8, seed: 3);
 Check(samples.Equals(again), "the loaded model samples exactly what the saved one did");
 using var x = data.TestImages.narrow(0, 0, 8);
