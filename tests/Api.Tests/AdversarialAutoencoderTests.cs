@@ -119,7 +119,7 @@ public sealed class AdversarialAutoencoderBuilderTests
     [Fact]
     public void Settings_that_do_not_go_together_are_rejected_by_Build_whatever_the_order_of_the_calls()
     {
-        var e = Assert.Throws<ArgumentException>(() => _ctx.Autoencoders.Adversarial().WithTieLabelsToPrior().Build());
+        var e = Assert.Throws<ArgumentException>(() => _ctx.Autoencoders.Adversarial().WithPrior(CodePrior.Mixture(components: 3)).WithTieLabelsToPrior().Build());
         Assert.Equal("tie-labels", e.ParamName);
         e = Assert.Throws<ArgumentException>(() => _ctx.Autoencoders.SupervisedAdversarial().WithPrior(CodePrior.Mixture(components: 4)).WithTieLabelsToPrior().Build());
         Assert.Equal("tie-labels", e.ParamName);
@@ -132,6 +132,8 @@ public sealed class AdversarialAutoencoderBuilderTests
         using var tiedFirst = small.WithTieLabelsToPrior().WithCodeSize(3).WithPrior(CodePrior.Mixture()).WithCodeSize(2).Build();
         using var priorFirst = small.WithPrior(CodePrior.Mixture()).WithCodeSize(2).WithTieLabelsToPrior().Build();
         Assert.Equal(tiedFirst.Settings, priorFirst.Settings);
+        // A Gaussian prior is the same for every label: tied labels then ask for codes that carry no label.
+        using var tiedGaussian = small.WithTieLabelsToPrior().Build();
         using var semiSupervised = small.WithLabelledFraction(0.1).WithGaussianEncoder().WithPrior(CodePrior.Mixture()).WithCodeSize(2).WithTieLabelsToPrior().Build();
         Assert.Contains(("labelled-fraction", "0.1"), semiSupervised.Settings);
         Assert.Contains(("encoder", "gaussian"), semiSupervised.Settings);

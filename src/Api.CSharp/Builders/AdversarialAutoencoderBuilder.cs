@@ -10,8 +10,8 @@ namespace Generative.CSharp;
 /// Immutable: every With* returns a new builder.
 /// <para>
 /// Each value is checked where it is set, by the library's rule (<c>Aae.validate</c>); the two rules that tie settings
-/// together (an even code size for a mixture prior, <see cref="TieLabelsToPrior"/> needing one mixture component per
-/// class) are checked by <see cref="Build"/>, so the order of the With* calls does not matter.
+/// together (an even code size for a mixture prior, <see cref="TieLabelsToPrior"/> needing a Gaussian prior or one
+/// mixture component per class) are checked by <see cref="Build"/>, so the order of the With* calls does not matter.
 /// </para>
 /// </summary>
 public sealed record AdversarialAutoencoderBuilder
@@ -53,8 +53,9 @@ public sealed record AdversarialAutoencoderBuilder
     public CodePrior Prior => CodePrior.Of(Config.Prior);
 
     /// <summary>
-    /// Whether the discriminator also sees each code's label and the prior draws each "real" code from that label's
-    /// mixture component (the paper's Figure 4; default false). Setting key "tie-labels".
+    /// Whether the discriminator also sees each code's label and the prior draws each "real" code given that label:
+    /// from the label's mixture component (the paper's Figure 4), or from the same Gaussian for every label, so that
+    /// codes carrying the label are told apart (default false). Setting key "tie-labels".
     /// </summary>
     public bool TieLabelsToPrior => Config.TieLabelsToPrior;
 
@@ -110,8 +111,8 @@ public sealed record AdversarialAutoencoderBuilder
 
     /// <summary>
     /// A copy that ties (or unties) the labels to the prior: the discriminator sees each code's label and the prior
-    /// draws each "real" code from that label's component. Needs a mixture prior with one component per class, checked
-    /// by Build() (ParamName "tie-labels").
+    /// draws each "real" code given that label (see <see cref="TieLabelsToPrior"/>). Needs a Gaussian prior or a
+    /// mixture prior with one component per class, checked by Build() (ParamName "tie-labels").
     /// </summary>
     public AdversarialAutoencoderBuilder WithTieLabelsToPrior(bool tie = true) => Edit(Copy(Config, tieLabels: tie));
 
