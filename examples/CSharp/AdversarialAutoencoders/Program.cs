@@ -14,7 +14,8 @@ var progress = new Progress<TrainingProgress>(p =>
         Console.WriteLine($"  step {p.Step}/{p.TotalSteps}  " + string.Join("  ", p.Metrics.Select(m => $"{m.Key} {m.Value:G4}")));
 });
 
-var mnist = ctx.Data.Mnist(Normalization.ZeroToOne);
+// ExampleData.Mnist is ctx.Data.Mnist, or a generated stand-in in CI's smoke run (Shared/ExampleData.cs).
+var mnist = ExampleData.Mnist(ctx, Normalization.ZeroToOne);
 // The source's networks; With* changes any of them, e.g. .WithPrior(LatentPrior.Mixture()).WithTieLabelsToPrior().
 using var aae = ctx.Autoencoders.SupervisedAdversarial().Build();
 Console.WriteLine($"AAE-S with {aae.ParameterCount:N0} parameters, prior {aae.Prior}");
