@@ -23,8 +23,12 @@ let trainCount, epochs =
 
 // [0, 1] images: the decoder ends in a sigmoid and the reconstruction loss is binary cross-entropy.
 let mnist = Load.cachedDataset "mnist" Datasets.mnist ZeroOne
-let train = { Split.Images = mnist.Train.Images.narrow(0L, 0L, trainCount); Labels = mnist.Train.Labels.narrow(0L, 0L, trainCount) }
-let test = { Split.Images = mnist.Test.Images.narrow(0L, 0L, 2000L); Labels = mnist.Test.Labels.narrow(0L, 0L, 2000L) }
+/// The first `count` images of a split (all of them when it holds fewer).
+let firstOf (count: int64) (split: Split) =
+    let n = min count split.Count
+    { Split.Images = split.Images.narrow(0L, 0L, n); Labels = split.Labels.narrow(0L, 0L, n) }
+let train = firstOf trainCount mnist.Train
+let test = firstOf 2000L mnist.Test
 
 // The source's AAE-S: 784-392-392-10 and back, discriminator 10-1500-1500-1, dropout 0.2. Any field can change, e.g.
 // { Aae.supervised with Prior = LatentPrior.paperMixture; TieLabelsToPrior = true } (the paper's Figure 4).
@@ -45,7 +49,7 @@ let options = { Loop.defaults with Epochs = epochs; BatchSize = 128; Seed = 42L 
 Loop.fit options hooks CancellationToken.None trainer train (Loop.start, History.empty) |> ignore
 Trainer.eval trainer
 
-// Test metrics on 2,000 test images, as a run's report measures them on the whole test split.
+// Test metrics on (at most) 2,000 test images, as a run's report measures them on the whole test split.
 let terms = AdversarialAutoencoderEntries.phaseTerms aae test
 printfn "test reconstruction (BCE per pixel) %.4f, MSE per pixel %.4f" terms.["reconstruction"] terms.["mse"]
 printfn "test D(prior) %.3f, D(code) %.3f" terms.["d_prior"] terms.["d_code"]

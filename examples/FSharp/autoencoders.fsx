@@ -42,7 +42,7 @@ using (torch.no_grad ()) (fun _ ->
     let t = torch.linspace(0.0, 1.0, 8L).unsqueeze(1L)
     save "vae-interpolation.png" MinusOneToOne (Vae.decode vae (a * (1.0f - t) + b * t)))
 // The ELBO's terms and the importance-sampled NLL on 1000 test images, from the same log weights w (k = 50).
-let test = minusOne.Test.Images.narrow(0L, 0L, 1000L)
+let test = minusOne.Test.Images.narrow(0L, 0L, min 1000L minusOne.Test.Count)
 using (torch.no_grad ()) (fun _ ->
     use g = new torch.Generator(0UL)
     use w = Vae.logImportanceWeights vae g 50 test

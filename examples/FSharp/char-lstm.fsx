@@ -14,7 +14,7 @@ Device.seed 42L
 
 // Any UTF-8 text file, split as the command line splits it: 90% training, 5% validation, 5% test, cut at line ends.
 let path = match fsi.CommandLineArgs with [| _; file |] -> file | _ -> Path.Combine(__SOURCE_DIRECTORY__, "../../README.md")
-let text = TextCorpus.readFile path
+let text = Load.textFile path
 let parts = TextCorpus.split text.Text
 
 // LM-LSTM's character preset made smaller so one epoch takes seconds on a CPU. Any field can change, e.g.

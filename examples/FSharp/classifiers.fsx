@@ -48,7 +48,8 @@ for (i, chart) in List.indexed charts do
     File.WriteAllText(Path.Combine(Load.output, (if i = 0 then "confusion" else "scores") + ".html"), page)
 for artifact in artifacts do
     match artifact with
-    | ImageGrid (_, caption, columns, images) ->
+    // No grid when the classifier made no mistake.
+    | ImageGrid (_, caption, columns, images) when images.shape.[0] > 0L ->
         Images.saveGrid (Path.Combine(Load.output, "mistakes.png")) columns images
         printfn "%s" caption
     | _ -> ()

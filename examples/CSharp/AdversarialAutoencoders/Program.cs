@@ -14,7 +14,8 @@ var progress = new Progress<TrainingProgress>(p =>
         Console.WriteLine($"  step {p.Step}/{p.TotalSteps}  " + p.Metrics);   // the three phases' terms; p.Loss is "reconstruction"
 });
 
-var mnist = ctx.Data.Mnist(ImageNormalization.ZeroToOne);
+// ExampleData.Mnist is ctx.Data.Mnist, or a generated stand-in in CI's smoke run (Shared/ExampleData.cs).
+var mnist = ExampleData.Mnist(ctx, ImageNormalization.ZeroToOne);
 // The source's networks; With* changes any of them, e.g. .WithPrior(CodePrior.Mixture()).WithTieLabelsToPrior().
 using var aae = ctx.Autoencoders.SupervisedAdversarial().Build();
 Console.WriteLine($"AAE-S with {aae.ParameterCount:N0} parameters, prior {aae.Prior}");

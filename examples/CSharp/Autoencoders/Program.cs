@@ -15,7 +15,8 @@ var progress = new Progress<TrainingProgress>(p =>
 });
 
 // A VAE with the source's 20-d latent space; β weighs the KL term, the likelihood can be Gaussian or Bernoulli.
-var minusOneToOne = ctx.Data.Mnist(ImageNormalization.MinusOneToOne);
+// ExampleData.Mnist is ctx.Data.Mnist, or a generated stand-in in CI's smoke run (Shared/ExampleData.cs).
+var minusOneToOne = ExampleData.Mnist(ctx, ImageNormalization.MinusOneToOne);
 using (var vae = ctx.Autoencoders.Variational(latentDim: 20).WithBeta(1.0).Build())
 {
     Console.WriteLine($"VAE with {vae.ParameterCount:N0} parameters");
@@ -28,7 +29,7 @@ using (var vae = ctx.Autoencoders.Variational(latentDim: 20).WithBeta(1.0).Build
 }
 
 // A denoising autoencoder: Gaussian noise (std 0.5) on [0, 1] digits, clean digits as targets.
-var zeroToOne = ctx.Data.Mnist(ImageNormalization.ZeroToOne);
+var zeroToOne = ExampleData.Mnist(ctx, ImageNormalization.ZeroToOne);
 using (var dae = ctx.Autoencoders.Denoising(Noise.Gaussian(0.5)).Build())
 {
     Console.WriteLine("Denoising autoencoder");

@@ -8,7 +8,9 @@ using Generative.CSharp;
 var epochs = args.Length > 0 && int.TryParse(args[0], out var e) ? e : 1;
 
 var ctx = new GenerativeContext(seed: 42);                // CUDA when available, else CPU
-var mnist = ctx.Data.Mnist(ImageNormalization.ZeroToOne);      // missing data: the error says which command fetches it
+// ctx.Data.Mnist(ImageNormalization.ZeroToOne), or a generated stand-in in CI's smoke run (Shared/ExampleData.cs);
+// missing data: the error says which command fetches it.
+var mnist = ExampleData.Mnist(ctx, ImageNormalization.ZeroToOne);
 
 using var model = ctx.Autoencoders.Linear()
                      .WithHiddenSize(128)

@@ -17,7 +17,9 @@ if (!File.Exists(path))
 }
 
 var ctx = new GenerativeContext(seed: 42);                // CUDA when available, else CPU
-var text = TextData.FromFile(path);                       // split 90/5/5 at line ends, as `generative train --text` does
+// TextData.FromFile(path), or a generated text in CI's smoke run (Shared/ExampleData.cs); split 90/5/5 at line ends,
+// as `generative train --text` does.
+var text = ExampleData.Text(path);
 
 // The vocabulary is built from the text's training part; a bad value is an ArgumentException naming its setting.
 using var model = ctx.TextGenerators.CharLstm()
