@@ -180,5 +180,6 @@ public sealed record AdversarialAutoencoderBuilder
             dropout ?? c.Dropout, encoder ?? c.Encoder, c.Supervised, c.Classes, prior ?? c.Prior, tieLabels ?? c.TieLabelsToPrior,
             labelledFraction ?? c.LabelledFraction, c.Loss,
             reconstructionOptimizer ?? c.ReconstructionOptimizer, discriminatorOptimizer ?? c.DiscriminatorOptimizer,
-            generatorOptimizer ?? c.GeneratorOptimizer, adversarialWeight ?? c.AdversarialWeight, validation ?? c.Validation);
+            generatorOptimizer ?? c.GeneratorOptimizer, adversarialWeight ?? c.AdversarialWeight, validation ?? c.Validation,
+            c.DiscriminatorOutput);
 }

@@ -54,7 +54,12 @@ type AaeConfig =
       /// Multiplies the generator's loss in phase 3 (1 in the source).
       AdversarialWeight: float
       /// Fraction of the training split held out to measure every phase's loss after each epoch (0: none).
-      Validation: float }
+      Validation: float
+      /// How the discriminator's last layer reads: `Probability`, a sigmoid with PyTorch's BCE on probabilities (the
+      /// source), or `Score`, a linear layer with BCE on logits: the same loss, but its gradient never vanishes. On
+      /// probabilities, once D's output rounds to exactly 1 (or 0) in float32, BCE's clamped log has no gradient:
+      /// D and the encoder then stop learning from each other (docs/models.md, "Adversarial autoencoders").
+      DiscriminatorOutput: DiscriminatorOutput }
 
 /// A created adversarial autoencoder: its three registered networks and the config they came from.
 type Aae =
@@ -101,7 +106,8 @@ module Aae =
           DiscriminatorOptimizer = Optim.adam 1e-3
           GeneratorOptimizer = Optim.adam 1e-4
           AdversarialWeight = 1.0
-          Validation = 0.1 }
+          Validation = 0.1
+          DiscriminatorOutput = Probability }
 
     /// AAE-S as the source trains it: AAE-U with the one-hot label beside the code at the decoder's input, the encoder's
     /// adversarial phase at a tenth of the other phases' learning rate.
@@ -170,7 +176,9 @@ module Aae =
         { Config = c
           Encoder = perceptron [ d; c.HiddenWidth; c.HiddenWidth; c.CodeSize * (match c.Encoder with Deterministic -> 1 | Gaussian -> 2) ] c.Dropout Identity
           Decoder = perceptron [ decoderInputSize c; c.HiddenWidth; c.HiddenWidth; d ] c.Dropout Sigmoid
-          Discriminator = perceptron [ discriminatorInputSize c; c.DiscriminatorWidth; c.DiscriminatorWidth; 1 ] c.Dropout Sigmoid }
+          Discriminator =
+            perceptron [ discriminatorInputSize c; c.DiscriminatorWidth; c.DiscriminatorWidth; 1 ] c.Dropout
+                (match c.DiscriminatorOutput with Probability -> Sigmoid | Score -> Identity) }
 
     /// The networks as checkpoints name them.
     let modules (m: Aae) : (string * torch.nn.Module) list =
@@ -268,13 +276,20 @@ module Aae =
         let extended = { c with Classes = c.Classes + 1 }
         (oneHot extended withUnlabelled).MoveToOuterDisposeScope()
 
-    /// D's probability [N, 1] that codes came from the prior (the labels are read when they are tied to the prior).
-    let discriminate (m: Aae) (codes: Tensor) (labels: Tensor) : Tensor =
+    /// D's last layer [N, 1] on codes, as `DiscriminatorOutput` says: a probability or a logit that the codes came
+    /// from the prior (the labels are read when they are tied to the prior).
+    let discriminatorOutput (m: Aae) (codes: Tensor) (labels: Tensor) : Tensor =
         if m.Config.TieLabelsToPrior then
             use h = discriminatorLabels m.Config labels
             use input = torch.cat([| codes; h.``to``(codes.device) |], 1L)
             m.Discriminator.forward(input)
         else m.Discriminator.forward(codes)
+
+    /// D's probability [N, 1] that codes came from the prior, whichever its last layer.
+    let discriminate (m: Aae) (codes: Tensor) (labels: Tensor) : Tensor =
+        match m.Config.DiscriminatorOutput with
+        | Probability -> discriminatorOutput m codes labels
+        | Score -> use logits = discriminatorOutput m codes labels in logits.sigmoid()
 
     /// Prior codes [N, CodeSize] for a batch with `labels` [N], drawn with `generator` (null: the global generator) on
     /// `device`. When labels are tied to the prior, a label chooses its code's component, and an unlabelled image
@@ -306,19 +321,29 @@ module Aae =
         use r = decode m z (Some labels)
         Reconstruction.loss m.Config.Loss ElementMean r x
 
+    /// D's probabilities from its last layer's outputs.
+    let private probabilities (c: AaeConfig) (output: Tensor) : Tensor =
+        match c.DiscriminatorOutput with
+        | Probability -> output.alias()
+        | Score -> output.sigmoid()
+
     /// Phase 2's terms on prior codes and encoder codes: "d_loss" = -mean(log D(z_prior) + log(1 - D(z_code)))
-    /// (PyTorch's BCE, logs clamped at -100), "d_prior" = mean D(z_prior), "d_code" = mean D(z_code).
+    /// (on probabilities PyTorch's BCE, logs clamped at -100; on logits BCE-with-logits), "d_prior" = mean
+    /// D(z_prior), "d_code" = mean D(z_code) (probabilities).
     let discriminatorTerms (m: Aae) (prior: Tensor) (codes: Tensor) (labels: Tensor) : Map<string, Tensor> =
-        let dPrior = discriminate m prior labels
-        let dCode = discriminate m codes labels
-        Map [ "d_loss", GanLoss.nonSaturating.Discriminator Probability dPrior dCode
+        let c = m.Config
+        use outPrior = discriminatorOutput m prior labels
+        use outCode = discriminatorOutput m codes labels
+        use dPrior = probabilities c outPrior
+        use dCode = probabilities c outCode
+        Map [ "d_loss", GanLoss.nonSaturating.Discriminator c.DiscriminatorOutput outPrior outCode
               "d_prior", dPrior.mean().detach()
               "d_code", dCode.mean().detach() ]
 
     /// Phase 3's loss: -mean(log D(z_code)), the encoder fooling the discriminator, times the adversarial weight.
     let generatorLoss (m: Aae) (codes: Tensor) (labels: Tensor) : Tensor =
-        use d = discriminate m codes labels
-        use g = GanLoss.nonSaturating.Generator Probability d
+        use d = discriminatorOutput m codes labels
+        use g = GanLoss.nonSaturating.Generator m.Config.DiscriminatorOutput d
         g * float32 m.Config.AdversarialWeight
 
     /// Every phase's terms of a batch in evaluation mode without gradients, prior codes drawn with `generator`:
@@ -490,4 +515,6 @@ module Aae =
               (fun c -> c.LabelledFraction) (fun v c -> { c with LabelledFraction = v })
           Setting.float "adversarial-weight" "multiplies the generator's loss in phase 3" (fun c -> c.AdversarialWeight) (fun v c -> { c with AdversarialWeight = v })
           Setting.float "validation" "fraction of the training split held out for the per-epoch validation losses (0: none)"
-              (fun c -> c.Validation) (fun v c -> { c with Validation = v }) ]
+              (fun c -> c.Validation) (fun v c -> { c with Validation = v })
+          Setting.choice "d-output" "the discriminator's last layer: probability (a sigmoid, BCE on probabilities: the source) or logits (BCE on logits: the same loss, whose gradient never vanishes)"
+              [ "probability", Probability; "logits", Score ] (fun c -> c.DiscriminatorOutput) (fun v c -> { c with DiscriminatorOutput = v }) ]

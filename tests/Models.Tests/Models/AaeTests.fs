@@ -45,7 +45,8 @@ let private componentByAngle (z: Tensor) =
     sector.add(ten).remainder(ten)
 
 let private phaseTests =
-    [ for name, preset in [ "AAE-U", Aae.unsupervised; "AAE-S", Aae.supervised ] ->
+    [ for name, preset in [ "AAE-U", Aae.unsupervised; "AAE-S", Aae.supervised
+                            "AAE-S with a logit discriminator", { Aae.supervised with DiscriminatorOutput = Score } ] ->
         test (sprintf "%s: each phase changes only the parameters it names" name) {
             Device.seed 5L
             let m = Aae.create (small preset)
@@ -66,6 +67,50 @@ let private phaseTests =
             Expect.isTrue m.Encoder.training "the encoder is back in training mode after phase 2"
             Expect.isTrue (m.Discriminator.parameters() |> Seq.forall (fun p -> p.requires_grad)) "D is trainable again after phase 3"
         } ]
+
+/// The bias of D's last linear layer (the one before its output stage).
+let private lastBias (m: Aae) =
+    m.Discriminator.named_parameters() |> Seq.filter (fun struct (name, _) -> name.EndsWith "bias") |> Seq.last |> fun struct (_, p) -> p
+
+let private saturationTests =
+    [ test "a saturated discriminator still learns on logits; on probabilities its gradient vanishes" {
+        let gradientAt (output: DiscriminatorOutput) =
+            Device.seed 6L
+            let m = Aae.create { small Aae.unsupervised with DiscriminatorOutput = output; Dropout = 0.0 }
+            // D says "prior" with certainty for every code: a sigmoid of +40 is exactly 1 in float32.
+            using (torch.no_grad()) (fun _ -> (lastBias m).fill_(40.0f.ToScalar()) |> ignore)
+            use prior = torch.randn([| 16L; 10L |])
+            use codes = torch.randn([| 16L; 10L |])
+            use labels = torch.zeros([| 16L |], dtype = torch.int64)
+            let terms = Aae.discriminatorTerms m prior codes labels
+            Expect.equal (terms.["d_code"].ToDouble()) 1.0 (sprintf "%A: D(code) rounds to 1" output)
+            terms.["d_loss"].backward()
+            let g = (lastBias m).grad.abs().sum().ToDouble()
+            for t in terms.Values do t.Dispose()
+            g
+        Expect.isGreaterThan (gradientAt Score) 0.5 "logits: the fake codes still pull D's bias down (gradient 1 per code, mean over 16)"
+        Expect.equal (gradientAt Probability) 0.0 "probabilities: BCE's clamped log(1 - 1) gives D no gradient, as in the source"
+      }
+
+      test "a logit discriminator gives the same losses as a sigmoid one where both are finite" {
+        Device.seed 7L
+        let logits = Aae.create { small Aae.supervised with DiscriminatorOutput = Score; Dropout = 0.0 }
+        let probabilities = Aae.create { small Aae.supervised with Dropout = 0.0 }
+        probabilities.Discriminator.load_state_dict(logits.Discriminator.state_dict()) |> ignore
+        use prior = torch.randn([| 32L; 10L |])
+        use codes = torch.randn([| 32L; 10L |])
+        use labels = torch.randint(10L, [| 32L |], dtype = torch.int64)
+        let a = Aae.discriminatorTerms logits prior codes labels
+        let b = Aae.discriminatorTerms probabilities prior codes labels
+        for key in [ "d_loss"; "d_prior"; "d_code" ] do
+            Expect.floatClose Accuracy.medium (a.[key].ToDouble()) (b.[key].ToDouble()) key
+        use ga = Aae.generatorLoss logits codes labels
+        use gb = Aae.generatorLoss probabilities codes labels
+        Expect.floatClose Accuracy.medium (ga.ToDouble()) (gb.ToDouble()) "g_loss"
+        use pa = Aae.discriminate logits codes labels
+        use pb = Aae.discriminate probabilities codes labels
+        Expect.isLessThan ((pa - pb).abs().max().ToDouble()) 1e-6 "discriminate gives probabilities either way"
+      } ]
 
 let private priorTests =
     [ test "the Gaussian prior has mean 0 and covariance std² I" {
@@ -298,7 +343,7 @@ let private validationTests =
       }
 
       test "settings print and read back" {
-        let config = { Aae.supervised with Prior = GaussianMixture(10, 2.0, 0.4, 0.1); TieLabelsToPrior = true; AdversarialWeight = 2.0; LabelledFraction = 0.5 }
+        let config = { Aae.supervised with Prior = GaussianMixture(10, 2.0, 0.4, 0.1); TieLabelsToPrior = true; AdversarialWeight = 2.0; LabelledFraction = 0.5; DiscriminatorOutput = Score }
         Expect.equal (SettingsTable.read Aae.settings Aae.supervised (SettingsTable.print Aae.settings config)) config "round trip"
       } ]
 
@@ -306,6 +351,7 @@ let private validationTests =
 let tests =
     testList "Models.Aae" [
         testList "phases" phaseTests
+        testList "saturation" saturationTests
         testList "priors" priorTests
         testList "shapes" shapeTests
         testList "learning" learningTests
