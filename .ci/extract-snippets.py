@@ -11,6 +11,7 @@ what its first block declared; each becomes a parameter of the method unless the
     mnist              ImageData
     progress           IProgress<TrainingProgress>
     cancellationToken  CancellationToken
+    cts                CancellationTokenSource
 Anything else a block uses, it must declare, as a reader's program would.
 
 F#: every block becomes OUT_FOLDER/fsharp/snippet-LINE.fsx as written (a reader's script in the repository's root).
@@ -27,6 +28,7 @@ AMBIENT = [
     ("mnist", "ImageData"),
     ("progress", "IProgress<TrainingProgress>"),
     ("cancellationToken", "CancellationToken"),
+    ("cts", "CancellationTokenSource"),
 ]
 
 
