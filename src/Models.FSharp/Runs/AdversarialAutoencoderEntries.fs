@@ -31,20 +31,26 @@ module AdversarialAutoencoderEntries =
     /// figures.
     let evaluationSeed = 0UL
 
-    /// The codes [N, CodeSize] and labels [N] of the first `count` images of a split (evaluation mode, no
-    /// gradients), on the CPU.
-    let codesOf (m: Aae) (split: Split) (count: int64) : Tensor * Tensor =
+    /// `encodeBatch` applied to the first `count` images of a split in batches of 1000 on the model's device, without
+    /// gradients, concatenated on the CPU: [N, CodeSize].
+    let private encodedBy (encodeBatch: Tensor -> Tensor) (m: Aae) (split: Split) (count: int64) : Tensor =
         use _ = torch.no_grad()
         let n = min count split.Count
         let dev = Aae.device m
         let parts =
             [ for start in 0L .. 1000L .. n - 1L do
                 use x = split.Images.narrow(0L, start, min 1000L (n - start)).``to``(dev)
-                use z = Aae.encode m x
+                use z = encodeBatch x
                 yield z.cpu() ]
         let codes = if parts.IsEmpty then torch.zeros([| 0L; int64 m.Config.CodeSize |]) else torch.cat(parts |> List.toArray, 0L)
         for p in parts do p.Dispose()
-        codes, split.Labels.narrow(0L, 0L, n).cpu().to_type(torch.int64)
+        codes
+
+    /// The codes [N, CodeSize] and labels [N] of the first `count` images of a split (evaluation mode, no
+    /// gradients), on the CPU.
+    let codesOf (m: Aae) (split: Split) (count: int64) : Tensor * Tensor =
+        let codes = encodedBy (Aae.encode m) m split count
+        codes, split.Labels.narrow(0L, 0L, codes.shape.[0]).cpu().to_type(torch.int64)
 
     /// The codes the discriminator judges, [N, CodeSize] on the CPU, of the first `count` images of a split (evaluation
     /// mode, no gradients): `codesOf`'s for a deterministic encoder; for a Gaussian one, draws μ + σ·ε with a
@@ -52,23 +58,10 @@ module AdversarialAutoencoderEntries =
     /// prior match is measured on them: a Gaussian encoder's means alone are narrower than the prior.
     let judgedCodesOf (m: Aae) (split: Split) (count: int64) : Tensor =
         match m.Config.Encoder with
-        | Deterministic ->
-            let codes, labels = codesOf m split count
-            labels.Dispose()
-            codes
+        | Deterministic -> encodedBy (Aae.encode m) m split count
         | Gaussian ->
-            use _ = torch.no_grad()
             use g = new torch.Generator(evaluationSeed)
-            let n = min count split.Count
-            let dev = Aae.device m
-            let parts =
-                [ for start in 0L .. 1000L .. n - 1L do
-                    use x = split.Images.narrow(0L, start, min 1000L (n - start)).``to``(dev)
-                    use z = Aae.trainingCodes g m x
-                    yield z.cpu() ]
-            let codes = if parts.IsEmpty then torch.zeros([| 0L; int64 m.Config.CodeSize |]) else torch.cat(parts |> List.toArray, 0L)
-            for p in parts do p.Dispose()
-            codes
+            encodedBy (Aae.trainingCodes g m) m split count
 
     /// The mean over a split of every phase's terms (`Aae.measure`), in batches of 1000, with prior codes drawn from a
     /// generator seeded with `evaluationSeed`.
