@@ -37,7 +37,8 @@ public abstract class TrainableModel : IDisposable
     /// </summary>
     public IReadOnlyList<(string Key, string Value)> Settings { get; }
 
-    internal RunModel Model { get; }
+    /// <summary>The library's run model; settable inside the assembly and by its tests (to swap in a slow evaluation).</summary>
+    internal RunModel Model { get; set; }
 
     /// <summary>Number of trainable parameters.</summary>
     public long ParameterCount => Generative.TrainerModule.parameterCount(Model.Trainer);
