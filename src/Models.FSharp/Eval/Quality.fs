@@ -164,10 +164,10 @@ module Quality =
         if samples < 10 then Errors.invalidArg "samples" "at least 10 (the inception score uses 10 splits)" samples
         let total = int ((reference.shape.[0] + 499L) / 500L) + (samples + 499) / 500
         let mutable finished = 0
-        // Checked before each batch, reported after it: a cancellation waits for one batch at most.
+        // Checked and reported before each batch (0 of N first, so a slow first batch is not silence): a cancellation
+        // waits for one batch at most.
         let unit () =
-            if finished > 0 then work.Report { Task = "Frechet distance"; Done = finished; Total = total }
-            Work.check work
+            Work.step work "Frechet distance" finished total
             finished <- finished + 1
         let refFeatures, refProbabilities = featuresAndProbabilitiesWith unit net prepare 500 reference
         use _ = refFeatures
