@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.FSharp.Collections;
 using Microsoft.FSharp.Core;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Generative.CSharp.Tests;
 
@@ -9,7 +10,7 @@ namespace Generative.CSharp.Tests;
 /// A cancellation surfaces within about a second at any stage of a run, the end-of-run evaluation included (it used to
 /// wait for a Frechet distance: tens of seconds), and the run keeps its checkpoint.
 /// </summary>
-public sealed class CancellationTests
+public sealed class CancellationTests(ITestOutputHelper output)
 {
     private readonly GenerativeContext _ctx = new(seed: 5, device: ComputeDevice.Cpu);
 
@@ -48,6 +49,7 @@ public sealed class CancellationTests
         cts.Cancel();
         var e = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => fit);
         clock.Stop();
+        output.WriteLine($"cancellation during the evaluation surfaced after {clock.Elapsed.TotalSeconds:F2} s");
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5),
             $"the cancellation surfaced after {clock.Elapsed.TotalSeconds:F1} s (the evaluation alone takes 30 s)");
         Assert.Contains("generative eval", e.Message);
