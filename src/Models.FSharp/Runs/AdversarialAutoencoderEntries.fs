@@ -167,8 +167,12 @@ module AdversarialAutoencoderEntries =
                 | TextData t -> invalidOp (sprintf "an image model was given the text %s" t.Name)
                 | ImageData d ->
                     let test = d.Test
+                    // Each stage encodes a whole split (60,000 training images for the codes): checked between stages.
+                    Work.step work "test terms" 0 3
                     let terms = phaseTerms m test
+                    Work.step work "training codes" 1 3
                     let trainCodes, trainLabels = codesOf m d.Train d.Train.Count
+                    Work.step work "test codes" 2 3
                     let testCodes, testLabels = codesOf m test test.Count
                     use trainCodes = trainCodes
                     use trainLabels = trainLabels
