@@ -106,7 +106,7 @@ module Cases =
             match test with
             | None -> []
             | Some t ->
-                [ "test MSE", RunModel.meanOver torch.CPU 1000 t (fun x -> use r = Autoencoder.reconstruct model x in Reconstruction.loss Reconstruction.mse ElementMean r x) ]
+                [ "test MSE", RunModel.meanOver Work.none "test MSE" torch.CPU 1000 t (fun x -> use r = Autoencoder.reconstruct model x in Reconstruction.loss Reconstruction.mse ElementMean r x) ]
         measured s kind metrics timing
 
     /// Like `mnistShaped`, but a folder whose name contains "fashion" loads as Fashion-MNIST (same IDX layout; the
@@ -172,7 +172,7 @@ module Cases =
         let metrics =
             match test with
             | None -> []
-            | Some t -> model.Evaluate (ImageData { Name = "test"; Train = t; Test = t; Normalization = norm; Classes = []; Files = [] }) |> List.map (fun (name, value, _) -> name, value)
+            | Some t -> model.Evaluate Work.none (ImageData { Name = "test"; Train = t; Test = t; Normalization = norm; Classes = []; Files = [] }) |> List.map (fun (name, value, _) -> name, value)
         measured s kind metrics timing
 
     let private autoencoderCase name description script =
@@ -196,7 +196,7 @@ module Cases =
         | Ok (net, prepare) ->
             let data = Datasets.mnist folder MinusOneToOne
             try
-                let r = Quality.measure net prepare generate data.Test.Images "MNIST test split (10000 images)" 10000
+                let r = Quality.measure Work.none net prepare generate data.Test.Images "MNIST test split (10000 images)" 10000
                 [ "Frechet distance", r.FrechetDistance; "inception score", r.InceptionScore
                   "largest class share", float (Array.max r.Histogram) / float r.Samples ]
             finally (data :> IDisposable).Dispose()
@@ -322,7 +322,7 @@ module Cases =
                         use g = new torch.Generator(AdversarialAutoencoderEntries.evaluationSeed)
                         // Feature networks read [-1, 1] images; the AAE's are in [0, 1] (as the entry maps them).
                         let toGanRange (x: Tensor) = use y = x * 2.0f - 1.0f in prepare y
-                        let r = Quality.measure net toGanRange (Aae.sampleWith g model) t.Images
+                        let r = Quality.measure Work.none net toGanRange (Aae.sampleWith g model) t.Images
                                     (sprintf "%s test split (%d images)" dataset t.Count) AdversarialAutoencoderEntries.qualitySamples
                         [ "Frechet distance", r.FrechetDistance; "inception score", r.InceptionScore
                           "largest class share", float (Array.max r.Histogram) / float r.Samples ]

@@ -28,7 +28,7 @@ let result = Loop.fit options hooks CancellationToken.None trainer mnist.Train (
 // Test error, in evaluation mode and without gradients.
 Trainer.eval trainer
 let testMse =
-    RunModel.meanOver torch.CPU 1000 mnist.Test (fun x -> use r = Autoencoder.reconstruct model x in Reconstruction.loss Reconstruction.mse ElementMean r x)
+    RunModel.meanOver Work.none "test MSE" torch.CPU 1000 mnist.Test (fun x -> use r = Autoencoder.reconstruct model x in Reconstruction.loss Reconstruction.mse ElementMean r x)
 printfn "test MSE per pixel after %d steps: %.5f" result.Position.Step testMse
 
 // Originals (odd rows) above their reconstructions (even rows), as a PNG.

@@ -42,7 +42,7 @@ let trainAndScore (name: string) (config: GanConfig) =
     features
     |> Option.iter (fun net ->
         use g = new torch.Generator(0UL)
-        let report = Quality.measure net id (Gan.sampleWith g gan) mnist.Test.Images "MNIST test split (10000 images)" 2000
+        let report = Quality.measure Work.none net id (Gan.sampleWith g gan) mnist.Test.Images "MNIST test split (10000 images)" 2000
         for metric, value, _ in Quality.metrics report do printfn "%s %s: %.4g" name metric value)
     gan
 

@@ -123,7 +123,7 @@ public sealed class GenerativeContext
     /// <param name="epochs">The run's new epoch count; null keeps its own length.</param>
     /// <param name="maxSteps">A new step budget instead, counted from the run's first step; null keeps its own length.</param>
     /// <param name="progress">Receives a snapshot after every step.</param>
-    /// <param name="cancellationToken">Stops training after the current step; a checkpoint is saved first.</param>
+    /// <param name="cancellationToken">Stops training after the current step, or skips the test evaluation after it (within about a second); a checkpoint is saved first.</param>
     /// <returns>The trained model (yours to dispose) and the run.</returns>
     /// <exception cref="ArgumentException">Both <paramref name="epochs"/> and <paramref name="maxSteps"/>, a value below 1,
     /// or a run whose data was given in code (ParamName "runFolder").</exception>

@@ -26,8 +26,7 @@ let private parseSet (text: string) =
 /// both the process and its process group, so one request can arrive twice within milliseconds.
 let private repeatedSignalWindow = TimeSpan.FromSeconds 1.0
 
-/// Ctrl+C asks the run to stop after the current step (it then saves a checkpoint); a second Ctrl+C, a second or more
-/// later, aborts.
+/// Ctrl+C asks for `f`'s work to stop (`generate` stops writing); a second Ctrl+C, a second or more later, aborts.
 let private withCancelKey (f: CancellationToken -> 'T) : 'T =
     use cts = new CancellationTokenSource()
     let firstRequest = Diagnostics.Stopwatch()
@@ -36,18 +35,54 @@ let private withCancelKey (f: CancellationToken -> 'T) : 'T =
             if not cts.IsCancellationRequested then
                 e.Cancel <- true
                 firstRequest.Start()
-                Console.Error.WriteLine "\nStopping after this step and saving a checkpoint (Ctrl+C again to abort)..."
+                Console.Error.WriteLine "\nStopping (Ctrl+C again to abort)..."
                 cts.Cancel()
             elif firstRequest.Elapsed < repeatedSignalWindow then e.Cancel <- true)
     Console.CancelKeyPress.AddHandler handler
     try f cts.Token
     finally Console.CancelKeyPress.RemoveHandler handler
 
+/// Ctrl+C during training stops it after the current step (a checkpoint is saved) and lets the evaluation run; Ctrl+C
+/// during the evaluation, or a second one, skips it (the report is written without it, saying so); one more aborts.
+/// `f` gets the run's stop tokens and a callback to hand the evaluation's progress to, which tells the handler that
+/// training is over.
+let private withRunStopKeys (f: RunStop -> (WorkProgress -> unit) -> 'T) : 'T =
+    use training = new CancellationTokenSource()
+    use evaluation = new CancellationTokenSource()
+    let mutable evaluating = false
+    let lastRequest = Diagnostics.Stopwatch()
+    let handler =
+        ConsoleCancelEventHandler(fun _ e ->
+            if lastRequest.IsRunning && lastRequest.Elapsed < repeatedSignalWindow then e.Cancel <- true
+            elif not training.IsCancellationRequested && not evaluating then
+                e.Cancel <- true
+                lastRequest.Restart()
+                Console.Error.WriteLine "\nstopping: finishing this step and saving a checkpoint; the evaluation follows (Ctrl+C again to skip it)..."
+                training.Cancel()
+            elif not evaluation.IsCancellationRequested then
+                e.Cancel <- true
+                lastRequest.Restart()
+                Console.Error.WriteLine "\nstopping: skipping the evaluation; writing the report without it (Ctrl+C again to abort)..."
+                training.Cancel()
+                evaluation.Cancel()
+            // A further request leaves e.Cancel false: the process ends.
+        )
+    Console.CancelKeyPress.AddHandler handler
+    try f { Training = training.Token; Evaluation = evaluation.Token } (fun _ -> evaluating <- true)
+    finally Console.CancelKeyPress.RemoveHandler handler
+
+/// The events of a run on the console: `ProgressDisplay`'s callbacks, with the evaluation's progress also handed to
+/// `evaluating` (from `withRunStopKeys`).
+let private runEvents onStep log (onWork: WorkProgress -> unit) (evaluating: WorkProgress -> unit) : RunEvents =
+    { OnStep = onStep; Log = log; OnWork = fun p -> evaluating p; onWork p }
+
 let private printResult (r: RunResult) =
     for (name, value, how) in r.Metrics do
         Console.WriteLine(sprintf "%s: %.6g  (%s)" name value how)
     Console.WriteLine(sprintf "report: %s" (Path.GetFullPath r.Report))
-    if r.Outcome = Cancelled then 130 else 0
+    match r.Outcome, r.Evaluation with
+    | Cancelled, _ | _, Skipped -> 130
+    | _ -> 0
 
 /// The budget `--epochs N` or `--steps N` gives (None: neither); both at once is a usage error.
 let private budgetOf (args: ParseResults<TrainArgs>) : TrainingBudget option =
@@ -68,9 +103,9 @@ let train (args: ParseResults<TrainArgs>) =
         | Some folder ->
             if args.Contains TrainArgs.Model then
                 raise (UsageError "--resume continues a run with its own model and settings: give either a model or --resume.")
-            withCancelKey (fun token ->
-                ProgressDisplay.run (fun onStep log ->
-                    Experiment.resume folder budget device { OnStep = onStep; Log = log } token))
+            withRunStopKeys (fun stop evaluating ->
+                ProgressDisplay.run (fun onStep log onWork ->
+                    Experiment.resumeUntil folder budget device (runEvents onStep log onWork evaluating) stop))
         | None ->
             let model =
                 match args.TryGetResult TrainArgs.Model with
@@ -100,8 +135,8 @@ let train (args: ParseResults<TrainArgs>) =
             // error (exit 2) naming the setting.
             try Experiment.validate s
             with :? ArgumentException as e -> raise (UsageError(Errors.messageOf e))
-            withCancelKey (fun token ->
-                ProgressDisplay.run (fun onStep log -> Experiment.train s { OnStep = onStep; Log = log } token))
+            withRunStopKeys (fun stop evaluating ->
+                ProgressDisplay.run (fun onStep log onWork -> Experiment.trainUntil s (runEvents onStep log onWork evaluating) stop))
     printResult r
 
 let private outPath (run: string) (args: ParseResults<RunImageArgs>) (name: string) =

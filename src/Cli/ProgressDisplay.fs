@@ -19,8 +19,13 @@ let line (p: StepProgress) =
     sprintf "epoch %d/%d  step %d/%d  %s  %s ex/s  ETA %s"
         p.Epoch p.Epochs p.StepInEpoch p.StepsPerEpoch (terms p) (p.ExamplesPerSecond.ToString("N0")) (eta p)
 
-/// Runs `work`, giving it a progress callback and a log function suited to the console.
-let run (work: (StepProgress -> unit) -> (string -> unit) -> 'T) : 'T =
+/// One line describing the end-of-run evaluation's progress, e.g. "evaluating (Ctrl+C to skip): Frechet distance 3/30".
+let workLine (p: WorkProgress) =
+    sprintf "evaluating (Ctrl+C to skip): %s %d/%d" p.Task p.Done p.Total
+
+/// Runs `work`, giving it a training progress callback, a log function and an evaluation progress callback suited to
+/// the console.
+let run (work: (StepProgress -> unit) -> (string -> unit) -> (WorkProgress -> unit) -> 'T) : 'T =
     if Console.IsOutputRedirected || not AnsiConsole.Profile.Capabilities.Interactive then
         // Plain lines, at most one every 5 seconds, so logs stay readable.
         let clock = Stopwatch.StartNew()
@@ -29,7 +34,15 @@ let run (work: (StepProgress -> unit) -> (string -> unit) -> 'T) : 'T =
             if clock.Elapsed.TotalSeconds - last >= 5.0 || p.Step = p.TotalSteps then
                 last <- clock.Elapsed.TotalSeconds
                 Console.WriteLine(line p)
-        work onStep (fun (s: string) -> Console.WriteLine s)
+        // Evaluation lines: a new task at once, then at most one a second, so a stopped run never looks stuck.
+        let mutable lastTask = ""
+        let mutable lastWork = -1.0
+        let onWork (p: WorkProgress) =
+            if p.Task <> lastTask || clock.Elapsed.TotalSeconds - lastWork >= 1.0 || p.Done = p.Total then
+                lastTask <- p.Task
+                lastWork <- clock.Elapsed.TotalSeconds
+                Console.WriteLine(workLine p)
+        work onStep (fun (s: string) -> Console.WriteLine s) onWork
     else
         AnsiConsole
             .Progress()
@@ -50,4 +63,8 @@ let run (work: (StepProgress -> unit) -> (string -> unit) -> 'T) : 'T =
                         Markup.Escape(
                             sprintf "epoch %d/%d | %d/%d  %s  %s ex/s"
                                 p.Epoch p.Epochs p.StepInEpoch p.StepsPerEpoch (terms p) (p.ExamplesPerSecond.ToString("N0")))
-                work onStep (fun s -> AnsiConsole.MarkupLine(Markup.Escape s)))
+                let onWork (p: WorkProgress) =
+                    task.MaxValue <- float (max 1 p.Total)
+                    task.Value <- float p.Done
+                    task.Description <- Markup.Escape(workLine p)
+                work onStep (fun s -> AnsiConsole.MarkupLine(Markup.Escape s)) onWork)

@@ -26,7 +26,7 @@ public abstract class ImageModel : TrainableModel
     /// <param name="data">The data set; its test split draws the pictures and measures the metrics.</param>
     /// <param name="options">Epochs or a step budget, batch size (images per step) and folder; null takes the defaults.</param>
     /// <param name="progress">Receives a snapshot after every step.</param>
-    /// <param name="cancellationToken">Stops training after the current step; a checkpoint is saved first (continue
+    /// <param name="cancellationToken">Stops training after the current step, or skips the test evaluation after it (within about a second); a checkpoint is saved first (continue
     /// with <see cref="ResumeAsync"/>), and the returned task is cancelled.</param>
     /// <exception cref="ArgumentException">Bad options; ParamName names the field.</exception>
     /// <exception cref="InvalidOperationException">The model is already training (an earlier call has not finished).</exception>
@@ -56,7 +56,7 @@ public abstract class ImageModel : TrainableModel
     /// <param name="epochs">The run's new epoch count; null keeps its own length.</param>
     /// <param name="maxSteps">A new step budget instead, counted from the run's first step; null keeps its own length.</param>
     /// <param name="progress">Receives a snapshot after every step.</param>
-    /// <param name="cancellationToken">Stops training after the current step; a checkpoint is saved first.</param>
+    /// <param name="cancellationToken">Stops training after the current step, or skips the test evaluation after it (within about a second); a checkpoint is saved first.</param>
     /// <exception cref="ArgumentException">Both <paramref name="epochs"/> and <paramref name="maxSteps"/> given, a value
     /// below 1, data in another normalisation, or a run of another model or settings (ParamName "runFolder").</exception>
     /// <exception cref="FileNotFoundException">Not a run folder, or no checkpoint in it yet.</exception>

@@ -48,7 +48,7 @@ public sealed class TextGeneratorModel : TrainableModel
     /// <param name="options">Epochs, batch size (rows of the text read side by side: each step takes
     /// <c>BatchSize</c> chunks of the sequence length) and folder; null takes the defaults.</param>
     /// <param name="progress">Receives a snapshot after every step (ExamplesPerSecond counts tokens).</param>
-    /// <param name="cancellationToken">Stops training after the current step; a checkpoint is saved first, and the
+    /// <param name="cancellationToken">Stops training after the current step, or skips the test evaluation after it (within about a second); a checkpoint is saved first, and the
     /// returned task is cancelled.</param>
     /// <exception cref="ArgumentException">Bad options; ParamName names the field.</exception>
     /// <exception cref="NonFiniteLossException">The loss became NaN or infinite.</exception>
@@ -75,7 +75,7 @@ public sealed class TextGeneratorModel : TrainableModel
     /// <param name="epochs">The run's new epoch count; null keeps its own length.</param>
     /// <param name="maxSteps">A new step budget instead, counted from the run's first step; null keeps its own length.</param>
     /// <param name="progress">Receives a snapshot after every step.</param>
-    /// <param name="cancellationToken">Stops training after the current step; a checkpoint is saved first.</param>
+    /// <param name="cancellationToken">Stops training after the current step, or skips the test evaluation after it (within about a second); a checkpoint is saved first.</param>
     /// <exception cref="ArgumentException">Both <paramref name="epochs"/> and <paramref name="maxSteps"/> given, a value
     /// below 1, or a run of another model or settings (ParamName "runFolder").</exception>
     /// <exception cref="FileNotFoundException">Not a run folder, or no checkpoint in it yet.</exception>

@@ -37,7 +37,8 @@ public abstract class TrainableModel : IDisposable
     /// </summary>
     public IReadOnlyList<(string Key, string Value)> Settings { get; }
 
-    internal RunModel Model { get; }
+    /// <summary>The library's run model; settable inside the assembly and by its tests (to swap in a slow evaluation).</summary>
+    internal RunModel Model { get; set; }
 
     /// <summary>Number of trainable parameters.</summary>
     public long ParameterCount => Generative.TrainerModule.parameterCount(Model.Trainer);
@@ -124,7 +125,10 @@ public abstract class TrainableModel : IDisposable
                 $"This {ModelId} model is already training (an earlier Fit, FitAsync, Resume or ResumeAsync call has not finished): await it before training the model again, or build a second model.");
     }
 
-    /// <summary>Runs the job, then lets the model train again; a cancelled run becomes an OperationCanceledException.</summary>
+    /// <summary>
+    /// Runs the job, then lets the model train again; a cancelled run (training stopped, or its evaluation skipped)
+    /// becomes an OperationCanceledException.
+    /// </summary>
     private TrainingRun Finish(Func<RunResult> job, CancellationToken cancellationToken)
     {
         try
@@ -133,6 +137,11 @@ public abstract class TrainableModel : IDisposable
             if (result.Outcome.IsCancelled)
                 throw new OperationCanceledException(
                     $"Training was cancelled; a checkpoint was saved in {result.Folder} (continue with ResumeAsync(\"{result.Folder}\", ...) or: generative train --resume {result.Folder}).",
+                    cancellationToken);
+            // Training finished and its checkpoint is saved, but the token stopped the evaluation that follows it.
+            if (result.Evaluation.IsSkipped)
+                throw new OperationCanceledException(
+                    $"Training finished but its evaluation was cancelled; the checkpoint and a report without test metrics are in {result.Folder} (measure them with: generative eval {result.Folder}).",
                     cancellationToken);
             return ToRun(result);
         }
@@ -145,7 +154,8 @@ public abstract class TrainableModel : IDisposable
         var lossTerm = ModelSpec.lossTerm(Catalog.find(ModelId).Kind);
         return new RunEvents(
             FuncConvert.FromAction<Generative.StepProgress>(p => progress?.Report(ToProgress(p, lossTerm))),
-            FuncConvert.FromAction<string>(_ => { }));
+            FuncConvert.FromAction<string>(_ => { }),
+            FuncConvert.FromAction<WorkProgress>(_ => { }));
     }
 
     /// <summary>Saves the weights with the model's id, settings and normalisation as one safetensors file.</summary>

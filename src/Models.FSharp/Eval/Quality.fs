@@ -126,8 +126,9 @@ module Quality =
         counts.data<int64>().ToArray() |> Array.map int
 
     /// Features [N, D] and probabilities [N, C] of images in batches of `batchSize`, without gradients, gathered
-    /// on the CPU. `prepare` maps a batch into the feature network's input normalisation.
-    let featuresAndProbabilities (net: FeatureNetwork) (prepare: Tensor -> Tensor) (batchSize: int) (images: Tensor) : Tensor * Tensor =
+    /// on the CPU. `prepare` maps a batch into the feature network's input normalisation. `unit` is called before
+    /// each batch (a cancellation check).
+    let featuresAndProbabilitiesWith (unit: unit -> unit) (net: FeatureNetwork) (prepare: Tensor -> Tensor) (batchSize: int) (images: Tensor) : Tensor * Tensor =
         if batchSize < 1 then Errors.invalidArg "batchSize" "at least 1" batchSize
         use _ = torch.no_grad()
         let n = images.shape.[0]
@@ -136,6 +137,7 @@ module Quality =
         try
             let mutable start = 0L
             while start < n do
+                unit ()
                 use _ = torch.NewDisposeScope()
                 let len = min (int64 batchSize) (n - start)
                 let x = prepare (images.narrow(0L, start, len))
@@ -147,14 +149,27 @@ module Quality =
             for t in features do t.Dispose()
             for t in probabilities do t.Dispose()
 
+    /// Features [N, D] and probabilities [N, C] of images in batches of `batchSize`, without gradients, gathered
+    /// on the CPU. `prepare` maps a batch into the feature network's input normalisation.
+    let featuresAndProbabilities (net: FeatureNetwork) (prepare: Tensor -> Tensor) (batchSize: int) (images: Tensor) : Tensor * Tensor =
+        featuresAndProbabilitiesWith ignore net prepare batchSize images
+
     /// Scores `samples` generated images (drawn by `generate count` in batches of at most 500) against the
     /// reference images with the feature network: Frechet distance, inception score over 10 splits, the
     /// reference's own inception score and the predicted-class histogram. Generated and reference images are
-    /// in the same space; `prepare` maps them to the feature network's input.
-    let measure (net: FeatureNetwork) (prepare: Tensor -> Tensor) (generate: int -> Tensor)
+    /// in the same space; `prepare` maps them to the feature network's input. Each batch of 500 images (reference or
+    /// generated) is a unit of `work` named "Frechet distance".
+    let measure (work: Work) (net: FeatureNetwork) (prepare: Tensor -> Tensor) (generate: int -> Tensor)
                 (reference: Tensor) (referenceName: string) (samples: int) : QualityReport =
         if samples < 10 then Errors.invalidArg "samples" "at least 10 (the inception score uses 10 splits)" samples
-        let refFeatures, refProbabilities = featuresAndProbabilities net prepare 500 reference
+        let total = int ((reference.shape.[0] + 499L) / 500L) + (samples + 499) / 500
+        let mutable finished = 0
+        // Checked and reported before each batch (0 of N first, so a slow first batch is not silence): a cancellation
+        // waits for one batch at most.
+        let unit () =
+            Work.step work "Frechet distance" finished total
+            finished <- finished + 1
+        let refFeatures, refProbabilities = featuresAndProbabilitiesWith unit net prepare 500 reference
         use _ = refFeatures
         use _ = refProbabilities
         let parts =
@@ -162,8 +177,9 @@ module Quality =
               while left > 0 do
                   let count = min 500 left
                   use _ = torch.NewDisposeScope()
+                  Work.check work
                   let images = generate count
-                  let f, p = featuresAndProbabilities net prepare 500 images
+                  let f, p = featuresAndProbabilitiesWith unit net prepare 500 images
                   yield f.MoveToOuterDisposeScope(), p.MoveToOuterDisposeScope()
                   left <- left - count ]
         use genFeatures = torch.cat(parts |> List.map fst |> List.toArray, 0L)

@@ -55,8 +55,9 @@ module Knn =
         neighbours.gather(1L, position).squeeze(1L)
 
     /// Predicted labels [N] (int64) of queries from references, `chunkSize` queries per block; with
-    /// `leaveOneOut` the queries are the references themselves and each point's own entry is excluded.
-    let private classify (chunkSize: int) (k: int) (reference: Tensor) (referenceLabels: Tensor) (queries: Tensor) (leaveOneOut: bool) =
+    /// `leaveOneOut` the queries are the references themselves and each point's own entry is excluded. `block` is
+    /// called before each block with (blocks done, blocks in all): a caller's cancellation check and progress.
+    let private classifyWith (block: int -> int -> unit) (chunkSize: int) (k: int) (reference: Tensor) (referenceLabels: Tensor) (queries: Tensor) (leaveOneOut: bool) =
         use _ = torch.NewDisposeScope()
         let reference, queries = common reference queries
         let struct (values, codes, _) = torch.unique(referenceLabels.detach().cpu().to_type(torch.int64), sorted = true, return_inverse = true)
@@ -66,7 +67,9 @@ module Knn =
         let n = queries.shape.[0]
         let predicted = torch.empty([| n |], dtype = torch.int64)
         let rows = int64 chunkSize
+        let blocks = int ((n + rows - 1L) / rows)
         for r0 in 0L .. rows .. n - 1L do
+            block (int (r0 / rows)) blocks
             use _ = torch.NewDisposeScope()
             let b = min rows (n - r0)
             // |r|² - 2 q·r = |q - r|² - |q|²: the query's own norm changes no ranking.
@@ -76,6 +79,9 @@ module Knn =
             let neighbours = codes.index_select(0L, nearest.reshape(-1L)).reshape(b, int64 k)
             predicted.narrow(0L, r0, b).copy_(values.index_select(0L, vote classes neighbours)) |> ignore
         predicted.MoveToOuterDisposeScope()
+
+    let private classify chunkSize k reference referenceLabels queries leaveOneOut =
+        classifyWith (fun _ _ -> ()) chunkSize k reference referenceLabels queries leaveOneOut
 
     let private share (predicted: Tensor) (labels: Tensor) =
         use _ = torch.NewDisposeScope()
@@ -110,6 +116,15 @@ module Knn =
         checkPrediction chunk k reference referenceLabels queries
         checkLabels "queryLabels" queryLabels queries.shape.[0]
         use predicted = classify chunk k reference referenceLabels queries false
+        share predicted queryLabels
+
+    /// `accuracy`, each block of queries a unit of `work` named "k-NN votes".
+    let accuracyIn (work: Work) (k: int) (reference: Tensor) (referenceLabels: Tensor) (queries: Tensor) (queryLabels: Tensor) : float =
+        let chunk = defaultChunk reference
+        checkPrediction chunk k reference referenceLabels queries
+        checkLabels "queryLabels" queryLabels queries.shape.[0]
+        let block finished total = Work.step work "k-NN votes" finished total
+        use predicted = classifyWith block chunk k reference referenceLabels queries false
         share predicted queryLabels
 
     /// The label [N] (int64) each point [N, D] gets from its k nearest other points (itself excluded),

@@ -488,8 +488,9 @@ module Tsne =
         let p = joint.detach().cpu().to_type(torch.float32)
         klWith stripElements p y
 
-    /// `embed` with the elements of a strip given (tests use it to split small inputs into strips).
-    let internal embedWith (elements: int64 option) (options: TsneOptions) (points: Tensor) : TsneResult =
+    /// `embed` with the elements of a strip given (tests use it to split small inputs into strips), each iteration a
+    /// unit of `work` named "t-SNE".
+    let internal embedWith (elements: int64 option) (work: Work) (options: TsneOptions) (points: Tensor) : TsneResult =
         validate options
         checkPoints points
         let n = points.shape.[0]
@@ -512,6 +513,8 @@ module Tsne =
             let elements = elements |> Option.defaultValue stripElements
             let gradient = gradientOf elements crew p y
             for iteration in 0 .. options.Iterations - 1 do
+                // One iteration takes milliseconds to tenths of a second: a cancellation waits for one at most.
+                Work.step work "t-SNE" iteration options.Iterations
                 use _ = torch.NewDisposeScope()
                 let exploring = iteration < options.ExaggerationIterations
                 let exaggeration = if exploring then options.EarlyExaggeration else 1.0
@@ -534,4 +537,8 @@ module Tsne =
     /// `torch.get_num_threads()` threads of its own, each with libtorch's intra-op threads set to 1 meanwhile
     /// (restored on return; other libtorch work started elsewhere in the process during the call runs
     /// single-threaded). The bits depend on that thread count.
-    let embed (options: TsneOptions) (points: Tensor) : TsneResult = embedWith None options points
+    let embed (options: TsneOptions) (points: Tensor) : TsneResult = embedWith None Work.none options points
+
+    /// `embed`, each iteration a unit of `work` named "t-SNE": a cancelled token stops it (OperationCanceledException)
+    /// within one iteration.
+    let embedIn (work: Work) (options: TsneOptions) (points: Tensor) : TsneResult = embedWith None work options points

@@ -101,7 +101,7 @@ module AdversarialAutoencoderEntries =
 
     /// The t-SNE scatter of the first `tsnePoints` test codes, coloured by class; none for fewer than 4 test images.
     /// The perplexity is t-SNE's usual 30, or a third of the other points when there are fewer than 91.
-    let tsneScatter (m: Aae) (test: Split) (classes: string list) : ReportArtifact list =
+    let tsneScatter (work: Work) (m: Aae) (test: Split) (classes: string list) : ReportArtifact list =
         let codes, labels = codesOf m test (int64 tsnePoints)
         use codes = codes
         use labels = labels
@@ -109,7 +109,7 @@ module AdversarialAutoencoderEntries =
         if n < 4 then []
         else
             let options = { Tsne.defaults with Seed = evaluationSeed; Perplexity = min Tsne.defaults.Perplexity (float (n - 1) / 3.0) }
-            let embedding = Tsne.embed options codes
+            let embedding = Tsne.embedIn work options codes
             use points = embedding.Embedding
             let caption =
                 sprintf "t-SNE (perplexity %g, %d iterations, seed %d; final KL %.3f) of the %d-d codes of the first %d test images, coloured by class"
@@ -137,13 +137,13 @@ module AdversarialAutoencoderEntries =
         let sampleCaption =
             if c.Supervised || c.TieLabelsToPrior then sprintf "Samples decoded from a fixed batch of prior codes (row r: class r mod %d)" c.Classes
             else "Samples decoded from a fixed batch of prior codes"
-        let quality (data: ImageDataset) =
+        let quality (work: Work) (data: ImageDataset) =
             GanEntries.featureSource data.Test
             |> Result.map (fun (net, dataset, prepare) ->
                 use g = new torch.Generator(evaluationSeed)
                 // Feature networks read [-1, 1] images; this model's are in [0, 1].
                 let toGanRange (x: Tensor) = use y = x * 2.0f - 1.0f in prepare y
-                Quality.measure net toGanRange (Aae.sampleWith g m) data.Test.Images
+                Quality.measure work net toGanRange (Aae.sampleWith g m) data.Test.Images
                     (sprintf "%s test split (%d images)" dataset data.Test.Count) qualitySamples)
         { Trainer = trainer
           Pictures =
@@ -155,19 +155,23 @@ module AdversarialAutoencoderEntries =
           ComparedTerms = [ "D(prior) against D(code)", [ "d_prior"; "d_code" ] ]
           Passages = RunModel.noPassages
           Evaluate =
-            fun data ->
+            fun work data ->
                 match data with
                 | TextData t -> invalidOp (sprintf "an image model was given the text %s" t.Name)
                 | ImageData d ->
                     let test = d.Test
+                    // Each stage encodes a whole split (60,000 training images for the codes): checked between stages.
+                    Work.step work "test terms" 0 3
                     let terms = phaseTerms m test
+                    Work.step work "training codes" 1 3
                     let trainCodes, trainLabels = codesOf m d.Train d.Train.Count
+                    Work.step work "test codes" 2 3
                     let testCodes, testLabels = codesOf m test test.Count
                     use trainCodes = trainCodes
                     use trainLabels = trainLabels
                     use testCodes = testCodes
                     use testLabels = testLabels
-                    let accuracy = Knn.accuracy neighbours trainCodes trainLabels testCodes testLabels
+                    let accuracy = Knn.accuracyIn work neighbours trainCodes trainLabels testCodes testLabels
                     let meanDistance, covarianceError =
                         use judged = judgedCodesOf m test test.Count
                         priorMatch c.Prior judged
@@ -183,7 +187,7 @@ module AdversarialAutoencoderEntries =
                         "‖Σ_codes - Σ_prior‖ / ‖Σ_prior‖ (Frobenius norms): 0 when the codes' covariance is the prior's"
                       "test D(prior)", terms.["d_prior"], "mean discriminator output on prior codes (one per test image, fixed seed)"
                       "test D(code)", terms.["d_code"], "mean discriminator output on the test images' codes: near D(prior) when the codes match the prior"
-                      match quality d with
+                      match quality work d with
                       | Ok report ->
                           "Frechet distance of prior samples", report.FrechetDistance,
                           (Quality.metrics report |> List.head |> fun (_, _, how) -> how)
@@ -201,11 +205,11 @@ module AdversarialAutoencoderEntries =
                     else Some { Fraction = c.Validation; Measure = phaseTerms m; EarlyStopping = None }
                   Inputs = if c.LabelledFraction < 1.0 then Some (Aae.hideLabels c) else None }
           Extras =
-            RunModel.onImages (fun test classes ->
+            fun work -> RunModel.onImages (fun test classes ->
                 let samples =
                     use g = new torch.Generator(evaluationSeed + 1UL)
                     Aae.sampleWith g m (8 * c.Classes)
-                [ yield! tsneScatter m test classes
+                [ yield! tsneScatter work m test classes
                   yield ImageGrid("Samples from the prior",
                             (if c.Supervised || c.TieLabelsToPrior then sprintf "Codes drawn from the prior (%s), decoded with class k in column k." (LatentPrior.describe c.Prior)
                              else sprintf "Codes drawn from the prior (%s), decoded." (LatentPrior.describe c.Prior)),

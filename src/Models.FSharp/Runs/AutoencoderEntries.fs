@@ -52,19 +52,20 @@ module AutoencoderEntries =
             sprintf "The %d-d codes of the first %d test images projected on their first two principal components (PCA, %.0f%% of the codes' variance), coloured by class" dim n percent,
             Charts.latentScatter (rows projected) labels classes
 
-    let private mseMetric (device: torch.Device) (reconstruct: Tensor -> Tensor) (test: Split) =
-        let mse = RunModel.meanOver device 1000 test (fun x -> use r = reconstruct x in Reconstruction.loss Reconstruction.mse ElementMean r x)
+    let private mseMetric (work: Work) (device: torch.Device) (reconstruct: Tensor -> Tensor) (test: Split) =
+        let mse = RunModel.meanOver work "test MSE" device 1000 test (fun x -> use r = reconstruct x in Reconstruction.loss Reconstruction.mse ElementMean r x)
         "test MSE per pixel", mse, sprintf "mean squared error per pixel between the %d test images and their reconstructions, in the data's normalised units" test.Count
 
-    let private lossMetric (device: torch.Device) (reconstruct: Tensor -> Tensor) (loss: ReconstructionLoss) (reduction: Reduction) (test: Split) =
-        let l = RunModel.meanOver device 1000 test (fun x -> use r = reconstruct x in Reconstruction.loss loss reduction r x)
+    let private lossMetric (work: Work) (device: torch.Device) (reconstruct: Tensor -> Tensor) (loss: ReconstructionLoss) (reduction: Reduction) (test: Split) =
+        let l = RunModel.meanOver work "test loss" device 1000 test (fun x -> use r = reconstruct x in Reconstruction.loss loss reduction r x)
         "test loss", l, sprintf "the training loss (%s, %s) over the test set" loss.Name (Reconstruction.reductionName reduction)
 
     /// The scatter of the test codes, as a report chart.
-    let private codeChart (encode: Tensor -> Tensor) (test: Split) (classes: string list) : ReportArtifact =
+    let private codeChart (work: Work) (encode: Tensor -> Tensor) (test: Split) (classes: string list) : ReportArtifact =
+        Work.step work "code scatter" 0 1
         Chart (codeScatter encode test classes)
 
-    let private codeExtras (encode: Tensor -> Tensor) (test: Split) (classes: string list) = [ codeChart encode test classes ]
+    let private codeExtras (work: Work) (encode: Tensor -> Tensor) (test: Split) (classes: string list) = [ codeChart work encode test classes ]
 
     /// The run model of an encoder–decoder on `device` trained by `trainer` with `loss` reduced by `reduction`:
     /// reconstructions of the fixed batch per epoch; the test MSE per pixel, and the training loss over the test set
@@ -79,9 +80,9 @@ module AutoencoderEntries =
           ComparedTerms = []
           Passages = RunModel.noPassages
           Evaluate =
-            RunModel.onImages (fun test _ ->
-                [ mseMetric device reconstruct test
-                  if loss <> Reconstruction.mse || reduction <> ElementMean then lossMetric device reconstruct loss reduction test ])
+            fun work -> RunModel.onImages (fun test _ ->
+                [ mseMetric work device reconstruct test
+                  if loss <> Reconstruction.mse || reduction <> ElementMean then lossMetric work device reconstruct loss reduction test ])
           Reconstruct = Some reconstruct
           Encode = Some encode
           Decode = Some (Device.runOn device network.Decode)
@@ -89,7 +90,7 @@ module AutoencoderEntries =
           Classify = None
           Generate = None
           Training = RunModel.plainTraining
-          Extras = RunModel.onImages (codeExtras encode) }
+          Extras = fun work -> RunModel.onImages (codeExtras work encode) }
 
     /// The spec of an entry of the family: its defaults, settings table and validation come from the variant's module,
     /// `build` makes the run model of a config on a device.
@@ -161,9 +162,9 @@ module AutoencoderEntries =
                 let reconstruct = Device.runOn device (DenoisingAutoencoder.reconstruct m)
                 let encode = Device.runOn device m.Network.Encode
                 let corruption = m.Config.Corruption
-                let denoisedMse (c: Corruption) (test: Split) =
+                let denoisedMse (work: Work) (c: Corruption) (test: Split) =
                     let v =
-                        RunModel.meanOver device 1000 test (fun x ->
+                        RunModel.meanOver work (sprintf "test MSE, denoising %s" (Corruption.name c)) device 1000 test (fun x ->
                             use noisy = corruptSeeded 2UL c x
                             use r = reconstruct noisy
                             Reconstruction.loss Reconstruction.mse ElementMean r x)
@@ -175,13 +176,13 @@ module AutoencoderEntries =
                       fun batch ->
                           [ sprintf "Noisy, clean and denoised rows (%s)" (describe corruption), triptych reconstruct corruption batch.Inputs ]
                     Evaluate =
-                      RunModel.onImages (fun test _ ->
-                          [ yield mseMetric device reconstruct test
-                            for c in shownCorruptions corruption -> denoisedMse c test ])
+                      fun work -> RunModel.onImages (fun test _ ->
+                          [ yield mseMetric work device reconstruct test
+                            for c in shownCorruptions corruption -> denoisedMse work c test ])
                     Extras =
-                      RunModel.onImages (fun test classes ->
+                      fun work -> RunModel.onImages (fun test classes ->
                           let clean = test.Images.narrow(0L, 0L, min 16L test.Count)
-                          [ yield codeChart encode test classes
+                          [ yield codeChart work encode test classes
                             for c in shownCorruptions corruption ->
                                 ImageGrid(sprintf "Denoising %s" (describe c),
                                           "Groups of three rows: the noisy input, the clean test image, the network's output for the noisy input.",
@@ -229,22 +230,22 @@ module AutoencoderEntries =
                           [ "Original (odd rows) and reconstruction (even rows)", RunModel.interleaveRows 8 batch.Inputs r
                             "Samples decoded from a fixed batch of z ~ N(0, I)", Vae.decode m fixedNoise ]
                     Evaluate =
-                      RunModel.onImages (fun test _ ->
+                      fun work -> RunModel.onImages (fun test _ ->
                           let pixels = int (test.Images.numel() / test.Count)
                           let constant = Vae.likelihoodConstant c.Likelihood pixels
                           use g = new torch.Generator(0UL)
                           let recon =
-                              RunModel.meanOver device 500 test (fun x ->
+                              RunModel.meanOver work "test reconstruction term" device 500 test (fun x ->
                                   let mu, logVar = Vae.posterior m x
                                   use eps = torch.randn(mu.shape, generator = g).``to``(mu.device)
                                   use z = Vae.reparameterize mu logVar eps
                                   use r = Vae.decode m z
                                   (Vae.reconstructionPerSample c.Likelihood r x).mean())
-                          let kl = RunModel.meanOver device 500 test (fun x -> let mu, logVar = Vae.posterior m x in (Divergence.gaussianKl mu logVar).mean())
+                          let kl = RunModel.meanOver work "test KL" device 500 test (fun x -> let mu, logVar = Vae.posterior m x in (Divergence.gaussianKl mu logVar).mean())
                           use gi = new torch.Generator(1UL)
-                          let nll = RunModel.meanOver device 250 test (fun x -> use w = Vae.logImportanceWeights m gi c.IwaeSamples x in (Vae.iwaeNegativeLogLikelihood w).mean())
+                          let nll = RunModel.meanOver work "test NLL (IWAE)" device 250 test (fun x -> use w = Vae.logImportanceWeights m gi c.IwaeSamples x in (Vae.iwaeNegativeLogLikelihood w).mean())
                           let n = test.Count
-                          [ mseMetric device reconstruct test
+                          [ mseMetric work device reconstruct test
                             "test reconstruction term", recon,
                               sprintf "mean over the %d test images of %s with one z ~ q(z|x) each (the ELBO's first term, without its constant)" n (sprintf "Σ of the %s" c.Likelihood.Reconstruction.Description)
                             "test KL", kl, sprintf "mean over the %d test images of KL(q(z|x) ‖ N(0, I)) in nats, closed form" n
@@ -254,14 +255,14 @@ module AutoencoderEntries =
                               sprintf "importance-sampled estimate of -log p(x) per image (Burda et al. 2016), %d samples of q(z|x) per test image, same likelihood; it is never above the negative ELBO" c.IwaeSamples ])
                     Sample = Some (fun generator n -> Vae.sampleWith generator m n)
                     Extras =
-                      RunModel.onImages (fun test classes ->
+                      fun work -> RunModel.onImages (fun test classes ->
                           let samples =
                               use g = new torch.Generator(3UL)
                               use z = torch.randn([| 64L; int64 c.LatentDim |], generator = g).``to``(device)
                               use _ = torch.no_grad()
                               Vae.decode m z
                           let pairs = [ 0L, 1L; 2L, 3L; 4L, 5L; 6L, 7L ] |> List.filter (fun (_, b) -> b < test.Count)
-                          [ codeChart encode test classes
+                          [ codeChart work encode test classes
                             ImageGrid("Samples from the prior", "64 images decoded from z ~ N(0, I) (a fixed seed): what the model generates.", RunModel.gridColumns, samples)
                             if not pairs.IsEmpty then
                                 ImageGrid("Latent interpolation between test images",

@@ -130,14 +130,14 @@ module ClassifierEntries =
                   Pictures = fun _ -> []
                   ComparedTerms = []
                   Passages = RunModel.noPassages
-                  Evaluate = RunModel.onImages (classifierMetrics probabilitiesOf)
+                  Evaluate = fun work data -> Work.step work "classifier metrics" 0 1; RunModel.onImages (classifierMetrics probabilitiesOf) data
                   Reconstruct = None
                   Encode = Some (Device.runOn device (Classifier.features m))
                   Decode = None
                   Sample = None
                   Classify = Some (Device.runOn device (Classifier.probabilities m))
                   Generate = None
-                  Extras = RunModel.onImages (classifierExtras probabilitiesOf)
+                  Extras = fun work data -> Work.step work "classifier tables" 0 1; RunModel.onImages (classifierExtras probabilitiesOf) data
                   Training =
                     // Fixed features (pyramid, frozen MobileNetV2) are computed once, before training.
                     if Classifier.hasFixedFeatures m.Config then ShuffledImages { plan with Inputs = Some (Classifier.cachedInputs m 256) }

@@ -12,7 +12,7 @@ module Experiment =
     let defaults (modelId: string) = RunSettings.defaults modelId
 
     /// Events that ignore steps and print log lines to the console.
-    let consoleEvents = { OnStep = ignore; Log = fun (s: string) -> Console.WriteLine s }
+    let consoleEvents = { OnStep = ignore; Log = (fun (s: string) -> Console.WriteLine s); OnWork = ignore }
 
     /// Parses "zero-one" | "minus-one-one" | "mean-std".
     let parseNormalization (text: string) : Normalization = RunSettings.parseNormalization text
@@ -67,27 +67,31 @@ module Experiment =
     let splitForTraining (plan: ImageTraining) (train: Split) : Split * Split option = RunTraining.splitForTraining plan train
 
     let private fitModelOf (entry: CatalogEntry) (s: RunSettings) (model: RunModel) (data: RunData) (events: RunEvents)
-                           (token: CancellationToken) : RunResult =
+                           (stop: RunStop) : RunResult =
         let folder = RunFolder.newFolder s
         Directory.CreateDirectory folder |> ignore
         RunFolder.writeSettings folder entry s (RunSettings.effectiveModelSettings entry s)
         events.Log (sprintf "run folder: %s" folder)
-        RunTraining.run entry { s with RunFolder = Some folder } folder None model data events token
+        RunTraining.run entry { s with RunFolder = Some folder } folder None model data events stop
 
     /// Trains an already built model (from `buildModel`) on `data` into a new run folder. The folder is created
     /// first; the result names it and its report. Stopping through `token` saves a checkpoint to resume from. The
     /// data is checked as given (`RunSettings.validateGivenData`): the settings' data set name is only its label, so
-    /// data of the caller's own (an IDX folder, a text) trains under any name.
+    /// data of the caller's own (an IDX folder, a text) trains under any name. A cancelled `token` also skips the
+    /// end-of-run evaluation (the report says so).
     let fitModel (s: RunSettings) (model: RunModel) (data: RunData) (events: RunEvents) (token: CancellationToken) : RunResult =
-        fitModelOf (validatedWith (fun entry -> RunSettings.validateGivenData entry s data) s) s model data events token
+        fitModelOf (validatedWith (fun entry -> RunSettings.validateGivenData entry s data) s) s model data events (RunStop.ofToken token)
 
     /// Trains a new run: loads the data (failing before making a folder when it is missing), builds the model
-    /// and calls `fitModel`.
-    let train (s: RunSettings) (events: RunEvents) (token: CancellationToken) : RunResult =
+    /// and calls `fitModel`; `stop` stops training and skips the evaluation, separately.
+    let trainUntil (s: RunSettings) (events: RunEvents) (stop: RunStop) : RunResult =
         let entry = validated s
         use data = loadDataOf entry s
         let s = fitToData s data
-        fitModelOf entry s (RunSettings.build entry s (Device.resolve s.Device)) data events token
+        fitModelOf entry s (RunSettings.build entry s (Device.resolve s.Device)) data events stop
+
+    /// `trainUntil` with one token that stops training and skips the evaluation.
+    let train (s: RunSettings) (events: RunEvents) (token: CancellationToken) : RunResult = trainUntil s events (RunStop.ofToken token)
 
     /// The settings of a run to resume (with `budget` as its new length), its catalog entry and its newest checkpoint.
     /// `given` is the data handed to the run (`resumeModel`), checked as given; None checks the data the settings name.
@@ -112,14 +116,19 @@ module Experiment =
     let resumeModel (folder: string) (budget: TrainingBudget option) (device: DeviceChoice) (model: RunModel) (data: RunData)
                     (events: RunEvents) (token: CancellationToken) : RunResult =
         let s, entry, ck = resumeSettings folder budget device (Some data)
-        RunTraining.run entry s folder (Some ck) model data events token
+        RunTraining.run entry s folder (Some ck) model data events (RunStop.ofToken token)
 
     /// Continues a run from its newest checkpoint (what `generative train --resume` does); `budget` gives the run a
-    /// new length (epochs, or a step budget counted from the run's start), None keeps its own.
-    let resume (folder: string) (budget: TrainingBudget option) (device: DeviceChoice) (events: RunEvents) (token: CancellationToken) : RunResult =
+    /// new length (epochs, or a step budget counted from the run's start), None keeps its own; `stop` stops training
+    /// and skips the evaluation, separately.
+    let resumeUntil (folder: string) (budget: TrainingBudget option) (device: DeviceChoice) (events: RunEvents) (stop: RunStop) : RunResult =
         let s, entry, ck = resumeSettings folder budget device None
         use data = loadDataOf entry s
-        RunTraining.run entry s folder (Some ck) (RunSettings.build entry s (Device.resolve s.Device)) data events token
+        RunTraining.run entry s folder (Some ck) (RunSettings.build entry s (Device.resolve s.Device)) data events stop
+
+    /// `resumeUntil` with one token that stops training and skips the evaluation.
+    let resume (folder: string) (budget: TrainingBudget option) (device: DeviceChoice) (events: RunEvents) (token: CancellationToken) : RunResult =
+        resumeUntil folder budget device events (RunStop.ofToken token)
 
     /// The run folder's settings, catalog entry and model loaded from its newest checkpoint (weights only), in
     /// evaluation mode.
@@ -147,8 +156,8 @@ module Experiment =
         use data = loadDataOf entry s
         let metricsPath = RunFolder.metricsPath folder
         let history = if File.Exists metricsPath then History.ofCsv (File.ReadAllText metricsPath) else History.empty
-        let metrics = model.Evaluate data
-        let artifacts = RunPictures.drawExtras folder model data
+        let metrics = model.Evaluate Work.none data
+        let artifacts = RunPictures.drawExtras Work.none folder model data
         // The weights loaded are the best epoch's (rather than the last's) exactly when they equal the best file's.
         let weightsNote =
             match RunModel.earlyStopping model.Training, history.Epochs with
@@ -156,7 +165,8 @@ module Experiment =
                 Checkpoint.heldBestEpoch (RunFolder.checkpointsFolder folder) model.Trainer
                 |> Option.filter (fun epoch -> epoch <> History.lastEpoch history)
                 |> Option.map (RunReportFile.restoredNote es history)
-            | _ -> None
+                |> Option.toList
+            | _ -> []
         metrics, RunReportFile.write folder s entry data (Device.resolve device) history metrics artifacts model weightsNote
 
     /// Rebuilds a run's report.html from its newest checkpoint and metrics.csv, re-measuring the test metrics.

@@ -65,7 +65,7 @@ module GanEntries =
                 let trainer = Gan.trainer m
                 // Evaluate and Extras both run at the end of a run on the same test split: measure once.
                 let mutable measured : (Split * Result<QualityReport, string>) option = None
-                let quality (test: Split) =
+                let quality (work: Work) (test: Split) =
                     match measured with
                     | Some (split, r) when obj.ReferenceEquals(split, test) -> r
                     | _ ->
@@ -73,7 +73,7 @@ module GanEntries =
                             featureSource test
                             |> Result.map (fun (net, dataset, prepare) ->
                                 use g = new torch.Generator(qualitySeed)
-                                Quality.measure net prepare (Gan.sampleWith g m) test.Images
+                                Quality.measure work net prepare (Gan.sampleWith g m) test.Images
                                     (sprintf "%s test split (%d images)" dataset test.Count) qualitySamples)
                         measured <- Some(test, r)
                         r
@@ -82,8 +82,8 @@ module GanEntries =
                   ComparedTerms = [ "D(real) against D(fake)", [ "d_real"; "d_fake" ] ]
                   Passages = RunModel.noPassages
                   Evaluate =
-                    RunModel.onImages (fun test _ ->
-                        match quality test with
+                    fun work -> RunModel.onImages (fun test _ ->
+                        match quality work test with
                         | Ok report -> Quality.metrics report
                         | Error why -> [ "Frechet distance", nan, "not measured: " + why ])
                   Reconstruct = None
@@ -94,12 +94,12 @@ module GanEntries =
                   Generate = None
                   Training = RunModel.plainTraining
                   Extras =
-                    RunModel.onImages (fun test _ ->
+                    fun work -> RunModel.onImages (fun test _ ->
                         use g = new torch.Generator(qualitySeed)
                         let grid =
                             ImageGrid("Samples at the end of training", sprintf "%d images from fresh noise (seed %d)." Gan.fixedNoiseCount qualitySeed,
                                       RunModel.gridColumns, Gan.sampleWith g m Gan.fixedNoiseCount)
-                        match quality test with
+                        match quality work test with
                         | Ok r ->
                             [ Chart(sprintf "Predicted classes of %d generated images (%s)" r.Samples r.Network,
                                     Charts.classHistogram "Predicted class of generated images" r.Histogram r.Classes)

@@ -111,7 +111,7 @@ module LanguageModelEntries =
           // Titles start with the temperature, which names the series' files (samples/temperature-0-6-written-epoch-001.txt).
           ComparedTerms = []
           Passages = fun () -> [ for t in passageTemperatures -> sprintf "Temperature %g: written after each epoch" t, passage m t ]
-          Evaluate = fun data -> metrics c.Level (scoresOf data)
+          Evaluate = fun work data -> Work.step work "test scores" 0 1; metrics c.Level (scoresOf data)
           Reconstruct = None
           Encode = None
           Decode = None
@@ -119,7 +119,8 @@ module LanguageModelEntries =
           Classify = None
           Generate = Some (LanguageModel.generate m)
           Extras =
-            fun data ->
+            fun work data ->
+                Work.step work "report text" 0 1
                 [ table c.Level (scoresOf data)
                   Text
                     { Title = "Generated at the end of training"

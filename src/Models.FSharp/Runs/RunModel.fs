@@ -71,8 +71,9 @@ type RunModel =
       Pictures: Batch -> (string * Tensor) list
       /// Named passages the model writes at the end of every epoch (language models; `RunModel.noPassages` for none).
       Passages: unit -> (string * string) list
-      /// Test metrics of the run's data: name, value, how it was measured.
-      Evaluate: RunData -> (string * float * string) list
+      /// Test metrics of the run's data: name, value, how it was measured. Long loops run as units of the `Work`
+      /// (cancellation checked and progress reported between batches or iterations).
+      Evaluate: Work -> RunData -> (string * float * string) list
       Reconstruct: (Tensor -> Tensor) option
       Encode: (Tensor -> Tensor) option
       Decode: (Tensor -> Tensor) option
@@ -83,8 +84,9 @@ type RunModel =
       Classify: (Tensor -> Tensor) option
       /// New text after a prompt (language models).
       Generate: TextGenerator option
-      /// The report's artifacts from the run's data; `RunModel.noExtras` when there are none.
-      Extras: RunData -> ReportArtifact list
+      /// The report's artifacts from the run's data, long loops run as units of the `Work`; `RunModel.noExtras` when
+      /// there are none.
+      Extras: Work -> RunData -> ReportArtifact list
       /// Terms the report draws together, one chart per (title, terms), e.g. ("D(prior) against D(code)",
       /// ["d_prior"; "d_code"]); `[]` for none.
       ComparedTerms: (string * string list) list
@@ -101,7 +103,7 @@ module RunModel =
     let gridColumns = 8
 
     /// No report artifacts.
-    let noExtras (_: RunData) : ReportArtifact list = []
+    let noExtras (_: Work) (_: RunData) : ReportArtifact list = []
 
     /// No passages of text.
     let noPassages () : (string * string) list = []
@@ -120,18 +122,22 @@ module RunModel =
         | ContiguousText _ -> None
 
     /// Mean of a loss over a split in batches, without gradients, in evaluation mode. Each batch is moved to
-    /// `device` (the model's) before `lossOf` sees it, so a CPU split can be measured by a model on a GPU.
-    let meanOver (device: torch.Device) (batchSize: int) (split: Split) (lossOf: Tensor -> Tensor) =
+    /// `device` (the model's) before `lossOf` sees it, so a CPU split can be measured by a model on a GPU. Each batch
+    /// is a unit of `work` named `task` (cancellation is checked before it, progress reported after it).
+    let meanOver (work: Work) (task: string) (device: torch.Device) (batchSize: int) (split: Split) (lossOf: Tensor -> Tensor) =
         use _ = torch.no_grad()
         let n = split.Count
+        let batches = int ((n + int64 batchSize - 1L) / int64 batchSize)
         let mutable total = 0.0
         let mutable start = 0L
         while start < n do
+            Work.check work
             use _ = torch.NewDisposeScope()
             let len = min (int64 batchSize) (n - start)
             let x = split.Images.narrow(0L, start, len).``to``(device)
             total <- total + (lossOf x).ToDouble() * float len
             start <- start + len
+            work.Report { Task = task; Done = int ((start + int64 batchSize - 1L) / int64 batchSize); Total = batches }
         total / float n
 
     /// Interleaves rows of originals and their reconstructions: row 2k holds originals, row 2k+1 their

@@ -36,13 +36,14 @@ module RunPictures =
             AtomicFile.writeText (Path.Combine(dir, slug title + ".passage")) title
 
     /// Draws a model's report artifacts: saves each image grid as `samples/final-<slug>.png` (with its title and
-    /// caption beside it, read back by `finalSeries`) and returns the others, which the report renders directly.
-    let drawExtras folder (model: RunModel) (data: RunData) : ReportArtifact list =
+    /// caption beside it, read back by `finalSeries`) and returns the others, which the report renders directly. The
+    /// model draws them as units of `work`.
+    let drawExtras (work: Work) folder (model: RunModel) (data: RunData) : ReportArtifact list =
         Trainer.eval model.Trainer
         use _ = torch.NewDisposeScope()
         // Grids are drawn in the data's normalisation; a text model draws none.
         let norm = match data with ImageData d -> d.Normalization | TextData _ -> ZeroOne
-        let artifacts = model.Extras data
+        let artifacts = model.Extras work data
         let dir = RunFolder.picturesFolder folder
         Directory.CreateDirectory dir |> ignore
         [ for artifact in artifacts do

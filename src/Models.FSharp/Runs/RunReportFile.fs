@@ -18,11 +18,11 @@ module RunReportFile =
     let private shortened (value: string) =
         if value.Length <= 300 then value else sprintf "%s… (%d characters; the whole value is in run.json)" (value.Substring(0, 300)) value.Length
 
-    /// Writes `<folder>/report.html` of `model`'s run and returns its path. `weightsNote` ends the summary, e.g.
-    /// `restoredNote`.
+    /// Writes `<folder>/report.html` of `model`'s run and returns its path. `notes` end the summary, e.g.
+    /// `restoredNote` or `RunEvaluation.skippedNote`.
     let write folder (s: RunSettings) (entry: CatalogEntry) (data: RunData) (device: torch.Device)
               (history: History) (metrics: (string * float * string) list) (artifacts: ReportArtifact list)
-              (model: RunModel) (weightsNote: string option) =
+              (model: RunModel) (notes: string list) =
         let parameters = Trainer.parameterCount model.Trainer
         let report = RunFolder.reportPath folder
         let epochs = history.Epochs.Length
@@ -31,7 +31,7 @@ module RunReportFile =
             sprintf "%s, trained %d of %d epochs (%d steps, %.1f s) on %s (%s), batch %d, seed %d; %d parameters."
                 entry.Title epochs s.Epochs (match history.Steps with [] -> 0L | st -> (List.last st).Step) seconds
                 (RunData.name data) (RunData.describeTraining data) s.BatchSize s.Seed parameters
-            + (weightsNote |> Option.map (fun note -> " " + note) |> Option.defaultValue "")
+            + (notes |> List.map (fun note -> " " + note) |> String.concat "")
         RunReport.write report
             { Title = entry.Title
               ModelId = entry.Id

@@ -14,10 +14,36 @@ type RunResult =
       Metrics: (string * float * string) list
       /// The epoch whose weights the model ends with when early stopping put back an earlier, better epoch than
       /// the last one trained (also one trained before a resume); None: the last epoch's weights.
-      KeptEpoch: int option }
+      KeptEpoch: int option
+      /// The end-of-run evaluation, or `Skipped` when the run was stopped before it finished.
+      Evaluation: Evaluation }
 
 /// Callbacks a run reports through.
-type RunEvents = { OnStep: StepProgress -> unit; Log: string -> unit }
+type RunEvents =
+    { /// After each training step.
+      OnStep: StepProgress -> unit
+      /// A line of the run's log.
+      Log: string -> unit
+      /// After each unit (batch, iteration) of the end-of-run evaluation.
+      OnWork: WorkProgress -> unit }
+
+/// What stops a run, stage by stage: a caller that stops everything at once passes one token for both
+/// (`RunStop.ofToken`); the command line stops training at a first Ctrl+C and skips the evaluation at a second.
+type RunStop =
+    { /// Stops training after the current step; a checkpoint is saved.
+      Training: CancellationToken
+      /// Skips the end-of-run evaluation (before it starts, or within one of its batches or iterations); the report is
+      /// still written, saying that the evaluation was skipped.
+      Evaluation: CancellationToken }
+
+/// Building `RunStop`.
+[<RequireQualifiedAccess>]
+module RunStop =
+    /// One token for both stages: cancelled, it stops training and skips the evaluation.
+    let ofToken (token: CancellationToken) : RunStop = { Training = token; Evaluation = token }
+
+    /// Nothing stops the run.
+    let never : RunStop = ofToken CancellationToken.None
 
 /// Training a run in its folder: the training loop with the run's hooks (pictures, checkpoints, metrics.csv and
 /// the report at each epoch end; early stopping's best weights on disk), from the start or from a checkpoint,
@@ -76,9 +102,10 @@ module RunTraining =
         | ContiguousText _, ImageData d -> Errors.invalidArg "dataset" "a text (this model trains on text: --corpus NAME or --text FILE)" d.Name
 
     /// Trains `model` (of `entry`, with the run's settings `s`) in the run folder, from the start or from the
-    /// checkpoint `resumeFrom`, then measures it and writes the report. Stopping through `token` saves a checkpoint.
+    /// checkpoint `resumeFrom`, then measures it and writes the report. `stop.Training` stops training (a checkpoint is
+    /// saved); `stop.Evaluation` skips the evaluation (the report says so).
     let run (entry: CatalogEntry) (s: RunSettings) (folder: string) (resumeFrom: string option) (model: RunModel)
-            (data: RunData) (events: RunEvents) (token: CancellationToken) : RunResult =
+            (data: RunData) (events: RunEvents) (stop: RunStop) : RunResult =
         let prepared = prepare model s data events.Log
         // A step budget decides the epochs; run.json records them, so the folder says how long the run is.
         let s =
@@ -130,7 +157,7 @@ module RunTraining =
                 fun record history pos ->
                     drawEpoch record.Epoch
                     saveCheckpoint history pos |> ignore
-                    RunReportFile.write folder s entry data device history [] [] model None |> ignore
+                    RunReportFile.write folder s entry data device history [] [] model [] |> ignore
                     let terms = record.Terms |> Map.toList |> List.map (fun (k, v) -> sprintf "%s %.5g" k v) |> String.concat "  "
                     events.Log (sprintf "epoch %d/%d  %s  (%.1f s)" record.Epoch s.Epochs terms record.Seconds)
               // The loop keeps the best epoch's weights in memory only; on disk they survive an interruption, so a
@@ -156,10 +183,11 @@ module RunTraining =
                 Validate = prepared.Validate
                 EarlyStopping = stopping }
         let result =
-            try Loop.fitBatches loopOptions hooks token model.Trainer prepared.Source start
+            try Loop.fitBatches loopOptions hooks stop.Training model.Trainer prepared.Source start
             finally prepared.Release ()
         match result.Outcome with
         | Cancelled ->
+            events.Log "stopping: saving a checkpoint..."
             let path = saveCheckpoint result.History result.Position
             events.Log (sprintf "interrupted at epoch %d, step %d; checkpoint %s. Resume with: generative train --resume %s" result.Position.Epoch result.Position.Step path folder)
         | StepBudgetReached ->
@@ -178,17 +206,21 @@ module RunTraining =
         let weightsNote =
             let lastEpoch = History.lastEpoch result.History
             match stopping, result.RestoredEpoch with
-            | Some es, Some epoch -> Some (RunReportFile.restoredNote es result.History epoch)
+            | Some es, Some epoch -> [ RunReportFile.restoredNote es result.History epoch ]
             | Some es, None when es.RestoreBest && result.Outcome <> Cancelled ->
                 match Loop.bestEpoch es result.History.Epochs with
                 | Some (_, best) when best <> lastEpoch ->
-                    Some (sprintf "The model holds the weights of its last epoch (%d): those of the best epoch (%d) could not be put back (see the run's log)." lastEpoch best)
-                | _ -> None
-            | _ -> None
-        Trainer.eval model.Trainer
-        let metrics = model.Evaluate data
-        let artifacts = RunPictures.drawExtras folder model data
-        let report = RunReportFile.write folder s entry data device result.History metrics artifacts model weightsNote
-        { Folder = folder; Report = report; History = result.History; Outcome = result.Outcome; Metrics = metrics
-          KeptEpoch = result.RestoredEpoch }
+                    [ sprintf "The model holds the weights of its last epoch (%d): those of the best epoch (%d) could not be put back (see the run's log)." lastEpoch best ]
+                | _ -> []
+            | _ -> []
+        let evaluation = RunEvaluation.measure { Token = stop.Evaluation; Report = events.OnWork } folder model data
+        match evaluation with
+        | Skipped -> events.Log (sprintf "evaluation skipped; measure it later with: generative eval %s" folder)
+        | Measured _ -> ()
+        events.Log "writing the report..."
+        let report =
+            RunReportFile.write folder s entry data device result.History (RunEvaluation.metrics evaluation)
+                (RunEvaluation.artifacts evaluation) model (weightsNote @ RunEvaluation.notes folder evaluation)
+        { Folder = folder; Report = report; History = result.History; Outcome = result.Outcome
+          Metrics = RunEvaluation.metrics evaluation; KeptEpoch = result.RestoredEpoch; Evaluation = evaluation }
 

@@ -64,7 +64,7 @@ let tests =
         test "RunModel.meanOver hands the loss its batches on the given device" {
             use split = cpuSplit 10
             let seen = ResizeArray<DeviceType>()
-            let mean = RunModel.meanOver meta 4 split (fun x -> seen.Add x.device_type; torch.tensor(2.0f))
+            let mean = RunModel.meanOver Work.none "test" meta 4 split (fun x -> seen.Add x.device_type; torch.tensor(2.0f))
             Expect.equal seen.Count 3 "batches of 4, 4 and 2"
             Expect.allEqual seen DeviceType.META "every batch on the meta device"
             Expect.floatClose Accuracy.high mean 2.0 "the mean of the losses"
@@ -81,7 +81,7 @@ let tests =
                     (entry.Configure []).Settings |> List.map (fun (k, v) -> if k.EndsWith "-activation" && v = "relu" then k, "tanh" else k, v)
                 let model = (entry.Configure settings).Build meta
                 use split = cpuSplit 8
-                let message = errorOf (fun () -> model.Evaluate (TestData.imagesOf split) |> ignore)
+                let message = errorOf (fun () -> model.Evaluate Work.none (TestData.imagesOf split) |> ignore)
                 Expect.isFalse (message.Contains "same device") (sprintf "no tensors of two devices met: %s" message)
                 Expect.stringContains message "_local_scalar_dense" "it got as far as reading the first metric's value"
             }

@@ -94,8 +94,8 @@ let tests =
                 let x = reference.narrow(0L, next % 400L, int64 count)
                 next <- next + int64 count
                 x.alias()
-            let same = Quality.measure net id replay reference "bars (400 images)" 200
-            let shifted = Quality.measure net id (fun c -> torch.rand([| int64 c; 1L; 28L; 28L |])) reference "bars (400 images)" 200
+            let same = Quality.measure Work.none net id replay reference "bars (400 images)" 200
+            let shifted = Quality.measure Work.none net id (fun c -> torch.rand([| int64 c; 1L; 28L; 28L |])) reference "bars (400 images)" 200
             Expect.isLessThan same.FrechetDistance (shifted.FrechetDistance / 10.0) "real images are much closer than noise"
             Expect.equal same.Samples 200 "N recorded"
             Expect.equal (Array.sum same.Histogram) 200 "every sample counted"

@@ -43,7 +43,7 @@ let latentSizeOf (operations: string[]) (modelSettings: (string * string) list) 
     if Array.contains "encode" operations then 0
     else modelSettings |> List.tryFind (fun (k, _) -> k = "latent-size") |> Option.map (snd >> int) |> Option.defaultValue 0
 
-let events = { OnStep = ignore; Log = fun line -> printfn "  %s" line }
+let events = { OnStep = ignore; Log = (fun line -> printfn "  %s" line); OnWork = ignore }
 
 if Directory.Exists root then Directory.Delete(root, true)
 Directory.CreateDirectory root |> ignore

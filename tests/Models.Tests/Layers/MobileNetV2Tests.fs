@@ -122,7 +122,7 @@ let tests =
                 let options = { Loop.defaults with Epochs = 30; BatchSize = 20 }
                 Loop.fit options Loop.noHooks Threading.CancellationToken.None model.Trainer features (Loop.start, History.empty) |> ignore
                 Trainer.eval model.Trainer
-                let accuracy = model.Evaluate (TestData.imagesOf data) |> List.head |> fun (_, v, _) -> v
+                let accuracy = model.Evaluate Work.none (TestData.imagesOf data) |> List.head |> fun (_, v, _) -> v
                 Expect.isGreaterThan accuracy 0.9 "the head separates the bars"
                 let e = TestData.raises<FileNotFoundException> (fun () ->
                             (entry.Configure (settings |> List.map (fun (k, v) -> if k = "weights" then k, Path.Combine(folder, "none") else k, v))).Build torch.CPU |> ignore)

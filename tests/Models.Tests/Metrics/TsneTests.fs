@@ -137,7 +137,7 @@ let tests =
             let options = { Tsne.defaults with Perplexity = 10.0; Iterations = 3; ExaggerationIterations = 3 }
             Expect.equal (Tsne.strips 1000L 90L).Length 6 "90 points in strips of about 1,000 entries"
             use whole = (Tsne.embed options points).Embedding
-            use striped = (Tsne.embedWith (Some 1000L) options points).Embedding
+            use striped = (Tsne.embedWith (Some 1000L) Work.none options points).Embedding
             Expect.isLessThan ((whole - striped).abs().max().ToDouble() / whole.abs().max().ToDouble()) 1e-5 "the same points, up to rounding"
         }
 

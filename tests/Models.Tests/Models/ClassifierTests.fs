@@ -164,7 +164,7 @@ let tests =
                 let f1 = model.Encode.Value data.Images
                 let f2 = loaded.Encode.Value data.Images
                 Expect.isTrue (torch.allclose(f1, f2)) "same features after loading"
-                Expect.equal (sprintf "%A" (model.Evaluate (TestData.imagesOf data))) (sprintf "%A" (loaded.Evaluate (TestData.imagesOf data))) "same metrics after loading (NaN included)"
+                Expect.equal (sprintf "%A" (model.Evaluate Work.none (TestData.imagesOf data))) (sprintf "%A" (loaded.Evaluate Work.none (TestData.imagesOf data))) "same metrics after loading (NaN included)"
             finally Directory.Delete(folder, true)
         }
 

@@ -31,7 +31,7 @@ let private counterModel () : RunModel =
       ComparedTerms = []
       Passages = RunModel.noPassages
       Generate = None
-      Evaluate = fun _ -> [ "weight", weight (), "the counter's weight: steps its weights have trained" ]
+      Evaluate = fun _ _ -> [ "weight", weight (), "the counter's weight: steps its weights have trained" ]
       Reconstruct = None; Encode = None; Decode = None; Sample = None; Classify = None
       Extras = RunModel.noExtras
       Training =
@@ -55,7 +55,7 @@ let private settings folder =
 let private interruptedRun folder data =
     use cts = new CancellationTokenSource()
     let log = ResizeArray<string>()
-    let events = { OnStep = (fun p -> if p.Step = 7L then cts.Cancel()); Log = log.Add }
+    let events = { OnStep = (fun p -> if p.Step = 7L then cts.Cancel()); Log = log.Add; OnWork = ignore }
     let r = Experiment.fitModel (settings folder) (counterModel ()) data events cts.Token
     Expect.equal r.Outcome Cancelled "interrupted"
     Expect.equal (r.History.Epochs |> List.map (fun e -> e.Epoch)) [ 1; 2; 3 ] "three epochs completed"
@@ -65,7 +65,7 @@ let private interruptedRun folder data =
 let private resumedRun folder data =
     let log = ResizeArray<string>()
     let model = counterModel ()
-    let r = Experiment.resumeModel folder None Cpu model data { OnStep = ignore; Log = log.Add } CancellationToken.None
+    let r = Experiment.resumeModel folder None Cpu model data { OnStep = ignore; Log = log.Add; OnWork = ignore } CancellationToken.None
     r, List.ofSeq log, model
 
 let private metric name (r: RunResult) = r.Metrics |> List.pick (fun (n, v, _) -> if n = name then Some v else None)

@@ -109,7 +109,7 @@ let private resumes (name: string) =
             let model = Experiment.buildModel s
             use data = Probes.dataset s.ModelId
             let log = ResizeArray<string>()
-            let r = Experiment.resumeModel folder (Some (TrainingBudget.Epochs 2)) Cpu model (ImageData data) { OnStep = ignore; Log = log.Add } CancellationToken.None
+            let r = Experiment.resumeModel folder (Some (TrainingBudget.Epochs 2)) Cpu model (ImageData data) { OnStep = ignore; Log = log.Add; OnWork = ignore } CancellationToken.None
             Expect.equal r.Outcome Completed "the resumed run completes"
             Expect.equal (r.History.Epochs |> List.map (fun e -> e.Epoch)) [ 1; 2 ] "epoch 1 from the fixture's history, epoch 2 trained now"
             Expect.isTrue (log |> Seq.exists (fun l -> l.Contains "resumed from")) "it resumed from the fixture's checkpoint"
@@ -150,7 +150,7 @@ let private operates (name: string) =
                 Expect.isTrue (isFinite p) "finite probabilities"
                 expectClose (p.sum().ToDouble()) 4.0 "each image's probabilities sum to 1"
             | _ -> ()
-            expectFiniteMetrics (model.Evaluate (ImageData data))
+            expectFiniteMetrics (model.Evaluate Work.none (ImageData data))
             Directory.Delete(folder, true))
     }
 

@@ -158,7 +158,7 @@ let tests =
                     { Experiment.defaults "char-lstm" with
                         TextFile = Some text; Epochs = 2; BatchSize = 4; Device = Cpu; RunFolder = Some (Path.Combine(folder, run))
                         ModelSettings = [ "hidden", "16"; "embedding", "8"; "sequence-length", "20" ] }
-                let quiet = { OnStep = ignore; Log = ignore }
+                let quiet = { OnStep = ignore; Log = ignore; OnWork = ignore }
                 let whole = Experiment.train (settings "whole") quiet CancellationToken.None
                 // The same run, stopped in the middle of epoch 1 and resumed.
                 use cts = new CancellationTokenSource()
