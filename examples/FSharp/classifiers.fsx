@@ -36,11 +36,11 @@ printfn "%A; weights of epoch %A kept" result.Outcome result.RestoredEpoch
 // Test metrics from the predictions.
 Classifier.eval model
 let probabilitiesOf = Classifier.splitProbabilities model
-for (name, value, _) in ClassifierEntries.classifierMetrics probabilitiesOf fashion.Test fashion.Classes |> List.truncate 5 do
+for (name, value, _) in ClassifierEntries.classifierMetrics probabilitiesOf Work.none fashion.Test fashion.Classes |> List.truncate 5 do
     printfn "%s: %.4f" name value
 
 // The confusion heatmap as an interactive page, and the 32 most confident mistakes as a PNG.
-let artifacts = ClassifierEntries.classifierExtras probabilitiesOf fashion.Test fashion.Classes
+let artifacts = ClassifierEntries.classifierExtras probabilitiesOf Work.none fashion.Test fashion.Classes
 let charts = artifacts |> List.choose (function Chart (_, chart) -> Some chart | _ -> None)
 for (i, chart) in List.indexed charts do
     // A self-contained page: plotly.js inlined once, then the chart.

@@ -264,14 +264,16 @@ module Classifier =
 
     /// The split with its images replaced by their features [N, featureSize] (on the CPU), computed in batches of
     /// `batchSize` without gradients with the feature network in evaluation mode: the inputs `trainer` takes for
-    /// fixed features, computed once per run.
-    let cachedInputs (m: Classifier) (batchSize: int) (split: Split) : Split =
+    /// fixed features, computed once per run. Each batch is a unit of `work` named "features".
+    let cachedInputsIn (work: Work) (m: Classifier) (batchSize: int) (split: Split) : Split =
         use _ = torch.no_grad()
         m.Features.eval()
         let device = Device.ofModule m.Head
         let n = split.Count
+        let batches = int ((n + int64 batchSize - 1L) / int64 batchSize)
         let parts =
             [ for start in 0L .. int64 batchSize .. n - 1L do
+                Work.step work "features" (int (start / int64 batchSize)) batches
                 use _ = torch.NewDisposeScope()
                 let x = split.Images.narrow(0L, start, min (int64 batchSize) (n - start)).``to``(device)
                 yield (features m x).cpu().MoveToOuterDisposeScope() ]
@@ -283,12 +285,18 @@ module Classifier =
                 all
         { Images = images; Labels = split.Labels.clone() }
 
+    /// `cachedInputsIn` with nothing to stop it.
+    let cachedInputs (m: Classifier) (batchSize: int) (split: Split) : Split = cachedInputsIn Work.none m batchSize split
+
     /// Class probabilities of a whole split in batches, without gradients, in evaluation mode: [N, classes] on the CPU.
-    let probabilitiesOf (m: Classifier) (batchSize: int) (images: Tensor) (device: torch.Device) : Tensor =
+    /// Each batch is a unit of `work` named "class probabilities".
+    let probabilitiesOf (work: Work) (m: Classifier) (batchSize: int) (images: Tensor) (device: torch.Device) : Tensor =
         use _ = torch.no_grad()
         let n = images.shape.[0]
+        let batches = int ((n + int64 batchSize - 1L) / int64 batchSize)
         let parts =
             [ for start in 0L .. int64 batchSize .. n - 1L do
+                Work.step work "class probabilities" (int (start / int64 batchSize)) batches
                 use _ = torch.NewDisposeScope()
                 let x = images.narrow(0L, start, min (int64 batchSize) (n - start)).``to``(device)
                 yield (probabilities m x).cpu().MoveToOuterDisposeScope() ]
@@ -300,19 +308,20 @@ module Classifier =
 
     /// A function giving the class probabilities [N, classes] (on the CPU, the caller disposes them) of a split's
     /// images, in batches without gradients (call in evaluation mode). For fixed features it keeps the features of
-    /// the last split seen (compared by reference), so evaluating one test split twice runs MobileNetV2 once.
-    let splitProbabilities (m: Classifier) : Split -> Tensor =
+    /// the last split seen (compared by reference), so evaluating one test split twice runs MobileNetV2 once. Each
+    /// batch is a unit of the `work` it is given.
+    let splitProbabilities (m: Classifier) : Work -> Split -> Tensor =
         let device = Device.ofModule m.Head
-        if not (hasFixedFeatures m.Config) then fun split -> probabilitiesOf m 500 split.Images device
+        if not (hasFixedFeatures m.Config) then fun work split -> probabilitiesOf work m 500 split.Images device
         else
             let mutable cache : (Tensor * Split) option = None
-            fun split ->
+            fun work split ->
                 let cached =
                     match cache with
                     | Some (key, f) when obj.ReferenceEquals(key, split.Images) -> f
                     | _ ->
                         cache |> Option.iter (fun (_, f) -> (f :> IDisposable).Dispose())
-                        let f = cachedInputs m 256 split
+                        let f = cachedInputsIn work m 256 split
                         cache <- Some (split.Images, f)
                         f
                 use _ = torch.no_grad()

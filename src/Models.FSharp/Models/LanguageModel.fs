@@ -193,7 +193,8 @@ module LanguageModel =
     /// Mean cross-entropy in nats per token of a token stream [N]: laid out in at most `evaluationRows` rows read in
     /// chunks of the sequence length with the state carried across chunks, as in training, in evaluation mode without
     /// gradients. Each row predicts from its own start, so the first tokens of each row are scored without context.
-    let meanCrossEntropy (m: LanguageModel) (tokens: Tensor) : float =
+    /// Each chunk is a unit of `work` named "test cross-entropy", so a cancellation stops it between two chunks.
+    let meanCrossEntropyIn (work: Work) (m: LanguageModel) (tokens: Tensor) : float =
         let n = tokens.shape.[0]
         if n < 2L then Errors.invalidArg "tokens" "at least 2 tokens to score" n
         let length = int (min (int64 m.Config.SequenceLength) (n - 1L))
@@ -203,15 +204,21 @@ module LanguageModel =
         use _ = torch.no_grad()
         let mutable state = None
         let mutable total = 0.0
-        for step in 0 .. source.StepsPerEpoch - 1 do
-            use _ = torch.NewDisposeScope()
-            let batch = source.Take 1 step
-            let logits, next = m.Net.Forward(batch.Inputs.``to``(m.Device), state)
-            total <- total + (crossEntropy logits (batch.Targets.``to``(m.Device))).ToDouble()
+        try
+            for step in 0 .. source.StepsPerEpoch - 1 do
+                Work.step work "test cross-entropy" step source.StepsPerEpoch
+                use _ = torch.NewDisposeScope()
+                let batch = source.Take 1 step
+                let logits, next = m.Net.Forward(batch.Inputs.``to``(m.Device), state)
+                total <- total + (crossEntropy logits (batch.Targets.``to``(m.Device))).ToDouble()
+                state |> Option.iter disposeState
+                state <- Some (detached next)
+        finally
             state |> Option.iter disposeState
-            state <- Some (detached next)
-        state |> Option.iter disposeState
         total / float source.StepsPerEpoch
+
+    /// `meanCrossEntropyIn` with nothing to stop it.
+    let meanCrossEntropy (m: LanguageModel) (tokens: Tensor) : float = meanCrossEntropyIn Work.none m tokens
 
     /// The logits [V] (CPU) of the token after `tokens`, and the state after them, from `state` (or zeros).
     let private advance (m: LanguageModel) (state: (Tensor * Tensor) option) (tokens: int64 array) =

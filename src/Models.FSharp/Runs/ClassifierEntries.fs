@@ -17,8 +17,8 @@ type ClassifierRunConfig =
 [<RequireQualifiedAccess>]
 module ClassifierEntries =
     /// Predicted classes and their probabilities of a split ([N] int arrays and [N] floats), in evaluation mode.
-    let private predictions (probabilitiesOf: Split -> Tensor) (split: Split) =
-        use p = probabilitiesOf split
+    let private predictions (probabilitiesOf: Work -> Split -> Tensor) (work: Work) (split: Split) =
+        use p = probabilitiesOf work split
         let struct (confidence, predicted) = p.max(1L)
         use confidence = confidence
         use predicted = predicted
@@ -33,8 +33,8 @@ module ClassifierEntries =
 
     /// Test metrics of a classifier: accuracy, then precision and recall of each class, named by `classLabel`.
     /// `probabilitiesOf` is `Classifier.splitProbabilities` of the model.
-    let classifierMetrics (probabilitiesOf: Split -> Tensor) (test: Split) (classNames: string list) : (string * float * string) list =
-        let predicted, _, classes = predictions probabilitiesOf test
+    let classifierMetrics (probabilitiesOf: Work -> Split -> Tensor) (work: Work) (test: Split) (classNames: string list) : (string * float * string) list =
+        let predicted, _, classes = predictions probabilitiesOf work test
         let labels = test.Labels.data<int64>().ToArray() |> Array.map int
         let r = ClassificationMetrics.report (int classes) predicted labels
         [ yield "test accuracy", r.Accuracy, sprintf "fraction of the %d test images whose most probable class is the label" test.Count
@@ -47,8 +47,8 @@ module ClassifierEntries =
 
     /// The `count` test images the classifier gets wrong with the highest confidence, most confident first, and
     /// a caption naming each one's true and predicted class.
-    let mostConfidentMistakes (probabilitiesOf: Split -> Tensor) (count: int) (test: Split) (classNames: string list) : Tensor * string =
-        let predicted, confidence, _ = predictions probabilitiesOf test
+    let mostConfidentMistakes (probabilitiesOf: Work -> Split -> Tensor) (work: Work) (count: int) (test: Split) (classNames: string list) : Tensor * string =
+        let predicted, confidence, _ = predictions probabilitiesOf work test
         let labels = test.Labels.data<int64>().ToArray() |> Array.map int
         let names = Array.ofList classNames
         let name k = if k < names.Length then names.[k] else string k
@@ -68,11 +68,11 @@ module ClassifierEntries =
         images, caption
 
     /// Report artifacts of a classifier: confusion heatmap, per-class precision and recall, most confident mistakes.
-    let classifierExtras (probabilitiesOf: Split -> Tensor) (test: Split) (classNames: string list) : ReportArtifact list =
-        let predicted, _, classes = predictions probabilitiesOf test
+    let classifierExtras (probabilitiesOf: Work -> Split -> Tensor) (work: Work) (test: Split) (classNames: string list) : ReportArtifact list =
+        let predicted, _, classes = predictions probabilitiesOf work test
         let labels = test.Labels.data<int64>().ToArray() |> Array.map int
         let r = ClassificationMetrics.report (int classes) predicted labels
-        let mistakes, caption = mostConfidentMistakes probabilitiesOf 32 test classNames
+        let mistakes, caption = mostConfidentMistakes probabilitiesOf work 32 test classNames
         [ Chart("Confusion matrix", Charts.confusionHeatmap r.Counts classNames)
           Chart("Precision and recall per class", Charts.perClassScores r.Precision r.Recall classNames)
           ImageGrid("Most confidently misclassified test images", caption, RunModel.gridColumns, mistakes) ]
@@ -130,14 +130,14 @@ module ClassifierEntries =
                   Pictures = fun _ -> []
                   ComparedTerms = []
                   Passages = RunModel.noPassages
-                  Evaluate = fun work data -> Work.step work "classifier metrics" 0 1; RunModel.onImages (classifierMetrics probabilitiesOf) data
+                  Evaluate = fun work data -> RunModel.onImages (classifierMetrics probabilitiesOf work) data
                   Reconstruct = None
                   Encode = Some (Device.runOn device (Classifier.features m))
                   Decode = None
                   Sample = None
                   Classify = Some (Device.runOn device (Classifier.probabilities m))
                   Generate = None
-                  Extras = fun work data -> Work.step work "classifier tables" 0 1; RunModel.onImages (classifierExtras probabilitiesOf) data
+                  Extras = fun work data -> RunModel.onImages (classifierExtras probabilitiesOf work) data
                   Training =
                     // Fixed features (pyramid, frozen MobileNetV2) are computed once, before training.
                     if Classifier.hasFixedFeatures m.Config then ShuffledImages { plan with Inputs = Some (Classifier.cachedInputs m 256) }

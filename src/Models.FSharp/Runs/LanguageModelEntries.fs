@@ -56,14 +56,14 @@ module LanguageModelEntries =
     /// Cross-entropies (nats per token) of the model and the unigram and bigram baselines on the test part of a text.
     type private TestScores = { Model: float; Unigram: float; Bigram: float; BigramWeight: float; TestTokens: int64 }
 
-    let private score (m: LanguageModel) (text: TextSource) : TestScores =
+    let private score (work: Work) (m: LanguageModel) (text: TextSource) : TestScores =
         let parts = TextCorpus.split text.Text
         use train = Vocabulary.encode m.Vocabulary parts.Train
         use validation = Vocabulary.encode m.Vocabulary parts.Validation
         use test = Vocabulary.encode m.Vocabulary parts.Test
         let v = m.Vocabulary.Count
         let weight = NgramBaseline.bestBigramWeight v train validation
-        { Model = LanguageModel.meanCrossEntropy m test
+        { Model = LanguageModel.meanCrossEntropyIn work m test
           Unigram = NgramBaseline.unigram v train test
           Bigram = NgramBaseline.bigram v weight train test
           BigramWeight = weight
@@ -98,12 +98,12 @@ module LanguageModelEntries =
         let m = LanguageModel.create device c
         // Test scores are measured once per run and shared by the metrics and the report's table.
         let mutable scored : (TextSource * TestScores) option = None
-        let scoresOf (data: RunData) =
+        let scoresOf (work: Work) (data: RunData) =
             let text = textOf data
             match scored with
             | Some (t, s) when obj.ReferenceEquals(t, text) -> s
             | _ ->
-                let s = score m text
+                let s = score work m text
                 scored <- Some (text, s)
                 s
         { Trainer = LanguageModel.trainer m
@@ -111,7 +111,7 @@ module LanguageModelEntries =
           // Titles start with the temperature, which names the series' files (samples/temperature-0-6-written-epoch-001.txt).
           ComparedTerms = []
           Passages = fun () -> [ for t in passageTemperatures -> sprintf "Temperature %g: written after each epoch" t, passage m t ]
-          Evaluate = fun work data -> Work.step work "test scores" 0 1; metrics c.Level (scoresOf data)
+          Evaluate = fun work data -> metrics c.Level (scoresOf work data)
           Reconstruct = None
           Encode = None
           Decode = None
@@ -121,7 +121,7 @@ module LanguageModelEntries =
           Extras =
             fun work data ->
                 Work.step work "report text" 0 1
-                [ table c.Level (scoresOf data)
+                [ table c.Level (scoresOf work data)
                   Text
                     { Title = "Generated at the end of training"
                       Caption = sprintf "%d %ss at temperature 0.8 after a line break (seed %d)." (passageLength c.Level) (tokenName c.Level) passageSeed

@@ -141,8 +141,8 @@ let tests =
             let bars = TestData.bars 20 5L
             let data = { bars with Labels = bars.Labels.remainder(2L.ToScalar()) }
             // A fixed "classifier" that always predicts class 1 with certainty.
-            let alwaysOne (s: Split) = torch.tensor([| 0.0f; 1.0f |]).expand(s.Count, 2L).contiguous()
-            let names = ClassifierEntries.classifierMetrics alwaysOne data [ "left"; "right" ] |> List.map (fun (n, _, _) -> n)
+            let alwaysOne (_: Work) (s: Split) = torch.tensor([| 0.0f; 1.0f |]).expand(s.Count, 2L).contiguous()
+            let names = ClassifierEntries.classifierMetrics alwaysOne Work.none data [ "left"; "right" ] |> List.map (fun (n, _, _) -> n)
             Expect.equal names [ "test accuracy"; "precision of class 0 (left)"; "recall of class 0 (left)"
                                  "precision of class 1 (right)"; "recall of class 1 (right)" ] "metric names"
         }

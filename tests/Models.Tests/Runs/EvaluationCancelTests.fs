@@ -130,4 +130,34 @@ let tests =
                 (fun () -> Knn.accuracyIn (Work.ofToken cts.Token) 3 reference labels reference labels |> ignore)
                 "cancelled"
         }
+
+        test "a classifier's test probabilities stop at the batch after their token is cancelled" {
+            use cts = new CancellationTokenSource()
+            Device.seed 1L
+            let m = Classifier.create Classifier.mlp
+            Classifier.eval m
+            let split = TestData.bars 40 3L
+            let mutable seen = 0
+            let work = { Token = cts.Token; Report = fun p -> seen <- p.Done + 1; if p.Done = 2 then cts.Cancel() }
+            // 40 images in batches of 4: ten batches; the third unit's report cancels, so no fourth batch starts.
+            Expect.throwsT<OperationCanceledException>
+                (fun () -> Classifier.probabilitiesOf work m 4 split.Images torch.CPU |> ignore)
+                "cancelled"
+            Expect.equal seen 3 "no batch after the cancellation (of 10)"
+        }
+
+        test "a language model's test cross-entropy stops at the chunk after its token is cancelled" {
+            use cts = new CancellationTokenSource()
+            let text = String.replicate 40 "the quick brown fox jumps over the lazy dog. "
+            let c = { LanguageModel.characters with Embedding = 8; Hidden = 8; Layers = 1; Dropout = 0.0; SequenceLength = 10 }
+            let m = LanguageModel.create torch.CPU { c with Vocabulary = Some (LanguageModel.vocabularyOf c text) }
+            use tokens = Vocabulary.encode m.Vocabulary text
+            let mutable seen = 0
+            let work = { Token = cts.Token; Report = fun p -> seen <- p.Done + 1; if p.Done = 2 then cts.Cancel() }
+            // 1,800 characters in 16 rows of chunks of 10: eleven chunks; the third one's report cancels.
+            Expect.throwsT<OperationCanceledException>
+                (fun () -> LanguageModel.meanCrossEntropyIn work m tokens |> ignore)
+                "cancelled"
+            Expect.equal seen 3 "no chunk after the cancellation (of 11)"
+        }
     ]
