@@ -325,20 +325,34 @@ let style (args: ParseResults<StyleArgs>) =
         Console.WriteLine(sprintf "wrote %s (rows: a test image, then its code decoded as class 0 to %d)" (Path.GetFullPath out) (c.Classes - 1))
     0
 
+/// Re-measures a run with progress on the console; Ctrl+C stops it within a unit of work, leaving the run's report as it
+/// was. Some (metrics, report path), or None when stopped.
+let private evaluateWithProgress (folder: string) (device: DeviceChoice) =
+    withCancelKey (fun token ->
+        ProgressDisplay.run (fun _ log onWork ->
+            try Some (Experiment.evaluateIn { Token = token; Report = onWork } folder device)
+            with :? OperationCanceledException when token.IsCancellationRequested ->
+                log (sprintf "stopped; the report of %s is unchanged" folder)
+                None))
+
 /// `generative report`.
 let report (args: ParseResults<ReportArgs>) =
-    let path = Experiment.report (args.GetResult ReportArgs.Run) Auto
-    Console.WriteLine(sprintf "report: %s" (Path.GetFullPath path))
-    0
+    match evaluateWithProgress (args.GetResult ReportArgs.Run) Auto with
+    | Some (_, path) ->
+        Console.WriteLine(sprintf "report: %s" (Path.GetFullPath path))
+        0
+    | None -> 130
 
 /// `generative eval`.
 let eval (args: ParseResults<EvalArgs>) =
     let device = args.TryGetResult EvalArgs.Device |> Option.map Device.parse |> Option.defaultValue Auto
-    let metrics, report = Experiment.evaluate (args.GetResult EvalArgs.Run) device
-    for (name, value, how) in metrics do
-        Console.WriteLine(sprintf "%s: %.6g  (%s)" name value how)
-    Console.WriteLine(sprintf "report: %s" (Path.GetFullPath report))
-    0
+    match evaluateWithProgress (args.GetResult EvalArgs.Run) device with
+    | Some (metrics, report) ->
+        for (name, value, how) in metrics do
+            Console.WriteLine(sprintf "%s: %.6g  (%s)" name value how)
+        Console.WriteLine(sprintf "report: %s" (Path.GetFullPath report))
+        0
+    | None -> 130
 
 /// `generative data fetch`.
 let data (args: ParseResults<DataArgs>) =

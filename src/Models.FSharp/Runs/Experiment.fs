@@ -150,14 +150,16 @@ module Experiment =
         s, model
 
     /// Re-measures a run's test metrics from its newest checkpoint (any catalog model, through its
-    /// `RunModel.Evaluate`) and rebuilds its report.html with them: (metrics, report path).
-    let evaluate (folder: string) (device: DeviceChoice) : (string * float * string) list * string =
+    /// `RunModel.Evaluate`) and rebuilds its report.html with them: (metrics, report path). A cancellation of `work`
+    /// (OperationCanceledException) comes before the report is touched, so the old one stays as it was.
+    let evaluateIn (work: Work) (folder: string) (device: DeviceChoice) : (string * float * string) list * string =
         let s, entry, model = loadOf folder device
         use data = loadDataOf entry s
         let metricsPath = RunFolder.metricsPath folder
         let history = if File.Exists metricsPath then History.ofCsv (File.ReadAllText metricsPath) else History.empty
-        let metrics = model.Evaluate Work.none data
-        let artifacts = RunPictures.drawExtras Work.none folder model data
+        let metrics = model.Evaluate work data
+        let artifacts = RunPictures.drawExtras work folder model data
+        Work.check work
         // The weights loaded are the best epoch's (rather than the last's) exactly when they equal the best file's.
         let weightsNote =
             match RunModel.earlyStopping model.Training, history.Epochs with
@@ -168,6 +170,9 @@ module Experiment =
                 |> Option.toList
             | _ -> []
         metrics, RunReportFile.write folder s entry data (Device.resolve device) history metrics artifacts model weightsNote
+
+    /// `evaluateIn` with nothing to stop it.
+    let evaluate (folder: string) (device: DeviceChoice) : (string * float * string) list * string = evaluateIn Work.none folder device
 
     /// Rebuilds a run's report.html from its newest checkpoint and metrics.csv, re-measuring the test metrics.
     let report (folder: string) (device: DeviceChoice) : string = snd (evaluate folder device)

@@ -131,6 +131,25 @@ let tests =
                 "cancelled"
         }
 
+        test "a cancelled re-evaluation (generative eval) stops within a unit and leaves the run's report as it was" {
+            let folder = TestData.tempFolder "cancel-reeval"
+            let text = Path.Combine(folder, "text.txt")
+            File.WriteAllText(text, String.replicate 150 "to be or not to be\nthat is the question\n")
+            let run = Path.Combine(folder, "run")
+            let s =
+                { Experiment.defaults "char-lstm" with
+                    TextFile = Some text; Epochs = 1; BatchSize = 4; Device = Cpu; RunFolder = Some run
+                    ModelSettings = [ "hidden", "16"; "embedding", "8"; "sequence-length", "20" ] }
+            let r = Experiment.train s { OnStep = ignore; Log = ignore; OnWork = ignore } CancellationToken.None
+            let before = File.ReadAllBytes r.Report
+            use cts = new CancellationTokenSource()
+            let mutable units = 0
+            let work = { Token = cts.Token; Report = fun _ -> units <- units + 1; if units = 2 then cts.Cancel() }
+            Expect.throwsT<OperationCanceledException> (fun () -> Experiment.evaluateIn work run Cpu |> ignore) "cancelled"
+            Expect.equal units 2 "no unit of work after the cancellation"
+            Expect.equal (File.ReadAllBytes r.Report) before "the report is unchanged"
+        }
+
         test "a classifier's test probabilities stop at the batch after their token is cancelled" {
             use cts = new CancellationTokenSource()
             Device.seed 1L
