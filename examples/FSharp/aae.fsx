@@ -4,9 +4,9 @@
 //     ./generative data fetch mnist && dotnet fsi examples/FSharp/aae.fsx [training images] [epochs]
 // By default one epoch over the first 20,000 training images at 128 per step: about a minute and a half on two idle
 // cores. That shows the three phases at work, not yet the separation of style and class: after so few steps the codes
-// still hold the digit (the discriminator wins, D(code) stays near 0) and the style transfer rows repeat their digit.
-// The paper's grids come from much longer training: e.g. `dotnet fsi examples/FSharp/aae.fsx 60000 20`, or the
-// source's own setting, all 60,000 images at 1024 per step for many epochs: `generative train aae-s --epochs 50`.
+// still hold the digit. The library's AAE-S (its discriminator also reads the label, which the prior ignores) removes
+// the digit from the codes over about 20 to 30 epochs of all 60,000 images: `dotnet fsi examples/FSharp/aae.fsx 60000
+// 30`, or `generative train aae-s --epochs 30`.
 #load "Load.fsx"
 
 open System.IO
@@ -30,8 +30,9 @@ let firstOf (count: int64) (split: Split) =
 let train = firstOf trainCount mnist.Train
 let test = firstOf 2000L mnist.Test
 
-// The source's AAE-S: 784-392-392-10 and back, discriminator 10-1500-1500-1, dropout 0.2. Any field can change, e.g.
-// { Aae.supervised with Prior = LatentPrior.paperMixture; TieLabelsToPrior = true } (the paper's Figure 4).
+// The source's AAE-S networks: 784-392-392-10 and back, discriminator 10-1500-1500-1, dropout 0.2, with the library's
+// training (`Aae.supervised`: D on logits and reading the label); `Aae.supervisedSource` is the source's. Any field
+// can change, e.g. { Aae.supervised with Prior = LatentPrior.paperMixture } (the paper's Figure 4).
 Device.seed 42L
 let aae = Aae.create Aae.supervised
 let trainer = Aae.trainer aae
@@ -45,7 +46,7 @@ let hooks =
                 if p.Step % 50L = 0L then
                     printfn "step %d/%d  reconstruction %.4f  d_loss %.3f  g_loss %.3f  D(prior) %.3f  D(code) %.3f" p.Step p.TotalSteps
                         p.Terms.["reconstruction"] p.Terms.["d_loss"] p.Terms.["g_loss"] p.Terms.["d_prior"] p.Terms.["d_code"] }
-let options = { Loop.defaults with Epochs = epochs; BatchSize = 128; Seed = 42L }
+let options = { Loop.defaults with Epochs = epochs; BatchSize = AdversarialAutoencoderEntries.supervisedBatchSize; Seed = 42L }
 Loop.fit options hooks CancellationToken.None trainer train (Loop.start, History.empty) |> ignore
 Trainer.eval trainer
 

@@ -25,19 +25,34 @@ public sealed class AdversarialAutoencoderBuilderTests
     }
 
     [Fact]
-    public void Public_properties_are_the_source_values_but_the_supervised_generator_rate()
+    public void Public_properties_are_the_library_defaults_and_the_source_a_preset()
     {
         var b = _ctx.Autoencoders.SupervisedAdversarial();
         Assert.Equal((10, 392, 1500, 0.2), (b.CodeSize, b.HiddenWidth, b.DiscriminatorWidth, b.Dropout));
         Assert.Equal(CodePrior.Gaussian(5), b.Prior);
         Assert.Equal("gaussian:std=5", b.Prior.ToString());
-        Assert.False(b.TieLabelsToPrior);
         Assert.Equal((1.0, 0.1), (b.AdversarialWeight, b.ValidationFraction));
         Assert.Equal(Optimizer.Adam(1e-3), b.ReconstructionOptimizer);
         Assert.Equal(Optimizer.Adam(1e-3), b.DiscriminatorOptimizer);
-        // The library's AAE-S default; the source's 1e-4 stays AAE-U's.
+        // The library's AAE-S: labels tied to the Gaussian, D on logits, the generator at 1e-3 ...
+        Assert.True(b.TieLabelsToPrior);
+        Assert.True(b.DiscriminatorOnLogits);
         Assert.Equal(Optimizer.Adam(1e-3), b.GeneratorOptimizer);
-        Assert.Equal(Optimizer.Adam(1e-4), _ctx.Autoencoders.Adversarial().GeneratorOptimizer);
+        Assert.Equal(128, Experiment.defaults(b.ModelId).BatchSize);
+        // ... the source's, as a preset and as AAE-U.
+        var source = _ctx.Autoencoders.SupervisedAdversarialAsInSource();
+        Assert.Equal("aae-s", source.ModelId);
+        Assert.True(source.IsSupervised);
+        var u = _ctx.Autoencoders.Adversarial();
+        foreach (var sourceLike in new[] { source, u })
+        {
+            Assert.False(sourceLike.TieLabelsToPrior);
+            Assert.False(sourceLike.DiscriminatorOnLogits);
+            Assert.Equal(Optimizer.Adam(1e-4), sourceLike.GeneratorOptimizer);
+        }
+        Assert.Equal(1024, Experiment.defaults(u.ModelId).BatchSize);
+        Assert.True(u.WithDiscriminatorOnLogits().DiscriminatorOnLogits);
+        Assert.False(b.WithDiscriminatorOnLogits(false).DiscriminatorOnLogits);
         Assert.Equal(CodePrior.Of(LatentPriorModule.paperMixture), CodePrior.Mixture());
     }
 
@@ -48,7 +63,7 @@ public sealed class AdversarialAutoencoderBuilderTests
         var b = a.WithCodeSize(4).WithHiddenWidth(32).WithDiscriminatorWidth(16).WithDropout(0.0)
                  .WithPrior(CodePrior.Mixture(10, 2.0, 0.4, 0.1)).WithTieLabelsToPrior().WithAdversarialWeight(0.5)
                  .WithReconstructionOptimizer(Optimizer.Adam(2e-3)).WithDiscriminatorOptimizer(Optimizer.Sgd(0.01))
-                 .WithGeneratorOptimizer(Optimizer.RmsProp(1e-4)).WithValidation(0.0);
+                 .WithGeneratorOptimizer(Optimizer.RmsProp(1e-4)).WithValidation(0.0).WithDiscriminatorOnLogits();
         Assert.Equal(SettingsOf(AdversarialAutoencoderEntries.unsupervised, AaeModule.unsupervised), SettingsOf(a.Spec, a.Config));
         using var model = b.Build();
         var expected = new List<(string, string)>
@@ -56,7 +71,7 @@ public sealed class AdversarialAutoencoderBuilderTests
             ("code-size", "4"), ("hidden-width", "32"), ("discriminator-width", "16"), ("dropout", "0"),
             ("prior", "mixture:components=10,radius=2,radial-std=0.4,tangential-std=0.1"), ("tie-labels", "true"),
             ("adversarial-weight", "0.5"), ("optimizer", Optimizer.Adam(2e-3).ToString()), ("d-optimizer", Optimizer.Sgd(0.01).ToString()),
-            ("g-optimizer", Optimizer.RmsProp(1e-4).ToString()), ("validation", "0"),
+            ("g-optimizer", Optimizer.RmsProp(1e-4).ToString()), ("validation", "0"), ("d-output", "logits"),
         };
         foreach (var setting in expected) Assert.Contains(setting, model.Settings);
         // The command line reads the same pairs over the defaults into the same settings.

@@ -19,10 +19,13 @@ public sealed record AdversarialAutoencoderBuilder
     private readonly GenerativeContext _context;
 
     internal AdversarialAutoencoderBuilder(GenerativeContext context, ModelSpec<AaeConfig> spec)
+        : this(context, spec, spec.Defaults) { }
+
+    internal AdversarialAutoencoderBuilder(GenerativeContext context, ModelSpec<AaeConfig> spec, AaeConfig config)
     {
         _context = context;
         Spec = spec;
-        Config = spec.Defaults;
+        Config = config;
     }
 
     /// <summary>The catalog model this builder configures.</summary>
@@ -55,9 +58,17 @@ public sealed record AdversarialAutoencoderBuilder
     /// <summary>
     /// Whether the discriminator also sees each code's label and the prior draws each "real" code given that label:
     /// from the label's mixture component (the paper's Figure 4), or from the same Gaussian for every label, so that
-    /// codes carrying the label are told apart (default false). Setting key "tie-labels".
+    /// codes carrying the label are told apart (default false for AAE-U and the source's AAE-S; true for the library's
+    /// AAE-S, whose codes then lose the digit). Setting key "tie-labels".
     /// </summary>
     public bool TieLabelsToPrior => Config.TieLabelsToPrior;
+
+    /// <summary>
+    /// Whether the discriminator ends in a linear layer and its losses are BCE on logits (true: the library's AAE-S)
+    /// rather than a sigmoid and BCE on probabilities (false: the source, and AAE-U's default). The same losses; on
+    /// probabilities the gradient vanishes once the discriminator is certain. Setting key "d-output".
+    /// </summary>
+    public bool DiscriminatorOnLogits => Config.DiscriminatorOutput.IsScore;
 
     /// <summary>With tied labels: the share of training images whose label the discriminator sees (default 1; below 1
     /// the run is semi-supervised). Setting key "labelled-fraction".</summary>
@@ -131,6 +142,11 @@ public sealed record AdversarialAutoencoderBuilder
     /// <exception cref="ArgumentException">Negative, NaN or infinite; ParamName is "adversarial-weight".</exception>
     public AdversarialAutoencoderBuilder WithAdversarialWeight(double weight) => Edit(Copy(Config, adversarialWeight: weight));
 
+    /// <summary>A copy whose discriminator outputs logits (true) or probabilities (false); see
+    /// <see cref="DiscriminatorOnLogits"/>.</summary>
+    public AdversarialAutoencoderBuilder WithDiscriminatorOnLogits(bool logits = true) =>
+        Edit(Copy(Config, discriminatorOutput: logits ? Generative.DiscriminatorOutput.Score : Generative.DiscriminatorOutput.Probability));
+
     /// <summary>A copy with another optimiser of phase 1 (encoder and decoder, against the reconstruction loss).</summary>
     /// <exception cref="ArgumentNullException"><paramref name="optimizer"/> is null.</exception>
     public AdversarialAutoencoderBuilder WithReconstructionOptimizer(Optimizer optimizer) =>
@@ -175,11 +191,12 @@ public sealed record AdversarialAutoencoderBuilder
                                   double? dropout = null, Generative.LatentPrior? prior = null, bool? tieLabels = null,
                                   double? labelledFraction = null, AaeEncoder? encoder = null,
                                   OptimizerSpec? reconstructionOptimizer = null, OptimizerSpec? discriminatorOptimizer = null,
-                                  OptimizerSpec? generatorOptimizer = null, double? adversarialWeight = null, double? validation = null) =>
+                                  OptimizerSpec? generatorOptimizer = null, double? adversarialWeight = null, double? validation = null,
+                                  Generative.DiscriminatorOutput? discriminatorOutput = null) =>
         new(c.InputShape, hiddenWidth ?? c.HiddenWidth, codeSize ?? c.CodeSize, discriminatorWidth ?? c.DiscriminatorWidth,
             dropout ?? c.Dropout, encoder ?? c.Encoder, c.Supervised, c.Classes, prior ?? c.Prior, tieLabels ?? c.TieLabelsToPrior,
             labelledFraction ?? c.LabelledFraction, c.Loss,
             reconstructionOptimizer ?? c.ReconstructionOptimizer, discriminatorOptimizer ?? c.DiscriminatorOptimizer,
             generatorOptimizer ?? c.GeneratorOptimizer, adversarialWeight ?? c.AdversarialWeight, validation ?? c.Validation,
-            c.DiscriminatorOutput);
+            discriminatorOutput ?? c.DiscriminatorOutput);
 }

@@ -42,7 +42,20 @@ public sealed class AutoencoderCatalog
     /// AAE-S: the supervised adversarial autoencoder, AAE-U whose decoder also takes the one-hot label, so the code
     /// holds only the style: a code can be written as any class (<see cref="AdversarialAutoencoderModel.StyleTransfer"/>).
     /// </summary>
+    /// <remarks>The library's AAE-S: the discriminator on logits and also reading the label, which the Gaussian prior
+    /// ignores, so the codes learn to carry no digit; 128 images per step unless <see cref="TrainingOptions.BatchSize"/>
+    /// says otherwise. Its codes stop clustering by digit after about 20 to 30 epochs (docs/models.md).
+    /// <see cref="SupervisedAdversarialAsInSource"/> is the source's setting.</remarks>
     public AdversarialAutoencoderBuilder SupervisedAdversarial() => new(_context, AdversarialAutoencoderEntries.supervised);
+
+    /// <summary>
+    /// AAE-S as the source trains it (<c>Aae.supervisedSource</c>): a discriminator on probabilities that does not read
+    /// the label, and the encoder's adversarial phase at Adam 1e-4. Its codes keep clustering by digit. The run is still
+    /// an <c>aae-s</c> run whose settings record the differences; give <c>TrainingOptions.BatchSize = 1024</c> for the
+    /// source's batch size.
+    /// </summary>
+    public AdversarialAutoencoderBuilder SupervisedAdversarialAsInSource() =>
+        new(_context, AdversarialAutoencoderEntries.supervised, AaeModule.supervisedSource);
 
     /// <summary>
     /// Loads an autoencoder (a variational autoencoder's file gives a <see cref="VariationalAutoencoderModel"/>; an adversarial autoencoder loads with <c>ctx.Load&lt;AdversarialAutoencoderModel&gt;(path)</c>) saved with <see cref="TrainableModel.Save"/>, or the newest checkpoint of a run folder of one.

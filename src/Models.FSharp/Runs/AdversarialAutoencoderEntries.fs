@@ -224,8 +224,15 @@ module AdversarialAutoencoderEntries =
                                 sprintf "Each row: a test image, then its code decoded as class 0 to %d: the code carries the style, the label the class." (c.Classes - 1),
                                 c.Classes + 1, Aae.styleTransfer m images) ]) }
 
+    /// The batch size of AAE-U's runs: the source's.
+    let unsupervisedBatchSize = 1024
+
+    /// The batch size of AAE-S's runs: at the source's 1024 (59 steps an epoch) the codes take many epochs just to
+    /// reach the prior's scale; at 128 the adversarial game is balanced after one epoch (docs/models.md).
+    let supervisedBatchSize = 128
+
     /// An AAE entry over a preset.
-    let private model (id: string) (title: string) (preset: AaeConfig) : ModelSpec<AaeConfig> =
+    let private model (id: string) (title: string) (preset: AaeConfig) (batchSize: int) : ModelSpec<AaeConfig> =
         { Id = id
           Title = title
           Kind = ModelKind.AdversarialAutoencoder
@@ -233,17 +240,17 @@ module AdversarialAutoencoderEntries =
           Defaults = preset
           Settings = Aae.settings
           Validate = Aae.validate
-          BatchSize = 1024
+          BatchSize = batchSize
           FitToData = None
           Build = runModel }
 
     /// AAE-U.
     let unsupervised =
-        model "aae" "AAE-U: adversarial autoencoder (784-392-392-10 and back, sigmoid; latent discriminator 10-1500-1500-1; prior N(0, 5²I))" Aae.unsupervised
+        model "aae" "AAE-U: adversarial autoencoder (784-392-392-10 and back, sigmoid; latent discriminator 10-1500-1500-1; prior N(0, 5²I))" Aae.unsupervised unsupervisedBatchSize
 
     /// AAE-S.
     let supervised =
-        model "aae-s" "AAE-S: supervised adversarial autoencoder (the decoder takes [one-hot label, code]: the code holds the style)" Aae.supervised
+        model "aae-s" "AAE-S: supervised adversarial autoencoder (the decoder takes [one-hot label, code]: the code holds the style)" Aae.supervised supervisedBatchSize
 
     /// The AAE entries.
     let all : CatalogEntry list = [ ModelSpec.entry unsupervised; ModelSpec.entry supervised ]

@@ -45,8 +45,8 @@ let private componentByAngle (z: Tensor) =
     sector.add(ten).remainder(ten)
 
 let private phaseTests =
-    [ for name, preset in [ "AAE-U", Aae.unsupervised; "AAE-S", Aae.supervised
-                            "AAE-S with a logit discriminator", { Aae.supervised with DiscriminatorOutput = Score } ] ->
+    [ for name, preset in [ "AAE-U", Aae.unsupervised; "AAE-S (tied labels, logits)", Aae.supervised
+                            "AAE-S as the source (probabilities)", Aae.supervisedSource ] ->
         test (sprintf "%s: each phase changes only the parameters it names" name) {
             Device.seed 5L
             let m = Aae.create (small preset)
@@ -95,7 +95,7 @@ let private saturationTests =
       test "a logit discriminator gives the same losses as a sigmoid one where both are finite" {
         Device.seed 7L
         let logits = Aae.create { small Aae.supervised with DiscriminatorOutput = Score; Dropout = 0.0 }
-        let probabilities = Aae.create { small Aae.supervised with Dropout = 0.0 }
+        let probabilities = Aae.create { small Aae.supervised with DiscriminatorOutput = Probability; Dropout = 0.0 }
         probabilities.Discriminator.load_state_dict(logits.Discriminator.state_dict()) |> ignore
         use prior = torch.randn([| 32L; 10L |])
         use codes = torch.randn([| 32L; 10L |])
