@@ -18,9 +18,9 @@ public sealed record TrainingOptions
     public long? MaxSteps { get; init; }
 
     /// <summary>
-    /// Examples per step (at least 1); null (the default) takes the model's: its source's batch size, as
-    /// <c>generative train</c> does without <c>--batch-size</c> (64 for most models, 1024 for the adversarial
-    /// autoencoders; <c>generative models</c> lists the others).
+    /// Examples per step (at least 1); null (the default) takes the model's, as <c>generative train</c> does without
+    /// <c>--batch-size</c>: its source's batch size (64 for most models, 1024 for AAE-U) or the library's where it
+    /// differs (128 for AAE-S); <c>generative models</c> lists them.
     /// </summary>
     public int? BatchSize { get; init; }
 
