@@ -232,38 +232,45 @@ public sealed class TextGenerationTests
         return clock.Elapsed;
     }
 
+    // The streams below ask for 100 times the tokens timed in full (1,000, about 0.4 s on 2 cores), so a stream whose
+    // generation went on would take about 40 s; one that stops takes its start-up (a few tenths of a second, which a
+    // bound relative to 1,000 tokens does not survive) plus a few tokens. The bound, 10 times the 1,000 tokens' time,
+    // sits far from both.
+    private const int TimedTokens = 1000;
+    private const int StreamedTokens = 100 * TimedTokens;
+
     [Fact]
     public async Task GenerateStreamAsync_stops_generating_when_cancelled()
     {
         using var model = TinyText.TinyCharLstm(_ctx).Build(TinyText.Abc());
-        var full = FullGeneration(model, 1000);
+        var full = FullGeneration(model, TimedTokens);
         using var cts = new CancellationTokenSource();
         var count = 0;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
         {
-            await foreach (var _ in model.GenerateStreamAsync("a", 1000, new GenerationOptions { Seed = 1 }, cts.Token))
+            await foreach (var _ in model.GenerateStreamAsync("a", StreamedTokens, new GenerationOptions { Seed = 1 }, cts.Token))
                 if (++count == 5) cts.Cancel();
         });
         // The enumeration ends only once its generation has (it awaits it), so a stopped generation ends it early.
         Assert.Equal(5, count);
-        Assert.True(clock.Elapsed < full / 4, $"cancelled after {clock.Elapsed}; 1000 tokens take {full}");
+        Assert.True(clock.Elapsed < full * 10, $"cancelled after {clock.Elapsed}; {TimedTokens} tokens take {full}, {StreamedTokens} about 100 times that");
     }
 
     [Fact]
     public async Task Leaving_the_enumeration_early_stops_generation()
     {
         using var model = TinyText.TinyCharLstm(_ctx).Build(TinyText.Abc());
-        var full = FullGeneration(model, 1000);
+        var full = FullGeneration(model, TimedTokens);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var first = new List<string>();
-        await foreach (var piece in model.GenerateStreamAsync("a", 1000, new GenerationOptions { Seed = 1 }))
+        await foreach (var piece in model.GenerateStreamAsync("a", StreamedTokens, new GenerationOptions { Seed = 1 }))
         {
             first.Add(piece);
             if (first.Count == 3) break;
         }
         Assert.Equal(3, first.Count);
-        Assert.True(clock.Elapsed < full / 4, $"left after {clock.Elapsed}; 1000 tokens take {full}");
+        Assert.True(clock.Elapsed < full * 10, $"left after {clock.Elapsed}; {TimedTokens} tokens take {full}, {StreamedTokens} about 100 times that");
     }
 }
 
