@@ -19,9 +19,10 @@ let line (p: StepProgress) =
     sprintf "epoch %d/%d  step %d/%d  %s  %s ex/s  ETA %s"
         p.Epoch p.Epochs p.StepInEpoch p.StepsPerEpoch (terms p) (p.ExamplesPerSecond.ToString("N0")) (eta p)
 
-/// One line describing the end-of-run evaluation's progress, e.g. "evaluating (Ctrl+C to skip): Frechet distance 3/30".
+/// One line describing an evaluation's progress, e.g. "evaluating (Ctrl+C stops it): Frechet distance 3/30": after training,
+/// stopping it skips it (the report is written without it); in `generative eval`, the report is left as it was.
 let workLine (p: WorkProgress) =
-    sprintf "evaluating (Ctrl+C to skip): %s %d/%d" p.Task p.Done p.Total
+    sprintf "evaluating (Ctrl+C stops it): %s %d/%d" p.Task p.Done p.Total
 
 /// Runs `work`, giving it a training progress callback, a log function and an evaluation progress callback suited to
 /// the console.
