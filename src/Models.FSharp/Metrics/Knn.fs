@@ -110,15 +110,8 @@ module Knn =
         predictInChunks (defaultChunk reference) k reference referenceLabels queries
 
     /// The share of queries [N, D] whose label (queryLabels [N]) is the one their k nearest references [M, D]
-    /// (referenceLabels [M]) vote for: k-NN classification accuracy in [0, 1].
-    let accuracy (k: int) (reference: Tensor) (referenceLabels: Tensor) (queries: Tensor) (queryLabels: Tensor) : float =
-        let chunk = defaultChunk reference
-        checkPrediction chunk k reference referenceLabels queries
-        checkLabels "queryLabels" queryLabels queries.shape.[0]
-        use predicted = classify chunk k reference referenceLabels queries false
-        share predicted queryLabels
-
-    /// `accuracy`, each block of queries a unit of `work` named "k-NN votes".
+    /// (referenceLabels [M]) vote for: k-NN classification accuracy in [0, 1]. Each block of queries is a unit of
+    /// `work` named "k-NN votes".
     let accuracyIn (work: Work) (k: int) (reference: Tensor) (referenceLabels: Tensor) (queries: Tensor) (queryLabels: Tensor) : float =
         let chunk = defaultChunk reference
         checkPrediction chunk k reference referenceLabels queries
@@ -126,6 +119,10 @@ module Knn =
         let block finished total = Work.step work "k-NN votes" finished total
         use predicted = classifyWith block chunk k reference referenceLabels queries false
         share predicted queryLabels
+
+    /// `accuracyIn` with nothing to stop it.
+    let accuracy (k: int) (reference: Tensor) (referenceLabels: Tensor) (queries: Tensor) (queryLabels: Tensor) : float =
+        accuracyIn Work.none k reference referenceLabels queries queryLabels
 
     /// The label [N] (int64) each point [N, D] gets from its k nearest other points (itself excluded),
     /// `chunkSize` points per block of distances.

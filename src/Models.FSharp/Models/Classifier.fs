@@ -262,27 +262,31 @@ module Classifier =
             else loss m (augment m.Config batch.Inputs) batch.Targets)
         |> Trainer.withLearningRateHalfLife m.Config.LrHalfLife
 
+    /// `f` applied to `images` [N, ...] in batches of `batchSize` moved to `device`, without gradients, concatenated
+    /// on the CPU: [N, width] ([0, width] for no images). Each batch is a unit of `work` named `task`.
+    let private inBatches (work: Work) (task: string) (batchSize: int) (device: torch.Device) (width: int)
+                          (f: Tensor -> Tensor) (images: Tensor) : Tensor =
+        use _ = torch.no_grad()
+        let n = images.shape.[0]
+        let batches = Batches.batchCount n batchSize false
+        let parts =
+            [ for start in 0L .. int64 batchSize .. n - 1L do
+                Work.step work task (int (start / int64 batchSize)) batches
+                use _ = torch.NewDisposeScope()
+                let x = images.narrow(0L, start, min (int64 batchSize) (n - start)).``to``(device)
+                yield (f x).cpu().MoveToOuterDisposeScope() ]
+        if parts.IsEmpty then torch.zeros(0L, int64 width)
+        else
+            let all = torch.cat(parts |> List.toArray, 0L)
+            for p in parts do p.Dispose()
+            all
+
     /// The split with its images replaced by their features [N, featureSize] (on the CPU), computed in batches of
     /// `batchSize` without gradients with the feature network in evaluation mode: the inputs `trainer` takes for
     /// fixed features, computed once per run. Each batch is a unit of `work` named "features".
     let cachedInputsIn (work: Work) (m: Classifier) (batchSize: int) (split: Split) : Split =
-        use _ = torch.no_grad()
         m.Features.eval()
-        let device = Device.ofModule m.Head
-        let n = split.Count
-        let batches = int ((n + int64 batchSize - 1L) / int64 batchSize)
-        let parts =
-            [ for start in 0L .. int64 batchSize .. n - 1L do
-                Work.step work "features" (int (start / int64 batchSize)) batches
-                use _ = torch.NewDisposeScope()
-                let x = split.Images.narrow(0L, start, min (int64 batchSize) (n - start)).``to``(device)
-                yield (features m x).cpu().MoveToOuterDisposeScope() ]
-        let images =
-            if parts.IsEmpty then torch.zeros(0L, int64 (featureSize m.Config))
-            else
-                let all = torch.cat(parts |> List.toArray, 0L)
-                for p in parts do p.Dispose()
-                all
+        let images = inBatches work "features" batchSize (Device.ofModule m.Head) (featureSize m.Config) (features m) split.Images
         { Images = images; Labels = split.Labels.clone() }
 
     /// `cachedInputsIn` with nothing to stop it.
@@ -291,20 +295,7 @@ module Classifier =
     /// Class probabilities of a whole split in batches, without gradients, in evaluation mode: [N, classes] on the CPU.
     /// Each batch is a unit of `work` named "class probabilities".
     let probabilitiesOf (work: Work) (m: Classifier) (batchSize: int) (images: Tensor) (device: torch.Device) : Tensor =
-        use _ = torch.no_grad()
-        let n = images.shape.[0]
-        let batches = int ((n + int64 batchSize - 1L) / int64 batchSize)
-        let parts =
-            [ for start in 0L .. int64 batchSize .. n - 1L do
-                Work.step work "class probabilities" (int (start / int64 batchSize)) batches
-                use _ = torch.NewDisposeScope()
-                let x = images.narrow(0L, start, min (int64 batchSize) (n - start)).``to``(device)
-                yield (probabilities m x).cpu().MoveToOuterDisposeScope() ]
-        if parts.IsEmpty then torch.zeros(0L, int64 m.Config.Classes)
-        else
-            let all = torch.cat(parts |> List.toArray, 0L)
-            for p in parts do p.Dispose()
-            all
+        inBatches work "class probabilities" batchSize device m.Config.Classes (probabilities m) images
 
     /// A function giving the class probabilities [N, classes] (on the CPU, the caller disposes them) of a split's
     /// images, in batches without gradients (call in evaluation mode). For fixed features it keeps the features of

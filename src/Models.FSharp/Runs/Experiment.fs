@@ -157,8 +157,7 @@ module Experiment =
         use data = loadDataOf entry s
         let metricsPath = RunFolder.metricsPath folder
         let history = if File.Exists metricsPath then History.ofCsv (File.ReadAllText metricsPath) else History.empty
-        let metrics = model.Evaluate work data
-        let artifacts = RunPictures.drawExtras work folder model data
+        let metrics, artifacts = RunEvaluation.metricsAndArtifacts work folder model data
         Work.check work
         // The weights loaded are the best epoch's (rather than the last's) exactly when they equal the best file's.
         let weightsNote =

@@ -13,16 +13,19 @@ type Evaluation =
 /// (`RunModel.Extras`), which can take minutes (a Frechet distance, a t-SNE), so a cancellation skips them.
 [<RequireQualifiedAccess>]
 module RunEvaluation =
-    /// Measures the model's test metrics and draws its report artifacts into the run folder, as units of `work`;
-    /// `Skipped` when the work's token is cancelled, before or during (within one batch or iteration).
+    /// The model's test metrics, and its report artifacts drawn into the run folder, as units of `work`, in evaluation
+    /// mode; OperationCanceledException when the work's token is cancelled (within one batch or iteration).
+    let metricsAndArtifacts (work: Work) (folder: string) (model: RunModel) (data: RunData) =
+        Trainer.eval model.Trainer
+        let metrics = model.Evaluate work data
+        let artifacts = RunPictures.drawExtras work folder model data
+        metrics, artifacts
+
+    /// `metricsAndArtifacts` as an `Evaluation`: `Skipped` when the work's token is cancelled, before or during.
     let measure (work: Work) (folder: string) (model: RunModel) (data: RunData) : Evaluation =
         if work.Token.IsCancellationRequested then Skipped
         else
-            try
-                Trainer.eval model.Trainer
-                let metrics = model.Evaluate work data
-                let artifacts = RunPictures.drawExtras work folder model data
-                Measured (metrics, artifacts)
+            try Measured (metricsAndArtifacts work folder model data)
             with :? OperationCanceledException when work.Token.IsCancellationRequested -> Skipped
 
     /// The metrics of an evaluation (none when it was skipped).

@@ -127,7 +127,7 @@ module RunModel =
     let meanOver (work: Work) (task: string) (device: torch.Device) (batchSize: int) (split: Split) (lossOf: Tensor -> Tensor) =
         use _ = torch.no_grad()
         let n = split.Count
-        let batches = int ((n + int64 batchSize - 1L) / int64 batchSize)
+        let batches = Batches.batchCount n batchSize false
         let mutable total = 0.0
         let mutable start = 0L
         while start < n do
