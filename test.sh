@@ -4,6 +4,7 @@
 #   ./test.sh examples every example (F# scripts, C# apps) on generated data and a few steps (CI runs it too)
 #   ./test.sh long     the long training checks: real MNIST and Fashion-MNIST, about 30 minutes of training
 #   ./test.sh long --filter-test-case cls-mlp    one of them (Expecto's options pass through)
+#   ./test.sh fuzz     the readers' fuzz properties with 10,000 mutated inputs each (500 in the default suite)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 mode="${1:-default}"
@@ -26,5 +27,9 @@ case "$mode" in
     dotnet build tests/Models.Tests -c Release -nologo -clp:ErrorsOnly -v:q
     dotnet run --project tests/Models.Tests -c Release --no-build -- --long --summary "$@"
     ;;
-  *) echo "usage: ./test.sh [examples|long]" >&2; exit 2 ;;
+  fuzz)
+    dotnet build tests/Models.Tests -c Release -nologo -clp:ErrorsOnly -v:q
+    GENERATIVE_FUZZ_CASES="${GENERATIVE_FUZZ_CASES:-10000}" dotnet run --project tests/Models.Tests -c Release --no-build -- --summary --filter Fuzz "$@"
+    ;;
+  *) echo "usage: ./test.sh [examples|long|fuzz]" >&2; exit 2 ;;
 esac
