@@ -62,10 +62,9 @@ let tests =
         test "the Frechet distance rejects features of different dimensions" {
             use x = features 1 10L 3L 0.0f
             use y = features 2 10L 4L 0.0f
-            let e = try Quality.frechetDistanceOf x y |> ignore; null with :? ArgumentException as e -> e
-            Expect.isNotNull e "rejected"
+            TestData.raises<ArgumentException> (fun () -> Quality.frechetDistanceOf x y |> ignore) |> ignore
             use one = features 1 1L 3L 0.0f
-            let e = try Quality.statistics one |> ignore; null with :? ArgumentException as e -> e
+            let e = TestData.raises<ArgumentException> (fun () -> Quality.statistics one |> ignore)
             Expect.equal e.ParamName "features" "one vector has no covariance"
         }
 

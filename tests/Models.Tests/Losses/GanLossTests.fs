@@ -4,6 +4,7 @@ open System
 open Expecto
 open TorchSharp
 open Generative
+open Generative.Tests
 
 let private t (xs: float32 list) = torch.tensor(List.toArray xs).reshape(-1L, 1L)
 let private value (x: Tensor) = x.ToDouble()
@@ -125,15 +126,14 @@ let tests =
         test "names round-trip and unknown names are rejected naming the setting" {
             for l in GanLoss.all do Expect.equal (GanLoss.parse l.Name).Name l.Name "parse (name)"
             Expect.equal (GanLoss.parse " Hinge ").Name "hinge" "case and spaces"
-            let ex = try GanLoss.parse "wgan" |> ignore; null with :? ArgumentException as e -> e
+            let ex = TestData.raises<ArgumentException> (fun () -> GanLoss.parse "wgan" |> ignore)
             Expect.equal ex.ParamName "loss" "ParamName"
             Expect.stringContains ex.Message "least-squares" "lists the names"
         }
 
         test "score-only losses reject sigmoid discriminators" {
             for l in [ GanLoss.hinge; GanLoss.wassersteinGp ] do
-                let ex = try GanLoss.validateFor Probability l; null with :? ArgumentException as e -> e
-                Expect.isNotNull ex (sprintf "%s on probabilities" l.Name)
+                let ex = TestData.raises<ArgumentException> (fun () -> GanLoss.validateFor Probability l)
                 Expect.equal ex.ParamName "loss" "ParamName"
             GanLoss.validateFor Score GanLoss.hinge
         }

@@ -25,8 +25,7 @@ let private config = { FsCheckConfig.defaultConfig with maxTest = 12 }
 // Networks are created once (DCGAN-B alone has 10M parameters); properties then vary the batch size.
 let private created = lazy (Device.seed 11L; presets |> List.map (fun (name, c) -> name, Gan.create c))
 
-let private paramOf (f: unit -> unit) =
-    try f (); "no exception" with :? ArgumentException as e -> e.ParamName
+let private paramOf (f: unit -> unit) = (TestData.raises<ArgumentException> f).ParamName
 
 [<Tests>]
 let tests =

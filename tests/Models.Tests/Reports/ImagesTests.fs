@@ -7,6 +7,7 @@ open System.IO.Compression
 open Expecto
 open TorchSharp
 open Generative
+open Generative.Tests
 
 /// A minimal PNG reader for 8-bit greyscale/RGB, non-interlaced files with filter 0, checking every chunk's CRC:
 /// returns (width, height, colour type, pixels as interleaved H x W x C bytes).
@@ -55,8 +56,7 @@ let imageOfBytes (c: int) (h: int) (w: int) (bytes: byte[]) =
 
 /// Expects an ArgumentException naming `paramName`.
 let throwsArg (paramName: string) (f: unit -> unit) =
-    let outcome = try f (); None with :? ArgumentException as e -> Some e.ParamName
-    Expect.equal outcome (Some paramName) (sprintf "ArgumentException for %s" paramName)
+    Expect.equal (TestData.raises<ArgumentException> f).ParamName paramName (sprintf "ArgumentException for %s" paramName)
 
 let private fast = { FsCheckConfig.defaultConfig with maxTest = 40 }
 
