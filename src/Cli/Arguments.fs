@@ -19,6 +19,7 @@ type TrainArgs =
     | Runs of folder: string
     | Run_Folder of folder: string
     | Checkpoint_Every of steps: int
+    | Checkpoint_Minutes of minutes: float
     | Keep_Checkpoints of count: int
     | Resume of run: string
     interface IArgParserTemplate with
@@ -38,7 +39,8 @@ type TrainArgs =
             | Data _ -> "folder holding the data set's IDX files (default: the cache, see `data fetch`)."
             | Runs _ -> "parent folder of new runs (default runs)."
             | Run_Folder _ -> "exact folder for this run."
-            | Checkpoint_Every _ -> "also checkpoint every N steps (default: at epoch ends and on Ctrl+C)."
+            | Checkpoint_Every _ -> "also checkpoint every N steps (default: at epoch ends, on Ctrl+C or SIGTERM, and by time)."
+            | Checkpoint_Minutes _ -> "also checkpoint after M minutes of training since the last checkpoint, so a crash loses at most that (default 5; 0: off)."
             | Keep_Checkpoints _ -> "checkpoints kept (default 2)."
             | Resume _ -> "continue the run in this folder from its newest checkpoint."
 

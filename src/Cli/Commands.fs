@@ -22,55 +22,6 @@ let private parseSet (text: string) =
     | [| k; v |] when k.Trim() <> "" -> k.Trim(), v.Trim()
     | _ -> raise (UsageError(sprintf "--set expects key=value, but got '%s'." text))
 
-/// How long after the first Ctrl+C a second one is taken as the same request: `timeout -s INT` and other tools signal
-/// both the process and its process group, so one request can arrive twice within milliseconds.
-let private repeatedSignalWindow = TimeSpan.FromSeconds 1.0
-
-/// Ctrl+C asks for `f`'s work to stop (`generate` stops writing); a second Ctrl+C, a second or more later, aborts.
-let private withCancelKey (f: CancellationToken -> 'T) : 'T =
-    use cts = new CancellationTokenSource()
-    let firstRequest = Diagnostics.Stopwatch()
-    let handler =
-        ConsoleCancelEventHandler(fun _ e ->
-            if not cts.IsCancellationRequested then
-                e.Cancel <- true
-                firstRequest.Start()
-                Console.Error.WriteLine "\nStopping (Ctrl+C again to abort)..."
-                cts.Cancel()
-            elif firstRequest.Elapsed < repeatedSignalWindow then e.Cancel <- true)
-    Console.CancelKeyPress.AddHandler handler
-    try f cts.Token
-    finally Console.CancelKeyPress.RemoveHandler handler
-
-/// Ctrl+C during training stops it after the current step (a checkpoint is saved) and lets the evaluation run; Ctrl+C
-/// during the evaluation, or a second one, skips it (the report is written without it, saying so); one more aborts.
-/// `f` gets the run's stop tokens and a callback to hand the evaluation's progress to, which tells the handler that
-/// training is over.
-let private withRunStopKeys (f: RunStop -> (WorkProgress -> unit) -> 'T) : 'T =
-    use training = new CancellationTokenSource()
-    use evaluation = new CancellationTokenSource()
-    let mutable evaluating = false
-    let lastRequest = Diagnostics.Stopwatch()
-    let handler =
-        ConsoleCancelEventHandler(fun _ e ->
-            if lastRequest.IsRunning && lastRequest.Elapsed < repeatedSignalWindow then e.Cancel <- true
-            elif not training.IsCancellationRequested && not evaluating then
-                e.Cancel <- true
-                lastRequest.Restart()
-                Console.Error.WriteLine "\nstopping: finishing this step and saving a checkpoint; the evaluation follows (Ctrl+C again to skip it)..."
-                training.Cancel()
-            elif not evaluation.IsCancellationRequested then
-                e.Cancel <- true
-                lastRequest.Restart()
-                Console.Error.WriteLine "\nstopping: skipping the evaluation; writing the report without it (Ctrl+C again to abort)..."
-                training.Cancel()
-                evaluation.Cancel()
-            // A further request leaves e.Cancel false: the process ends.
-        )
-    Console.CancelKeyPress.AddHandler handler
-    try f { Training = training.Token; Evaluation = evaluation.Token } (fun _ -> evaluating <- true)
-    finally Console.CancelKeyPress.RemoveHandler handler
-
 /// The events of a run on the console: `ProgressDisplay`'s callbacks, with the evaluation's progress also handed to
 /// `evaluating` (from `withRunStopKeys`).
 let private runEvents onStep log (onWork: WorkProgress -> unit) (evaluating: WorkProgress -> unit) : RunEvents =
@@ -81,7 +32,8 @@ let private printResult (r: RunResult) =
         Console.WriteLine(sprintf "%s: %.6g  (%s)" name value how)
     Console.WriteLine(sprintf "report: %s" (Path.GetFullPath r.Report))
     match r.Outcome, r.Evaluation with
-    | Cancelled, _ | _, Skipped -> 130
+    | _ when StopSignals.terminationRequested () -> StopSignals.terminatedExitCode
+    | Cancelled, _ | _, Skipped -> StopSignals.stoppedExitCode ()
     | _ -> 0
 
 /// The budget `--epochs N` or `--steps N` gives (None: neither); both at once is a usage error.
@@ -103,7 +55,7 @@ let train (args: ParseResults<TrainArgs>) =
         | Some folder ->
             if args.Contains TrainArgs.Model then
                 raise (UsageError "--resume continues a run with its own model and settings: give either a model or --resume.")
-            withRunStopKeys (fun stop evaluating ->
+            StopSignals.withRunStopKeys (fun stop evaluating ->
                 ProgressDisplay.run (fun onStep log onWork ->
                     Experiment.resumeUntil folder budget device (runEvents onStep log onWork evaluating) stop))
         | None ->
@@ -129,13 +81,14 @@ let train (args: ParseResults<TrainArgs>) =
                     RunsRoot = args.GetResult(TrainArgs.Runs, d.RunsRoot)
                     RunFolder = args.TryGetResult TrainArgs.Run_Folder
                     CheckpointEverySteps = args.GetResult(TrainArgs.Checkpoint_Every, d.CheckpointEverySteps)
+                    CheckpointEveryMinutes = args.GetResult(TrainArgs.Checkpoint_Minutes, d.CheckpointEveryMinutes)
                     KeepCheckpoints = args.GetResult(TrainArgs.Keep_Checkpoints, d.KeepCheckpoints) }
                 |> fun s -> match budget with Some b -> RunSettings.withBudget b s | None -> s
             // Settings the command line gave are checked before anything is loaded or written; a bad one is a usage
             // error (exit 2) naming the setting.
             try Experiment.validate s
             with :? ArgumentException as e -> raise (UsageError(Errors.messageOf e))
-            withRunStopKeys (fun stop evaluating ->
+            StopSignals.withRunStopKeys (fun stop evaluating ->
                 ProgressDisplay.run (fun onStep log onWork -> Experiment.trainUntil s (runEvents onStep log onWork evaluating) stop))
     printResult r
 
@@ -162,7 +115,7 @@ let private imagesOf (s: RunSettings) (run: string) : ImageDataset =
 let private streamText (generate: TextGenerator) (prompt: string) (length: int) (options: SamplingOptions) (seed: int64) =
     use generator = new torch.Generator(uint64 seed)
     Console.Write prompt
-    withCancelKey (fun token -> generate prompt length options generator (fun piece -> Console.Write piece; Console.Out.Flush()) token) |> ignore
+    StopSignals.withCancelKey (fun token -> generate prompt length options generator (fun piece -> Console.Write piece; Console.Out.Flush()) token) |> ignore
     Console.WriteLine()
 
 /// `generative generate`.
@@ -183,7 +136,7 @@ let generate (args: ParseResults<GenerateArgs>) =
     match model.Generate with
     | None -> raise (UsageError(sprintf "%s is not a language model (%s); try `generative sample %s`." run s.ModelId run))
     | Some generate -> streamText generate (args.GetResult(GenerateArgs.Prompt, "")) length options (args.GetResult(GenerateArgs.Seed, 0L))
-    0
+    if StopSignals.terminationRequested () then StopSignals.terminatedExitCode else 0
 
 /// Images per row of a run's sample grid: the number of classes when sample i is written as class i mod classes (AAE-S,
 /// or an AAE whose labels are tied to its prior), so that every column holds one class; 8 otherwise.
@@ -328,7 +281,7 @@ let style (args: ParseResults<StyleArgs>) =
 /// Re-measures a run with progress on the console; Ctrl+C stops it within a unit of work, leaving the run's report as it
 /// was. Some (metrics, report path), or None when stopped.
 let private evaluateWithProgress (folder: string) (device: DeviceChoice) =
-    withCancelKey (fun token ->
+    StopSignals.withCancelKey (fun token ->
         ProgressDisplay.run (fun _ log onWork ->
             try Some (Experiment.evaluateIn { Token = token; Report = onWork } folder device)
             with :? OperationCanceledException when token.IsCancellationRequested ->
@@ -341,7 +294,7 @@ let report (args: ParseResults<ReportArgs>) =
     | Some (_, path) ->
         Console.WriteLine(sprintf "report: %s" (Path.GetFullPath path))
         0
-    | None -> 130
+    | None -> StopSignals.stoppedExitCode ()
 
 /// `generative eval`.
 let eval (args: ParseResults<EvalArgs>) =
@@ -352,7 +305,7 @@ let eval (args: ParseResults<EvalArgs>) =
             Console.WriteLine(sprintf "%s: %.6g  (%s)" name value how)
         Console.WriteLine(sprintf "report: %s" (Path.GetFullPath report))
         0
-    | None -> 130
+    | None -> StopSignals.stoppedExitCode ()
 
 /// `generative data fetch`.
 let data (args: ParseResults<DataArgs>) =

@@ -76,6 +76,8 @@ public sealed class BuilderValidationTests
         Assert.Equal("Epochs", e.ParamName);
         e = await Assert.ThrowsAsync<ArgumentException>(() => model.FitAsync(data, new TrainingOptions { BatchSize = -1 }));
         Assert.Equal("BatchSize", e.ParamName);
+        e = await Assert.ThrowsAsync<ArgumentException>(() => model.FitAsync(data, new TrainingOptions { CheckpointInterval = TimeSpan.FromMinutes(-1) }));
+        Assert.Equal("CheckpointInterval", e.ParamName);
     }
 
     [Fact]

@@ -33,6 +33,62 @@ let private run (args: string list) =
         p.WaitForExit()
         p.ExitCode, err.Result, Directory.GetFileSystemEntries(folder).Length
     finally Directory.Delete(folder, true)
+/// libc's kill(2): .NET's Process.Kill sends SIGKILL, and a scheduler's SIGTERM is what is tested here.
+[<System.Runtime.InteropServices.DllImport("libc", SetLastError = true)>]
+extern int private kill(int pid, int signal)
+
+/// The CLI as a process in `folder`, standard output and error collected line by line as they come.
+let private start (folder: string) (args: string list) =
+    let psi = ProcessStartInfo("dotnet", RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+                               WorkingDirectory = folder)
+    psi.ArgumentList.Add(cliDll ())
+    args |> List.iter psi.ArgumentList.Add
+    let out = Collections.Concurrent.ConcurrentQueue<string>()
+    let p = new Process(StartInfo = psi)
+    p.OutputDataReceived.Add(fun e -> if not (isNull e.Data) then out.Enqueue e.Data)
+    p.ErrorDataReceived.Add(fun e -> if not (isNull e.Data) then out.Enqueue e.Data)
+    p.Start() |> ignore
+    p.BeginOutputReadLine()
+    p.BeginErrorReadLine()
+    p, out
+
+[<Tests>]
+let signals =
+    testList "Cli.Signals" [
+        // What Slurm and Kubernetes send before they preempt a job: the run must save a checkpoint and say where.
+        test "SIGTERM during training saves a checkpoint, writes the report and exits 143" {
+            if OperatingSystem.IsWindows() then skiptest "SIGTERM is a POSIX signal"
+            let folder = Path.Combine(Path.GetTempPath(), "generative-cli-sigterm-" + Guid.NewGuid().ToString("N"))
+            Directory.CreateDirectory folder |> ignore
+            try
+                // Any text trains a language model, while image runs need a verified copy of MNIST.
+                File.WriteAllText(Path.Combine(folder, "text.txt"), String.replicate 200 "to be or not to be\nthat is the question\n")
+                let p, out =
+                    start folder [ "train"; "char-lstm"; "--text"; "text.txt"; "--epochs"; "500"; "--run-folder"; "run"; "--batch-size"; "4"
+                                   "--set"; "hidden=16"; "--set"; "embedding=8"; "--set"; "sequence-length=20"; "--checkpoint-minutes"; "0" ]
+                use _ = p
+                // The first epoch's end shows training is under way (its progress line is rewritten in place).
+                let started = Stopwatch.StartNew()
+                while not (out |> Seq.exists (fun l -> l.Contains "epoch 1/500")) && not p.HasExited && started.Elapsed.TotalSeconds < 120.0 do
+                    Threading.Thread.Sleep 50
+                Expect.isFalse p.HasExited (sprintf "still training (output: %s)" (String.Join("\n", out)))
+                Expect.equal (kill(p.Id, 15)) 0 "SIGTERM sent"
+                let signalled = Stopwatch.StartNew()
+                Expect.isTrue (p.WaitForExit 60000) "exits within a minute of SIGTERM"
+                p.WaitForExit()
+                let log = String.Join("\n", out)
+                Expect.equal p.ExitCode 143 (sprintf "exit code 143 = 128 + SIGTERM (output: %s)" log)
+                Expect.stringContains log "interrupted at epoch" "says where it stopped"
+                Expect.stringContains log "Resume with: generative train --resume run" "says how to continue"
+                let checkpoint = Checkpoint.latest (Path.Combine(folder, "run", "checkpoints"))
+                Expect.isSome checkpoint "a checkpoint exists"
+                let saved = Checkpoint.readInfo checkpoint.Value
+                Expect.stringContains log (sprintf "step %d;" saved.Position.Step) "the checkpoint is the one at the step it stopped"
+                Expect.isTrue (File.Exists(Path.Combine(folder, "run", "report.html"))) "the report is written"
+                Expect.isLessThan signalled.Elapsed.TotalSeconds 60.0 "stopped promptly"
+            finally Directory.Delete(folder, true)
+        }
+    ]
 
 [<Tests>]
 let tests =

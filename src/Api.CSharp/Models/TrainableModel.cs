@@ -194,6 +194,7 @@ public abstract class TrainableModel : IDisposable
             options.RunsRoot,
             Option(runFolder),
             options.CheckpointEverySteps,
+            options.CheckpointInterval.TotalMinutes,
             options.KeepCheckpoints,
             d.PictureCount);
     }

@@ -33,6 +33,13 @@ public sealed record TrainingOptions
     /// <summary>Also checkpoint every this many steps (0: at epoch ends and on cancellation only).</summary>
     public int CheckpointEverySteps { get; init; }
 
+    /// <summary>
+    /// Also checkpoint once this much training time has passed since the last checkpoint, so a crash loses at most about
+    /// this much work however long an epoch is (default 5 minutes; <see cref="TimeSpan.Zero"/>: off), as
+    /// <c>generative train --checkpoint-minutes M</c> does.
+    /// </summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromMinutes(Generative.RunSettingsModule.defaultCheckpointMinutes);
+
     /// <summary>Checkpoints kept, newest first (default 2).</summary>
     public int KeepCheckpoints { get; init; } = 2;
 
@@ -47,6 +54,8 @@ public sealed record TrainingOptions
         if (BatchSize is < 1) throw new ArgumentException($"BatchSize: expected at least 1 but got {BatchSize}.", nameof(BatchSize));
         if (CheckpointEverySteps < 0)
             throw new ArgumentException($"CheckpointEverySteps: expected 0 or more but got {CheckpointEverySteps}.", nameof(CheckpointEverySteps));
+        if (CheckpointInterval < TimeSpan.Zero)
+            throw new ArgumentException($"CheckpointInterval: expected a positive time, or TimeSpan.Zero for none, but got {CheckpointInterval}.", nameof(CheckpointInterval));
         if (KeepCheckpoints < 1) throw new ArgumentException($"KeepCheckpoints: expected at least 1 but got {KeepCheckpoints}.", nameof(KeepCheckpoints));
         if (string.IsNullOrWhiteSpace(RunsRoot)) throw new ArgumentException("RunsRoot: expected a folder but got an empty string.", nameof(RunsRoot));
     }

@@ -57,6 +57,7 @@ module RunFolder =
         o["batchSize"] <- JsonValue.Create s.BatchSize
         o["seed"] <- JsonValue.Create s.Seed
         o["checkpointEverySteps"] <- JsonValue.Create s.CheckpointEverySteps
+        o["checkpointEveryMinutes"] <- JsonValue.Create s.CheckpointEveryMinutes
         o["keepCheckpoints"] <- JsonValue.Create s.KeepCheckpoints
         o["pictureCount"] <- JsonValue.Create s.PictureCount
         o.ToJsonString(JsonSerializerOptions(WriteIndented = true))
@@ -88,6 +89,11 @@ module RunFolder =
                 BatchSize = o["batchSize"].GetValue<int>()
                 Seed = o["seed"].GetValue<int64>()
                 CheckpointEverySteps = o["checkpointEverySteps"].GetValue<int>()
+                // Runs written before timed checkpoints existed take today's default.
+                CheckpointEveryMinutes =
+                    match o["checkpointEveryMinutes"] with
+                    | null -> RunSettings.defaultCheckpointMinutes
+                    | v -> v.GetValue<float>()
                 KeepCheckpoints = o["keepCheckpoints"].GetValue<int>()
                 PictureCount = o["pictureCount"].GetValue<int>()
                 RunFolder = Some folder }

@@ -41,6 +41,9 @@ type RunSettings =
       RunFolder: string option
       /// Also checkpoint every this many steps (0: only at epoch ends and on interruption).
       CheckpointEverySteps: int
+      /// Also checkpoint once this many minutes of training have passed since the last checkpoint (0: off), so a
+      /// crash or `kill -9` loses at most about this much work however long an epoch is.
+      CheckpointEveryMinutes: float
       /// Checkpoints kept (the newest).
       KeepCheckpoints: int
       /// Test images drawn in the picture grids.
@@ -54,6 +57,10 @@ module RunSettings =
     /// models.
     let defaultDataset (kind: DataKind) = match kind with DataKind.Images -> "mnist" | DataKind.Text -> "tiny-shakespeare"
 
+    /// Minutes of training between checkpoints inside an epoch unless a run says otherwise: a crash loses at most this
+    /// much, and a checkpoint of the largest catalog model takes well under a second.
+    let defaultCheckpointMinutes = 5.0
+
     /// Defaults for a model: its source's batch size (`CatalogEntry.BatchSize`, usually 64), 1 epoch, seed 42,
     /// automatic device, folder `runs/`, and the model's default data set (MNIST and batch 64 when the id is not a
     /// catalog model's: validation names that error).
@@ -62,7 +69,7 @@ module RunSettings =
         let kind = entry |> Option.map (fun e -> ModelSpec.dataKind e.Kind) |> Option.defaultValue DataKind.Images
         { ModelId = modelId; ModelSettings = []; Dataset = defaultDataset kind; TextFile = None; DataFolder = None; Normalization = None
           Epochs = 1; MaxSteps = None; BatchSize = entry |> Option.map (fun e -> e.BatchSize) |> Option.defaultValue ModelSpec.usualBatchSize; Seed = 42L; Device = Auto; RunsRoot = "runs"; RunFolder = None
-          CheckpointEverySteps = 0; KeepCheckpoints = 2; PictureCount = 32 }
+          CheckpointEverySteps = 0; CheckpointEveryMinutes = defaultCheckpointMinutes; KeepCheckpoints = 2; PictureCount = 32 }
 
     /// Parses "zero-one" | "minus-one-one" | "mean-std".
     let parseNormalization (text: string) : Normalization =
@@ -99,6 +106,8 @@ module RunSettings =
         | _ -> ()
         if s.BatchSize < 1 then Errors.invalidArg "batchSize" "at least 1" s.BatchSize
         if s.CheckpointEverySteps < 0 then Errors.invalidArg "checkpointEverySteps" "0 (off) or a positive step count" s.CheckpointEverySteps
+        if not (s.CheckpointEveryMinutes >= 0.0) || Double.IsInfinity s.CheckpointEveryMinutes then
+            Errors.invalidArg "checkpointEveryMinutes" "0 (off) or a positive number of minutes" s.CheckpointEveryMinutes
         if s.KeepCheckpoints < 1 then Errors.invalidArg "keepCheckpoints" "at least 1" s.KeepCheckpoints
         if s.PictureCount < 1 then Errors.invalidArg "pictureCount" "at least 1" s.PictureCount
         s.Normalization |> Option.iter (parseNormalization >> ignore)

@@ -180,10 +180,13 @@ module RunTraining =
             { Loop.defaults with
                 Epochs = s.Epochs; MaxSteps = s.MaxSteps; BatchSize = s.BatchSize; Seed = s.Seed; Device = device
                 CheckpointEverySteps = s.CheckpointEverySteps
+                CheckpointInterval = if s.CheckpointEveryMinutes > 0.0 then Some (TimeSpan.FromMinutes s.CheckpointEveryMinutes) else None
                 Validate = prepared.Validate
                 EarlyStopping = stopping }
         let result =
-            try Loop.fitBatches loopOptions hooks stop.Training model.Trainer prepared.Source start
+            try
+                try Loop.fitBatches loopOptions hooks stop.Training model.Trainer prepared.Source start
+                with :? NonFiniteLossException as e -> raise (NonFiniteLossException(e, folder, Checkpoint.latest checkpoints))
             finally prepared.Release ()
         match result.Outcome with
         | Cancelled ->

@@ -38,6 +38,9 @@ type FitOptions =
       Transform: Batch -> Batch
       /// Call `OnCheckpoint` every this many steps inside an epoch (0: never; epoch ends have their own hook).
       CheckpointEverySteps: int
+      /// Also call `OnCheckpoint` inside an epoch once this much time has passed since the last checkpoint (or the
+      /// start), so a crash loses at most about this much training however long an epoch is. None: never.
+      CheckpointInterval: TimeSpan option
       /// Measures held-out data after every epoch (modules in evaluation mode, no gradients); its terms join the
       /// epoch's record with the prefix "val " (e.g. "val loss"). None: no validation.
       Validate: (unit -> Map<string, float>) option
@@ -50,7 +53,7 @@ type FitHooks =
       OnStep: StepProgress -> unit
       /// After every epoch, with the history so far and the position of the next step.
       OnEpochEnd: EpochRecord -> History -> TrainingPosition -> unit
-      /// Every `CheckpointEverySteps` steps inside an epoch, with the history so far and the next step's position.
+      /// Every `CheckpointEverySteps` steps, and after `CheckpointInterval`, inside an epoch, with the history so far and the next step's position.
       OnCheckpoint: History -> TrainingPosition -> unit
       /// When an epoch becomes early stopping's best so far (RestoreBest set), before `OnEpochEnd`, with the modules
       /// holding its weights: the place to make them durable (a run saves them to disk), since the loop's own copy
@@ -89,7 +92,7 @@ type FitResult =
 module Loop =
     /// Loop defaults: 1 epoch of batch 64 on the CPU, seed 0, no transform.
     let defaults =
-        { Epochs = 1; MaxSteps = None; BatchSize = 64; Seed = 0L; DropLast = false; Device = torch.CPU; Transform = id; CheckpointEverySteps = 0
+        { Epochs = 1; MaxSteps = None; BatchSize = 64; Seed = 0L; DropLast = false; Device = torch.CPU; Transform = id; CheckpointEverySteps = 0; CheckpointInterval = None
           Validate = None; EarlyStopping = None }
 
     /// Hooks that do nothing (and restore no best epoch from before a resume).
@@ -116,6 +119,9 @@ module Loop =
         | Some m when m < 1L -> Errors.invalidArg "MaxSteps" "at least 1 step (or None: no step budget)" m
         | _ -> ()
         if o.CheckpointEverySteps < 0 then Errors.invalidArg "CheckpointEverySteps" "0 (never) or a positive step count" o.CheckpointEverySteps
+        match o.CheckpointInterval with
+        | Some t when t <= TimeSpan.Zero -> Errors.invalidArg "CheckpointInterval" "a positive time (or None: never)" t
+        | _ -> ()
         match o.EarlyStopping with
         | Some es when es.Patience < 1 -> Errors.invalidArg "Patience" "at least 1 epoch" es.Patience
         | Some es when String.IsNullOrWhiteSpace es.Monitor -> Errors.invalidArg "Monitor" "the name of an epoch term, e.g. \"val loss\"" es.Monitor
@@ -177,6 +183,7 @@ module Loop =
         let mutable pos = position
         let mutable cancelled = false
         let clock = Stopwatch.StartNew()
+        let sinceCheckpoint = Stopwatch.StartNew()
         let mutable examplesSeen = 0L
         let snapshot () = { Steps = List.ofSeq steps; Epochs = epochs }
         // Early stopping state. A resumed run recovers the best value and its epoch from the history. The loop copies
@@ -220,8 +227,11 @@ module Loop =
                         { Epoch = epoch; Epochs = options.Epochs; StepInEpoch = i; StepsPerEpoch = stepsPerEpoch
                           Step = step; TotalSteps = totalSteps; Terms = terms; Elapsed = clock.Elapsed
                           ExamplesPerSecond = float examplesSeen / max 1e-9 clock.Elapsed.TotalSeconds }
-                    if options.CheckpointEverySteps > 0 && step % int64 options.CheckpointEverySteps = 0L && i < stepsPerEpoch then
+                    let dueBySteps = options.CheckpointEverySteps > 0 && step % int64 options.CheckpointEverySteps = 0L
+                    let dueByTime = options.CheckpointInterval |> Option.exists (fun t -> sinceCheckpoint.Elapsed >= t)
+                    if (dueBySteps || dueByTime) && i < stepsPerEpoch then
                         hooks.OnCheckpoint (snapshot ()) pos
+                        sinceCheckpoint.Restart()
                         Trainer.train trainer
             // The epoch ends here only when all its steps ran; the budget may stop it part-way (no record then).
             if i = stepsPerEpoch then
@@ -250,6 +260,7 @@ module Loop =
                             bestWeights <- Some (epoch, copyWeights trainer)
                             hooks.OnNewBest record
                 hooks.OnEpochEnd record (snapshot ()) pos
+                sinceCheckpoint.Restart()
                 Trainer.train trainer
                 // A budget spent exactly at an epoch's end still stops the run before further epochs.
                 if budgetSpent pos && pos.Epoch <= options.Epochs && not stopped then budgetReached <- true

@@ -58,10 +58,23 @@ type StepProgress =
       ExamplesPerSecond: float }
 
 /// Raised when a loss term becomes NaN or infinite: training stops rather than wasting time or saving garbage.
-type NonFiniteLossException(step: int64, epoch: int, term: string, value: float) =
+/// The training loop raises it knowing nothing of checkpoints; a run raises it again with `LastCheckpoint` and a
+/// sentence saying which checkpoint exists, since a resume repeats the same steps and diverges again.
+type NonFiniteLossException private (step: int64, epoch: int, term: string, value: float, lastCheckpoint: string option, advice: string) =
     inherit Exception(
-        sprintf "Training stopped at step %d (epoch %d): loss term '%s' is %s. Lower the learning rate, check the data's normalisation, or resume from the last checkpoint (it was saved before this step and is intact)."
-            step epoch term (if Double.IsNaN value then "NaN" else string value))
+        sprintf "Training stopped at step %d (epoch %d): loss term '%s' is %s. %s"
+            step epoch term (if Double.IsNaN value then "NaN" else string value) advice)
+    static let remedy = "Lower the learning rate or check the data's normalisation."
+    /// The loop's exception: the step, its epoch, the term and its value.
+    new(step: int64, epoch: int, term: string, value: float) = NonFiniteLossException(step, epoch, term, value, None, remedy)
+    /// The same divergence seen by a run, which names its newest checkpoint (None: none was written before it).
+    new(divergence: NonFiniteLossException, runFolder: string, lastCheckpoint: string option) =
+        let where =
+            match lastCheckpoint with
+            | Some ck ->
+                sprintf "The newest checkpoint, %s, was written before this step and is intact: `generative sample`, `eval` and `reconstruct` can use %s. Resuming would repeat the same steps, so start a new run with other settings instead." ck runFolder
+            | None -> sprintf "No checkpoint of %s was written before this step, so nothing of the run can be used: start it again with other settings." runFolder
+        NonFiniteLossException(divergence.Step, divergence.Epoch, divergence.Term, divergence.Value, lastCheckpoint, remedy + " " + where)
     /// The global step (1-based) whose loss was not finite.
     member _.Step = step
     /// The epoch of that step.
@@ -70,6 +83,8 @@ type NonFiniteLossException(step: int64, epoch: int, term: string, value: float)
     member _.Term = term
     /// The value (NaN or ±infinity).
     member _.Value = value
+    /// The run's newest checkpoint folder when a run raised it and one was written before the divergence.
+    member _.LastCheckpoint = lastCheckpoint
 
 /// Trainer helpers.
 [<RequireQualifiedAccess>]

@@ -79,12 +79,31 @@ let tests =
             Expect.stringContains ex.Message "step 3" "message names the step"
             Expect.equal calls 3 "no step after the bad one"
 
-        testTheory "invalid options are rejected with the field named" [ "Epochs"; "BatchSize"; "MaxSteps"; "CheckpointEverySteps" ] <| fun field ->
+        test "a checkpoint interval calls OnCheckpoint inside an epoch once that much time has passed" {
+            let data = TestData.bars 64 1L
+            let trainer =
+                { Modules = []; Optimizers = []; Carried = None
+                  Step = fun _ -> Thread.Sleep 30; Map [ "loss", 1.0 ] }
+            let checkpoints = ResizeArray<TrainingPosition>()
+            let hooks = { Loop.noHooks with OnCheckpoint = fun _ pos -> checkpoints.Add pos }
+            // 8 steps an epoch of at least 30 ms each; a checkpoint is due after 50 ms, so every second step, except
+            // where an epoch's end (which has its own hook) restarts the interval.
+            Loop.fit { options with BatchSize = 8; CheckpointInterval = Some (TimeSpan.FromMilliseconds 50.0) } hooks
+                CancellationToken.None trainer data (Loop.start, History.empty) |> ignore
+            Expect.equal [ for p in checkpoints -> p.StepInEpoch ] [ 2; 4; 6; 2; 4; 6 ] "every second step, never at an epoch's end"
+            let untimed = ResizeArray<TrainingPosition>()
+            Loop.fit { options with BatchSize = 8 } { hooks with OnCheckpoint = fun _ pos -> untimed.Add pos }
+                CancellationToken.None trainer data (Loop.start, History.empty) |> ignore
+            Expect.isEmpty untimed "none without an interval"
+        }
+
+        testTheory "invalid options are rejected with the field named" [ "Epochs"; "BatchSize"; "MaxSteps"; "CheckpointEverySteps"; "CheckpointInterval" ] <| fun field ->
             let spoilt =
                 match field with
                 | "Epochs" -> { options with Epochs = 0 }
                 | "BatchSize" -> { options with BatchSize = 0 }
                 | "MaxSteps" -> { options with MaxSteps = Some 0L }
+                | "CheckpointInterval" -> { options with CheckpointInterval = Some TimeSpan.Zero }
                 | _ -> { options with CheckpointEverySteps = -1 }
             let data = TestData.bars 8 1L
             let trainer = Autoencoder.trainer (smallAe ())

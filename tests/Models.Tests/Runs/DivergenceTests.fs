@@ -1,0 +1,69 @@
+module Generative.Tests.Runs.DivergenceTests
+
+open System.IO
+open System.Threading
+open Expecto
+open TorchSharp
+open Generative
+open Generative.Tests
+
+// A run whose loss stops being finite ends with an error that says which checkpoint exists: resuming would repeat
+// the same steps, so the newest checkpoint is what is left of the run.
+
+/// A one-weight stand-in whose loss becomes NaN at step `badStep`.
+let private divergingModel (badStep: int64) : RunModel =
+    let m = torch.nn.Linear(1L, 1L, hasBias = false)
+    let mutable step = 0L
+    { Trainer =
+        { Modules = [ "m", m :> torch.nn.Module ]
+          Optimizers = []
+          Step = fun _ -> step <- step + 1L; Map [ "loss", (if step = badStep then nan else 1.0) ]
+          Carried = None }
+      Pictures = fun _ -> []
+      ComparedTerms = []
+      Passages = RunModel.noPassages
+      Generate = None
+      Evaluate = fun _ _ -> []
+      Reconstruct = None; Encode = None; Decode = None; Sample = None; Classify = None
+      Extras = RunModel.noExtras
+      Training = ShuffledImages { Validation = None; Inputs = None } }
+
+/// 18 training images in batches of 9: 2 steps an epoch.
+let private dataset () : RunData =
+    ImageData
+        { Name = "bars"; Train = TestData.bars 18 1L; Test = TestData.bars 4 2L; Normalization = ZeroOne
+          Classes = [ for d in 0 .. 9 -> string d ]; Files = [] }
+
+let private diverge (badStep: int64) =
+    let folder = TestData.tempFolder "diverged"
+    use data = dataset ()
+    let s = { Experiment.defaults "cls-mlp" with Epochs = 3; BatchSize = 9; Device = Cpu; RunFolder = Some folder; PictureCount = 4 }
+    let quiet = { OnStep = ignore; Log = ignore; OnWork = ignore }
+    let e = TestData.raises<NonFiniteLossException> (fun () -> Experiment.fitModel s (divergingModel badStep) data quiet CancellationToken.None |> ignore)
+    folder, e
+
+[<Tests>]
+let tests =
+    testList "Runs.Divergence" [
+        test "a run that diverges before its first checkpoint says none exists" {
+            let folder, e = diverge 2L
+            try
+                Expect.equal e.Step 2L "the step"
+                Expect.isNone e.LastCheckpoint "no checkpoint"
+                Expect.stringContains e.Message "No checkpoint" "says there is none"
+                Expect.isFalse (e.Message.Contains "intact") "promises nothing"
+                Expect.isNone (Checkpoint.latest (Path.Combine(folder, "checkpoints"))) "and indeed there is none"
+            finally Directory.Delete(folder, true)
+        }
+
+        test "a run that diverges after a checkpoint names it, and it loads" {
+            let folder, e = diverge 4L
+            try
+                let newest = Checkpoint.latest (Path.Combine(folder, "checkpoints"))
+                Expect.isSome newest "epoch 1's checkpoint exists"
+                Expect.equal e.LastCheckpoint newest "the exception names it"
+                Expect.stringContains e.Message newest.Value "the message names it"
+                Expect.equal (Checkpoint.readInfo newest.Value).Position.Step 2L "written after step 2, before the divergence at step 4"
+            finally Directory.Delete(folder, true)
+        }
+    ]
