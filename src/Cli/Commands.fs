@@ -152,6 +152,17 @@ let sample (args: ParseResults<RunImageArgs>) =
     let run = args.GetResult RunImageArgs.Run
     let device = args.TryGetResult RunImageArgs.Device |> Option.map Device.parse |> Option.defaultValue Auto
     let seed = args.GetResult(RunImageArgs.Seed, 0L)
+    let count = args.TryGetResult RunImageArgs.Count
+    // The count is checked before the model is loaded: a negative or absurd one is a usage error.
+    match count with
+    | Some n when n < 0 -> raise (UsageError(sprintf "--n expects a number of images (or of a language model's tokens) >= 0, but got %d." n))
+    | _ -> ()
+    let saved = Experiment.readSettings run
+    match count, (Catalog.find saved.ModelId).Kind with
+    | Some _, ModelKind.TextGenerator | None, _ -> ()
+    | Some n, _ ->
+        try Experiment.ensureImageCountFits "n" saved.ModelId saved.ModelSettings (int64 n)
+        with :? ArgumentException as e -> raise (UsageError(Errors.messageOf e))
     let s, model = Experiment.load run device
     match model.Sample, model.Generate with
     | Some draw, _ ->
@@ -171,6 +182,9 @@ let sample (args: ParseResults<RunImageArgs>) =
 
 /// `generative reconstruct`.
 let reconstruct (args: ParseResults<RunImageArgs>) =
+    match args.TryGetResult RunImageArgs.Count with
+    | Some n when n < 1 -> raise (UsageError(sprintf "--n expects at least 1 image, but got %d." n))
+    | _ -> ()
     let run, device, s, f =
         loadRunWith args (fun model -> model.Reconstruct) (sprintf "%s does not reconstruct inputs; try `generative sample %s`.")
     let data = imagesOf s run

@@ -115,6 +115,10 @@ public sealed class VariationalAutoencoderTests
         Assert.True(a.Equals(b), "same seed, same samples");
         var e = Assert.Throws<ArgumentException>(() => vae.Sample(0));
         Assert.Equal("count", e.ParamName);
+        // Refused before anything is allocated: 2 billion images would need terabytes.
+        e = Assert.Throws<ArgumentException>(() => vae.Sample(int.MaxValue));
+        Assert.Equal("count", e.ParamName);
+        Assert.Contains("memory", e.Message);
     }
 
     [Fact]

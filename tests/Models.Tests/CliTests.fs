@@ -109,7 +109,9 @@ let tests =
               [ "generate"; "nowhere"; "--temperature"; "-1" ], "temperature: expected a finite temperature >= 0"
               [ "generate"; "nowhere"; "--top-p"; "0" ], "top-p: expected a probability in (0, 1]"
               [ "style"; "nowhere"; "--kind"; "sideways" ], "--kind expects traversal or transfer, but got 'sideways'"
-              [ "style"; "nowhere"; "--n"; "0" ], "--n expects at least 1, but got 0" ] do
+              [ "style"; "nowhere"; "--n"; "0" ], "--n expects at least 1, but got 0"
+              [ "reconstruct"; "nowhere"; "--n"; "-3" ], "--n expects at least 1 image, but got -3"
+              [ "sample"; "nowhere"; "--n"; "-3" ], "--n expects a number of images (or of a language model's tokens) >= 0, but got -3" ] do
             test (sprintf "'%s' is a usage error naming the setting" (String.Join(" ", args))) {
                 let code, err, written = run args
                 Expect.equal code 2 (sprintf "exit code 2 (stderr: %s)" err)

@@ -1,3 +1,4 @@
+using Microsoft.FSharp.Collections;
 using Microsoft.FSharp.Core;
 using TorchSharp;
 
@@ -112,10 +113,12 @@ public abstract class ImageModel : TrainableModel
     /// <param name="count">Number of images.</param>
     /// <param name="seed">Seeds the sampler's noise; null draws a new seed each call.</param>
     /// <param name="countExpected">What <paramref name="count"/> must be, as the ArgumentException words it.</param>
-    /// <exception cref="ArgumentException"><paramref name="count"/> is below 1; ParamName is "count".</exception>
+    /// <exception cref="ArgumentException"><paramref name="count"/> is below 1, or so large that the images would not fit
+    /// in this machine's memory; ParamName is "count".</exception>
     private protected torch.Tensor SampleImages(int count, long? seed, string countExpected)
     {
         if (count < 1) throw new ArgumentException($"count: expected {countExpected} but got {count}.", nameof(count));
+        Experiment.ensureImageCountFits(nameof(count), ModelId, ListModule.OfSeq(Settings.Select(s => Tuple.Create(s.Key, s.Value))), count);
         Generative.TrainerModule.eval(Model.Trainer);
         // A generator of its own, so sampling leaves libtorch's global generator (training's) where it was.
         using var generator = new torch.Generator((ulong)(seed ?? Random.Shared.NextInt64()));

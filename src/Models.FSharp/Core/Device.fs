@@ -12,6 +12,15 @@ type DeviceChoice =
     /// CUDA device 0; fails with a clear error when no CUDA runtime is available.
     | Cuda
 
+/// Where the library's layers put new parameters on the current thread: null for TorchSharp's default (the CPU), the
+/// meta device while `Device.sizeOf` measures a model. Per thread, because TorchSharp's own default device is one for the
+/// whole process, and another thread may be training meanwhile.
+type internal LayerPlacement =
+    [<ThreadStatic; DefaultValue>]
+    static val mutable private device: torch.Device
+    /// The device new parameters go to on this thread (null: the default).
+    static member Current with get () = LayerPlacement.device and set (d: torch.Device) = LayerPlacement.device <- d
+
 /// Device choice, native-library start-up and explicit seeding.
 [<RequireQualifiedAccess>]
 module Device =
@@ -76,6 +85,25 @@ module Device =
             use moved = x.``to``(device)
             use result = f moved
             result.``to``(x.device)
+
+    /// The device the library's layers create their parameters on, on this thread: null (TorchSharp's default, the
+    /// CPU) except inside `elementsOf`. Pass it to every TorchSharp module constructor and to parameters made directly.
+    let forNewLayers () : torch.Device = LayerPlacement.Current
+
+    /// The number of parameter and buffer elements of what `build` makes, measured without allocating them: the
+    /// library's layers are created on the meta device (shapes, no storage) on this thread while `build` runs.
+    /// Settings that would need terabytes are refused this way before anything is allocated.
+    let elementsOf (build: torch.Device -> torch.nn.Module list) : int64 =
+        let meta = torch.device "meta"
+        let before = LayerPlacement.Current
+        LayerPlacement.Current <- meta
+        try
+            let modules = build meta
+            try
+                modules |> List.sumBy (fun m ->
+                    (m.parameters () |> Seq.sumBy (fun p -> p.numel ())) + (m.buffers () |> Seq.sumBy (fun b -> b.numel ())))
+            finally for m in modules do m.Dispose()
+        finally LayerPlacement.Current <- before
 
     /// libtorch's version string, e.g. "2.10.0".
     let libtorchVersion () = ensureNativeLoaded (); torch.__version__

@@ -34,7 +34,7 @@ module Layers =
     let linear (inputs: int) (outputs: int) : Net =
         if inputs <= 0 then Errors.invalidArg "inputs" "a positive size" inputs
         if outputs <= 0 then Errors.invalidArg "outputs" "a positive size" outputs
-        torch.nn.Linear(int64 inputs, int64 outputs) :> Net
+        torch.nn.Linear(int64 inputs, int64 outputs, device = Device.forNewLayers ()) :> Net
 
     /// max(0, x).
     let relu () : Net = torch.nn.ReLU() :> Net

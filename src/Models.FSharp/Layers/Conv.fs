@@ -15,14 +15,14 @@ module Conv =
     let conv2d (inputs: int) (outputs: int) (kernel: int) (stride: int) (padding: int) : Net =
         positive "inputs" inputs; positive "outputs" outputs; positive "kernel" kernel; positive "stride" stride
         nonNegative "padding" padding
-        torch.nn.Conv2d(int64 inputs, int64 outputs, int64 kernel, int64 stride, int64 padding) :> Net
+        torch.nn.Conv2d(int64 inputs, int64 outputs, int64 kernel, int64 stride, int64 padding, device = Device.forNewLayers ()) :> Net
 
     /// 2-D transposed convolution (the gradient of conv2d), initialised like PyTorch's nn.ConvTranspose2d.
     /// Output size per side: (H - 1) stride - 2 padding + kernel.
     let convTranspose2d (inputs: int) (outputs: int) (kernel: int) (stride: int) (padding: int) : Net =
         positive "inputs" inputs; positive "outputs" outputs; positive "kernel" kernel; positive "stride" stride
         nonNegative "padding" padding
-        torch.nn.ConvTranspose2d(int64 inputs, int64 outputs, int64 kernel, int64 stride, int64 padding) :> Net
+        torch.nn.ConvTranspose2d(int64 inputs, int64 outputs, int64 kernel, int64 stride, int64 padding, device = Device.forNewLayers ()) :> Net
 
     /// Max pooling with a square window `kernel` moved by `stride`. Output size per side: floor((H - kernel) / stride) + 1.
     let maxPool2d (kernel: int) (stride: int) : Net =
@@ -49,12 +49,12 @@ module Conv =
     /// (weight of the new batch in the running statistics: 0.1 in PyTorch, 0.01 for Keras' 0.99).
     let batchNorm1d (features: int) (eps: float) (momentum: float) : Net =
         positive "features" features
-        torch.nn.BatchNorm1d(int64 features, eps = eps, momentum = momentum) :> Net
+        torch.nn.BatchNorm1d(int64 features, eps = eps, momentum = momentum, device = Device.forNewLayers ()) :> Net
 
     /// Batch normalisation over the channels of [N, C, H, W] inputs (PyTorch momentum convention, see batchNorm1d).
     let batchNorm2d (channels: int) (eps: float) (momentum: float) : Net =
         positive "channels" channels
-        torch.nn.BatchNorm2d(int64 channels, eps = eps, momentum = momentum) :> Net
+        torch.nn.BatchNorm2d(int64 channels, eps = eps, momentum = momentum, device = Device.forNewLayers ()) :> Net
 
     /// Re-initialises every linear and convolution layer of a network as Keras does by default: Glorot-uniform
     /// weights (Glorot & Bengio, 2010), zero biases. Uses the global generator.

@@ -25,8 +25,8 @@ module MobileNetV2 =
     let private convBnRelu6 (inputs: int) (outputs: int) (kernel: int) (stride: int) (groups: int) : Net =
         Layers.named
             [ "0", torch.nn.Conv2d(int64 inputs, int64 outputs, int64 kernel, stride = int64 stride, padding = int64 ((kernel - 1) / 2),
-                                   groups = int64 groups, bias = false) :> Net
-              "1", torch.nn.BatchNorm2d(int64 outputs) :> Net
+                                   groups = int64 groups, bias = false, device = Device.forNewLayers ()) :> Net
+              "1", torch.nn.BatchNorm2d(int64 outputs, device = Device.forNewLayers ()) :> Net
               "2", torch.nn.ReLU6() :> Net ]
 
     let private block (inputs: int) (outputs: int) (stride: int) (expansion: int) : Net =
@@ -35,8 +35,8 @@ module MobileNetV2 =
         let pieces =
             expand
             @ [ convBnRelu6 hidden hidden 3 stride hidden
-                torch.nn.Conv2d(int64 hidden, int64 outputs, 1L, bias = false) :> Net
-                torch.nn.BatchNorm2d(int64 outputs) :> Net ]
+                torch.nn.Conv2d(int64 hidden, int64 outputs, 1L, bias = false, device = Device.forNewLayers ()) :> Net
+                torch.nn.BatchNorm2d(int64 outputs, device = Device.forNewLayers ()) :> Net ]
         let conv = Layers.named (pieces |> List.mapi (fun i m -> string i, m))
         new InvertedResidual(conv, (stride = 1 && inputs = outputs)) :> Net
 

@@ -86,6 +86,9 @@ module Classifier =
     /// CLS-MOBILENET: frozen ImageNet MobileNetV2, global average pooling, a Dense(classes) head, Adam 1e-3.
     let mobileNetV2 (weights: string) = { baseline with Architecture = MobileNetV2Transfer; Weights = weights }
 
+    /// The shape of one image every architecture takes: [1; 28; 28].
+    let inputShape = [ 1; 28; 28 ]
+
     /// True for the architectures whose features are fixed (no trainable parameters before the head): their steps
     /// train the head on features computed once (`cachedInputs`).
     let hasFixedFeatures (c: ClassifierConfig) =
@@ -110,11 +113,11 @@ module Classifier =
         Optim.validate c.Optimizer
 
     let private conv (inputs: int) (outputs: int) (kernel: int) (padding: int) : Net =
-        torch.nn.Conv2d(int64 inputs, int64 outputs, int64 kernel, padding = int64 padding) :> Net
+        torch.nn.Conv2d(int64 inputs, int64 outputs, int64 kernel, padding = int64 padding, device = Device.forNewLayers ()) :> Net
 
     let private maxPool () : Net = torch.nn.MaxPool2d(2L, Nullable 2L) :> Net
-    let private batchNorm2d (channels: int) : Net = torch.nn.BatchNorm2d(int64 channels) :> Net
-    let private batchNorm1d (features: int) : Net = torch.nn.BatchNorm1d(int64 features) :> Net
+    let private batchNorm2d (channels: int) : Net = torch.nn.BatchNorm2d(int64 channels, device = Device.forNewLayers ()) :> Net
+    let private batchNorm1d (features: int) : Net = torch.nn.BatchNorm1d(int64 features, device = Device.forNewLayers ()) :> Net
 
     /// Size of the penultimate representation (what `features` returns per image).
     let featureSize (c: ClassifierConfig) =

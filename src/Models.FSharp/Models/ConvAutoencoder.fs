@@ -40,6 +40,9 @@ module ConvAutoencoder =
     /// The image side the layer sizes are made for: 28 -> 10 -> 5 -> 3 -> 2 down, 2 -> 5 -> 15 -> 28 up.
     let imageSide = 28
 
+    /// The shape of one image the network takes: [ImageChannels; 28; 28].
+    let inputShape (c: ConvAutoencoderConfig) = [ c.ImageChannels; imageSide; imageSide ]
+
     /// The code's side: codes are [CodeChannels, codeSide, codeSide].
     let codeSide = 2
 

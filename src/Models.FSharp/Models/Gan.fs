@@ -116,7 +116,10 @@ module Gan =
 
     // ---- networks ------------------------------------------------------------------------------------------
 
-    let private image = [ 1; 28; 28 ]
+    /// The shape of the images every GAN of the catalog draws and discriminates.
+    let imageShape = [ 1; 28; 28 ]
+
+    let private image = imageShape
     let private pixels = 784
 
     let private generatorOf (c: GanConfig) : Net =

@@ -37,14 +37,14 @@ type LanguageModelConfig =
 /// The network: token embedding, stacked LSTM with dropout between layers, dropout, linear output layer.
 type LstmLanguageNet(vocabulary: int, c: LanguageModelConfig) as this =
     inherit torch.nn.Module("lstm-language-model")
-    let embedding = torch.nn.Embedding(int64 vocabulary, int64 c.Embedding)
+    let embedding = torch.nn.Embedding(int64 vocabulary, int64 c.Embedding, device = Device.forNewLayers ())
     let lstm =
         torch.nn.LSTM(int64 c.Embedding, int64 c.Hidden, numLayers = int64 c.Layers, batchFirst = true,
-                      dropout = (if c.Layers > 1 then c.Dropout else 0.0))
+                      dropout = (if c.Layers > 1 then c.Dropout else 0.0), device = Device.forNewLayers ())
     let dropout = torch.nn.Dropout(c.Dropout)
     // Tied weights share the embedding matrix; only the output bias is the head's own.
-    let head = if c.TieWeights then None else Some (torch.nn.Linear(int64 c.Hidden, int64 vocabulary))
-    let tiedBias = if c.TieWeights then Some (torch.nn.Parameter(torch.zeros(int64 vocabulary))) else None
+    let head = if c.TieWeights then None else Some (torch.nn.Linear(int64 c.Hidden, int64 vocabulary, device = Device.forNewLayers ()))
+    let tiedBias = if c.TieWeights then Some (torch.nn.Parameter(torch.zeros(int64 vocabulary, device = Device.forNewLayers ()))) else None
     do
         // Registration order is construction order, as in the PyTorch reference (bench/pytorch/char_lstm.py).
         this.register_module("embedding", embedding)

@@ -242,6 +242,7 @@ module AdversarialAutoencoderEntries =
           Validate = Aae.validate
           BatchSize = batchSize
           FitToData = None
+          InputShape = fun c -> Some c.InputShape
           Build = runModel }
 
     /// AAE-U.

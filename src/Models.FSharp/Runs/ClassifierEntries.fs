@@ -120,6 +120,8 @@ module ClassifierEntries =
           Validate = validate
           BatchSize = ModelSpec.usualBatchSize
           FitToData = None
+          // Every classifier takes MNIST-sized grey images; the fixed-feature ones resize them themselves.
+          InputShape = fun _ -> Some Classifier.inputShape
           Build =
             fun device config ->
                 let m = Classifier.create config.Model |> Classifier.moveTo device

@@ -33,6 +33,20 @@ module Experiment =
     /// Throws ArgumentException naming the bad setting.
     let validate (s: RunSettings) = validated s |> ignore
 
+    /// Bytes per element of an image while a model makes a batch of them: the image itself and the intermediate
+    /// activations of the largest catalog networks (DCGAN's generator holds about 24 times its image), in float32.
+    let private bytesPerImageElement = 4.0 * 32.0
+
+    /// Throws ArgumentException(paramName) when `count` is below 1, or when `count` images of the model `modelId`
+    /// (with its `settings`) made at once would need more than this machine's memory: checked before a sample or a
+    /// reconstruction allocates anything.
+    let ensureImageCountFits (paramName: string) (modelId: string) (settings: (string * string) list) (count: int64) =
+        if count < 1L then Errors.invalidArg paramName "at least 1 image" count
+        let shape = ((Catalog.find modelId).Configure settings).InputShape |> Option.defaultValue []
+        let elements = shape |> List.fold (fun acc d -> acc * float d) 1.0
+        MemoryBudget.ensureFits paramName (sprintf "making %d images at once" count) (float count * elements * bytesPerImageElement)
+            "Ask for fewer images."
+
     let private loadDataOf (entry: CatalogEntry) (s: RunSettings) : RunData =
         match ModelSpec.dataKind entry.Kind, s.TextFile with
         | DataKind.Text, Some file -> TextData (TextCorpus.readFile file)
@@ -88,6 +102,7 @@ module Experiment =
         let entry = validated s
         use data = loadDataOf entry s
         let s = fitToData s data
+        RunSettings.validateAgainstData entry s data
         fitModelOf entry s (RunSettings.build entry s (Device.resolve s.Device)) data events stop
 
     /// `trainUntil` with one token that stops training and skips the evaluation.

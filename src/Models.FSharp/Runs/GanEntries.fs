@@ -59,6 +59,7 @@ module GanEntries =
           Validate = Gan.validate
           BatchSize = ModelSpec.usualBatchSize
           FitToData = None
+          InputShape = fun _ -> Some Gan.imageShape
           Build =
             fun device config ->
                 let m = Gan.create config |> Gan.moveTo device

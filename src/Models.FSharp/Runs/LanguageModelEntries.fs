@@ -148,6 +148,7 @@ module LanguageModelEntries =
           Validate = LanguageModel.validate
           BatchSize = ModelSpec.usualBatchSize
           FitToData = Some fitToData
+          InputShape = fun _ -> None
           Build = runModel }
 
     /// LM-LSTM at the character level.

@@ -41,6 +41,9 @@ type ModelSpec<'Config> =
       /// Fills what a config takes from the training data before a new run builds it, e.g. a language model's
       /// vocabulary from the training text; None for models that take nothing from their data.
       FitToData: (RunData -> 'Config -> 'Config) option
+      /// The shape of one example a config's model is built for ([channels; height; width] for images), checked
+      /// against a run's data before the run starts; None for models of text.
+      InputShape: 'Config -> int list option
       /// Builds the model on a device; call after seeding (initial weights come from libtorch's global generator).
       Build: torch.Device -> 'Config -> RunModel }
 
@@ -51,7 +54,10 @@ type SettingInfo = { Key: string; Doc: string; Default: string }
 type ConfiguredModel =
     { /// Every setting of the config as (key, text): what run.json and model files store.
       Settings: (string * string) list
-      /// Builds the model on a device; call after seeding.
+      /// The shape of one example the model takes ([channels; height; width]); None for models of text.
+      InputShape: int list option
+      /// Builds the model on a device; call after seeding. A model whose training would need more than this machine's
+      /// memory is refused first (ArgumentException, ParamName "model"), before anything large is allocated.
       Build: torch.Device -> RunModel }
 
 /// A model the CLI, the facade and saved runs can name (a `ModelSpec` with its config type hidden).
@@ -79,10 +85,35 @@ module ModelSpec =
     /// The batch size of most sources, and of every model that does not name its own.
     let usualBatchSize = 64
 
+    /// Elements per parameter element that training holds: the weights, their gradients and Adam's two moments.
+    let private trainingCopies = 4.0
+
+    /// Throws ArgumentException (ParamName "model") when training the config's model would need more than this
+    /// machine's memory. The model is built on the meta device to count its elements (no storage is allocated), with
+    /// libtorch's generator state put back afterwards, so the real build draws the same initial weights.
+    let ensureFitsInMemory (spec: ModelSpec<'Config>) (config: 'Config) =
+        use rng = torch.random.get_rng_state()
+        let elements =
+            try Device.elementsOf (fun meta -> (spec.Build meta config).Trainer.Modules |> List.map snd)
+            finally torch.random.set_rng_state rng
+        let given =
+            let defaults = dict (SettingsTable.print spec.Settings spec.Defaults)
+            SettingsTable.print spec.Settings config
+            |> List.filter (fun (k, v) -> not (defaults.ContainsKey k) || defaults.[k] <> v)
+            |> List.map (fun (k, v) -> k + "=" + v)
+        let remedy =
+            if given.IsEmpty then "Train it on a machine with more memory."
+            else sprintf "Lower the sizes among the settings that differ from %s's defaults: %s." spec.Id (String.concat ", " given)
+        MemoryBudget.ensureFits "model"
+            (sprintf "training %s (%s parameter and buffer elements: weights, gradients and Adam's state)" spec.Id (elements.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)))
+            (MemoryBudget.float32Bytes elements * trainingCopies) remedy
+
     /// A config of the model, validated, ready to build.
     let configured (spec: ModelSpec<'Config>) (config: 'Config) : ConfiguredModel =
         spec.Validate config
-        { Settings = SettingsTable.print spec.Settings config; Build = fun device -> spec.Build device config }
+        { Settings = SettingsTable.print spec.Settings config
+          InputShape = spec.InputShape config
+          Build = fun device -> ensureFitsInMemory spec config; spec.Build device config }
 
     /// Reads settings text over the model's defaults (see `SettingsTable.read`); not yet validated.
     let read (spec: ModelSpec<'Config>) (pairs: (string * string) list) : 'Config =

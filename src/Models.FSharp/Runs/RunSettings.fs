@@ -133,6 +133,26 @@ module RunSettings =
             | DataKind.Text, false -> Errors.invalidArg "dataset" (sprintf "a text corpus (--corpus NAME or --text FILE): %s trains on text, and %s holds images" entry.Id dataset.Name) s.Dataset
             | _ -> ()) entry s
 
+    /// Throws ArgumentException when the run's model and batch do not fit its images: examples of another shape than
+    /// the model's (ParamName "input-shape" for models that have the setting, else "data"), or a batch size above the
+    /// number of training images ("batchSize"). Called once the data is loaded, before the run's folder is made, so a
+    /// mismatch never fails in the middle of a matrix product or leaves a folder behind.
+    let validateAgainstData (entry: CatalogEntry) (s: RunSettings) (data: RunData) =
+        match data with
+        | TextData _ -> ()
+        | ImageData images ->
+            let example = images.Train.Images.shape |> Array.skip 1 |> Array.map int |> List.ofArray
+            match (entry.Configure s.ModelSettings).InputShape with
+            | Some shape when shape <> example ->
+                let show (dims: int list) = dims |> List.map string |> String.concat "x"
+                let hasSetting = entry.Settings |> List.exists (fun setting -> setting.Key = "input-shape")
+                let expected = sprintf "images of the shape %s is built for (%s)" entry.Id (show shape)
+                let actual = sprintf "%s's images of %s" images.Name (show example)
+                Errors.invalidArg (if hasSetting then "input-shape" else "data") expected actual
+            | _ -> ()
+            if int64 s.BatchSize > images.Train.Count then
+                Errors.invalidArg "batchSize" (sprintf "at most the %d training images of %s" images.Train.Count images.Name) s.BatchSize
+
     /// Throws ArgumentException (ParamName "data", "text" or "normalization") when data handed to a run rather than
     /// loaded from its settings (`Experiment.fitModel`) cannot be what the model trains on. The settings' data set
     /// name is then only the data's label in run.json, so it need not be a `DatasetCatalog` name: the C# facade
@@ -145,6 +165,7 @@ module RunSettings =
             let kind = match given with DataKind.Images -> "images" | DataKind.Text -> "a text"
             Errors.invalidArg "data" (sprintf "%s, what %s trains on," needs entry.Id) (sprintf "%s (%s)" (RunData.name data) kind)
         validateDataWith ignore entry s
+        validateAgainstData entry s data
 
     /// The run's normalisation name: its own, or the model's default.
     let normalizationOf (entry: CatalogEntry) (s: RunSettings) =
