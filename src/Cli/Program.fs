@@ -43,6 +43,7 @@ let main argv =
             | :? FileNotFoundException | :? DirectoryNotFoundException -> "missing file"
             | :? InvalidDataException -> "bad file"
             | :? Generative.NonFiniteLossException -> "training diverged"
+            | e when Generative.Errors.isOutOfMemory e -> "out of memory"
             | _ -> "error"
         Console.Error.WriteLine(sprintf "%s: %s" kind (Generative.Errors.messageOf e))
         Console.Error.WriteLine "(run again with --debug for the stack trace)"
