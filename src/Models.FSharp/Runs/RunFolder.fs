@@ -57,7 +57,9 @@ module RunFolder =
         o["batchSize"] <- JsonValue.Create s.BatchSize
         o["seed"] <- JsonValue.Create s.Seed
         o["checkpointEverySteps"] <- JsonValue.Create s.CheckpointEverySteps
-        o["checkpointEveryMinutes"] <- JsonValue.Create s.CheckpointEveryMinutes
+        // Written only when it is not the default, so run.json reads as earlier versions wrote it.
+        if s.CheckpointEveryMinutes <> RunSettings.defaultCheckpointMinutes then
+            o["checkpointEveryMinutes"] <- JsonValue.Create s.CheckpointEveryMinutes
         o["keepCheckpoints"] <- JsonValue.Create s.KeepCheckpoints
         o["pictureCount"] <- JsonValue.Create s.PictureCount
         o.ToJsonString(JsonSerializerOptions(WriteIndented = true))
@@ -89,7 +91,7 @@ module RunFolder =
                 BatchSize = o["batchSize"].GetValue<int>()
                 Seed = o["seed"].GetValue<int64>()
                 CheckpointEverySteps = o["checkpointEverySteps"].GetValue<int>()
-                // Runs written before timed checkpoints existed take today's default.
+                // Absent: the default (and in runs written before timed checkpoints existed).
                 CheckpointEveryMinutes =
                     match o["checkpointEveryMinutes"] with
                     | null -> RunSettings.defaultCheckpointMinutes
