@@ -158,9 +158,15 @@ module SafeTensors =
         { Metadata = metadata; Entries = entries; DataStart = dataStart }
 
     /// Serialises named tensors (copied to the CPU, made contiguous) in the given order, with optional
-    /// string metadata (the format's `__metadata__` entry) followed by the file's digest (`digestKey`).
+    /// string metadata (the format's `__metadata__` entry) followed by the file's digest (`digestKey`). A name given
+    /// twice (or a tensor named `__metadata__`) is an ArgumentException: JSON would keep one of them.
     let toBytesWithMetadata (metadata: (string * string) list) (tensors: (string * Tensor) list) : byte[] =
         let metadata = metadata |> List.filter (fun (k, _) -> k <> digestKey)
+        let twice (names: string list) = names |> List.countBy id |> List.tryFind (fun (_, n) -> n > 1) |> Option.map fst
+        match twice (List.map fst metadata), twice ("__metadata__" :: List.map fst tensors) with
+        | Some key, _ -> Errors.invalidArg "metadata" "distinct keys" (sprintf "'%s' twice" key)
+        | _, Some name -> Errors.invalidArg "tensors" "distinct names other than __metadata__" (sprintf "'%s' twice" name)
+        | None, None -> ()
         let cpu = tensors |> List.map (fun (n, t) -> n, t.detach().cpu().contiguous())
         try
             let entries =
@@ -214,7 +220,7 @@ module SafeTensors =
                 hash.AppendData(bytes, header.DataStart, bytes.Length - header.DataStart)
                 finishDigest hash
             if actual <> recorded then
-                raise (InvalidDataException(sprintf "%s: sha256 mismatch: the file was changed or damaged after it was written (its metadata records %s, its contents give %s)" source recorded actual))
+                raise (InvalidDataException(sprintf "%s: sha256 mismatch: the file was changed or damaged after it was written (its tensors or metadata no longer give the digest it records)" source))
         | None -> ()
         let tensors = List<string * Tensor>()
         try

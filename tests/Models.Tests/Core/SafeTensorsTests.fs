@@ -69,6 +69,15 @@ let tests =
             Expect.equal (contentsOf (SafeTensors.ofBytes "x" (withoutDigest bytes))) (contentsOf tensors) "a file without a digest loads too"
         }
 
+        test "writing a name twice is refused: JSON would keep only one of them" {
+            use t = torch.ones(2L)
+            let e = TestData.raises<ArgumentException> (fun () -> SafeTensors.toBytes [ "a", t; "a", t ] |> ignore)
+            Expect.equal e.ParamName "tensors" "names the tensors"
+            let e = TestData.raises<ArgumentException> (fun () -> SafeTensors.toBytesWithMetadata [ "k", "1"; "k", "2" ] [ "a", t ] |> ignore)
+            Expect.equal e.ParamName "metadata" "names the metadata"
+            TestData.raises<ArgumentException> (fun () -> SafeTensors.toBytes [ "__metadata__", t ] |> ignore) |> ignore
+        }
+
         test "a changed data byte is a sha256 mismatch naming the file" {
             let bytes = sample ()
             let damaged = Array.copy bytes
