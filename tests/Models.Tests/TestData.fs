@@ -39,3 +39,20 @@ let weightsOf (t: Trainer) =
 /// class names). Not disposed through the result: the caller owns the split.
 let imagesOf (split: Split) : RunData =
     ImageData { Name = "test images"; Train = split; Test = split; Normalization = ZeroOne; Classes = []; Files = [] }
+
+/// The trainer with a carried state (as a language model has): one tensor, kept in the returned cell.
+let withCarried (trainer: Trainer) : Trainer * (string * torch.Tensor) list ref =
+    let state = ref [ "hidden", torch.arange(4, dtype = torch.float32) * 0.25f ]
+    { trainer with
+        Carried = Some { Save = (fun () -> state.Value); Restore = (fun s -> state.Value <- s); Reset = (fun () -> state.Value <- []) } },
+    state
+
+/// Rewrites a checkpoint's manifest as the versions before integrity hashes wrote it (format 1, no `files`, no
+/// `manifestSha256`).
+let withoutHashes (checkpoint: string) =
+    let path = System.IO.Path.Combine(checkpoint, "manifest.json")
+    let o = System.Text.Json.Nodes.JsonNode.Parse(System.IO.File.ReadAllText path).AsObject()
+    o.Remove "files" |> ignore
+    o.Remove "manifestSha256" |> ignore
+    o["format"] <- System.Text.Json.Nodes.JsonValue.Create 1
+    System.IO.File.WriteAllText(path, o.ToJsonString())

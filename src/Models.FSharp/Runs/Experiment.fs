@@ -145,7 +145,8 @@ module Experiment =
     let resume (folder: string) (budget: TrainingBudget option) (device: DeviceChoice) (events: RunEvents) (token: CancellationToken) : RunResult =
         resumeUntil folder budget device events (RunStop.ofToken token)
 
-    /// The run folder's settings, catalog entry and model loaded from its newest checkpoint (weights only), in
+    /// The run folder's settings, catalog entry and model loaded from its newest checkpoint (weights only: the
+    /// checkpoint's optimiser state, RNG state and history.csv are not read, so only the weights need be sound), in
     /// evaluation mode.
     let private loadOf (folder: string) (device: DeviceChoice) =
         let s = { RunFolder.readSettings folder with Device = device }
@@ -164,14 +165,30 @@ module Experiment =
         let s, _, model = loadOf folder device
         s, model
 
+    /// A run's metrics.csv, for the report's curves (History.empty when there is none). A damaged one is an
+    /// InvalidDataException naming the file, the line and what to do, raised before any measuring: the report would
+    /// otherwise lose the history silently, and the fix (the newest checkpoint's history.csv holds the history up to
+    /// that checkpoint) is a copy away.
+    let private runHistory (folder: string) : History =
+        let path = RunFolder.metricsPath folder
+        if not (File.Exists path) then History.empty
+        else
+            try History.ofCsv path (File.ReadAllText path)
+            with :? InvalidDataException as e ->
+                let fromCheckpoint =
+                    Checkpoint.latest (RunFolder.checkpointsFolder folder)
+                    |> Option.map (fun ck -> sprintf "copy %s over it (the history up to the newest checkpoint), or " (Path.Combine(ck, "history.csv")))
+                    |> Option.defaultValue ""
+                raise (InvalidDataException(sprintf "%s. The run's metrics.csv is damaged; the weights are fine, but the report is rebuilt from this history: %sdelete it to rebuild the report without loss curves." e.Message fromCheckpoint, e))
+
     /// Re-measures a run's test metrics from its newest checkpoint (any catalog model, through its
     /// `RunModel.Evaluate`) and rebuilds its report.html with them: (metrics, report path). A cancellation of `work`
-    /// (OperationCanceledException) comes before the report is touched, so the old one stays as it was.
+    /// (OperationCanceledException) comes before the report is touched, so the old one stays as it was. A damaged
+    /// metrics.csv stops it before any measuring (InvalidDataException naming the file and the line, saying what to do).
     let evaluateIn (work: Work) (folder: string) (device: DeviceChoice) : (string * float * string) list * string =
         let s, entry, model = loadOf folder device
+        let history = runHistory folder
         use data = loadDataOf entry s
-        let metricsPath = RunFolder.metricsPath folder
-        let history = if File.Exists metricsPath then History.ofCsv (File.ReadAllText metricsPath) else History.empty
         let metrics, artifacts = RunEvaluation.metricsAndArtifacts work folder model data
         Work.check work
         // The weights loaded are the best epoch's (rather than the last's) exactly when they equal the best file's.
@@ -205,7 +222,7 @@ module Experiment =
             | Some v -> v
             | None -> raise (InvalidDataException(sprintf "%s: not a Generative model file (metadata '%s' missing)" path key))
         let modelId = get ModelFile.modelKey
-        let settings = Catalog.withoutLegacyAuto (ModelFile.parseSettings (get ModelFile.settingsKey))
+        let settings = Catalog.withoutLegacyAuto (ModelFile.parseSettingsIn path (get ModelFile.settingsKey))
         let model = ((Catalog.find modelId).Configure settings).Build (Device.resolve device)
         ModelFile.loadWeights contents model.Trainer
         Trainer.eval model.Trainer

@@ -55,7 +55,7 @@ module FeatureNets =
             | None -> raise (InvalidDataException(sprintf "%s: not a feature classifier file (metadata '%s' missing); remake it with: generative features train --dataset %s" file name key))
         if get ModelFile.modelKey <> modelId then
             raise (InvalidDataException(sprintf "%s: holds a '%s' model, not a %s feature classifier; remake it with: generative features train --dataset %s" file (get ModelFile.modelKey) modelId key))
-        let settings = ModelFile.parseSettings (get ModelFile.settingsKey)
+        let settings = ModelFile.parseSettingsIn file (get ModelFile.settingsKey)
         let m = Classifier.create (SettingsTable.read Classifier.settings Classifier.featureLeNet settings) |> Classifier.moveTo (Device.resolve device)
         ModelFile.loadWeights contents (holder m)
         Classifier.eval m

@@ -47,7 +47,18 @@ module ModelFile =
         JsonSerializer.Deserialize<Dictionary<string, string>>(json)
         |> Seq.map (fun kv -> kv.Key, kv.Value) |> List.ofSeq
 
-    /// Copies the file's weights into the trainer's modules (checked as `Checkpoint.loadWeights` does).
+    /// The settings stored under `settingsKey` of the model file `path`, in their saved order; InvalidDataException
+    /// naming the file when they are not a JSON object of strings.
+    let parseSettingsIn (path: string) (json: string) : (string * string) list =
+        let settings =
+            try JsonSerializer.Deserialize<Dictionary<string, string>>(json)
+            with :? JsonException as e ->
+                raise (InvalidDataException(sprintf "%s: metadata '%s' is not a JSON object of strings: %s" path settingsKey e.Message, e))
+        if isNull settings then raise (InvalidDataException(sprintf "%s: metadata '%s' is null, not a JSON object of strings" path settingsKey))
+        settings |> Seq.map (fun kv -> kv.Key, kv.Value) |> List.ofSeq
+
+    /// Copies the file's weights into the trainer's modules, checked as `Checkpoint.loadWeights` does (names, dtypes,
+    /// shapes, finite values) after the file's own digest (`SafeTensors.digestKey`) when it has one.
     let loadWeights (contents: ModelFileContents) (trainer: Trainer) =
         let saved = SafeTensors.ofBytes contents.Path contents.Bytes
         try Checkpoint.loadWeights contents.Path trainer saved

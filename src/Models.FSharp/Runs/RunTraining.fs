@@ -115,6 +115,8 @@ module RunTraining =
             budgeted
         let device = Device.resolve s.Device
         let checkpoints = RunFolder.checkpointsFolder folder
+        // A crash in the middle of a save leaves a temporary folder, never loaded: a new start clears it.
+        Checkpoint.removeLeftovers checkpoints
         let start =
             match resumeFrom with
             | None -> Loop.start, History.empty

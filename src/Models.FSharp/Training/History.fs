@@ -53,27 +53,60 @@ module History =
         for e in h.Epochs do row "epoch" e.Epoch e.Step (num e.Seconds) e.Terms
         sb.ToString()
 
-    /// Parses what `toCsv` wrote (used to resume a run's history).
-    let ofCsv (text: string) : History =
-        let lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-        if lines.Length = 0 then empty
-        else
-            let header = lines.[0].Split(',')
-            let names = header.[4..]
-            let parse (s: string) = Double.Parse(s, CultureInfo.InvariantCulture)
-            let mutable steps = []
-            let mutable epochs = []
-            for line in lines.[1..] do
-                let f = line.Split(',')
-                let terms =
-                    names |> Array.mapi (fun i n -> n, f.[4 + i]) |> Array.filter (fun (_, v) -> v <> "")
-                    |> Array.map (fun (n, v) -> n, parse v) |> Map.ofArray
-                let epoch, step = int f.[1], int64 f.[2]
-                match f.[0] with
-                | "step" -> steps <- { Step = step; Epoch = epoch; Terms = terms } :: steps
-                | "epoch" -> epochs <- { Epoch = epoch; Step = step; Terms = terms; Seconds = parse f.[3] } :: epochs
-                | other -> raise (InvalidDataException(sprintf "metrics.csv: unknown row kind '%s'" other))
-            { Steps = List.rev steps; Epochs = List.rev epochs }
+    /// Parses what `toCsv` wrote (used to resume a run's history and to rebuild its report); `source` names the file
+    /// in errors. Strict, because a history read back is written out again by a resumed run: a damaged file (empty,
+    /// cut off without its final newline, a row with the wrong number of fields, an unknown row kind, a number that
+    /// does not parse, a step row with seconds) is an InvalidDataException naming the file and the line, never a
+    /// shorter history.
+    let ofCsv (source: string) (text: string) : History =
+        let fail (line: int) why : 'a = raise (InvalidDataException(sprintf "%s, line %d: %s" source line why))
+        if text.Length = 0 then
+            raise (InvalidDataException(sprintf "%s: empty, without even its header line (kind,epoch,step,seconds,...): the file was cut or damaged" source))
+        // toCsv ends every line, the last included, with a newline: a file without one was cut off mid-line.
+        if not (text.EndsWith "\n") then
+            fail (text.Split('\n').Length) "the last line has no final newline: the file was cut off (while being written or copied)"
+        let lines = text.Substring(0, text.Length - 1).Split('\n') |> Array.map (fun l -> l.TrimEnd '\r')
+        let header = lines.[0].Split(',')
+        let fixedColumns = [| "kind"; "epoch"; "step"; "seconds" |]
+        if header.Length < fixedColumns.Length || header.[.. fixedColumns.Length - 1] <> fixedColumns then
+            fail 1 (sprintf "the header is '%s', expected kind,epoch,step,seconds followed by the loss terms" lines.[0])
+        let names = header.[fixedColumns.Length ..]
+        match names |> Array.tryFind String.IsNullOrWhiteSpace with
+        | Some _ -> fail 1 "the header has an empty column name"
+        | None -> ()
+        match names |> Array.countBy id |> Array.tryFind (fun (_, n) -> n > 1) with
+        | Some (name, _) -> fail 1 (sprintf "the header names the term '%s' twice" name)
+        | None -> ()
+        let steps = ResizeArray<StepRecord>()
+        let epochs = ResizeArray<EpochRecord>()
+        for i in 1 .. lines.Length - 1 do
+            let line = i + 1
+            let f = lines.[i].Split(',')
+            if f.Length <> header.Length then
+                fail line (sprintf "%d fields where the header has %d (a damaged or cut row)" f.Length header.Length)
+            let whole (what: string) (s: string) =
+                match Int64.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture) with
+                | true, n -> n
+                | false, _ -> fail line (sprintf "%s '%s' is not a whole number" what s)
+            let number (what: string) (s: string) =
+                match Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture) with
+                | true, v -> v
+                | false, _ -> fail line (sprintf "%s '%s' is not a number" what s)
+            let epoch =
+                match whole "epoch" f.[1] with
+                | e when e <= int64 Int32.MaxValue -> int e
+                | e -> fail line (sprintf "epoch %d is out of range" e)
+            let step = whole "step" f.[2]
+            let terms =
+                names |> Array.mapi (fun j n -> n, f.[fixedColumns.Length + j]) |> Array.filter (fun (_, v) -> v <> "")
+                |> Array.map (fun (n, v) -> n, number (sprintf "term %s" n) v) |> Map.ofArray
+            match f.[0] with
+            | "step" ->
+                if f.[3] <> "" then fail line (sprintf "a step row with seconds '%s' (only epoch rows have them)" f.[3])
+                steps.Add { Step = step; Epoch = epoch; Terms = terms }
+            | "epoch" -> epochs.Add { Epoch = epoch; Step = step; Terms = terms; Seconds = number "seconds" f.[3] }
+            | other -> fail line (sprintf "unknown row kind '%s' (expected step or epoch)" other)
+        { Steps = List.ofSeq steps; Epochs = List.ofSeq epochs }
 
     /// Writes metrics.csv atomically (temporary file, then rename).
     let save (path: string) (h: History) =
