@@ -105,7 +105,7 @@ module ModelSpec =
             if given.IsEmpty then "Train it on a machine with more memory."
             else sprintf "Lower the sizes among the settings that differ from %s's defaults: %s." spec.Id (String.concat ", " given)
         MemoryBudget.ensureFits "model"
-            (sprintf "training %s (%s parameter and buffer elements: weights, gradients and Adam's state)" spec.Id (elements.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)))
+            (sprintf "training %s (%s parameter and buffer elements, held four times over: weights, gradients and Adam's two moments)" spec.Id (elements.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)))
             (MemoryBudget.float32Bytes elements * trainingCopies) remedy
 
     /// A config of the model, validated, ready to build.
