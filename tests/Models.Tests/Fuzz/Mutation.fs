@@ -54,3 +54,17 @@ let apply (mutation: ByteMutation) (bytes: byte[]) : byte[] =
 
 /// Applies mutations in order.
 let applyAll (mutations: ByteMutation list) (bytes: byte[]) : byte[] = List.fold (fun b m -> apply m b) bytes mutations
+
+/// Runs `f` and returns what it returned or threw, with the managed bytes allocated meanwhile on this thread, so a
+/// test can bound what a reader allocates for an input (a reader that trusts a size field allocates what it claims).
+let allocatedBy (f: unit -> 'a) : Result<'a, exn> * int64 =
+    let before = GC.GetAllocatedBytesForCurrentThread()
+    let result = try Ok(f ()) with e -> Error e
+    result, GC.GetAllocatedBytesForCurrentThread() - before
+
+/// Like `allocatedBy`, counting every thread (for code that reads in parallel); other threads' allocations meanwhile
+/// are counted too, so bounds on it need some slack.
+let allocatedByAnyThread (f: unit -> 'a) : Result<'a, exn> * int64 =
+    let before = GC.GetTotalAllocatedBytes true
+    let result = try Ok(f ()) with e -> Error e
+    result, GC.GetTotalAllocatedBytes true - before
