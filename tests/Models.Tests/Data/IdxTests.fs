@@ -189,6 +189,19 @@ let tests =
                 rejectsWithin (8L * int64 gz.Length + 262144L) path "gzip" (fun () -> Idx.read path))
         }
 
+        test "a gzip trailer that overstates its size costs only the bytes really decoded" {
+            withTemp (fun dir ->
+                let path = Path.Combine(dir, "overstated.gz")
+                // 64 KB of noise stay about 64 KB compressed; the trailer claims 32 MB, which deflate could produce
+                // from that many bytes, so only decoding can show it false.
+                let noise = Array.zeroCreate<byte> 65536
+                Random(5).NextBytes noise
+                let gz = gzip noise
+                File.WriteAllBytes(path, withIsize (32u <<< 20) gz)
+                rejectsWithin (8L * int64 gz.Length + 4L * 65536L + 65536L) path "corrupt gzip"
+                    (fun () -> Idx.readBytes path))
+        }
+
         test "a gzip bomb whose decompressed start is not an IDX header is rejected after the header" {
             withTemp (fun dir ->
                 let path = Path.Combine(dir, "bomb-idx.gz")

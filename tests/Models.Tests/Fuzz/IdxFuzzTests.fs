@@ -361,7 +361,12 @@ let tests =
                 let cache = Path.Combine(dir, "cache")
                 Directory.CreateDirectory folder |> ignore
                 let paths = writeFolder folder which gz damaged
-                let named = try Ok(Fetch.folderForWith spec cache (Some folder)) with e -> Error e
+                let named, allocated = allocatedBy (fun () -> Fetch.folderForWith spec cache (Some folder))
+                // Verification reads the files one after another on this thread: each may cost its own bound.
+                let bound =
+                    List.init 4 (fun i -> if i = which then damaged else snd originals.[i])
+                    |> List.sumBy (fun b -> allocationBound b.Length (snd (referenceContent b)))
+                if allocated > bound then failtestf "allocated %d bytes verifying the folder (bound %d)" allocated bound
                 let fetched = try Ok(Fetch.fetchWith spec cache (Some folder) ignore) with e -> Error e
                 match named, fetched with
                 | Ok f, Ok c when intact ->
