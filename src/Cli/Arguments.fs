@@ -131,7 +131,7 @@ type FetchArgs =
         member a.Usage =
             match a with
             | Name _ -> "mnist, fashion-mnist, tiny-shakespeare or jargon."
-            | From _ -> "a folder that already holds the data set's files, raw or .gz (the four IDX files; tinyshakespeare.txt or input.txt; jargon.txt)."
+            | From _ -> "a folder that already holds the data set's files, raw or .gz (the four IDX files; tinyshakespeare.txt or input.txt; jargon.txt): verified and installed, or the command fails naming the file (the cache is not used instead)."
 
 type DataArgs =
     | [<CliPrefix(CliPrefix.None)>] Fetch of ParseResults<FetchArgs>

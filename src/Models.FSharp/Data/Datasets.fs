@@ -2,6 +2,7 @@ namespace Generative
 
 open System
 open System.IO
+open System.Runtime.ExceptionServices
 open System.Security.Cryptography
 open TorchSharp
 
@@ -69,15 +70,22 @@ module Datasets =
     let sha256Hex (bytes: byte[]) : string = Convert.ToHexStringLower(SHA256.HashData(bytes))
 
     let private load (path: string) =
-        let bytes = Idx.readBytes path
+        // readIdxBytes checks a gzip file's IDX header against its trailer before inflating it.
+        let bytes = Idx.readIdxBytes path
         // Hashing the bytes already in memory costs ~40 ms for all of MNIST: cheap enough to do on every load,
         // so a run report always names exactly the data it used.
         let hash = sha256Hex bytes
         Idx.parse bytes path, hash
 
-    let private imagesTensor (path: string) (arr: IdxArray) (normalization: Normalization) : Tensor =
+    /// Checks that `arr` is a stack of images [N,H,W] with at least one pixel each.
+    let private checkImages (path: string) (arr: IdxArray) =
         if arr.Dims.Length <> 3 then
             raise (InvalidDataException(sprintf "%s: expected an image file with 3 dimensions [N,H,W] but found %d" path arr.Dims.Length))
+        if arr.Dims.[1] = 0 || arr.Dims.[2] = 0 then
+            raise (InvalidDataException(sprintf "%s: images of %dx%d pixels: an image needs at least one pixel" path arr.Dims.[1] arr.Dims.[2]))
+
+    let private imagesTensor (path: string) (arr: IdxArray) (normalization: Normalization) : Tensor =
+        checkImages path arr
         use _ = torch.NewDisposeScope()
         // One native copy of the whole byte array, one conversion, one in-place scale: no per-sample work.
         let bytes = torch.tensor(arr.Data).reshape(int64 arr.Dims.[0], 1L, int64 arr.Dims.[1], int64 arr.Dims.[2])
@@ -107,7 +115,9 @@ module Datasets =
 
     /// Loads an image data set from four IDX files (each raw or gzip): (train images, train labels, test images,
     /// test labels). Images become [N,1,H,W] float32 scaled to [0,1] then normalised; labels become [N] int64.
-    /// Checks that image and label counts agree and that every label is below the number of classes.
+    /// Checks that image and label counts agree, that every label is below the number of classes, and that train and
+    /// test images have one size of at least one pixel. A damaged or inconsistent file is an InvalidDataException
+    /// naming it (the first in the order above when several are); a missing one a FileNotFoundException.
     let fromIdxFiles
         (name: string)
         (classes: string list)
@@ -121,9 +131,22 @@ module Datasets =
         Transforms.validateNormalization normalization
         let paths = [ trainImages; trainLabels; testImages; testLabels ]
         // The four files are independent: reading, hashing and parsing them in parallel roughly halves the load time.
-        let loaded = paths |> List.toArray |> Array.Parallel.map load
+        // Each file's exception is kept rather than let through, since Array.Parallel would wrap it in an
+        // AggregateException; the first damaged file (in the order above) is then reported with its own exception
+        // (an InvalidDataException naming it) and stack trace, whichever thread finished first.
+        let loaded =
+            paths |> List.toArray |> Array.Parallel.map (fun p -> try Ok(load p) with e -> Error(ExceptionDispatchInfo.Capture e))
+        let loaded =
+            loaded |> Array.map (function Ok x -> x | Error e -> e.Throw(); Unchecked.defaultof<_>)
         let (trImg, trImgHash), (trLab, trLabHash), (teImg, teImgHash), (teLab, teLabHash) =
             loaded.[0], loaded.[1], loaded.[2], loaded.[3]
+        checkImages trainImages trImg
+        checkImages testImages teImg
+        // A model is built for one image size: a test split of another size would only fail at evaluation.
+        if teImg.Dims.[1] <> trImg.Dims.[1] || teImg.Dims.[2] <> trImg.Dims.[2] then
+            raise (InvalidDataException(
+                sprintf "%s: images are %dx%d pixels but %s holds images of %dx%d; train and test images must have one size"
+                    testImages teImg.Dims.[1] teImg.Dims.[2] trainImages trImg.Dims.[1] trImg.Dims.[2]))
         let classCount = List.length classes
         let train = split trainImages trImg trainLabels trLab normalization classCount
         let test =
@@ -136,7 +159,9 @@ module Datasets =
           Classes = classes
           Files = List.zip paths [ trImgHash; trLabHash; teImgHash; teLabHash ] }
 
-    /// Loads the four standard-named IDX files (raw or .gz) from `folder`.
+    /// Loads the four standard-named IDX files (raw or .gz) from `folder`, without checksums (any data in MNIST's
+    /// layout). DirectoryNotFoundException for a missing folder, FileNotFoundException for a missing file, and
+    /// InvalidDataException naming the file for a damaged or inconsistent one (see `fromIdxFiles`).
     let fromFolder (name: string) (classes: string list) (normalization: Normalization) (folder: string) : ImageDataset =
         Transforms.validateNormalization normalization
         if String.IsNullOrWhiteSpace folder then Errors.invalidArg "folder" "a folder path" folder

