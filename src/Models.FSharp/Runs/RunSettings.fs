@@ -135,7 +135,7 @@ module RunSettings =
 
     /// Throws ArgumentException when the run's model and batch do not fit its images: examples of another shape than
     /// the model's (ParamName "input-shape" for models that have the setting, else "data"), or a batch size above the
-    /// number of training images ("batchSize"). Called once the data is loaded, before the run's folder is made, so a
+    /// number of training images ("batchSize"; the model's default batch size is allowed, for small data sets). Called once the data is loaded, before the run's folder is made, so a
     /// mismatch never fails in the middle of a matrix product or leaves a folder behind.
     let validateAgainstData (entry: CatalogEntry) (s: RunSettings) (data: RunData) =
         match data with
@@ -150,7 +150,8 @@ module RunSettings =
                 let actual = sprintf "%s's images of %s" images.Name (show example)
                 Errors.invalidArg (if hasSetting then "input-shape" else "data") expected actual
             | _ -> ()
-            if int64 s.BatchSize > images.Train.Count then
+            // The model's own batch size stays allowed: a data set smaller than it trains in one batch per epoch.
+            if int64 s.BatchSize > images.Train.Count && s.BatchSize <> entry.BatchSize then
                 Errors.invalidArg "batchSize" (sprintf "at most the %d training images of %s" images.Train.Count images.Name) s.BatchSize
 
     /// Throws ArgumentException (ParamName "data", "text" or "normalization") when data handed to a run rather than
