@@ -17,8 +17,11 @@ $cli train "$model" "${settings[@]}" --run-folder "$work/whole" > "$work/whole.l
 whole_seconds=$(echo "$(date +%s.%N) - $start" | bc)
 echo "uninterrupted: ${whole_seconds} s"
 
-# Kill somewhere in the middle 80% of the run's time.
-kill_at=$(python3 -c "import random; print(round(random.uniform(0.1, 0.9) * $whole_seconds, 1))")
+# Kill somewhere in the middle 80% of the training (the epochs' durations the log gives, after a start-up of about 3 s),
+# not in the evaluation that follows it.
+training_seconds=$(tr '\r' '\n' < "$work/whole.log" | grep -oE '^epoch [0-9]+/[0-9]+  .*\(([0-9.]+) s\)$' | grep -oE '[0-9.]+ s\)$' | tr -d ' s)' | paste -sd+ | bc)
+echo "training: ${training_seconds} s of it"
+kill_at=$(python3 -c "import random; print(round(3 + random.uniform(0.1, 0.9) * $training_seconds, 1))")
 # Started directly (not in a function or subshell), so $! is the training process itself.
 $cli train "$model" "${settings[@]}" --run-folder "$work/killed" > "$work/killed.log" 2>&1 &
 pid=$!
