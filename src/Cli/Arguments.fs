@@ -124,6 +124,20 @@ type EvalArgs =
             | Run _ -> "run folder whose test metrics to re-measure (its report.html is rebuilt with them)."
             | Device _ -> "auto (default), cpu or cuda."
 
+type RunsArgs =
+    | [<MainCommand>] Root of folder: string
+    interface IArgParserTemplate with
+        member a.Usage = match a with Root _ -> "folder holding run folders (default: runs)."
+
+type CompareArgs =
+    | [<MainCommand; Mandatory>] Runs of runs: string list
+    | [<AltCommandLine("-o")>] Out of path: string
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Runs _ -> "run folders to compare."
+            | Out _ -> "the page to write (default compare.html)."
+
 type FetchArgs =
     | [<MainCommand; ExactlyOnce>] Name of dataset: string
     | From of folder: string
@@ -170,6 +184,8 @@ type Command =
     | [<CliPrefix(CliPrefix.None)>] Style of ParseResults<StyleArgs>
     | [<CliPrefix(CliPrefix.None)>] Report of ParseResults<ReportArgs>
     | [<CliPrefix(CliPrefix.None)>] Eval of ParseResults<EvalArgs>
+    | [<CliPrefix(CliPrefix.None)>] Runs of ParseResults<RunsArgs>
+    | [<CliPrefix(CliPrefix.None)>] Compare of ParseResults<CompareArgs>
     | [<CliPrefix(CliPrefix.None)>] Data of ParseResults<DataArgs>
     | [<CliPrefix(CliPrefix.None)>] Models of ParseResults<ModelsArgs>
     | [<CliPrefix(CliPrefix.None)>] Features of ParseResults<FeaturesArgs>
@@ -186,6 +202,8 @@ type Command =
             | Style _ -> "draw a supervised adversarial autoencoder's (aae-s) style traversal or style transfer grid."
             | Report _ -> "rebuild a run's report.html."
             | Eval _ -> "re-measure a run's test metrics from its newest checkpoint, print them and rebuild its report."
+            | Runs _ -> "list the runs of a folder: model, data, status, epochs, headline metric, start."
+            | Compare _ -> "write one offline page comparing runs: curves, differing settings, final metrics, newest grids."
             | Data _ -> "data sets."
             | Models _ -> "list the models."
             | Features _ -> "feature classifiers for sample-quality metrics (FID, inception score)."

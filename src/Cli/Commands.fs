@@ -321,6 +321,33 @@ let eval (args: ParseResults<EvalArgs>) =
         0
     | None -> StopSignals.stoppedExitCode ()
 
+/// `generative runs`: a table of the run folders under a folder, oldest first.
+let runs (args: ParseResults<RunsArgs>) =
+    let root = args.GetResult(RunsArgs.Root, "runs")
+    let found, damaged = RunIndex.under root
+    let rows =
+        [ for r in found ->
+            [ Path.GetFileName r.Folder; r.Settings.ModelId
+              (match r.Metrics with Some m -> m.Dataset | None -> r.Settings.Dataset)
+              RunIndex.statusText r; RunIndex.epochsText r; RunIndex.headlineText r
+              r.Started.ToLocalTime().ToString("yyyy-MM-dd HH:mm", Globalization.CultureInfo.InvariantCulture) ] ]
+    let header = [ "run"; "model"; "data"; "status"; "epochs"; "headline metric"; "started" ]
+    let widths = header |> List.mapi (fun i h -> rows |> List.fold (fun w row -> max w (String.length (List.item i row))) h.Length)
+    let line (cells: string list) = String.Join("  ", List.map2 (fun (c: string) w -> c.PadRight w) cells widths).TrimEnd()
+    Console.WriteLine(line header)
+    for row in rows do Console.WriteLine(line row)
+    if found.IsEmpty then Console.WriteLine(sprintf "(no run folders in %s)" root)
+    for (folder, problem) in damaged do Console.Error.WriteLine(sprintf "skipped %s: %s" folder problem)
+    0
+
+/// `generative compare`: one offline page comparing run folders.
+let compare (args: ParseResults<CompareArgs>) =
+    let folders = args.GetResult CompareArgs.Runs
+    if folders.IsEmpty then raise (UsageError "compare expects at least one run folder.")
+    let page = RunComparison.write (args.GetResult(CompareArgs.Out, "compare.html")) folders
+    Console.WriteLine(sprintf "wrote %s (%d runs)" page folders.Length)
+    0
+
 /// `generative data fetch`.
 let data (args: ParseResults<DataArgs>) =
     match args.GetSubCommand() with

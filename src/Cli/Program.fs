@@ -22,6 +22,8 @@ let main argv =
         | Some (Style a) -> Commands.style a
         | Some (Report a) -> Commands.report a
         | Some (Eval a) -> Commands.eval a
+        | Some (Runs a) -> Commands.runs a
+        | Some (Compare a) -> Commands.compare a
         | Some (Data a) -> Commands.data a
         | Some (Models a) -> Commands.models (a.Contains ModelsArgs.Verbose)
         | Some (Features a) -> Commands.features a

@@ -189,17 +189,28 @@ module Experiment =
         let s, entry, model = loadOf folder device
         let history = runHistory folder
         use data = loadDataOf entry s
+        let clock = Diagnostics.Stopwatch.StartNew()
         let metrics, artifacts = RunEvaluation.metricsAndArtifacts work folder model data
         Work.check work
         // The weights loaded are the best epoch's (rather than the last's) exactly when they equal the best file's.
-        let weightsNote =
+        let heldBest =
             match RunModel.earlyStopping model.Training, history.Epochs with
-            | Some es, _ :: _ ->
+            | Some _, _ :: _ ->
                 Checkpoint.heldBestEpoch (RunFolder.checkpointsFolder folder) model.Trainer
                 |> Option.filter (fun epoch -> epoch <> History.lastEpoch history)
-                |> Option.map (RunReportFile.restoredNote es history)
-                |> Option.toList
+            | _ -> None
+        let weightsNote =
+            match RunModel.earlyStopping model.Training, heldBest with
+            | Some es, Some epoch -> [ RunReportFile.restoredNote es history epoch ]
             | _ -> []
+        // The run's status and steps stay what training recorded; a run of an earlier version has none recorded.
+        let previous = try RunMetricsFile.tryRead folder with :? InvalidDataException -> None
+        let status, steps =
+            match previous with
+            | Some p -> p.Status, p.Steps
+            | None -> RunStatus.NotRecorded, (match history.Steps with [] -> 0L | steps -> (List.last steps).Step)
+        RunMetricsFile.write folder
+            (RunMetricsFile.ofRun s data history status steps heldBest metrics true (Some clock.Elapsed.TotalSeconds))
         metrics, RunReportFile.write folder s entry data (Device.resolve device) history metrics artifacts model weightsNote
 
     /// `evaluateIn` with nothing to stop it.

@@ -188,7 +188,15 @@ module RunTraining =
         let result =
             try
                 try Loop.fitBatches loopOptions hooks stop.Training model.Trainer prepared.Source start
-                with :? NonFiniteLossException as e -> raise (NonFiniteLossException(e, folder, Checkpoint.latest checkpoints))
+                with :? NonFiniteLossException as e ->
+                    // metrics.json says so too; the history up to the newest checkpoint is in metrics.csv.
+                    let saved =
+                        try History.ofCsv (RunFolder.metricsPath folder) (File.ReadAllText(RunFolder.metricsPath folder))
+                        with :? IOException | :? InvalidDataException -> History.empty
+                    RunMetricsFile.write folder
+                        { RunMetricsFile.ofRun s data saved RunStatus.Diverged (e.Step - 1L) None [] false None with
+                            EpochsTrained = e.Epoch - 1 }
+                    raise (NonFiniteLossException(e, folder, Checkpoint.latest checkpoints))
             finally prepared.Release ()
         match result.Outcome with
         | Cancelled ->
@@ -218,7 +226,13 @@ module RunTraining =
                     [ sprintf "The model holds the weights of its last epoch (%d): those of the best epoch (%d) could not be put back (see the run's log)." lastEpoch best ]
                 | _ -> []
             | _ -> []
+        let evaluationClock = Diagnostics.Stopwatch.StartNew()
         let evaluation = RunEvaluation.measure { Token = stop.Evaluation; Report = events.OnWork } folder model data
+        let evaluated = match evaluation with Measured _ -> true | Skipped -> false
+        RunMetricsFile.write folder
+            (RunMetricsFile.ofRun s data result.History (RunMetricsFile.statusOf result.Outcome) result.Position.Step
+                result.RestoredEpoch (RunEvaluation.metrics evaluation) evaluated
+                (if evaluated then Some evaluationClock.Elapsed.TotalSeconds else None))
         match evaluation with
         | Skipped -> events.Log (sprintf "evaluation skipped; measure it later with: generative eval %s" folder)
         | Measured _ -> ()

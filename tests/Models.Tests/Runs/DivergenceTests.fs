@@ -64,6 +64,8 @@ let tests =
                 Expect.equal e.LastCheckpoint newest "the exception names it"
                 Expect.stringContains e.Message newest.Value "the message names it"
                 Expect.equal (Checkpoint.readInfo newest.Value).Position.Step 2L "written after step 2, before the divergence at step 4"
+                let m = (RunMetricsFile.tryRead folder).Value
+                Expect.equal (m.Status, m.Steps, m.EpochsTrained, m.Evaluated) (RunStatus.Diverged, 3L, 1, false) "metrics.json says it diverged after 3 good steps"
             finally Directory.Delete(folder, true)
         }
     ]
