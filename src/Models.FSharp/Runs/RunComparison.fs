@@ -67,7 +67,8 @@ module RunComparison =
                     | MetricDirection.Unranked -> None
             yield name, values, best ]
 
-    /// The curves as JSON: per term, one series per run (x = step for per-step terms, epoch for per-epoch ones).
+    /// The curves as JSON: the runs' names (in table order, which sets each run's colour) and per term, one series per
+    /// run (x = step for per-step terms, epoch for per-epoch ones).
     let private curvesJson (runs: RunSummary list) : string =
         let charts = JsonArray()
         let addChart (title: string) (axis: string) (series: (string * (float * float) list) list) =
@@ -93,7 +94,10 @@ module RunComparison =
         for term in epochTerms do
             addChart (sprintf "%s (per epoch)" term) "epoch"
                 [ for r in runs -> nameOf r, History.epochSeries term r.History |> List.map (fun (x, y) -> float x, y) ]
-        charts.ToJsonString()
+        let page = JsonObject()
+        page["runs"] <- JsonArray(runs |> List.map (fun r -> JsonValue.Create(nameOf r) :> JsonNode) |> Array.ofList)
+        page["charts"] <- charts
+        page.ToJsonString()
 
     let private style = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1200px; color: #111827; padding: 0 1rem; }
@@ -106,11 +110,13 @@ td.num { text-align: right; } td.best { font-weight: 700; background: #ecfdf5; }
 .grids { display: flex; flex-wrap: wrap; gap: 1rem; }
 .grids figure { margin: 0; } .grids img { image-rendering: pixelated; max-width: 360px; border: 1px solid #e5e7eb; }
 .note { color: #6b7280; font-size: .9rem; }
+.scroll { overflow-x: auto; }
 """
 
     // Smoothing is TensorBoard's: an exponential moving average, debiased at the start of each series.
     let private script = """
-const charts = JSON.parse(document.getElementById('curves').textContent);
+const data = JSON.parse(document.getElementById('curves').textContent);
+const charts = data.charts, runs = data.runs;
 const palette = ['#2563eb','#dc2626','#059669','#d97706','#7c3aed','#db2777','#0891b2','#65a30d'];
 function smooth(ys, w) {
   if (w <= 0) return ys;
@@ -123,11 +129,10 @@ function draw() {
   const log = document.getElementById('log').checked;
   document.getElementById('smoothing-value').textContent = w.toFixed(2);
   charts.forEach((c, i) => {
-    const runs = [...new Set(c.series.map(s => s.run))];
     const traces = c.series.map(s => ({ x: s.x, y: smooth(s.y, w), name: s.run, mode: c.x === 'epoch' ? 'lines+markers' : 'lines',
                                          line: { color: palette[runs.indexOf(s.run) % palette.length] } }));
     Plotly.react('curve-' + i, traces, { title: { text: c.title }, margin: { t: 40, r: 10, b: 40, l: 60 },
-      xaxis: { title: { text: c.x } }, yaxis: { type: log ? 'log' : 'linear' }, legend: { orientation: 'h' } }, { responsive: true });
+      xaxis: { title: { text: c.x } }, yaxis: { type: log ? 'log' : 'linear' }, showlegend: true, legend: { orientation: 'h' } }, { responsive: true });
   });
 }
 const holder = document.getElementById('charts');
@@ -160,7 +165,7 @@ draw();
         add "<h2>Final test metrics</h2>\n"
         if table.IsEmpty then add "<p class=\"note\">No run has metrics.json with test metrics (runs of earlier versions, or evaluations skipped): <code>generative eval RUN</code> measures them.</p>\n"
         else
-            add "<p class=\"note\">The best value of each metric is marked (lower is better, except accuracies and the inception score).</p>\n<table>\n<tr><th>run</th>"
+            add "<p class=\"note\">The best value of each metric is marked (lower is better, except accuracies and the inception score).</p>\n<div class=\"scroll\"><table>\n<tr><th>run</th>"
             for (name, _, _) in table do add (sprintf "<th>%s</th>" (html name))
             add "</tr>\n"
             runs |> List.iteri (fun i r ->
@@ -170,20 +175,20 @@ draw();
                     | Some v -> add (sprintf "<td class=\"num%s\">%s</td>" (if best = Some i then " best" else "") (invariant v))
                     | None -> add "<td class=\"num\">-</td>"
                 add "</tr>\n")
-            add "</table>\n"
+            add "</table></div>\n"
         // Settings that differ.
         let differing = differingSettings runs
         add "<h2>Settings that differ</h2>\n"
         if differing.IsEmpty then add "<p class=\"note\">Every setting is the same in every run.</p>\n"
         else
-            add "<table>\n<tr><th>setting</th>"
+            add "<div class=\"scroll\"><table>\n<tr><th>setting</th>"
             for r in runs do add (sprintf "<th>%s</th>" (html (nameOf r)))
             add "</tr>\n"
             for (key, values) in differing do
                 add (sprintf "<tr><td>%s</td>" (html key))
                 for v in values do add (sprintf "<td>%s</td>" (html v))
                 add "</tr>\n"
-            add "</table>\n"
+            add "</table></div>\n"
         // Curves.
         add "<h2>Curves</h2>\n<div class=\"controls\"><label>smoothing <input type=\"range\" id=\"smoothing\" min=\"0\" max=\"0.99\" step=\"0.01\" value=\"0\"> <span id=\"smoothing-value\">0.00</span></label>"
         add "<label><input type=\"checkbox\" id=\"log\"> log scale</label></div>\n"

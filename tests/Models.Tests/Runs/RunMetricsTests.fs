@@ -128,6 +128,7 @@ let tests =
                 let page = File.ReadAllText(RunComparison.write (Path.Combine(root, "compare.html")) [ a; b ])
                 Expect.stringContains page "<td class=\"num best\">0.06</td>" "the best accuracy is marked"
                 Expect.stringContains page "\"title\":\"loss (per step)\"" "one chart per term"
+                Expect.stringContains page "\"runs\":[\"a\",\"b\"]" "the runs in table order, for their colours"
                 Expect.stringContains page "id=\"smoothing\"" "a smoothing slider"
             finally Directory.Delete(root, true)
         }
