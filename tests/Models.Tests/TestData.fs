@@ -56,3 +56,22 @@ let withoutHashes (checkpoint: string) =
     o.Remove "manifestSha256" |> ignore
     o["format"] <- System.Text.Json.Nodes.JsonValue.Create 1
     System.IO.File.WriteAllText(path, o.ToJsonString())
+
+/// A run model around one module, for tests of the run layer that need no real network: `step` gives each training
+/// step's loss terms and `evaluate` the test metrics; no pictures, no validation.
+let stubModel (m: torch.nn.Module) (step: unit -> Map<string, float>) (evaluate: unit -> (string * float * string) list) : RunModel =
+    { Trainer = { Modules = [ "m", m ]; Optimizers = []; Step = (fun _ -> step ()); Carried = None }
+      Pictures = fun _ -> []
+      ComparedTerms = []
+      Passages = RunModel.noPassages
+      Generate = None
+      Evaluate = fun _ _ -> evaluate ()
+      Reconstruct = None; Encode = None; Decode = None; Sample = None; Classify = None
+      Extras = RunModel.noExtras
+      Training = ShuffledImages { Validation = None; Inputs = None } }
+
+/// Run data of `train` training and `test` test bar images (1x28x28, 10 classes).
+let barsData (train: int) (test: int) : RunData =
+    ImageData
+        { Name = "bars"; Train = bars train 1L; Test = bars test 2L; Normalization = ZeroOne
+          Classes = [ for d in 0 .. 9 -> string d ]; Files = [] }

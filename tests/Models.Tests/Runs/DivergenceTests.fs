@@ -12,31 +12,12 @@ open Generative.Tests
 
 /// A one-weight stand-in whose loss becomes NaN at step `badStep`.
 let private divergingModel (badStep: int64) : RunModel =
-    let m = torch.nn.Linear(1L, 1L, hasBias = false)
     let mutable step = 0L
-    { Trainer =
-        { Modules = [ "m", m :> torch.nn.Module ]
-          Optimizers = []
-          Step = fun _ -> step <- step + 1L; Map [ "loss", (if step = badStep then nan else 1.0) ]
-          Carried = None }
-      Pictures = fun _ -> []
-      ComparedTerms = []
-      Passages = RunModel.noPassages
-      Generate = None
-      Evaluate = fun _ _ -> []
-      Reconstruct = None; Encode = None; Decode = None; Sample = None; Classify = None
-      Extras = RunModel.noExtras
-      Training = ShuffledImages { Validation = None; Inputs = None } }
-
-/// 18 training images in batches of 9: 2 steps an epoch.
-let private dataset () : RunData =
-    ImageData
-        { Name = "bars"; Train = TestData.bars 18 1L; Test = TestData.bars 4 2L; Normalization = ZeroOne
-          Classes = [ for d in 0 .. 9 -> string d ]; Files = [] }
+    TestData.stubModel (torch.nn.Linear(1L, 1L, hasBias = false)) (fun () -> step <- step + 1L; Map [ "loss", (if step = badStep then nan else 1.0) ]) (fun () -> [])
 
 let private diverge (badStep: int64) =
     let folder = TestData.tempFolder "diverged"
-    use data = dataset ()
+    use data = TestData.barsData 18 4
     let s = { Experiment.defaults "cls-mlp" with Epochs = 3; BatchSize = 9; Device = Cpu; RunFolder = Some folder; PictureCount = 4 }
     let quiet = { OnStep = ignore; Log = ignore; OnWork = ignore }
     let e = TestData.raises<NonFiniteLossException> (fun () -> Experiment.fitModel s (divergingModel badStep) data quiet CancellationToken.None |> ignore)

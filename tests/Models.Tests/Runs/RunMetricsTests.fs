@@ -16,25 +16,12 @@ let private counterModel () : RunModel =
     let m = torch.nn.Linear(1L, 1L, hasBias = false)
     (use _ = torch.no_grad() in m.weight.zero_() |> ignore)
     let weight () = float (m.weight.ToSingle())
-    { Trainer =
-        { Modules = [ "m", m :> torch.nn.Module ]
-          Optimizers = []
-          Step = fun _ -> (use _ = torch.no_grad() in m.weight.add_(torch.ones(1L, 1L)) |> ignore); Map [ "loss", 10.0 - weight () ]
-          Carried = None }
-      Pictures = fun _ -> []
-      ComparedTerms = []
-      Passages = RunModel.noPassages
-      Generate = None
-      Evaluate = fun _ _ -> [ "test accuracy", weight () / 100.0, "the counter's weight / 100"; "test loss", 1.0 / (1.0 + weight ()), "1 / (1 + weight)" ]
-      Reconstruct = None; Encode = None; Decode = None; Sample = None; Classify = None
-      Extras = RunModel.noExtras
-      Training = ShuffledImages { Validation = None; Inputs = None } }
+    TestData.stubModel m
+        (fun () -> (use _ = torch.no_grad() in m.weight.add_(torch.ones(1L, 1L)) |> ignore); Map [ "loss", 10.0 - weight () ])
+        (fun () -> [ "test accuracy", weight () / 100.0, "the counter's weight / 100"; "test loss", 1.0 / (1.0 + weight ()), "1 / (1 + weight)" ])
 
 /// 18 training images in batches of 9: 2 steps an epoch.
-let private dataset () : RunData =
-    ImageData
-        { Name = "bars"; Train = TestData.bars 18 1L; Test = TestData.bars 4 2L; Normalization = ZeroOne
-          Classes = [ for d in 0 .. 9 -> string d ]; Files = [] }
+let private dataset () = TestData.barsData 18 4
 
 let private quiet = { OnStep = ignore; Log = ignore; OnWork = ignore }
 
