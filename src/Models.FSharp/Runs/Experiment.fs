@@ -200,7 +200,7 @@ module Experiment =
                 |> Option.map (RunReportFile.restoredNote es history)
                 |> Option.toList
             | _ -> []
-        metrics, RunReportFile.write folder s entry data (Device.resolve device) history metrics artifacts model weightsNote
+        metrics, RunReportFile.write folder s entry data (Device.resolve device) history metrics artifacts model weightsNote Rebuilt
 
     /// `evaluateIn` with nothing to stop it.
     let evaluate (folder: string) (device: DeviceChoice) : (string * float * string) list * string = evaluateIn Work.none folder device

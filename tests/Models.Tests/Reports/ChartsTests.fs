@@ -76,6 +76,16 @@ let tests =
             throwsArg "labels" (fun () -> Charts.latentScatter pts3 labels.[1..] [] |> ignore)
         }
 
+        testTheory "class charts label every class: their class axis is categories" [ "histogram"; "scores"; "confusion" ] <| fun which ->
+            let names = [ for k in 0 .. 9 -> string k ]
+            let chart =
+                match which with
+                | "histogram" -> Charts.classHistogram "Predicted classes" (Array.init 10 id) names
+                | "scores" -> Charts.perClassScores (Array.create 10 0.5) (Array.create 10 0.5) names
+                | _ -> Charts.confusionHeatmap (Array.init 10 (fun i -> Array.init 10 (fun j -> if i = j then 5 else 0))) names
+            let layout = (figure chart).["layout"]
+            Expect.equal (layout.["xaxis"].["type"].GetValue<string>()) "category" "x axis of classes"
+
         test "epochCurves has one trace per term against the epoch" {
             let f = figure (Charts.epochCurves smallHistory)
             Expect.equal (f.["data"].AsArray().Count) 2 "a and b"
