@@ -206,7 +206,11 @@ module Charts =
             |> Chart.withMarginSize (Top = 50, Right = 10)
         if dim = 3 then
             let sceneAxis (t: string) = LinearAxis.init (Title = Title.init (Text = t), GridColor = gridColour)
-            chart |> Chart.withScene (Scene.init (XAxis = sceneAxis "z1", YAxis = sceneAxis "z2", ZAxis = sceneAxis "z3"))
+            let scene = Scene.init (XAxis = sceneAxis "z1", YAxis = sceneAxis "z2", ZAxis = sceneAxis "z3")
+            // Plotly's default camera (eye at 1.25, 1.25, 1.25) fills the card so tightly that the axis titles and tick
+            // labels at the box's near corners are cut off; a camera farther out keeps the whole box inside.
+            scene.SetProperty("camera", {| eye = {| x = 1.7; y = 1.7; z = 1.1 |} |})
+            chart |> Chart.withScene scene
         else chart |> Chart.withXAxis (axis "z1") |> Chart.withYAxis (axis "z2")
 
     /// Several terms on one chart (e.g. a discriminator's mean output on real and on generated input): each term's

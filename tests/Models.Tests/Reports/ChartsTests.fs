@@ -67,6 +67,9 @@ let tests =
             Expect.equal data3.Count 3 "three classes"
             Expect.equal (data3.[0].["type"].GetValue<string>()) "scatter3d" "3-D"
             Expect.equal (data3 |> Seq.map (fun t -> t.["name"].GetValue<string>()) |> List.ofSeq) [ "zero"; "one"; "two" ] "class names"
+            let eye = f3.["layout"].["scene"].["camera"].["eye"]
+            let distance = sqrt ([ "x"; "y"; "z" ] |> List.sumBy (fun k -> eye.[k].GetValue<float>() ** 2.0))
+            Expect.isGreaterThan distance 2.4 "a camera farther out than plotly's default (2.17), so no axis label is cut off"
             let pts2 = pts3 |> Array.map (fun p -> p.[0..1])
             let f2 = figure (Charts.latentScatter pts2 labels [ "zero" ])
             let data2 = f2.["data"].AsArray()

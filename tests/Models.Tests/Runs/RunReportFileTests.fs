@@ -22,7 +22,7 @@ let private header s h stopping moment = RunReportFile.header folder s ModelKind
 
 /// Every metric name the catalog's evaluations give, in their order (a language model on characters).
 let private allMetrics =
-    [ "test accuracy"; "Frechet distance"; "inception score"; "test MSE per pixel"; "test loss"; "test negative ELBO (nats)"
+    [ "test loss"; "test accuracy"; "Frechet distance"; "inception score"; "test MSE per pixel"; "test negative ELBO (nats)"
       "test nats per character"; "test bits per character"; "test code 5-NN accuracy"; "test code covariance error" ]
     |> List.mapi (fun i n -> n, float i, "how")
 

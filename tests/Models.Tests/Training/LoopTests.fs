@@ -46,10 +46,12 @@ let tests =
             Expect.equal progress.[0].TotalSteps 3L "total steps is the budget"
             Expect.equal r.Position { Epoch = 1; StepInEpoch = 3; Step = 3L } "mid-epoch 1"
             Expect.isEmpty r.History.Epochs "no epoch finished"
+            Expect.isGreaterThan r.PartialEpochSeconds 0.0 "the time of the unfinished epoch is kept"
             let atEnd = Loop.fit { options with Epochs = 5; MaxSteps = Some 4L } Loop.noHooks CancellationToken.None trainer data (Loop.start, History.empty)
             Expect.equal atEnd.Outcome StepBudgetReached "a budget spent at an epoch's end stops before the next epoch"
             Expect.equal atEnd.Position { Epoch = 2; StepInEpoch = 0; Step = 4L } "after epoch 1"
             Expect.equal atEnd.History.Epochs.Length 1 "epoch 1 recorded"
+            Expect.equal atEnd.PartialEpochSeconds 0.0 "no unfinished epoch: its time is in the epoch record"
         }
 
         test "cancellation stops between steps and reports where" {
