@@ -21,7 +21,7 @@ let private errorHook =
 
 /// After the page has loaded and drawn: what each chart holds, the first loss chart's smoothed trace at the default
 /// smoothing, its y-axis after ticking "log scale", and the smoothed trace after the slider goes to 0; written as JSON
-/// into <pre id="probe">, which --dump-dom prints.
+/// into <pre id="probe">, which --dump-dom prints (with the probe's own error, if the page could not be driven).
 let private probe = """<script>
 window.addEventListener('load', function () { setTimeout(function () {
   var out = { errors: window.__errors, charts: [] };
@@ -29,6 +29,7 @@ window.addEventListener('load', function () { setTimeout(function () {
     out.charts.push({ id: d.id, svg: d.querySelectorAll('svg.main-svg').length, plotly: d.classList.contains('js-plotly-plot'),
       traces: d.data ? d.data.map(function (t) { return t.name || ''; }) : [] });
   });
+  try {
   var gd = document.getElementById('loss-0');
   var find = function (name) { return (gd.data || []).filter(function (t) { return t.name === name; })[0]; };
   var smoothed = find('smoothed');
@@ -40,6 +41,7 @@ window.addEventListener('load', function () { setTimeout(function () {
   var range = document.querySelector('#curve-controls input.smoothing');
   range.value = '0'; range.dispatchEvent(new Event('input'));
   out.smoothedVisibleAtZero = find('smoothed') ? find('smoothed').visible : null;
+  } catch (e) { out.probeError = String(e); }
   out.errorsAfter = window.__errors;
   var pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = JSON.stringify(out); document.body.appendChild(pre);
 }, 100); });
@@ -82,8 +84,11 @@ let tests =
                 if not m.Success then failtestf "the page's probe did not run; Chromium said: %s" (stderr.Substring(0, min 2000 stderr.Length))
                 let result = JsonNode.Parse(Net.WebUtility.HtmlDecode m.Groups.[1].Value)
                 let strings (n: JsonNode) = n.AsArray() |> Seq.map (fun e -> e.GetValue<string>()) |> List.ofSeq
-                Expect.isEmpty (strings result.["errors"]) "no script error while loading"
-                Expect.isEmpty (strings result.["errorsAfter"]) "no script error from the controls"
+                let errors = strings result.["errors"]
+                Expect.isEmpty errors (sprintf "no script error while loading, but: %s" (String.Join("; ", errors)))
+                let later = strings result.["errorsAfter"]
+                Expect.isEmpty later (sprintf "no script error from the controls, but: %s" (String.Join("; ", later)))
+                Expect.isNull result.["probeError"] "the controls could be driven"
                 let charts = result.["charts"].AsArray() |> List.ofSeq
                 let terms = History.termNames content.History
                 Expect.equal charts.Length (terms.Length + content.Charts.Length) "every chart div"

@@ -87,7 +87,8 @@ let tests =
                 | "scores" -> Charts.perClassScores (Array.create 10 0.5) (Array.create 10 0.5) names
                 | _ -> Charts.confusionHeatmap (Array.init 10 (fun i -> Array.init 10 (fun j -> if i = j then 5 else 0))) names
             let layout = (figure chart).["layout"]
-            Expect.equal (layout.["xaxis"].["type"].GetValue<string>()) "category" "x axis of classes"
+            let axisType = layout.["xaxis"].["type"] |> Option.ofObj |> Option.map (fun n -> n.GetValue<string>())
+            Expect.equal axisType (Some "category") "x axis of classes"
 
         test "epochCurves has one trace per term against the epoch" {
             let f = figure (Charts.epochCurves smallHistory)
