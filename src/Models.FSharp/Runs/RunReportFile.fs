@@ -71,7 +71,7 @@ module RunReportFile =
         | None ->
             RunStatus.Training,
             sprintf "Written at the end of epoch %d of %d while the run was training; the run replaces it when it ends. If the run is no longer running, it was stopped without a final report: rebuild it with generative report %s" trained s.Epochs folder
-        | Some Completed -> RunStatus.Completed, sprintf "Trained all %d epochs." s.Epochs
+        | Some Completed -> RunStatus.Completed, (if s.Epochs = 1 then "Trained its one epoch." else sprintf "Trained all %d epochs." s.Epochs)
         | Some StoppedEarly ->
             RunStatus.StoppedEarly,
             match earlyStop () with
