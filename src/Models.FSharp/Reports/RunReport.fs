@@ -66,6 +66,8 @@ type RunHeader =
       Steps: int64
       /// Seconds spent training: the epochs' durations plus the part of an unfinished epoch, when known.
       Seconds: float
+      /// What `Seconds` leaves out, shown under it (e.g. the untimed steps of an unfinished epoch); "" when nothing.
+      TimeNote: string
       /// The run's headline metrics (name, value, how it was measured), shown first; empty when not measured.
       Headline: (string * string * string) list }
 
@@ -265,7 +267,7 @@ footer { color: var(--muted); font-size: 13px; padding: 20px 0 36px; border-top:
         statCard sb "" "epochs" (sprintf "%d of %d" run.EpochsTrained run.EpochsPlanned)
             (if partSteps > 0L then sprintf "+ %s steps of epoch %d" (partSteps.ToString("N0", CultureInfo.InvariantCulture)) (run.EpochsTrained + 1) else "") ""
         statCard sb "" "steps" (run.Steps.ToString("N0", CultureInfo.InvariantCulture)) "" ""
-        statCard sb "" "training time" (duration run.Seconds) "" ""
+        statCard sb "" "training time" (if run.Seconds = 0.0 && run.TimeNote <> "" then "not recorded" else duration run.Seconds) run.TimeNote ""
         sb.Append("</div>\n") |> ignore
 
 

@@ -95,12 +95,20 @@ module RunReportFile =
     let internal header (folder: string) (s: RunSettings) (kind: ModelKind) (history: History)
                         (metrics: (string * float * string) list) (stopping: EarlyStopping option) (moment: ReportMoment) : RunHeader =
         let runStatus, reason = status folder s history stopping moment
+        let steps = match history.Steps with [] -> 0L | st -> (List.last st).Step
+        let recorded = match history.Epochs with [] -> 0L | es -> (List.last es).Step
         { Status = runStatus
           Reason = reason
           EvaluationSkipped = (match moment with AfterTraining (_, _, skipped) -> skipped | _ -> false)
           EpochsTrained = History.lastEpoch history
           EpochsPlanned = s.Epochs
-          Steps = (match history.Steps with [] -> 0L | st -> (List.last st).Step)
+          Steps = steps
+          // Only the process that trained an unfinished epoch timed it; metrics.csv keeps whole epochs' times only.
+          TimeNote =
+            match moment with
+            | AfterTraining _ -> ""
+            | DuringTraining | Rebuilt ->
+                if steps > recorded then sprintf "without the %d steps of epoch %d (not timed)" (steps - recorded) (History.lastEpoch history + 1) else ""
           Seconds =
             (history.Epochs |> List.sumBy (fun e -> e.Seconds))
             + (match moment with AfterTraining (_, partial, _) -> partial | _ -> 0.0)
@@ -117,8 +125,9 @@ module RunReportFile =
         let report = RunFolder.reportPath folder
         let run = header folder s entry.Kind history metrics (RunModel.earlyStopping model.Training) moment
         let summary =
-            sprintf "%s, trained %d of %d epochs (%d steps, %.1f s) on %s (%s), batch %d, seed %d; %d parameters."
-                entry.Title run.EpochsTrained s.Epochs run.Steps run.Seconds
+            sprintf "%s, trained %d of %d epochs (%d steps, %s) on %s (%s), batch %d, seed %d; %d parameters."
+                entry.Title run.EpochsTrained s.Epochs run.Steps
+                (if run.TimeNote = "" then sprintf "%.1f s" run.Seconds else sprintf "%.1f s %s" run.Seconds run.TimeNote)
                 (RunData.name data) (RunData.describeTraining data) s.BatchSize s.Seed parameters
             + (notes |> List.map (fun note -> " " + note) |> String.concat "")
         RunReport.write report

@@ -139,7 +139,7 @@ let tests =
             let stopped = { history with Steps = history.Steps @ [ { Step = 501L; Epoch = 6; Terms = Map [ "reconstruction", 0.1; "kl", 3.0 ] } ] }
             let run =
                 { Status = RunStatus.Interrupted; Reason = "Stopped by Ctrl+C <during> epoch 6."; EvaluationSkipped = true
-                  EpochsTrained = 5; EpochsPlanned = 16; Steps = 501L; Seconds = 64.5
+                  EpochsTrained = 5; EpochsPlanned = 16; Steps = 501L; Seconds = 64.5; TimeNote = ""
                   Headline = [ "test MSE per pixel", "0.0312", "mean over the test images" ] }
             let content =
                 { Title = "t"; ModelId = "ae"; Summary = ""; Run = Some run; History = stopped; ImageSeries = []; Charts = []

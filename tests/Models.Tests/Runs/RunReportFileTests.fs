@@ -57,6 +57,10 @@ let tests =
             Expect.floatClose Accuracy.high later.Seconds 23.0 "two epochs of 10 s and 3 s of the third"
             Expect.equal (later.EpochsTrained, later.Steps) (2, 205L) "two whole epochs, 205 steps"
             Expect.stringContains later.Reason "during epoch 3, after step 205" "in the third epoch"
+            Expect.equal later.TimeNote "" "the stopping process timed the unfinished epoch"
+            let rebuilt = header (settings 16 None) (history 2 100 5 []) None Rebuilt
+            Expect.floatClose Accuracy.high rebuilt.Seconds 20.0 "a rebuilt report has the whole epochs' times only"
+            Expect.equal rebuilt.TimeNote "without the 5 steps of epoch 3 (not timed)" "and says what it leaves out"
         }
 
         test "a step budget's header names the budget and where it stopped" {
