@@ -85,7 +85,7 @@ module RunReportFile =
         | Some Cancelled ->
             RunStatus.Interrupted,
             (match moment with
-             | AfterTraining _ -> sprintf "Stopped by Ctrl+C or SIGTERM %s; a checkpoint was saved." where
+             | AfterTraining _ -> sprintf "Stopped on request (Ctrl+C, SIGTERM or a cancelled token) %s; a checkpoint was saved." where
              | _ -> sprintf "Stopped before its end (Ctrl+C, SIGTERM or a kill) %s." where)
             + sprintf " Continue with: generative train --resume %s" folder
 
