@@ -87,6 +87,14 @@ module Charts =
             ShowLine = true, LineColor = Color.fromString "#9ca3af", Ticks = StyleParam.TickOptions.Outside,
             TickColor = Color.fromString "#9ca3af", AutoMargin = StyleParam.TickAutoMargin.Height)
 
+    /// An axis of class names: categories, so every class gets its label (names such as "0", "1" would otherwise make
+    /// a numeric axis, which labels only every other one).
+    let private classAxis (title: string) (tickAngle: int option) =
+        LinearAxis.init (
+            ?Title = (if title = "" then None else Some (Title.init (Text = title))),
+            AxisType = StyleParam.AxisType.Category, ?TickAngle = tickAngle,
+            ShowLine = true, LineColor = Color.fromString "#9ca3af")
+
     let private style (title: string) (height: int) (chart: GenericChart) =
         chart
         |> Chart.withTemplate ChartTemplates.lightMirrored
@@ -198,7 +206,11 @@ module Charts =
             |> Chart.withMarginSize (Top = 50, Right = 10)
         if dim = 3 then
             let sceneAxis (t: string) = LinearAxis.init (Title = Title.init (Text = t), GridColor = gridColour)
-            chart |> Chart.withScene (Scene.init (XAxis = sceneAxis "z1", YAxis = sceneAxis "z2", ZAxis = sceneAxis "z3"))
+            let scene = Scene.init (XAxis = sceneAxis "z1", YAxis = sceneAxis "z2", ZAxis = sceneAxis "z3")
+            // Plotly's default camera (eye at 1.25, 1.25, 1.25) fills the card so tightly that the axis titles and tick
+            // labels at the box's near corners are cut off; a camera farther out keeps the whole box inside.
+            scene.SetProperty("camera", {| eye = {| x = 1.7; y = 1.7; z = 1.1 |} |})
+            chart |> Chart.withScene scene
         else chart |> Chart.withXAxis (axis "z1") |> Chart.withYAxis (axis "z2")
 
     /// Several terms on one chart (e.g. a discriminator's mean output on real and on generated input): each term's
@@ -269,8 +281,8 @@ module Charts =
         |> setTrace "texttemplate" "%{z}"
         |> setTrace "hovertemplate" "true %{y}<br>predicted %{x}<br>%{z} images (%{customdata:.1f}% of the class)<extra></extra>"
         |> style "Confusion matrix (test set)" 560
-        |> Chart.withXAxis (LinearAxis.init (Title = Title.init (Text = "predicted class"), TickAngle = -30))
-        |> Chart.withYAxis (LinearAxis.init (Title = Title.init (Text = "true class"), AutoMargin = StyleParam.TickAutoMargin.Width))
+        |> Chart.withXAxis (classAxis "predicted class" (Some -30))
+        |> Chart.withYAxis (classAxis "true class" None)
 
     /// Per-class precision and recall as grouped bars (NaN, a class never predicted or absent, is left out).
     let perClassScores (precision: float[]) (recall: float[]) (classNames: string list) : GenericChart =
@@ -283,7 +295,7 @@ module Charts =
             |> setTrace "hovertemplate" "%{x}<br>%{y:.4f}"
         Chart.combine [ bars "precision" precision palette.[0]; bars "recall" recall palette.[1] ]
         |> style "Precision and recall per class (test set)" 400
-        |> Chart.withXAxis (LinearAxis.init (TickAngle = -30))
+        |> Chart.withXAxis (classAxis "" (Some -30))
         |> Chart.withYAxis (axis "score")
     /// A bar chart of counts per class (e.g. the predicted classes of generated images: a mode-collapse detector),
     /// with a dashed line at the count a perfectly balanced set would have.
@@ -300,5 +312,5 @@ module Charts =
                         LineDash = StyleParam.DrawingStyle.Dash)
         Chart.combine [ bars; level ]
         |> style title 360
-        |> Chart.withXAxis (axis "class")
+        |> Chart.withXAxis (classAxis "class" None)
         |> Chart.withYAxis (axis "count")

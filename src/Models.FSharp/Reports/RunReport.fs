@@ -37,6 +37,26 @@ type ReportTable =
       Header: string list
       Rows: string list list }
 
+/// The header's account of a run: how it ended and why, how far and how long it trained, what it measured.
+type RunHeader =
+    { Status: RunStatus
+      /// Why it stopped (or that it completed), one or two sentences.
+      Reason: string
+      /// The end-of-run evaluation was skipped: no test metrics.
+      EvaluationSkipped: bool
+      /// Whole epochs trained (those with an epoch record).
+      EpochsTrained: int
+      /// Epochs the run was set to train.
+      EpochsPlanned: int
+      /// Steps trained in all, including those of an epoch stopped part-way.
+      Steps: int64
+      /// Seconds spent training: the epochs' durations plus the part of an unfinished epoch, when known.
+      Seconds: float
+      /// What `Seconds` leaves out, shown under it (e.g. the untimed steps of an unfinished epoch); "" when nothing.
+      TimeNote: string
+      /// The run's headline metrics (name, value, how it was measured), shown first; empty when not measured.
+      Headline: (string * string * string) list }
+
 /// Everything a run report shows.
 type ReportContent =
     { /// Page heading, e.g. "DCGAN on MNIST".
@@ -45,6 +65,9 @@ type ReportContent =
       ModelId: string
       /// A short paragraph under the heading.
       Summary: string
+      /// The run's status, progress and headline metrics for the header; None: the header shows the history's last
+      /// epoch means instead.
+      Run: RunHeader option
       /// The run's history: one loss chart per named term.
       History: History
       /// Image series (samples, reconstructions) shown with sliders.
@@ -104,7 +127,23 @@ header.top .summary { max-width: 860px; margin: 12px 0 0; color:#d1d5db; font-si
 .stats { display:flex; flex-wrap:wrap; gap: 10px; margin-top: 20px; }
 .stat { background: rgba(255,255,255,.08); border: 1px solid rgba(255,255,255,.14); border-radius: 10px; padding: 10px 14px; min-width: 120px; }
 .stat .k { font-size: 12px; color:#9ca3af; text-transform: uppercase; letter-spacing: .06em; }
-.stat .v { font-size: 20px; font-weight: 600; font-variant-numeric: tabular-nums; color:#fff; }
+.stat .v { font-size: 20px; font-weight: 600; font-variant-numeric: tabular-nums; color:#fff; white-space: nowrap; }
+.stat .sub { font-size: 12px; color:#d1d5db; white-space: nowrap; }
+.stat.headline { background: rgba(255,255,255,.16); border-color: rgba(255,255,255,.32); }
+.stat.headline .v { font-size: 26px; }
+.status-line { display:flex; flex-wrap:wrap; align-items:center; gap: 8px; margin-top: 16px; }
+.status { display:inline-block; font-weight: 650; font-size: 13px; text-transform: uppercase; letter-spacing: .06em; padding: 4px 10px; border-radius: 999px; }
+.status.ok { background:#d1fae5; color:#065f46; }
+.status.info { background:#dbeafe; color:#1e3a8a; }
+.status.warn { background:#fef3c7; color:#92400e; }
+.status.muted { background:#e5e7eb; color:#374151; }
+.status-line .reason { color:#e5e7eb; font-size: 14px; }
+.curve-controls { display:flex; flex-wrap:wrap; align-items:center; gap: 10px 18px; margin: 0 0 12px; padding: 10px 14px;
+  background: var(--card); border: 1px solid var(--line); border-radius: 10px; font-size: 14px; }
+.curve-controls label { display:flex; align-items:center; gap: 8px; }
+.curve-controls input[type=range] { width: 220px; accent-color: var(--accent); }
+.curve-controls output { min-width: 3.2em; font-variant-numeric: tabular-nums; font-weight: 600; }
+.curve-controls .hint { color: var(--muted); font-size: 13px; }
 nav.toc { position: sticky; top: 0; z-index: 10; background: rgba(255,255,255,.92); backdrop-filter: blur(6px); border-bottom: 1px solid var(--line); }
 nav.toc .wrap { display:flex; gap: 4px; overflow-x: auto; padding-top: 6px; padding-bottom: 6px; }
 nav.toc a { color: var(--ink); text-decoration: none; padding: 6px 12px; border-radius: 6px; font-size: 14px; white-space: nowrap; }
@@ -137,6 +176,8 @@ th { font-size: 12px; text-transform: uppercase; letter-spacing: .06em; color: v
 tr:last-child td { border-bottom: none; }
 td.value { font: 13px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; word-break: break-word; }
 td.how { color: var(--muted); }
+td.number { font: 13px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; white-space: nowrap; }
+td.metric { min-width: 12em; font-weight: 500; }
 td.key { white-space: nowrap; font-weight: 500; }
 footer { color: var(--muted); font-size: 13px; padding: 20px 0 36px; border-top: 1px solid var(--line); }
 @media (max-width: 640px) { .grid { grid-template-columns: 1fr; } header.top h1 { font-size: 24px; } }
@@ -171,6 +212,124 @@ footer { color: var(--muted); font-size: 13px; padding: 20px 0 36px; border-top:
     });
     show(parseInt(range.value, 10));
   });
+})();
+"""
+
+    /// One card of the header: a small key over a large value, with an optional line under it and a tooltip.
+    let private statCard (sb: StringBuilder) (extraClass: string) (key: string) (value: string) (sub: string) (tooltip: string) =
+        sb.AppendFormat("<div class=\"stat{0}\"{1}><div class=\"k\">{2}</div><div class=\"v\">{3}</div>{4}</div>\n",
+                        (if extraClass = "" then "" else " " + extraClass),
+                        (if String.IsNullOrWhiteSpace tooltip then "" else sprintf " title=\"%s\"" (esc tooltip)),
+                        esc key, esc value, (if String.IsNullOrWhiteSpace sub then "" else sprintf "<div class=\"sub\">%s</div>" (esc sub))) |> ignore
+
+    /// The words and colour of a status badge.
+    let statusLabel (status: RunStatus) =
+        match status with
+        | RunStatus.Completed -> "completed"
+        | RunStatus.StoppedEarly -> "stopped early"
+        | RunStatus.Interrupted -> "interrupted"
+        | RunStatus.StepBudgetReached -> "step budget reached"
+        | RunStatus.Diverged -> "diverged"
+        | RunStatus.Training -> "training"
+        | RunStatus.NotRecorded -> "not recorded"
+
+    let private statusTone (status: RunStatus) =
+        match status with
+        | RunStatus.Completed -> "ok"
+        | RunStatus.StoppedEarly | RunStatus.StepBudgetReached -> "info"
+        | RunStatus.Interrupted | RunStatus.Diverged -> "warn"
+        | RunStatus.Training | RunStatus.NotRecorded -> "muted"
+
+    /// The header of a run: its status and why, its headline metrics, then how far and how long it trained.
+    let private runHeaderHtml (sb: StringBuilder) (history: History) (run: RunHeader) =
+        sb.Append("<div class=\"status-line\">") |> ignore
+        sb.AppendFormat("<span class=\"status {0}\" id=\"run-status\">{1}</span>", statusTone run.Status, esc (statusLabel run.Status)) |> ignore
+        if run.EvaluationSkipped then sb.Append("<span class=\"status warn\">evaluation skipped</span>") |> ignore
+        sb.AppendFormat("<span class=\"reason\">{0}</span></div>\n", esc run.Reason) |> ignore
+        sb.Append("<div class=\"stats\">\n") |> ignore
+        for name, value, how in run.Headline do statCard sb "headline" name value "" how
+        if run.Headline.IsEmpty && run.EvaluationSkipped then
+            statCard sb "headline" "test metrics" "not measured" "the evaluation was skipped" ""
+        let recorded = match history.Epochs with [] -> 0L | es -> (List.last es).Step
+        let partSteps = run.Steps - recorded
+        statCard sb "" "epochs" (sprintf "%d of %d" run.EpochsTrained run.EpochsPlanned)
+            (if partSteps > 0L then sprintf "+ %s steps of epoch %d" (partSteps.ToString("N0", CultureInfo.InvariantCulture)) (run.EpochsTrained + 1) else "") ""
+        statCard sb "" "steps" (run.Steps.ToString("N0", CultureInfo.InvariantCulture)) "" ""
+        statCard sb "" "training time" (if run.Seconds = 0.0 && run.TimeNote <> "" then "not recorded" else duration run.Seconds) run.TimeNote ""
+        sb.Append("</div>\n") |> ignore
+
+
+    /// The loss charts' smoothing slider and log-scale toggle (`curve-controls`), in plain JS (the page is offline).
+    /// Smoothing is TensorBoard's: an exponential moving average with weight w, debiased at the start
+    /// (s_t = w s_(t-1) + (1 - w) y_t over the finite values, shown as s_t / (1 - w^n) after n of them), drawn as a
+    /// "smoothed" trace over the faded per-step values; w = 0 shows the raw values only. The log scale applies to a
+    /// chart whose values are all positive; the others stay linear and the hint says how many.
+    let private curvesJs = """
+(function () {
+  var bar = document.getElementById('curve-controls');
+  if (!bar || typeof Plotly === 'undefined') return;
+  var range = bar.querySelector('input.smoothing');
+  var out = bar.querySelector('output');
+  var logBox = bar.querySelector('input.log-scale');
+  var hint = bar.querySelector('.hint');
+  function ema(ys, w) {
+    var last = 0, n = 0, res = [];
+    for (var k = 0; k < ys.length; k++) {
+      var y = ys[k];
+      if (typeof y !== 'number' || !isFinite(y)) { res.push(y); continue; }
+      last = last * w + (1 - w) * y; n++;
+      res.push(w === 0 ? y : last / (1 - Math.pow(w, n)));
+    }
+    return res;
+  }
+  function charts() {
+    return Array.prototype.filter.call(document.querySelectorAll('.chart[id^="loss-"]'), function (gd) { return gd.data; });
+  }
+  function indexOf(gd, name) {
+    for (var k = 0; k < gd.data.length; k++) if (gd.data[k].name === name) return k;
+    return -1;
+  }
+  function smooth() {
+    var w = parseFloat(range.value);
+    out.textContent = w.toFixed(2);
+    charts().forEach(function (gd) {
+      var i = indexOf(gd, 'per step');
+      if (i < 0) return;
+      var raw = gd.data[i];
+      var ys = ema(Array.prototype.slice.call(raw.y), w);
+      var j = indexOf(gd, 'smoothed');
+      if (j < 0) {
+        Plotly.addTraces(gd, { type: 'scatter', mode: 'lines', name: 'smoothed', x: raw.x, y: ys, visible: w > 0,
+          customdata: raw.customdata, line: { color: (raw.line && raw.line.color) || '#4e79a7', width: 2 },
+          hovertemplate: 'step %{x}<br>epoch %{customdata}<br>smoothed %{y:.5g}<extra>smoothed</extra>' });
+      } else {
+        Plotly.restyle(gd, { y: [ys], visible: w > 0 }, [j]);
+      }
+      Plotly.restyle(gd, { opacity: w > 0 ? 0.25 : 0.55 }, [i]);
+    });
+  }
+  function positive(gd) {
+    return gd.data.every(function (t) {
+      return Array.prototype.every.call(t.y || [], function (y) { return !(typeof y === 'number' && isFinite(y)) || y > 0; });
+    });
+  }
+  function scale() {
+    var linear = 0;
+    charts().forEach(function (gd) {
+      var log = logBox.checked && positive(gd);
+      if (logBox.checked && !log) linear++;
+      Plotly.relayout(gd, { 'yaxis.type': log ? 'log' : 'linear', 'yaxis.autorange': true });
+    });
+    hint.textContent = linear > 0 ? linear + (linear === 1 ? ' chart has' : ' charts have') + ' values \u2264 0 and stays linear' : '';
+  }
+  function start() {
+    range.addEventListener('input', smooth);
+    logBox.addEventListener('change', scale);
+    smooth();
+    if (logBox.checked) scale();
+  }
+  // The charts draw when the document has loaded (see Charts.toHtmlFragment); this listener comes after theirs.
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start); else start();
 })();
 """
 
@@ -258,23 +417,25 @@ footer { color: var(--muted); font-size: 13px; padding: 20px 0 36px; border-top:
             sb.AppendFormat("<span class=\"badge\" title=\"model id\">{0}</span>\n", esc content.ModelId) |> ignore
         if not (String.IsNullOrWhiteSpace content.Summary) then
             sb.AppendFormat("<p class=\"summary\">{0}</p>\n", esc content.Summary) |> ignore
-        let stats =
-            [ if not history.Steps.IsEmpty then
-                  "steps", string (history.Steps |> List.map (fun s -> s.Step) |> List.max)
-              if not history.Epochs.IsEmpty then
-                  "epochs", string (history.Epochs |> List.map (fun e -> e.Epoch) |> List.max)
-                  let seconds = history.Epochs |> List.sumBy (fun e -> e.Seconds)
-                  if seconds > 0.0 then "training time", duration seconds
-                  let lastEpoch = List.last history.Epochs
-                  for t in terms do
-                      match lastEpoch.Terms.TryFind t with
-                      | Some v -> sprintf "%s (epoch %d)" t lastEpoch.Epoch, num v
-                      | None -> () ]
-        if not stats.IsEmpty then
-            sb.Append("<div class=\"stats\">\n") |> ignore
-            for k, v in stats do
-                sb.AppendFormat("<div class=\"stat\"><div class=\"k\">{0}</div><div class=\"v\">{1}</div></div>\n", esc k, esc v) |> ignore
-            sb.Append("</div>\n") |> ignore
+        match content.Run with
+        | Some run -> runHeaderHtml sb history run
+        | None ->
+            let stats =
+                [ if not history.Steps.IsEmpty then
+                      "steps", string (history.Steps |> List.map (fun s -> s.Step) |> List.max)
+                  if not history.Epochs.IsEmpty then
+                      "epochs", string (history.Epochs |> List.map (fun e -> e.Epoch) |> List.max)
+                      let seconds = history.Epochs |> List.sumBy (fun e -> e.Seconds)
+                      if seconds > 0.0 then "training time", duration seconds
+                      let lastEpoch = List.last history.Epochs
+                      for t in terms do
+                          match lastEpoch.Terms.TryFind t with
+                          | Some v -> sprintf "%s (epoch %d)" t lastEpoch.Epoch, num v
+                          | None -> () ]
+            if not stats.IsEmpty then
+                sb.Append("<div class=\"stats\">\n") |> ignore
+                for k, v in stats do statCard sb "" k v "" ""
+                sb.Append("</div>\n") |> ignore
         sb.Append("</div></header>\n") |> ignore
 
         // ---- table of contents: only sections that have something ----
@@ -295,7 +456,11 @@ footer { color: var(--muted); font-size: 13px; padding: 20px 0 36px; border-top:
         sb.Append("<section id=\"losses\">\n<h2>Loss curves</h2>\n") |> ignore
         if terms.IsEmpty then sb.Append("<div class=\"card\"><p class=\"empty\">No steps recorded.</p></div>\n") |> ignore
         else
-            sb.Append("<div class=\"grid\">\n") |> ignore
+            sb.Append("<div class=\"curve-controls\" id=\"curve-controls\">")
+              .Append("<label>Smoothing <input type=\"range\" class=\"smoothing\" min=\"0\" max=\"0.99\" step=\"0.01\" value=\"0.6\" aria-label=\"smoothing\"><output>0.60</output></label>")
+              .Append("<label><input type=\"checkbox\" class=\"log-scale\"> log scale</label>")
+              .Append("<span class=\"hint\"></span></div>\n")
+              .Append("<div class=\"grid\">\n") |> ignore
             Charts.lossCurves history
             |> List.iteri (fun i chart ->
                 sb.Append("<div class=\"card\">\n").Append(Charts.toHtmlFragment (lossChartId i) chart).Append("\n</div>\n") |> ignore)
@@ -352,7 +517,8 @@ footer { color: var(--muted); font-size: 13px; padding: 20px 0 36px; border-top:
         else
             sb.Append("<table><thead><tr><th>Metric</th><th>Value</th><th>How it was measured</th></tr></thead><tbody>\n") |> ignore
             for name, value, how in content.Metrics do
-                sb.AppendFormat("<tr><td class=\"key\">{0}</td><td class=\"value\">{1}</td><td class=\"how\">{2}</td></tr>\n",
+                // A number never wraps; a long metric name may (it is text), the explanation takes the rest.
+                sb.AppendFormat("<tr><td class=\"metric\">{0}</td><td class=\"number\">{1}</td><td class=\"how\">{2}</td></tr>\n",
                                 esc name, esc value, esc how) |> ignore
             sb.Append("</tbody></table>\n") |> ignore
         sb.Append("</div>\n</section>\n") |> ignore
@@ -367,7 +533,7 @@ footer { color: var(--muted); font-size: 13px; padding: 20px 0 36px; border-top:
         sb.AppendFormat(
             "<footer><div class=\"wrap\">Generated by Generative. Self-contained: plotly.js {0} and every image are embedded; the page works offline.</div></footer>\n",
             esc Charts.plotlyJsVersion)
-          .Append("<script type=\"text/javascript\">").Append(sliderJs).Append("</script>\n</body>\n</html>\n") |> ignore
+          .Append("<script type=\"text/javascript\">").Append(sliderJs).Append(curvesJs).Append("</script>\n</body>\n</html>\n") |> ignore
         sb.ToString()
 
     /// Renders the report and writes it to `path` as UTF-8 (atomically: temporary file, then rename; creates the folder).

@@ -211,7 +211,7 @@ module Experiment =
             | None -> RunStatus.NotRecorded, (match history.Steps with [] -> 0L | steps -> (List.last steps).Step)
         RunMetricsFile.write folder
             (RunMetricsFile.ofRun s data history status steps heldBest metrics true (Some clock.Elapsed.TotalSeconds))
-        metrics, RunReportFile.write folder s entry data (Device.resolve device) history metrics artifacts model weightsNote
+        metrics, RunReportFile.write folder s entry data (Device.resolve device) history metrics artifacts model weightsNote Rebuilt
 
     /// `evaluateIn` with nothing to stop it.
     let evaluate (folder: string) (device: DeviceChoice) : (string * float * string) list * string = evaluateIn Work.none folder device

@@ -6,22 +6,6 @@ open System.IO
 open System.Text.Json
 open System.Text.Json.Nodes
 
-/// How a run's training ended, as metrics.json records it.
-[<RequireQualifiedAccess>]
-type RunStatus =
-    /// Every epoch ran.
-    | Completed
-    /// Early stopping ended it: the watched validation term stopped improving.
-    | StoppedEarly
-    /// Stopped on request (Ctrl+C, SIGTERM, a cancelled token); it can be resumed.
-    | Interrupted
-    /// Its step budget (`--steps`) ended it; a larger budget continues it.
-    | StepBudgetReached
-    /// A loss term became NaN or infinite.
-    | Diverged
-    /// Not recorded: a run folder of an earlier version, re-measured by `generative eval`.
-    | NotRecorded
-
 /// Whether a smaller or a larger value of a metric is better, for marking the best of several runs.
 [<RequireQualifiedAccess>]
 type MetricDirection =
@@ -87,28 +71,10 @@ module RunMetricsFile =
         else MetricDirection.Unranked
 
     /// The status of a run whose loop ended with `outcome`.
-    let statusOf (outcome: FitOutcome) : RunStatus =
-        match outcome with
-        | Completed -> RunStatus.Completed
-        | Cancelled -> RunStatus.Interrupted
-        | StoppedEarly -> RunStatus.StoppedEarly
-        | StepBudgetReached -> RunStatus.StepBudgetReached
+    let statusOf (outcome: FitOutcome) : RunStatus = RunStatus.ofOutcome outcome
 
     /// A status as metrics.json writes it ("completed", "stopped-early", ...).
-    let statusName (status: RunStatus) =
-        match status with
-        | RunStatus.Completed -> "completed"
-        | RunStatus.StoppedEarly -> "stopped-early"
-        | RunStatus.Interrupted -> "interrupted"
-        | RunStatus.StepBudgetReached -> "step-budget-reached"
-        | RunStatus.Diverged -> "diverged"
-        | RunStatus.NotRecorded -> "not-recorded"
-
-    let private statusNames =
-        [ RunStatus.Completed; RunStatus.StoppedEarly; RunStatus.Interrupted; RunStatus.StepBudgetReached
-          RunStatus.Diverged; RunStatus.NotRecorded ]
-        |> List.map (fun s -> statusName s, s)
-        |> Map.ofList
+    let statusName (status: RunStatus) = RunStatus.name status
 
     let private directionName (d: MetricDirection) =
         match d with
@@ -187,7 +153,7 @@ module RunMetricsFile =
                       Dataset = o["dataset"].GetValue<string>()
                       Status =
                         (let s = o["status"].GetValue<string>()
-                         match statusNames.TryFind s with Some status -> status | None -> fail (sprintf "unknown status '%s'" s))
+                         match RunStatus.tryParse s with Some status -> status | None -> fail (sprintf "unknown status '%s'" s))
                       Evaluated = o["evaluated"].GetValue<bool>()
                       EpochsTrained = o["epochsTrained"].GetValue<int>()
                       EpochsPlanned = o["epochsPlanned"].GetValue<int>()
@@ -204,9 +170,15 @@ module RunMetricsFile =
             with
             | :? JsonException | :? NullReferenceException | :? InvalidOperationException | :? FormatException as e -> fail e.Message
 
-    /// The first metric of the run's evaluation: the one each model family lists first (test accuracy, test MSE, the
-    /// Frechet distance, the negative ELBO, bits per character...).
-    let headline (m: RunMetrics) : MetricRecord option = List.tryHead m.Metrics
+    /// The metric the run is judged by, as its report's header shows it (`RunReportFile.headlineMetrics`: test
+    /// accuracy, the Frechet distance, test MSE per pixel, the negative ELBO, bits per token...).
+    let headline (m: RunMetrics) : MetricRecord option =
+        let triples = [ for r in m.Metrics -> r.Name, r.Value, r.How ]
+        let chosen =
+            match Catalog.all |> List.tryFind (fun e -> e.Id = m.ModelId) with
+            | Some entry -> RunReportFile.headlineMetrics entry.Kind triples
+            | None -> List.truncate 1 triples
+        chosen |> List.tryHead |> Option.bind (fun (name, _, _) -> m.Metrics |> List.tryFind (fun r -> r.Name = name))
 
     /// The metrics file of a run that ended (or was re-measured) with `history`, `evaluation` and `status`.
     let ofRun (s: RunSettings) (data: RunData) (history: History) (status: RunStatus) (steps: int64) (keptEpoch: int option)

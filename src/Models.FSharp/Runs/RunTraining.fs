@@ -159,7 +159,7 @@ module RunTraining =
                 fun record history pos ->
                     drawEpoch record.Epoch
                     saveCheckpoint history pos |> ignore
-                    RunReportFile.write folder s entry data device history [] [] model [] |> ignore
+                    RunReportFile.write folder s entry data device history [] [] model [] DuringTraining |> ignore
                     let terms = record.Terms |> Map.toList |> List.map (fun (k, v) -> sprintf "%s %.5g" k v) |> String.concat "  "
                     events.Log (sprintf "epoch %d/%d  %s  (%.1f s)" record.Epoch s.Epochs terms record.Seconds)
               // The loop keeps the best epoch's weights in memory only; on disk they survive an interruption, so a
@@ -240,6 +240,7 @@ module RunTraining =
         let report =
             RunReportFile.write folder s entry data device result.History (RunEvaluation.metrics evaluation)
                 (RunEvaluation.artifacts evaluation) model (weightsNote @ RunEvaluation.notes folder evaluation)
+                (AfterTraining (result.Outcome, result.PartialEpochSeconds, (match evaluation with Skipped -> true | Measured _ -> false)))
         { Folder = folder; Report = report; History = result.History; Outcome = result.Outcome
           Metrics = RunEvaluation.metrics evaluation; KeptEpoch = result.RestoredEpoch; Evaluation = evaluation }
 

@@ -84,7 +84,10 @@ type FitResult =
       Outcome: FitOutcome
       /// The epoch whose weights early stopping put back into the modules, when it is not the last epoch trained
       /// (from memory, or through `FitHooks.RestoreEarlierBest` for an epoch trained before a resume).
-      RestoredEpoch: int option }
+      RestoredEpoch: int option
+      /// Seconds spent in this process on the epoch the run stopped in part-way (cancelled, or the step budget), which
+      /// has no epoch record; 0 when it stopped at an epoch's end.
+      PartialEpochSeconds: float }
 
 /// The training loop: epochs of shuffled batches, one dispose scope per step, named loss terms recorded per step
 /// and per epoch, cancellation between steps, and a stop with a named error when a loss term is not finite.
@@ -194,6 +197,7 @@ module Loop =
         let mutable bestWeights : (int * (Tensor * Tensor) list) option = None
         let mutable stopped = false
         let mutable budgetReached = budgetSpent pos && pos.Epoch <= options.Epochs
+        let mutable partialEpochSeconds = 0.0
         Trainer.train trainer
         while not cancelled && not stopped && not budgetReached && pos.Epoch <= options.Epochs do
             let epoch = pos.Epoch
@@ -234,6 +238,7 @@ module Loop =
                         sinceCheckpoint.Restart()
                         Trainer.train trainer
             // The epoch ends here only when all its steps ran; the budget may stop it part-way (no record then).
+            if i < stepsPerEpoch then partialEpochSeconds <- epochClock.Elapsed.TotalSeconds
             if i = stepsPerEpoch then
                 let trainingTerms = steps |> Seq.filter (fun s -> s.Epoch = epoch) |> epochMeans
                 let terms = validationTerms options trainer |> Map.fold (fun acc k v -> Map.add k v acc) trainingTerms
@@ -279,7 +284,7 @@ module Loop =
         bestWeights |> Option.iter (snd >> disposeWeights)
         { History = final; Position = pos
           Outcome = (if cancelled then Cancelled elif stopped then StoppedEarly elif budgetReached then StepBudgetReached else Completed)
-          RestoredEpoch = restored }
+          RestoredEpoch = restored; PartialEpochSeconds = partialEpochSeconds }
 
     /// Trains `trainer` on shuffled mini-batches of the in-memory split `data` (`BatchSource.shuffled` with the
     /// options' Seed, BatchSize and DropLast) from `position` with `history` so far.

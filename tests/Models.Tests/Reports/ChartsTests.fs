@@ -67,6 +67,9 @@ let tests =
             Expect.equal data3.Count 3 "three classes"
             Expect.equal (data3.[0].["type"].GetValue<string>()) "scatter3d" "3-D"
             Expect.equal (data3 |> Seq.map (fun t -> t.["name"].GetValue<string>()) |> List.ofSeq) [ "zero"; "one"; "two" ] "class names"
+            let eye = f3.["layout"].["scene"].["camera"].["eye"]
+            let distance = sqrt ([ "x"; "y"; "z" ] |> List.sumBy (fun k -> eye.[k].GetValue<float>() ** 2.0))
+            Expect.isGreaterThan distance 2.4 "a camera farther out than plotly's default (2.17), so no axis label is cut off"
             let pts2 = pts3 |> Array.map (fun p -> p.[0..1])
             let f2 = figure (Charts.latentScatter pts2 labels [ "zero" ])
             let data2 = f2.["data"].AsArray()
@@ -75,6 +78,17 @@ let tests =
             throwsArg "points" (fun () -> Charts.latentScatter (pts3 |> Array.map (fun p -> Array.append p [| 0.0 |])) labels [] |> ignore)
             throwsArg "labels" (fun () -> Charts.latentScatter pts3 labels.[1..] [] |> ignore)
         }
+
+        testTheory "class charts label every class: their class axis is categories" [ "histogram"; "scores"; "confusion" ] <| fun which ->
+            let names = [ for k in 0 .. 9 -> string k ]
+            let chart =
+                match which with
+                | "histogram" -> Charts.classHistogram "Predicted classes" (Array.init 10 id) names
+                | "scores" -> Charts.perClassScores (Array.create 10 0.5) (Array.create 10 0.5) names
+                | _ -> Charts.confusionHeatmap (Array.init 10 (fun i -> Array.init 10 (fun j -> if i = j then 5 else 0))) names
+            let layout = (figure chart).["layout"]
+            let axisType = layout.["xaxis"].["type"] |> Option.ofObj |> Option.map (fun n -> n.GetValue<string>())
+            Expect.equal axisType (Some "category") "x axis of classes"
 
         test "epochCurves has one trace per term against the epoch" {
             let f = figure (Charts.epochCurves smallHistory)

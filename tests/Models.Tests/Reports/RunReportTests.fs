@@ -59,6 +59,7 @@ let sampleContent (dir: string) (title: string) =
     { Title = title
       ModelId = "vae-mlp-mnist"
       Summary = "A variational autoencoder with a 2-d latent space, trained for 5 epochs on MNIST (fake data for this test)."
+      Run = None
       History = fakeHistory 500 5
       ImageSeries = [ { Title = "Fixed-noise samples"; Caption = "64 decodings of the same latent codes after each epoch."; Frames = frames } ]
       Charts =
@@ -104,7 +105,7 @@ let tests =
 
         test "a missing frame file or an empty history still renders" {
             let content =
-                { Title = "t"; ModelId = ""; Summary = ""; History = History.empty
+                { Title = "t"; ModelId = ""; Summary = ""; Run = None; History = History.empty
                   ImageSeries = [ { Title = "s"; Caption = ""; Frames = [ "epoch 1", "/nonexistent/frame.png" ] } ]
                   Charts = []; TextSeries = []; Texts = []; Tables = []; Metrics = []; Config = []; Environment = [] }
             let html = RunReport.render content
@@ -117,7 +118,7 @@ let tests =
 
         test "text samples and tables a model declares are shown verbatim and escaped, each in its section" {
             let content =
-                { Title = "t"; ModelId = "lm"; Summary = ""; History = History.empty; ImageSeries = []; Charts = []
+                { Title = "t"; ModelId = "lm"; Summary = ""; Run = None; History = History.empty; ImageSeries = []; Charts = []
                   TextSeries = []
                   Texts = [ { Title = "Samples at temperature 0.8"; Caption = "Three passages from the prompt ROMEO:"
                               Samples = [ "ROMEO:\nWhat <light> through\n  yonder window & breaks?"; "second" ] } ]
@@ -131,6 +132,46 @@ let tests =
             Expect.equal (count "<pre class=\"sample\">" html) 2 "one block per passage"
             Expect.stringContains html "<th>word</th><th>neighbours</th>" "header row"
             Expect.stringContains html "<tr><td>king</td><td>queen &lt;3</td></tr>" "cells escaped"
+        }
+
+        test "a run's header leads with its status and headline metric, and counts the steps of a stopped epoch" {
+            let history = fakeHistory 500 5
+            let stopped = { history with Steps = history.Steps @ [ { Step = 501L; Epoch = 6; Terms = Map [ "reconstruction", 0.1; "kl", 3.0 ] } ] }
+            let run =
+                { Status = RunStatus.Interrupted; Reason = "Stopped by Ctrl+C <during> epoch 6."; EvaluationSkipped = true
+                  EpochsTrained = 5; EpochsPlanned = 16; Steps = 501L; Seconds = 64.5; TimeNote = ""
+                  Headline = [ "test MSE per pixel", "0.0312", "mean over the test images" ] }
+            let content =
+                { Title = "t"; ModelId = "ae"; Summary = ""; Run = Some run; History = stopped; ImageSeries = []; Charts = []
+                  TextSeries = []; Texts = []; Tables = []; Metrics = []; Config = []; Environment = [] }
+            let html = RunReport.render content
+            let start = html.IndexOf("<header", StringComparison.Ordinal)
+            let header = html.Substring(start, html.IndexOf("</header>", StringComparison.Ordinal) - start)
+            Expect.stringContains header "id=\"run-status\">interrupted</span>" "status badge"
+            Expect.stringContains header ">evaluation skipped</span>" "evaluation skipped badge"
+            Expect.stringContains header "Stopped by Ctrl+C &lt;during&gt; epoch 6." "the reason, escaped"
+            let headline = header.IndexOf("<div class=\"stat headline\" title=\"mean over the test images\"><div class=\"k\">test MSE per pixel</div><div class=\"v\">0.0312</div>", StringComparison.Ordinal)
+            Expect.isGreaterThan headline 0 "the headline metric, with how it was measured"
+            let epochs = header.IndexOf("<div class=\"k\">epochs</div><div class=\"v\">5 of 16</div><div class=\"sub\">+ 1 steps of epoch 6</div>", StringComparison.Ordinal)
+            Expect.isGreaterThan epochs headline "then the epochs, with the stopped epoch's steps"
+            Expect.stringContains header "<div class=\"k\">training time</div><div class=\"v\">1m 04s</div>" "the time"
+            Expect.isFalse (header.Contains "(epoch 5)") "no last training loss cards"
+            let completed = RunReport.render { content with Run = Some { run with Status = RunStatus.Completed; EvaluationSkipped = false } }
+            Expect.stringContains completed "id=\"run-status\">completed</span>" "completed"
+            Expect.isFalse (completed.Contains ">evaluation skipped<") "evaluation measured"
+        }
+
+        test "the loss curves have a smoothing slider and a log-scale toggle; metric values do not wrap" {
+            let dir = Path.Combine(Path.GetTempPath(), "generative-report-" + Guid.NewGuid().ToString("N"))
+            try
+                Directory.CreateDirectory dir |> ignore
+                let html = RunReport.render (sampleContent dir "t")
+                Expect.stringContains html "<input type=\"range\" class=\"smoothing\" min=\"0\" max=\"0.99\" step=\"0.01\" value=\"0.6\"" "slider from 0 to 0.99"
+                Expect.stringContains html "<input type=\"checkbox\" class=\"log-scale\">" "log toggle"
+                Expect.stringContains html "<td class=\"number\">41.7</td>" "values in number cells"
+                Expect.isTrue (Regex.IsMatch(html, "td\\.number \\{[^}]*white-space: nowrap")) "number cells do not wrap"
+            finally
+                Directory.Delete(dir, true)
         }
 
         test "write is atomic and writes what render returns" {
