@@ -82,7 +82,8 @@ let train (args: ParseResults<TrainArgs>) =
                     RunFolder = args.TryGetResult TrainArgs.Run_Folder
                     CheckpointEverySteps = args.GetResult(TrainArgs.Checkpoint_Every, d.CheckpointEverySteps)
                     CheckpointEveryMinutes = args.GetResult(TrainArgs.Checkpoint_Minutes, d.CheckpointEveryMinutes)
-                    KeepCheckpoints = args.GetResult(TrainArgs.Keep_Checkpoints, d.KeepCheckpoints) }
+                    KeepCheckpoints = args.GetResult(TrainArgs.Keep_Checkpoints, d.KeepCheckpoints)
+                    TensorBoard = args.Contains TrainArgs.Tensorboard }
                 |> fun s -> match budget with Some b -> RunSettings.withBudget b s | None -> s
             // Settings the command line gave are checked before anything is loaded or written; a bad one is a usage
             // error (exit 2) naming the setting.
