@@ -4,6 +4,49 @@ open System
 open System.IO
 open TorchSharp
 
+/// TensorBoard's event files: TFRecord files of `Event` protocol buffers (TorchSharp's generated `Tensorboard` types),
+/// each record framed as a little-endian uint64 length, the masked CRC-32C of those 8 bytes, the event's bytes and
+/// their masked CRC-32C (TensorFlow's `record_writer`, `crc32c::Mask`). TorchSharp's `SummaryWriter` is not used:
+/// its images need SkiaSharp's native library (which the Linux runtime lacks; the library writes its PNGs itself), it
+/// opens, flushes and closes the file for every event, and it takes 32-bit steps and whole seconds of wall time.
+[<RequireQualifiedAccess>]
+module internal EventFile =
+    /// TensorFlow's masked CRC-32C: rotated right by 15 bits plus a constant, so a CRC of data holding CRCs stays
+    /// useful.
+    let maskedCrc (bytes: byte[]) =
+        let crc = TorchSharp.Utils.CRC32C.``process`` bytes
+        ((crc >>> 15) ||| (crc <<< 17)) + 0xa282ead8u
+
+    /// One record: length, its masked CRC, the data, its masked CRC.
+    let writeRecord (stream: Stream) (data: byte[]) =
+        let length = BitConverter.GetBytes(uint64 data.Length)
+        if not BitConverter.IsLittleEndian then Array.Reverse length
+        let crc (bytes: byte[]) =
+            let b = BitConverter.GetBytes(maskedCrc bytes)
+            if not BitConverter.IsLittleEndian then Array.Reverse b
+            b
+        stream.Write(length, 0, length.Length)
+        stream.Write(crc length, 0, 4)
+        stream.Write(data, 0, data.Length)
+        stream.Write(crc data, 0, 4)
+
+    /// Seconds since 1970 with their fraction, as events carry them.
+    let wallTime () = float (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) / 1000.0
+
+    let mutable private fileCount = 0
+
+    /// A new event file in `folder`, named as TensorBoard's writers name them (`events.out.tfevents.<time>.<host>.<pid>.<n>`,
+    /// the time in 100 ns ticks so a resumed run's file sorts after the files before it), opened with its first
+    /// record, the file version.
+    let create (folder: string) : FileStream =
+        Directory.CreateDirectory folder |> ignore
+        let name =
+            sprintf "events.out.tfevents.%d.%s.%d.%d" DateTime.UtcNow.Ticks (Environment.MachineName) Environment.ProcessId
+                (Threading.Interlocked.Increment &fileCount)
+        let stream = new FileStream(Path.Combine(folder, name), FileMode.CreateNew, FileAccess.Write, FileShare.Read)
+        writeRecord stream (Google.Protobuf.MessageExtensions.ToByteArray(Tensorboard.Event(WallTime = wallTime (), FileVersion = "brain.Event:2")))
+        stream
+
 /// What a run's TensorBoard log holds until it is written: one summary at one global step.
 type internal TensorBoardEntry =
     | Scalar of tag: string * value: float32
@@ -11,44 +54,67 @@ type internal TensorBoardEntry =
     | Passage of tag: string * text: string
 
 /// A run's TensorBoard log (`RunTensorBoard`): the events since the last checkpoint, kept in memory and written to
-/// `<run>/tensorboard/` by TorchSharp's `SummaryWriter` when the run checkpoints. A log of a run without
-/// `RunSettings.TensorBoard` ignores everything.
+/// an event file of `<run>/tensorboard/` when the run checkpoints. A log of a run without `RunSettings.TensorBoard`
+/// ignores everything.
 [<Sealed>]
 type TensorBoardLog internal (folder: string option, warn: string -> unit) =
-    let pending = ResizeArray<struct (int * int64 * TensorBoardEntry)>()
-    // Made at the first write: SummaryWriter creates its event file as soon as it exists.
-    let mutable writer : Modules.SummaryWriter option = None
+    let pending = ResizeArray<struct (int64 * float * TensorBoardEntry)>()
+    // Made at the first write, and kept open (shared for reading) for the run.
+    let mutable file : FileStream option = None
     let mutable failed = false
+    let summaryOf (entry: TensorBoardEntry) =
+        match entry with
+        | Scalar (tag, value) ->
+            let summary = Tensorboard.Summary()
+            summary.Value.Add(Tensorboard.Summary.Types.Value(Tag = tag, SimpleValue = value))
+            summary
+        | Picture (tag, png) ->
+            // The library's own PNG files (Images.encodePng): width and height from the IHDR chunk, colour type 0
+            // (grey) or 2 (RGB).
+            let bytes = File.ReadAllBytes png
+            let bigEndian (offset: int) = (int bytes.[offset] <<< 24) ||| (int bytes.[offset + 1] <<< 16) ||| (int bytes.[offset + 2] <<< 8) ||| int bytes.[offset + 3]
+            let image =
+                Tensorboard.Summary.Types.Image(
+                    Width = bigEndian 16, Height = bigEndian 20, Colorspace = (if bytes.[25] = 0uy then 1 else 3),
+                    EncodedImageString = Google.Protobuf.ByteString.CopyFrom bytes)
+            let summary = Tensorboard.Summary()
+            summary.Value.Add(Tensorboard.Summary.Types.Value(Tag = tag, Image = image))
+            summary
+        | Passage (tag, text) -> torch.utils.tensorboard.Summary.text(tag, text)
     member internal _.Enabled = folder.IsSome && not failed
-    member internal _.Add (step: int64) (entry: TensorBoardEntry) =
-        // TorchSharp's SummaryWriter takes 32-bit steps and whole seconds of wall time.
-        pending.Add(struct (int (min step (int64 Int32.MaxValue)), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), entry))
+    member internal _.Add (step: int64) (entry: TensorBoardEntry) = pending.Add(struct (step, EventFile.wallTime (), entry))
     member internal _.Flush() =
         match folder with
         | Some dir when not failed && pending.Count > 0 ->
             try
-                let w =
-                    match writer with
-                    | Some w -> w
+                let stream =
+                    match file with
+                    | Some f -> f
                     | None ->
-                        let w = torch.utils.tensorboard.SummaryWriter(dir)
-                        writer <- Some w
-                        w
+                        let f = EventFile.create dir
+                        file <- Some f
+                        f
                 for struct (step, wallTime, entry) in pending do
-                    match entry with
-                    | Scalar (tag, value) -> w.add_scalar(tag, value, step, Nullable wallTime)
-                    | Picture (tag, png) -> w.add_img(tag, png, step, Nullable wallTime)
-                    | Passage (tag, text) -> w.add_text(tag, text, step, Nullable wallTime)
+                    let event = Tensorboard.Event(WallTime = wallTime, Step = step, Summary = summaryOf entry)
+                    EventFile.writeRecord stream (Google.Protobuf.MessageExtensions.ToByteArray event)
+                stream.Flush()
                 pending.Clear()
             // The log is an extra: a full disk or a lost folder must not cost the run its training.
             with :? IOException | :? UnauthorizedAccessException as e ->
                 failed <- true
                 pending.Clear()
+                file |> Option.iter (fun f -> f.Dispose())
                 warn (sprintf "warning: the TensorBoard log stopped (%s); training goes on without it" e.Message)
         | _ -> ()
+    /// Closes the event file. What is still pending is dropped: it is written only with a checkpoint (`flush`), so
+    /// a run that fails keeps a log no longer than what it can resume from.
+    interface IDisposable with
+        member _.Dispose() =
+            file |> Option.iter (fun f -> f.Dispose())
+            file <- None
 
-/// A run's TensorBoard log in `<run>/tensorboard/` (`RunFolder.tensorBoardFolder`), written with TorchSharp's
-/// `SummaryWriter` when `RunSettings.TensorBoard` is set, so `tensorboard --logdir runs` shows every run: each loss
+/// A run's TensorBoard log in `<run>/tensorboard/` (`RunFolder.tensorBoardFolder`), written when
+/// `RunSettings.TensorBoard` is set, so `tensorboard --logdir runs` shows every run: each loss
 /// term per step (`step/<term>`) and per epoch (`epoch/<term>`, validation terms as `epoch/val <term>`) against the
 /// global step; the picture grids of each epoch (`pictures/<title>`) and the final ones (`final/<title>`); a language
 /// model's passages (`passages/<title>`); the run's settings once, as a table (`settings`); and the test metrics
@@ -58,9 +124,9 @@ type TensorBoardLog internal (folder: string option, warn: string -> unit) =
 [<RequireQualifiedAccess>]
 module RunTensorBoard =
     /// The log of a run in `folder` with settings `s`: one that ignores everything unless `s.TensorBoard`. A failed
-    /// write stops the log and tells `warn`; training goes on.
+    /// write stops the log and tells `warn`; training goes on. Dispose it when the run ends (it closes the file).
     let start (s: RunSettings) (folder: string) (warn: string -> unit) : TensorBoardLog =
-        TensorBoardLog((if s.TensorBoard then Some (RunFolder.tensorBoardFolder folder) else None), warn)
+        new TensorBoardLog((if s.TensorBoard then Some (RunFolder.tensorBoardFolder folder) else None), warn)
 
     let private scalars (log: TensorBoardLog) (prefix: string) (step: int64) (terms: Map<string, float>) =
         for KeyValue (term, value) in terms do log.Add step (Scalar (prefix + term, float32 value))
@@ -123,5 +189,5 @@ module RunTensorBoard =
                     for (_, png) in series.Frames do log.Add step (Picture ("final/" + series.Title, png))
 
     /// Writes the events held in memory to the run's event file (made at the first write). Called after every
-    /// checkpoint, so the log holds exactly the steps the checkpoint's metrics do, and at the end of the run.
+    /// checkpoint, so the log holds exactly the steps the checkpoint's metrics do.
     let flush (log: TensorBoardLog) = log.Flush()

@@ -126,7 +126,7 @@ module RunTraining =
                 info.Position, history
         // The settings are read once per run, not at every checkpoint.
         let modelSettings = RunSettings.effectiveModelSettings entry s
-        let tensorBoard = RunTensorBoard.start s folder events.Log
+        use tensorBoard = RunTensorBoard.start s folder events.Log
         // What the report (and TensorBoard) follows across epochs: pictures of a fixed batch of test images, passages
         // of text; `step` is the global step they are drawn at.
         let drawEpoch =
