@@ -5,6 +5,7 @@ open System.IO
 open System.Text
 open System.Threading
 open Expecto
+open TorchSharp
 open Generative
 open Generative.Tests
 
@@ -257,6 +258,39 @@ let tests =
                             let block = written.Replace("\r", "").Split('\n') |> Array.map (fun line -> "    " + line) |> String.concat "\n"
                             yield "passages/" + title + "/text_summary", e.Step, block ]
                 Expect.equal (List.sort passages) (List.sort expected) "each epoch's passages at the epoch's last step, as markdown code blocks"
+            finally Directory.Delete(folder, true)
+        }
+
+        test "a run that fails keeps a log no longer than its newest checkpoint" {
+            let folder = TestData.tempFolder "tensorboard-diverged"
+            try
+                // A one-weight stand-in whose loss is NaN at step 4: epoch 1 (steps 1 and 2) is checkpointed, step 3 is not.
+                let m = torch.nn.Linear(1L, 1L, hasBias = false)
+                let mutable step = 0L
+                let model =
+                    { Trainer =
+                        { Modules = [ "m", m :> torch.nn.Module ]
+                          Optimizers = []
+                          Step = fun _ -> step <- step + 1L; Map [ "loss", (if step = 4L then nan else float step) ]
+                          Carried = None }
+                      Pictures = fun _ -> []
+                      ComparedTerms = []
+                      Passages = RunModel.noPassages
+                      Generate = None
+                      Evaluate = fun _ _ -> []
+                      Reconstruct = None; Encode = None; Decode = None; Sample = None; Classify = None
+                      Extras = RunModel.noExtras
+                      Training = ShuffledImages { Validation = None; Inputs = None } }
+                use data =
+                    ImageData
+                        { Name = "bars"; Train = TestData.bars 18 1L; Test = TestData.bars 4 2L; Normalization = ZeroOne
+                          Classes = [ for d in 0 .. 9 -> string d ]; Files = [] }
+                let s = { Experiment.defaults "cls-mlp" with Epochs = 3; BatchSize = 9; Device = Cpu; RunFolder = Some folder; PictureCount = 4; TensorBoard = true }
+                let e = TestData.raises<NonFiniteLossException> (fun () -> Experiment.fitModel s model data quiet CancellationToken.None |> ignore)
+                Expect.equal e.Step 4L "diverged at step 4"
+                let logged = EventReader.read (RunFolder.tensorBoardFolder folder) |> List.collect (snd >> EventReader.scalars)
+                Expect.equal (List.sort logged) (List.sort (expectedScalars folder)) "what metrics.csv holds: epoch 1, not step 3"
+                Expect.equal (logged |> List.filter (fun (tag, _, _) -> tag = "step/loss") |> List.map (fun (_, st, _) -> st)) [ 1L; 2L ] "steps 1 and 2"
             finally Directory.Delete(folder, true)
         }
 
