@@ -52,6 +52,7 @@ type internal TensorBoardEntry =
     | Scalar of tag: string * value: float32
     | Picture of tag: string * png: string
     | Passage of tag: string * text: string
+    | Prepared of Tensorboard.Summary
 
 /// A run's TensorBoard log (`RunTensorBoard`): the events since the last checkpoint, kept in memory and written to
 /// an event file of `<run>/tensorboard/` when the run checkpoints. A log of a run without `RunSettings.TensorBoard`
@@ -81,6 +82,7 @@ type TensorBoardLog internal (folder: string option, warn: string -> unit) =
             summary.Value.Add(Tensorboard.Summary.Types.Value(Tag = tag, Image = image))
             summary
         | Passage (tag, text) -> torch.utils.tensorboard.Summary.text(tag, text)
+        | Prepared summary -> summary
     member internal _.Enabled = folder.IsSome && not failed
     member internal _.Add (step: int64) (entry: TensorBoardEntry) = pending.Add(struct (step, EventFile.wallTime (), entry))
     member internal _.Flush() =
@@ -134,10 +136,53 @@ module RunTensorBoard =
     /// A markdown table cell: '|' escaped, line breaks as spaces.
     let private cell (text: string) = text.Replace("|", "\\|").Replace("\r", " ").Replace("\n", " ")
 
-    /// The run's settings and its model's (`modelSettings`, defaults included) as a table at step 0 (`settings`):
-    /// called once, when a run starts.
+    /// A protocol buffer varint.
+    let private varint (n: int) =
+        [| let mutable v = uint32 n
+           while v >= 0x80u do
+               yield byte (v &&& 0x7Fu ||| 0x80u)
+               v <- v >>> 7
+           yield byte v |]
+
+    /// The hparams plugin's session start (TensorBoard's `plugins/hparams` `HParamsPluginData` with a
+    /// `SessionStartInfo`, as PyTorch's `add_hparams` writes it), so the HParams tab lists the run with its settings;
+    /// its metrics are the run's scalars.
+    let private sessionStart (hparams: (string * Google.Protobuf.WellKnownTypes.Value) list) =
+        // SessionStartInfo's hparams (field 1, map<string, google.protobuf.Value>) has the wire form of a Struct's
+        // fields; start_time_secs is field 5 (a double).
+        let fields = Google.Protobuf.WellKnownTypes.Struct()
+        for (key, value) in hparams do fields.Fields.[key] <- value
+        let startTime = BitConverter.GetBytes(EventFile.wallTime ())
+        if not BitConverter.IsLittleEndian then Array.Reverse startTime
+        let info = Array.concat [ Google.Protobuf.MessageExtensions.ToByteArray fields; [| 0x29uy |]; startTime ]
+        // HParamsPluginData: version 0 (field 1, left out), session_start_info (field 3).
+        let content = Array.concat [ [| 0x1Auy |]; varint info.Length; info ]
+        let metadata =
+            Tensorboard.SummaryMetadata(
+                PluginData = Tensorboard.SummaryMetadata.Types.PluginData(PluginName = "hparams", Content = Google.Protobuf.ByteString.CopyFrom content))
+        let summary = Tensorboard.Summary()
+        summary.Value.Add(Tensorboard.Summary.Types.Value(Tag = "_hparams_/session_start_info", Metadata = metadata))
+        summary
+
+    /// The run's settings and its model's (`modelSettings`, defaults included) at step 0, once, when a run starts: as
+    /// a table (`settings`) and as the hparams plugin's session (TensorBoard's HParams tab).
     let settings (log: TensorBoardLog) (s: RunSettings) (modelSettings: (string * string) list) =
         if log.Enabled then
+            let number (n: int64) = Google.Protobuf.WellKnownTypes.Value.ForNumber(float n)
+            let text (t: string) = Google.Protobuf.WellKnownTypes.Value.ForString t
+            let hparams =
+                [ yield "model", text s.ModelId
+                  yield "dataset", text (match s.TextFile with Some file -> file | None -> s.Dataset)
+                  match s.MaxSteps with
+                  | Some m -> yield "steps", number m
+                  | None -> yield "epochs", number (int64 s.Epochs)
+                  yield "batch size", number (int64 s.BatchSize)
+                  yield "seed", number s.Seed
+                  match s.Normalization with
+                  | Some n -> yield "normalization", text n
+                  | None -> ()
+                  for (key, value) in modelSettings -> key, text value ]
+            log.Add 0L (Prepared (sessionStart hparams))
             let rows =
                 [ yield "model", s.ModelId
                   yield "dataset", (match s.TextFile with Some file -> file | None -> s.Dataset)

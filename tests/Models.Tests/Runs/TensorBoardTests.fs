@@ -100,7 +100,9 @@ module private EventReader =
           /// image (4): (width, height, encoded image).
           Image: (int * int * byte[]) option
           /// tensor (8) string_val (8): a text summary's text.
-          Text: string option }
+          Text: string option
+          /// metadata (9) plugin_data (1): (plugin_name (1), content (2)).
+          Plugin: (string * byte[]) option }
 
     /// One Event: wall_time (1), step (2), file_version (3), summary (5) values.
     type Event = { WallTime: float; Step: int64; FileVersion: string option; Values: Value list }
@@ -114,7 +116,23 @@ module private EventReader =
                 let ifs = fields image
                 let number n = ifs |> List.tryPick (function k, Varint v when k = n -> Some (int v) | _ -> None) |> Option.defaultValue 0
                 number 2, number 1, (bytesOf 4 ifs |> List.head))
-          Text = bytesOf 8 fs |> List.tryHead |> Option.bind (fun tensor -> bytesOf 8 (fields tensor) |> List.tryHead |> Option.map text) }
+          Text = bytesOf 8 fs |> List.tryHead |> Option.bind (fun tensor -> bytesOf 8 (fields tensor) |> List.tryHead |> Option.map text)
+          Plugin =
+            bytesOf 9 fs |> List.tryHead |> Option.bind (fun metadata -> bytesOf 1 (fields metadata) |> List.tryHead)
+            |> Option.map (fun plugin -> let pfs = fields plugin in text (List.head (bytesOf 1 pfs)), (bytesOf 2 pfs |> List.tryHead |> Option.defaultValue [||])) }
+
+    /// The hparams of an hparams plugin's content: HParamsPluginData session_start_info (3) hparams (1), a map of
+    /// google.protobuf.Value (number_value 2, string_value 3), as (name, Choice1Of2 number | Choice2Of2 text).
+    let hparams (content: byte[]) =
+        [ for info in bytesOf 3 (fields content) do
+            for entry in bytesOf 1 (fields info) do
+                let efs = fields entry
+                let key = text (List.head (bytesOf 1 efs))
+                let vfs = fields (List.head (bytesOf 2 efs))
+                match vfs with
+                | [ 2, Fixed64 bits ] -> yield key, Choice1Of2 (BitConverter.Int64BitsToDouble(int64 bits))
+                | [ 3, Bytes b ] -> yield key, Choice2Of2 (text b)
+                | other -> failtestf "hparam %s: unexpected value %A" key other ]
 
     let event (data: byte[]) : Event =
         let fs = fields data
@@ -200,6 +218,16 @@ let tests =
                     Expect.stringContains table "| batch size | 32 |" "the batch size"
                     Expect.stringContains table "| loss | mse |" "and the model's settings"
                 | other -> failtestf "expected the settings once, got %A" other
+                // The HParams tab's session: the same settings, numbers as numbers.
+                match [ for e in events do for v in e.Values do match v.Plugin with Some (name, content) when v.Tag = "_hparams_/session_start_info" -> yield e.Step, name, content | _ -> () ] with
+                | [ step, plugin, content ] ->
+                    Expect.equal (step, plugin) (0L, "hparams") "the hparams plugin's session start, at step 0"
+                    let hp = EventReader.hparams content |> Map.ofList
+                    Expect.equal hp.["model"] (Choice2Of2 "ae-linear") "the model"
+                    Expect.equal hp.["batch size"] (Choice1Of2 32.0) "the batch size, a number"
+                    Expect.equal hp.["epochs"] (Choice1Of2 2.0) "the epochs"
+                    Expect.equal hp.["loss"] (Choice2Of2 "mse") "the model's settings"
+                | other -> failtestf "expected one hparams session, got %A" other
                 // The reader's CRC checks are live: one flipped bit in the data, or in a length, is refused.
                 let bytes = File.ReadAllBytes(Path.Combine(RunFolder.tensorBoardFolder folder, fst files.[0]))
                 let flipped (at: int) = let b = Array.copy bytes in b.[at] <- b.[at] ^^^ 1uy; b
