@@ -46,8 +46,8 @@ module RunStop =
     let never : RunStop = ofToken CancellationToken.None
 
 /// Training a run in its folder: the training loop with the run's hooks (pictures, checkpoints, metrics.csv, the
-/// report and the TensorBoard log at each epoch end; early stopping's best weights on disk), from the start or from a checkpoint,
-/// then the test metrics, the report extras and the final report.
+/// report and the TensorBoard log at each epoch end; early stopping's best weights on disk), from the start or from a
+/// checkpoint, then the test metrics, the report extras and the final report.
 [<RequireQualifiedAccess>]
 module RunTraining =
     /// The training split divided by the model's plan into (training part, held-out part), each passed through the
