@@ -173,6 +173,24 @@ let private expectedScalars (folder: string) =
     [ for s in h.Steps do for KeyValue (k, v) in s.Terms -> "step/" + k, s.Step, float32 v
       for e in h.Epochs do for KeyValue (k, v) in e.Terms -> "epoch/" + k, e.Step, float32 v ]
 
+/// Runs the built CLI (`src/Cli/bin/Release`, found above this test's output folder) with `args` in `folder`; returns
+/// (exit code, standard output and error).
+let private runCli (folder: string) (args: string list) =
+    let rec root (dir: DirectoryInfo) =
+        if isNull dir then failtest "the repository root (Generative.sln) is not above the test's output folder"
+        elif File.Exists(Path.Combine(dir.FullName, "Generative.sln")) then dir.FullName
+        else root dir.Parent
+    let dll = Path.Combine(root (DirectoryInfo AppContext.BaseDirectory), "src", "Cli", "bin", "Release", "net10.0", "Generative.Cli.dll")
+    if not (File.Exists dll) then failtestf "%s is missing: build the solution in Release first (./test.sh does)" dll
+    let psi = Diagnostics.ProcessStartInfo("dotnet", RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = folder)
+    psi.ArgumentList.Add dll
+    args |> List.iter psi.ArgumentList.Add
+    use p = Diagnostics.Process.Start psi
+    let err = p.StandardError.ReadToEndAsync()
+    let out = p.StandardOutput.ReadToEnd()
+    p.WaitForExit()
+    p.ExitCode, out + err.Result
+
 [<Tests>]
 let tests =
     testSequenced <| testList "Runs.TensorBoard" [
@@ -319,6 +337,25 @@ let tests =
                 let logged = EventReader.read (RunFolder.tensorBoardFolder folder) |> List.collect (snd >> EventReader.scalars)
                 Expect.equal (List.sort logged) (List.sort (expectedScalars folder)) "what metrics.csv holds: epoch 1, not step 3"
                 Expect.equal (logged |> List.filter (fun (tag, _, _) -> tag = "step/loss") |> List.map (fun (_, st, _) -> st)) [ 1L; 2L ] "steps 1 and 2"
+            finally Directory.Delete(folder, true)
+        }
+
+        test "'generative train --tensorboard' writes the log into the run folder and stores the setting" {
+            let folder = TestData.tempFolder "tensorboard-cli"
+            try
+                // Any text trains a language model, while image runs need a verified copy of MNIST.
+                File.WriteAllText(Path.Combine(folder, "text.txt"), String.replicate 40 "to be or not to be\nthat is the question\n")
+                let code, output =
+                    runCli folder [ "train"; "char-lstm"; "--text"; "text.txt"; "--epochs"; "1"; "--run-folder"; "run"; "--batch-size"; "4"
+                                    "--set"; "hidden=8"; "--set"; "embedding=4"; "--set"; "sequence-length=20"; "--tensorboard" ]
+                Expect.equal code 0 (sprintf "trained (output: %s)" output)
+                let run = Path.Combine(folder, "run")
+                Expect.isTrue (RunFolder.readSettings run).TensorBoard "run.json says so"
+                let files = EventReader.read (RunFolder.tensorBoardFolder run)
+                Expect.equal files.Length 1 "one event file"
+                let steps = EventReader.scalars (snd files.[0]) |> List.filter (fun (tag, _, _) -> tag = "step/loss") |> List.map (fun (_, st, _) -> st)
+                let path = RunFolder.metricsPath run
+                Expect.equal steps [ for st in (History.ofCsv path (File.ReadAllText path)).Steps -> st.Step ] "every step's loss"
             finally Directory.Delete(folder, true)
         }
 
