@@ -55,6 +55,8 @@ let train (args: ParseResults<TrainArgs>) =
         | Some folder ->
             if args.Contains TrainArgs.Model then
                 raise (UsageError "--resume continues a run with its own model and settings: give either a model or --resume.")
+            // The log starts with the resumed part; run.json keeps the setting for later resumes.
+            if args.Contains TrainArgs.Tensorboard then Experiment.enableTensorBoard folder
             StopSignals.withRunStopKeys (fun stop evaluating ->
                 ProgressDisplay.run (fun onStep log onWork ->
                     Experiment.resumeUntil folder budget device (runEvents onStep log onWork evaluating) stop))

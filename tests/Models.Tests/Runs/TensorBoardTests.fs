@@ -359,6 +359,27 @@ let tests =
             finally Directory.Delete(folder, true)
         }
 
+        test "'generative train --resume RUN --tensorboard' logs a run that started without it from its checkpoint on" {
+            let folder = TestData.tempFolder "tensorboard-cli-resume"
+            try
+                File.WriteAllText(Path.Combine(folder, "text.txt"), String.replicate 40 "to be or not to be\nthat is the question\n")
+                let code, output =
+                    runCli folder [ "train"; "char-lstm"; "--text"; "text.txt"; "--epochs"; "1"; "--run-folder"; "run"; "--batch-size"; "4"
+                                    "--set"; "hidden=8"; "--set"; "embedding=4"; "--set"; "sequence-length=20" ]
+                Expect.equal code 0 (sprintf "trained (output: %s)" output)
+                let run = Path.Combine(folder, "run")
+                Expect.isFalse (Directory.Exists(RunFolder.tensorBoardFolder run)) "no log yet"
+                let firstSteps = (History.ofCsv "metrics.csv" (File.ReadAllText(RunFolder.metricsPath run))).Steps.Length
+                let code, output = runCli folder [ "train"; "--resume"; "run"; "--epochs"; "2"; "--tensorboard" ]
+                Expect.equal code 0 (sprintf "resumed (output: %s)" output)
+                Expect.isTrue (RunFolder.readSettings run).TensorBoard "run.json now says so"
+                let steps =
+                    EventReader.read (RunFolder.tensorBoardFolder run) |> List.collect (snd >> EventReader.scalars)
+                    |> List.filter (fun (tag, _, _) -> tag = "step/loss") |> List.map (fun (_, st, _) -> st)
+                Expect.equal steps [ int64 firstSteps + 1L .. 2L * int64 firstSteps ] "the second epoch's steps"
+            finally Directory.Delete(folder, true)
+        }
+
         test "a run without TensorBoard writes no log and no key in run.json" {
             let folder = TestData.tempFolder "tensorboard-off"
             try
