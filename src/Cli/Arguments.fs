@@ -21,6 +21,7 @@ type TrainArgs =
     | Checkpoint_Every of steps: int
     | Checkpoint_Minutes of minutes: float
     | Keep_Checkpoints of count: int
+    | Tensorboard
     | Resume of run: string
     interface IArgParserTemplate with
         member a.Usage =
@@ -42,6 +43,7 @@ type TrainArgs =
             | Checkpoint_Every _ -> "also checkpoint every N steps (default: at epoch ends, on Ctrl+C or SIGTERM, and by time)."
             | Checkpoint_Minutes _ -> "also checkpoint after M minutes of training since the last checkpoint, so a crash loses at most that (default 5; 0: off)."
             | Keep_Checkpoints _ -> "checkpoints kept (default 2)."
+            | Tensorboard -> "also write TensorBoard logs into <run>/tensorboard/ (view them with `tensorboard --logdir runs`); with --resume, from there on."
             | Resume _ -> "continue the run in this folder from its newest checkpoint."
 
 type RunImageArgs =

@@ -55,6 +55,8 @@ let train (args: ParseResults<TrainArgs>) =
         | Some folder ->
             if args.Contains TrainArgs.Model then
                 raise (UsageError "--resume continues a run with its own model and settings: give either a model or --resume.")
+            // The log starts with the resumed part; run.json keeps the setting for later resumes.
+            if args.Contains TrainArgs.Tensorboard then Experiment.enableTensorBoard folder
             StopSignals.withRunStopKeys (fun stop evaluating ->
                 ProgressDisplay.run (fun onStep log onWork ->
                     Experiment.resumeUntil folder budget device (runEvents onStep log onWork evaluating) stop))
@@ -82,7 +84,8 @@ let train (args: ParseResults<TrainArgs>) =
                     RunFolder = args.TryGetResult TrainArgs.Run_Folder
                     CheckpointEverySteps = args.GetResult(TrainArgs.Checkpoint_Every, d.CheckpointEverySteps)
                     CheckpointEveryMinutes = args.GetResult(TrainArgs.Checkpoint_Minutes, d.CheckpointEveryMinutes)
-                    KeepCheckpoints = args.GetResult(TrainArgs.Keep_Checkpoints, d.KeepCheckpoints) }
+                    KeepCheckpoints = args.GetResult(TrainArgs.Keep_Checkpoints, d.KeepCheckpoints)
+                    TensorBoard = args.Contains TrainArgs.Tensorboard }
                 |> fun s -> match budget with Some b -> RunSettings.withBudget b s | None -> s
             // Settings the command line gave are checked before anything is loaded or written; a bad one is a usage
             // error (exit 2) naming the setting.

@@ -172,7 +172,7 @@ public abstract class TrainableModel : IDisposable
 
     /// <summary>
     /// The run settings of a training call: the model's id and settings, the context's seed and device, the options'
-    /// epochs, batch size (the model's own when the options leave it out) and folders; <paramref name="dataset"/>,
+    /// epochs, batch size (the model's own when the options leave it out), folders and TensorBoard log; <paramref name="dataset"/>,
     /// <paramref name="textFile"/> and <paramref name="normalization"/> describe the data.
     /// </summary>
     private protected Generative.RunSettings RunSettingsFor(TrainingOptions options, string dataset, string? textFile, string? normalization,
@@ -196,7 +196,8 @@ public abstract class TrainableModel : IDisposable
             options.CheckpointEverySteps,
             options.CheckpointInterval.TotalMinutes,
             options.KeepCheckpoints,
-            d.PictureCount);
+            d.PictureCount,
+            options.TensorBoard);
     }
 
     private static FSharpOption<string> Option(string? value) => value is null ? FSharpOption<string>.None : FSharpOption<string>.Some(value);

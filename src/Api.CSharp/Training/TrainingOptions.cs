@@ -43,6 +43,14 @@ public sealed record TrainingOptions
     /// <summary>Checkpoints kept, newest first (default 2).</summary>
     public int KeepCheckpoints { get; init; } = 2;
 
+    /// <summary>
+    /// Also write TensorBoard event files into the run folder's <c>tensorboard/</c> (default false), as
+    /// <c>generative train --tensorboard</c> does: every loss term per step and per epoch, the pictures or passages of
+    /// each epoch, the settings and the test metrics, so <c>tensorboard --logdir runs</c> shows the run. A resumed run
+    /// keeps logging if its first part did.
+    /// </summary>
+    public bool TensorBoard { get; init; }
+
     internal void Validate()
     {
         if (Epochs < 1) throw new ArgumentException($"Epochs: expected at least 1 but got {Epochs}.", nameof(Epochs));

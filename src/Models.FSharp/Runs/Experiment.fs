@@ -125,6 +125,16 @@ module Experiment =
             RunFolder.writeSettings folder entry s (RunSettings.effectiveModelSettings entry s)
         s, entry, ck
 
+    /// Turns on a run's TensorBoard log (`RunSettings.TensorBoard`, stored in its run.json) before it is resumed: the
+    /// resumed part is logged from the checkpoint's step on (`generative train --resume RUN --tensorboard`). A run
+    /// that already logs is left as it is.
+    let enableTensorBoard (folder: string) =
+        let s = RunFolder.readSettings folder
+        if not s.TensorBoard then
+            let entry = Catalog.find s.ModelId
+            let logged = { s with TensorBoard = true }
+            RunFolder.writeSettings folder entry logged (RunSettings.effectiveModelSettings entry logged)
+
     /// Continues a run from its newest checkpoint with an already built model of the run's settings (as
     /// `fitModel` trains one) and its data; `budget` gives the run a new length (epochs, or a step budget counted from
     /// the run's start), None keeps its own.

@@ -6,8 +6,8 @@ open System.Text.Json
 open System.Text.Json.Nodes
 
 /// The layout of a run folder: run.json (the run's settings), checkpoints/ (with best.safetensors when early
-/// stopping keeps the best epoch), samples/, metrics.csv and report.html; how new folders are named; and the
-/// run.json format, which every earlier run folder must still load with.
+/// stopping keeps the best epoch), samples/, metrics.csv, report.html and, when asked for, tensorboard/; how new
+/// folders are named; and the run.json format, which every earlier run folder must still load with.
 [<RequireQualifiedAccess>]
 module RunFolder =
     /// The run's settings file name.
@@ -27,6 +27,9 @@ module RunFolder =
 
     /// The training history (`metrics.csv`).
     let metricsPath (folder: string) = Path.Combine(folder, "metrics.csv")
+
+    /// The TensorBoard event files (`tensorboard/`), written when the run's settings ask for them.
+    let tensorBoardFolder (folder: string) = Path.Combine(folder, "tensorboard")
 
     /// The HTML report (`report.html`).
     let reportPath (folder: string) = Path.Combine(folder, "report.html")
@@ -62,6 +65,8 @@ module RunFolder =
             o["checkpointEveryMinutes"] <- JsonValue.Create s.CheckpointEveryMinutes
         o["keepCheckpoints"] <- JsonValue.Create s.KeepCheckpoints
         o["pictureCount"] <- JsonValue.Create s.PictureCount
+        // Only runs that log for TensorBoard carry it, so run.json of every other run reads as earlier versions wrote it.
+        if s.TensorBoard then o["tensorboard"] <- JsonValue.Create true
         o.ToJsonString(JsonSerializerOptions(WriteIndented = true))
 
     /// Writes the run's settings, with the full model settings, to `<folder>/run.json` (atomically). The
@@ -98,6 +103,8 @@ module RunFolder =
                     | v -> v.GetValue<float>()
                 KeepCheckpoints = o["keepCheckpoints"].GetValue<int>()
                 PictureCount = o["pictureCount"].GetValue<int>()
+                // Absent: no TensorBoard log (and in runs written before it existed).
+                TensorBoard = (match o["tensorboard"] with null -> false | v -> v.GetValue<bool>())
                 RunFolder = Some folder }
         with
         | :? JsonException | :? NullReferenceException | :? InvalidOperationException as e ->

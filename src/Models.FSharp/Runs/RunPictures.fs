@@ -14,26 +14,29 @@ module RunPictures =
         let chars = title.ToLowerInvariant() |> Seq.map (fun c -> if Char.IsLetterOrDigit c then c else '-') |> Seq.toArray
         String(chars).Split('-', StringSplitOptions.RemoveEmptyEntries) |> Seq.truncate 4 |> String.concat "-"
 
-    /// Saves the model's picture series of the fixed batch as `samples/<series>-epoch-<nnn>.png`.
-    let savePictures folder (norm: Normalization) (model: RunModel) (fixedBatch: Batch) (epoch: int) =
+    /// Saves the model's picture series of the fixed batch as `samples/<series>-epoch-<nnn>.png`; returns each
+    /// series' (title, PNG path).
+    let savePictures folder (norm: Normalization) (model: RunModel) (fixedBatch: Batch) (epoch: int) : (string * string) list =
         let dir = RunFolder.picturesFolder folder
         Directory.CreateDirectory dir |> ignore
         Trainer.eval model.Trainer
         use _ = torch.NewDisposeScope()
-        for (title, images) in model.Pictures fixedBatch do
-            let name = sprintf "%s-epoch-%03d.png" (slug title) epoch
-            Images.saveGrid (Path.Combine(dir, name)) RunModel.gridColumns (Transforms.denormalize norm (images.cpu()))
+        [ for (title, images) in model.Pictures fixedBatch do
+            let path = Path.Combine(dir, sprintf "%s-epoch-%03d.png" (slug title) epoch)
+            Images.saveGrid path RunModel.gridColumns (Transforms.denormalize norm (images.cpu()))
             AtomicFile.writeText (Path.Combine(dir, slug title + ".title")) title
+            yield title, path ]
 
     /// Saves the model's passages of text at the end of `epoch` as `samples/<series>-epoch-<nnn>.txt` (UTF-8), with
-    /// the series title in `<series>.passage`.
-    let savePassages folder (model: RunModel) (epoch: int) =
+    /// the series title in `<series>.passage`; returns each series' (title, text).
+    let savePassages folder (model: RunModel) (epoch: int) : (string * string) list =
         let dir = RunFolder.picturesFolder folder
         Directory.CreateDirectory dir |> ignore
         Trainer.eval model.Trainer
-        for (title, text) in model.Passages () do
+        [ for (title, text) in model.Passages () do
             AtomicFile.writeText (Path.Combine(dir, sprintf "%s-epoch-%03d.txt" (slug title) epoch)) text
             AtomicFile.writeText (Path.Combine(dir, slug title + ".passage")) title
+            yield title, text ]
 
     /// Draws a model's report artifacts: saves each image grid as `samples/final-<slug>.png` (with its title and
     /// caption beside it, read back by `finalSeries`) and returns the others, which the report renders directly. The

@@ -47,7 +47,10 @@ type RunSettings =
       /// Checkpoints kept (the newest).
       KeepCheckpoints: int
       /// Test images drawn in the picture grids.
-      PictureCount: int }
+      PictureCount: int
+      /// Also write TensorBoard event files into `<run>/tensorboard/` (`RunTensorBoard`): the loss terms per step and
+      /// per epoch, the epoch pictures and passages, the settings and the test metrics (`generative train --tensorboard`).
+      TensorBoard: bool }
 
 /// A run's settings: their defaults, their checks, and what they resolve to against the run's catalog entry
 /// (the data normalisation, the full model settings, the model itself).
@@ -62,14 +65,15 @@ module RunSettings =
     let defaultCheckpointMinutes = 5.0
 
     /// Defaults for a model: its source's batch size (`CatalogEntry.BatchSize`, usually 64), 1 epoch, seed 42,
-    /// automatic device, folder `runs/`, and the model's default data set (MNIST and batch 64 when the id is not a
+    /// automatic device, folder `runs/`, no TensorBoard log, and the model's default data set (MNIST and batch 64 when the id is not a
     /// catalog model's: validation names that error).
     let defaults (modelId: string) =
         let entry = Catalog.all |> List.tryFind (fun e -> String.Equals(e.Id, modelId, StringComparison.OrdinalIgnoreCase))
         let kind = entry |> Option.map (fun e -> ModelSpec.dataKind e.Kind) |> Option.defaultValue DataKind.Images
         { ModelId = modelId; ModelSettings = []; Dataset = defaultDataset kind; TextFile = None; DataFolder = None; Normalization = None
           Epochs = 1; MaxSteps = None; BatchSize = entry |> Option.map (fun e -> e.BatchSize) |> Option.defaultValue ModelSpec.usualBatchSize; Seed = 42L; Device = Auto; RunsRoot = "runs"; RunFolder = None
-          CheckpointEverySteps = 0; CheckpointEveryMinutes = defaultCheckpointMinutes; KeepCheckpoints = 2; PictureCount = 32 }
+          CheckpointEverySteps = 0; CheckpointEveryMinutes = defaultCheckpointMinutes; KeepCheckpoints = 2; PictureCount = 32
+          TensorBoard = false }
 
     /// Parses "zero-one" | "minus-one-one" | "mean-std".
     let parseNormalization (text: string) : Normalization =

@@ -45,9 +45,9 @@ module RunStop =
     /// Nothing stops the run.
     let never : RunStop = ofToken CancellationToken.None
 
-/// Training a run in its folder: the training loop with the run's hooks (pictures, checkpoints, metrics.csv and
-/// the report at each epoch end; early stopping's best weights on disk), from the start or from a checkpoint,
-/// then the test metrics, the report extras and the final report.
+/// Training a run in its folder: the training loop with the run's hooks (pictures, checkpoints, metrics.csv, the
+/// report and the TensorBoard log at each epoch end; early stopping's best weights on disk), from the start or from a
+/// checkpoint, then the test metrics, the report extras and the final report.
 [<RequireQualifiedAccess>]
 module RunTraining =
     /// The training split divided by the model's plan into (training part, held-out part), each passed through the
@@ -124,18 +124,22 @@ module RunTraining =
                 let info, history = Checkpoint.restore ck false model.Trainer
                 events.Log (sprintf "resumed from %s (epoch %d, step %d)" ck info.Position.Epoch info.Position.Step)
                 info.Position, history
-        // What the report follows across epochs: pictures of a fixed batch of test images, passages of text.
+        // The settings are read once per run, not at every checkpoint.
+        let modelSettings = RunSettings.effectiveModelSettings entry s
+        use tensorBoard = RunTensorBoard.start s folder events.Log
+        // What the report (and TensorBoard) follows across epochs: pictures of a fixed batch of test images, passages
+        // of text; `step` is the global step they are drawn at.
         let drawEpoch =
             match data with
             | ImageData images ->
                 let n = min (int64 s.PictureCount) images.Test.Count
                 let fixedBatch =
                     { Inputs = images.Test.Images.narrow(0L, 0L, n).``to``(device); Targets = images.Test.Labels.narrow(0L, 0L, n).``to``(device) }
-                fun epoch -> RunPictures.savePictures folder images.Normalization model fixedBatch epoch
-            | TextData _ -> fun epoch -> if epoch > 0 then RunPictures.savePassages folder model epoch
-        if resumeFrom.IsNone then drawEpoch 0
-        // The settings are read once per run, not at every checkpoint.
-        let modelSettings = RunSettings.effectiveModelSettings entry s
+                fun epoch step -> RunPictures.savePictures folder images.Normalization model fixedBatch epoch |> RunTensorBoard.pictures tensorBoard step
+            | TextData _ -> fun epoch step -> if epoch > 0 then RunPictures.savePassages folder model epoch |> RunTensorBoard.passages tensorBoard step
+        if resumeFrom.IsNone then
+            RunTensorBoard.settings tensorBoard s modelSettings
+            drawEpoch 0 0L
         let info pos = { ModelId = s.ModelId; Settings = modelSettings; Position = pos; CreatedUtc = DateTime.UtcNow }
         let stopping = RunModel.earlyStopping model.Training
         match resumeFrom, stopping with
@@ -151,13 +155,16 @@ module RunTraining =
         let saveCheckpoint history pos =
             let path = Checkpoint.save checkpoints s.KeepCheckpoints model.Trainer history (info pos)
             History.save (RunFolder.metricsPath folder) history
+            // The TensorBoard log is written with each checkpoint: it never runs ahead of what a resume starts from.
+            RunTensorBoard.flush tensorBoard
             path
         let hooks =
-            { OnStep = events.OnStep
+            { OnStep = fun progress -> RunTensorBoard.step tensorBoard progress; events.OnStep progress
               OnCheckpoint = fun history pos -> saveCheckpoint history pos |> ignore
               OnEpochEnd =
                 fun record history pos ->
-                    drawEpoch record.Epoch
+                    drawEpoch record.Epoch record.Step
+                    RunTensorBoard.epoch tensorBoard record
                     saveCheckpoint history pos |> ignore
                     RunReportFile.write folder s entry data device history [] [] model [] DuringTraining |> ignore
                     let terms = record.Terms |> Map.toList |> List.map (fun (k, v) -> sprintf "%s %.5g" k v) |> String.concat "  "
@@ -236,6 +243,8 @@ module RunTraining =
         match evaluation with
         | Skipped -> events.Log (sprintf "evaluation skipped; measure it later with: generative eval %s" folder)
         | Measured _ -> ()
+        RunTensorBoard.evaluation tensorBoard result.Position.Step folder evaluation
+        RunTensorBoard.flush tensorBoard
         events.Log "writing the report..."
         let report =
             RunReportFile.write folder s entry data device result.History (RunEvaluation.metrics evaluation)

@@ -50,6 +50,16 @@ let tests =
             Expect.equal read { settings folder with Normalization = Some "mean-std" } "every stored setting; the device and roots are the defaults"
         }
 
+        test "a TensorBoard log is stored as \"tensorboard\": true after the other settings, and reads back" {
+            let folder = TestData.tempFolder "run-folder"
+            let entry = Catalog.find "ae-linear"
+            let logged = { settings folder with Normalization = Some "zero-one"; TensorBoard = true }
+            RunFolder.writeSettings folder entry logged modelSettings
+            let expected = (savedRunJson "zero-one").Replace("\"pictureCount\": 8\n}", "\"pictureCount\": 8,\n  \"tensorboard\": true\n}")
+            Expect.equal (File.ReadAllText(RunFolder.settingsPath folder)) expected "one more key"
+            Expect.equal (RunFolder.readSettings folder) logged "read back"
+        }
+
         test "a step budget round-trips through run.json, and a run.json without one has none" {
             let folder = TestData.tempFolder "run-folder"
             let entry = Catalog.find "ae-linear"
