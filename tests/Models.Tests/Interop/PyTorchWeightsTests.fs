@@ -76,6 +76,23 @@ let private forward (model: RunModel) (moduleName: string) (x: Tensor) =
     let m = model.Trainer.Modules |> List.find (fst >> (=) moduleName) |> snd
     (m :?> torch.nn.Module<Tensor, Tensor>).forward x
 
+/// Runs the built CLI (src/Cli/bin/Release, found above this test's output folder) with `args`: (exit code, stderr).
+let private runCli (args: string list) =
+    let rec root (dir: DirectoryInfo) =
+        if isNull dir then failtest "the repository root (Generative.sln) is not above the test's output folder"
+        elif File.Exists(Path.Combine(dir.FullName, "Generative.sln")) then dir.FullName
+        else root dir.Parent
+    let dll = Path.Combine(root (DirectoryInfo AppContext.BaseDirectory), "src", "Cli", "bin", "Release", "net10.0", "Generative.Cli.dll")
+    if not (File.Exists dll) then failtestf "%s is missing: build the solution in Release first (./test.sh does)" dll
+    let psi = ProcessStartInfo("dotnet", RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false)
+    psi.ArgumentList.Add dll
+    args |> List.iter psi.ArgumentList.Add
+    use p = Process.Start psi
+    let err = p.StandardError.ReadToEndAsync()
+    p.StandardOutput.ReadToEnd() |> ignore
+    p.WaitForExit()
+    p.ExitCode, err.Result
+
 [<Tests>]
 let tests =
     testList "Interop.PyTorchWeights" [
@@ -89,6 +106,25 @@ let tests =
                 use _ = torch.no_grad()
                 let x = torch.rand(4L, 1L, 28L, 28L)
                 Expect.equal (maxAbsDiff (source.Reconstruct.Value x) (imported.Reconstruct.Value x)) 0.0 "same reconstructions")
+        }
+
+        test "generative import writes a model file that Experiment.loadModel reads, and names a bad entry" {
+            inTempFolder "pth-cli" (fun folder ->
+                let source = build "ae-linear" 1L
+                let path = Path.Combine(folder, "ae.pth")
+                writePth path (tensors (Checkpoint.stateOf source.Trainer |> List.map (fun (k, t) -> k.Replace("encoder.", "e."), t)))
+                let out = Path.Combine(folder, "ae.safetensors")
+                let code, err = runCli [ "import"; "ae-linear"; path; "--out"; out; "--rename"; "e.=encoder." ]
+                Expect.equal code 0 ("imported: " + err)
+                let modelId, _, normalization, loaded = Experiment.loadModel out Cpu
+                Expect.equal (modelId, normalization) ("ae-linear", "zero-one") "the model file's metadata"
+                use _ = torch.no_grad()
+                use x = torch.rand(2L, 1L, 28L, 28L)
+                Expect.equal (maxAbsDiff (source.Reconstruct.Value x) (loaded.Reconstruct.Value x)) 0.0 "the .pth's weights"
+                let code, err = runCli [ "import"; "ae-linear"; path; "--out"; Path.Combine(folder, "bad.safetensors") ]
+                Expect.equal code 1 "a bad file fails"
+                Expect.stringContains err "encoder.0.weight" "naming the missing tensor"
+                Expect.isFalse (File.Exists(Path.Combine(folder, "bad.safetensors"))) "and writes nothing")
         }
 
         test "prefix rules rename a file's tensors to the model's names" {
