@@ -222,13 +222,18 @@ module Experiment =
     let importPyTorch (modelId: string) (settings: (string * string) list) (path: string) (prefixes: (string * string) list)
                       (device: DeviceChoice) : RunModel =
         let entry = Catalog.find modelId
-        let model = (entry.Configure settings).Build (Device.resolve device)
         let saved = PyTorchWeights.read path
         try
-            Checkpoint.loadWeights path model.Trainer (PyTorchWeights.rename path prefixes saved)
+            let renamed = PyTorchWeights.rename path prefixes saved
+            let model = (entry.Configure settings).Build (Device.resolve device)
+            try Checkpoint.loadWeights path model.Trainer renamed
+            with _ ->
+                // A refused file leaves no model behind: its native weights are released now, not by the finaliser.
+                for (_, m) in model.Trainer.Modules do m.Dispose()
+                reraise ()
+            Trainer.eval model.Trainer
+            model
         finally for (_, t) in saved do t.Dispose()
-        Trainer.eval model.Trainer
-        model
 
     /// Loads what `saveModel` wrote: (model id, settings, normalisation, model in evaluation mode).
     let loadModel (path: string) (device: DeviceChoice) : string * (string * string) list * string * RunModel =
