@@ -37,8 +37,12 @@ let private maxAbsDiff (a: Tensor) (b: Tensor) =
     use d = (a.reshape(a.shape.[0], -1L) - b.reshape(b.shape.[0], -1L)).abs().max()
     d.ToSingle() |> float
 
-/// The interpreter with Debian's python3-torch (the pyenv `python3` on PATH has no torch).
-let private python = "/usr/bin/python3"
+/// The interpreter with Debian's python3-torch (the pyenv `python3` on PATH has no torch); GENERATIVE_PYTHON names
+/// another (e.g. one without torch, to see the tests skipped).
+let private python =
+    match Environment.GetEnvironmentVariable "GENERATIVE_PYTHON" with
+    | null | "" -> "/usr/bin/python3"
+    | other -> other
 
 let private torchAvailable =
     lazy (
@@ -52,7 +56,7 @@ let private torchAvailable =
 
 let private skipWithoutTorch () =
     if not torchAvailable.Value then
-        skiptest "needs PyTorch under /usr/bin/python3: apt-get install -y python3-torch libopenblas0-openmp"
+        skiptest (sprintf "needs PyTorch under %s: apt-get install -y python3-torch libopenblas0-openmp" python)
 
 /// Runs tests/Models.Tests/Fixtures/pytorch/interop.py (copied beside the tests) with `args`; fails with its output.
 let private runScript (args: string list) =
