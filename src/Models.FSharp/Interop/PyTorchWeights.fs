@@ -35,8 +35,10 @@ module PyTorchWeights =
                 use stream = File.OpenRead path
                 PyTorchUnpickler.UnpickleStateDict(stream, false, false)
             with e ->
+                // libtorch's messages go on with a native stack trace: the first line says what went wrong.
+                let firstLine = e.Message.Split('\n').[0].Trim()
                 raise (InvalidDataException(
-                    sprintf "%s: not a PyTorch state dict this library reads (%s: %s); it needs a dictionary of tensors, saved with %s" path (e.GetType().Name) e.Message saveRecipe, e))
+                    sprintf "%s: not a PyTorch state dict this library reads (%s: %s); it needs a dictionary of whole tensors (no views of a larger tensor: save {k: v.clone() for k, v in sd.items()} then), saved with %s" path (e.GetType().Name) firstLine saveRecipe, e))
         let entries = [ for k in table.Keys -> k, table.[k] ]
         let dispose () = for (_, v) in entries do match v with :? Tensor as t -> t.Dispose() | _ -> ()
         match entries |> List.tryFind (fun (k, v) -> not (k :? string) || not (v :? Tensor)) with

@@ -83,6 +83,26 @@ def write_import(out):
     torch.save({"z": z, "g": g, "x": images, "d": d}, f"{out}/gan-mlp-io.pth")
 
 
+def write_mobilenet(out):
+    """torchvision's MobileNetV2 (random weights, batch-norm statistics from one pass over random images) in eval mode:
+    its state_dict as torchvision writes it, an input and its `features` output."""
+    import torchvision
+    torch.manual_seed(0)
+    m = torchvision.models.mobilenet_v2(weights=None)
+    for bn in m.modules():
+        if isinstance(bn, nn.BatchNorm2d):
+            bn.momentum = 1.0
+    m.train()
+    with torch.no_grad():
+        m(torch.randn(4, 3, 96, 96))
+    m.eval()
+    x = torch.randn(2, 3, 96, 96)
+    with torch.no_grad():
+        y = m.features(x)
+    torch.save(m.state_dict(), f"{out}/mobilenet_v2.pth")
+    torch.save({"x": x, "y": y}, f"{out}/mobilenet_v2-io.pth")
+
+
 def export(model_file, inputs, out):
     ae = ae_linear().eval()
     ae.load_state_dict(load_safetensors(model_file))  # strict: every name of the file is one of the model's
@@ -94,6 +114,8 @@ def export(model_file, inputs, out):
 if __name__ == "__main__":
     if sys.argv[1] == "import":
         write_import(sys.argv[2])
+    elif sys.argv[1] == "mobilenet":
+        write_mobilenet(sys.argv[2])
     elif sys.argv[1] == "export":
         export(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
