@@ -114,6 +114,21 @@ public sealed class GenerativeContext
     public TModel Load<TModel>(string path) where TModel : TrainableModel => ModelLoader.Load<TModel>(this, path);
 
     /// <summary>
+    /// Builds the catalog model <paramref name="modelId"/> (e.g. "ae-linear") and copies into it a PyTorch state dict,
+    /// <c>torch.save(model.state_dict(), path)</c>, whose names are the model's (docs/pytorch.md): every expected tensor
+    /// must be there with its shape and dtype, and no other. Returns the wrapper of its kind, as <see cref="Load"/> does;
+    /// <see cref="TrainableModel.Save"/> then writes a model file.
+    /// </summary>
+    /// <param name="modelId">A catalog id (<c>generative models</c>).</param>
+    /// <param name="path">A .pth/.pt file written by <c>torch.save</c> (PyTorch 1.6 or later).</param>
+    /// <param name="settings">The model's settings as <c>--set key=value</c> takes them (default: the catalog's).</param>
+    /// <exception cref="FileNotFoundException">No such file.</exception>
+    /// <exception cref="InvalidDataException">Not a state dict, or a tensor missing, extra or of another shape; the
+    /// message names the file and the tensor.</exception>
+    public TrainableModel ImportPyTorch(string modelId, string path, IReadOnlyDictionary<string, string>? settings = null) =>
+        ModelLoader.Wrap(this, ModelLoader.ImportPyTorch(this, modelId, path, settings));
+
+    /// <summary>
     /// Continues the run in <paramref name="runFolder"/> from its newest checkpoint on a background thread, as
     /// <c>generative train --resume</c> does: the model is built from the run's settings and the data is the data set
     /// (from the cache) or text file its run.json names. A run trained on data given in code (an IDX folder, a string)

@@ -172,6 +172,21 @@ type FeaturesArgs =
             match a with
             | Train _ -> "train the data set's feature classifier used by sample-quality metrics and save it in the cache."
 
+type ImportArgs =
+    | [<MainCommand; ExactlyOnce>] Model_And_File of model: string * file: string
+    | [<AltCommandLine("-o"); Mandatory>] Out of path: string
+    | [<CustomCommandLine("--set")>] Set of setting: string
+    | [<CustomCommandLine("--rename")>] Rename of rule: string
+    | Device of device: string
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Model_And_File _ -> "model id (see `generative models`) and a PyTorch state dict file (torch.save(model.state_dict(), 'model.pth'))."
+            | Out _ -> "model file to write (.safetensors), which C# ctx.Load and F# Experiment.loadModel read."
+            | Set _ -> "model setting key=value (repeatable), as for train: the model the weights were trained with."
+            | Rename _ -> "from=to (repeatable): rename the file's tensors starting with `from` to start with `to` (the first rule that matches applies), e.g. --rename g.=generator."
+            | Device _ -> "auto (default), cpu or cuda."
+
 type ModelsArgs =
     | [<AltCommandLine("-v")>] Verbose
     interface IArgParserTemplate with
@@ -191,6 +206,7 @@ type Command =
     | [<CliPrefix(CliPrefix.None)>] Data of ParseResults<DataArgs>
     | [<CliPrefix(CliPrefix.None)>] Models of ParseResults<ModelsArgs>
     | [<CliPrefix(CliPrefix.None)>] Features of ParseResults<FeaturesArgs>
+    | [<CliPrefix(CliPrefix.None)>] Import of ParseResults<ImportArgs>
     | [<Inherit>] Debug
     | [<Inherit>] Threads of count: int
     interface IArgParserTemplate with
@@ -209,6 +225,7 @@ type Command =
             | Data _ -> "data sets."
             | Models _ -> "list the models."
             | Features _ -> "feature classifiers for sample-quality metrics (FID, inception score)."
+            | Import _ -> "turn a PyTorch state dict (.pth) of a catalog model into a model file (docs/pytorch.md)."
             | Debug -> "print stack traces of errors."
             | Threads _ ->
                 "CPU threads libtorch may use (default: one per core). On a machine other work keeps busy, fewer threads than cores avoid OpenMP threads spinning against each other."

@@ -382,3 +382,22 @@ let models (verbose: bool) =
         else
             Console.WriteLine(sprintf "%-12s settings: %s" "" (e.Settings |> List.map (fun st -> st.Key + "=" + st.Default) |> String.concat " "))
     0
+
+/// `generative import <model> <file.pth> --out <model.safetensors>`: a PyTorch state dict of a catalog model, checked
+/// name by name and shape by shape (Experiment.importPyTorch), written as a model file (Experiment.saveModel).
+let importPyTorch (args: ParseResults<ImportArgs>) =
+    let modelId, file = args.GetResult ImportArgs.Model_And_File
+    let out = args.GetResult ImportArgs.Out
+    let device = args.TryGetResult ImportArgs.Device |> Option.map Device.parse |> Option.defaultValue Auto
+    let settings = args.GetResults ImportArgs.Set |> List.map parseSet
+    let rules =
+        args.GetResults ImportArgs.Rename
+        |> List.map (fun text ->
+            match text.Split('=', 2) with
+            | [| from; into |] when from <> "" -> from, into
+            | _ -> raise (UsageError(sprintf "--rename expects from=to, but got '%s'." text)))
+    let model = Experiment.importPyTorch modelId settings file rules device
+    let entry = Catalog.find modelId
+    Experiment.saveModel out entry.Id settings entry.Normalization model
+    Console.WriteLine(sprintf "imported %s (%d tensors) into %s" file (Checkpoint.stateOf model.Trainer).Length (Path.GetFullPath out))
+    0

@@ -27,6 +27,7 @@ let main argv =
         | Some (Data a) -> Commands.data a
         | Some (Models a) -> Commands.models (a.Contains ModelsArgs.Verbose)
         | Some (Features a) -> Commands.features a
+        | Some (Import a) -> Commands.importPyTorch a
         | Some Debug | Some (Threads _) | None ->
             Console.WriteLine(parser.PrintUsage())
             2

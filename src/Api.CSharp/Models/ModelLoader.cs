@@ -1,3 +1,5 @@
+using Microsoft.FSharp.Collections;
+
 namespace Generative.CSharp;
 
 /// <summary>
@@ -18,6 +20,23 @@ internal static class ModelLoader
         var entry = Catalog.find(settings.ModelId);
         return new ModelFile(path, settings.ModelId, settings.ModelSettings.Select(t => (t.Item1, t.Item2)).ToList(),
                              RunSettingsModule.normalizationOf(entry, settings), model, entry.Kind);
+    }
+
+    /// <summary>
+    /// The catalog model <paramref name="modelId"/> built with <paramref name="settings"/> and holding the PyTorch state
+    /// dict at <paramref name="path"/> (<c>Experiment.importPyTorch</c>: names, shapes and dtypes checked).
+    /// </summary>
+    public static ModelFile ImportPyTorch(GenerativeContext context, string modelId, string path,
+                                          IReadOnlyDictionary<string, string>? settings)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelId);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var entry = Catalog.find(modelId);
+        var pairs = (settings ?? new Dictionary<string, string>()).Select(kv => (kv.Key, kv.Value)).ToList();
+        var model = Experiment.importPyTorch(entry.Id, ListModule.OfSeq(pairs.Select(p => Tuple.Create(p.Key, p.Value))), path,
+                                             FSharpList<Tuple<string, string>>.Empty, context.DeviceChoice);
+        return new ModelFile(path, entry.Id, pairs, entry.Normalization, model, entry.Kind);
     }
 
     /// <summary>The wrapper of the file's kind of model.</summary>

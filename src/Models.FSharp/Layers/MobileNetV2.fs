@@ -59,18 +59,20 @@ module MobileNetV2 =
         + "m = torchvision.models.mobilenet_v2(weights='IMAGENET1K_V1'); "
         + "st.save_file({k: v.contiguous() for k, v in m.state_dict().items()}, 'mobilenet_v2-imagenet.safetensors')\""
 
-    /// Copies torchvision MobileNetV2 weights (a safetensors file of `model.state_dict()`) into `backbone`. Every
+    /// Copies torchvision MobileNetV2 weights into `backbone`: torchvision's own checkpoint (`mobilenet_v2-b0353104.pth`,
+    /// a PyTorch state dict, recognised by its content whatever its extension: see `PyTorchWeights`) or a safetensors
+    /// file of `model.state_dict()` (`exportRecipe`). Every
     /// `features.*` tensor the backbone has must be in the file with its shape (`num_batches_tracked` counters are
     /// optional); `classifier.*` (the ImageNet head) is ignored; any other name is an error. Errors name the file and
     /// the tensor.
     let loadImageNet (path: string) (backbone: Net) =
         if not (File.Exists path) then
             raise (FileNotFoundException(
-                sprintf "%s: MobileNetV2 ImageNet weights not found. No package registry ships them; export them once on a machine with internet (torchvision and safetensors installed) with:\n  %s\nthen copy the file here or pass --set weights=<file>." path exportRecipe, path))
-        let saved = SafeTensors.load path
+                sprintf "%s: MobileNetV2 ImageNet weights not found. No package registry ships them; download torchvision's checkpoint (mobilenet_v2-b0353104.pth, what torchvision.models.mobilenet_v2(weights='IMAGENET1K_V1') fetches) on a machine with internet, or export them with:\n  %s\nthen copy the file here or pass --set weights=<file>." path exportRecipe, path))
+        let expected = [ for KeyValue (k, t) in backbone.state_dict() -> "features." + k, t ]
+        let saved = PyTorchWeights.readAny path
         try
             let byName = dict saved
-            let expected = [ for KeyValue (k, t) in backbone.state_dict() -> "features." + k, t ]
             use _ = torch.no_grad()
             for (name, target) in expected do
                 match byName.TryGetValue name with

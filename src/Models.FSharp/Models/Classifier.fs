@@ -44,7 +44,7 @@ type ClassifierConfig =
       /// 0.5^(1/LrHalfLife) after each step, as torch.optim.lr_scheduler.ExponentialLR stepped per batch); 0: constant.
       /// Annealing lets the late epochs settle into a minimum instead of bouncing at the initial rate.
       LrHalfLife: int
-      /// MobileNetV2Transfer only: the torchvision ImageNet weights file (safetensors; see MobileNetV2.exportRecipe).
+      /// MobileNetV2Transfer only: the torchvision ImageNet weights file: torchvision's .pth checkpoint or a safetensors export (MobileNetV2.loadImageNet).
       Weights: string }
 
 /// A created classifier: `Features` maps images to the penultimate representation, `Head` maps that to logits.
@@ -109,7 +109,7 @@ module Classifier =
         if hasFixedFeatures c && (c.Shift > 0 || c.Flip) then
             Errors.invalidArg "shift" "no augmentation for fixed features (they are computed once, before training)" c.Shift
         if c.Architecture = MobileNetV2Transfer && String.IsNullOrWhiteSpace c.Weights then
-            Errors.invalidArg "weights" "the path of MobileNetV2 ImageNet weights (safetensors)" c.Weights
+            Errors.invalidArg "weights" "the path of MobileNetV2 ImageNet weights (torchvision's .pth, or safetensors)" c.Weights
         Optim.validate c.Optimizer
 
     let private conv (inputs: int) (outputs: int) (kernel: int) (padding: int) : Net =
@@ -396,4 +396,4 @@ module Classifier =
           Setting.create "loss" (sprintf "what the classifier minimises: %s" (ClassificationLoss.all |> List.map (fun l -> l.Name) |> String.concat " or "))
               (fun (l: ClassificationLoss) -> l.Name) ClassificationLoss.parse (fun c -> c.Loss) (fun v c -> { c with Loss = v })
           Setting.int "lr-half-life" "steps over which the learning rate halves (0: constant)" (fun c -> c.LrHalfLife) (fun v c -> { c with LrHalfLife = v })
-          Setting.text "weights" "mobilenet-v2 only: the torchvision ImageNet weights (safetensors)" (fun c -> c.Weights) (fun v c -> { c with Weights = v }) ]
+          Setting.text "weights" "mobilenet-v2 only: the torchvision ImageNet weights (torchvision's .pth, or safetensors)" (fun c -> c.Weights) (fun v c -> { c with Weights = v }) ]

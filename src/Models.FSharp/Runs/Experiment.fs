@@ -234,6 +234,28 @@ module Experiment =
     let saveModel (path: string) (modelId: string) (settings: (string * string) list) (normalization: string) (model: RunModel) =
         ModelFile.save path modelId settings normalization [] model.Trainer
 
+    /// Builds the catalog model `modelId` with `settings` (key, value, as `--set` takes them) on `device` and copies
+    /// a PyTorch state dict into it (`torch.save(model.state_dict(), path)`, read by `PyTorchWeights.read`): each
+    /// name, after the first matching prefix rule (from, to) of `prefixes`, must be one of the model's
+    /// `<module>.<entry>` names (`Checkpoint.stateOf`), and every such name must be there with its dtype and shape,
+    /// with finite values (`Checkpoint.loadWeights`); otherwise an InvalidDataException names the file and the
+    /// tensor, and nothing is copied. The model is returned in evaluation mode; `saveModel` turns it into a model file.
+    let importPyTorch (modelId: string) (settings: (string * string) list) (path: string) (prefixes: (string * string) list)
+                      (device: DeviceChoice) : RunModel =
+        let entry = Catalog.find modelId
+        let saved = PyTorchWeights.read path
+        try
+            let renamed = PyTorchWeights.rename path prefixes saved
+            let model = (entry.Configure settings).Build (Device.resolve device)
+            try Checkpoint.loadWeights path model.Trainer renamed
+            with _ ->
+                // A refused file leaves no model behind: its native weights are released now, not by the finaliser.
+                for (_, m) in model.Trainer.Modules do m.Dispose()
+                reraise ()
+            Trainer.eval model.Trainer
+            model
+        finally for (_, t) in saved do t.Dispose()
+
     /// Loads what `saveModel` wrote: (model id, settings, normalisation, model in evaluation mode).
     let loadModel (path: string) (device: DeviceChoice) : string * (string * string) list * string * RunModel =
         if not (File.Exists path) then raise (FileNotFoundException(sprintf "%s: model file not found" path, path))
