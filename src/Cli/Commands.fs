@@ -334,7 +334,7 @@ let runs (args: ParseResults<RunsArgs>) =
               (match r.Metrics with Some m -> m.Dataset | None -> r.Settings.Dataset)
               RunIndex.statusText r; RunIndex.epochsText r; RunIndex.headlineText r
               r.Started.ToLocalTime().ToString("yyyy-MM-dd HH:mm", Globalization.CultureInfo.InvariantCulture) ] ]
-    let header = [ "run"; "model"; "data"; "status"; "epochs"; "headline metric"; "started" ]
+    let header = [ "run"; "model"; "data"; "status"; "epochs"; "headline metric"; "date" ]
     let widths = header |> List.mapi (fun i h -> rows |> List.fold (fun w row -> max w (String.length (List.item i row))) h.Length)
     let line (cells: string list) = String.Join("  ", List.map2 (fun (c: string) w -> c.PadRight w) cells widths).TrimEnd()
     Console.WriteLine(line header)

@@ -153,7 +153,7 @@ draw();
         add (Charts.plotlyScriptTag ())
         add "\n</head>\n<body>\n<h1>Run comparison</h1>\n"
         // The runs.
-        add "<h2>Runs</h2>\n<table>\n<tr><th>run</th><th>model</th><th>data</th><th>status</th><th>epochs</th><th>headline metric</th><th>started (UTC)</th></tr>\n"
+        add "<h2>Runs</h2>\n<table>\n<tr><th>run</th><th>model</th><th>data</th><th>status</th><th>epochs</th><th>headline metric</th><th>date (UTC)</th></tr>\n"
         for r in runs do
             add (sprintf "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td class=\"num\">%s</td><td>%s</td><td>%s</td></tr>\n"
                     (html (nameOf r)) (html r.Settings.ModelId) (html (match r.Metrics with Some m -> m.Dataset | None -> r.Settings.Dataset))

@@ -11,7 +11,7 @@ type RunSummary =
       Metrics: RunMetrics option
       /// The run's history (metrics.csv), empty when it has none.
       History: History
-      /// When the run started (run.json's time of writing).
+      /// When run.json was last written (UTC): the run's start, or a resume that changed its length or logging.
       Started: DateTime }
 
 /// Finding and summarising run folders.
