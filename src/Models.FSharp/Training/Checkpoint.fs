@@ -81,7 +81,7 @@ module Checkpoint =
         for (name, target) in targets do
             match byName.TryGetValue name with
             | false, _ ->
-                raise (InvalidDataException(sprintf "%s: the checkpoint has no tensor '%s' (was it written by another model or version?)" source name))
+                raise (InvalidDataException(sprintf "%s: no tensor '%s' in this file (was it written for another model or version?)" source name))
             | true, t when t.dtype <> target.dtype ->
                 raise (InvalidDataException(sprintf "%s: tensor '%s' has dtype %O but the model expects %O" source name t.dtype target.dtype))
             | true, t when t.shape <> target.shape ->
