@@ -44,11 +44,9 @@ module RunIndex =
         (results |> List.choose (function Choice1Of2 s -> Some s | _ -> None) |> List.sortBy (fun s -> s.Started)),
         (results |> List.choose (function Choice2Of2 e -> Some e | _ -> None))
 
-    /// The status of a run as a word: metrics.json's, or for a run without one, what its history shows.
+    /// The status of a run as metrics.json writes it; `not-recorded` for a run without one.
     let statusText (s: RunSummary) : string =
-        match s.Metrics with
-        | Some m -> RunMetricsFile.statusName m.Status
-        | None -> "not recorded"
+        RunStatus.name (match s.Metrics with Some m -> m.Status | None -> RunStatus.NotRecorded)
 
     /// Epochs trained of those planned, e.g. "3/5".
     let epochsText (s: RunSummary) : string =

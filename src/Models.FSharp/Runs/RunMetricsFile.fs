@@ -70,12 +70,6 @@ module RunMetricsFile =
             MetricDirection.LowerIsBetter
         else MetricDirection.Unranked
 
-    /// The status of a run whose loop ended with `outcome`.
-    let statusOf (outcome: FitOutcome) : RunStatus = RunStatus.ofOutcome outcome
-
-    /// A status as metrics.json writes it ("completed", "stopped-early", ...).
-    let statusName (status: RunStatus) = RunStatus.name status
-
     let private directionName (d: MetricDirection) =
         match d with
         | MetricDirection.LowerIsBetter -> "lower"
@@ -101,7 +95,7 @@ module RunMetricsFile =
         o["format"] <- JsonValue.Create m.Format
         o["model"] <- JsonValue.Create m.ModelId
         o["dataset"] <- JsonValue.Create m.Dataset
-        o["status"] <- JsonValue.Create(statusName m.Status)
+        o["status"] <- JsonValue.Create(RunStatus.name m.Status)
         o["evaluated"] <- JsonValue.Create m.Evaluated
         o["epochsTrained"] <- JsonValue.Create m.EpochsTrained
         o["epochsPlanned"] <- JsonValue.Create m.EpochsPlanned

@@ -237,7 +237,7 @@ module RunTraining =
         let evaluation = RunEvaluation.measure { Token = stop.Evaluation; Report = events.OnWork } folder model data
         let evaluated = match evaluation with Measured _ -> true | Skipped -> false
         RunMetricsFile.write folder
-            (RunMetricsFile.ofRun s data result.History (RunMetricsFile.statusOf result.Outcome) result.Position.Step
+            (RunMetricsFile.ofRun s data result.History (RunStatus.ofOutcome result.Outcome) result.Position.Step
                 result.RestoredEpoch (RunEvaluation.metrics evaluation) evaluated
                 (if evaluated then Some evaluationClock.Elapsed.TotalSeconds else None))
         match evaluation with
