@@ -8,32 +8,14 @@ open System.IO
 open Expecto
 open Generative
 
-/// The built command line, found from the repository root above this test's output folder.
-let private cliDll () =
-    let rec root (dir: DirectoryInfo) =
-        if isNull dir then failtest "the repository root (Generative.sln) is not above the test's output folder"
-        elif File.Exists(Path.Combine(dir.FullName, "Generative.sln")) then dir.FullName
-        else root dir.Parent
-    let dll = Path.Combine(root (DirectoryInfo AppContext.BaseDirectory), "src", "Cli", "bin", "Release", "net10.0", "Generative.Cli.dll")
-    if not (File.Exists dll) then failtestf "%s is missing: build the solution in Release first (./test.sh does)" dll
-    dll
-
 /// Runs the CLI with `args` and the environment variables `env` in an empty folder; returns (exit code, standard error,
 /// number of entries it left in that folder).
 let private runWith (env: (string * string) list) (args: string list) =
     let folder = Path.Combine(Path.GetTempPath(), "generative-cli-" + Guid.NewGuid().ToString("N"))
     Directory.CreateDirectory folder |> ignore
     try
-        let psi = ProcessStartInfo("dotnet", RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-                                   WorkingDirectory = folder)
-        for name, value in env do psi.Environment.[name] <- value
-        psi.ArgumentList.Add(cliDll ())
-        args |> List.iter psi.ArgumentList.Add
-        use p = Process.Start psi
-        let err = p.StandardError.ReadToEndAsync()
-        p.StandardOutput.ReadToEnd() |> ignore
-        p.WaitForExit()
-        p.ExitCode, err.Result, Directory.GetFileSystemEntries(folder).Length
+        let code, _, err = TestData.runCliIn folder env args
+        code, err, Directory.GetFileSystemEntries(folder).Length
     finally Directory.Delete(folder, true)
 /// libc's kill(2): .NET's Process.Kill sends SIGKILL, and a scheduler's SIGTERM is what is tested here.
 [<System.Runtime.InteropServices.DllImport("libc", SetLastError = true)>]
@@ -43,7 +25,7 @@ extern int private kill(int pid, int signal)
 let private start (folder: string) (args: string list) =
     let psi = ProcessStartInfo("dotnet", RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
                                WorkingDirectory = folder)
-    psi.ArgumentList.Add(cliDll ())
+    psi.ArgumentList.Add(TestData.cliDll ())
     args |> List.iter psi.ArgumentList.Add
     let out = Collections.Concurrent.ConcurrentQueue<string>()
     let p = new Process(StartInfo = psi)

@@ -75,3 +75,28 @@ let barsData (train: int) (test: int) : RunData =
     ImageData
         { Name = "bars"; Train = bars train 1L; Test = bars test 2L; Normalization = ZeroOne
           Classes = [ for d in 0 .. 9 -> string d ]; Files = [] }
+
+/// The built command line (src/Cli/bin/Release), found from the repository root above this test's output folder.
+let cliDll () =
+    let rec root (dir: System.IO.DirectoryInfo) =
+        if isNull dir then failtest "the repository root (Generative.sln) is not above the test's output folder"
+        elif System.IO.File.Exists(System.IO.Path.Combine(dir.FullName, "Generative.sln")) then dir.FullName
+        else root dir.Parent
+    let dll =
+        System.IO.Path.Combine(root (System.IO.DirectoryInfo System.AppContext.BaseDirectory), "src", "Cli", "bin", "Release", "net10.0", "Generative.Cli.dll")
+    if not (System.IO.File.Exists dll) then failtestf "%s is missing: build the solution in Release first (./test.sh does)" dll
+    dll
+
+/// Runs the built CLI with `args` in `folder`, with the environment variables `env` added; returns (exit code,
+/// standard output, standard error).
+let runCliIn (folder: string) (env: (string * string) list) (args: string list) : int * string * string =
+    let psi = System.Diagnostics.ProcessStartInfo("dotnet", RedirectStandardOutput = true, RedirectStandardError = true,
+                                                  UseShellExecute = false, WorkingDirectory = folder)
+    for name, value in env do psi.Environment.[name] <- value
+    psi.ArgumentList.Add(cliDll ())
+    args |> List.iter psi.ArgumentList.Add
+    use p = System.Diagnostics.Process.Start psi
+    let err = p.StandardError.ReadToEndAsync()
+    let out = p.StandardOutput.ReadToEnd()
+    p.WaitForExit()
+    p.ExitCode, out, err.Result

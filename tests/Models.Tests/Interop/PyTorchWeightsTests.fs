@@ -80,22 +80,10 @@ let private forward (model: RunModel) (moduleName: string) (x: Tensor) =
     let m = model.Trainer.Modules |> List.find (fst >> (=) moduleName) |> snd
     (m :?> torch.nn.Module<Tensor, Tensor>).forward x
 
-/// Runs the built CLI (src/Cli/bin/Release, found above this test's output folder) with `args`: (exit code, stderr).
+/// Runs the built CLI with `args` in the current folder: (exit code, stderr).
 let private runCli (args: string list) =
-    let rec root (dir: DirectoryInfo) =
-        if isNull dir then failtest "the repository root (Generative.sln) is not above the test's output folder"
-        elif File.Exists(Path.Combine(dir.FullName, "Generative.sln")) then dir.FullName
-        else root dir.Parent
-    let dll = Path.Combine(root (DirectoryInfo AppContext.BaseDirectory), "src", "Cli", "bin", "Release", "net10.0", "Generative.Cli.dll")
-    if not (File.Exists dll) then failtestf "%s is missing: build the solution in Release first (./test.sh does)" dll
-    let psi = ProcessStartInfo("dotnet", RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false)
-    psi.ArgumentList.Add dll
-    args |> List.iter psi.ArgumentList.Add
-    use p = Process.Start psi
-    let err = p.StandardError.ReadToEndAsync()
-    p.StandardOutput.ReadToEnd() |> ignore
-    p.WaitForExit()
-    p.ExitCode, err.Result
+    let code, _, err = TestData.runCliIn Environment.CurrentDirectory [] args
+    code, err
 
 [<Tests>]
 let tests =

@@ -43,10 +43,7 @@ let private counterModel () : RunModel =
             Inputs = None } }
 
 /// 20 training images: 18 trained on in batches of 9 (2 steps an epoch), 2 held out.
-let private dataset () : RunData =
-    ImageData
-        { Name = "bars"; Train = TestData.bars 20 1L; Test = TestData.bars 8 2L; Normalization = ZeroOne
-          Classes = [ for d in 0 .. 9 -> string d ]; Files = [] }
+let private dataset () : RunData = TestData.barsData 20 8
 
 let private settings folder =
     { Experiment.defaults "cls-mlp" with Epochs = 10; BatchSize = 9; Device = Cpu; RunFolder = Some folder; PictureCount = 4 }

@@ -24,10 +24,7 @@ let private slowEvaluation (ran: int ref) (work: Work) (_: RunData) : (string * 
         Thread.Sleep unitTime
     [ "slow metric", 1.0, "a test's stand-in for a long measurement" ]
 
-let private data () : RunData =
-    ImageData
-        { Name = "bars"; Train = TestData.bars 64 1L; Test = TestData.bars 16 2L; Normalization = ZeroOne
-          Classes = [ for d in 0 .. 9 -> string d ]; Files = [] }
+let private data () : RunData = TestData.barsData 64 16
 
 let private settings folder =
     { Experiment.defaults "ae-linear" with

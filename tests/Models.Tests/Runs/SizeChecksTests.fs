@@ -27,8 +27,7 @@ let private refusedRun (modelId: string) (settings: (string * string) list) (bat
     let root = TestData.tempFolder "refused"
     let folder = Path.Combine(root, "run")
     try
-        use data = ImageData { Name = "bars"; Train = TestData.bars 16 1L; Test = TestData.bars 4 2L; Normalization = ZeroOne
-                               Classes = [ for d in 0 .. 9 -> string d ]; Files = [] }
+        use data = TestData.barsData 16 4
         let s = { Experiment.defaults modelId with ModelSettings = settings; BatchSize = batchSize; Device = Cpu; RunFolder = Some folder }
         let e =
             TestData.raises<ArgumentException> (fun () ->

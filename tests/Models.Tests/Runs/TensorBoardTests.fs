@@ -154,10 +154,7 @@ module private EventReader =
         [ for e in events do for v in e.Values do match v.Scalar with Some x -> yield v.Tag, e.Step, x | None -> () ]
 
 /// 64 training and 16 test images in batches of 32: 2 steps an epoch.
-let private data () : RunData =
-    ImageData
-        { Name = "bars"; Train = TestData.bars 64 1L; Test = TestData.bars 16 2L; Normalization = ZeroOne
-          Classes = [ for d in 0 .. 9 -> string d ]; Files = [] }
+let private data () : RunData = TestData.barsData 64 16
 
 let private settings folder =
     { Experiment.defaults "ae-linear" with
@@ -173,23 +170,10 @@ let private expectedScalars (folder: string) =
     [ for s in h.Steps do for KeyValue (k, v) in s.Terms -> "step/" + k, s.Step, float32 v
       for e in h.Epochs do for KeyValue (k, v) in e.Terms -> "epoch/" + k, e.Step, float32 v ]
 
-/// Runs the built CLI (`src/Cli/bin/Release`, found above this test's output folder) with `args` in `folder`; returns
-/// (exit code, standard output and error).
+/// Runs the built CLI with `args` in `folder`: (exit code, standard output and error).
 let private runCli (folder: string) (args: string list) =
-    let rec root (dir: DirectoryInfo) =
-        if isNull dir then failtest "the repository root (Generative.sln) is not above the test's output folder"
-        elif File.Exists(Path.Combine(dir.FullName, "Generative.sln")) then dir.FullName
-        else root dir.Parent
-    let dll = Path.Combine(root (DirectoryInfo AppContext.BaseDirectory), "src", "Cli", "bin", "Release", "net10.0", "Generative.Cli.dll")
-    if not (File.Exists dll) then failtestf "%s is missing: build the solution in Release first (./test.sh does)" dll
-    let psi = Diagnostics.ProcessStartInfo("dotnet", RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = folder)
-    psi.ArgumentList.Add dll
-    args |> List.iter psi.ArgumentList.Add
-    use p = Diagnostics.Process.Start psi
-    let err = p.StandardError.ReadToEndAsync()
-    let out = p.StandardOutput.ReadToEnd()
-    p.WaitForExit()
-    p.ExitCode, out + err.Result
+    let code, out, err = TestData.runCliIn folder [] args
+    code, out + err
 
 [<Tests>]
 let tests =
@@ -311,26 +295,11 @@ let tests =
             let folder = TestData.tempFolder "tensorboard-diverged"
             try
                 // A one-weight stand-in whose loss is NaN at step 4: epoch 1 (steps 1 and 2) is checkpointed, step 3 is not.
-                let m = torch.nn.Linear(1L, 1L, hasBias = false)
                 let mutable step = 0L
                 let model =
-                    { Trainer =
-                        { Modules = [ "m", m :> torch.nn.Module ]
-                          Optimizers = []
-                          Step = fun _ -> step <- step + 1L; Map [ "loss", (if step = 4L then nan else float step) ]
-                          Carried = None }
-                      Pictures = fun _ -> []
-                      ComparedTerms = []
-                      Passages = RunModel.noPassages
-                      Generate = None
-                      Evaluate = fun _ _ -> []
-                      Reconstruct = None; Encode = None; Decode = None; Sample = None; Classify = None
-                      Extras = RunModel.noExtras
-                      Training = ShuffledImages { Validation = None; Inputs = None } }
-                use data =
-                    ImageData
-                        { Name = "bars"; Train = TestData.bars 18 1L; Test = TestData.bars 4 2L; Normalization = ZeroOne
-                          Classes = [ for d in 0 .. 9 -> string d ]; Files = [] }
+                    TestData.stubModel (torch.nn.Linear(1L, 1L, hasBias = false))
+                        (fun () -> step <- step + 1L; Map [ "loss", (if step = 4L then nan else float step) ]) (fun () -> [])
+                use data = TestData.barsData 18 4
                 let s = { Experiment.defaults "cls-mlp" with Epochs = 3; BatchSize = 9; Device = Cpu; RunFolder = Some folder; PictureCount = 4; TensorBoard = true }
                 let e = TestData.raises<NonFiniteLossException> (fun () -> Experiment.fitModel s model data quiet CancellationToken.None |> ignore)
                 Expect.equal e.Step 4L "diverged at step 4"
