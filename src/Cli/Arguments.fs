@@ -22,6 +22,7 @@ type TrainArgs =
     | Checkpoint_Minutes of minutes: float
     | Keep_Checkpoints of count: int
     | Tensorboard
+    | Epoch_Test of images: int
     | Resume of run: string
     interface IArgParserTemplate with
         member a.Usage =
@@ -44,6 +45,9 @@ type TrainArgs =
             | Checkpoint_Minutes _ -> "also checkpoint after M minutes of training since the last checkpoint, so a crash loses at most that (default 5; 0: off)."
             | Keep_Checkpoints _ -> "checkpoints kept (default 2)."
             | Tensorboard -> "also write TensorBoard logs into <run>/tensorboard/ (view them with `tensorboard --logdir runs`); with --resume, from there on."
+            | Epoch_Test _ ->
+                sprintf "test images a generative model's per-epoch test metrics are measured on (reconstruction error, negative ELBO, Frechet distance; default %d; 0: none)."
+                    Generative.RunSettings.defaultEpochTestImages
             | Resume _ -> "continue the run in this folder from its newest checkpoint."
 
 type RunImageArgs =

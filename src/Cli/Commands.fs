@@ -55,6 +55,8 @@ let train (args: ParseResults<TrainArgs>) =
         | Some folder ->
             if args.Contains TrainArgs.Model then
                 raise (UsageError "--resume continues a run with its own model and settings: give either a model or --resume.")
+            if args.Contains TrainArgs.Epoch_Test then
+                raise (UsageError "--epoch-test: a resumed run keeps the per-epoch test metrics it started with, so its curves stay one series; leave it out.")
             // The log starts with the resumed part; run.json keeps the setting for later resumes.
             if args.Contains TrainArgs.Tensorboard then Experiment.enableTensorBoard folder
             StopSignals.withRunStopKeys (fun stop evaluating ->
@@ -85,6 +87,7 @@ let train (args: ParseResults<TrainArgs>) =
                     CheckpointEverySteps = args.GetResult(TrainArgs.Checkpoint_Every, d.CheckpointEverySteps)
                     CheckpointEveryMinutes = args.GetResult(TrainArgs.Checkpoint_Minutes, d.CheckpointEveryMinutes)
                     KeepCheckpoints = args.GetResult(TrainArgs.Keep_Checkpoints, d.KeepCheckpoints)
+                    EpochTestImages = args.GetResult(TrainArgs.Epoch_Test, d.EpochTestImages)
                     TensorBoard = args.Contains TrainArgs.Tensorboard }
                 |> fun s -> match budget with Some b -> RunSettings.withBudget b s | None -> s
             // Settings the command line gave are checked before anything is loaded or written; a bad one is a usage

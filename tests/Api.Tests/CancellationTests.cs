@@ -32,7 +32,7 @@ public sealed class CancellationTests(ITestOutputHelper output)
                 }
                 return ListModule.OfSeq([Tuple.Create("slow metric", 1.0, "a test's stand-in for a long measurement")]);
             }),
-            m.Reconstruct, m.Encode, m.Decode, m.Sample, m.Classify, m.Generate, m.Extras, m.ComparedTerms, m.Training);
+            m.Reconstruct, m.Encode, m.Decode, m.Sample, m.Classify, m.Generate, m.Extras, m.ComparedTerms, m.Training, m.EpochTest);
 
     [Fact]
     public async Task FitAsync_cancelled_during_the_evaluation_throws_within_seconds_and_keeps_the_checkpoint()

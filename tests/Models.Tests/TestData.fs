@@ -68,7 +68,8 @@ let stubModel (m: torch.nn.Module) (step: unit -> Map<string, float>) (evaluate:
       Evaluate = fun _ _ -> evaluate ()
       Reconstruct = None; Encode = None; Decode = None; Sample = None; Classify = None
       Extras = RunModel.noExtras
-      Training = ShuffledImages { Validation = None; Inputs = None } }
+      Training = ShuffledImages { Validation = None; Inputs = None }
+      EpochTest = None }
 
 /// Run data of `train` training and `test` test bar images (1x28x28, 10 classes).
 let barsData (train: int) (test: int) : RunData =

@@ -197,6 +197,7 @@ public abstract class TrainableModel : IDisposable
             options.CheckpointInterval.TotalMinutes,
             options.KeepCheckpoints,
             d.PictureCount,
+            options.EpochTestImages,
             options.TensorBoard);
     }
 

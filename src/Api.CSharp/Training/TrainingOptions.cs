@@ -51,6 +51,15 @@ public sealed record TrainingOptions
     /// </summary>
     public bool TensorBoard { get; init; }
 
+    /// <summary>
+    /// Test images a generative model's per-epoch test metrics are measured on after every epoch (default 1000; 0:
+    /// none), as <c>generative train --epoch-test N</c> does: the test reconstruction error of autoencoders, the VAE's
+    /// negative ELBO, the Frechet distance of GANs and adversarial autoencoders against as many generated images. They
+    /// are recorded as epoch metrics named "test ..." and plotted in the report with the end-of-run value on the whole
+    /// test set. A resumed run keeps its own.
+    /// </summary>
+    public int EpochTestImages { get; init; } = Generative.RunSettingsModule.defaultEpochTestImages;
+
     internal void Validate()
     {
         if (Epochs < 1) throw new ArgumentException($"Epochs: expected at least 1 but got {Epochs}.", nameof(Epochs));
@@ -64,6 +73,8 @@ public sealed record TrainingOptions
             throw new ArgumentException($"CheckpointEverySteps: expected 0 or more but got {CheckpointEverySteps}.", nameof(CheckpointEverySteps));
         if (CheckpointInterval < TimeSpan.Zero)
             throw new ArgumentException($"CheckpointInterval: expected a positive time, or TimeSpan.Zero for none, but got {CheckpointInterval}.", nameof(CheckpointInterval));
+        if (EpochTestImages < 0)
+            throw new ArgumentException($"EpochTestImages: expected 0 (none) or a number of test images but got {EpochTestImages}.", nameof(EpochTestImages));
         if (KeepCheckpoints < 1) throw new ArgumentException($"KeepCheckpoints: expected at least 1 but got {KeepCheckpoints}.", nameof(KeepCheckpoints));
         if (string.IsNullOrWhiteSpace(RunsRoot)) throw new ArgumentException("RunsRoot: expected a folder but got an empty string.", nameof(RunsRoot));
     }

@@ -154,6 +154,30 @@ module Quality =
     let featuresAndProbabilities (net: FeatureNetwork) (prepare: Tensor -> Tensor) (batchSize: int) (images: Tensor) : Tensor * Tensor =
         featuresAndProbabilitiesWith ignore net prepare batchSize images
 
+    /// The feature statistics of images, gathered in batches of 500 without gradients; `prepare` maps a batch into
+    /// the feature network's input normalisation.
+    let featureStatisticsOf (net: FeatureNetwork) (prepare: Tensor -> Tensor) (images: Tensor) : FeatureStatistics =
+        let features, probabilities = featuresAndProbabilities net prepare 500 images
+        use features = features
+        probabilities.Dispose()
+        statistics features
+
+    /// The feature statistics of `count` images drawn by `generate` (called with at most 500 at a time).
+    let generatedStatisticsOf (net: FeatureNetwork) (prepare: Tensor -> Tensor) (generate: int -> Tensor) (count: int) : FeatureStatistics =
+        if count < 2 then Errors.invalidArg "count" "at least 2 images" count
+        let parts =
+            [ let mutable left = count
+              while left > 0 do
+                  let n = min 500 left
+                  use _ = torch.NewDisposeScope()
+                  let features, probabilities = featuresAndProbabilities net prepare 500 (generate n)
+                  probabilities.Dispose()
+                  yield features.MoveToOuterDisposeScope()
+                  left <- left - n ]
+        use all = torch.cat(parts |> List.toArray, 0L)
+        for p in parts do p.Dispose()
+        statistics all
+
     /// Scores `samples` generated images (drawn by `generate count` in batches of at most 500) against the
     /// reference images with the feature network: Frechet distance, inception score over 10 splits, the
     /// reference's own inception score and the predicted-class histogram. Generated and reference images are

@@ -8,6 +8,17 @@ open Plotly.NET
 open Plotly.NET.LayoutObjects
 open Plotly.NET.TraceObjects
 
+/// What the loss charts add to the curves of the terms measured after each epoch on part of the test set (terms
+/// "test <metric>", `RunModel.EpochTest`): what part they measure, and the end-of-run value of each metric on the
+/// whole test set, drawn as a star at the last epoch.
+type EpochTestMarks =
+    { /// The part of the test set measured after each epoch, e.g. "first 1000 test images".
+      Sample: string
+      /// The end-of-run value on the whole test set of each "test ..." term's metric, by term.
+      Finals: Map<string, float>
+      /// What the end-of-run values were measured on, e.g. "all 10000 test images".
+      FinalSample: string }
+
 /// Plotly.NET charts of histories and point clouds, and the HTML pieces to put them in a self-contained page.
 [<RequireQualifiedAccess>]
 module Charts =
@@ -118,7 +129,10 @@ module Charts =
 
     /// One chart per named term of the history (sorted by name): the per-step values as a thin line and the per-epoch
     /// means as markers (at the last step of each epoch), on a shared step axis. Hovering shows step, epoch and value.
-    let lossCurves (history: History) : GenericChart list =
+    /// A term measured at each epoch's end (validation "val ...", per-epoch test "test ...") has only the markers; a
+    /// "test ..." term also gets, from `epochTest`, the part of the test set it measures and its metric's end-of-run
+    /// value on the whole test set as a star.
+    let lossCurves (epochTest: EpochTestMarks option) (history: History) : GenericChart list =
         History.termNames history
         |> List.mapi (fun i term ->
             let colour = palette.[i % palette.Length]
@@ -132,19 +146,43 @@ module Charts =
                 |> setTrace "hovertemplate" "step %{x}<br>epoch %{customdata}<br>value %{y:.5g}<extra>per step</extra>"
             let epochs =
                 history.Epochs |> List.choose (fun e -> e.Terms.TryFind term |> Option.map (fun v -> e.Step, e.Epoch, v))
+            let testMarks = if term.StartsWith "test " then epochTest else None
+            // Validation and test terms are measured once at each epoch's end, not averaged over its steps.
+            let epochName, epochHover, lastWord =
+                if term.StartsWith "val " then "end of epoch (validation)", "after epoch %{customdata}", "after epoch"
+                elif term.StartsWith "test " then
+                    sprintf "each epoch, %s" (testMarks |> Option.map (fun m -> m.Sample) |> Option.defaultValue "part of the test set"),
+                    "after epoch %{customdata}", "after epoch"
+                else "epoch mean", "epoch %{customdata} mean", "epoch"
             let epochTrace =
                 Chart.Line (
                     x = (epochs |> List.map (fun (s, _, _) -> s)), y = (epochs |> List.map (fun (_, _, v) -> v)),
-                    Name = "epoch mean", ShowMarkers = true, LineColor = Color.fromString colour, LineWidth = 1.5,
+                    Name = epochName, ShowMarkers = true, LineColor = Color.fromString colour, LineWidth = 1.5,
                     LineDash = StyleParam.DrawingStyle.Dot,
                     MarkerColor = Color.fromString colour,
                     Marker = Marker.init (Size = 8, Outline = Line.init (Color = Color.fromString "white", Width = 1.5)))
                 |> setTrace "customdata" (epochs |> List.map (fun (_, e, _) -> e) |> Array.ofList)
-                |> setTrace "hovertemplate" "epoch %{customdata} mean<br>step %{x}<br>value %{y:.5g}<extra></extra>"
-            let traces = (if steps.IsEmpty then [] else [ stepTrace ]) @ (if epochs.IsEmpty then [] else [ epochTrace ])
+                |> setTrace "hovertemplate" (epochHover + "<br>step %{x}<br>value %{y:.5g}<extra></extra>")
+            let final =
+                match testMarks, List.tryLast epochs with
+                | Some marks, Some (lastStep, _, _) ->
+                    marks.Finals.TryFind term |> Option.filter Double.IsFinite |> Option.map (fun v -> lastStep, v, marks.FinalSample)
+                | _ -> None
+            let finalTrace =
+                final |> Option.map (fun (x, v, sample) ->
+                    Chart.Point (
+                        x = [ x ], y = [ v ], Name = sprintf "end of run, %s" sample,
+                        MarkerColor = Color.fromString colour,
+                        Marker = Marker.init (Size = 15, Symbol = StyleParam.MarkerSymbol.Star, Outline = Line.init (Color = Color.fromString "white", Width = 1.0)))
+                    |> setTrace "hovertemplate" "end of run<br>value %{y:.5g}<extra></extra>")
+            let traces = (if steps.IsEmpty then [] else [ stepTrace ]) @ (if epochs.IsEmpty then [] else [ epochTrace ]) @ Option.toList finalTrace
             let lastText =
                 match epochs, steps with
-                | _ :: _, _ -> let _, e, v = List.last epochs in sprintf " (epoch %d mean %s)" e (invariant v)
+                | _ :: _, _ ->
+                    let _, e, v = List.last epochs
+                    match final with
+                    | Some (_, f, _) -> sprintf " (epoch %d: %s; end %s)" e (invariant v) (invariant f)
+                    | None -> sprintf " (%s %d%s %s)" lastWord e (if lastWord = "epoch" then " mean" else "") (invariant v)
                 | [], _ :: _ -> sprintf " (last %s)" (invariant (snd (List.last steps)))
                 | [], [] -> ""
             Chart.combine traces

@@ -70,6 +70,9 @@ type ReportContent =
       Run: RunHeader option
       /// The run's history: one loss chart per named term.
       History: History
+      /// What the loss charts of per-epoch test terms ("test ...") say they measured, with the end-of-run values to
+      /// mark on them; None: the charts say only "part of the test set".
+      EpochTest: EpochTestMarks option
       /// Image series (samples, reconstructions) shown with sliders.
       ImageSeries: ImageSeries list
       /// Extra charts (title, chart), e.g. a latent scatter.
@@ -461,7 +464,7 @@ footer { color: var(--muted); font-size: 13px; padding: 20px 0 36px; border-top:
               .Append("<label><input type=\"checkbox\" class=\"log-scale\"> log scale</label>")
               .Append("<span class=\"hint\"></span></div>\n")
               .Append("<div class=\"grid\">\n") |> ignore
-            Charts.lossCurves history
+            Charts.lossCurves content.EpochTest history
             |> List.iteri (fun i chart ->
                 sb.Append("<div class=\"card\">\n").Append(Charts.toHtmlFragment (lossChartId i) chart).Append("\n</div>\n") |> ignore)
             sb.Append("</div>\n") |> ignore

@@ -204,6 +204,11 @@ module AdversarialAutoencoderEntries =
                     if c.Validation = 0.0 then None
                     else Some { Fraction = c.Validation; Measure = phaseTerms m; EarlyStopping = None }
                   Inputs = if c.LabelledFraction < 1.0 then Some (Aae.hideLabels c) else None }
+          EpochTest =
+            let frechet = GanEntries.epochFrechetDistance (fun x -> x * 2.0f - 1.0f) (fun g n -> Aae.sampleWith g m n)
+            Some (fun part ->
+                let prior = frechet part |> Map.toList |> List.map (fun (_, v) -> "Frechet distance of prior samples", v)
+                Map.ofList (("MSE per pixel", (phaseTerms m part).["mse"]) :: prior))
           Extras =
             fun work -> RunModel.onImages (fun test classes ->
                 let samples =

@@ -52,13 +52,21 @@ module AutoencoderEntries =
             sprintf "The %d-d codes of the first %d test images projected on their first two principal components (PCA, %.0f%% of the codes' variance), coloured by class" dim n percent,
             Charts.latentScatter (rows projected) labels classes
 
+    /// Mean squared error per pixel between the images of `split` and their reconstructions.
+    let private mseOf (work: Work) (device: torch.Device) (reconstruct: Tensor -> Tensor) (split: Split) =
+        RunModel.meanOver work "test MSE" device 1000 split (fun x -> use r = reconstruct x in Reconstruction.loss Reconstruction.mse ElementMean r x)
+
+    /// The training loss (`loss` reduced by `reduction`) of the images of `split` and their reconstructions.
+    let private lossOf (work: Work) (device: torch.Device) (reconstruct: Tensor -> Tensor) (loss: ReconstructionLoss) (reduction: Reduction) (split: Split) =
+        RunModel.meanOver work "test loss" device 1000 split (fun x -> use r = reconstruct x in Reconstruction.loss loss reduction r x)
+
     let private mseMetric (work: Work) (device: torch.Device) (reconstruct: Tensor -> Tensor) (test: Split) =
-        let mse = RunModel.meanOver work "test MSE" device 1000 test (fun x -> use r = reconstruct x in Reconstruction.loss Reconstruction.mse ElementMean r x)
-        "test MSE per pixel", mse, sprintf "mean squared error per pixel between the %d test images and their reconstructions, in the data's normalised units" test.Count
+        "test MSE per pixel", mseOf work device reconstruct test,
+        sprintf "mean squared error per pixel between the %d test images and their reconstructions, in the data's normalised units" test.Count
 
     let private lossMetric (work: Work) (device: torch.Device) (reconstruct: Tensor -> Tensor) (loss: ReconstructionLoss) (reduction: Reduction) (test: Split) =
-        let l = RunModel.meanOver work "test loss" device 1000 test (fun x -> use r = reconstruct x in Reconstruction.loss loss reduction r x)
-        "test loss", l, sprintf "the training loss (%s, %s) over the test set" loss.Name (Reconstruction.reductionName reduction)
+        "test loss", lossOf work device reconstruct loss reduction test,
+        sprintf "the training loss (%s, %s) over the test set" loss.Name (Reconstruction.reductionName reduction)
 
     /// The scatter of the test codes, as a report chart.
     let private codeChart (work: Work) (encode: Tensor -> Tensor) (test: Split) (classes: string list) : ReportArtifact =
@@ -90,6 +98,11 @@ module AutoencoderEntries =
           Classify = None
           Generate = None
           Training = RunModel.plainTraining
+          EpochTest =
+            Some (fun part ->
+                Map.ofList
+                    [ "MSE per pixel", mseOf Work.none device reconstruct part
+                      if loss <> Reconstruction.mse || reduction <> ElementMean then "loss", lossOf Work.none device reconstruct loss reduction part ])
           Extras = fun work -> RunModel.onImages (codeExtras work encode) }
 
     /// The spec of an entry of the family: its defaults, settings table and validation come from the variant's module,
@@ -165,13 +178,14 @@ module AutoencoderEntries =
                 let reconstruct = Device.runOn device (DenoisingAutoencoder.reconstruct m)
                 let encode = Device.runOn device m.Network.Encode
                 let corruption = m.Config.Corruption
+                let denoisedMseOf (work: Work) (c: Corruption) (split: Split) =
+                    RunModel.meanOver work (sprintf "test MSE, denoising %s" (Corruption.name c)) device 1000 split (fun x ->
+                        use noisy = corruptSeeded 2UL c x
+                        use r = reconstruct noisy
+                        Reconstruction.loss Reconstruction.mse ElementMean r x)
+                let denoisedName (c: Corruption) = sprintf "MSE per pixel, denoising %s" (Corruption.name c)
                 let denoisedMse (work: Work) (c: Corruption) (test: Split) =
-                    let v =
-                        RunModel.meanOver work (sprintf "test MSE, denoising %s" (Corruption.name c)) device 1000 test (fun x ->
-                            use noisy = corruptSeeded 2UL c x
-                            use r = reconstruct noisy
-                            Reconstruction.loss Reconstruction.mse ElementMean r x)
-                    sprintf "test MSE per pixel, denoising %s" (Corruption.name c), v,
+                    "test " + denoisedName c, denoisedMseOf work c test,
                     sprintf "mean squared error per pixel between the %d clean test images and the network's output for them corrupted with %s (noise from a fixed seed)" test.Count (describe c)
                 let plain = encoderDecoderModel device m.Network (DenoisingAutoencoder.trainer m) Reconstruction.mse ElementMean
                 { plain with
@@ -182,6 +196,10 @@ module AutoencoderEntries =
                       fun work -> RunModel.onImages (fun test _ ->
                           [ yield mseMetric work device reconstruct test
                             for c in shownCorruptions corruption -> denoisedMse work c test ])
+                    // What the network is trained for: denoising the training noise.
+                    EpochTest =
+                      plain.EpochTest |> Option.map (fun clean part ->
+                          clean part |> Map.add (denoisedName corruption) (denoisedMseOf Work.none corruption part))
                     Extras =
                       fun work -> RunModel.onImages (fun test classes ->
                           let clean = test.Images.narrow(0L, 0L, min 16L test.Count)
@@ -225,7 +243,25 @@ module AutoencoderEntries =
                 let likelihoodText =
                     c.Likelihood.Description
                 let plain = encoderDecoderModel device m.Network (Vae.trainer m) Reconstruction.mse ElementMean
+                // The ELBO's constant for images of the split's size.
+                let likelihoodConstantOf (split: Split) = Vae.likelihoodConstant c.Likelihood (int (split.Images.numel() / split.Count))
+                // The ELBO's reconstruction term (one z ~ q(z|x) per image, from a fixed seed) and KL, means over the split.
+                let elboTerms (work: Work) (split: Split) =
+                    use g = new torch.Generator(0UL)
+                    let recon =
+                        RunModel.meanOver work "test reconstruction term" device 500 split (fun x ->
+                            let mu, logVar = Vae.posterior m x
+                            use eps = torch.randn(mu.shape, generator = g).``to``(mu.device)
+                            use z = Vae.reparameterize mu logVar eps
+                            use r = Vae.decode m z
+                            (Vae.reconstructionPerSample c.Likelihood r x).mean())
+                    let kl = RunModel.meanOver work "test KL" device 500 split (fun x -> let mu, logVar = Vae.posterior m x in (Divergence.gaussianKl mu logVar).mean())
+                    recon, kl
                 { plain with
+                    EpochTest =
+                      plain.EpochTest |> Option.map (fun reconstruction part ->
+                          let recon, kl = elboTerms Work.none part
+                          reconstruction part |> Map.add "negative ELBO (nats)" (recon + likelihoodConstantOf part + kl))
                     Pictures =
                       fun batch ->
                           use _ = torch.no_grad()
@@ -234,17 +270,8 @@ module AutoencoderEntries =
                             "Samples decoded from a fixed batch of z ~ N(0, I)", Vae.decode m fixedNoise ]
                     Evaluate =
                       fun work -> RunModel.onImages (fun test _ ->
-                          let pixels = int (test.Images.numel() / test.Count)
-                          let constant = Vae.likelihoodConstant c.Likelihood pixels
-                          use g = new torch.Generator(0UL)
-                          let recon =
-                              RunModel.meanOver work "test reconstruction term" device 500 test (fun x ->
-                                  let mu, logVar = Vae.posterior m x
-                                  use eps = torch.randn(mu.shape, generator = g).``to``(mu.device)
-                                  use z = Vae.reparameterize mu logVar eps
-                                  use r = Vae.decode m z
-                                  (Vae.reconstructionPerSample c.Likelihood r x).mean())
-                          let kl = RunModel.meanOver work "test KL" device 500 test (fun x -> let mu, logVar = Vae.posterior m x in (Divergence.gaussianKl mu logVar).mean())
+                          let constant = likelihoodConstantOf test
+                          let recon, kl = elboTerms work test
                           use gi = new torch.Generator(1UL)
                           let nll = RunModel.meanOver work "test NLL (IWAE)" device 250 test (fun x -> use w = Vae.logImportanceWeights m gi c.IwaeSamples x in (Vae.iwaeNegativeLogLikelihood w).mean())
                           let n = test.Count

@@ -140,6 +140,8 @@ module ClassifierEntries =
                   Classify = Some (Device.runOn device (Classifier.probabilities m))
                   Generate = None
                   Extras = fun work data -> RunModel.onImages (classifierExtras probabilitiesOf work) data
+                  // Validation accuracy follows the test accuracy already.
+                  EpochTest = None
                   Training =
                     // Fixed features (pyramid, frozen MobileNetV2) are computed once, before training.
                     if Classifier.hasFixedFeatures m.Config then ShuffledImages { plan with Inputs = Some (Classifier.cachedInputs m 256) }

@@ -48,6 +48,38 @@ module GanEntries =
                 | [] ->
                     Error (sprintf "none of the saved feature classifiers (%s) recognises this data set's labels" (String.concat ", " candidates))
 
+    /// The per-epoch Frechet distance of a generative model (`RunModel.EpochTest`): as many images as the test part
+    /// has, drawn by `sample` from a generator seeded with `qualitySeed` (the same noise every epoch), against the test
+    /// part's images, with the feature network `featureSource` chooses; `rescale` maps both into [-1, 1], the
+    /// networks' range. The network and the test part's statistics are computed at the first epoch and kept. No term
+    /// when there is no feature network (the end-of-run metric says why) or fewer than 2 images.
+    let epochFrechetDistance (rescale: Tensor -> Tensor) (sample: torch.Generator -> int -> Tensor) : Split -> Map<string, float> =
+        let mutable reference : (Split * Result<FeatureNetwork * (Tensor -> Tensor) * FeatureStatistics, string>) option = None
+        fun part ->
+            let prepared =
+                match reference with
+                | Some (split, r) when obj.ReferenceEquals(split, part) -> r
+                | _ ->
+                    let r =
+                        if part.Count < 2L then Error "fewer than 2 test images"
+                        else
+                            featureSource part
+                            |> Result.map (fun (net, _, prepare) ->
+                                // Quality's batches run in a dispose scope, which frees the rescaled copy.
+                                let toNetwork (x: Tensor) = prepare (rescale x)
+                                net, toNetwork, Quality.featureStatisticsOf net toNetwork part.Images)
+                    reference <- Some (part, r)
+                    r
+            match prepared with
+            | Error _ -> Map.empty
+            | Ok (net, toNetwork, referenceStatistics) ->
+                use g = new torch.Generator(qualitySeed)
+                let generated = Quality.generatedStatisticsOf net toNetwork (sample g) (int part.Count)
+                try Map.ofList [ "Frechet distance", Quality.frechetDistance generated referenceStatistics ]
+                finally
+                    generated.Mean.Dispose()
+                    generated.Covariance.Dispose()
+
     /// A GAN model over a preset and its settings table.
     let model id title (preset: GanConfig) (settings: Setting<GanConfig> list) : ModelSpec<GanConfig> =
         { Id = id
@@ -94,6 +126,7 @@ module GanEntries =
                   Classify = None
                   Generate = None
                   Training = RunModel.plainTraining
+                  EpochTest = Some (epochFrechetDistance (fun x -> x) (fun g n -> Gan.sampleWith g m n))
                   Extras =
                     fun work -> RunModel.onImages (fun test _ ->
                         use g = new torch.Generator(qualitySeed)

@@ -126,6 +126,8 @@ module LanguageModelEntries =
                     { Title = "Generated at the end of training"
                       Caption = sprintf "%d %ss at temperature 0.8 after a line break (seed %d)." (passageLength c.Level) (tokenName c.Level) passageSeed
                       Samples = [ passage m 0.8 ] } ]
+          // The validation part's bits per token follow the test part's already.
+          EpochTest = None
           Training =
             ContiguousText
                 { SequenceLength = c.SequenceLength

@@ -65,6 +65,9 @@ module RunFolder =
             o["checkpointEveryMinutes"] <- JsonValue.Create s.CheckpointEveryMinutes
         o["keepCheckpoints"] <- JsonValue.Create s.KeepCheckpoints
         o["pictureCount"] <- JsonValue.Create s.PictureCount
+        // Only runs with per-epoch test metrics carry it (absent reads as none), so run.json of every other run reads
+        // as earlier versions wrote it; a text run has none.
+        if s.EpochTestImages > 0 && ModelSpec.dataKind entry.Kind = DataKind.Images then o["epochTestImages"] <- JsonValue.Create s.EpochTestImages
         // Only runs that log for TensorBoard carry it, so run.json of every other run reads as earlier versions wrote it.
         if s.TensorBoard then o["tensorboard"] <- JsonValue.Create true
         o.ToJsonString(JsonSerializerOptions(WriteIndented = true))
@@ -103,6 +106,8 @@ module RunFolder =
                     | v -> v.GetValue<float>()
                 KeepCheckpoints = o["keepCheckpoints"].GetValue<int>()
                 PictureCount = o["pictureCount"].GetValue<int>()
+                // Absent: none, as the run was trained (written before per-epoch test metrics existed, or a text run).
+                EpochTestImages = (match o["epochTestImages"] with null -> 0 | v -> v.GetValue<int>())
                 // Absent: no TensorBoard log (and in runs written before it existed).
                 TensorBoard = (match o["tensorboard"] with null -> false | v -> v.GetValue<bool>())
                 RunFolder = Some folder }

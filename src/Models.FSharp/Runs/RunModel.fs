@@ -91,7 +91,14 @@ type RunModel =
       /// ["d_prior"; "d_code"]); `[]` for none.
       ComparedTerms: (string * string list) list
       /// How the run's data becomes batches (and validation terms); `RunModel.plainTraining` for shuffled images.
-      Training: TrainingPlan }
+      Training: TrainingPlan
+      /// Test metrics measured after every epoch on a small part of the test set (the first
+      /// `RunSettings.EpochTestImages` test images; a sample metric draws as many images, from a fixed seed), so the
+      /// end-of-run metrics can be followed as curves. Each is named as the end-of-run metric it follows, without a
+      /// leading "test " (e.g. "MSE per pixel", "Frechet distance"); the loop records it as "test <name>"
+      /// (`RunModel.epochTestTerm`). It must not draw from libtorch's global generator, which training and
+      /// checkpoints rely on. None: the model has none (classifiers and language models have validation terms).
+      EpochTest: (Split -> Map<string, float>) option }
 
 /// What the catalog entries of every family share: test-set averages and picture layouts.
 [<RequireQualifiedAccess>]
@@ -101,6 +108,10 @@ module RunModel =
 
     /// Images per row of a report's grids and of the per-epoch pictures.
     let gridColumns = 8
+
+    /// The epoch term ("test <name>") of the per-epoch measure of an end-of-run metric ("test MSE per pixel" and
+    /// "MSE per pixel" both give "test MSE per pixel"; "Frechet distance" gives "test Frechet distance").
+    let epochTestTerm (metric: string) : string = if metric.StartsWith "test " then metric else "test " + metric
 
     /// No report artifacts.
     let noExtras (_: Work) (_: RunData) : ReportArtifact list = []

@@ -116,6 +116,19 @@ module RunReportFile =
             headlineMetrics kind metrics
             |> List.map (fun (n, v, how) -> n, (if Double.IsNaN v then "not measured" else v.ToString("G4", CultureInfo.InvariantCulture)), how) }
 
+    /// What the loss charts of the per-epoch test terms show (`Charts.EpochTestMarks`): the part of the test set the
+    /// run measured after each epoch, and the end-of-run `metrics` on the whole test set, keyed by their epoch term;
+    /// None for a run without per-epoch test metrics.
+    let internal epochTestMarks (s: RunSettings) (data: RunData) (metrics: (string * float * string) list) : EpochTestMarks option =
+        match data with
+        | ImageData images when s.EpochTestImages > 0 ->
+            let n = min (int64 s.EpochTestImages) images.Test.Count
+            Some
+                { Sample = sprintf "first %d test images" n
+                  Finals = metrics |> List.map (fun (name, value, _) -> RunModel.epochTestTerm name, value) |> Map.ofList
+                  FinalSample = sprintf "all %d test images" images.Test.Count }
+        | _ -> None
+
     /// Writes `<folder>/report.html` of `model`'s run and returns its path. `notes` end the summary, e.g.
     /// `restoredNote` or `RunEvaluation.skippedNote`.
     let write folder (s: RunSettings) (entry: CatalogEntry) (data: RunData) (device: torch.Device)
@@ -136,6 +149,7 @@ module RunReportFile =
               Summary = summary
               Run = Some run
               History = history
+              EpochTest = epochTestMarks s data metrics
               ImageSeries = RunPictures.imageSeries folder
               TextSeries = RunPictures.textSeries folder
               Charts =

@@ -65,11 +65,24 @@ module RunTraining =
             let part start len : Split = { Images = train.Images.narrow(0L, start, len); Labels = train.Labels.narrow(0L, start, len) }
             prepare (part 0L (n - held)), Some (prepare (part (n - held) held))
 
-    /// What the loop trains on: the batch source, the validation measure, and what to free when training ends.
+    /// What the loop trains on: the batch source, the validation and per-epoch test measures, and what to free when
+    /// training ends.
     type private Prepared =
         { Source: BatchSource
           Validate: (unit -> Map<string, float>) option
+          Test: (unit -> Map<string, float>) option
           Release: unit -> unit }
+
+    /// The per-epoch test measure of an image model that has one (`RunModel.EpochTest`), on the first
+    /// `s.EpochTestImages` test images; None when it has none or the settings turn it off.
+    let private epochTest (model: RunModel) (s: RunSettings) (test: Split) (log: string -> unit) : (unit -> Map<string, float>) option =
+        match model.EpochTest with
+        | Some measure when s.EpochTestImages > 0 && test.Count > 0L ->
+            let n = min (int64 s.EpochTestImages) test.Count
+            let part : Split = { Images = test.Images.narrow(0L, 0L, n); Labels = test.Labels.narrow(0L, 0L, n) }
+            log (sprintf "per-epoch test metrics: the first %d test images after every epoch (--epoch-test N sets how many, 0 none)" n)
+            Some (fun () -> measure part)
+        | _ -> None
 
     /// The run's data turned into batches as the model's plan says: shuffled training images (less a validation
     /// part), or the training part of a text in stateful chunks with its validation part measured every epoch.
@@ -83,6 +96,7 @@ module RunTraining =
                 match plan.Validation, heldOut with
                 | Some v, Some held -> Some (fun () -> v.Measure held)
                 | _ -> None
+              Test = epochTest model s images.Test log
               Release =
                 fun () ->
                     // Prepared inputs are new tensors (cached features can be hundreds of MB); plain splits are views.
@@ -97,6 +111,7 @@ module RunTraining =
                     parts.Train.Length parts.Validation.Length parts.Test.Length train.shape.[0] s.BatchSize)
             { Source = BatchSource.contiguous s.BatchSize plan.SequenceLength train
               Validate = Some (fun () -> plan.Measure validation)
+              Test = None
               Release = fun () -> train.Dispose(); validation.Dispose() }
         | ShuffledImages _, TextData t -> Errors.invalidArg "dataset" "images (this model trains on images: --dataset mnist or fashion-mnist)" t.Name
         | ContiguousText _, ImageData d -> Errors.invalidArg "dataset" "a text (this model trains on text: --corpus NAME or --text FILE)" d.Name
@@ -191,6 +206,7 @@ module RunTraining =
                 CheckpointEverySteps = s.CheckpointEverySteps
                 CheckpointInterval = if s.CheckpointEveryMinutes > 0.0 then Some (TimeSpan.FromMinutes s.CheckpointEveryMinutes) else None
                 Validate = prepared.Validate
+                Test = prepared.Test
                 EarlyStopping = stopping }
         let result =
             try

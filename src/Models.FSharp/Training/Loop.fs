@@ -44,6 +44,11 @@ type FitOptions =
       /// Measures held-out data after every epoch (modules in evaluation mode, no gradients); its terms join the
       /// epoch's record with the prefix "val " (e.g. "val loss"). None: no validation.
       Validate: (unit -> Map<string, float>) option
+      /// Measures a fixed part of the test set after every epoch (modules in evaluation mode, no gradients), so the
+      /// end-of-run metrics can be followed as curves; its terms join the epoch's record with the prefix "test " (e.g.
+      /// "test MSE per pixel"). Its time is not counted in the epoch's seconds, and nothing should be chosen by it
+      /// (early stopping watches validation terms). None: no per-epoch test terms.
+      Test: (unit -> Map<string, float>) option
       /// Stops when a (validation) epoch term stops improving. None: run every epoch.
       EarlyStopping: EarlyStopping option }
 
@@ -96,7 +101,7 @@ module Loop =
     /// Loop defaults: 1 epoch of batch 64 on the CPU, seed 0, no transform.
     let defaults =
         { Epochs = 1; MaxSteps = None; BatchSize = 64; Seed = 0L; DropLast = false; Device = torch.CPU; Transform = id; CheckpointEverySteps = 0; CheckpointInterval = None
-          Validate = None; EarlyStopping = None }
+          Validate = None; Test = None; EarlyStopping = None }
 
     /// Hooks that do nothing (and restore no best epoch from before a resume).
     let noHooks =
@@ -155,9 +160,10 @@ module Loop =
 
     let private disposeWeights (copies: (Tensor * Tensor) list) = for (_, saved) in copies do saved.Dispose()
 
-    /// The validation terms of an epoch, measured in evaluation mode without gradients, named "val <term>".
-    let private validationTerms (options: FitOptions) (trainer: Trainer) =
-        match options.Validate with
+    /// The terms of a measure of held-out data (validation or test), measured in evaluation mode without gradients,
+    /// named "<prefix><term>".
+    let private heldOutTerms (prefix: string) (measure: (unit -> Map<string, float>) option) (trainer: Trainer) =
+        match measure with
         | None -> Map.empty
         | Some measure ->
             Trainer.eval trainer
@@ -166,7 +172,7 @@ module Loop =
                 use _ = torch.NewDisposeScope()
                 measure ()
             Trainer.train trainer
-            terms |> Map.toSeq |> Seq.map (fun (k, v) -> "val " + k, v) |> Map.ofSeq
+            terms |> Map.toSeq |> Seq.map (fun (k, v) -> prefix + k, v) |> Map.ofSeq
 
     /// Trains `trainer` on the batches of `source` from `position` (use `Loop.start` for a new run) with `history` so
     /// far. The options' BatchSize, Seed and DropLast are the source's business; the loop moves each batch to the
@@ -241,8 +247,10 @@ module Loop =
             if i < stepsPerEpoch then partialEpochSeconds <- epochClock.Elapsed.TotalSeconds
             if i = stepsPerEpoch then
                 let trainingTerms = steps |> Seq.filter (fun s -> s.Epoch = epoch) |> epochMeans
-                let terms = validationTerms options trainer |> Map.fold (fun acc k v -> Map.add k v acc) trainingTerms
-                let record = { Epoch = epoch; Step = pos.Step; Terms = terms; Seconds = epochClock.Elapsed.TotalSeconds }
+                let terms = heldOutTerms "val " options.Validate trainer |> Map.fold (fun acc k v -> Map.add k v acc) trainingTerms
+                let seconds = epochClock.Elapsed.TotalSeconds
+                let terms = heldOutTerms "test " options.Test trainer |> Map.fold (fun acc k v -> Map.add k v acc) terms
+                let record = { Epoch = epoch; Step = pos.Step; Terms = terms; Seconds = seconds }
                 epochs <- epochs @ [ record ]
                 pos <- { Epoch = epoch + 1; StepInEpoch = 0; Step = pos.Step }
                 match options.EarlyStopping with

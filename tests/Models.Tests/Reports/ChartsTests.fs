@@ -30,7 +30,7 @@ let tests =
         }
 
         test "lossCurves gives one chart per term with per-step and per-epoch traces" {
-            let charts = Charts.lossCurves smallHistory
+            let charts = Charts.lossCurves None smallHistory
             Expect.equal charts.Length 2 "terms a and b"
             let f = figure charts.Head
             let data = f.["data"].AsArray()
@@ -43,8 +43,31 @@ let tests =
             Expect.stringContains (f.["layout"].["title"].ToJsonString()) "a" "titled by term"
         }
 
+        test "a per-epoch test term's chart says what part it measures and stars the end-of-run value; validation terms are not epoch means" {
+            let history =
+                { Steps = [ for i in 1 .. 4 -> { Step = int64 i; Epoch = (i + 1) / 2; Terms = Map [ "loss", float i ] } ]
+                  Epochs =
+                    [ for e in 1 .. 2 ->
+                        { Epoch = e; Step = int64 (2 * e); Seconds = 1.0
+                          Terms = Map [ "loss", 1.0; "val loss", 2.0; "test MSE per pixel", 0.5 / float e ] } ] }
+            let marks = { Sample = "first 8 test images"; Finals = Map [ "test MSE per pixel", 0.2 ]; FinalSample = "all 16 test images" }
+            let charts = Charts.lossCurves (Some marks) history
+            Expect.equal charts.Length 3 "loss, test MSE per pixel, val loss"
+            let traces (i: int) = (figure charts.[i]).["data"].AsArray() |> List.ofSeq
+            let names (i: int) = traces i |> List.map (fun t -> t.["name"].GetValue<string>())
+            Expect.equal (names 1) [ "each epoch, first 8 test images"; "end of run, all 16 test images" ] "what each trace measures"
+            let star = (traces 1).[1]
+            Expect.equal [ star.["x"].[0].GetValue<int64>(); ] [ 4L ] "at the last epoch's step"
+            Expect.equal (star.["y"].[0].GetValue<float>()) 0.2 "the end-of-run value"
+            Expect.stringContains ((figure charts.[1]).["layout"].["title"].ToJsonString()) "end 0.2" "the title gives it"
+            Expect.equal (names 2) [ "end of epoch (validation)" ] "a validation value is not an epoch mean"
+            Expect.equal (names 0) [ "per step"; "epoch mean" ] "training terms unchanged"
+            let unmarked = Charts.lossCurves None history
+            Expect.equal ((figure unmarked.[1]).["data"].AsArray().Count) 1 "without marks, no star"
+        }
+
         test "an empty history gives no charts" {
-            Expect.isEmpty (Charts.lossCurves History.empty) "no terms"
+            Expect.isEmpty (Charts.lossCurves None History.empty) "no terms"
         }
 
         test "toHtmlFragment references no plotly.js, fills its container and escapes script-ending text" {

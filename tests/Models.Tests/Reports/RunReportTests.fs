@@ -61,6 +61,7 @@ let sampleContent (dir: string) (title: string) =
       Summary = "A variational autoencoder with a 2-d latent space, trained for 5 epochs on MNIST (fake data for this test)."
       Run = None
       History = fakeHistory 500 5
+      EpochTest = None
       ImageSeries = [ { Title = "Fixed-noise samples"; Caption = "64 decodings of the same latent codes after each epoch."; Frames = frames } ]
       Charts =
         [ "Latent space (2-d)", Charts.latentScatter points labels [ for k in 0 .. 9 -> string k ]
@@ -105,7 +106,7 @@ let tests =
 
         test "a missing frame file or an empty history still renders" {
             let content =
-                { Title = "t"; ModelId = ""; Summary = ""; Run = None; History = History.empty
+                { Title = "t"; ModelId = ""; Summary = ""; Run = None; History = History.empty; EpochTest = None
                   ImageSeries = [ { Title = "s"; Caption = ""; Frames = [ "epoch 1", "/nonexistent/frame.png" ] } ]
                   Charts = []; TextSeries = []; Texts = []; Tables = []; Metrics = []; Config = []; Environment = [] }
             let html = RunReport.render content
@@ -118,7 +119,7 @@ let tests =
 
         test "text samples and tables a model declares are shown verbatim and escaped, each in its section" {
             let content =
-                { Title = "t"; ModelId = "lm"; Summary = ""; Run = None; History = History.empty; ImageSeries = []; Charts = []
+                { Title = "t"; ModelId = "lm"; Summary = ""; Run = None; History = History.empty; EpochTest = None; ImageSeries = []; Charts = []
                   TextSeries = []
                   Texts = [ { Title = "Samples at temperature 0.8"; Caption = "Three passages from the prompt ROMEO:"
                               Samples = [ "ROMEO:\nWhat <light> through\n  yonder window & breaks?"; "second" ] } ]
@@ -142,7 +143,7 @@ let tests =
                   EpochsTrained = 5; EpochsPlanned = 16; Steps = 501L; Seconds = 64.5; TimeNote = ""
                   Headline = [ "test MSE per pixel", "0.0312", "mean over the test images" ] }
             let content =
-                { Title = "t"; ModelId = "ae"; Summary = ""; Run = Some run; History = stopped; ImageSeries = []; Charts = []
+                { Title = "t"; ModelId = "ae"; Summary = ""; Run = Some run; History = stopped; EpochTest = None; ImageSeries = []; Charts = []
                   TextSeries = []; Texts = []; Tables = []; Metrics = []; Config = []; Environment = [] }
             let html = RunReport.render content
             let start = html.IndexOf("<header", StringComparison.Ordinal)

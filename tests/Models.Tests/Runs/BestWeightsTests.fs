@@ -34,6 +34,7 @@ let private counterModel () : RunModel =
       Evaluate = fun _ _ -> [ "weight", weight (), "the counter's weight: steps its weights have trained" ]
       Reconstruct = None; Encode = None; Decode = None; Sample = None; Classify = None
       Extras = RunModel.noExtras
+      EpochTest = None
       Training =
         ShuffledImages
           { Validation =

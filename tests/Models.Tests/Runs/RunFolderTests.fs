@@ -30,7 +30,7 @@ let private modelSettings = [ "loss", "mse"; "optimizer", "adam:lr=0.001,beta1=0
 let private settings folder =
     { RunSettings.defaults "ae-linear" with
         ModelSettings = modelSettings; Dataset = "fashion-mnist"; Epochs = 3; BatchSize = 16; Seed = 7L
-        CheckpointEverySteps = 5; KeepCheckpoints = 4; PictureCount = 8; RunFolder = Some folder }
+        CheckpointEverySteps = 5; KeepCheckpoints = 4; PictureCount = 8; EpochTestImages = 0; RunFolder = Some folder }
 
 [<Tests>]
 let tests =
@@ -58,6 +58,19 @@ let tests =
             let expected = (savedRunJson "zero-one").Replace("\"pictureCount\": 8\n}", "\"pictureCount\": 8,\n  \"tensorboard\": true\n}")
             Expect.equal (File.ReadAllText(RunFolder.settingsPath folder)) expected "one more key"
             Expect.equal (RunFolder.readSettings folder) logged "read back"
+        }
+
+        test "per-epoch test images are stored as \"epochTestImages\" after the picture count and read back; a run.json without them has none" {
+            let folder = TestData.tempFolder "run-folder"
+            let entry = Catalog.find "ae-linear"
+            let measured = { settings folder with Normalization = Some "zero-one"; EpochTestImages = 500 }
+            RunFolder.writeSettings folder entry measured modelSettings
+            let expected = (savedRunJson "zero-one").Replace("\"pictureCount\": 8\n}", "\"pictureCount\": 8,\n  \"epochTestImages\": 500\n}")
+            Expect.equal (File.ReadAllText(RunFolder.settingsPath folder)) expected "one more key"
+            Expect.equal (RunFolder.readSettings folder) measured "read back"
+            File.WriteAllText(Path.Combine(folder, "run.json"), savedRunJson "zero-one")
+            Expect.equal (RunFolder.readSettings folder).EpochTestImages 0 "none in earlier runs, as they were trained"
+            Expect.equal (RunSettings.defaults "ae-linear").EpochTestImages RunSettings.defaultEpochTestImages "new runs measure them by default"
         }
 
         test "a step budget round-trips through run.json, and a run.json without one has none" {

@@ -35,6 +35,23 @@ let tests =
             Expect.equal r.Position { Epoch = 3; StepInEpoch = 0; Step = 8L } "position after the last epoch"
         }
 
+        test "per-epoch test terms join each epoch's record as \"test <name>\", measured in evaluation mode without gradients and outside the epoch's time" {
+            let data = TestData.bars 100 1L
+            let trainer = Autoencoder.trainer (smallAe ())
+            let seen = ResizeArray<bool * bool>()
+            let measure () =
+                seen.Add((trainer.Modules |> List.forall (fun (_, m) -> not m.training)), torch.is_grad_enabled ())
+                Thread.Sleep 300
+                Map [ "MSE per pixel", float seen.Count ]
+            let o = { options with Validate = Some (fun () -> Map [ "loss", 1.0 ]); Test = Some measure }
+            let r = Loop.fit o Loop.noHooks CancellationToken.None trainer data (Loop.start, History.empty)
+            Expect.equal [ for e in r.History.Epochs -> e.Terms.TryFind "test MSE per pixel" ] [ Some 1.0; Some 2.0 ] "measured after each epoch, prefixed"
+            Expect.equal [ for e in r.History.Epochs -> e.Terms.TryFind "val loss" ] [ Some 1.0; Some 1.0 ] "validation keeps its own prefix"
+            Expect.equal (List.ofSeq seen) [ true, false; true, false ] "evaluation mode, no gradients"
+            Expect.all r.History.Epochs (fun e -> e.Seconds < 0.3) "its 0.3 s are not the epoch's time"
+            Expect.isTrue (trainer.Modules |> List.forall (fun (_, m) -> m.training)) "training mode again afterwards"
+        }
+
         test "a step budget stops the run after that many steps, at an epoch's end too, and progress counts it" {
             let data = TestData.bars 100 1L
             let trainer = Autoencoder.trainer (smallAe ())
