@@ -78,6 +78,8 @@ public sealed class BuilderValidationTests
         Assert.Equal("BatchSize", e.ParamName);
         e = await Assert.ThrowsAsync<ArgumentException>(() => model.FitAsync(data, new TrainingOptions { CheckpointInterval = TimeSpan.FromMinutes(-1) }));
         Assert.Equal("CheckpointInterval", e.ParamName);
+        e = await Assert.ThrowsAsync<ArgumentException>(() => model.FitAsync(data, new TrainingOptions { EpochTestImages = -1 }));
+        Assert.Equal("EpochTestImages", e.ParamName);
     }
 
     [Fact]

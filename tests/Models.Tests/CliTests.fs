@@ -95,6 +95,8 @@ let tests =
               [ "train"; "ae-linear"; "--epochs"; "0" ], "epochs: expected at least 1"
               [ "train"; "ae-linear"; "--steps"; "0" ], "--steps expects a positive number of steps, but got 0"
               [ "train"; "ae-linear"; "--epochs"; "2"; "--steps"; "5" ], "--epochs and --steps both say how long to train: give one"
+              [ "train"; "ae-linear"; "--epoch-test"; "-1" ], "epochTestImages: expected 0 (none) or a number of test images"
+              [ "train"; "--resume"; "nowhere"; "--epoch-test"; "5" ], "--epoch-test: a resumed run keeps the per-epoch test metrics it started with"
               [ "train"; "char-lstm"; "--dataset"; "mnist" ], "dataset: expected a text corpus"
               [ "train"; "ae-linear"; "--corpus"; "tiny-shakespeare" ], "dataset: expected a data set of images"
               [ "train"; "ae-linear"; "--text"; "book.txt" ], "text: expected no text file"
