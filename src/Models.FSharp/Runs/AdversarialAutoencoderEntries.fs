@@ -205,7 +205,7 @@ module AdversarialAutoencoderEntries =
                     else Some { Fraction = c.Validation; Measure = phaseTerms m; EarlyStopping = None }
                   Inputs = if c.LabelledFraction < 1.0 then Some (Aae.hideLabels c) else None }
           EpochTest =
-            let frechet = GanEntries.epochFrechetDistance (fun x -> x * 2.0f - 1.0f) (fun g n -> Aae.sampleWith g m n)
+            let frechet = GanEntries.epochFrechetDistance GanEntries.featureSource (fun x -> x * 2.0f - 1.0f) (fun g n -> Aae.sampleWith g m n)
             Some (fun part ->
                 let prior = frechet part |> Map.toList |> List.map (fun (_, v) -> "Frechet distance of prior samples", v)
                 Map.ofList (("MSE per pixel", (phaseTerms m part).["mse"]) :: prior))

@@ -50,10 +50,10 @@ module GanEntries =
 
     /// The per-epoch Frechet distance of a generative model (`RunModel.EpochTest`): as many images as the test part
     /// has, drawn by `sample` from a generator seeded with `qualitySeed` (the same noise every epoch), against the test
-    /// part's images, with the feature network `featureSource` chooses; `rescale` maps both into [-1, 1], the
-    /// networks' range. The network and the test part's statistics are computed at the first epoch and kept. No term
-    /// when there is no feature network (the end-of-run metric says why) or fewer than 2 images.
-    let epochFrechetDistance (rescale: Tensor -> Tensor) (sample: torch.Generator -> int -> Tensor) : Split -> Map<string, float> =
+    /// part's images, with the feature network `source` chooses (`featureSource` in a run); `rescale` maps both into
+    /// [-1, 1], the networks' range. The network and the test part's statistics are computed at the first epoch and
+    /// kept. No term when there is no feature network (the end-of-run metric says why) or fewer than 2 images.
+    let epochFrechetDistance (source: FeatureSource) (rescale: Tensor -> Tensor) (sample: torch.Generator -> int -> Tensor) : Split -> Map<string, float> =
         let mutable reference : (Split * Result<FeatureNetwork * (Tensor -> Tensor) * FeatureStatistics, string>) option = None
         fun part ->
             let prepared =
@@ -63,11 +63,15 @@ module GanEntries =
                     let r =
                         if part.Count < 2L then Error "fewer than 2 test images"
                         else
-                            featureSource part
+                            source part
                             |> Result.map (fun (net, _, prepare) ->
                                 // Quality's batches run in a dispose scope, which frees the rescaled copy.
                                 let toNetwork (x: Tensor) = prepare (rescale x)
-                                net, toNetwork, Quality.featureStatisticsOf net toNetwork part.Images)
+                                let statistics = Quality.featureStatisticsOf net toNetwork part.Images
+                                // Kept for the whole run: out of the dispose scope the loop measures each epoch in.
+                                statistics.Mean.DetachFromDisposeScope() |> ignore
+                                statistics.Covariance.DetachFromDisposeScope() |> ignore
+                                net, toNetwork, statistics)
                     reference <- Some (part, r)
                     r
             match prepared with
@@ -126,7 +130,7 @@ module GanEntries =
                   Classify = None
                   Generate = None
                   Training = RunModel.plainTraining
-                  EpochTest = Some (epochFrechetDistance (fun x -> x) (fun g n -> Gan.sampleWith g m n))
+                  EpochTest = Some (epochFrechetDistance featureSource (fun x -> x) (fun g n -> Gan.sampleWith g m n))
                   Extras =
                     fun work -> RunModel.onImages (fun test _ ->
                         use g = new torch.Generator(qualitySeed)

@@ -21,9 +21,43 @@ let private vaeSettings (folder: string) (epochTestImages: int) =
 let private run (s: RunSettings) (data: RunData) =
     Experiment.fitModel s (Experiment.buildModel s) data quiet CancellationToken.None
 
+/// A tiny feature network: a fixed random linear map of the pixels to 6 features.
+let private tinyNetwork () : FeatureNetwork =
+    use g = new torch.Generator(17UL)
+    let w = torch.randn([| 784L; 6L |], generator = g)
+    { Description = "tiny random test network"; Classes = [ "a"; "b"; "c" ]
+      Features = fun x -> x.flatten(1L).matmul(w)
+      Probabilities = fun x -> x.flatten(1L).matmul(w).narrow(1L, 0L, 3L).softmax(1L) }
+
 [<Tests>]
 let tests =
     testList "Runs.EpochTest" [
+        test "a per-epoch Frechet distance draws as many images as the test part from the same noise each epoch, and keeps its reference across the loop's dispose scopes" {
+            use part = TestData.bars 200 2L
+            let net = tinyNetwork ()
+            let mutable chosen = 0
+            let source : FeatureSource = fun _ -> chosen <- chosen + 1; Ok (net, "bars", fun x -> x)
+            let drawn = ResizeArray<int>()
+            let sample (g: torch.Generator) (n: int) = drawn.Add n; torch.rand([| int64 n; 1L; 28L; 28L |], generator = g)
+            let rescale (x: Tensor) = x * 2.0f - 1.0f
+            let measure = GanEntries.epochFrechetDistance source rescale sample
+            // The loop measures each epoch inside a dispose scope of its own.
+            let epoch () = (use _ = torch.NewDisposeScope() in measure part)
+            let first = epoch ()
+            let second = epoch ()
+            Expect.equal chosen 1 "the network is chosen once"
+            Expect.equal (List.ofSeq drawn) [ 200; 200 ] "as many generated images as test images, each epoch"
+            Expect.equal second first "the same noise each epoch: an unchanged generator scores the same"
+            let expected =
+                use g = new torch.Generator(GanEntries.qualitySeed)
+                use generated = torch.rand([| 200L; 1L; 28L; 28L |], generator = g)
+                use _ = torch.no_grad()
+                Quality.frechetDistanceOf (net.Features (rescale generated)) (net.Features (rescale part.Images))
+            Expect.floatClose Accuracy.medium first.["Frechet distance"] expected "the distance between the generated and the test part's features"
+            let missing : FeatureSource = fun _ -> Error "no feature classifier saved yet"
+            Expect.isEmpty (GanEntries.epochFrechetDistance missing rescale sample part) "no network: no term (the end-of-run metric says why)"
+        }
+
         test "a VAE run records the test MSE and negative ELBO of the first N test images after every epoch, and its report marks the end-of-run values" {
             let folder = TestData.tempFolder "epoch-test"
             try
