@@ -1,3 +1,4 @@
+using Microsoft.FSharp.Collections;
 using System.Collections.Immutable;
 
 namespace Generative.CSharp;
@@ -49,6 +50,19 @@ public abstract record GanBuilder<TSelf> where TSelf : GanBuilder<TSelf>
     /// <summary>Probability of flipping each real image horizontally (the preset's unless set).</summary>
     public double FlipProbability => Config.FlipProbability;
 
+    /// <summary>Decay of the moving average of the generator's weights that sampling and evaluation use (0: off, the preset's unless set).</summary>
+    public double EmaDecay => Config.EmaDecay;
+
+    /// <summary>Whether the discriminator's layers are spectrally normalised (off unless set).</summary>
+    public bool SpectralNorm => Config.SpectralNorm;
+
+    /// <summary>Weight γ of the R1 penalty on real images (0: off, unless set).</summary>
+    public double R1Weight => Config.R1Weight;
+
+    /// <summary>The differentiable augmentations of real and fake images before the discriminator (none unless set).</summary>
+    public IReadOnlyList<GanAugmentation> Augmentations =>
+        [.. Config.Augmentations.Select(a => a.IsTranslation ? GanAugmentation.Translation : GanAugmentation.Cutout)];
+
     /// <summary>A copy with another noise size (checked by Build()).</summary>
     public TSelf WithLatentSize(int latentSize) => Edit(c => Copy(c, latentSize: latentSize));
 
@@ -89,6 +103,38 @@ public abstract record GanBuilder<TSelf> where TSelf : GanBuilder<TSelf>
     /// <summary>A copy that flips real images horizontally with this probability (0 turns it off; checked by Build()).</summary>
     public TSelf WithRandomFlip(double probability) => Edit(c => Copy(c, flipProbability: probability));
 
+    /// <summary>
+    /// A copy whose sampling and evaluation use an exponential moving average of the generator's weights with this
+    /// decay, e.g. 0.999 (<c>--set ema=0.999</c>; 0 turns it off; checked by Build(): ParamName "ema"). Beyond the sources.
+    /// </summary>
+    public TSelf WithEma(double decay) => Edit(c => Copy(c, emaDecay: decay));
+
+    /// <summary>A copy with spectral normalisation of the discriminator's layers (<c>--set spectral-norm=true</c>). Beyond the sources.</summary>
+    public TSelf WithSpectralNorm(bool enabled = true) => Edit(c => Copy(c, spectralNorm: enabled));
+
+    /// <summary>
+    /// A copy that adds the R1 penalty γ/2·E‖∇D(x)‖² on real images to the discriminator's loss (<c>--set r1=γ</c>; 0
+    /// turns it off; checked by Build(): ParamName "r1"). Beyond the sources.
+    /// </summary>
+    public TSelf WithR1Penalty(double weight) => Edit(c => Copy(c, r1Weight: weight));
+
+    /// <summary>
+    /// A copy that applies these differentiable augmentations, in order, to real and fake images before the
+    /// discriminator (<c>--set augment=translation,cutout</c>; none turns it off). Beyond the sources.
+    /// </summary>
+    /// <exception cref="ArgumentException">An augmentation is not a <see cref="GanAugmentation"/>; ParamName is "augment".</exception>
+    public TSelf WithDiffAugment(params GanAugmentation[] augmentations)
+    {
+        ArgumentNullException.ThrowIfNull(augmentations);
+        var core = augmentations.Select(a => a switch
+        {
+            GanAugmentation.Translation => Generative.GanAugmentation.Translation,
+            GanAugmentation.Cutout => Generative.GanAugmentation.Cutout,
+            _ => throw new ArgumentException($"augment: expected Translation or Cutout but got {a}.", "augment"),
+        }).ToArray();
+        return Edit(c => Copy(c, augmentations: ListModule.OfSeq(core)));
+    }
+
     /// <summary>Validates the config and creates the GAN, its weights seeded by the context.</summary>
     /// <exception cref="ArgumentException">A value out of range, or a loss the discriminator cannot use; ParamName is the
     /// setting key, as <c>--set</c> and run.json name it (e.g. "latent-size", "d-steps", "flip", "loss").</exception>
@@ -104,8 +150,11 @@ public abstract record GanBuilder<TSelf> where TSelf : GanBuilder<TSelf>
     // F# records are immutable: a copy with the given fields replaced, the others kept.
     private static GanConfig Copy(GanConfig c, int? latentSize = null, Generative.LatentNoise? noise = null, Generative.GanLoss? loss = null,
                                   int? discriminatorSteps = null, OptimizerSpec? generatorOptimizer = null,
-                                  OptimizerSpec? discriminatorOptimizer = null, double? flipProbability = null) =>
+                                  OptimizerSpec? discriminatorOptimizer = null, double? flipProbability = null,
+                                  double? emaDecay = null, bool? spectralNorm = null, double? r1Weight = null,
+                                  FSharpList<Generative.GanAugmentation>? augmentations = null) =>
         new(c.Architecture, latentSize ?? c.LatentSize, noise ?? c.Noise, c.HiddenWidth, c.Dropout, loss ?? c.Loss,
             c.DiscriminatorLossScale, discriminatorSteps ?? c.DiscriminatorSteps, generatorOptimizer ?? c.GeneratorOptimizer,
-            discriminatorOptimizer ?? c.DiscriminatorOptimizer, flipProbability ?? c.FlipProbability);
+            discriminatorOptimizer ?? c.DiscriminatorOptimizer, flipProbability ?? c.FlipProbability,
+            emaDecay ?? c.EmaDecay, spectralNorm ?? c.SpectralNorm, r1Weight ?? c.R1Weight, augmentations ?? c.Augmentations);
 }

@@ -24,6 +24,16 @@ type GanArchitecture =
     /// DCGAN-B (Keras cookbook): tanh conv D with a sigmoid; G dense-BN, upsampling and 'same' convolutions.
     | DcganB
 
+/// A differentiable augmentation applied alike to real and generated images before the discriminator sees them, in
+/// its step and in the generator's, so D never sees an image that G could not have been trained to match (Zhao et
+/// al., 2020, "Differentiable Augmentation for Data-Efficient GAN Training", the policies of their DiffAugment code).
+[<RequireQualifiedAccess>]
+type GanAugmentation =
+    /// Shifts each image by a random whole number of pixels, up to 1/8 of its size each way, filling with zeros.
+    | Translation
+    /// Zeroes a square of half the image's size at a random position in each image.
+    | Cutout
+
 /// A GAN: networks, noise, objective, schedule and optimisers.
 type GanConfig =
     { Architecture: GanArchitecture
@@ -43,7 +53,17 @@ type GanConfig =
       GeneratorOptimizer: OptimizerSpec
       DiscriminatorOptimizer: OptimizerSpec
       /// Probability of flipping each real image horizontally before the discriminator sees it (0: off).
-      FlipProbability: float }
+      FlipProbability: float
+      // The techniques beyond the sources below are off in every faithful preset.
+      /// Decay of an exponential moving average of the generator's weights, which sampling and evaluation then use
+      /// (Yazıcı et al., 2019; Karras et al., 2018), e.g. 0.999; 0: off, the raw generator.
+      EmaDecay: float
+      /// Spectral normalisation of the discriminator's linear and convolutional layers (Miyato et al., 2018).
+      SpectralNorm: bool
+      /// Weight γ of the R1 penalty γ/2·E‖∇D(x)‖² on real images added to D's loss (Mescheder et al., 2018); 0: off.
+      R1Weight: float
+      /// Differentiable augmentations of real and generated images before D, applied in this order; []: none.
+      Augmentations: GanAugmentation list }
 
 /// A created GAN: its two registered networks, the fixed noise batch pictures are drawn from, and its config.
 type Gan =
@@ -64,7 +84,8 @@ module Gan =
     let mlpA =
         { Architecture = MlpA; LatentSize = 64; Noise = Normal; HiddenWidth = 256; Dropout = 0.0
           Loss = GanLoss.nonSaturating; DiscriminatorLossScale = 0.5; DiscriminatorSteps = 1
-          GeneratorOptimizer = Optim.adam 3e-4; DiscriminatorOptimizer = Optim.adam 3e-4; FlipProbability = 0.5 }
+          GeneratorOptimizer = Optim.adam 3e-4; DiscriminatorOptimizer = Optim.adam 3e-4; FlipProbability = 0.5
+          EmaDecay = 0.0; SpectralNorm = false; R1Weight = 0.0; Augmentations = [] }
 
     /// GAN-MLP-B (article 2): z 20, one hidden layer of 256 in G and D, dropout 0.3 in D, BCE summed over real and
     /// fake, non-saturating G. The source says only "Adam": lr 2e-4 with beta1 0.5 (Radford et al., 2016) is used.
@@ -110,6 +131,10 @@ module Gan =
         if c.DiscriminatorSteps < 1 then Errors.invalidArg "d-steps" "at least 1" c.DiscriminatorSteps
         if not (c.FlipProbability >= 0.0 && c.FlipProbability <= 1.0) then
             Errors.invalidArg "flip" "a probability in [0, 1]" c.FlipProbability
+        if not (c.EmaDecay >= 0.0 && c.EmaDecay < 1.0) then Errors.invalidArg "ema" "a decay in [0, 1) (0: off), e.g. 0.999" c.EmaDecay
+        if not (c.R1Weight >= 0.0) || Double.IsInfinity c.R1Weight then Errors.invalidArg "r1" "a finite weight >= 0 (0: off)" c.R1Weight
+        if List.length (List.distinct c.Augmentations) <> List.length c.Augmentations then
+            Errors.invalidArg "augment" "each augmentation once" (c.Augmentations |> List.map string |> String.concat ",")
         GanLoss.validateFor (discriminatorOutput c.Architecture) c.Loss
         Optim.validate c.GeneratorOptimizer
         Optim.validate c.DiscriminatorOptimizer
@@ -329,6 +354,24 @@ module Gan =
         | "uniform" -> Uniform
         | other -> Errors.invalidArg "noise" "normal or uniform (in [-1,1])" other
 
+    /// "none" | "translation" | "cutout" | "translation,cutout" (in the order applied).
+    let augmentationsName (augmentations: GanAugmentation list) =
+        match augmentations with
+        | [] -> "none"
+        | xs -> xs |> List.map (function GanAugmentation.Translation -> "translation" | GanAugmentation.Cutout -> "cutout") |> String.concat ","
+
+    /// Inverse of `augmentationsName` ("+" also separates).
+    let parseAugmentations (text: string) : GanAugmentation list =
+        match text.Trim().ToLowerInvariant() with
+        | "" | "none" | "off" -> []
+        | t ->
+            t.Split([| ','; '+' |], StringSplitOptions.RemoveEmptyEntries ||| StringSplitOptions.TrimEntries)
+            |> Array.map (function
+                | "translation" -> GanAugmentation.Translation
+                | "cutout" -> GanAugmentation.Cutout
+                | other -> Errors.invalidArg "augment" "none, or translation and/or cutout separated by commas" other)
+            |> List.ofArray
+
     /// The settings every GAN has, declared once: `--set`, run.json and model files use them.
     let settings : Setting<GanConfig> list =
         [ Setting.int "latent-size" "size of the noise z" (fun c -> c.LatentSize) (fun v c -> { c with LatentSize = v })
@@ -341,7 +384,15 @@ module Gan =
           Optim.setting "g-optimizer" "the generator's optimiser" (fun c -> c.GeneratorOptimizer) (fun v c -> { c with GeneratorOptimizer = v })
           Optim.setting "d-optimizer" "the discriminator's optimiser" (fun c -> c.DiscriminatorOptimizer) (fun v c -> { c with DiscriminatorOptimizer = v })
           Setting.float "flip" "probability of flipping each real image horizontally (0: off)"
-              (fun c -> c.FlipProbability) (fun v c -> { c with FlipProbability = v }) ]
+              (fun c -> c.FlipProbability) (fun v c -> { c with FlipProbability = v })
+          Setting.float "ema" "decay of a moving average of G's weights that sampling and evaluation use, e.g. 0.999 (0: off, the raw G; beyond the sources)"
+              (fun c -> c.EmaDecay) (fun v c -> { c with EmaDecay = v })
+          Setting.bool "spectral-norm" "spectral normalisation of D's linear and convolutional layers (beyond the sources)"
+              (fun c -> c.SpectralNorm) (fun v c -> { c with SpectralNorm = v })
+          Setting.float "r1" "weight γ of the R1 penalty γ/2·E‖∇D(x)‖² on real images (0: off; beyond the sources)"
+              (fun c -> c.R1Weight) (fun v c -> { c with R1Weight = v })
+          Setting.create "augment" "differentiable augmentation of real and fake images before D: none, translation, cutout or translation,cutout (beyond the sources)"
+              augmentationsName parseAugmentations (fun c -> c.Augmentations) (fun v c -> { c with Augmentations = v }) ]
 
     /// GAN-MLP-B's extra settings (the other architectures ignore them).
     let hiddenSettings : Setting<GanConfig> list =
