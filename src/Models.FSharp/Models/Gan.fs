@@ -252,13 +252,28 @@ module Gan =
 
     // ---- loss ----------------------------------------------------------------------------------------------
 
+    /// What the discriminator sees of a batch: the config's differentiable augmentations applied in order, each
+    /// drawing from libtorch's global generator (a new tensor even without any, so callers may dispose it).
+    let seenByDiscriminator (c: GanConfig) (images: Tensor) : Tensor =
+        let apply (x: Tensor) (a: GanAugmentation) =
+            match a with
+            | GanAugmentation.Translation -> DiffAugment.translation GlobalGenerator x
+            | GanAugmentation.Cutout -> DiffAugment.cutout GlobalGenerator x
+        match c.Augmentations with
+        | [] -> images.alias()
+        | first :: rest ->
+            rest |> List.fold (fun (x: Tensor) a -> (use previous = x in apply previous a)) (apply images first)
+
     /// The discriminator's named loss terms on a real batch and a fake batch (the fakes are detached here, so no
-    /// gradient reaches the generator): "d_loss" (scaled loss plus penalty), "d_real" = mean D(x),
-    /// "d_fake" = mean D(G(z)) (D's raw outputs: probabilities or scores), and "d_penalty" when the loss has one.
+    /// gradient reaches the generator), both as D sees them (`seenByDiscriminator`): "d_loss" (scaled loss plus
+    /// penalty), "d_real" = mean D(x), "d_fake" = mean D(G(z)) (D's raw outputs: probabilities or scores), and
+    /// "d_penalty" when the loss has one.
     let discriminatorLoss (m: Gan) (real: Tensor) (fake: Tensor) : Map<string, Tensor> =
         let c = m.Config
         let output = discriminatorOutput c.Architecture
-        use detached = fake.detach()
+        use seenFake = fake.detach()
+        use real = seenByDiscriminator c real
+        use detached = seenByDiscriminator c seenFake
         let dReal = discriminate m real
         let dFake = discriminate m detached
         use raw = c.Loss.Discriminator output dReal dFake
@@ -270,10 +285,12 @@ module Gan =
             let p = penalty (discriminate m) real detached
             Map(("d_loss", scaled + p) :: ("d_penalty", p) :: terms)
 
-    /// The generator's named loss term "g_loss" on fakes that still carry the generator's graph.
+    /// The generator's named loss term "g_loss" on fakes that still carry the generator's graph, as D sees them
+    /// (`seenByDiscriminator`: the augmentations are differentiable, so the gradient reaches G through them).
     let generatorLoss (m: Gan) (fake: Tensor) : Map<string, Tensor> =
         let output = discriminatorOutput m.Config.Architecture
-        use d = discriminate m fake
+        use seen = seenByDiscriminator m.Config fake
+        use d = discriminate m seen
         Map [ "g_loss", m.Config.Loss.Generator output d ]
 
     // ---- step ----------------------------------------------------------------------------------------------
