@@ -56,6 +56,15 @@ let tests =
             Expect.isTrue (obj.ReferenceEquals(Gan.samplingNetwork m, m.Generator)) "sampling uses G"
         }
 
+        test "the decay is read from --set ema and must be in [0, 1), naming ema" {
+            let c = SettingsTable.read Gan.settings Gan.mlpA [ "ema", "0.999" ]
+            Expect.equal c.EmaDecay 0.999 "--set ema=0.999"
+            Expect.contains (SettingsTable.print Gan.settings c) ("ema", "0.999") "printed back"
+            for bad in [ 1.0; -0.1; nan; 1.5 ] do
+                let e = TestData.raises<ArgumentException> (fun () -> Gan.validate { Gan.mlpA with EmaDecay = bad })
+                Expect.equal e.ParamName "ema" (sprintf "decay %g" bad)
+        }
+
         test "the moving average starts as a copy of G, frozen, and turning it on changes nothing else the seed determines" {
             Device.seed 2L
             let plain = Gan.create (tiny 0.0)
