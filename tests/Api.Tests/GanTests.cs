@@ -116,6 +116,43 @@ public sealed class GanTrainingTests
     }
 
     [Fact]
+    public async Task WithEma_trains_and_samples_with_the_moving_average_of_the_generator()
+    {
+        var data = _ctx.Data.FromIdxFolder(TinyData.Create(64, 16), ImageNormalization.MinusOneToOne);
+        var builder = _ctx.Gans.Mlp().WithEma(0.999);
+        Assert.Equal(0.999, builder.EmaDecay);
+        using var model = builder.Build();
+        Assert.Contains(("ema", "0.999"), model.Settings);
+        var root = RunsRoot();
+        try
+        {
+            var run = await model.FitAsync(data, new TrainingOptions { Epochs = 1, BatchSize = 32, RunsRoot = root, EpochTestImages = 0 });
+            Assert.Single(run.Epochs);
+            var modules = model.Model.Trainer.Modules.ToDictionary(m => m.Item1, m => (torch.nn.Module<torch.Tensor, torch.Tensor>)m.Item2);
+            Assert.Equal(["generator", "discriminator", "generator-ema"], model.Model.Trainer.Modules.Select(m => m.Item1));
+            using var z = torch.randn(3, 64);
+            using var images = model.Generate(z);
+            using var _ = torch.no_grad();
+            using var byAverage = modules["generator-ema"].call(z);
+            using var byGenerator = modules["generator"].call(z);
+            Assert.True(images.Equals(byAverage), "Generate draws with the moving average");
+            Assert.False(torch.allclose(byAverage, byGenerator), "which is not the trained generator after two steps");
+        }
+        finally
+        {
+            if (Directory.Exists(root)) Directory.Delete(root, true);
+        }
+    }
+
+    [Fact]
+    public void WithEma_rejects_a_decay_of_1_at_Build_naming_ema()
+    {
+        var builder = _ctx.Gans.Mlp().WithEma(1.0);
+        Assert.Equal("ema", Assert.Throws<ArgumentException>(() => builder.Build()).ParamName);
+        Assert.Equal("ema", Assert.Throws<ArgumentException>(() => _ctx.Gans.Dcgan().WithEma(-0.5).Build()).ParamName);
+    }
+
+    [Fact]
     public void Load_rejects_a_model_that_is_not_a_gan()
     {
         using var ae = _ctx.Autoencoders.Linear().WithHiddenSize(8).Build();

@@ -65,11 +65,17 @@ type GanConfig =
       /// Differentiable augmentations of real and generated images before D, applied in this order; []: none.
       Augmentations: GanAugmentation list }
 
-/// A created GAN: its two registered networks, the fixed noise batch pictures are drawn from, and its config.
+/// A created GAN: its two registered networks, the moving average of the generator when the config asks for one,
+/// the fixed noise batch pictures are drawn from, and its config.
 type Gan =
     { Config: GanConfig
+      /// The generator the optimiser trains.
       Generator: Net
       Discriminator: Net
+      /// The exponential moving average of the generator's weights (`GanConfig.EmaDecay` > 0), which sampling and
+      /// evaluation use instead of `Generator`; None when the decay is 0. It has the generator's architecture, is
+      /// never trained by an optimiser (its parameters do not require gradients) and follows G through `Gan.updateEma`.
+      Ema: Net option
       /// 64 noise vectors drawn once at creation: the same faces every epoch, so progress can be watched.
       FixedNoise: Tensor }
 
@@ -78,6 +84,10 @@ type Gan =
 module Gan =
     /// Number of fixed-noise samples drawn in the per-epoch grid.
     let fixedNoiseCount = 64
+
+    /// The trainer's name of the generator's moving average, so checkpoints and model files save it as
+    /// `generator-ema.<entry>`.
+    let emaModuleName = "generator-ema"
 
     /// GAN-MLP-A (tutorial 1): z 64 ~ N(0,I), BCE with the non-saturating G, D loss (real+fake)/2, Adam 3e-4 for
     /// both, random horizontal flip of the real images.
@@ -205,50 +215,84 @@ module Gan =
     /// Draws `count` noise vectors [count, LatentSize] from the config's distribution (global generator).
     let noise (c: GanConfig) (device: torch.Device) (count: int64) : Tensor = noiseWith null c device count
 
-    /// Creates generator, discriminator and the fixed noise batch (from libtorch's global generator: seed it first).
+    /// A copy of the generator `g` of config `c` for the moving average: the same architecture holding the same
+    /// parameters and buffers, with gradients off. Building it initialises weights from libtorch's global generator,
+    /// whose state is put back afterwards, so turning the average on changes nothing else a seed determines (G, D and
+    /// the fixed noise stay those of the same run without it, and the training that follows draws the same numbers).
+    let private emaOf (c: GanConfig) (g: Net) : Net =
+        let ema =
+            use state = torch.random.get_rng_state()
+            try generatorOf c
+            finally torch.random.set_rng_state state
+        use _ = torch.no_grad()
+        let source = g.state_dict()
+        for KeyValue (name, target) in ema.state_dict() do
+            target.copy_(source.[name]) |> ignore
+        for p in ema.parameters() do p.requires_grad <- false
+        ema
+
+    /// Creates generator, discriminator, the generator's moving average when `EmaDecay` > 0 (a copy of G) and the
+    /// fixed noise batch (from libtorch's global generator: seed it first).
     let create (c: GanConfig) : Gan =
         validate c
         let g = generatorOf c
         let d = discriminatorOf c
-        { Config = c; Generator = g; Discriminator = d; FixedNoise = noise c torch.CPU (int64 fixedNoiseCount) }
+        let fixedNoise = noise c torch.CPU (int64 fixedNoiseCount)
+        let ema = if c.EmaDecay > 0.0 then Some (emaOf c g) else None
+        { Config = c; Generator = g; Discriminator = d; Ema = ema; FixedNoise = fixedNoise }
 
     /// The device the networks' parameters are on.
     let device (m: Gan) : torch.Device = Device.ofModule m.Generator
 
-    /// Moves both networks and the fixed noise to a device; do it before `trainer` so the optimisers hold the
-    /// moved parameters.
+    /// Moves the networks (the moving average too) and the fixed noise to a device; do it before `trainer` so the
+    /// optimisers hold the moved parameters.
     let moveTo (dev: torch.Device) (m: Gan) =
         m.Generator.``to``(dev) |> ignore
         m.Discriminator.``to``(dev) |> ignore
+        m.Ema |> Option.iter (fun ema -> ema.``to``(dev) |> ignore)
         { m with FixedNoise = m.FixedNoise.``to``(dev) }
 
     // ---- forward -------------------------------------------------------------------------------------------
 
-    /// Images [N, 1, 28, 28] in [-1, 1] from noise [N, LatentSize].
+    /// Images [N, 1, 28, 28] in [-1, 1] from noise [N, LatentSize] by the trained generator G (what its loss
+    /// sees; sampling uses `generateSamples`).
     let generate (m: Gan) (z: Tensor) : Tensor = m.Generator.forward(z)
+
+    /// The network samples and evaluation draw from: the moving average of G when there is one, else G itself.
+    let samplingNetwork (m: Gan) : Net = defaultArg m.Ema m.Generator
+
+    /// Images [N, 1, 28, 28] in [-1, 1] from noise [N, LatentSize] by `samplingNetwork` (the moving average when
+    /// there is one).
+    let generateSamples (m: Gan) (z: Tensor) : Tensor = (samplingNetwork m).forward(z)
 
     /// D's outputs [N, 1] on images [N, 1, 28, 28]: probabilities or scores, see `discriminatorOutput`.
     let discriminate (m: Gan) (images: Tensor) : Tensor = m.Discriminator.forward(images)
 
-    /// `count` new images from fresh noise, without gradients (the generator's mode is the caller's choice).
+    /// `count` new images from fresh noise by `samplingNetwork`, without gradients (the network's mode is the
+    /// caller's choice).
     let sample (m: Gan) (count: int) : Tensor =
         if count < 1 then Errors.invalidArg "count" "at least 1" count
         use _ = torch.no_grad()
         use z = noise m.Config (device m) (int64 count)
-        generate m z
+        generateSamples m z
 
-    /// `count` new images from noise drawn with an explicit CPU generator (reproducible evaluation samples).
+    /// `count` new images by `samplingNetwork` from noise drawn with an explicit CPU generator (reproducible
+    /// evaluation samples).
     let sampleWith (generator: torch.Generator) (m: Gan) (count: int) : Tensor =
         if count < 1 then Errors.invalidArg "count" "at least 1" count
         use _ = torch.no_grad()
         use z = noiseWith generator m.Config torch.CPU (int64 count)
         use onDevice = z.``to``(device m)
-        generate m onDevice
+        generateSamples m onDevice
 
-    /// The fixed noise batch rendered by the generator, without gradients.
+    /// `sampleWith` from the trained generator G, even when there is a moving average (to compare the two).
+    let sampleRawWith (generator: torch.Generator) (m: Gan) (count: int) : Tensor =
+        sampleWith generator { m with Ema = None } count
+
+    /// The fixed noise batch rendered by `samplingNetwork`, without gradients.
     let fixedSamples (m: Gan) : Tensor =
         use _ = torch.no_grad()
-        generate m m.FixedNoise
+        generateSamples m m.FixedNoise
 
     // ---- loss ----------------------------------------------------------------------------------------------
 
@@ -322,6 +366,29 @@ module Gan =
         finally
             setRequiresGrad m.Discriminator true
 
+    /// Moves the generator's moving average towards G after a generator update: every parameter becomes
+    /// decay · average + (1 - decay) · G's, in place and without gradients, and every buffer (batch norm's running
+    /// statistics and counter) becomes G's, since buffers are not learned and G's describe the current activations.
+    /// Nothing happens without a moving average.
+    let updateEma (m: Gan) =
+        match m.Ema with
+        | None -> ()
+        | Some ema ->
+            use decay = m.Config.EmaDecay.ToScalar()
+            use rest = (1.0 - m.Config.EmaDecay).ToScalar()
+            use _ = torch.no_grad()
+            let pairs (a: seq<struct (string * 'T)>) (b: seq<struct (string * 'T)>) : (Tensor * Tensor) list =
+                Seq.zip a b
+                |> Seq.map (fun (struct (n, t), struct (gn, g)) ->
+                    // Built by the same function as G, so the entries line up; a mismatch would be a bug here.
+                    if n <> gn then invalidOp (sprintf "the moving average's %s does not match the generator's %s" n gn)
+                    (t :> obj :?> Tensor), (g :> obj :?> Tensor))
+                |> List.ofSeq
+            for (average, current) in pairs (ema.named_parameters()) (m.Generator.named_parameters()) do
+                average.mul_(decay).add_(current, alpha = rest) |> ignore
+            for (average, current) in pairs (ema.named_buffers()) (m.Generator.named_buffers()) do
+                average.copy_(current) |> ignore
+
     /// Flips each image of a real batch horizontally with the config's probability (global generator, so a
     /// checkpoint's RNG state covers it).
     let augment (c: GanConfig) (images: Tensor) : Tensor =
@@ -332,14 +399,18 @@ module Gan =
     /// A trainer whose step names what it updates: D on the (augmented) real batch and detached fakes with the
     /// "discriminator" optimiser over D's parameters, then, after every `DiscriminatorSteps`-th D update, G
     /// through the frozen D with the "generator" optimiser over G's parameters. The D and G steps of one trainer
-    /// step share the same fakes G(z) (the PyTorch DCGAN example's pattern), so G runs forward once.
+    /// step share the same fakes G(z) (the PyTorch DCGAN example's pattern), so G runs forward once. Each G update
+    /// is followed by `updateEma`. The moving average, when there is one, is the module "generator-ema", so
+    /// checkpoints and model files hold it (and evaluation mode reaches it); no optimiser holds its parameters.
     let trainer (m: Gan) : Trainer =
         let c = m.Config
         let gOptimizer = Optim.create c.GeneratorOptimizer (m.Generator.parameters())
         let dOptimizer = Optim.create c.DiscriminatorOptimizer (m.Discriminator.parameters())
         // Counts D updates so G trains after every k-th; a resumed run restarts the cycle (harmless for k = 1).
         let mutable discriminatorUpdates = 0
-        { Modules = [ "generator", m.Generator :> torch.nn.Module; "discriminator", m.Discriminator :> torch.nn.Module ]
+        { Modules =
+            [ "generator", m.Generator :> torch.nn.Module; "discriminator", m.Discriminator :> torch.nn.Module ]
+            @ (m.Ema |> Option.map (fun ema -> emaModuleName, ema :> torch.nn.Module) |> Option.toList)
           Optimizers = [ "generator", gOptimizer; "discriminator", dOptimizer ]
           Carried = None
           Step =
@@ -356,6 +427,7 @@ module Gan =
                 discriminatorUpdates <- discriminatorUpdates + 1
                 if trainGenerator then
                     let gTerms = generatorStep m gOptimizer fake
+                    updateEma m
                     Map.fold (fun acc k v -> Map.add k v acc) dTerms gTerms
                 else dTerms }
 

@@ -48,12 +48,15 @@ module GanEntries =
                 | [] ->
                     Error (sprintf "none of the saved feature classifiers (%s) recognises this data set's labels" (String.concat ", " candidates))
 
-    /// The per-epoch Frechet distance of a generative model (`RunModel.EpochTest`): as many images as the test part
-    /// has, drawn by `sample` from a generator seeded with `qualitySeed` (the same noise every epoch), against the test
-    /// part's images, with the feature network `source` chooses (`featureSource` in a run); `rescale` maps both into
-    /// [-1, 1], the networks' range. The network and the test part's statistics are computed at the first epoch and
+    /// The per-epoch Frechet distances of several samplers of a generative model (`RunModel.EpochTest`), each
+    /// named by its term (e.g. "Frechet distance" and "Frechet distance (raw G)"): as many images as the test part
+    /// has, drawn by each sampler from its own generator seeded with `qualitySeed` (the same noise every epoch and
+    /// for every sampler, so they are compared on the same z), against the test part's images, with the feature
+    /// network `source` chooses (`featureSource` in a run); `rescale` maps both into [-1, 1], the networks' range.
+    /// The network and the test part's statistics are computed once, at the first epoch, for all the samplers, and
     /// kept. No term when there is no feature network (the end-of-run metric says why) or fewer than 2 images.
-    let epochFrechetDistance (source: FeatureSource) (rescale: Tensor -> Tensor) (sample: torch.Generator -> int -> Tensor) : Split -> Map<string, float> =
+    let epochFrechetDistances (source: FeatureSource) (rescale: Tensor -> Tensor)
+                              (samplers: (string * (torch.Generator -> int -> Tensor)) list) : Split -> Map<string, float> =
         let mutable reference : (Split * Result<FeatureNetwork * (Tensor -> Tensor) * FeatureStatistics, string>) option = None
         fun part ->
             let prepared =
@@ -77,12 +80,32 @@ module GanEntries =
             match prepared with
             | Error _ -> Map.empty
             | Ok (net, toNetwork, referenceStatistics) ->
-                use g = new torch.Generator(qualitySeed)
-                let generated = Quality.generatedStatisticsOf net toNetwork (sample g) (int part.Count)
-                try Map.ofList [ "Frechet distance", Quality.frechetDistance generated referenceStatistics ]
-                finally
-                    generated.Mean.Dispose()
-                    generated.Covariance.Dispose()
+                samplers
+                |> List.map (fun (name, sample) ->
+                    use g = new torch.Generator(qualitySeed)
+                    let generated = Quality.generatedStatisticsOf net toNetwork (sample g) (int part.Count)
+                    try name, Quality.frechetDistance generated referenceStatistics
+                    finally
+                        generated.Mean.Dispose()
+                        generated.Covariance.Dispose())
+                |> Map.ofList
+
+    /// `epochFrechetDistances` of one sampler, named "Frechet distance".
+    let epochFrechetDistance (source: FeatureSource) (rescale: Tensor -> Tensor) (sample: torch.Generator -> int -> Tensor) : Split -> Map<string, float> =
+        epochFrechetDistances source rescale [ "Frechet distance", sample ]
+
+    /// The per-epoch term of the trained generator's Frechet distance when sampling uses the moving average of its
+    /// weights, beside the average's "Frechet distance" (recorded as "test Frechet distance (raw G)").
+    let rawFrechetDistance = "Frechet distance (raw G)"
+
+    /// The per-epoch test metrics of a GAN: the Frechet distance of its samples (`Gan.sampleWith`, so of the
+    /// moving average when there is one) and, with a moving average, that of the trained generator G beside it
+    /// (`rawFrechetDistance`), on the same noise and reference statistics, so the report shows what averaging gains.
+    let ganEpochTest (source: FeatureSource) (m: Gan) : Split -> Map<string, float> =
+        let samples : torch.Generator -> int -> Tensor = fun g n -> Gan.sampleWith g m n
+        let raw : torch.Generator -> int -> Tensor = fun g n -> Gan.sampleRawWith g m n
+        epochFrechetDistances source id
+            ([ "Frechet distance", samples ] @ (if m.Ema.IsSome then [ rawFrechetDistance, raw ] else []))
 
     /// A GAN model over a preset and its settings table.
     let model id title (preset: GanConfig) (settings: Setting<GanConfig> list) : ModelSpec<GanConfig> =
@@ -125,12 +148,12 @@ module GanEntries =
                         | Error why -> [ "Frechet distance", nan, "not measured: " + why ])
                   Reconstruct = None
                   Encode = None
-                  Decode = Some (Device.runOn device (Gan.generate m))
+                  Decode = Some (Device.runOn device (Gan.generateSamples m))
                   Sample = Some (fun generator n -> Gan.sampleWith generator m n)
                   Classify = None
                   Generate = None
                   Training = RunModel.plainTraining
-                  EpochTest = Some (epochFrechetDistance featureSource (fun x -> x) (fun g n -> Gan.sampleWith g m n))
+                  EpochTest = Some (ganEpochTest featureSource m)
                   Extras =
                     fun work -> RunModel.onImages (fun test _ ->
                         use g = new torch.Generator(qualitySeed)
