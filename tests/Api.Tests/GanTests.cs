@@ -153,6 +153,29 @@ public sealed class GanTrainingTests
     }
 
     [Fact]
+    public async Task WithDiffAugment_trains_and_its_setting_reads_back()
+    {
+        var data = _ctx.Data.FromIdxFolder(TinyData.Create(64, 16), ImageNormalization.MinusOneToOne);
+        var builder = _ctx.Gans.Dcgan().WithDiffAugment(DiffAugmentation.Translation, DiffAugmentation.Cutout);
+        Assert.Equal([DiffAugmentation.Translation, DiffAugmentation.Cutout], builder.Augmentations);
+        using var model = builder.Build();
+        Assert.Contains(("augment", "translation,cutout"), model.Settings);
+        var root = RunsRoot();
+        try
+        {
+            var run = await model.FitAsync(data, new TrainingOptions { Epochs = 1, BatchSize = 32, RunsRoot = root, EpochTestImages = 0 });
+            Assert.Single(run.Epochs);
+        }
+        finally
+        {
+            if (Directory.Exists(root)) Directory.Delete(root, true);
+        }
+        Assert.Empty(_ctx.Gans.Dcgan().WithDiffAugment().Augmentations);
+        Assert.Equal("augment", Assert.Throws<ArgumentException>(() => _ctx.Gans.Dcgan().WithDiffAugment((DiffAugmentation)7)).ParamName);
+        Assert.Equal("augment", Assert.Throws<ArgumentException>(() => _ctx.Gans.Dcgan().WithDiffAugment(DiffAugmentation.Cutout, DiffAugmentation.Cutout).Build()).ParamName);
+    }
+
+    [Fact]
     public void Load_rejects_a_model_that_is_not_a_gan()
     {
         using var ae = _ctx.Autoencoders.Linear().WithHiddenSize(8).Build();

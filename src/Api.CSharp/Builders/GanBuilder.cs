@@ -60,8 +60,8 @@ public abstract record GanBuilder<TSelf> where TSelf : GanBuilder<TSelf>
     public double R1Weight => Config.R1Weight;
 
     /// <summary>The differentiable augmentations of real and fake images before the discriminator (none unless set).</summary>
-    public IReadOnlyList<GanAugmentation> Augmentations =>
-        [.. Config.Augmentations.Select(a => a.IsTranslation ? GanAugmentation.Translation : GanAugmentation.Cutout)];
+    public IReadOnlyList<DiffAugmentation> Augmentations =>
+        [.. Config.Augmentations.Select(a => a.IsTranslation ? DiffAugmentation.Translation : DiffAugmentation.Cutout)];
 
     /// <summary>A copy with another noise size (checked by Build()).</summary>
     public TSelf WithLatentSize(int latentSize) => Edit(c => Copy(c, latentSize: latentSize));
@@ -122,14 +122,14 @@ public abstract record GanBuilder<TSelf> where TSelf : GanBuilder<TSelf>
     /// A copy that applies these differentiable augmentations, in order, to real and fake images before the
     /// discriminator (<c>--set augment=translation,cutout</c>; none turns it off). Beyond the sources.
     /// </summary>
-    /// <exception cref="ArgumentException">An augmentation is not a <see cref="GanAugmentation"/>; ParamName is "augment".</exception>
-    public TSelf WithDiffAugment(params GanAugmentation[] augmentations)
+    /// <exception cref="ArgumentException">An augmentation is not a <see cref="DiffAugmentation"/>; ParamName is "augment".</exception>
+    public TSelf WithDiffAugment(params DiffAugmentation[] augmentations)
     {
         ArgumentNullException.ThrowIfNull(augmentations);
         var core = augmentations.Select(a => a switch
         {
-            GanAugmentation.Translation => Generative.GanAugmentation.Translation,
-            GanAugmentation.Cutout => Generative.GanAugmentation.Cutout,
+            DiffAugmentation.Translation => Generative.GanAugmentation.Translation,
+            DiffAugmentation.Cutout => Generative.GanAugmentation.Cutout,
             _ => throw new ArgumentException($"augment: expected Translation or Cutout but got {a}.", "augment"),
         }).ToArray();
         return Edit(c => Copy(c, augmentations: ListModule.OfSeq(core)));

@@ -5,7 +5,7 @@ namespace Generative.CSharp;
 /// (Zhao et al., 2020, "Differentiable Augmentation for Data-Efficient GAN Training"); see
 /// <see cref="GanBuilder{TSelf}.WithDiffAugment"/>.
 /// </summary>
-public enum GanAugmentation
+public enum DiffAugmentation
 {
     /// <summary>Shifts each image by a random whole number of pixels, up to 1/8 of its size each way, filling with zeros.</summary>
     Translation,
