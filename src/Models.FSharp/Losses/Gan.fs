@@ -146,7 +146,7 @@ module GanLoss =
                 torch.autograd.grad([| scores |], [| x |], [| torch.ones_like(scores) |], retain_graph = true, create_graph = true,
                                     allow_unused = true)
             let g = grads.[0]
-            if isNull g || g.Handle = IntPtr.Zero then torch.zeros([||], dtype = real.dtype, device = real.device).MoveToOuterDisposeScope()
+            if isNull g || g.IsInvalid then torch.zeros([||], dtype = real.dtype, device = real.device).MoveToOuterDisposeScope()
             else
                 let squaredNorms = g.flatten(1L).square().sum([| 1L |])
                 let penalty = squaredNorms.mean() * float32 (weight / 2.0)
