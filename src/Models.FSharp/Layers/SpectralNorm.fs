@@ -33,7 +33,10 @@ type SpectralNormalized internal (weight: Modules.Parameter, bias: Modules.Param
         let columns = weight.numel() / rows
         use u0 = torch.randn([| rows |], dtype = weight.dtype, device = weight.device)
         use v0 = torch.randn([| columns |], dtype = weight.dtype, device = weight.device)
-        torch.nn.functional.normalize(u0, 2.0, 0L, eps), torch.nn.functional.normalize(v0, 2.0, 0L, eps)
+        // Detached from any dispose scope the layer is built in, as TorchSharp does for parameters: the buffers
+        // belong to the layer, not to the scope (a network built inside a step's scope must outlive it).
+        let unit (t: Tensor) = torch.nn.functional.normalize(t, 2.0, 0L, eps).DetachFromDisposeScope()
+        unit u0, unit v0
 
     /// The ε that keeps the power iteration's normalisations away from a division by zero (PyTorch's 1e-12).
     member _.Eps = eps

@@ -166,6 +166,18 @@ let tests =
             Expect.isTrue (ya.Equals yb) "identical outputs after the copy (u and v included)"
         }
 
+        test "a layer made inside a dispose scope keeps its u and v after the scope ends (as parameters do)" {
+            Device.seed 9L
+            let layer =
+                use _ = torch.NewDisposeScope()
+                SpectralNorm.layer (Layers.linear 4 3)
+            use x = torch.randn(2L, 4L)
+            layer.train()
+            use y = layer.forward(x)
+            Expect.equal y.shape [| 2L; 3L |] "the layer still runs"
+            Expect.floatClose Accuracy.high (layer.get_buffer("weight_u").norm().ToDouble()) 1.0 "u is alive and a unit vector"
+        }
+
         test "other layers are refused, and networks that hide layers from the rebuild are refused too" {
             Expect.equal (TestData.raises<ArgumentException> (fun () -> SpectralNorm.layer (Layers.relu ()) |> ignore)).ParamName "layer" "a ReLU"
             Expect.equal (TestData.raises<ArgumentException> (fun () -> SpectralNorm.layer (Conv.convTranspose2d 2 2 3 1 0) |> ignore)).ParamName "layer" "a transposed convolution"
