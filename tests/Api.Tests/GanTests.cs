@@ -93,6 +93,46 @@ public sealed class GanTrainingTests
     }
 
     [Fact]
+    public async Task Spectral_norm_and_R1_build_and_train_a_tiny_epoch()
+    {
+        var dataFolder = TinyData.Create(64, 16);
+        var runs = RunsRoot();
+        try
+        {
+            var data = _ctx.Data.FromIdxFolder(dataFolder, ImageNormalization.MinusOneToOne);
+            using var model = _ctx.Gans.Dcgan().WithSpectralNorm().WithR1Penalty(10).Build();
+            Assert.Contains(("spectral-norm", "true"), model.Settings);
+            Assert.Equal(10.0, double.Parse(model.Settings.Single(s => s.Item1 == "r1").Item2, System.Globalization.CultureInfo.InvariantCulture));
+            var progress = new RecordingProgress<TrainingProgress>();
+            await model.FitAsync(data, new TrainingOptions { Epochs = 1, BatchSize = 32, RunsRoot = runs, EpochTestImages = 0 }, progress);
+            Assert.Equal(2, progress.Items.Count);
+            Assert.All(progress.Items, p =>
+            {
+                Assert.True(p.Metrics.ContainsKey("d_r1"), "the R1 term is reported");
+                Assert.True(p.Metrics["d_r1"] > 0 && double.IsFinite(p.Metrics["d_loss"]), p.Metrics.ToString());
+            });
+            using var images = model.Sample(2);
+            Assert.Equal(new long[] { 2, 1, 28, 28 }, images.shape);
+        }
+        finally
+        {
+            Directory.Delete(dataFolder, true);
+            if (Directory.Exists(runs)) Directory.Delete(runs, true);
+        }
+    }
+
+    [Fact]
+    public void A_negative_R1_weight_is_refused_at_Build_naming_r1()
+    {
+        var builder = _ctx.Gans.Mlp().WithR1Penalty(-1);
+        Assert.Equal(-1.0, builder.R1Weight);
+        Assert.Equal("r1", Assert.Throws<ArgumentException>(() => builder.Build()).ParamName);
+        Assert.Equal("r1", Assert.Throws<ArgumentException>(() => _ctx.Gans.Dcgan().WithR1Penalty(double.PositiveInfinity).Build()).ParamName);
+        Assert.False(_ctx.Gans.Dcgan().SpectralNorm);
+        Assert.False(_ctx.Gans.Dcgan().WithSpectralNorm().WithSpectralNorm(false).SpectralNorm);
+    }
+
+    [Fact]
     public async Task FitAsync_rejects_data_in_the_wrong_normalisation()
     {
         var data = _ctx.Data.FromIdxFolder(TinyData.Create(32, 8));

@@ -125,6 +125,33 @@ module GanLoss =
         let penalty = (norms - 1.0f).square().mean() * float32 weight
         penalty.MoveToOuterDisposeScope()
 
+    /// The R1 penalty (Mescheder et al., 2018, "Which Training Methods for GANs do actually Converge?", eq. 9):
+    /// weight/2 · mean over the real images x of ‖∇ₓD(x)‖₂², with `weight` = γ. It pushes D's gradient on the data
+    /// towards zero, which makes the GAN's dynamics converge locally. D runs once more, on a copy of `real` that
+    /// requires gradients (the caller's batch is left alone), and the gradient comes from torch.autograd.grad with
+    /// create_graph, so the penalty is differentiable in D's parameters. `critic` is taken as it is: the literature
+    /// applies R1 to D's logit, and the GANs whose D ends in a sigmoid get it on that probability instead (its
+    /// gradient is σ'(logit) times the logit's, so it vanishes where D is confident).
+    let r1Penalty (weight: float) (critic: Tensor -> Tensor) (real: Tensor) : Tensor =
+        if not (weight >= 0.0) || Double.IsInfinity weight then Errors.invalidArg "weight" "a finite weight >= 0" weight
+        use _ = torch.NewDisposeScope()
+        let x = real.detach().requires_grad_(true)
+        let scores = critic x
+        // A critic that ignores its input has a zero gradient; autograd has no graph from x to give it.
+        if not scores.requires_grad then torch.zeros([||], dtype = real.dtype, device = real.device).MoveToOuterDisposeScope()
+        else
+            // The gradient of the outputs' sum: each image's output depends on that image only (no batch norm in
+            // the catalog's discriminators), so it holds each image's own gradient.
+            let grads =
+                torch.autograd.grad([| scores |], [| x |], [| torch.ones_like(scores) |], retain_graph = true, create_graph = true,
+                                    allow_unused = true)
+            let g = grads.[0]
+            if isNull g || g.IsInvalid then torch.zeros([||], dtype = real.dtype, device = real.device).MoveToOuterDisposeScope()
+            else
+                let squaredNorms = g.flatten(1L).square().sum([| 1L |])
+                let penalty = squaredNorms.mean() * float32 (weight / 2.0)
+                penalty.MoveToOuterDisposeScope()
+
     /// Wasserstein with gradient penalty (WGAN-GP, Gulrajani et al., 2017): D = mean D(G(z)) - mean D(x)
     /// + 10 · gradient penalty; G = -mean D(G(z)). Needs an unbounded critic (no sigmoid).
     let wassersteinGp : GanLoss =

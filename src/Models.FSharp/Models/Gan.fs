@@ -180,7 +180,7 @@ module Gan =
                   Conv.upsample 2; Conv.conv2dSame 64 1 5; Layers.tanh () ]
             |> Conv.glorotInit
 
-    let private discriminatorOf (c: GanConfig) : Net =
+    let private plainDiscriminatorOf (c: GanConfig) : Net =
         match c.Architecture with
         | MlpA -> Layers.flatten () >-> Mlp.create [ pixels; 256; 128; 1 ] (LeakyRelu 0.1) Sigmoid
         | MlpB ->
@@ -201,6 +201,14 @@ module Gan =
                   Conv.conv2d 64 128 5 1 0; Layers.tanh (); Conv.maxPool2d 2 2
                   Layers.flatten (); Layers.linear 3200 1024; Layers.tanh (); Layers.linear 1024 1; Layers.sigmoid () ]
             |> Conv.glorotInit
+
+    /// D as the sources build it, then, with `SpectralNorm`, every linear and convolution layer spectrally normalised
+    /// (after any re-initialisation, so the raw weights are the same with and without it; u and v come after them
+    /// from the global generator). Without it the parameter names are unchanged ("1.weight"); with it a layer holds
+    /// "1.weight_orig", "1.bias", "1.weight_u" and "1.weight_v".
+    let private discriminatorOf (c: GanConfig) : Net =
+        let d = plainDiscriminatorOf c
+        if c.SpectralNorm then SpectralNorm.apply d else d
 
     /// Draws `count` noise vectors [count, LatentSize] from the config's distribution with `generator` (null: the
     /// global generator), on `device`.
@@ -310,8 +318,9 @@ module Gan =
 
     /// The discriminator's named loss terms on a real batch and a fake batch (the fakes are detached here, so no
     /// gradient reaches the generator), both as D sees them (`seenByDiscriminator`): "d_loss" (scaled loss plus
-    /// penalty), "d_real" = mean D(x), "d_fake" = mean D(G(z)) (D's raw outputs: probabilities or scores), and
-    /// "d_penalty" when the loss has one.
+    /// penalty), "d_real" = mean D(x), "d_fake" = mean D(G(z)) (D's raw outputs: probabilities or scores),
+    /// "d_penalty" when the loss has one, and "d_r1" = R1Weight/2 · E‖∇D(x)‖² on the real batch D saw when
+    /// R1Weight > 0 (see `GanLoss.r1Penalty`), included in "d_loss".
     let discriminatorLoss (m: Gan) (real: Tensor) (fake: Tensor) : Map<string, Tensor> =
         let c = m.Config
         let output = discriminatorOutput c.Architecture
@@ -323,11 +332,17 @@ module Gan =
         use raw = c.Loss.Discriminator output dReal dFake
         let scaled = raw * float32 c.DiscriminatorLossScale
         let terms = [ "d_real", dReal.mean().detach(); "d_fake", dFake.mean().detach() ]
-        match c.Loss.Penalty with
-        | None -> Map(("d_loss", scaled) :: terms)
-        | Some penalty ->
-            let p = penalty (discriminate m) real detached
-            Map(("d_loss", scaled + p) :: ("d_penalty", p) :: terms)
+        let lossTerms =
+            match c.Loss.Penalty with
+            | None -> Map(("d_loss", scaled) :: terms)
+            | Some penalty ->
+                let p = penalty (discriminate m) real detached
+                Map(("d_loss", scaled + p) :: ("d_penalty", p) :: terms)
+        // R1 on the real batch D saw, with a forward of its own; added unscaled (R1Weight is γ itself).
+        if c.R1Weight > 0.0 then
+            let r1 = GanLoss.r1Penalty c.R1Weight (discriminate m) real
+            lossTerms |> Map.add "d_loss" (lossTerms.["d_loss"] + r1) |> Map.add "d_r1" r1
+        else lossTerms
 
     /// The generator's named loss term "g_loss" on fakes that still carry the generator's graph, as D sees them
     /// (`seenByDiscriminator`: the augmentations are differentiable, so the gradient reaches G through them).

@@ -123,6 +123,47 @@ let tests =
             Expect.isGreaterThan (weight.grad.abs().sum().ToDouble()) 0.0 "with a non-zero gradient"
         }
 
+        test "R1 is zero for a critic that ignores its input, whether or not its output is in a graph with it" {
+            use g = new torch.Generator(6UL)
+            use real = torch.rand([| 5L; 1L; 4L; 4L |], generator = g)
+            use b = torch.randn([| 1L |], generator = g).requires_grad_(true)
+            // In the graph with x, with a zero gradient; then a parameter alone (no path from x); then no graph at all.
+            let critics : (string * (Tensor -> Tensor)) list =
+                [ "x·0 + b", (fun x -> x.flatten(1L).sum([| 1L |], keepdim = true) * 0.0f + b)
+                  "b only", (fun x -> b.expand(x.shape.[0], 1L))
+                  "a constant", (fun x -> torch.ones(x.shape.[0], 1L)) ]
+            for name, critic in critics do
+                use p = GanLoss.r1Penalty 10.0 critic real
+                Expect.equal (value p) 0.0 name
+            Expect.isFalse real.requires_grad "the caller's batch is left alone"
+        }
+
+        test "R1 of a linear critic w·x + b is γ/2 ‖w‖², and of x ↦ ‖x‖² γ/2 mean ‖2x‖²: halved, per image, averaged" {
+            use g = new torch.Generator(7UL)
+            use real = torch.rand([| 6L; 1L; 4L; 4L |], generator = g)
+            use w = torch.randn([| 16L; 1L |], generator = g)
+            let linear (x: Tensor) = x.flatten(1L).matmul(w) + 0.3f
+            use p = GanLoss.r1Penalty 10.0 linear real
+            close (value p) (5.0 * (w.square().sum().ToDouble())) "γ/2 ‖w‖² (the same gradient w for every image)"
+            // A gradient that differs per image: ∇‖x‖² = 2x, so R1 = γ/2 · mean over images of 4‖x‖².
+            let squared (x: Tensor) = x.flatten(1L).square().sum([| 1L |], keepdim = true)
+            use q = GanLoss.r1Penalty 3.0 squared real
+            let perImage = [ for i in 0L .. 5L -> 4.0 * real.[i].square().sum().ToDouble() ]
+            close (value q) (1.5 * List.average perImage) "γ/2 mean ‖2x‖²"
+            use zero = GanLoss.r1Penalty 0.0 squared real
+            Expect.equal (value zero) 0.0 "γ = 0: none"
+            Expect.equal (TestData.raises<ArgumentException> (fun () -> GanLoss.r1Penalty -1.0 squared real |> ignore)).ParamName "weight" "a negative weight"
+        }
+
+        test "R1 is differentiable in the critic's parameters (create_graph): ∂(γ/2 ‖w‖²)/∂w = γ w" {
+            use g = new torch.Generator(8UL)
+            use real = torch.rand([| 3L; 1L; 4L; 4L |], generator = g)
+            use w = torch.randn([| 16L; 1L |], generator = g).requires_grad_(true)
+            use p = GanLoss.r1Penalty 10.0 (fun x -> x.flatten(1L).matmul(w)) real
+            p.backward()
+            Expect.isTrue (torch.allclose(w.grad, w.detach() * 10.0f, rtol = 1e-5, atol = 1e-6)) "γ w"
+        }
+
         test "names round-trip and unknown names are rejected naming the setting" {
             for l in GanLoss.all do Expect.equal (GanLoss.parse l.Name).Name l.Name "parse (name)"
             Expect.equal (GanLoss.parse " Hinge ").Name "hinge" "case and spaces"

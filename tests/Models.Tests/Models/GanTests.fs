@@ -2,6 +2,7 @@ module Generative.Tests.Models.GanTests
 
 open System
 open System.IO
+open System.Threading
 open Expecto
 open TorchSharp
 open Generative
@@ -109,6 +110,100 @@ let tests =
             Expect.isTrue (terms.ContainsKey "d_penalty") "penalty reported"
             Expect.isGreaterThanOrEqual terms.["d_penalty"] 0.0 "penalty >= 0"
             Expect.floatClose Accuracy.medium terms.["d_loss"] (terms.["d_fake"] - terms.["d_real"] + terms.["d_penalty"]) "d_loss = mean D(G(z)) - mean D(x) + penalty"
+        }
+
+        test "R1 adds d_r1 = γ/2 E‖∇D(x)‖² of what D outputs on the real batch to d_loss (probabilities for a sigmoid D)" {
+            for name, c in [ "GAN-MLP-C (logits)", Gan.mlpC; "GAN-MLP-A (probabilities)", Gan.mlpA; "WGAN-GP", { Gan.mlpC with Loss = GanLoss.wassersteinGp } ] do
+                Device.seed 12L
+                let m = Gan.create { c with R1Weight = 10.0 }
+                let plain = { m with Config = { m.Config with R1Weight = 0.0 } }
+                use real = (TestData.bars 16 6L).Images * 2.0f - 1.0f
+                use z = Gan.noise m.Config torch.CPU 16L
+                use fake = Gan.generate m z
+                let number (terms: Map<string, Tensor>) key = terms.[key].ToDouble()
+                // Seeded alike: WGAN-GP's penalty draws its interpolation from the global generator.
+                Device.seed 13L
+                let withR1 = Gan.discriminatorLoss m real fake
+                Device.seed 13L
+                let without = Gan.discriminatorLoss plain real fake
+                Expect.isFalse (without.ContainsKey "d_r1") (name + ": no d_r1 when off")
+                Expect.isTrue (withR1.ContainsKey "d_r1") (name + ": d_r1 reported")
+                use expected = GanLoss.r1Penalty 10.0 (Gan.discriminate m) real
+                Expect.floatClose Accuracy.high (number withR1 "d_r1") (expected.ToDouble()) (name + ": d_r1 is the R1 penalty of D's output")
+                Expect.isGreaterThan (number withR1 "d_r1") 0.0 (name + ": and not zero")
+                Expect.floatClose Accuracy.high (number withR1 "d_loss") (number without "d_loss" + number withR1 "d_r1") (name + ": d_loss includes it")
+                // The R1 term reaches D's parameters (its gradient is not detached).
+                for p in m.Discriminator.parameters() do p.grad <- null
+                withR1.["d_r1"].backward()
+                Expect.isTrue (m.Discriminator.parameters() |> Seq.exists (fun p -> not (isNull p.grad) && p.grad.abs().sum().ToDouble() > 0.0)) (name + ": R1 has a gradient in D")
+        }
+
+        test "spectral-norm normalises every linear and convolution layer of every architecture's D, and a step updates v" {
+            for name, c, layers in [ "GAN-MLP-A", Gan.mlpA, 3; "GAN-MLP-B", Gan.mlpB, 2; "GAN-MLP-C", Gan.mlpC, 3; "DCGAN-A", Gan.dcganA, 4; "DCGAN-B", Gan.dcganB, 4 ] do
+                use _ = torch.NewDisposeScope()
+                Device.seed 14L
+                let plain = Gan.create c
+                Device.seed 14L
+                let m = Gan.create { c with SpectralNorm = true }
+                let modules = [ for struct (_, x) in m.Discriminator.named_modules() -> x ]
+                Expect.equal (modules |> List.filter SpectralNorm.supports).Length 0 (name + ": no raw Linear or Conv2d left in D")
+                Expect.equal (modules |> List.filter (fun x -> x :? SpectralNormalized)).Length layers (name + ": every one normalised")
+                let keys = m.Discriminator.state_dict().Keys |> List.ofSeq
+                let plainKeys = plain.Discriminator.state_dict().Keys |> List.ofSeq
+                let weights = plainKeys |> List.filter (fun k -> k.EndsWith ".weight")
+                Expect.equal weights.Length layers (name + ": the plain D's weights keep their names")
+                for k in weights do
+                    let prefix = k.Substring(0, k.Length - "weight".Length)
+                    for suffix in [ "weight_orig"; "weight_u"; "weight_v"; "bias" ] do
+                        Expect.contains keys (prefix + suffix) (sprintf "%s: %s%s in D's state dict" name prefix suffix)
+                    // The raw weights are drawn (and re-initialised, DCGAN-B) as without spectral norm; u and v after.
+                    Expect.isTrue (m.Discriminator.state_dict().[prefix + "weight_orig"].Equals(plain.Discriminator.state_dict().[k])) (sprintf "%s: %s as without" name k)
+                Expect.equal (Set.ofList (List.filter (fun (k: string) -> not (k.EndsWith "_u" || k.EndsWith "_v")) keys))
+                    (Set.ofList (plainKeys |> List.map (fun k -> if k.EndsWith ".weight" then k + "_orig" else k))) (name + ": nothing else changes")
+                Expect.equal (m.Generator.state_dict().Keys |> List.ofSeq) (plain.Generator.state_dict().Keys |> List.ofSeq) (name + ": G is untouched")
+                // v, not u: a layer with one output has u = ±1 whatever the iteration.
+                let v0 = [ for KeyValue (k, t) in m.Discriminator.state_dict() do if k.EndsWith "weight_v" then k, t.clone() ]
+                let data = TestData.bars 8 7L
+                let terms = (Gan.trainer m).Step { Inputs = data.Images * 2.0f - 1.0f; Targets = data.Labels }
+                Expect.all (terms |> Map.toList) (fun (_, v) -> Double.IsFinite v) (name + ": finite terms")
+                for k, before in v0 do
+                    Expect.isFalse (m.Discriminator.state_dict().[k].Equals before) (sprintf "%s: %s moved by the step's power iterations" name k)
+        }
+
+        test "with spectral norm and R1, a run stopped mid-epoch and resumed from its checkpoint ends bit-exact with an uninterrupted one" {
+            let straightFolder, partFolder = TestData.tempFolder "gan-sn-straight", TestData.tempFolder "gan-sn-resumed"
+            try
+                use data = TestData.barsData 48 8
+                let settings folder =
+                    { Experiment.defaults "gan-mlp" with
+                        ModelSettings = [ "variant", "c"; "spectral-norm", "true"; "r1", "10" ]
+                        Epochs = 2; BatchSize = 16; Device = Cpu; RunFolder = Some folder; PictureCount = 4; EpochTestImages = 0 }
+                let quiet = { OnStep = ignore; Log = ignore; OnWork = ignore }
+                let straightModel = Experiment.buildModel (settings straightFolder)
+                let straight = Experiment.fitModel (settings straightFolder) straightModel data quiet CancellationToken.None
+                Expect.equal straight.Outcome Completed "the uninterrupted run"
+                use cts = new CancellationTokenSource()
+                // 3 steps per epoch: stopped after step 4, in the middle of epoch 2 (its checkpoint is saved then).
+                let stopped =
+                    Experiment.fitModel (settings partFolder) (Experiment.buildModel (settings partFolder)) data
+                        { quiet with OnStep = fun p -> if p.Step = 4L then cts.Cancel() } cts.Token
+                Expect.equal stopped.Outcome Cancelled "stopped"
+                // A fresh model drawn from another seed: everything must come from the checkpoint.
+                Device.seed 99L
+                let resumedModel = (Catalog.find "gan-mlp").Configure((settings partFolder).ModelSettings).Build torch.CPU
+                let resumed = Experiment.resumeModel partFolder None Cpu resumedModel data quiet CancellationToken.None
+                Expect.equal resumed.Outcome Completed "resumed to the end"
+                let final = TestData.weightsOf resumedModel.Trainer
+                Expect.contains (List.map fst final) "discriminator.1.weight_u" "the checkpointed state holds u"
+                Expect.equal final (TestData.weightsOf straightModel.Trainer) "bit-exact weights, u and v included"
+                let steps folder =
+                    let path = RunFolder.metricsPath folder
+                    (History.ofCsv path (File.ReadAllText path)).Steps |> List.map (fun s -> s.Step, s.Terms)
+                Expect.equal (steps partFolder) (steps straightFolder) "the same terms at every step"
+                Expect.isTrue (steps straightFolder |> List.forall (fun (_, t) -> t.ContainsKey "d_r1")) "d_r1 recorded at every step"
+            finally
+                Directory.Delete(straightFolder, true)
+                Directory.Delete(partFolder, true)
         }
 
         test "a GAN learns the data's mean image within seconds" {
