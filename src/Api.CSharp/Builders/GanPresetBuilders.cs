@@ -23,3 +23,12 @@ public sealed record KerasDcganBuilder : GanBuilder<KerasDcganBuilder>
 {
     internal KerasDcganBuilder(GenerativeContext context) : base(context, GanEntries.kerasDcgan) { }
 }
+
+/// <summary>
+/// DCGAN-PLUS (<c>GanEntries.dcganPlus</c>), beyond the sources: DCGAN-A's networks trained with the hinge loss and
+/// sampled from a moving average of the generator's weights (decay 0.995), batch 128 unless the options say otherwise.
+/// </summary>
+public sealed record DcganPlusBuilder : GanBuilder<DcganPlusBuilder>
+{
+    internal DcganPlusBuilder(GenerativeContext context) : base(context, GanEntries.dcganPlus) { }
+}

@@ -176,8 +176,15 @@ module GanEntries =
     /// DCGAN-A.
     let dcgan = model "dcgan" "DCGAN-A: convolutional GAN (conv D with max pooling, transposed-conv G with batch norm)" Gan.dcganA Gan.settings
 
+    /// DCGAN-PLUS (beyond the sources): DCGAN-A with the hinge loss and a moving average of G, batch 128 as DCGAN-A's
+    /// source.
+    let dcganPlus =
+        { model "dcgan-plus" "DCGAN-PLUS: DCGAN-A's networks with the hinge loss and a moving average of G (ema 0.995); beyond the sources, batch 128"
+              Gan.dcganPlus Gan.settings with
+            BatchSize = 128 }
+
     /// DCGAN-B.
     let kerasDcgan = model "dcgan-keras" "DCGAN-B: Keras-style DCGAN (tanh, upsampling, SGD with Nesterov momentum)" Gan.dcganB Gan.settings
 
     /// The GAN models, by id.
-    let all : CatalogEntry list = [ ModelSpec.entry mlp; ModelSpec.entry leastSquares; ModelSpec.entry dcgan; ModelSpec.entry kerasDcgan ]
+    let all : CatalogEntry list = [ ModelSpec.entry mlp; ModelSpec.entry leastSquares; ModelSpec.entry dcgan; ModelSpec.entry kerasDcgan; ModelSpec.entry dcganPlus ]
