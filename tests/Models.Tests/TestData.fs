@@ -101,3 +101,24 @@ let runCliIn (folder: string) (env: (string * string) list) (args: string list) 
     let out = p.StandardOutput.ReadToEnd()
     p.WaitForExit()
     p.ExitCode, out, err.Result
+
+/// Runs `f` with an empty data cache (GENERATIVE_DATA): a GAN's end-of-run evaluation then reports "not measured"
+/// instead of scoring 10000 samples with whatever feature classifier the machine happens to have saved, so the tests
+/// are fast and the same everywhere.
+let withEmptyCache (f: unit -> unit) =
+    let before = System.Environment.GetEnvironmentVariable "GENERATIVE_DATA"
+    let empty = tempFolder "empty-cache"
+    System.Environment.SetEnvironmentVariable("GENERATIVE_DATA", empty)
+    try f ()
+    finally
+        System.Environment.SetEnvironmentVariable("GENERATIVE_DATA", before)
+        System.IO.Directory.Delete(empty, true)
+
+/// A tiny feature network for sample-quality tests: a fixed random linear map of the pixels to 6 features, whose first
+/// 3 are the class scores.
+let tinyFeatureNetwork () : FeatureNetwork =
+    use g = new torch.Generator(17UL)
+    let w = torch.randn([| 784L; 6L |], generator = g)
+    { Description = "tiny random test network"; Classes = [ "a"; "b"; "c" ]
+      Features = fun x -> x.flatten(1L).matmul(w)
+      Probabilities = fun x -> x.flatten(1L).matmul(w).narrow(1L, 0L, 3L).softmax(1L) }

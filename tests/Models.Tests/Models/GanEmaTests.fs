@@ -22,25 +22,6 @@ let private batchOf (data: Split) : Batch = { Inputs = data.Images * 2.0f - 1.0f
 
 let private quiet = { OnStep = ignore; Log = ignore; OnWork = ignore }
 
-/// Runs `f` with an empty data cache, so a GAN's end-of-run evaluation says "not measured" instead of scoring
-/// 10000 samples with whatever feature classifier the machine has saved.
-let private withEmptyCache (f: unit -> unit) =
-    let before = Environment.GetEnvironmentVariable "GENERATIVE_DATA"
-    let empty = TestData.tempFolder "ema-cache"
-    Environment.SetEnvironmentVariable("GENERATIVE_DATA", empty)
-    try f ()
-    finally
-        Environment.SetEnvironmentVariable("GENERATIVE_DATA", before)
-        Directory.Delete(empty, true)
-
-/// A tiny feature network: a fixed random linear map of the pixels to 6 features.
-let private tinyNetwork () : FeatureNetwork =
-    use g = new torch.Generator(17UL)
-    let w = torch.randn([| 784L; 6L |], generator = g)
-    { Description = "tiny random test network"; Classes = [ "a"; "b"; "c" ]
-      Features = fun x -> x.flatten(1L).matmul(w)
-      Probabilities = fun x -> x.flatten(1L).matmul(w).narrow(1L, 0L, 3L).softmax(1L) }
-
 /// The weights of the moving average in a trainer's modules (`generator-ema.*`).
 let private emaWeights (t: Trainer) =
     TestData.weightsOf t |> List.filter (fun (n, _) -> n.StartsWith(Gan.emaModuleName + "."))
@@ -180,7 +161,7 @@ let tests =
             let t = Gan.trainer m
             t.Step (batchOf (TestData.bars 16 5L)) |> ignore
             Trainer.eval t
-            let net = tinyNetwork ()
+            let net = TestData.tinyFeatureNetwork ()
             let mutable chosen = 0
             let source : FeatureSource = fun _ -> chosen <- chosen + 1; Ok (net, "bars", fun x -> x)
             use part = TestData.bars 40 3L
@@ -232,7 +213,7 @@ let tests =
         }
 
         test "a run with ema stopped mid-epoch and resumed ends bit-exact with an uninterrupted one, average included" {
-            withEmptyCache (fun () ->
+            TestData.withEmptyCache (fun () ->
                 let folder = TestData.tempFolder "ema-resume"
                 try
                     let settings run =

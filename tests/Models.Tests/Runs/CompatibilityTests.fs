@@ -38,18 +38,6 @@ let private copyOf (name: string) =
 
 let private expectation (name: string) = Probes.load (Path.Combine(fixtures, name + ".expected.json"))
 
-/// Runs `f` with an empty data cache: a GAN's evaluation then reports "not measured" instead of scoring 10000
-/// samples with whatever feature classifier the machine happens to have saved, so the tests are fast and the same
-/// everywhere.
-let private withEmptyCache (f: unit -> unit) =
-    let before = Environment.GetEnvironmentVariable "GENERATIVE_DATA"
-    let empty = TestData.tempFolder "compat-cache"
-    Environment.SetEnvironmentVariable("GENERATIVE_DATA", empty)
-    try f ()
-    finally
-        Environment.SetEnvironmentVariable("GENERATIVE_DATA", before)
-        Directory.Delete(empty, true)
-
 /// Same to a tight tolerance: the fixtures were measured on the CPU with one thread, as the tests run; only
 /// summation order may differ between machines.
 let private expectClose (actual: float) (expected: float) (what: string) =
@@ -100,7 +88,7 @@ let private loads (name: string) (modelSettings: (string * string) list) =
 
 let private resumes (name: string) =
     test (sprintf "%s: the run resumes for one more epoch" name) {
-        withEmptyCache (fun () ->
+        TestData.withEmptyCache (fun () ->
             let folder = copyOf name
             let checkpoints = Path.Combine(folder, "checkpoints")
             let before = Checkpoint.latest checkpoints
@@ -124,7 +112,7 @@ let private resumes (name: string) =
 
 let private operates (name: string) =
     test (sprintf "%s: the loaded model samples, reconstructs, classifies and evaluates" name) {
-        withEmptyCache (fun () ->
+        TestData.withEmptyCache (fun () ->
             let folder = copyOf name
             let s, model = Experiment.load folder Cpu
             use data = Probes.dataset s.ModelId

@@ -21,20 +21,12 @@ let private vaeSettings (folder: string) (epochTestImages: int) =
 let private run (s: RunSettings) (data: RunData) =
     Experiment.fitModel s (Experiment.buildModel s) data quiet CancellationToken.None
 
-/// A tiny feature network: a fixed random linear map of the pixels to 6 features.
-let private tinyNetwork () : FeatureNetwork =
-    use g = new torch.Generator(17UL)
-    let w = torch.randn([| 784L; 6L |], generator = g)
-    { Description = "tiny random test network"; Classes = [ "a"; "b"; "c" ]
-      Features = fun x -> x.flatten(1L).matmul(w)
-      Probabilities = fun x -> x.flatten(1L).matmul(w).narrow(1L, 0L, 3L).softmax(1L) }
-
 [<Tests>]
 let tests =
     testList "Runs.EpochTest" [
         test "a per-epoch Frechet distance draws as many images as the test part from the same noise each epoch, and keeps its reference across the loop's dispose scopes" {
             use part = TestData.bars 200 2L
-            let net = tinyNetwork ()
+            let net = TestData.tinyFeatureNetwork ()
             let mutable chosen = 0
             let source : FeatureSource = fun _ -> chosen <- chosen + 1; Ok (net, "bars", fun x -> x)
             let drawn = ResizeArray<int>()
