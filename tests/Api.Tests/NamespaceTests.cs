@@ -26,7 +26,7 @@ public sealed class NamespaceTests
                      (normalization, likelihood, noise, network));
         Assert.NotNull(prior);
         Assert.True(core.IsZeroOne);
-        Assert.Equal(typeof(NonFiniteLossException).Namespace, "Generative");
+        Assert.Equal("Generative", typeof(NonFiniteLossException).Namespace);
     }
 
     [Fact]
@@ -36,6 +36,6 @@ public sealed class NamespaceTests
                    .Where(t => t.Namespace == "Generative" && !t.IsNested).Select(t => t.Name).ToHashSet();
         var facade = typeof(GenerativeContext).Assembly.GetExportedTypes()
                      .Where(t => t.Namespace == "Generative.CSharp" && !t.IsNested).Select(t => t.Name);
-        Assert.Empty(facade.Where(core.Contains));
+        Assert.DoesNotContain(facade, core.Contains);
     }
 }
