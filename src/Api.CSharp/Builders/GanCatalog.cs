@@ -16,7 +16,7 @@ public sealed class GanCatalog
     /// <summary>DCGAN-A.</summary>
     public DcganBuilder Dcgan() => new(_context);
 
-    /// <summary>DCGAN-PLUS: DCGAN-A with the hinge loss and a moving average of the generator (beyond the sources).</summary>
+    /// <summary>DCGAN-PLUS: DCGAN-A with the hinge loss, spectral norm on D and a moving average of the generator (beyond the sources).</summary>
     public DcganPlusBuilder DcganPlus() => new(_context);
 
     /// <summary>DCGAN-B (Keras style).</summary>

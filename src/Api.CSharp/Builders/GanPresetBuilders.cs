@@ -25,8 +25,9 @@ public sealed record KerasDcganBuilder : GanBuilder<KerasDcganBuilder>
 }
 
 /// <summary>
-/// DCGAN-PLUS (<c>GanEntries.dcganPlus</c>), beyond the sources: DCGAN-A's networks trained with the hinge loss and
-/// sampled from a moving average of the generator's weights (decay 0.995), batch 128 unless the options say otherwise.
+/// DCGAN-PLUS (<c>GanEntries.dcganPlus</c>), beyond the sources: DCGAN-A's networks trained with the hinge loss and a
+/// spectrally normalised discriminator, sampled from a moving average of the generator's weights (decay 0.995), batch
+/// 128 unless the options say otherwise.
 /// </summary>
 public sealed record DcganPlusBuilder : GanBuilder<DcganPlusBuilder>
 {

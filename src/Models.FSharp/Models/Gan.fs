@@ -118,10 +118,10 @@ module Gan =
     /// Adam 3e-4 betas (0.5, 0.999).
     let dcganA = { mlpC with Architecture = DcganA }
 
-    /// DCGAN-PLUS, beyond the sources: DCGAN-A's networks, noise and optimisers trained with the hinge loss, sampled
-    /// from a moving average of G's weights (decay 0.995: a horizon of 200 steps, short enough for 5 epochs), the
-    /// combination that measured best (bench/gan/README.md).
-    let dcganPlus = { dcganA with Loss = GanLoss.hinge; EmaDecay = 0.995 }
+    /// DCGAN-PLUS, beyond the sources: DCGAN-A's networks, noise and optimisers trained with the hinge loss and a
+    /// spectrally normalised D, sampled from a moving average of G's weights (decay 0.995: a horizon of 200 steps,
+    /// short enough for 5 epochs), the combination that measured best (bench/gan/README.md).
+    let dcganPlus = { dcganA with Loss = GanLoss.hinge; SpectralNorm = true; EmaDecay = 0.995 }
 
     /// DCGAN-B (Keras cookbook): z 100 ~ U[-1,1], BCE on sigmoid outputs with D's loss over the concatenated
     /// real+fake batch (so halved), SGD lr 5e-4 momentum 0.9 Nesterov for both, Keras initialisation.

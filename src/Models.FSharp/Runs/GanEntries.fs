@@ -176,10 +176,10 @@ module GanEntries =
     /// DCGAN-A.
     let dcgan = model "dcgan" "DCGAN-A: convolutional GAN (conv D with max pooling, transposed-conv G with batch norm)" Gan.dcganA Gan.settings
 
-    /// DCGAN-PLUS (beyond the sources): DCGAN-A with the hinge loss and a moving average of G, batch 128 as DCGAN-A's
-    /// source.
+    /// DCGAN-PLUS (beyond the sources): DCGAN-A with the hinge loss, spectral normalisation of D and a moving average
+    /// of G, batch 128 as DCGAN-A's source.
     let dcganPlus =
-        { model "dcgan-plus" "DCGAN-PLUS: DCGAN-A's networks with the hinge loss and a moving average of G (ema 0.995); beyond the sources, batch 128"
+        { model "dcgan-plus" "DCGAN-PLUS: DCGAN-A's networks with the hinge loss, spectral norm on D and a moving average of G (ema 0.995); beyond the sources, batch 128"
               Gan.dcganPlus Gan.settings with
             BatchSize = 128 }
 

@@ -293,15 +293,16 @@ let tests =
             finally Directory.Delete(folder, true)
         }
 
-        test "dcgan-plus is DCGAN-A with the hinge loss and a moving average of G, at batch 128, and DCGAN-A stays the source's" {
+        test "dcgan-plus is DCGAN-A with the hinge loss, spectral norm and a moving average of G, at batch 128, and DCGAN-A stays the source's" {
             let printed c = SettingsTable.print Gan.settings c
             let differing = List.zip (printed Gan.dcganA) (printed Gan.dcganPlus) |> List.filter (fun (a, b) -> a <> b) |> List.map snd
-            Expect.equal differing [ "loss", "hinge"; "ema", "0.995" ] "only the loss and the average differ"
+            Expect.equal differing [ "loss", "hinge"; "ema", "0.995"; "spectral-norm", "true" ] "only the loss, the average and spectral norm differ"
             Expect.equal Gan.dcganPlus.Architecture DcganA "DCGAN-A's networks"
             Expect.equal (Gan.dcganA.Loss.Name, Gan.dcganA.EmaDecay) (GanLoss.nonSaturating.Name, 0.0) "the faithful preset is unchanged"
             let entry = Catalog.find "dcgan-plus"
             Expect.equal entry.BatchSize 128 "batch 128"
-            Expect.equal ((entry.Configure []).Settings |> List.filter (fun (k, _) -> k = "loss" || k = "ema")) [ "loss", "hinge"; "ema", "0.995" ] "its settings say so"
+            Expect.equal ((entry.Configure []).Settings |> List.filter (fun (k, _) -> k = "loss" || k = "ema" || k = "spectral-norm"))
+                [ "loss", "hinge"; "ema", "0.995"; "spectral-norm", "true" ] "its settings say so"
         }
 
         test "catalog entries build, picture the fixed noise and sample" {
