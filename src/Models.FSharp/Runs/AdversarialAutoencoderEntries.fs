@@ -205,10 +205,10 @@ module AdversarialAutoencoderEntries =
                     else Some { Fraction = c.Validation; Measure = phaseTerms m; EarlyStopping = None }
                   Inputs = if c.LabelledFraction < 1.0 then Some (Aae.hideLabels c) else None }
           EpochTest =
-            let frechet = GanEntries.epochFrechetDistance GanEntries.featureSource (fun x -> x * 2.0f - 1.0f) (fun g n -> Aae.sampleWith g m n)
-            Some (fun part ->
-                let prior = frechet part |> Map.toList |> List.map (fun (_, v) -> "Frechet distance of prior samples", v)
-                Map.ofList (("MSE per pixel", (phaseTerms m part).["mse"]) :: prior))
+            let frechet =
+                GanEntries.epochFrechetDistances GanEntries.featureSource (fun x -> x * 2.0f - 1.0f)
+                    [ "Frechet distance of prior samples", fun g n -> Aae.sampleWith g m n ]
+            Some (fun part -> frechet part |> Map.add "MSE per pixel" (phaseTerms m part).["mse"])
           Extras =
             fun work -> RunModel.onImages (fun test classes ->
                 let samples =
