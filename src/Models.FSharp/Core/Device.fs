@@ -69,6 +69,13 @@ module Device =
     /// Seeds libtorch's global generator (weight initialisation, dropout, noise). Seeds are always explicit.
     let seed (value: int64) = torch.manual_seed value |> ignore
 
+    /// Runs `f` and puts libtorch's global generator back as it was, so what `f` draws (the initial weights of a
+    /// helper network, say) changes nothing that a seed determines afterwards.
+    let keepingRandomState (f: unit -> 'T) : 'T =
+        use state = torch.random.get_rng_state()
+        try f ()
+        finally torch.random.set_rng_state state
+
     /// The device a module's parameters are on (its first parameter's; the CPU for a module without parameters).
     let ofModule (m: torch.nn.Module) : torch.Device =
         match m.parameters () |> Seq.tryHead with

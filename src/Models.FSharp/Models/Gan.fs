@@ -233,10 +233,7 @@ module Gan =
     /// whose state is put back afterwards, so turning the average on changes nothing else a seed determines (G, D and
     /// the fixed noise stay those of the same run without it, and the training that follows draws the same numbers).
     let private emaOf (c: GanConfig) (g: Net) : Net =
-        let ema =
-            use state = torch.random.get_rng_state()
-            try generatorOf c
-            finally torch.random.set_rng_state state
+        let ema = Device.keepingRandomState (fun () -> generatorOf c)
         use _ = torch.no_grad()
         let source = g.state_dict()
         for KeyValue (name, target) in ema.state_dict() do

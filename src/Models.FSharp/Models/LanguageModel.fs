@@ -31,6 +31,8 @@ type LanguageModelConfig =
       ClipNorm: float
       /// The learning rate halves every this many steps (0: constant).
       LearningRateHalfLife: int
+      /// The number format of the training steps' forward and backward passes (weights stay fp32).
+      Precision: Precision
       /// The tokens, built from the training text when a run starts (None until then).
       Vocabulary: Vocabulary option }
 
@@ -84,7 +86,7 @@ module LanguageModel =
     let characters =
         { Level = TokenLevel.Characters; LowerCase = false; MinCount = 1; MaxVocabulary = 0; Embedding = 128; Hidden = 256
           Layers = 2; Dropout = 0.2; TieWeights = false; SequenceLength = 100; Optimizer = Optim.adam 2e-3; ClipNorm = 5.0
-          LearningRateHalfLife = 1000; Vocabulary = None }
+          LearningRateHalfLife = 1000; Precision = Precision.Float32; Vocabulary = None }
 
     /// Word level: lower-cased words seen at least 3 times (at most 10,000 tokens), 2 x 256 LSTM with tied
     /// embedding and output weights, dropout 0.3, sequence 35, Adam 2e-3 halving every 1,000 steps, clipping at norm 5.
@@ -147,25 +149,54 @@ module LanguageModel =
 
     /// The trainer: each step continues from the hidden state the previous step left (detached, so gradients flow
     /// back through one chunk only), minimises the cross-entropy of the next token, clips the gradient's global norm
-    /// and records "loss" in nats per token. The state is the trainer's `Carried` state: checkpoints save it, and
-    /// the loop resets it at each epoch's start. A batch whose row count differs from the state's starts afresh.
+    /// and records "loss" in nats per token. The state is the trainer's `Carried` state: checkpoints save it (in fp32),
+    /// and the loop resets it at each epoch's start. A batch whose row count differs from the state's starts afresh.
+    /// In bfloat16 (`Precision`), a working copy of the network runs the passes (`MixedPrecision`): the loss, the
+    /// clipping and the optimiser stay fp32, and the carried state is kept in bfloat16.
     let trainer (m: LanguageModel) : Trainer =
         let c = m.Config
         let parameters = m.Net.parameters() |> Seq.toArray
         let optimizer = Optim.create c.Optimizer parameters
+        // Built with the global generator put back, so a seed gives the same weights and dropout masks in any precision.
+        let working =
+            match c.Precision with
+            | Precision.Float32 -> None
+            | precision ->
+                let net = Device.keepingRandomState (fun () -> new LstmLanguageNet(m.Vocabulary.Count, c))
+                Some (net, MixedPrecision.workingCopy precision m.Net net)
+        let stateType = MixedPrecision.elementType c.Precision
         let mutable state : (Tensor * Tensor) option = None
         let reset () =
             state |> Option.iter disposeState
             state <- None
         let carried =
-            { Save = fun () -> match state with Some (h, cell) -> [ "h", h; "c", cell ] | None -> []
+            { Save = fun () -> match state with Some (h, cell) -> [ "h", h.``to``(torch.float32); "c", cell.``to``(torch.float32) ] | None -> []
               Restore =
                 fun saved ->
                     reset ()
+                    let restored (t: Tensor) = t.``to``(m.Device).``to``(stateType).DetachFromDisposeScope()
                     match Map.ofList saved |> fun s -> s.TryFind "h", s.TryFind "c" with
-                    | Some h, Some cell -> state <- Some (h.``to``(m.Device).DetachFromDisposeScope(), cell.``to``(m.Device).DetachFromDisposeScope())
+                    | Some h, Some cell -> state <- Some (restored h, restored cell)
                     | _ -> ()
               Reset = reset }
+        /// The loss of a batch, its gradients left on the master's parameters, and the state after it.
+        let lossAndGradients (batch: Batch) =
+            match working with
+            | None ->
+                optimizer.zero_grad()
+                let logits, next = m.Net.Forward(batch.Inputs, state)
+                let loss = crossEntropy logits batch.Targets
+                loss.backward()
+                loss, next
+            | Some (net, copy) ->
+                if m.Net.training then net.train() else net.eval()
+                MixedPrecision.loadWeights copy
+                MixedPrecision.zeroGradients copy
+                let logits, next = net.Forward(batch.Inputs, state)
+                let loss = crossEntropy (logits.``to``(torch.float32)) batch.Targets
+                loss.backward()
+                MixedPrecision.storeGradients copy
+                loss, next
         { Modules = modules m
           Optimizers = [ Trainer.optimizerName, optimizer ]
           Carried = Some carried
@@ -175,10 +206,7 @@ module LanguageModel =
                 match state with
                 | Some (h, _) when h.shape.[1] <> rows -> reset ()
                 | _ -> ()
-                optimizer.zero_grad()
-                let logits, next = m.Net.Forward(batch.Inputs, state)
-                let loss = crossEntropy logits batch.Targets
-                loss.backward()
+                let loss, next = lossAndGradients batch
                 if c.ClipNorm > 0.0 then torch.nn.utils.clip_grad_norm_(parameters, c.ClipNorm) |> ignore
                 optimizer.step() |> ignore
                 let previous = state

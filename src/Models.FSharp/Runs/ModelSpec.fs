@@ -92,10 +92,8 @@ module ModelSpec =
     /// machine's memory. The model is built on the meta device to count its elements (no storage is allocated), with
     /// libtorch's generator state put back afterwards, so the real build draws the same initial weights.
     let ensureFitsInMemory (spec: ModelSpec<'Config>) (config: 'Config) =
-        use rng = torch.random.get_rng_state()
         let elements =
-            try Device.elementsOf (fun meta -> (spec.Build meta config).Trainer.Modules |> List.map snd)
-            finally torch.random.set_rng_state rng
+            Device.keepingRandomState (fun () -> Device.elementsOf (fun meta -> (spec.Build meta config).Trainer.Modules |> List.map snd))
         let given =
             let defaults = dict (SettingsTable.print spec.Settings spec.Defaults)
             SettingsTable.print spec.Settings config

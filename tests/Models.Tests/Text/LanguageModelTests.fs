@@ -132,6 +132,50 @@ let tests =
             finally Directory.Delete(folder, true)
         }
 
+        test "a bfloat16 step keeps the weights fp32 and matches the fp32 step's loss and update" {
+            let fp = tiny pattern (fun c -> { c with Dropout = 0.2; Layers = 2 })
+            let bf = tiny pattern (fun c -> { c with Dropout = 0.2; Layers = 2; Precision = Precision.BFloat16 })
+            let weights (m: LanguageModel) = m.Net.parameters() |> Seq.map (fun p -> p.detach().clone()) |> Array.ofSeq
+            let initial = weights fp
+            Expect.isTrue (Array.forall2 (fun (a: Tensor) b -> a.Equals b) initial (weights bf)) "the same initial weights from the same seed"
+            use tokens = Vocabulary.encode fp.Vocabulary pattern
+            let batch = (BatchSource.contiguous 8 fp.Config.SequenceLength tokens).Take 1 0
+            // The same dropout masks on both sides: the working copy was built with the generator put back.
+            let stepOf (m: LanguageModel) = Device.seed 9L; (LanguageModel.trainer m).Step batch
+            let fpLoss, bfLoss = (stepOf fp).["loss"], (stepOf bf).["loss"]
+            Expect.floatClose { absolute = 0.0; relative = 5e-3 } bfLoss fpLoss "the loss within bfloat16's rounding of fp32's"
+            Expect.all (bf.Net.parameters() |> Array.ofSeq) (fun p -> p.dtype = torch.float32) "the weights stay fp32"
+            let update (m: LanguageModel) = Array.map2 (fun (after: Tensor) (before: Tensor) -> (after - before).flatten()) (weights m) initial |> torch.cat
+            use fpUpdate = update fp
+            use bfUpdate = update bf
+            let cosine = torch.nn.functional.cosine_similarity(fpUpdate, bfUpdate, dim = 0L).ToDouble()
+            Expect.isGreaterThan cosine 0.95 "the update points the same way"
+            Expect.isFalse (fpUpdate.Equals bfUpdate) "but is computed in the lower precision"
+        }
+
+        test "a bfloat16 checkpoint restores into an fp32 model and back, with identical weights and logits" {
+            let folder = TestData.tempFolder "lm-precision"
+            try
+                let bf = tiny pattern (fun c -> { c with Precision = Precision.BFloat16 })
+                let trainer = LanguageModel.trainer bf
+                use tokens = Vocabulary.encode bf.Vocabulary pattern
+                let source = BatchSource.contiguous 8 bf.Config.SequenceLength tokens
+                let r = Loop.fitBatches { Loop.defaults with Epochs = 1; MaxSteps = Some 5L } Loop.noHooks CancellationToken.None trainer source (Loop.start, History.empty)
+                let info = { ModelId = "char-lstm"; Settings = SettingsTable.print LanguageModelEntries.settings bf.Config; Position = r.Position; CreatedUtc = DateTime.UtcNow }
+                let saved = Checkpoint.save folder 2 trainer r.History info
+                Expect.all (Checkpoint.stateOf trainer) (fun (_, t) -> t.dtype = torch.float32) "everything saved is fp32"
+                let fp = tiny pattern id
+                Checkpoint.restore saved false (LanguageModel.trainer fp) |> ignore
+                let back = tiny pattern (fun c -> { c with Precision = Precision.BFloat16 })
+                Checkpoint.restore saved false (LanguageModel.trainer back) |> ignore
+                use _ = torch.no_grad()
+                use input = tokens.narrow(0L, 0L, 20L).unsqueeze(0L)
+                let logitsOf (m: LanguageModel) = m.Net.eval(); fst (m.Net.Forward(input, None))
+                Expect.isTrue ((logitsOf fp).Equals(logitsOf bf)) "fp32 gives the bfloat16 run's logits"
+                Expect.isTrue ((logitsOf back).Equals(logitsOf bf)) "and a bfloat16 model reads it back"
+            finally Directory.Delete(folder, true)
+        }
+
         test "invalid settings are rejected with the setting's key" {
             let check key (c: LanguageModelConfig) =
                 let e = TestData.raises<ArgumentException> (fun () -> LanguageModel.validate c)
@@ -149,7 +193,8 @@ let tests =
             Expect.equal e.ParamName "hidden" "an unparsable value names its key"
         }
 
-        test "a text run trains, resumes exactly from a checkpoint in the middle of an epoch (hidden state included) and writes text" {
+        testTheory "a text run trains, resumes exactly from a checkpoint in the middle of an epoch (hidden state included) and writes text"
+                   [ "fp32"; "bf16" ] <| fun precision ->
             let folder = TestData.tempFolder "lm-run"
             try
                 let text = Path.Combine(folder, "text.txt")
@@ -157,7 +202,7 @@ let tests =
                 let settings run =
                     { Experiment.defaults "char-lstm" with
                         TextFile = Some text; Epochs = 2; BatchSize = 4; Device = Cpu; RunFolder = Some (Path.Combine(folder, run))
-                        ModelSettings = [ "hidden", "16"; "embedding", "8"; "sequence-length", "20" ] }
+                        ModelSettings = [ "hidden", "16"; "embedding", "8"; "sequence-length", "20"; "precision", precision ] }
                 let quiet = { OnStep = ignore; Log = ignore; OnWork = ignore }
                 let whole = Experiment.train (settings "whole") quiet CancellationToken.None
                 // The same run, stopped in the middle of epoch 1 and resumed.
@@ -180,5 +225,4 @@ let tests =
                 Expect.equal written.Length 40 "40 characters written"
                 Expect.equal s.TextFile (Some text) "the run remembers its text"
             finally Directory.Delete(folder, true)
-        }
     ]
