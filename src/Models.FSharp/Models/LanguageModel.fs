@@ -149,10 +149,11 @@ module LanguageModel =
 
     /// The trainer: each step continues from the hidden state the previous step left (detached, so gradients flow
     /// back through one chunk only), minimises the cross-entropy of the next token, clips the gradient's global norm
-    /// and records "loss" in nats per token. The state is the trainer's `Carried` state: checkpoints save it (in fp32),
-    /// and the loop resets it at each epoch's start. A batch whose row count differs from the state's starts afresh.
+    /// and records "loss" in nats per token. The state is the trainer's `Carried` state: checkpoints save it, and
+    /// the loop resets it at each epoch's start. A batch whose row count differs from the state's starts afresh.
     /// In bfloat16 (`Precision`), a working copy of the network runs the passes (`MixedPrecision`): the loss, the
-    /// clipping and the optimiser stay fp32, and the carried state is kept in bfloat16.
+    /// clipping and the optimiser stay fp32, and the carried state is kept in bfloat16 (a restored one is converted
+    /// to the trainer's precision, so checkpoints move between precisions).
     let trainer (m: LanguageModel) : Trainer =
         let c = m.Config
         let parameters = m.Net.parameters() |> Seq.toArray
@@ -170,7 +171,7 @@ module LanguageModel =
             state |> Option.iter disposeState
             state <- None
         let carried =
-            { Save = fun () -> match state with Some (h, cell) -> [ "h", h.``to``(torch.float32); "c", cell.``to``(torch.float32) ] | None -> []
+            { Save = fun () -> match state with Some (h, cell) -> [ "h", h; "c", cell ] | None -> []
               Restore =
                 fun saved ->
                     reset ()

@@ -153,7 +153,7 @@ let tests =
             Expect.isFalse (fpUpdate.Equals bfUpdate) "but is computed in the lower precision"
         }
 
-        test "a bfloat16 checkpoint restores into an fp32 model and back, with identical weights and logits" {
+        test "a bfloat16 checkpoint restores into an fp32 model and back, with identical logits, and training continues" {
             let folder = TestData.tempFolder "lm-precision"
             try
                 let bf = tiny pattern (fun c -> { c with Precision = Precision.BFloat16 })
@@ -163,16 +163,24 @@ let tests =
                 let r = Loop.fitBatches { Loop.defaults with Epochs = 1; MaxSteps = Some 5L } Loop.noHooks CancellationToken.None trainer source (Loop.start, History.empty)
                 let info = { ModelId = "char-lstm"; Settings = SettingsTable.print LanguageModelEntries.settings bf.Config; Position = r.Position; CreatedUtc = DateTime.UtcNow }
                 let saved = Checkpoint.save folder 2 trainer r.History info
-                Expect.all (Checkpoint.stateOf trainer) (fun (_, t) -> t.dtype = torch.float32) "everything saved is fp32"
-                let fp = tiny pattern id
-                Checkpoint.restore saved false (LanguageModel.trainer fp) |> ignore
-                let back = tiny pattern (fun c -> { c with Precision = Precision.BFloat16 })
-                Checkpoint.restore saved false (LanguageModel.trainer back) |> ignore
+                Expect.all (Checkpoint.stateOf trainer) (fun (_, t) -> t.dtype = torch.float32) "the weights saved are fp32"
+                /// A model of `precision` restored from the checkpoint, and its trainer.
+                let restored precision =
+                    let m = tiny pattern (fun c -> { c with Precision = precision })
+                    let t = LanguageModel.trainer m
+                    Checkpoint.restore saved false t |> ignore
+                    m, t
                 use _ = torch.no_grad()
                 use input = tokens.narrow(0L, 0L, 20L).unsqueeze(0L)
                 let logitsOf (m: LanguageModel) = m.Net.eval(); fst (m.Net.Forward(input, None))
+                let fp, fpTrainer = restored Precision.Float32
                 Expect.isTrue ((logitsOf fp).Equals(logitsOf bf)) "fp32 gives the bfloat16 run's logits"
-                Expect.isTrue ((logitsOf back).Equals(logitsOf bf)) "and a bfloat16 model reads it back"
+                Expect.isTrue ((logitsOf (fst (restored Precision.BFloat16))).Equals(logitsOf bf)) "and a bfloat16 model reads it back"
+                // The carried hidden state, saved in bfloat16, continues in fp32.
+                fp.Net.train()
+                use _ = torch.enable_grad()
+                let next = fpTrainer.Step (source.Take 1 r.Position.StepInEpoch)
+                Expect.isTrue (Double.IsFinite next.["loss"]) "the fp32 trainer continues from the restored state"
             finally Directory.Delete(folder, true)
         }
 
