@@ -71,8 +71,11 @@ public sealed class TextGeneratorBuilderTests
         var original = _ctx.TextGenerators.WordLstm();
         var edited = original.WithHiddenSize(32).WithLayers(3).WithEmbeddingSize(24).WithDropout(0.1).WithSequenceLength(12)
                              .WithTieWeights(false).WithLowerCase(false).WithMinCount(2).WithMaxVocabulary(500)
-                             .WithOptimizer(Optimizer.RmsProp(1e-3)).WithClipNorm(0.5).WithLearningRateHalfLife(100);
+                             .WithOptimizer(Optimizer.RmsProp(1e-3)).WithClipNorm(0.5).WithLearningRateHalfLife(100)
+                             .WithPrecision(Precision.BFloat16);
         Assert.Equal(LanguageModelEntries.words.Defaults, original.Config);
+        Assert.Equal(Precision.Float32, original.Precision);
+        Assert.Equal(Precision.BFloat16, edited.Precision);
         Assert.Equal((32, 3, 24, 0.1, 12), (edited.HiddenSize, edited.Layers, edited.EmbeddingSize, edited.Dropout, edited.SequenceLength));
         Assert.Equal((false, false, 2, 500), (edited.TieWeights, edited.LowerCase, edited.MinCount, edited.MaxVocabulary));
         Assert.Equal((Optimizer.RmsProp(1e-3), 0.5, 100), (edited.Optimizer, edited.ClipNorm, edited.LearningRateHalfLife));
@@ -82,7 +85,7 @@ public sealed class TextGeneratorBuilderTests
             Tuple.Create("hidden", "32"), Tuple.Create("layers", "3"), Tuple.Create("embedding", "24"), Tuple.Create("dropout", "0.1"),
             Tuple.Create("sequence-length", "12"), Tuple.Create("tie-weights", "false"), Tuple.Create("lower-case", "false"),
             Tuple.Create("min-count", "2"), Tuple.Create("max-vocabulary", "500"), Tuple.Create("optimizer", "rmsprop:lr=0.001"),
-            Tuple.Create("clip-norm", "0.5"), Tuple.Create("lr-half-life", "100"),
+            Tuple.Create("clip-norm", "0.5"), Tuple.Create("lr-half-life", "100"), Tuple.Create("precision", "bf16"),
         }));
         Assert.Equal(cli.Settings, ModelSpec.configured(LanguageModelEntries.words, edited.Config).Settings);
     }
@@ -120,6 +123,14 @@ public sealed class TextGeneratorBuilderTests
         Assert.Equal(key, e.ParamName);
         // The same name `--set` takes for these models.
         Assert.Contains(key, Catalog.find("char-lstm").Settings.Select(s => s.Key));
+    }
+
+    [Fact]
+    public void WithPrecision_rejects_an_undefined_value_naming_its_setting_key()
+    {
+        var e = Assert.Throws<ArgumentException>(() => _ctx.TextGenerators.CharLstm().WithPrecision((Precision)7));
+        Assert.Equal("precision", e.ParamName);
+        Assert.Contains("precision", Catalog.find("char-lstm").Settings.Select(s => s.Key));
     }
 
     [Fact]

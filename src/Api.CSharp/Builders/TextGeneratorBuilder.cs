@@ -67,9 +67,13 @@ public sealed record TextGeneratorBuilder
     /// "clip-norm".</summary>
     public double ClipNorm => Config.ClipNorm;
 
-    /// <summary>The learning rate halves every this many steps (0: constant, the default). Setting key
+    /// <summary>The learning rate halves every this many steps (0: constant; default 1,000). Setting key
     /// "lr-half-life".</summary>
     public int LearningRateHalfLife => Config.LearningRateHalfLife;
+
+    /// <summary>The number format of the training passes (default <see cref="Precision.Float32"/>). Setting key
+    /// "precision".</summary>
+    public Precision Precision => Config.Precision.IsBFloat16 ? Precision.BFloat16 : Precision.Float32;
 
     /// <summary>A copy with another LSTM width.</summary>
     public TextGeneratorBuilder WithHiddenSize(int size) => this with { Config = Copy(Config, hidden: size) };
@@ -109,6 +113,20 @@ public sealed record TextGeneratorBuilder
     /// <summary>A copy whose learning rate halves every <paramref name="steps"/> steps (0: constant).</summary>
     public TextGeneratorBuilder WithLearningRateHalfLife(int steps) => this with { Config = Copy(Config, learningRateHalfLife: steps) };
 
+    /// <summary>A copy that trains in another number format: <see cref="Precision.BFloat16"/> runs the forward and
+    /// backward passes in bfloat16 and keeps the weights, the optimiser and the loss in 32-bit floats.</summary>
+    /// <exception cref="ArgumentException"><paramref name="precision"/> is not a defined value (ParamName
+    /// "precision").</exception>
+    public TextGeneratorBuilder WithPrecision(Precision precision) => this with
+    {
+        Config = Copy(Config, precision: precision switch
+        {
+            Precision.Float32 => Generative.Precision.Float32,
+            Precision.BFloat16 => Generative.Precision.BFloat16,
+            _ => throw new ArgumentException($"precision: Float32 or BFloat16, not {(int)precision}", "precision"),
+        }),
+    };
+
     /// <summary>
     /// Validates the config, builds the vocabulary from the training part of <paramref name="corpus"/> as a new
     /// <c>generative train</c> run does (the catalog model's <c>FitToData</c>), and creates the model, its weights
@@ -135,8 +153,10 @@ public sealed record TextGeneratorBuilder
     private static LanguageModelConfig Copy(LanguageModelConfig c, bool? lowerCase = null, int? minCount = null, int? maxVocabulary = null,
                                             int? embedding = null, int? hidden = null, int? layers = null, double? dropout = null,
                                             bool? tieWeights = null, int? sequenceLength = null, OptimizerSpec? optimizer = null,
-                                            double? clipNorm = null, int? learningRateHalfLife = null) =>
+                                            double? clipNorm = null, int? learningRateHalfLife = null,
+                                            Generative.Precision? precision = null) =>
         new(c.Level, lowerCase ?? c.LowerCase, minCount ?? c.MinCount, maxVocabulary ?? c.MaxVocabulary, embedding ?? c.Embedding,
             hidden ?? c.Hidden, layers ?? c.Layers, dropout ?? c.Dropout, tieWeights ?? c.TieWeights, sequenceLength ?? c.SequenceLength,
-            optimizer ?? c.Optimizer, clipNorm ?? c.ClipNorm, learningRateHalfLife ?? c.LearningRateHalfLife, c.Vocabulary);
+            optimizer ?? c.Optimizer, clipNorm ?? c.ClipNorm, learningRateHalfLife ?? c.LearningRateHalfLife, precision ?? c.Precision,
+            c.Vocabulary);
 }
