@@ -66,7 +66,9 @@ type LstmLanguageNet(vocabulary: int, c: LanguageModelConfig) as this =
         let logits =
             match head, tiedBias with
             | Some h, _ -> h.forward y
-            | None, Some bias -> torch.nn.functional.linear(y, embedding.weight, bias)
+            // Read by its registered name: moving the network to another device or element type replaces the
+            // parameter object, and only the registry follows (the field would keep the disposed one).
+            | None, Some _ -> torch.nn.functional.linear(y, embedding.weight, this.get_parameter "head_bias")
             | None, None -> invalidOp "a language model has an output layer or tied weights"
         logits, (h, cell)
 

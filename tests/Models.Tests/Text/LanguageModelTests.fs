@@ -153,6 +153,18 @@ let tests =
             Expect.isFalse (fpUpdate.Equals bfUpdate) "but is computed in the lower precision"
         }
 
+        test "a word model with tied weights trains in bfloat16: the output bias survives the conversion" {
+            let text = String.replicate 50 "the cat sat on the mat and the dog sat on the log\n"
+            let c = { LanguageModel.words with Embedding = 16; Hidden = 16; Layers = 1; SequenceLength = 6; MinCount = 1; Precision = Precision.BFloat16 }
+            let c = { c with Vocabulary = Some (LanguageModel.vocabularyOf c text) }
+            Device.seed 1L
+            let m = LanguageModel.create torch.CPU c
+            use tokens = Vocabulary.encode m.Vocabulary text
+            let trainer = LanguageModel.trainer m
+            let losses = [ for step in 0 .. 2 -> (trainer.Step ((BatchSource.contiguous 4 c.SequenceLength tokens).Take 1 step)).["loss"] ]
+            Expect.all losses Double.IsFinite "three steps with finite losses"
+        }
+
         test "a bfloat16 checkpoint restores into an fp32 model and back, with identical logits, and training continues" {
             let folder = TestData.tempFolder "lm-precision"
             try
