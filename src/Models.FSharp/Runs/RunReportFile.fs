@@ -121,8 +121,8 @@ module RunReportFile =
     /// None for a run without per-epoch test metrics.
     let internal epochTestMarks (s: RunSettings) (data: RunData) (metrics: (string * float * string) list) : EpochTestMarks option =
         match data with
-        | ImageData images when s.EpochTestImages > 0 ->
-            let n = min (int64 s.EpochTestImages) images.Test.Count
+        | ImageData images when RunSettings.epochTestCount s images.Test.Count > 0L ->
+            let n = RunSettings.epochTestCount s images.Test.Count
             Some
                 { Sample = sprintf "first %d test images" n
                   Finals = metrics |> List.map (fun (name, value, _) -> RunModel.epochTestTerm name, value) |> Map.ofList

@@ -73,6 +73,10 @@ module RunSettings =
     /// few images is biased upwards against the end-of-run value on the whole test set: its curve shows the trend.
     let defaultEpochTestImages = 1000
 
+    /// How many of a test set's `testImages` images the per-epoch test metrics of a run with settings `s` measure:
+    /// the first `EpochTestImages` of them, all when there are fewer, none when the settings turn them off.
+    let epochTestCount (s: RunSettings) (testImages: int64) : int64 = max 0L (min (int64 s.EpochTestImages) testImages)
+
     /// Defaults for a model: its source's batch size (`CatalogEntry.BatchSize`, usually 64), 1 epoch, seed 42,
     /// automatic device, folder `runs/`, no TensorBoard log, and the model's default data set (MNIST and batch 64 when the id is not a
     /// catalog model's: validation names that error).

@@ -77,8 +77,8 @@ module RunTraining =
     /// `s.EpochTestImages` test images; None when it has none or the settings turn it off.
     let private epochTest (model: RunModel) (s: RunSettings) (test: Split) (log: string -> unit) : (unit -> Map<string, float>) option =
         match model.EpochTest with
-        | Some measure when s.EpochTestImages > 0 && test.Count > 0L ->
-            let n = min (int64 s.EpochTestImages) test.Count
+        | Some measure when RunSettings.epochTestCount s test.Count > 0L ->
+            let n = RunSettings.epochTestCount s test.Count
             let part : Split = { Images = test.Images.narrow(0L, 0L, n); Labels = test.Labels.narrow(0L, 0L, n) }
             log (sprintf "per-epoch test metrics: the first %d test images after every epoch (--epoch-test N sets how many, 0 none)" n)
             Some (fun () -> measure part)
