@@ -364,7 +364,7 @@ module Cases =
     /// LM-LSTM at the character level (the catalog's 2 x 256, embedding 128, dropout 0.2, sequence 100, Adam 2e-3,
     /// clipping 5) on tiny-shakespeare, its passes in `precision`. Quality: validation nats and bits per character (16
     /// rows, as the script).
-    let charLstm (precision: Precision) : WorkerSettings -> Measurement =
+    let charLstm (precision: TrainingPrecision) : WorkerSettings -> Measurement =
         languageModel "tiny-shakespeare" { LanguageModel.characters with Precision = precision } (fun m (_, validation, _) ->
             let nats = LanguageModel.meanCrossEntropy m validation
             [ "validation nats/char", nats; "validation bits/char", nats / Math.Log 2.0 ])
@@ -428,11 +428,11 @@ module Cases =
             PythonScript = "aae_s.py" }
           { Name = "char-lstm"
             Description = "LM-LSTM (characters): Embedding 128, LSTM 2x256 dropout 0.2, Linear; sequence 100, stateful rows, Adam 2e-3, clipping 5 (--data: a text file or a folder with tinyshakespeare.txt)"
-            Worker = charLstm Precision.Float32
+            Worker = charLstm TrainingPrecision.Float32
             PythonScript = "char_lstm.py" }
           { Name = "char-lstm-bf16"
             Description = "char-lstm with bf16 mixed precision on the library's side (precision=bf16: fp32 weights, Adam and loss, bfloat16 passes); the PyTorch reference stays fp32"
-            Worker = charLstm Precision.BFloat16
+            Worker = charLstm TrainingPrecision.BFloat16
             PythonScript = "char_lstm.py" }
           { Name = "word-lstm"
             Description = "LM-LSTM (words): lower-cased words seen 3+ times (<= 10,000), Embedding 256, LSTM 2x256 dropout 0.3, tied output; sequence 35, Adam 2e-3, clipping 5 (--data: a text file, default the Jargon File)"

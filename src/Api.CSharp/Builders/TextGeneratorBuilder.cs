@@ -121,8 +121,8 @@ public sealed record TextGeneratorBuilder
     {
         Config = Copy(Config, precision: precision switch
         {
-            Precision.Float32 => Generative.Precision.Float32,
-            Precision.BFloat16 => Generative.Precision.BFloat16,
+            Precision.Float32 => Generative.TrainingPrecision.Float32,
+            Precision.BFloat16 => Generative.TrainingPrecision.BFloat16,
             _ => throw new ArgumentException($"precision: Float32 or BFloat16, not {(int)precision}", "precision"),
         }),
     };
@@ -154,7 +154,7 @@ public sealed record TextGeneratorBuilder
                                             int? embedding = null, int? hidden = null, int? layers = null, double? dropout = null,
                                             bool? tieWeights = null, int? sequenceLength = null, OptimizerSpec? optimizer = null,
                                             double? clipNorm = null, int? learningRateHalfLife = null,
-                                            Generative.Precision? precision = null) =>
+                                            Generative.TrainingPrecision? precision = null) =>
         new(c.Level, lowerCase ?? c.LowerCase, minCount ?? c.MinCount, maxVocabulary ?? c.MaxVocabulary, embedding ?? c.Embedding,
             hidden ?? c.Hidden, layers ?? c.Layers, dropout ?? c.Dropout, tieWeights ?? c.TieWeights, sequenceLength ?? c.SequenceLength,
             optimizer ?? c.Optimizer, clipNorm ?? c.ClipNorm, learningRateHalfLife ?? c.LearningRateHalfLife, precision ?? c.Precision,

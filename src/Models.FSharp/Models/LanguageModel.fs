@@ -32,7 +32,7 @@ type LanguageModelConfig =
       /// The learning rate halves every this many steps (0: constant).
       LearningRateHalfLife: int
       /// The number format of the training steps' forward and backward passes (weights stay fp32).
-      Precision: Precision
+      Precision: TrainingPrecision
       /// The tokens, built from the training text when a run starts (None until then).
       Vocabulary: Vocabulary option }
 
@@ -88,7 +88,7 @@ module LanguageModel =
     let characters =
         { Level = TokenLevel.Characters; LowerCase = false; MinCount = 1; MaxVocabulary = 0; Embedding = 128; Hidden = 256
           Layers = 2; Dropout = 0.2; TieWeights = false; SequenceLength = 100; Optimizer = Optim.adam 2e-3; ClipNorm = 5.0
-          LearningRateHalfLife = 1000; Precision = Precision.Float32; Vocabulary = None }
+          LearningRateHalfLife = 1000; Precision = TrainingPrecision.Float32; Vocabulary = None }
 
     /// Word level: lower-cased words seen at least 3 times (at most 10,000 tokens), 2 x 256 LSTM with tied
     /// embedding and output weights, dropout 0.3, sequence 35, Adam 2e-3 halving every 1,000 steps, clipping at norm 5.
@@ -163,7 +163,7 @@ module LanguageModel =
         // Built with the global generator put back, so a seed gives the same weights and dropout masks in any precision.
         let working =
             match c.Precision with
-            | Precision.Float32 -> None
+            | TrainingPrecision.Float32 -> None
             | precision ->
                 let net = Device.keepingRandomState (fun () -> new LstmLanguageNet(m.Vocabulary.Count, c))
                 Some (net, MixedPrecision.workingCopy precision m.Net net)

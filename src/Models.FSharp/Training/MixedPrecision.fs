@@ -5,7 +5,7 @@ open TorchSharp
 
 /// The number format a network's training steps compute in.
 [<RequireQualifiedAccess>]
-type Precision =
+type TrainingPrecision =
     /// 32-bit floats throughout (the default).
     | Float32
     /// Mixed precision: the forward and backward passes run in bfloat16 on a working copy of the network, while the
@@ -29,20 +29,20 @@ type WorkingCopy =
 [<RequireQualifiedAccess>]
 module MixedPrecision =
     /// The setting's names: "fp32" and "bf16" (and "float32", "bfloat16").
-    let names = [ "fp32", Precision.Float32; "bf16", Precision.BFloat16; "float32", Precision.Float32; "bfloat16", Precision.BFloat16 ]
+    let names = [ "fp32", TrainingPrecision.Float32; "bf16", TrainingPrecision.BFloat16; "float32", TrainingPrecision.Float32; "bfloat16", TrainingPrecision.BFloat16 ]
 
     /// The element type a precision computes in.
-    let elementType (precision: Precision) : torch.ScalarType =
+    let elementType (precision: TrainingPrecision) : torch.ScalarType =
         match precision with
-        | Precision.Float32 -> torch.float32
-        | Precision.BFloat16 -> torch.bfloat16
+        | TrainingPrecision.Float32 -> torch.float32
+        | TrainingPrecision.BFloat16 -> torch.bfloat16
 
     /// Pairs `master` with `working`, a second instance of the same network, which it converts to `precision`'s
     /// element type (on the master's device) and takes out of gradient clipping's and the optimiser's sight: its
     /// parameters only carry gradients to the master. ArgumentException (ParamName "working") when the two differ in
     /// parameter names or shapes; (ParamName "master") when the network keeps floating-point buffers such as batch
     /// norm's running statistics, which would be updated in the lower precision and rounded.
-    let workingCopy (precision: Precision) (master: torch.nn.Module) (working: torch.nn.Module) : WorkingCopy =
+    let workingCopy (precision: TrainingPrecision) (master: torch.nn.Module) (working: torch.nn.Module) : WorkingCopy =
         let floatingBuffers =
             [ for struct (name, b) in master.named_buffers() do if b.is_floating_point() then yield name ]
         if not floatingBuffers.IsEmpty then

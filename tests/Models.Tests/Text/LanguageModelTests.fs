@@ -134,7 +134,7 @@ let tests =
 
         test "a bfloat16 step keeps the weights fp32 and matches the fp32 step's loss and update" {
             let fp = tiny pattern (fun c -> { c with Dropout = 0.2; Layers = 2 })
-            let bf = tiny pattern (fun c -> { c with Dropout = 0.2; Layers = 2; Precision = Precision.BFloat16 })
+            let bf = tiny pattern (fun c -> { c with Dropout = 0.2; Layers = 2; Precision = TrainingPrecision.BFloat16 })
             let weights (m: LanguageModel) = m.Net.parameters() |> Seq.map (fun p -> p.detach().clone()) |> Array.ofSeq
             let initial = weights fp
             Expect.isTrue (Array.forall2 (fun (a: Tensor) b -> a.Equals b) initial (weights bf)) "the same initial weights from the same seed"
@@ -155,7 +155,7 @@ let tests =
 
         test "a word model with tied weights trains in bfloat16: the output bias survives the conversion" {
             let text = String.replicate 50 "the cat sat on the mat and the dog sat on the log\n"
-            let c = { LanguageModel.words with Embedding = 16; Hidden = 16; Layers = 1; SequenceLength = 6; MinCount = 1; Precision = Precision.BFloat16 }
+            let c = { LanguageModel.words with Embedding = 16; Hidden = 16; Layers = 1; SequenceLength = 6; MinCount = 1; Precision = TrainingPrecision.BFloat16 }
             let c = { c with Vocabulary = Some (LanguageModel.vocabularyOf c text) }
             Device.seed 1L
             let m = LanguageModel.create torch.CPU c
@@ -168,7 +168,7 @@ let tests =
         test "a bfloat16 checkpoint restores into an fp32 model and back, with identical logits, and training continues" {
             let folder = TestData.tempFolder "lm-precision"
             try
-                let bf = tiny pattern (fun c -> { c with Precision = Precision.BFloat16 })
+                let bf = tiny pattern (fun c -> { c with Precision = TrainingPrecision.BFloat16 })
                 let trainer = LanguageModel.trainer bf
                 use tokens = Vocabulary.encode bf.Vocabulary pattern
                 let source = BatchSource.contiguous 8 bf.Config.SequenceLength tokens
@@ -185,9 +185,9 @@ let tests =
                 use _ = torch.no_grad()
                 use input = tokens.narrow(0L, 0L, 20L).unsqueeze(0L)
                 let logitsOf (m: LanguageModel) = m.Net.eval(); fst (m.Net.Forward(input, None))
-                let fp, fpTrainer = restored Precision.Float32
+                let fp, fpTrainer = restored TrainingPrecision.Float32
                 Expect.isTrue ((logitsOf fp).Equals(logitsOf bf)) "fp32 gives the bfloat16 run's logits"
-                Expect.isTrue ((logitsOf (fst (restored Precision.BFloat16))).Equals(logitsOf bf)) "and a bfloat16 model reads it back"
+                Expect.isTrue ((logitsOf (fst (restored TrainingPrecision.BFloat16))).Equals(logitsOf bf)) "and a bfloat16 model reads it back"
                 // The carried hidden state, saved in bfloat16, continues in fp32.
                 fp.Net.train()
                 use _ = torch.enable_grad()

@@ -19,7 +19,7 @@ let tests =
     testList "Training.MixedPrecision" [
         test "the working copy holds the master's weights rounded to bfloat16, and hands back its gradients in fp32" {
             let master, working = pair ()
-            let copy = MixedPrecision.workingCopy Precision.BFloat16 master working
+            let copy = MixedPrecision.workingCopy TrainingPrecision.BFloat16 master working
             Expect.all copy.Working (fun p -> p.dtype = torch.bfloat16) "the working copy is bfloat16"
             Expect.all copy.Master (fun p -> p.dtype = torch.float32) "the master stays fp32"
             MixedPrecision.loadWeights copy
@@ -40,7 +40,7 @@ let tests =
 
         test "a parameter the backward pass does not reach gets no gradient on the master" {
             let master, working = pair ()
-            let copy = MixedPrecision.workingCopy Precision.BFloat16 master working
+            let copy = MixedPrecision.workingCopy TrainingPrecision.BFloat16 master working
             for m in copy.Master do m.grad <- torch.ones_like(m)
             MixedPrecision.storeGradients copy
             Expect.all copy.Master (fun m -> isNull m.grad) "no stale gradient survives"
@@ -49,10 +49,10 @@ let tests =
         test "networks that differ, or keep batch-norm statistics, are refused with the argument's name" {
             let master, _ = pair ()
             let other = torch.nn.Sequential(("first", torch.nn.Linear(4L, 2L) :> torch.nn.Module<Tensor, Tensor>))
-            let e = TestData.raises<ArgumentException> (fun () -> MixedPrecision.workingCopy Precision.BFloat16 master other |> ignore)
+            let e = TestData.raises<ArgumentException> (fun () -> MixedPrecision.workingCopy TrainingPrecision.BFloat16 master other |> ignore)
             Expect.equal e.ParamName "working" "different shapes"
             let normed () = torch.nn.Sequential(("norm", torch.nn.BatchNorm1d(4L) :> torch.nn.Module<Tensor, Tensor>))
-            let e = TestData.raises<ArgumentException> (fun () -> MixedPrecision.workingCopy Precision.BFloat16 (normed ()) (normed ()) |> ignore)
+            let e = TestData.raises<ArgumentException> (fun () -> MixedPrecision.workingCopy TrainingPrecision.BFloat16 (normed ()) (normed ()) |> ignore)
             Expect.equal e.ParamName "master" "running statistics would be rounded"
             Expect.stringContains e.Message "running_mean" "the buffer is named"
         }
