@@ -38,8 +38,8 @@ module MixedPrecision =
         | TrainingPrecision.BFloat16 -> torch.bfloat16
 
     /// Pairs `master` with `working`, a second instance of the same network, which it converts to `precision`'s
-    /// element type (on the master's device) and takes out of gradient clipping's and the optimiser's sight: its
-    /// parameters only carry gradients to the master. ArgumentException (ParamName "working") when the two differ in
+    /// element type (on the master's device). Its parameters only carry gradients to the master: the optimiser and
+    /// gradient clipping are given the master's. ArgumentException (ParamName "working") when the two differ in
     /// parameter names or shapes; (ParamName "master") when the network keeps floating-point buffers such as batch
     /// norm's running statistics, which would be updated in the lower precision and rounded.
     let workingCopy (precision: TrainingPrecision) (master: torch.nn.Module) (working: torch.nn.Module) : WorkingCopy =
