@@ -121,12 +121,14 @@ module RunReportFile =
     /// None for a run without per-epoch test metrics.
     let internal epochTestMarks (s: RunSettings) (data: RunData) (metrics: (string * float * string) list) : EpochTestMarks option =
         match data with
-        | ImageData images when RunSettings.epochTestCount s images.Test.Count > 0L ->
+        | ImageData images ->
             let n = RunSettings.epochTestCount s images.Test.Count
-            Some
-                { Sample = sprintf "first %d test images" n
-                  Finals = metrics |> List.map (fun (name, value, _) -> RunModel.epochTestTerm name, value) |> Map.ofList
-                  FinalSample = sprintf "all %d test images" images.Test.Count }
+            if n = 0L then None
+            else
+                Some
+                    { Sample = sprintf "first %d test images" n
+                      Finals = metrics |> List.map (fun (name, value, _) -> RunModel.epochTestTerm name, value) |> Map.ofList
+                      FinalSample = sprintf "all %d test images" images.Test.Count }
         | _ -> None
 
     /// Writes `<folder>/report.html` of `model`'s run and returns its path. `notes` end the summary, e.g.

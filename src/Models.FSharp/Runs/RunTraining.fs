@@ -76,9 +76,8 @@ module RunTraining =
     /// The per-epoch test measure of an image model that has one (`RunModel.EpochTest`), on the first
     /// `s.EpochTestImages` test images; None when it has none or the settings turn it off.
     let private epochTest (model: RunModel) (s: RunSettings) (test: Split) (log: string -> unit) : (unit -> Map<string, float>) option =
-        match model.EpochTest with
-        | Some measure when RunSettings.epochTestCount s test.Count > 0L ->
-            let n = RunSettings.epochTestCount s test.Count
+        match model.EpochTest, RunSettings.epochTestCount s test.Count with
+        | Some measure, n when n > 0L ->
             let part : Split = { Images = test.Images.narrow(0L, 0L, n); Labels = test.Labels.narrow(0L, 0L, n) }
             log (sprintf "per-epoch test metrics: the first %d test images after every epoch (--epoch-test N sets how many, 0 none)" n)
             Some (fun () -> measure part)
