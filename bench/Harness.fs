@@ -129,6 +129,15 @@ module Harness =
                 [ ""; sprintf "Speed ratio ours/PyTorch (medians): %.2fx" r ]
         header @ rows @ ratio
 
+    /// The 1-minute load average (/proc/loadavg), NaN where there is none.
+    let private loadAverage () =
+        if File.Exists "/proc/loadavg" then
+            Double.Parse(File.ReadAllText("/proc/loadavg").Split(' ').[0], CultureInfo.InvariantCulture)
+        else nan
+
+    /// How far above the thread count the load may be before a comparison is flagged as measured under load.
+    let loadMargin = 0.5
+
     /// Alternates ours and theirs for `o.Rounds` rounds (the machine is shared: alternation spreads its noise
     /// over both sides), printing progress to stderr; returns the report lines.
     let compare (o: HarnessOptions) (case: BenchCase) : string list =
@@ -139,9 +148,16 @@ module Harness =
             | None ->
                 [ ""
                   sprintf "PyTorch not measured: %s cannot import torch. Install it with `apt-get install python3-torch libopenblas0-openmp` (without OpenBLAS, Debian's torch uses the slow reference BLAS)." o.Python ]
-        // The 1-minute load average before each measurement: a ratio measured on a loaded machine is not a result.
-        let loads = ResizeArray<string>()
-        let noteLoad () = loads.Add(if IO.File.Exists "/proc/loadavg" then IO.File.ReadAllText("/proc/loadavg").Split(' ').[0] else "?")
+        // The 1-minute load average before each measurement and after the last: a ratio measured on a loaded machine
+        // is not a result. The average still carries about `Threads` from the previous measurement's own threads,
+        // hence the margin before warning.
+        let loads = ResizeArray<float>()
+        let limit = float o.Worker.Threads + loadMargin
+        let noteLoad () =
+            let load = loadAverage ()
+            loads.Add load
+            if load > limit then
+                eprintfn "  warning: load average %.2f exceeds %d threads + %.1f: other work is running; this comparison is not a result" load o.Worker.Threads loadMargin
         let rounds =
             [ for r in 1 .. o.Rounds do
                 eprintfn "round %d/%d: %s (F#)" r o.Rounds case.Name
@@ -157,9 +173,15 @@ module Harness =
                         eprintfn "  %s steps/s, peak %s MB" (speed b.StepsPerSecond) (format "0" b.PeakRssMb)
                         b)
                 a, b ]
+        noteLoad ()
+        let loaded = loads |> Seq.exists (fun l -> l > limit)
         report case (rounds |> List.map fst) (rounds |> List.choose snd)
-        @ [ ""; sprintf "Load average (1 min) before each measurement, in order: %s (%d cores; threads per side: %d)."
-                    (String.Join(", ", loads)) Environment.ProcessorCount (o.Worker.Threads) ]
+        @ [ ""; sprintf "Load average (1 min) before each measurement and after the last, in order: %s (%d cores; threads per side: %d)."
+                    (String.Join(", ", loads |> Seq.map (fun l -> if Double.IsNaN l then "?" else format "0.00" l)))
+                    Environment.ProcessorCount o.Worker.Threads ]
+        @ (if loaded then
+               [ ""; sprintf "**Warning: the load average exceeded the %d threads + %.1f; other work was running, so these speeds are not results. Re-run on a quiet machine.**" o.Worker.Threads loadMargin ]
+           else [])
         @ notice
         @ (let unscored (m: Measurement) = not (isNull m.Metrics) && (match m.Metrics.TryGetValue "Frechet distance" with | true, v -> Double.IsNaN v | _ -> false)
            if rounds |> List.exists (fun (a, b) -> unscored a || Option.exists unscored b) then

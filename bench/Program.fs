@@ -3,8 +3,11 @@ module Generative.Bench.Program
 open System
 open TorchSharp
 
+/// Every case the bench runs: the models' and the GEMM probe's.
+let private allCases = Cases.all @ Gemm.cases
+
 let private usage () =
-    let names = Cases.all |> List.map (fun c -> c.Name) |> String.concat " | "
+    let names = allCases |> List.map (fun c -> c.Name) |> String.concat " | "
     eprintfn "usage: dotnet run -c Release --project bench -- <%s> [--steps N] [--batch-size B] [--threads T]" names
     eprintfn "         [--epochs E] [--rounds R] [--warmup W] [--data MNIST_DIR] [--python PATH]"
     eprintfn "--data trains on real MNIST and adds test-set quality columns; --epochs E sets the steps to E epochs"
@@ -45,7 +48,7 @@ let private settings (m: Map<string, string>) : WorkerSettings =
     s
 
 let private find (name: string) =
-    match Cases.all |> List.tryFind (fun c -> c.Name = name) with
+    match allCases |> List.tryFind (fun c -> c.Name = name) with
     | Some c -> c
     | None -> failwithf "unknown benchmark '%s'" name
 
