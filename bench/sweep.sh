@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Every bench case at each thread count, alternating rounds, into one summary table (see README.md, "All cases").
+#
+#   bench/sweep.sh OUT_DIR [ROUNDS] [THREADS...]      e.g. bench/sweep.sh /tmp/sweep 3 1 2
+#
+# Synthetic data for the image models (speed does not depend on pixel values); the language models read
+# tiny-shakespeare from $TEXT_DATA (default ../shared/data's copy or the data cache) and the Jargon File from the data
+# cache (`./generative data fetch jargon`). Steps are chosen so each measurement times about 5 s at one thread,
+# after a warm-up long enough for .NET's tiered JIT to settle (short runs otherwise time unoptimised code).
+# Each case's full report goes to OUT_DIR/<case>-t<threads>.md; OUT_DIR/summary.md collects one row per case.
+set -euo pipefail
+out=${1:?usage: bench/sweep.sh OUT_DIR [ROUNDS] [THREADS...]}
+rounds=${2:-3}
+shift $(( $# >= 2 ? 2 : $# ))
+threads=("$@")
+[ ${#threads[@]} -gt 0 ] || threads=(1 2)
+here=$(cd "$(dirname "$0")" && pwd)
+bench="$here/bin/Release/net10.0/Bench.dll"
+[ -f "$bench" ] || { echo "build the bench first: dotnet build bench -c Release" >&2; exit 1; }
+text=${TEXT_DATA:-$HOME/.cache/generative/tiny-shakespeare}
+mkdir -p "$out"
+
+# case steps warm-up batch [extra flags]
+cases=(
+  "ae-linear 2500 400 128"
+  "ae-deep 1500 300 128"
+  "ae-3d 1500 300 128"
+  "ae-denoise 2000 400 128"
+  "ae-conv 500 100 128"
+  "vae 600 100 128"
+  "cls-mlp 4000 800 128"
+  "cls-lenet 500 100 128"
+  "cls-cnn 35 10 128"
+  "cls-pyr 10000 2000 128"
+  "gan-mlp 400 70 128"
+  "lsgan 220 40 128"
+  "dcgan 24 8 128"
+  "dcgan-keras 9 4 128"
+  "aae 60 10 128"
+  "aae-s 60 10 128"
+  "char-lstm 18 6 64 --data $text"
+  "char-lstm-bf16 18 6 64 --data $text"
+  "word-lstm 12 5 64"
+  "gemm 300 50 128"
+  "gemm-bf16 1100 200 128"
+)
+
+summary="$out/summary.md"
+{
+  echo "Sweep of $(date -u +%Y-%m-%dT%H:%MZ), $rounds rounds, $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+  echo
+  echo "| case | threads | steps | ours steps/s (min–max) | PyTorch steps/s (min–max) | ratio | ours peak MB | PyTorch peak MB | load averages |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+} > "$summary"
+for t in "${threads[@]}"; do
+  for spec in "${cases[@]}"; do
+    read -r name steps warmup batch extra <<< "$spec"
+    report="$out/$name-t$t.md"
+    echo "== $name, $t thread(s) ($(cut -d' ' -f1-3 /proc/loadavg))" >&2
+    # shellcheck disable=SC2086
+    dotnet "$bench" "$name" --steps "$steps" --warmup "$warmup" --batch-size "$batch" --threads "$t" --rounds "$rounds" $extra > "$report"
+    awk -F'|' -v name="$name" -v t="$t" -v steps="$steps" '
+      /^\| Generative/ { ours = $6; oursMb = $7 }
+      /^\| PyTorch/    { theirs = $6; theirsMb = $7 }
+      /^Speed ratio/   { ratio = $0; sub(/.*: /, "", ratio) }
+      /^Load average/  { loads = $0; sub(/.*in order: /, "", loads); sub(/ \(.*/, "", loads) }
+      END { gsub(/^ +| +$/, "", ours); gsub(/^ +| +$/, "", theirs); gsub(/ /, "", oursMb); gsub(/ /, "", theirsMb)
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, t, steps, ours, theirs, ratio, oursMb, theirsMb, loads }
+    ' "$report" >> "$summary"
+  done
+done
+cat "$summary"
