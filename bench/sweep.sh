@@ -4,8 +4,8 @@
 #   bench/sweep.sh OUT_DIR [ROUNDS] [THREADS...]      e.g. bench/sweep.sh /tmp/sweep 3 1 2
 #
 # Synthetic data for the image models (speed does not depend on pixel values); the language models read
-# tiny-shakespeare from $TEXT_DATA (default ../shared/data's copy or the data cache) and the Jargon File from the data
-# cache (`./generative data fetch jargon`). Steps are chosen so each measurement times about 5 s at one thread,
+# tiny-shakespeare from $TEXT_DATA (a folder holding tinyshakespeare.txt; default the data cache's folder, filled by
+# `./generative data fetch tiny-shakespeare`) and the Jargon File from the data cache (`./generative data fetch jargon`). Steps are chosen so each measurement times about 5 s at one thread,
 # after a warm-up long enough for .NET's tiered JIT to settle (short runs otherwise time unoptimised code).
 # Each case's full report goes to OUT_DIR/<case>-t<threads>.md; OUT_DIR/summary.md collects one row per case.
 set -euo pipefail
