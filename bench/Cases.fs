@@ -405,6 +405,14 @@ module Cases =
             // to 2 pixels, constant learning rate), not the catalog's later training defaults.
             Worker = classifier { Classifier.batchNormCnn with Dropout = 0.5; Shift = 2; LrHalfLife = 0 } 0.1307f 0.3081f
             PythonScript = "cls_cnn.py" }
+          { Name = "cls-cnn-bf16"
+            Description = "cls-cnn with bf16 mixed precision on the library's side (precision=bf16: convolution and linear layers in bfloat16; batch norm, weights, Adam, loss fp32); the PyTorch reference stays fp32"
+            Worker = classifier { Classifier.batchNormCnn with Dropout = 0.5; Shift = 2; LrHalfLife = 0; Precision = TrainingPrecision.BFloat16 } 0.1307f 0.3081f
+            PythonScript = "cls_cnn.py" }
+          { Name = "cls-lenet-bf16"
+            Description = "cls-lenet with bf16 mixed precision on the library's side; the PyTorch reference stays fp32"
+            Worker = classifier { Classifier.leNet5 with Precision = TrainingPrecision.BFloat16 } 0.0f 1.0f
+            PythonScript = "cls_lenet.py" }
           { Name = "cls-pyr"
             Description = "CLS-PYR: Gaussian-pyramid features (computed once), one-vs-rest linear SVM (hinge, C=1), Adam 1e-3"
             Worker = pyramidSvm
@@ -418,6 +426,10 @@ module Cases =
           ganCase "lsgan" "LSGAN: GAN-MLP-C nets (G 96-1024-1024-784, D 784-256-256-1), least squares, Adam 3e-4 (0.5, 0.999)" Gan.lsgan "lsgan.py"
           ganCase "dcgan" "DCGAN-A: conv D + FC/transposed-conv G with batch norm, non-saturating BCE on logits, Adam 3e-4 (0.5, 0.999)" Gan.dcganA "dcgan.py"
           ganCase "dcgan-keras" "DCGAN-B: Keras-style tanh DCGAN, BCE, SGD 5e-4 momentum 0.9 Nesterov, Glorot init" Gan.dcganB "dcgan_keras.py"
+          ganCase "gan-mlp-bf16" "gan-mlp with bf16 mixed precision on the library's side (precision=bf16: linear layers in bfloat16; weights, Adam, losses fp32); the PyTorch reference stays fp32" { Gan.mlpA with Precision = TrainingPrecision.BFloat16 } "gan_mlp.py"
+          ganCase "lsgan-bf16" "lsgan with bf16 mixed precision on the library's side; the PyTorch reference stays fp32" { Gan.lsgan with Precision = TrainingPrecision.BFloat16 } "lsgan.py"
+          ganCase "dcgan-bf16" "dcgan with bf16 mixed precision on the library's side (linear and convolution layers in bfloat16; batch norm, weights, Adam, losses fp32); the PyTorch reference stays fp32" { Gan.dcganA with Precision = TrainingPrecision.BFloat16 } "dcgan.py"
+          ganCase "dcgan-keras-bf16" "dcgan-keras with bf16 mixed precision on the library's side; the PyTorch reference stays fp32" { Gan.dcganB with Precision = TrainingPrecision.BFloat16 } "dcgan_keras.py"
           { Name = "aae"
             Description = "AAE-U: encoder 784-392-392-10, decoder 10-392-392-784 sigmoid, D 10-1500-1500-1 sigmoid (dropout 0.2), prior N(0,5²I); per step BCE reconstruction (Adam 1e-3), D (Adam 1e-3), encoder as generator (Adam 1e-4); [0,1] data"
             Worker = aae Aae.unsupervised

@@ -31,6 +31,21 @@ public sealed record ClassifierBuilder
     /// <summary>Epochs without a better validation accuracy before training stops (default 10; 0 = never).</summary>
     public int Patience => Config.Patience;
 
+    /// <summary>The number format of the training passes (<see cref="Precision.Float32"/> unless set).</summary>
+    public Precision Precision => Config.Model.Precision.ToPrecision();
+
+    /// <summary>
+    /// A copy that trains in another number format (<c>--set precision=bf16</c>): <see cref="Precision.BFloat16"/>
+    /// runs the linear and convolution layers in bfloat16, and keeps the weights, the optimiser, batch norm and the
+    /// loss in 32-bit floats.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="precision"/> is not a defined value (ParamName "precision").</exception>
+    public ClassifierBuilder WithPrecision(Precision precision)
+    {
+        var value = precision.ToTrainingPrecision();
+        return WithModel(m => Copy(m, precision: value));
+    }
+
     /// <summary>A copy with another optimiser.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="optimizer"/> is null.</exception>
     public ClassifierBuilder WithOptimizer(Optimizer optimizer)
@@ -60,7 +75,8 @@ public sealed record ClassifierBuilder
 
     // F# records are immutable: a copy with the given fields replaced, the others kept.
     internal static ClassifierConfig Copy(ClassifierConfig c, ClassifierArchitecture? architecture = null,
-                                          OptimizerSpec? optimizer = null, string? weights = null) =>
+                                          OptimizerSpec? optimizer = null, string? weights = null,
+                                          Generative.TrainingPrecision? precision = null) =>
         new(architecture ?? c.Architecture, c.Classes, c.Dropout, optimizer ?? c.Optimizer, c.Shift, c.Flip, c.Loss,
-            c.LrHalfLife, weights ?? c.Weights);
+            c.LrHalfLife, weights ?? c.Weights, precision ?? c.Precision);
 }

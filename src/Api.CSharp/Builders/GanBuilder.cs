@@ -59,6 +59,9 @@ public abstract record GanBuilder<TSelf> where TSelf : GanBuilder<TSelf>
     /// <summary>Weight γ of the R1 penalty on real images (0: off, unless set).</summary>
     public double R1Weight => Config.R1Weight;
 
+    /// <summary>The number format of the training passes (<see cref="Precision.Float32"/> unless set).</summary>
+    public Precision Precision => Config.Precision.ToPrecision();
+
     /// <summary>The differentiable augmentations of real and fake images before the discriminator (none unless set).</summary>
     public IReadOnlyList<DiffAugmentation> Augmentations =>
         [.. Config.Augmentations.Select(a => a.IsTranslation ? DiffAugmentation.Translation : DiffAugmentation.Cutout)];
@@ -119,6 +122,18 @@ public abstract record GanBuilder<TSelf> where TSelf : GanBuilder<TSelf>
     public TSelf WithR1Penalty(double weight) => Edit(c => Copy(c, r1Weight: weight));
 
     /// <summary>
+    /// A copy that trains in another number format (<c>--set precision=bf16</c>): <see cref="Precision.BFloat16"/>
+    /// runs the linear and convolution layers of both networks in bfloat16, and keeps the weights, the optimisers,
+    /// batch norm and the losses in 32-bit floats. Beyond the sources.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="precision"/> is not a defined value (ParamName "precision").</exception>
+    public TSelf WithPrecision(Precision precision)
+    {
+        var value = precision.ToTrainingPrecision();
+        return Edit(c => Copy(c, precision: value));
+    }
+
+    /// <summary>
     /// A copy that applies these differentiable augmentations, in order, to real and fake images before the
     /// discriminator (<c>--set augment=translation,cutout</c>; none turns it off). Beyond the sources.
     /// </summary>
@@ -152,9 +167,11 @@ public abstract record GanBuilder<TSelf> where TSelf : GanBuilder<TSelf>
                                   int? discriminatorSteps = null, OptimizerSpec? generatorOptimizer = null,
                                   OptimizerSpec? discriminatorOptimizer = null, double? flipProbability = null,
                                   double? emaDecay = null, bool? spectralNorm = null, double? r1Weight = null,
-                                  FSharpList<Generative.GanAugmentation>? augmentations = null) =>
+                                  FSharpList<Generative.GanAugmentation>? augmentations = null,
+                                  Generative.TrainingPrecision? precision = null) =>
         new(c.Architecture, latentSize ?? c.LatentSize, noise ?? c.Noise, c.HiddenWidth, c.Dropout, loss ?? c.Loss,
             c.DiscriminatorLossScale, discriminatorSteps ?? c.DiscriminatorSteps, generatorOptimizer ?? c.GeneratorOptimizer,
             discriminatorOptimizer ?? c.DiscriminatorOptimizer, flipProbability ?? c.FlipProbability,
-            emaDecay ?? c.EmaDecay, spectralNorm ?? c.SpectralNorm, r1Weight ?? c.R1Weight, augmentations ?? c.Augmentations);
+            emaDecay ?? c.EmaDecay, spectralNorm ?? c.SpectralNorm, r1Weight ?? c.R1Weight, augmentations ?? c.Augmentations,
+            precision ?? c.Precision);
 }

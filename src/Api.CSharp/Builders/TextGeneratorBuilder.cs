@@ -73,7 +73,7 @@ public sealed record TextGeneratorBuilder
 
     /// <summary>The number format of the training passes (default <see cref="Precision.Float32"/>). Setting key
     /// "precision".</summary>
-    public Precision Precision => Config.Precision.IsBFloat16 ? Precision.BFloat16 : Precision.Float32;
+    public Precision Precision => Config.Precision.ToPrecision();
 
     /// <summary>A copy with another LSTM width.</summary>
     public TextGeneratorBuilder WithHiddenSize(int size) => this with { Config = Copy(Config, hidden: size) };
@@ -117,15 +117,8 @@ public sealed record TextGeneratorBuilder
     /// backward passes in bfloat16 and keeps the weights, the optimiser and the loss in 32-bit floats.</summary>
     /// <exception cref="ArgumentException"><paramref name="precision"/> is not a defined value (ParamName
     /// "precision").</exception>
-    public TextGeneratorBuilder WithPrecision(Precision precision) => this with
-    {
-        Config = Copy(Config, precision: precision switch
-        {
-            Precision.Float32 => Generative.TrainingPrecision.Float32,
-            Precision.BFloat16 => Generative.TrainingPrecision.BFloat16,
-            _ => throw new ArgumentException($"precision: Float32 or BFloat16, not {(int)precision}", "precision"),
-        }),
-    };
+    public TextGeneratorBuilder WithPrecision(Precision precision) =>
+        this with { Config = Copy(Config, precision: precision.ToTrainingPrecision()) };
 
     /// <summary>
     /// Validates the config, builds the vocabulary from the training part of <paramref name="corpus"/> as a new

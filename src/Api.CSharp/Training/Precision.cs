@@ -1,7 +1,8 @@
 namespace Generative.CSharp;
 
 /// <summary>
-/// The number format a model's training steps compute in; see <see cref="TextGeneratorBuilder.WithPrecision"/>.
+/// The number format a model's training steps compute in; see <see cref="TextGeneratorBuilder.WithPrecision"/> and
+/// <c>WithPrecision</c> of the GAN and classifier builders.
 /// </summary>
 public enum Precision
 {
@@ -15,4 +16,21 @@ public enum Precision
     /// elsewhere slower than <see cref="Float32"/>.
     /// </summary>
     BFloat16,
+}
+
+/// <summary>Conversions between <see cref="Precision"/> and the library's <see cref="Generative.TrainingPrecision"/>.</summary>
+internal static class PrecisionConversion
+{
+    /// <summary>The library's value of a precision.</summary>
+    /// <exception cref="ArgumentException">Not a defined value (ParamName "precision").</exception>
+    public static Generative.TrainingPrecision ToTrainingPrecision(this Precision precision) => precision switch
+    {
+        Precision.Float32 => Generative.TrainingPrecision.Float32,
+        Precision.BFloat16 => Generative.TrainingPrecision.BFloat16,
+        _ => throw new ArgumentException($"precision: Float32 or BFloat16, not {(int)precision}", "precision"),
+    };
+
+    /// <summary>The facade's value of a library precision.</summary>
+    public static Precision ToPrecision(this Generative.TrainingPrecision precision) =>
+        precision.IsBFloat16 ? Precision.BFloat16 : Precision.Float32;
 }

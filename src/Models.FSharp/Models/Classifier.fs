@@ -45,7 +45,11 @@ type ClassifierConfig =
       /// Annealing lets the late epochs settle into a minimum instead of bouncing at the initial rate.
       LrHalfLife: int
       /// MobileNetV2Transfer only: the torchvision ImageNet weights file: torchvision's .pth checkpoint or a safetensors export (MobileNetV2.loadImageNet).
-      Weights: string }
+      Weights: string
+      /// The number format of the training passes: BFloat16 runs the linear and convolution layers in bfloat16 on a
+      /// working copy (see `MixedPrecision.computeLayersCopy`); weights, optimiser, batch norm, the loss and
+      /// everything saved stay fp32.
+      Precision: TrainingPrecision }
 
 /// A created classifier: `Features` maps images to the penultimate representation, `Head` maps that to logits.
 type Classifier = { Config: ClassifierConfig; Features: Net; Head: Net }
@@ -55,7 +59,7 @@ type Classifier = { Config: ClassifierConfig; Features: Net; Head: Net }
 module Classifier =
     let private baseline =
         { Architecture = Perceptron [ 128 ]; Classes = 10; Dropout = 0.0; Optimizer = Optim.adam 1e-3; Shift = 0; Flip = false
-          Loss = ClassificationLoss.crossEntropy; LrHalfLife = 0; Weights = "" }
+          Loss = ClassificationLoss.crossEntropy; LrHalfLife = 0; Weights = ""; Precision = TrainingPrecision.Float32 }
 
     /// CLS-MLP (docs/models.md): Flatten -> Dense 128 ReLU -> Dense 10, Adam (Keras defaults: lr 1e-3), sparse
     /// categorical cross-entropy.
@@ -260,9 +264,18 @@ module Classifier =
         let parameters =
             (if fixedFeatures then m.Head.parameters() else Seq.append (m.Features.parameters()) (m.Head.parameters()))
             |> Seq.filter (fun p -> p.requires_grad) |> Seq.toArray
-        Trainer.minimizing (modules m) (Optim.create m.Config.Optimizer parameters) (fun batch ->
-            if fixedFeatures then termsOfLogits m.Config (m.Head.forward(batch.Inputs)) batch.Targets
-            else loss m (augment m.Config batch.Inputs) batch.Targets)
+        // In a lower precision the passes run through a working copy (built with the global generator put back, so a
+        // seed draws the same numbers in either precision); `m`'s networks stay the fp32 masters.
+        let passes, copies =
+            match m.Config.Precision with
+            | TrainingPrecision.Float32 -> m, []
+            | precision ->
+                let w = Device.keepingRandomState (fun () -> create m.Config)
+                w, [ if not fixedFeatures then MixedPrecision.computeLayersCopy precision m.Features w.Features
+                     MixedPrecision.computeLayersCopy precision m.Head w.Head ]
+        MixedPrecision.minimizing copies (modules m) (Optim.create m.Config.Optimizer parameters) (fun batch ->
+            if fixedFeatures then termsOfLogits m.Config (passes.Head.forward(batch.Inputs)) batch.Targets
+            else loss passes (augment m.Config batch.Inputs) batch.Targets)
         |> Trainer.withLearningRateHalfLife m.Config.LrHalfLife
 
     /// `f` applied to `images` [N, ...] in batches of `batchSize` moved to `device`, without gradients, concatenated
@@ -396,4 +409,5 @@ module Classifier =
           Setting.create "loss" (sprintf "what the classifier minimises: %s" (ClassificationLoss.all |> List.map (fun l -> l.Name) |> String.concat " or "))
               (fun (l: ClassificationLoss) -> l.Name) ClassificationLoss.parse (fun c -> c.Loss) (fun v c -> { c with Loss = v })
           Setting.int "lr-half-life" "steps over which the learning rate halves (0: constant)" (fun c -> c.LrHalfLife) (fun v c -> { c with LrHalfLife = v })
-          Setting.text "weights" "mobilenet-v2 only: the torchvision ImageNet weights (torchvision's .pth, or safetensors)" (fun c -> c.Weights) (fun v c -> { c with Weights = v }) ]
+          Setting.text "weights" "mobilenet-v2 only: the torchvision ImageNet weights (torchvision's .pth, or safetensors)" (fun c -> c.Weights) (fun v c -> { c with Weights = v })
+          MixedPrecision.setting (fun c -> c.Precision) (fun v c -> { c with Precision = v }) ]

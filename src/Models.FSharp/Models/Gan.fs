@@ -63,7 +63,11 @@ type GanConfig =
       /// Weight γ of the R1 penalty γ/2·E‖∇D(x)‖² on real images added to D's loss (Mescheder et al., 2018); 0: off.
       R1Weight: float
       /// Differentiable augmentations of real and generated images before D, applied in this order; []: none.
-      Augmentations: GanAugmentation list }
+      Augmentations: GanAugmentation list
+      /// The number format of the training passes: BFloat16 runs G's and D's linear and convolution layers in
+      /// bfloat16 on working copies (see `MixedPrecision.computeLayersCopy`); weights, optimisers, batch norm, the
+      /// losses and everything saved stay fp32.
+      Precision: TrainingPrecision }
 
 /// A created GAN: its two registered networks, the moving average of the generator when the config asks for one,
 /// the fixed noise batch pictures are drawn from, and its config.
@@ -95,7 +99,8 @@ module Gan =
         { Architecture = MlpA; LatentSize = 64; Noise = Normal; HiddenWidth = 256; Dropout = 0.0
           Loss = GanLoss.nonSaturating; DiscriminatorLossScale = 0.5; DiscriminatorSteps = 1
           GeneratorOptimizer = Optim.adam 3e-4; DiscriminatorOptimizer = Optim.adam 3e-4; FlipProbability = 0.5
-          EmaDecay = 0.0; SpectralNorm = false; R1Weight = 0.0; Augmentations = [] }
+          EmaDecay = 0.0; SpectralNorm = false; R1Weight = 0.0; Augmentations = []
+          Precision = TrainingPrecision.Float32 }
 
     /// GAN-MLP-B (article 2): z 20, one hidden layer of 256 in G and D, dropout 0.3 in D, BCE summed over real and
     /// fake, non-saturating G. The source says only "Adam": lr 2e-4 with beta1 0.5 (Radford et al., 2016) is used.
@@ -361,27 +366,39 @@ module Gan =
 
     let private numbers (terms: Map<string, Tensor>) = terms |> Map.map (fun _ t -> t.ToDouble())
 
-    /// One discriminator update: zero D's gradients, D loss on (real, detached fakes), backward, step D's
-    /// optimiser. Only D's parameters change. Returns the named terms as numbers.
-    let discriminatorStep (m: Gan) (optimizer: Modules.OptimizerHelper) (real: Tensor) (fake: Tensor) : Map<string, float> =
+    /// One discriminator update: zero D's gradients, D loss on (real, detached fakes), backward, `handBack` (which
+    /// moves a working copy's gradients to the master's parameters; nothing in fp32), step D's optimiser.
+    let private discriminatorUpdate (m: Gan) (optimizer: Modules.OptimizerHelper) (handBack: unit -> unit)
+                                    (real: Tensor) (fake: Tensor) : Map<string, float> =
         optimizer.zero_grad()
         let terms = discriminatorLoss m real fake
         terms.["d_loss"].backward()
+        handBack ()
         optimizer.step() |> ignore
         numbers terms
 
-    /// One generator update with D frozen (requires_grad off, so no gradient is even computed for it): zero G's
-    /// gradients, G loss on the fakes, backward, step G's optimiser. Only G's parameters change.
-    let generatorStep (m: Gan) (optimizer: Modules.OptimizerHelper) (fake: Tensor) : Map<string, float> =
+    /// One generator update through the frozen D: as `discriminatorUpdate`, for G's loss on the fakes.
+    let private generatorUpdate (m: Gan) (optimizer: Modules.OptimizerHelper) (handBack: unit -> unit) (fake: Tensor) : Map<string, float> =
         setRequiresGrad m.Discriminator false
         try
             optimizer.zero_grad()
             let terms = generatorLoss m fake
             terms.["g_loss"].backward()
+            handBack ()
             optimizer.step() |> ignore
             numbers terms
         finally
             setRequiresGrad m.Discriminator true
+
+    /// One discriminator update: zero D's gradients, D loss on (real, detached fakes), backward, step D's
+    /// optimiser. Only D's parameters change. Returns the named terms as numbers.
+    let discriminatorStep (m: Gan) (optimizer: Modules.OptimizerHelper) (real: Tensor) (fake: Tensor) : Map<string, float> =
+        discriminatorUpdate m optimizer ignore real fake
+
+    /// One generator update with D frozen (requires_grad off, so no gradient is even computed for it): zero G's
+    /// gradients, G loss on the fakes, backward, step G's optimiser. Only G's parameters change.
+    let generatorStep (m: Gan) (optimizer: Modules.OptimizerHelper) (fake: Tensor) : Map<string, float> =
+        generatorUpdate m optimizer ignore fake
 
     /// Moves the generator's moving average towards G after a generator update: every parameter becomes
     /// decay · average + (1 - decay) · G's, in place and without gradients, and every buffer (batch norm's running
@@ -423,6 +440,19 @@ module Gan =
         let c = m.Config
         let gOptimizer = Optim.create c.GeneratorOptimizer (m.Generator.parameters())
         let dOptimizer = Optim.create c.DiscriminatorOptimizer (m.Discriminator.parameters())
+        // In a lower precision the passes run through working copies of G and D (built with the global generator put
+        // back, so a seed draws the same numbers in either precision); G and D stay the fp32 masters.
+        let working =
+            match c.Precision with
+            | TrainingPrecision.Float32 -> None
+            | precision ->
+                let g, d = Device.keepingRandomState (fun () -> generatorOf c, discriminatorOf c)
+                Some ({ m with Generator = g; Discriminator = d; Ema = None },
+                      MixedPrecision.computeLayersCopy precision m.Generator g,
+                      MixedPrecision.computeLayersCopy precision m.Discriminator d)
+        let passes = match working with Some (w, _, _) -> w | None -> m
+        let onCopies f = working |> Option.iter (fun (_, g, d) -> f g; f d)
+        let handBack pick () = working |> Option.iter (fun w -> MixedPrecision.storeGradients (pick w))
         // Counts D updates so G trains after every k-th; a resumed run restarts the cycle (harmless for k = 1).
         let mutable discriminatorUpdates = 0
         { Modules =
@@ -435,18 +465,25 @@ module Gan =
                 let real = augment c batch.Inputs
                 let trainGenerator = (discriminatorUpdates + 1) % c.DiscriminatorSteps = 0
                 let z = noise c real.device real.shape.[0]
+                onCopies MixedPrecision.loadWeights
                 let fake =
-                    if trainGenerator then generate m z
+                    if trainGenerator then generate passes z
                     else
                         use _ = torch.no_grad()
-                        generate m z
-                let dTerms = discriminatorStep m dOptimizer real fake
+                        generate passes z
+                let dTerms = discriminatorUpdate passes dOptimizer (handBack (fun (_, _, d) -> d)) real fake
                 discriminatorUpdates <- discriminatorUpdates + 1
-                if trainGenerator then
-                    let gTerms = generatorStep m gOptimizer fake
-                    updateEma m
-                    Map.fold (fun acc k v -> Map.add k v acc) dTerms gTerms
-                else dTerms }
+                let terms =
+                    if trainGenerator then
+                        // G trains against the D just updated.
+                        working |> Option.iter (fun (_, _, d) -> MixedPrecision.loadWeights d)
+                        let gTerms = generatorUpdate passes gOptimizer (handBack (fun (_, g, _) -> g)) fake
+                        Map.fold (fun acc k v -> Map.add k v acc) dTerms gTerms
+                    else dTerms
+                // Batch norm's running statistics, updated by the working copies' forward passes.
+                onCopies MixedPrecision.storeBuffers
+                if trainGenerator then updateEma m
+                terms }
 
     // ---- settings ------------------------------------------------------------------------------------------
 
@@ -498,7 +535,8 @@ module Gan =
           Setting.float "r1" "weight γ of the R1 penalty γ/2·E‖∇D(x)‖² on real images (0: off; beyond the sources)"
               (fun c -> c.R1Weight) (fun v c -> { c with R1Weight = v })
           Setting.create "augment" "differentiable augmentation of real and fake images before D: none, translation, cutout or translation,cutout (beyond the sources)"
-              augmentationsName parseAugmentations (fun c -> c.Augmentations) (fun v c -> { c with Augmentations = v }) ]
+              augmentationsName parseAugmentations (fun c -> c.Augmentations) (fun v c -> { c with Augmentations = v })
+          MixedPrecision.setting (fun c -> c.Precision) (fun v c -> { c with Precision = v }) ]
 
     /// GAN-MLP-B's extra settings (the other architectures ignore them).
     let hiddenSettings : Setting<GanConfig> list =

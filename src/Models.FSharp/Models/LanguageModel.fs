@@ -192,7 +192,6 @@ module LanguageModel =
                 loss.backward()
                 loss, next
             | Some (net, copy) ->
-                if m.Net.training then net.train() else net.eval()
                 MixedPrecision.loadWeights copy
                 MixedPrecision.zeroGradients copy
                 let logits, next = net.Forward(batch.Inputs, state)

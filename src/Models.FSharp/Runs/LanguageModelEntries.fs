@@ -22,8 +22,7 @@ module LanguageModelEntries =
           Optim.setting "optimizer" "the optimiser" (fun c -> c.Optimizer) (fun v c -> { c with Optimizer = v })
           Setting.float "clip-norm" "rescale gradients whose global L2 norm exceeds this (0: off)" (fun c -> c.ClipNorm) (fun v c -> { c with ClipNorm = v })
           Setting.int "lr-half-life" "the learning rate halves every this many steps (0: constant)" (fun c -> c.LearningRateHalfLife) (fun v c -> { c with LearningRateHalfLife = v })
-          Setting.choice "precision" "number format of the training passes: fp32, or bf16 (mixed precision: fp32 weights, bfloat16 passes; fast on CPUs with AVX512-BF16 or AMX)"
-              MixedPrecision.names (fun c -> c.Precision) (fun v c -> { c with Precision = v })
+          MixedPrecision.setting (fun c -> c.Precision) (fun v c -> { c with Precision = v })
           Setting.create "vocabulary" "the tokens as JSON; empty: built from the training text when the run starts"
               (function Some v -> Vocabulary.toJson v | None -> "")
               (fun text -> if String.IsNullOrWhiteSpace text then None else Some (Vocabulary.ofJson text))

@@ -14,22 +14,38 @@ type TrainingPrecision =
     /// elsewhere libtorch emulates it and it is slower than Float32.
     | BFloat16
 
-/// An fp32 master network's parameters paired with those of its working copy in a lower precision, in the order of
-/// `named_parameters`.
+/// An fp32 master network paired with its working copy, whose passes run (in whole or in part) in a lower precision.
 type WorkingCopy =
-    { /// The master's parameters: what the optimiser updates and checkpoints save.
+    { /// The master's parameters, in the order of `named_parameters`: what the optimiser updates and checkpoints save.
       Master: Modules.Parameter[]
-      /// The working copy's: what the forward and backward passes use.
-      Working: Modules.Parameter[] }
+      /// The working copy's, in the same order: what the forward and backward passes use.
+      Working: Modules.Parameter[]
+      /// The master's buffers (batch norm's running statistics and counter), in the order of `named_buffers`.
+      MasterBuffers: Tensor[]
+      /// The working copy's, in the same order and precision (buffers are never converted).
+      WorkingBuffers: Tensor[]
+      /// The two networks, so the working copy can follow the master between training and evaluation mode.
+      Networks: torch.nn.Module * torch.nn.Module }
 
 /// Mixed-precision training without autocast, which TorchSharp lacks. The network a model owns stays the fp32 master;
-/// a second instance of it, converted to the lower precision, receives the master's weights before each step, runs
-/// the forward and backward passes, and hands its gradients back to the master in fp32, where gradient clipping and
-/// the optimiser act. Evaluation and sampling use the master, so a saved model gives the same outputs in any run.
+/// a second instance of it, partly or wholly converted to the lower precision, receives the master's weights before
+/// each forward pass, runs the forward and backward passes, and hands its gradients back to the master in fp32, where
+/// gradient clipping and the optimiser act. Evaluation and sampling use the master, so a saved model gives the same
+/// outputs in any run, and checkpoints are the same in either precision.
+///
+/// Two forms: `workingCopy` converts the whole network (the language model, whose caller casts the logits), and
+/// `computeLayersCopy` converts only the linear and convolution layers, each casting its input down and its output
+/// back to fp32, so activations, batch norm (statistics included), pooling and the output's squashing function stay
+/// fp32, as under PyTorch's CPU autocast (it runs the matrix products in bfloat16 and keeps the rest).
 [<RequireQualifiedAccess>]
 module MixedPrecision =
     /// The setting's names: "fp32" and "bf16" (and "float32", "bfloat16").
     let names = [ "fp32", TrainingPrecision.Float32; "bf16", TrainingPrecision.BFloat16; "float32", TrainingPrecision.Float32; "bfloat16", TrainingPrecision.BFloat16 ]
+
+    /// The "precision" setting of a config with a precision field: fp32 or bf16.
+    let setting (get: 'Config -> TrainingPrecision) (set: TrainingPrecision -> 'Config -> 'Config) : Setting<'Config> =
+        Setting.choice "precision" "number format of the training passes: fp32, or bf16 (mixed precision: fp32 weights, bfloat16 passes; fast on CPUs with AVX512-BF16 or AMX)"
+            names get set
 
     /// The element type a precision computes in.
     let elementType (precision: TrainingPrecision) : torch.ScalarType =
@@ -58,13 +74,70 @@ module MixedPrecision =
         working.``to``(Device.ofModule master).``to``(elementType precision) |> ignore
         // `to` may replace the parameter objects, so they are read again after the conversion.
         let workingParameters = named working |> Array.map snd
-        { Master = masters |> Array.map snd; Working = workingParameters }
+        { Master = masters |> Array.map snd; Working = workingParameters; MasterBuffers = [||]; WorkingBuffers = [||]
+          Networks = master, working }
 
-    /// Copies the master's weights into the working copy, rounded to its precision.
+    /// Whether a module is one `computeLayersCopy` converts: a linear or convolution layer.
+    let private isComputeLayer (m: torch.nn.Module) =
+        match m with
+        | :? Modules.Linear | :? Modules.Conv1d | :? Modules.Conv2d | :? Modules.ConvTranspose2d -> true
+        | _ -> false
+
+    /// Pairs `master` with `working`, a second instance of the same network, of which it converts only the linear
+    /// and convolution layers to `precision`'s element type (on the master's device). Each converted layer casts its
+    /// input to that type and its output back to the master's, so everything between them (activations, batch norm
+    /// and its running statistics, dropout, pooling, reshapes) and the network's output stay fp32. Layers of other
+    /// types (e.g. spectrally normalised ones) keep computing in fp32. The working copy's parameters only carry
+    /// gradients to the master; they require gradients where the master's do. ArgumentException (ParamName "working")
+    /// when the two differ in parameter or buffer names or shapes.
+    let computeLayersCopy (precision: TrainingPrecision) (master: torch.nn.Module) (working: torch.nn.Module) : WorkingCopy =
+        let described (entries: (string * Tensor)[]) =
+            entries |> Array.map (fun (n, t) -> sprintf "%s %A" n t.shape) |> String.concat ", "
+        let parametersOf (m: torch.nn.Module) = [| for struct (name, p) in m.named_parameters() -> name, (p :> Tensor) |]
+        let buffersOf (m: torch.nn.Module) = [| for struct (name, b) in m.named_buffers() -> name, b |]
+        let same (a: (string * Tensor)[]) (b: (string * Tensor)[]) =
+            a.Length = b.Length && Array.forall2 (fun (n: string, x: Tensor) (wn, w: Tensor) -> n = wn && x.shape = w.shape) a b
+        if not (same (parametersOf master) (parametersOf working)) then
+            Errors.invalidArg "working" (sprintf "the same parameters as the master (%s)" (described (parametersOf master)))
+                (described (parametersOf working))
+        if not (same (buffersOf master) (buffersOf working)) then
+            Errors.invalidArg "working" (sprintf "the same buffers as the master (%s)" (described (buffersOf master)))
+                (described (buffersOf working))
+        let lower = elementType precision
+        working.``to``(Device.ofModule master) |> ignore
+        for struct (_, layer) in working.named_modules() do
+            if isComputeLayer layer then
+                layer.``to``(lower) |> ignore
+                match layer with
+                | :? torch.nn.Module<Tensor, Tensor> as l ->
+                    l.register_forward_pre_hook(fun _ (x: Tensor) -> x.``to``(lower)) |> ignore
+                    l.register_forward_hook(fun _ _ (y: Tensor) -> y.``to``(torch.float32)) |> ignore
+                | _ -> ()
+        // `to` may replace the parameter objects, so they are read again after the conversion.
+        let masters = master.named_parameters() |> Seq.map (fun struct (_, p) -> p) |> Seq.toArray
+        let workings = working.named_parameters() |> Seq.map (fun struct (_, p) -> p) |> Seq.toArray
+        for m, w in Array.zip masters workings do w.requires_grad <- m.requires_grad
+        { Master = masters; Working = workings
+          MasterBuffers = buffersOf master |> Array.map snd; WorkingBuffers = buffersOf working |> Array.map snd
+          Networks = master, working }
+
+    /// Copies the master's weights (rounded to the working copy's precision) and buffers into the working copy, and
+    /// puts it in the master's mode (training or evaluation).
     let loadWeights (copy: WorkingCopy) =
         use _ = torch.no_grad()
         for master, working in Array.zip copy.Master copy.Working do
             working.copy_(master) |> ignore
+        for master, working in Array.zip copy.MasterBuffers copy.WorkingBuffers do
+            working.copy_(master) |> ignore
+        let master, working = copy.Networks
+        working.train(master.training)
+
+    /// Copies the working copy's buffers back to the master: the running statistics its forward passes in training
+    /// mode updated.
+    let storeBuffers (copy: WorkingCopy) =
+        use _ = torch.no_grad()
+        for master, working in Array.zip copy.MasterBuffers copy.WorkingBuffers do
+            master.copy_(working) |> ignore
 
     /// Clears the working copy's gradients before a backward pass.
     let zeroGradients (copy: WorkingCopy) =
@@ -81,3 +154,26 @@ module MixedPrecision =
             else
                 master.grad <- gradient.``to``(master.dtype)
                 working.grad <- null
+
+    /// `Trainer.minimizing` with the passes run through working copies: before each step the copies receive their
+    /// masters' weights, `lossOf` (which must compute through the copies) gives the terms, and after the backward
+    /// pass the gradients and the running statistics go back to the masters, whose optimiser then steps. With no
+    /// copies it is `Trainer.minimizing` itself.
+    let minimizing (copies: WorkingCopy list) (modules: (string * torch.nn.Module) list) (optimizer: Modules.OptimizerHelper)
+                   (lossOf: Batch -> Map<string, Tensor>) : Trainer =
+        if copies.IsEmpty then Trainer.minimizing modules optimizer lossOf
+        else
+            { Modules = modules
+              Optimizers = [ Trainer.optimizerName, optimizer ]
+              Carried = None
+              Step =
+                fun batch ->
+                    for copy in copies do loadWeights copy
+                    optimizer.zero_grad()
+                    let terms = lossOf batch
+                    terms.["loss"].backward()
+                    for copy in copies do
+                        storeGradients copy
+                        storeBuffers copy
+                    optimizer.step() |> ignore
+                    terms |> Map.map (fun _ t -> t.ToDouble()) }
