@@ -170,13 +170,14 @@ let tests =
                     Expect.isFalse (m.Discriminator.state_dict().[k].Equals before) (sprintf "%s: %s moved by the step's power iterations" name k)
         }
 
-        test "with spectral norm and R1, a run stopped mid-epoch and resumed from its checkpoint ends bit-exact with an uninterrupted one" {
+        testTheory "with spectral norm and R1, a run stopped mid-epoch and resumed from its checkpoint ends bit-exact with an uninterrupted one"
+                   [ "fp32"; "bf16" ] <| fun precision ->
             let straightFolder, partFolder = TestData.tempFolder "gan-sn-straight", TestData.tempFolder "gan-sn-resumed"
             try
                 use data = TestData.barsData 48 8
                 let settings folder =
                     { Experiment.defaults "gan-mlp" with
-                        ModelSettings = [ "variant", "c"; "spectral-norm", "true"; "r1", "10" ]
+                        ModelSettings = [ "variant", "c"; "spectral-norm", "true"; "r1", "10"; "precision", precision ]
                         Epochs = 2; BatchSize = 16; Device = Cpu; RunFolder = Some folder; PictureCount = 4; EpochTestImages = 0 }
                 let quiet = { OnStep = ignore; Log = ignore; OnWork = ignore }
                 let straightModel = Experiment.buildModel (settings straightFolder)
@@ -204,7 +205,6 @@ let tests =
             finally
                 Directory.Delete(straightFolder, true)
                 Directory.Delete(partFolder, true)
-        }
 
         test "a GAN learns the data's mean image within seconds" {
             // GAN training oscillates around its equilibrium, so one snapshot of G can be far off while the
