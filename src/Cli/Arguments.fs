@@ -15,6 +15,7 @@ type TrainArgs =
     | Device of device: string
     | Normalization of name: string
     | [<CustomCommandLine("--set")>] Set of setting: string
+    | Precision of format: string
     | Data of folder: string
     | Runs of folder: string
     | Run_Folder of folder: string
@@ -38,6 +39,7 @@ type TrainArgs =
             | Device _ -> "auto (default: CUDA when available), cpu or cuda."
             | Normalization _ -> "zero-one, minus-one-one or mean-std (default: the model's)."
             | Set _ -> "model setting key=value (repeatable), e.g. --set optimizer=adam:lr=0.0005."
+            | Precision _ -> "number format of the training passes: fp32 (default) or bf16 (fp32 weights, bfloat16 matrix products; GANs, classifiers and language models); the same as --set precision=..."
             | Data _ -> "folder holding the data set's IDX files (default: the cache, see `data fetch`)."
             | Runs _ -> "parent folder of new runs (default runs)."
             | Run_Folder _ -> "exact folder for this run."

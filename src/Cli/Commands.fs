@@ -57,6 +57,8 @@ let train (args: ParseResults<TrainArgs>) =
                 raise (UsageError "--resume continues a run with its own model and settings: give either a model or --resume.")
             if args.Contains TrainArgs.Epoch_Test then
                 raise (UsageError "--epoch-test: a resumed run keeps the per-epoch test metrics it started with, so its curves stay one series; leave it out.")
+            if args.Contains TrainArgs.Precision then
+                raise (UsageError "--precision: a resumed run keeps the precision it started with (run.json), so it continues exactly; leave it out.")
             // The log starts with the resumed part; run.json keeps the setting for later resumes.
             if args.Contains TrainArgs.Tensorboard then Experiment.enableTensorBoard folder
             StopSignals.withRunStopKeys (fun stop evaluating ->
@@ -70,11 +72,15 @@ let train (args: ParseResults<TrainArgs>) =
             let d = Experiment.defaults model
             if args.Contains TrainArgs.Dataset && args.Contains TrainArgs.Corpus then
                 raise (UsageError "--dataset and --corpus name the same thing: give one.")
+            if args.Contains TrainArgs.Precision && (args.GetResults TrainArgs.Set |> List.exists (fun s -> (fst (parseSet s)).Trim() = "precision")) then
+                raise (UsageError "--precision and --set precision=... name the same setting: give one.")
             if args.Contains TrainArgs.Text && (args.Contains TrainArgs.Dataset || args.Contains TrainArgs.Corpus) then
                 raise (UsageError "--text trains on a file instead of a named corpus: give either --text or --corpus.")
             let s =
                 { d with
-                    ModelSettings = args.GetResults TrainArgs.Set |> List.map parseSet
+                    ModelSettings =
+                        (args.GetResults TrainArgs.Set |> List.map parseSet)
+                        @ (args.TryGetResult TrainArgs.Precision |> Option.map (fun p -> "precision", p) |> Option.toList)
                     Dataset = args.TryGetResult TrainArgs.Corpus |> Option.orElse (args.TryGetResult TrainArgs.Dataset) |> Option.defaultValue d.Dataset
                     TextFile = args.TryGetResult TrainArgs.Text
                     DataFolder = args.TryGetResult TrainArgs.Data
