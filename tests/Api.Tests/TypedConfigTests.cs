@@ -58,7 +58,7 @@ public sealed class TypedConfigTests
         Assert.Equal(widths.Take(widths.Count - 1).Append(4), _ctx.Autoencoders.Deep().WithCodeSize(4).Config.EncoderWidths);
         // Another preset in the record: the layers before the code are that record's, not a copy of today's preset.
         var other = new AutoencoderConfig(preset.InputShape, ListModule.OfSeq(new[] { 100, 50, 7 }), preset.HiddenActivation,
-                                          preset.CodeActivation, preset.OutputActivation, preset.Loss, preset.Reduction, preset.Optimizer);
+                                          preset.CodeActivation, preset.OutputActivation, preset.Loss, preset.Reduction, preset.Optimizer, preset.Precision);
         var edited = (_ctx.Autoencoders.Deep() with { Config = other }).WithCodeSize(3);
         Assert.Equal(new[] { 100, 50, 3 }, edited.Config.EncoderWidths);
         Assert.Equal(3, edited.CodeSize);

@@ -166,6 +166,16 @@ public sealed record AdversarialAutoencoderBuilder
     /// <exception cref="ArgumentException">Outside [0, 1); ParamName is "validation".</exception>
     public AdversarialAutoencoderBuilder WithValidation(double fraction) => Edit(Copy(Config, validation: fraction));
 
+    /// <summary>The number format of the training passes (<see cref="Precision.Float32"/> unless set).</summary>
+    public Precision Precision => Config.Precision.ToPrecision();
+
+    /// <summary>
+    /// A copy that trains in another number format (<c>--set precision=bf16</c>): <see cref="Precision.BFloat16"/>
+    /// runs the linear layers of the three networks in bfloat16 and keeps the weights, the optimisers and the loss in 32-bit floats.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="precision"/> is not a defined value (ParamName "precision").</exception>
+    public AdversarialAutoencoderBuilder WithPrecision(Precision precision) => Edit(Copy(Config, precision: precision.ToTrainingPrecision()));
+
     /// <summary>Validates the config and creates the model, its weights seeded by the context.</summary>
     /// <exception cref="ArgumentException">Settings that do not go together; ParamName is the setting key, as
     /// <c>--set</c> and run.json name it: "code-size" (an odd code size with a mixture prior) or "tie-labels" (tied
@@ -192,11 +202,12 @@ public sealed record AdversarialAutoencoderBuilder
                                   double? labelledFraction = null, AaeEncoder? encoder = null,
                                   OptimizerSpec? reconstructionOptimizer = null, OptimizerSpec? discriminatorOptimizer = null,
                                   OptimizerSpec? generatorOptimizer = null, double? adversarialWeight = null, double? validation = null,
-                                  Generative.DiscriminatorOutput? discriminatorOutput = null) =>
+                                  Generative.DiscriminatorOutput? discriminatorOutput = null,
+                                  Generative.TrainingPrecision? precision = null) =>
         new(c.InputShape, hiddenWidth ?? c.HiddenWidth, codeSize ?? c.CodeSize, discriminatorWidth ?? c.DiscriminatorWidth,
             dropout ?? c.Dropout, encoder ?? c.Encoder, c.Supervised, c.Classes, prior ?? c.Prior, tieLabels ?? c.TieLabelsToPrior,
             labelledFraction ?? c.LabelledFraction, c.Loss,
             reconstructionOptimizer ?? c.ReconstructionOptimizer, discriminatorOptimizer ?? c.DiscriminatorOptimizer,
             generatorOptimizer ?? c.GeneratorOptimizer, adversarialWeight ?? c.AdversarialWeight, validation ?? c.Validation,
-            discriminatorOutput ?? c.DiscriminatorOutput);
+            discriminatorOutput ?? c.DiscriminatorOutput, precision ?? c.Precision);
 }

@@ -33,10 +33,20 @@ public sealed record ConvolutionalAutoencoderBuilder
     /// <summary>A copy with another channel count of the code (checked by Build()).</summary>
     public ConvolutionalAutoencoderBuilder WithCodeChannels(int channels) => this with { Config = Config.With(codeChannels: channels) };
 
+    /// <summary>The number format of the training passes (<see cref="Precision.Float32"/> unless set).</summary>
+    public Precision Precision => Config.Precision.ToPrecision();
+
     /// <summary>A copy with another optimiser.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="optimizer"/> is null.</exception>
     public ConvolutionalAutoencoderBuilder WithOptimizer(Optimizer optimizer) =>
         this with { Config = Config.With(optimizer: (optimizer ?? throw new ArgumentNullException(nameof(optimizer))).Spec) };
+
+    /// <summary>
+    /// A copy that trains in another number format (<c>--set precision=bf16</c>): <see cref="Precision.BFloat16"/>
+    /// runs the convolution layers in bfloat16 and keeps the weights, the optimiser and the loss in 32-bit floats.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="precision"/> is not a defined value (ParamName "precision").</exception>
+    public ConvolutionalAutoencoderBuilder WithPrecision(Precision precision) => this with { Config = Config.With(precision: precision.ToTrainingPrecision()) };
 
     /// <summary>Validates the config and creates the model, its weights seeded by the context.</summary>
     /// <exception cref="ArgumentException">A value out of range; ParamName is the setting key, as <c>--set</c> and

@@ -72,8 +72,21 @@ public sealed record DenoisingAutoencoderBuilder
             _ => throw new ArgumentException($"network: expected Linear, Deep or Convolutional but got {network}.", nameof(network)),
         };
         var chosen = ChosenOptimizer is null ? preset : WithOptimizer(preset, ChosenOptimizer);
-        return this with { Config = new DenoisingConfig(chosen, Config.Corruption) };
+        // The precision is the builder's, whichever network it trains.
+        var kept = WithPrecision(chosen, PrecisionOf(Config.Network));
+        return this with { Config = new DenoisingConfig(kept, Config.Corruption) };
     }
+
+    /// <summary>The number format of the training passes (<see cref="Precision.Float32"/> unless set).</summary>
+    public Precision Precision => PrecisionOf(Config.Network).ToPrecision();
+
+    /// <summary>
+    /// A copy that trains in another number format (<c>--set precision=bf16</c>): <see cref="Precision.BFloat16"/>
+    /// runs the network's linear or convolution layers in bfloat16 and keeps the weights, the optimiser and the loss in 32-bit floats.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="precision"/> is not a defined value (ParamName "precision").</exception>
+    public DenoisingAutoencoderBuilder WithPrecision(Precision precision) =>
+        this with { Config = new DenoisingConfig(WithPrecision(Config.Network, precision.ToTrainingPrecision()), Config.Corruption) };
 
     /// <summary>A copy with another optimiser.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="optimizer"/> is null.</exception>
@@ -95,6 +108,21 @@ public sealed record DenoisingAutoencoderBuilder
     {
         Generative.DenoiserNetwork.FullyConnected f => f.Item.Optimizer,
         Generative.DenoiserNetwork.Convolutional c => c.Item.Optimizer,
+        _ => throw new InvalidOperationException($"unknown denoising network {network}"),
+    };
+
+    private static Generative.TrainingPrecision PrecisionOf(Generative.DenoiserNetwork network) => network switch
+    {
+        Generative.DenoiserNetwork.FullyConnected f => f.Item.Precision,
+        Generative.DenoiserNetwork.Convolutional c => c.Item.Precision,
+        _ => throw new InvalidOperationException($"unknown denoising network {network}"),
+    };
+
+    // F# records are immutable: a copy of the network's config with the precision replaced, the other fields kept.
+    private static Generative.DenoiserNetwork WithPrecision(Generative.DenoiserNetwork network, Generative.TrainingPrecision p) => network switch
+    {
+        Generative.DenoiserNetwork.FullyConnected f => Generative.DenoiserNetwork.NewFullyConnected(f.Item.With(precision: p)),
+        Generative.DenoiserNetwork.Convolutional c => Generative.DenoiserNetwork.NewConvolutional(c.Item.With(precision: p)),
         _ => throw new InvalidOperationException($"unknown denoising network {network}"),
     };
 

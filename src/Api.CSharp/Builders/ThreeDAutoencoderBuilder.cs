@@ -31,10 +31,20 @@ public sealed record ThreeDAutoencoderBuilder
     /// </summary>
     public ImageNormalization Normalization { get; private init; }
 
+    /// <summary>The number format of the training passes (<see cref="Precision.Float32"/> unless set).</summary>
+    public Precision Precision => Config.Precision.ToPrecision();
+
     /// <summary>A copy with another optimiser.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="optimizer"/> is null.</exception>
     public ThreeDAutoencoderBuilder WithOptimizer(Optimizer optimizer) =>
         this with { Config = Config.With(optimizer: (optimizer ?? throw new ArgumentNullException(nameof(optimizer))).Spec) };
+
+    /// <summary>
+    /// A copy that trains in another number format (<c>--set precision=bf16</c>): <see cref="Precision.BFloat16"/>
+    /// runs the linear layers in bfloat16 and keeps the weights, the optimiser and the loss in 32-bit floats.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="precision"/> is not a defined value (ParamName "precision").</exception>
+    public ThreeDAutoencoderBuilder WithPrecision(Precision precision) => this with { Config = Config.With(precision: precision.ToTrainingPrecision()) };
 
     /// <summary>A copy expecting images with another normalisation.</summary>
     public ThreeDAutoencoderBuilder WithNormalization(ImageNormalization normalization) => this with { Normalization = normalization };

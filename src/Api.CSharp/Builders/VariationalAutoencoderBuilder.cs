@@ -75,6 +75,17 @@ public sealed record VariationalAutoencoderBuilder
     /// <summary>A copy with another number of importance samples for the test NLL estimate (checked by Build()).</summary>
     public VariationalAutoencoderBuilder WithImportanceSamples(int samples) => this with { Config = Copy(Config, iwaeSamples: samples) };
 
+    /// <summary>The number format of the training passes (<see cref="Precision.Float32"/> unless set).</summary>
+    public Precision Precision => Config.Precision.ToPrecision();
+
+    /// <summary>
+    /// A copy that trains in another number format (<c>--set precision=bf16</c>): <see cref="Precision.BFloat16"/>
+    /// runs the linear layers of encoder and decoder in bfloat16 and keeps the weights, the optimiser and the loss in 32-bit floats.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="precision"/> is not a defined value (ParamName "precision").</exception>
+    public VariationalAutoencoderBuilder WithPrecision(Precision precision) =>
+        this with { Config = Copy(Config, precision: precision.ToTrainingPrecision()) };
+
     /// <summary>A copy with another optimiser.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="optimizer"/> is null.</exception>
     public VariationalAutoencoderBuilder WithOptimizer(Optimizer optimizer) =>
@@ -93,7 +104,8 @@ public sealed record VariationalAutoencoderBuilder
 
     // F# records are immutable: a copy with the given fields replaced, the others kept.
     private static VaeConfig Copy(VaeConfig c, int? hiddenWidth = null, int? latentDim = null, Generative.Likelihood? likelihood = null,
-                                  double? beta = null, OptimizerSpec? optimizer = null, int? iwaeSamples = null) =>
+                                  double? beta = null, OptimizerSpec? optimizer = null, int? iwaeSamples = null,
+                                  Generative.TrainingPrecision? precision = null) =>
         new(c.InputShape, hiddenWidth ?? c.HiddenWidth, latentDim ?? c.LatentDim, likelihood ?? c.Likelihood,
-            beta ?? c.Beta, optimizer ?? c.Optimizer, iwaeSamples ?? c.IwaeSamples);
+            beta ?? c.Beta, optimizer ?? c.Optimizer, iwaeSamples ?? c.IwaeSamples, precision ?? c.Precision);
 }

@@ -10,7 +10,8 @@ open TorchSharp
 type internal InvertedResidual(conv: Net, residual: bool) =
     inherit torch.nn.Module<Tensor, Tensor>("InvertedResidual")
     do base.register_module("conv", conv)
-    override _.forward(x) = if residual then x + conv.forward(x) else conv.forward(x)
+    // `call`, not `forward`, so the child's forward hooks (mixed precision's casts) run.
+    override _.forward(x) = if residual then x + conv.call(x) else conv.call(x)
 
 /// MobileNetV2 (Sandler et al., "MobileNetV2: Inverted Residuals and Linear Bottlenecks", 2018) as torchvision builds
 /// it, with the same parameter names, so torchvision's ImageNet weights load by name; and the loader for them.

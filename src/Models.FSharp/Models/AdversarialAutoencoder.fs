@@ -59,7 +59,11 @@ type AaeConfig =
       /// source), or `Score`, a linear layer with BCE on logits: the same loss, but its gradient never vanishes. On
       /// probabilities, once D's output rounds to exactly 1 (or 0) in float32, BCE's clamped log has no gradient:
       /// D and the encoder then stop learning from each other (docs/models.md, "Adversarial autoencoders").
-      DiscriminatorOutput: DiscriminatorOutput }
+      DiscriminatorOutput: DiscriminatorOutput
+      /// The number format of the training passes: BFloat16 runs the three networks' linear layers in bfloat16 on
+      /// working copies (see `MixedPrecision.computeLayersCopy`); weights, optimisers, the losses and everything
+      /// saved stay fp32.
+      Precision: TrainingPrecision }
 
 /// A created adversarial autoencoder: its three registered networks and the config they came from.
 type Aae =
@@ -107,7 +111,8 @@ module Aae =
           GeneratorOptimizer = Optim.adam 1e-4
           AdversarialWeight = 1.0
           Validation = 0.1
-          DiscriminatorOutput = Probability }
+          DiscriminatorOutput = Probability
+          Precision = TrainingPrecision.Float32 }
 
     /// AAE-S as the source trains it: AAE-U with the one-hot label beside the code at the decoder's input, the encoder's
     /// adversarial phase at a tenth of the other phases' learning rate.
@@ -373,18 +378,17 @@ module Aae =
     let private setRequiresGrad (net: Net) (on: bool) =
         for p in net.parameters() do p.requires_grad <- on
 
-    /// Phase 1: encoder and decoder minimise the reconstruction loss; only they change. Returns "reconstruction".
-    let reconstructionPhase (m: Aae) (optimizer: Modules.OptimizerHelper) (x: Tensor) (labels: Tensor) : Map<string, float> =
+    /// Phase 1 (see `reconstructionPhase`), with `handBack` run between the backward pass and the optimiser's step
+    /// (it moves a working copy's gradients to the masters; nothing in fp32). So are the other two phases.
+    let private reconstructionUpdate (m: Aae) (optimizer: Modules.OptimizerHelper) (handBack: unit -> unit) (x: Tensor) (labels: Tensor) =
         optimizer.zero_grad()
         use loss = reconstructionLoss m x labels
         loss.backward()
+        handBack ()
         optimizer.step() |> ignore
         Map [ "reconstruction", loss.ToDouble() ]
 
-    /// Phase 2: the discriminator learns prior samples (global generator) as real and the codes of the encoder, in
-    /// evaluation mode and without gradients, as fake; only the discriminator changes. Returns "d_loss", "d_prior"
-    /// and "d_code".
-    let discriminatorPhase (m: Aae) (optimizer: Modules.OptimizerHelper) (x: Tensor) (labels: Tensor) : Map<string, float> =
+    let private discriminatorUpdate (m: Aae) (optimizer: Modules.OptimizerHelper) (handBack: unit -> unit) (x: Tensor) (labels: Tensor) =
         let wasTraining = m.Encoder.training
         let codes =
             m.Encoder.eval()
@@ -398,24 +402,39 @@ module Aae =
         optimizer.zero_grad()
         let terms = discriminatorTerms m prior codes labels
         terms.["d_loss"].backward()
+        handBack ()
         optimizer.step() |> ignore
         let numbers = terms |> Map.map (fun _ t -> t.ToDouble())
         for t in terms.Values do t.Dispose()
         numbers
 
-    /// Phase 3: the encoder, as a generator, learns to make the frozen discriminator take its codes for prior
-    /// samples; only the encoder changes. Returns "g_loss".
-    let generatorPhase (m: Aae) (optimizer: Modules.OptimizerHelper) (x: Tensor) (labels: Tensor) : Map<string, float> =
+    let private generatorUpdate (m: Aae) (optimizer: Modules.OptimizerHelper) (handBack: unit -> unit) (x: Tensor) (labels: Tensor) =
         setRequiresGrad m.Discriminator false
         try
             optimizer.zero_grad()
             use codes = trainingCodes null m x
             use loss = generatorLoss m codes labels
             loss.backward()
+            handBack ()
             optimizer.step() |> ignore
             Map [ "g_loss", loss.ToDouble() ]
         finally
             setRequiresGrad m.Discriminator true
+
+    /// Phase 1: encoder and decoder minimise the reconstruction loss; only they change. Returns "reconstruction".
+    let reconstructionPhase (m: Aae) (optimizer: Modules.OptimizerHelper) (x: Tensor) (labels: Tensor) : Map<string, float> =
+        reconstructionUpdate m optimizer ignore x labels
+
+    /// Phase 2: the discriminator learns prior samples (global generator) as real and the codes of the encoder, in
+    /// evaluation mode and without gradients, as fake; only the discriminator changes. Returns "d_loss", "d_prior"
+    /// and "d_code".
+    let discriminatorPhase (m: Aae) (optimizer: Modules.OptimizerHelper) (x: Tensor) (labels: Tensor) : Map<string, float> =
+        discriminatorUpdate m optimizer ignore x labels
+
+    /// Phase 3: the encoder, as a generator, learns to make the frozen discriminator take its codes for prior
+    /// samples; only the encoder changes. Returns "g_loss".
+    let generatorPhase (m: Aae) (optimizer: Modules.OptimizerHelper) (x: Tensor) (labels: Tensor) : Map<string, float> =
+        generatorUpdate m optimizer ignore x labels
 
     /// The three phases' optimisers: "reconstruction" over encoder and decoder, "discriminator" over D, "generator"
     /// over the encoder.
@@ -429,15 +448,36 @@ module Aae =
     /// reconstruction, discriminator, generator.
     let trainer (m: Aae) : Trainer =
         let o = optimizers m
+        // In a lower precision the phases run through working copies of the three networks (built with the global
+        // generator put back, so a seed draws the same numbers in either precision); `m`'s stay the fp32 masters.
+        let working =
+            match m.Config.Precision with
+            | TrainingPrecision.Float32 -> None
+            | lower ->
+                let w = Device.keepingRandomState (fun () -> create m.Config)
+                let copy (master: Net) (net: Net) = MixedPrecision.computeLayersCopy lower master net
+                Some (w, copy m.Encoder w.Encoder, copy m.Decoder w.Decoder, copy m.Discriminator w.Discriminator)
+        let passes = match working with Some (w, _, _, _) -> w | None -> m
+        let each (pick: WorkingCopy * WorkingCopy * WorkingCopy -> WorkingCopy list) (f: WorkingCopy -> unit) () =
+            working |> Option.iter (fun (_, e, d, critic) -> for copy in pick (e, d, critic) do f copy)
+        let autoencoder (e, d, _) = [ e; d ]
+        let encoder (e, _, _) = [ e ]
+        let discriminator (_, _, critic) = [ critic ]
+        let all (e, d, critic) = [ e; d; critic ]
         { Modules = modules m
           Optimizers = [ "reconstruction", o.Reconstruction; "discriminator", o.Discriminator; "generator", o.Generator ]
           Carried = None
           Step =
             fun batch ->
                 let x, labels = batch.Inputs, batch.Targets
-                let r = reconstructionPhase m o.Reconstruction x labels
-                let d = discriminatorPhase m o.Discriminator x labels
-                let g = generatorPhase m o.Generator x labels
+                each all MixedPrecision.loadWeights ()
+                let r = reconstructionUpdate passes o.Reconstruction (each autoencoder MixedPrecision.storeGradients) x labels
+                // Each phase reads the weights the previous one updated.
+                each autoencoder MixedPrecision.loadWeights ()
+                let d = discriminatorUpdate passes o.Discriminator (each discriminator MixedPrecision.storeGradients) x labels
+                each discriminator MixedPrecision.loadWeights ()
+                let g = generatorUpdate passes o.Generator (each encoder MixedPrecision.storeGradients) x labels
+                each all MixedPrecision.storeBuffers ()
                 [ r; d; g ] |> List.fold (Map.fold (fun acc k v -> Map.add k v acc)) Map.empty }
 
     // ---- pictures ------------------------------------------------------------------------------------------
@@ -525,4 +565,5 @@ module Aae =
           Setting.float "validation" "fraction of the training split held out for the per-epoch validation losses (0: none)"
               (fun c -> c.Validation) (fun v c -> { c with Validation = v })
           Setting.choice "d-output" "the discriminator's last layer: probability (a sigmoid, BCE on probabilities: the source) or logits (BCE on logits: the same loss, whose gradient never vanishes)"
-              [ "probability", Probability; "logits", Score ] (fun c -> c.DiscriminatorOutput) (fun v c -> { c with DiscriminatorOutput = v }) ]
+              [ "probability", Probability; "logits", Score ] (fun c -> c.DiscriminatorOutput) (fun v c -> { c with DiscriminatorOutput = v })
+          MixedPrecision.setting (fun c -> c.Precision) (fun v c -> { c with Precision = v }) ]

@@ -18,7 +18,10 @@ type AutoencoderConfig =
       OutputActivation: Activation
       Loss: ReconstructionLoss
       Reduction: Reduction
-      Optimizer: OptimizerSpec }
+      Optimizer: OptimizerSpec
+      /// The number format of the training passes: BFloat16 runs the linear layers in bfloat16 on working copies
+      /// (see `MixedPrecision.computeLayersCopy`); weights, optimiser, the loss and everything saved stay fp32.
+      Precision: TrainingPrecision }
 
 /// A created autoencoder: its networks and the config they came from.
 type Autoencoder = { Config: AutoencoderConfig; Network: EncoderDecoder }
@@ -35,7 +38,8 @@ module Autoencoder =
           OutputActivation = Relu
           Loss = Reconstruction.mse
           Reduction = ElementMean
-          Optimizer = Optim.adam 1e-3 }
+          Optimizer = Optim.adam 1e-3
+          Precision = TrainingPrecision.Float32 }
 
     /// AE-DEEP (docs/models.md): encoder 784-128-64-36-18-9 and decoder 9-18-36-64-128-784 with ReLU between layers,
     /// a linear 9-d code, Sigmoid output, MSE (mean), [0,1] input, batch 64 and 25 epochs in the source. The source's
@@ -49,7 +53,8 @@ module Autoencoder =
           OutputActivation = Sigmoid
           Loss = Reconstruction.mse
           Reduction = ElementMean
-          Optimizer = Adam(1e-3, 0.9, 0.999, 1e-6) }
+          Optimizer = Adam(1e-3, 0.9, 0.999, 1e-6)
+          Precision = TrainingPrecision.Float32 }
 
     /// The AE-DEEP source's optimiser, Adam(lr 0.1, weight decay 1e-6), kept selectable: `{ deep with Optimizer =
     /// deepSourceOptimizer }`, or on the command line `--set optimizer=adam:lr=0.1,wd=1e-6`. It does not train: after one
@@ -71,7 +76,8 @@ module Autoencoder =
           OutputActivation = Tanh
           Loss = Reconstruction.mse
           Reduction = SumPerSample
-          Optimizer = Optim.adam 1e-3 }
+          Optimizer = Optim.adam 1e-3
+          Precision = TrainingPrecision.Float32 }
 
     /// Number of inputs once an example is flattened.
     let inputSize (c: AutoencoderConfig) = c.InputShape |> List.fold (*) 1
@@ -119,7 +125,8 @@ module Autoencoder =
 
     /// A trainer: one optimiser over encoder and decoder; each step reconstructs the batch's images.
     let trainer (m: Autoencoder) : Trainer =
-        EncoderDecoder.reconstructionTrainer m.Config.Loss m.Config.Reduction m.Config.Optimizer m.Network
+        EncoderDecoder.reconstructionTrainer m.Config.Precision (fun () -> network m.Config) m.Config.Loss m.Config.Reduction
+            m.Config.Optimizer m.Network
 
     /// The settings of a fully connected autoencoder, declared once: `--set`, run.json and model files use them.
     let settings : Setting<AutoencoderConfig> list =
@@ -135,4 +142,5 @@ module Autoencoder =
               (fun c -> c.OutputActivation) (fun v c -> { c with OutputActivation = v })
           yield! EncoderDecoder.trainingSettings
                      (fun c -> c.Loss, c.Reduction, c.Optimizer)
-                     (fun (loss, reduction, optimizer) c -> { c with Loss = loss; Reduction = reduction; Optimizer = optimizer }) ]
+                     (fun (loss, reduction, optimizer) c -> { c with Loss = loss; Reduction = reduction; Optimizer = optimizer })
+          MixedPrecision.setting (fun c -> c.Precision) (fun v c -> { c with Precision = v }) ]

@@ -17,7 +17,11 @@ type ConvAutoencoderConfig =
       OutputActivation: Activation
       Loss: ReconstructionLoss
       Reduction: Reduction
-      Optimizer: OptimizerSpec }
+      Optimizer: OptimizerSpec
+      /// The number format of the training passes: BFloat16 runs the linear and convolution layers in bfloat16 on
+      /// working copies (see `MixedPrecision.computeLayersCopy`); weights, optimiser, the loss and everything saved
+      /// stay fp32.
+      Precision: TrainingPrecision }
 
 /// A created convolutional autoencoder: its networks and the config they came from.
 type ConvAutoencoder = { Config: ConvAutoencoderConfig; Network: EncoderDecoder }
@@ -35,7 +39,8 @@ module ConvAutoencoder =
           OutputActivation = Tanh
           Loss = Reconstruction.mse
           Reduction = SumPerSample
-          Optimizer = Adam(1e-3, 0.9, 0.999, 1e-5) }
+          Optimizer = Adam(1e-3, 0.9, 0.999, 1e-5)
+          Precision = TrainingPrecision.Float32 }
 
     /// The image side the layer sizes are made for: 28 -> 10 -> 5 -> 3 -> 2 down, 2 -> 5 -> 15 -> 28 up.
     let imageSide = 28
@@ -95,7 +100,8 @@ module ConvAutoencoder =
     /// A trainer: one optimiser over encoder and decoder; each step reconstructs the batch's images. Encoding,
     /// decoding, reconstructing and the loss are the network's (`m.Network`, see `EncoderDecoder`).
     let trainer (m: ConvAutoencoder) : Trainer =
-        EncoderDecoder.reconstructionTrainer m.Config.Loss m.Config.Reduction m.Config.Optimizer m.Network
+        EncoderDecoder.reconstructionTrainer m.Config.Precision (fun () -> network m.Config) m.Config.Loss m.Config.Reduction
+            m.Config.Optimizer m.Network
 
     /// The settings of the convolutional autoencoder, declared once: `--set`, run.json and model files use them.
     let settings : Setting<ConvAutoencoderConfig> list =
@@ -109,4 +115,5 @@ module ConvAutoencoder =
               (fun c -> c.OutputActivation) (fun v c -> { c with OutputActivation = v })
           yield! EncoderDecoder.trainingSettings
                      (fun c -> c.Loss, c.Reduction, c.Optimizer)
-                     (fun (loss, reduction, optimizer) c -> { c with Loss = loss; Reduction = reduction; Optimizer = optimizer }) ]
+                     (fun (loss, reduction, optimizer) c -> { c with Loss = loss; Reduction = reduction; Optimizer = optimizer })
+          MixedPrecision.setting (fun c -> c.Precision) (fun v c -> { c with Precision = v }) ]

@@ -89,6 +89,17 @@ module DenoisingAutoencoder =
         | FullyConnected a -> a.Loss, a.Reduction, a.Optimizer
         | Convolutional a -> a.Loss, a.Reduction, a.Optimizer
 
+    /// The number format the network's config trains in.
+    let private precisionOf (n: DenoiserNetwork) =
+        match n with
+        | FullyConnected a -> a.Precision
+        | Convolutional a -> a.Precision
+
+    let private withPrecision (p: TrainingPrecision) (n: DenoiserNetwork) =
+        match n with
+        | FullyConnected a -> FullyConnected { a with Precision = p }
+        | Convolutional a -> Convolutional { a with Precision = p }
+
     /// Creates the network (initialised from libtorch's global generator: seed it first).
     let create (c: DenoisingConfig) : DenoisingAutoencoder =
         validate c
@@ -113,9 +124,9 @@ module DenoisingAutoencoder =
     /// A trainer: each step corrupts the batch (fresh noise from the global generator) and reconstructs the clean images.
     let trainer (m: DenoisingAutoencoder) : Trainer =
         let _, _, optimizer = training m.Config.Network
-        EncoderDecoder.trainer optimizer (fun batch ->
+        EncoderDecoder.trainer (precisionOf m.Config.Network) (fun () -> (create m.Config).Network) optimizer (fun network batch ->
             use noisy = Corruption.apply GlobalGenerator m.Config.Corruption batch.Inputs
-            loss m noisy batch.Inputs) m.Network
+            loss { m with Network = network } noisy batch.Inputs) m.Network
 
     /// The name of a network preset: "linear" (AE-LIN's), "deep" (AE-DEEP's) or "conv" (AE-CONV's).
     let networkName (n: DenoiserNetwork) =
@@ -147,4 +158,5 @@ module DenoisingAutoencoder =
           Setting.create "noise" "the corruption: gaussian:<std> or masking:<probability>"
               Corruption.name Corruption.parse (fun c -> c.Corruption) (fun v c -> { c with Corruption = v })
           Optim.setting "optimizer" "the optimiser of encoder and decoder"
-              (fun c -> optimizerOf c.Network) (fun v c -> { c with Network = withOptimizer v c.Network }) ]
+              (fun c -> optimizerOf c.Network) (fun v c -> { c with Network = withOptimizer v c.Network })
+          MixedPrecision.setting (fun c -> precisionOf c.Network) (fun v c -> { c with Network = withPrecision v c.Network }) ]

@@ -34,11 +34,21 @@ module EncoderDecoder =
     let modules (n: EncoderDecoder) : (string * torch.nn.Module) list =
         [ "encoder", n.Encoder :> torch.nn.Module; "decoder", n.Decoder :> torch.nn.Module ]
 
-    /// A trainer with one optimiser over both networks; each step minimises the "loss" term of `lossOf batch`
-    /// (see `Trainer.minimizing`).
-    let trainer (optimizer: OptimizerSpec) (lossOf: Batch -> Map<string, Tensor>) (n: EncoderDecoder) : Trainer =
+    /// A trainer with one optimiser over both networks; each step minimises the "loss" term of `lossOf network batch`
+    /// (see `Trainer.minimizing`). In fp32 `network` is `n` itself. In a lower `precision` it is a working copy made by
+    /// `rebuild` (another instance of the same networks, built with the global generator put back, so a seed draws the
+    /// same numbers in either precision) whose linear and convolution layers compute in that precision, while `n`
+    /// stays the fp32 master that the optimiser updates and checkpoints save (see `MixedPrecision.computeLayersCopy`).
+    let trainer (precision: TrainingPrecision) (rebuild: unit -> EncoderDecoder) (optimizer: OptimizerSpec)
+                (lossOf: EncoderDecoder -> Batch -> Map<string, Tensor>) (n: EncoderDecoder) : Trainer =
         let parameters = Seq.append (n.Encoder.parameters()) (n.Decoder.parameters()) |> Seq.toArray
-        Trainer.minimizing (modules n) (Optim.create optimizer parameters) lossOf
+        let passes, copies =
+            match precision with
+            | TrainingPrecision.Float32 -> n, []
+            | lower ->
+                let w = Device.keepingRandomState rebuild
+                w, [ MixedPrecision.computeLayersCopy lower n.Encoder w.Encoder; MixedPrecision.computeLayersCopy lower n.Decoder w.Decoder ]
+        MixedPrecision.minimizing copies (modules n) (Optim.create optimizer parameters) (lossOf passes)
 
     /// The named loss terms of reconstructing `target` from `input` ("loss": `loss` reduced by `reduction`); `input`
     /// differs from `target` when the model denoises.
@@ -47,9 +57,10 @@ module EncoderDecoder =
         Map [ "loss", Reconstruction.loss loss reduction r target ]
 
     /// A trainer whose every step reconstructs the batch's images, minimising `loss` reduced by `reduction` with one
-    /// `optimizer` over both networks.
-    let reconstructionTrainer (loss: ReconstructionLoss) (reduction: Reduction) (optimizer: OptimizerSpec) (n: EncoderDecoder) : Trainer =
-        trainer optimizer (fun batch -> reconstructionLoss loss reduction n batch.Inputs batch.Inputs) n
+    /// `optimizer` over both networks, in `precision` (see `trainer`).
+    let reconstructionTrainer (precision: TrainingPrecision) (rebuild: unit -> EncoderDecoder) (loss: ReconstructionLoss)
+                              (reduction: Reduction) (optimizer: OptimizerSpec) (n: EncoderDecoder) : Trainer =
+        trainer precision rebuild optimizer (fun network batch -> reconstructionLoss loss reduction network batch.Inputs batch.Inputs) n
 
     /// The "loss", "reduction" and "optimizer" settings of a config trained by reconstruction, declared once for every
     /// variant: `get` reads the three fields of a config, `set` writes them.

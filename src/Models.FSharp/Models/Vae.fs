@@ -17,7 +17,11 @@ type VaeConfig =
       Beta: float
       Optimizer: OptimizerSpec
       /// Importance samples k of the test NLL estimate (Burda et al. 2016, IWAE).
-      IwaeSamples: int }
+      IwaeSamples: int
+      /// The number format of the training passes: BFloat16 runs the linear and convolution layers in bfloat16 on
+      /// working copies (see `MixedPrecision.computeLayersCopy`); weights, optimiser, the loss and everything saved
+      /// stay fp32.
+      Precision: TrainingPrecision }
 
 /// Encoder trunk and the two Gaussian heads, registered as one module; forward gives [μ, log σ²] side by side.
 type internal GaussianEncoder(trunk: Net, mu: Net, logVar: Net) =
@@ -26,10 +30,11 @@ type internal GaussianEncoder(trunk: Net, mu: Net, logVar: Net) =
         base.register_module("trunk", trunk)
         base.register_module("mu", mu)
         base.register_module("logvar", logVar)
+    // Children run through `call`, as Sequential runs them, so their forward hooks (mixed precision's casts) run.
     override _.forward(x) =
-        use h = trunk.forward(x)
-        use m = mu.forward(h)
-        use lv = logVar.forward(h)
+        use h = trunk.call(x)
+        use m = mu.call(h)
+        use lv = logVar.call(h)
         torch.cat([| m; lv |], 1L)
 
 /// A created VAE: its networks (the encoder outputs [μ, log σ²] side by side; `Encode` gives the posterior mean μ) and
@@ -48,7 +53,8 @@ module Vae =
           Likelihood = Likelihood.gaussian
           Beta = 1.0
           Optimizer = Optim.adam 1e-3
-          IwaeSamples = 50 }
+          IwaeSamples = 50
+          Precision = TrainingPrecision.Float32 }
 
     /// Number of inputs once an example is flattened.
     let inputSize (c: VaeConfig) = c.InputShape |> List.fold (*) 1
@@ -162,7 +168,9 @@ module Vae =
         lossOf m.Config r x mu logVar
 
     /// A trainer: one optimiser over encoder and decoder, minimising reconstruction + β·KL.
-    let trainer (m: Vae) : Trainer = EncoderDecoder.trainer m.Config.Optimizer (fun batch -> loss m batch.Inputs) m.Network
+    let trainer (m: Vae) : Trainer =
+        EncoderDecoder.trainer m.Config.Precision (fun () -> (create m.Config).Network) m.Config.Optimizer
+            (fun network batch -> loss { m with Network = network } batch.Inputs) m.Network
 
     /// Log importance weights log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x) for k samples z_i ~ q(z|x) per image:
     /// [N, k], in nats, with ε drawn from `generator` (a CPU generator, for reproducible estimates).
@@ -209,4 +217,5 @@ module Vae =
           Setting.float "beta" "weight of the KL term (1: the ELBO)" (fun c -> c.Beta) (fun v c -> { c with Beta = v })
           Optim.setting "optimizer" "the optimiser of encoder and decoder" (fun c -> c.Optimizer) (fun v c -> { c with Optimizer = v })
           Setting.int "iwae-samples" "importance samples of the test NLL estimate (IWAE)"
-              (fun c -> c.IwaeSamples) (fun v c -> { c with IwaeSamples = v }) ]
+              (fun c -> c.IwaeSamples) (fun v c -> { c with IwaeSamples = v })
+          MixedPrecision.setting (fun c -> c.Precision) (fun v c -> { c with Precision = v }) ]

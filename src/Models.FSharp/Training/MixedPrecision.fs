@@ -87,7 +87,9 @@ module MixedPrecision =
     /// and convolution layers to `precision`'s element type (on the master's device). Each converted layer casts its
     /// input to that type and its output back to the master's, so everything between them (activations, batch norm
     /// and its running statistics, dropout, pooling, reshapes) and the network's output stay fp32. Layers of other
-    /// types (e.g. spectrally normalised ones) keep computing in fp32. The working copy's parameters only carry
+    /// types (e.g. spectrally normalised ones) keep computing in fp32. The casts are forward hooks, which run when a
+    /// layer is run through `call` (as Sequential runs its pieces): a custom module must run its children with
+    /// `child.call(x)`, not `child.forward(x)`. The working copy's parameters only carry
     /// gradients to the master; they require gradients where the master's do. ArgumentException (ParamName "working")
     /// when the two differ in parameter or buffer names or shapes.
     let computeLayersCopy (precision: TrainingPrecision) (master: torch.nn.Module) (working: torch.nn.Module) : WorkingCopy =

@@ -129,4 +129,22 @@ let tests =
                 Expect.isTrue (Double.IsFinite next.["d_loss"]) "the fp32 trainer continues"
             finally Directory.Delete(folder, true)
         }
+    
+        testTheory "every image model's bfloat16 step keeps its weights fp32 and gives the fp32 step's loss terms"
+                   [ "ae-linear"; "ae-deep"; "ae-3d"; "ae-conv"; "ae-denoise"; "vae"; "aae"; "aae-s"; "gan-mlp"; "dcgan"; "dcgan-keras"
+                     "cls-mlp"; "cls-lenet"; "cls-cnn" ] <| fun id ->
+            let data = TestData.bars 32 8L
+            let stepOf precision =
+                Device.seed 21L
+                let model = (Catalog.find id).Configure([ "precision", precision ]).Build torch.CPU
+                Device.seed 5L
+                let terms = model.Trainer.Step { Inputs = data.Images; Targets = data.Labels }
+                terms, Checkpoint.stateOf model.Trainer
+            let fpTerms, _ = stepOf "fp32"
+            let bfTerms, bfState = stepOf "bf16"
+            Expect.equal (Map.keys bfTerms |> List.ofSeq) (Map.keys fpTerms |> List.ofSeq) "the same terms"
+            for KeyValue (term, fp) in fpTerms do
+                Expect.floatClose { absolute = 2e-3; relative = 3e-2 } bfTerms.[term] fp (sprintf "%s: %s within bfloat16's rounding of fp32's" id term)
+            Expect.notEqual bfTerms fpTerms (sprintf "%s: but computed in bfloat16" id)
+            Expect.all bfState (fun (_, t) -> t.dtype <> torch.bfloat16) "nothing the checkpoint saves is bfloat16"
     ]
