@@ -137,11 +137,15 @@ let tests =
             let stepOf precision =
                 Device.seed 21L
                 let model = (Catalog.find id).Configure([ "precision", precision ]).Build torch.CPU
+                let before = Checkpoint.stateOf model.Trainer |> List.map (fun (n, t) -> n, t.detach().clone())
                 Device.seed 5L
                 let terms = model.Trainer.Step { Inputs = data.Images; Targets = data.Labels }
-                terms, Checkpoint.stateOf model.Trainer
-            let fpTerms, _ = stepOf "fp32"
-            let bfTerms, bfState = stepOf "bf16"
+                let after = Checkpoint.stateOf model.Trainer
+                let moved = List.zip before after |> List.filter (fun ((_, b), (_, a)) -> not (a.Equals b)) |> List.map (fst >> fst)
+                terms, after, moved
+            let fpTerms, _, fpMoved = stepOf "fp32"
+            let bfTerms, bfState, bfMoved = stepOf "bf16"
+            Expect.equal bfMoved fpMoved (sprintf "%s: the step updates the same weights and statistics in both precisions" id)
             Expect.equal (Map.keys bfTerms |> List.ofSeq) (Map.keys fpTerms |> List.ofSeq) "the same terms"
             for KeyValue (term, fp) in fpTerms do
                 Expect.floatClose { absolute = 2e-3; relative = 3e-2 } bfTerms.[term] fp (sprintf "%s: %s within bfloat16's rounding of fp32's" id term)
