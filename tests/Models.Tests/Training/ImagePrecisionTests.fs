@@ -102,6 +102,24 @@ let tests =
             Expect.isGreaterThan (updateCosine initial (after fp) (after bf)) 0.98 "the update (SGD's: the gradient) points the same way"
         }
 
+        test "a bfloat16 AAE step runs all three phases: each network moves as in fp32" {
+            let data = TestData.bars 32 9L
+            // SGD, whose update is the gradient itself (see the GAN's test); phase 3 adds to phase 1's encoder update.
+            let sgd = Sgd(0.05, 0.0, false, 0.0)
+            let build precision =
+                Device.seed 14L
+                Aae.create { Aae.unsupervised with
+                                Precision = precision; ReconstructionOptimizer = sgd; DiscriminatorOptimizer = sgd; GeneratorOptimizer = sgd }
+            let fp, bf = build TrainingPrecision.Float32, build TrainingPrecision.BFloat16
+            let nets (m: Aae) = [ "encoder", m.Encoder; "decoder", m.Decoder; "discriminator", m.Discriminator ]
+            let initial = nets fp |> List.map (fun (name, net) -> name, weights [ net ])
+            for m in [ fp; bf ] do
+                Device.seed 3L
+                (Aae.trainer m).Step { Inputs = data.Images; Targets = data.Labels } |> ignore
+            for (name, before), (_, a), (_, b) in List.zip3 initial (nets fp) (nets bf) do
+                Expect.isGreaterThan (updateCosine before (weights [ a ]) (weights [ b ])) 0.98 (sprintf "the %s's update points the same way" name)
+        }
+
         test "a bfloat16 GAN's checkpoint restores into an fp32 GAN with identical samples, and back" {
             let folder = TestData.tempFolder "gan-precision"
             try
