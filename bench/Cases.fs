@@ -159,14 +159,14 @@ module Cases =
     /// A catalog model trained with its default settings (the source's, see each model's docs) on MNIST in the
     /// model's normalisation, measured with the catalog's own test metrics. Seeding before the data and the model
     /// makes the initial weights those of the PyTorch script (layers are created in the same order).
-    let catalogModel (id: string) (s: WorkerSettings) : Measurement =
+    let catalogModelWith (id: string) (settings: (string * string) list) (s: WorkerSettings) : Measurement =
         torch.manual_seed 0L |> ignore
         let data, test, kind = mnistShaped s.Data
         let entry = Catalog.find id
         let norm = Experiment.parseNormalization entry.Normalization
         Transforms.normalizeInPlace norm data.Images
         test |> Option.iter (fun t -> Transforms.normalizeInPlace norm t.Images)
-        let model = (entry.Configure []).Build torch.CPU
+        let model = (entry.Configure settings).Build torch.CPU
         let timing = timedFit s "loss" model.Trainer data
         Trainer.eval model.Trainer
         let metrics =
@@ -175,8 +175,19 @@ module Cases =
             | Some t -> model.Evaluate Work.none (ImageData { Name = "test"; Train = t; Test = t; Normalization = norm; Classes = []; Files = [] }) |> List.map (fun (name, value, _) -> name, value)
         measured s kind metrics timing
 
+    /// `catalogModelWith` the catalog's defaults.
+    let catalogModel (id: string) (s: WorkerSettings) : Measurement = catalogModelWith id [] s
+
     let private autoencoderCase name description script =
         { Name = name; Description = description; Worker = catalogModel name; PythonScript = script }
+
+    /// What every "-bf16" case's description says after the model's name.
+    let private bf16Note =
+        "with bf16 mixed precision on the library's side (precision=bf16: linear and convolution layers in bfloat16; weights, optimiser, batch norm and losses fp32); the PyTorch reference stays fp32"
+
+    /// A catalog model's case trained with precision=bf16 against the same fp32 PyTorch script.
+    let private catalogBf16Case name script =
+        { Name = name + "-bf16"; Description = sprintf "%s %s" name bf16Note; Worker = catalogModelWith name [ "precision", "bf16" ]; PythonScript = script }
 
     /// The feature network both sides' GAN samples are scored with (the saved MNIST LeNet of FeatureNets, whose
     /// inputs are [-1, 1] images like the generators' outputs), or why there is none.
@@ -405,12 +416,16 @@ module Cases =
             // to 2 pixels, constant learning rate), not the catalog's later training defaults.
             Worker = classifier { Classifier.batchNormCnn with Dropout = 0.5; Shift = 2; LrHalfLife = 0 } 0.1307f 0.3081f
             PythonScript = "cls_cnn.py" }
+          { Name = "cls-mlp-bf16"
+            Description = "cls-mlp " + bf16Note
+            Worker = classifier { Classifier.mlp with Precision = TrainingPrecision.BFloat16 } 0.0f 1.0f
+            PythonScript = "cls_mlp.py" }
           { Name = "cls-cnn-bf16"
-            Description = "cls-cnn with bf16 mixed precision on the library's side (precision=bf16: convolution and linear layers in bfloat16; batch norm, weights, Adam, loss fp32); the PyTorch reference stays fp32"
+            Description = "cls-cnn " + bf16Note
             Worker = classifier { Classifier.batchNormCnn with Dropout = 0.5; Shift = 2; LrHalfLife = 0; Precision = TrainingPrecision.BFloat16 } 0.1307f 0.3081f
             PythonScript = "cls_cnn.py" }
           { Name = "cls-lenet-bf16"
-            Description = "cls-lenet with bf16 mixed precision on the library's side; the PyTorch reference stays fp32"
+            Description = "cls-lenet " + bf16Note
             Worker = classifier { Classifier.leNet5 with Precision = TrainingPrecision.BFloat16 } 0.0f 1.0f
             PythonScript = "cls_lenet.py" }
           { Name = "cls-pyr"
@@ -422,17 +437,24 @@ module Cases =
           autoencoderCase "ae-conv" "AE-CONV: conv 1-16-8 + max pooling, transposed convs 8-16-8-1, Tanh, MSE summed per image, Adam 1e-3 wd 1e-5, [-1,1] data" "ae_conv.py"
           autoencoderCase "ae-denoise" "AE-DENOISE: AE-LIN's network (784-128-784 ReLU) on [0,1] data with Gaussian noise (std 0.5) on the input, clean target, MSE, Adam 1e-3" "ae_denoise.py"
           autoencoderCase "vae" "VAE: 784-400-(20,20) / 20-400-784 Tanh, Σ(x̂-x)² + KL per image, Adam 1e-3, [-1,1] data" "vae.py"
+          catalogBf16Case "ae-linear" "ae_linear.py"
+          catalogBf16Case "ae-conv" "ae_conv.py"
+          catalogBf16Case "vae" "vae.py"
           ganCase "gan-mlp" "GAN-MLP-A: G 64-256-512-784, D 784-256-128-1 sigmoid, non-saturating BCE, Adam 3e-4, flips" Gan.mlpA "gan_mlp.py"
           ganCase "lsgan" "LSGAN: GAN-MLP-C nets (G 96-1024-1024-784, D 784-256-256-1), least squares, Adam 3e-4 (0.5, 0.999)" Gan.lsgan "lsgan.py"
           ganCase "dcgan" "DCGAN-A: conv D + FC/transposed-conv G with batch norm, non-saturating BCE on logits, Adam 3e-4 (0.5, 0.999)" Gan.dcganA "dcgan.py"
           ganCase "dcgan-keras" "DCGAN-B: Keras-style tanh DCGAN, BCE, SGD 5e-4 momentum 0.9 Nesterov, Glorot init" Gan.dcganB "dcgan_keras.py"
-          ganCase "gan-mlp-bf16" "gan-mlp with bf16 mixed precision on the library's side (precision=bf16: linear layers in bfloat16; weights, Adam, losses fp32); the PyTorch reference stays fp32" { Gan.mlpA with Precision = TrainingPrecision.BFloat16 } "gan_mlp.py"
-          ganCase "lsgan-bf16" "lsgan with bf16 mixed precision on the library's side; the PyTorch reference stays fp32" { Gan.lsgan with Precision = TrainingPrecision.BFloat16 } "lsgan.py"
-          ganCase "dcgan-bf16" "dcgan with bf16 mixed precision on the library's side (linear and convolution layers in bfloat16; batch norm, weights, Adam, losses fp32); the PyTorch reference stays fp32" { Gan.dcganA with Precision = TrainingPrecision.BFloat16 } "dcgan.py"
-          ganCase "dcgan-keras-bf16" "dcgan-keras with bf16 mixed precision on the library's side; the PyTorch reference stays fp32" { Gan.dcganB with Precision = TrainingPrecision.BFloat16 } "dcgan_keras.py"
+          ganCase "gan-mlp-bf16" ("gan-mlp " + bf16Note) { Gan.mlpA with Precision = TrainingPrecision.BFloat16 } "gan_mlp.py"
+          ganCase "lsgan-bf16" ("lsgan " + bf16Note) { Gan.lsgan with Precision = TrainingPrecision.BFloat16 } "lsgan.py"
+          ganCase "dcgan-bf16" ("dcgan " + bf16Note) { Gan.dcganA with Precision = TrainingPrecision.BFloat16 } "dcgan.py"
+          ganCase "dcgan-keras-bf16" ("dcgan-keras " + bf16Note) { Gan.dcganB with Precision = TrainingPrecision.BFloat16 } "dcgan_keras.py"
           { Name = "aae"
             Description = "AAE-U: encoder 784-392-392-10, decoder 10-392-392-784 sigmoid, D 10-1500-1500-1 sigmoid (dropout 0.2), prior N(0,5²I); per step BCE reconstruction (Adam 1e-3), D (Adam 1e-3), encoder as generator (Adam 1e-4); [0,1] data"
             Worker = aae Aae.unsupervised
+            PythonScript = "aae.py" }
+          { Name = "aae-bf16"
+            Description = "aae " + bf16Note
+            Worker = aae { Aae.unsupervised with Precision = TrainingPrecision.BFloat16 }
             PythonScript = "aae.py" }
           { Name = "aae-s"
             Description = "AAE-S as the source trains it (Aae.supervisedSource): AAE-U whose decoder reads [one-hot label, code] (20-392-392-784)"

@@ -8,6 +8,7 @@
 # `./generative data fetch tiny-shakespeare`) and the Jargon File from the data cache (`./generative data fetch jargon`). Steps are chosen so each measurement times about 5 s at one thread,
 # after a warm-up long enough for .NET's tiered JIT to settle (short runs otherwise time unoptimised code).
 # Each case's full report goes to OUT_DIR/<case>-t<threads>.md; OUT_DIR/summary.md collects one row per case.
+# SWEEP_CASES=REGEX runs only the cases whose names match it (e.g. SWEEP_CASES='-bf16$').
 set -euo pipefail
 out=${1:?usage: bench/sweep.sh OUT_DIR [ROUNDS] [THREADS...]}
 rounds=${2:-3}
@@ -38,6 +39,17 @@ cases=(
   "dcgan-keras 9 4 128"
   "aae 60 10 128"
   "aae-s 60 10 128"
+  "ae-linear-bf16 2500 400 128"
+  "ae-conv-bf16 500 100 128"
+  "vae-bf16 600 100 128"
+  "cls-mlp-bf16 4000 800 128"
+  "cls-lenet-bf16 500 100 128"
+  "cls-cnn-bf16 35 10 128"
+  "gan-mlp-bf16 400 70 128"
+  "lsgan-bf16 220 40 128"
+  "dcgan-bf16 24 8 128"
+  "dcgan-keras-bf16 9 4 128"
+  "aae-bf16 60 10 128"
   "char-lstm 18 6 64 --data $text"
   "char-lstm-bf16 18 6 64 --data $text"
   "word-lstm 12 5 64"
@@ -55,6 +67,7 @@ summary="$out/summary.md"
 for t in "${threads[@]}"; do
   for spec in "${cases[@]}"; do
     read -r name steps warmup batch extra <<< "$spec"
+    [[ "$name" =~ ${SWEEP_CASES:-.} ]] || continue
     report="$out/$name-t$t.md"
     echo "== $name, $t thread(s) ($(cut -d' ' -f1-3 /proc/loadavg))" >&2
     # shellcheck disable=SC2086
