@@ -445,7 +445,9 @@ module Aae =
           Generator = Optim.create c.GeneratorOptimizer (m.Encoder.parameters()) }
 
     /// A trainer whose every step runs the source's three phases on the batch (images and labels), in order:
-    /// reconstruction, discriminator, generator.
+    /// reconstruction, discriminator, generator. With `Precision` BFloat16 the phases run through working copies of
+    /// the three networks (`MixedPrecision.computeLayersCopy`), which receive the weights each phase updated before the
+    /// next.
     let trainer (m: Aae) : Trainer =
         let o = optimizers m
         // In a lower precision the phases run through working copies of the three networks (built with the global

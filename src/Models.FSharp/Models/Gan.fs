@@ -436,6 +436,8 @@ module Gan =
     /// step share the same fakes G(z) (the PyTorch DCGAN example's pattern), so G runs forward once. Each G update
     /// is followed by `updateEma`. The moving average, when there is one, is the module "generator-ema", so
     /// checkpoints and model files hold it (and evaluation mode reaches it); no optimiser holds its parameters.
+    /// With `Precision` BFloat16 the passes run through working copies of G and D (`MixedPrecision.computeLayersCopy`),
+    /// which receive the masters' weights before the step and D's again before G's update.
     let trainer (m: Gan) : Trainer =
         let c = m.Config
         let gOptimizer = Optim.create c.GeneratorOptimizer (m.Generator.parameters())

@@ -89,9 +89,9 @@ module MixedPrecision =
     /// and its running statistics, dropout, pooling, reshapes) and the network's output stay fp32. Layers of other
     /// types (e.g. spectrally normalised ones) keep computing in fp32. The casts are forward hooks, which run when a
     /// layer is run through `call` (as Sequential runs its pieces): a custom module must run its children with
-    /// `child.call(x)`, not `child.forward(x)`. The working copy's parameters only carry
-    /// gradients to the master; they require gradients where the master's do. ArgumentException (ParamName "working")
-    /// when the two differ in parameter or buffer names or shapes.
+    /// `child.call(x)`, not `child.forward(x)`. The working copy's parameters only carry gradients to the master;
+    /// they require gradients where the master's do. ArgumentException (ParamName "working") when the two differ in
+    /// parameter or buffer names or shapes.
     let computeLayersCopy (precision: TrainingPrecision) (master: torch.nn.Module) (working: torch.nn.Module) : WorkingCopy =
         let described (entries: (string * Tensor)[]) =
             entries |> Array.map (fun (n, t) -> sprintf "%s %A" n t.shape) |> String.concat ", "
