@@ -77,14 +77,24 @@ module MixedPrecision =
         { Master = masters |> Array.map snd; Working = workingParameters; MasterBuffers = [||]; WorkingBuffers = [||]
           Networks = master, working }
 
-    /// Whether a module is one `computeLayersCopy` converts: a linear or convolution layer.
-    let private isComputeLayer (m: torch.nn.Module) =
+    /// Whether `computeLayersCopy` converts a layer: a linear or convolution layer wide enough for bfloat16's faster
+    /// products to outweigh the casts of its input, output and weights. The thresholds come from a one-thread probe
+    /// at batch 128 on an AVX512-BF16 core (forward and backward with the casts; docs/torchsharp.md): linear layers
+    /// gain from in x out of about 50,000 up (784-128: 2.4x, 400-120: 1.6x) and lose below 16,000 (120-84: 0.83x,
+    /// 128-10: 0.35x); convolutions gain from 16 output channels up (6-16: 1.6x, 1-32: 2.3x; 16-8: 0.88x); transposed
+    /// convolutions lose with few input channels (8-16: 0.31x, 16-8: 0.57x) and gain from 64 up (64-1: 1.3x).
+    let private worthConverting (m: torch.nn.Module) =
+        let sizeOf (name: string) = (m.get_parameter name).shape
         match m with
-        | :? Modules.Linear | :? Modules.Conv1d | :? Modules.Conv2d | :? Modules.ConvTranspose2d -> true
+        | :? Modules.Linear -> let w = sizeOf "weight" in w.[0] * w.[1] >= 32768L
+        | :? Modules.Conv1d | :? Modules.Conv2d -> (sizeOf "weight").[0] >= 16L
+        // A transposed convolution's weight is [in, out, kh, kw].
+        | :? Modules.ConvTranspose2d -> (sizeOf "weight").[0] >= 64L
         | _ -> false
 
     /// Pairs `master` with `working`, a second instance of the same network, of which it converts only the linear
-    /// and convolution layers to `precision`'s element type (on the master's device). Each converted layer casts its
+    /// and convolution layers wide enough to gain (see `worthConverting`) to `precision`'s element type (on the
+    /// master's device); narrow ones stay fp32. Each converted layer casts its
     /// input to that type and its output back to the master's, so everything between them (activations, batch norm
     /// and its running statistics, dropout, pooling, reshapes) and the network's output stay fp32. Layers of other
     /// types (e.g. spectrally normalised ones) keep computing in fp32. The casts are forward hooks, which run when a
@@ -108,7 +118,7 @@ module MixedPrecision =
         let lower = elementType precision
         working.``to``(Device.ofModule master) |> ignore
         for struct (_, layer) in working.named_modules() do
-            if isComputeLayer layer then
+            if worthConverting layer then
                 layer.``to``(lower) |> ignore
                 match layer with
                 | :? torch.nn.Module<Tensor, Tensor> as l ->

@@ -8,13 +8,14 @@ open TorchSharp
 open Generative
 open Generative.Tests
 
-/// A small network with every kind of piece `computeLayersCopy` treats differently: linear layers (converted), batch
-/// norm with running statistics (kept fp32), an activation and a squashing output (kept fp32).
+/// A small network with every kind of piece `computeLayersCopy` treats differently: a wide linear layer (converted),
+/// batch norm with running statistics (kept fp32), an activation, a narrow linear layer (kept fp32: too small to gain)
+/// and a squashing output (kept fp32).
 let private mixedNet () =
     let piece name (m: torch.nn.Module<Tensor, Tensor>) = name, m
     torch.nn.Sequential(
-        piece "0" (torch.nn.Linear(6L, 8L)), piece "1" (torch.nn.BatchNorm1d(8L)), piece "2" (torch.nn.ReLU()),
-        piece "3" (torch.nn.Linear(8L, 3L)), piece "4" (torch.nn.Sigmoid()))
+        piece "0" (torch.nn.Linear(200L, 200L)), piece "1" (torch.nn.BatchNorm1d(200L)), piece "2" (torch.nn.ReLU()),
+        piece "3" (torch.nn.Linear(200L, 3L)), piece "4" (torch.nn.Sigmoid()))
 
 /// Every parameter of a list of modules, detached copies, in order.
 let private weights (modules: torch.nn.Module list) =
@@ -30,19 +31,20 @@ let private updateCosine (before: Tensor[]) (a: Tensor[]) (b: Tensor[]) =
 [<Tests>]
 let tests =
     testList "Training.ImagePrecision" [
-        test "a compute-layers copy runs its linear layers in bfloat16 and keeps batch norm, activations and the output fp32" {
+        test "a compute-layers copy runs its wide linear layers in bfloat16 and keeps narrow ones, batch norm, activations and the output fp32" {
             Device.seed 4L
             let master = mixedNet ()
             let working = mixedNet ()
             let copy = MixedPrecision.computeLayersCopy TrainingPrecision.BFloat16 master working
             let dtypes = working.named_parameters() |> Seq.map (fun struct (n, p) -> n, p.dtype) |> Map.ofSeq
-            Expect.equal dtypes.["0.weight"] torch.bfloat16 "the first linear layer is bfloat16"
-            Expect.equal dtypes.["3.bias"] torch.bfloat16 "the last one too"
+            Expect.equal dtypes.["0.weight"] torch.bfloat16 "the wide linear layer is bfloat16"
+            Expect.equal dtypes.["0.bias"] torch.bfloat16 "its bias too"
+            Expect.equal dtypes.["3.weight"] torch.float32 "the narrow one (200 x 3) stays fp32"
             Expect.equal dtypes.["1.weight"] torch.float32 "batch norm's scale stays fp32"
             Expect.all copy.WorkingBuffers (fun b -> b.dtype = torch.float32 || b.dtype = torch.int64) "its statistics too"
             Expect.all copy.Master (fun p -> p.dtype = torch.float32) "the master is untouched"
             MixedPrecision.loadWeights copy
-            use x = torch.randn(16L, 6L)
+            use x = torch.randn(16L, 200L)
             use y = working.forward(x)
             Expect.equal y.dtype torch.float32 "the output comes back fp32"
             use masterMean = master.get_buffer("1.running_mean").clone()
@@ -55,7 +57,7 @@ let tests =
         }
 
         test "a compute-layers copy refuses a network of other parameters or buffers, naming the argument" {
-            let other = torch.nn.Sequential(("0", torch.nn.Linear(6L, 8L) :> torch.nn.Module<Tensor, Tensor>))
+            let other = torch.nn.Sequential(("0", torch.nn.Linear(200L, 8L) :> torch.nn.Module<Tensor, Tensor>))
             let e = TestData.raises<ArgumentException> (fun () -> MixedPrecision.computeLayersCopy TrainingPrecision.BFloat16 (mixedNet ()) other |> ignore)
             Expect.equal e.ParamName "working" "the working network is named"
         }
