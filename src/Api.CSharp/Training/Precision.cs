@@ -10,9 +10,10 @@ public enum Precision
     Float32,
 
     /// <summary>
-    /// Mixed precision: the forward and backward passes run in bfloat16 on a working copy of the network, while the
-    /// weights (as trained, saved and used for evaluation and generation), the optimiser's state and the loss stay in
-    /// 32-bit floats. Fast where the hardware computes bfloat16 natively (CPUs with AVX512-BF16 or AMX, recent GPUs);
+    /// Mixed precision: the forward and backward passes run on a working copy of the network in bfloat16 (a
+    /// language model's whole network; an image model's linear and convolution layers wide enough to gain, with
+    /// batch norm, activations and losses in 32-bit floats), while the weights (as trained, saved and used for
+    /// evaluation and generation) and the optimiser's state stay in 32-bit floats. Fast where the hardware computes bfloat16 natively (CPUs with AVX512-BF16 or AMX, recent GPUs);
     /// elsewhere slower than <see cref="Float32"/>.
     /// </summary>
     BFloat16,
