@@ -53,6 +53,17 @@ module MixedPrecision =
         | TrainingPrecision.Float32 -> torch.float32
         | TrainingPrecision.BFloat16 -> torch.bfloat16
 
+    let private parametersOf (m: torch.nn.Module) = [| for struct (name, p) in m.named_parameters() -> name, p |]
+    let private buffersOf (m: torch.nn.Module) = [| for struct (name, b) in m.named_buffers() -> name, b |]
+
+    /// ArgumentException (ParamName "working") unless `working` has the master's `entries` (its parameters or
+    /// buffers, named `what`), with the same names and shapes in the same order.
+    let private requireSame (what: string) (entries: torch.nn.Module -> (string * #Tensor)[]) (master: torch.nn.Module) (working: torch.nn.Module) =
+        let described (xs: (string * #Tensor)[]) = xs |> Array.map (fun (n, t) -> sprintf "%s %A" n t.shape) |> String.concat ", "
+        let a, b = entries master, entries working
+        if a.Length <> b.Length || Array.exists2 (fun (n: string, x: #Tensor) (wn, w: #Tensor) -> n <> wn || x.shape <> w.shape) a b then
+            Errors.invalidArg "working" (sprintf "the same %s as the master (%s)" what (described a)) (described b)
+
     /// Pairs `master` with `working`, a second instance of the same network, which it converts to `precision`'s
     /// element type (on the master's device). Its parameters only carry gradients to the master: the optimiser and
     /// gradient clipping are given the master's. ArgumentException (ParamName "working") when the two differ in
@@ -64,17 +75,11 @@ module MixedPrecision =
         if not floatingBuffers.IsEmpty then
             Errors.invalidArg "master" "a network without floating-point buffers (mixed precision keeps no fp32 copy of batch-norm statistics yet)"
                 (String.Join(", ", floatingBuffers))
-        let named (m: torch.nn.Module) = [| for struct (name, p) in m.named_parameters() -> name, p |]
-        let masters, workings = named master, named working
-        let describe (ps: (string * Modules.Parameter)[]) =
-            ps |> Array.map (fun (n, p) -> sprintf "%s %A" n p.shape) |> String.concat ", "
-        if masters.Length <> workings.Length
-           || Array.exists2 (fun (n: string, p: Modules.Parameter) (wn, wp: Modules.Parameter) -> n <> wn || p.shape <> wp.shape) masters workings then
-            Errors.invalidArg "working" (sprintf "the same parameters as the master (%s)" (describe masters)) (describe workings)
+        requireSame "parameters" parametersOf master working
+        let masters = parametersOf master |> Array.map snd
         working.``to``(Device.ofModule master).``to``(elementType precision) |> ignore
         // `to` may replace the parameter objects, so they are read again after the conversion.
-        let workingParameters = named working |> Array.map snd
-        { Master = masters |> Array.map snd; Working = workingParameters; MasterBuffers = [||]; WorkingBuffers = [||]
+        { Master = masters; Working = parametersOf working |> Array.map snd; MasterBuffers = [||]; WorkingBuffers = [||]
           Networks = master, working }
 
     /// Whether `computeLayersCopy` converts a layer: a linear or convolution layer wide enough for bfloat16's faster
@@ -84,37 +89,27 @@ module MixedPrecision =
     /// 128-10: 0.35x); convolutions gain from 16 output channels up (6-16: 1.6x, 1-32: 2.3x; 16-8: 0.88x); transposed
     /// convolutions lose with few input channels (8-16: 0.31x, 16-8: 0.57x) and gain from 64 up (64-1: 1.3x).
     let private worthConverting (m: torch.nn.Module) =
-        let sizeOf (name: string) = (m.get_parameter name).shape
         match m with
-        | :? Modules.Linear -> let w = sizeOf "weight" in w.[0] * w.[1] >= 32768L
-        | :? Modules.Conv1d | :? Modules.Conv2d -> (sizeOf "weight").[0] >= 16L
+        | :? Modules.Linear as l -> l.in_features * l.out_features >= 32768L
+        | :? Modules.Conv1d as c -> c.weight.shape.[0] >= 16L
+        | :? Modules.Conv2d as c -> c.weight.shape.[0] >= 16L
         // A transposed convolution's weight is [in, out, kh, kw].
-        | :? Modules.ConvTranspose2d -> (sizeOf "weight").[0] >= 64L
+        | :? Modules.ConvTranspose2d as c -> c.weight.shape.[0] >= 64L
         | _ -> false
 
     /// Pairs `master` with `working`, a second instance of the same network, of which it converts only the linear
     /// and convolution layers wide enough to gain (see `worthConverting`) to `precision`'s element type (on the
-    /// master's device); narrow ones stay fp32. Each converted layer casts its
-    /// input to that type and its output back to the master's, so everything between them (activations, batch norm
-    /// and its running statistics, dropout, pooling, reshapes) and the network's output stay fp32. Layers of other
+    /// master's device); narrow ones stay fp32. Each converted layer casts its input to that type and its output back
+    /// to the master's, so everything between them (activations, batch norm and its running statistics, dropout,
+    /// pooling, reshapes) and the network's output stay fp32. Layers of other
     /// types (e.g. spectrally normalised ones) keep computing in fp32. The casts are forward hooks, which run when a
     /// layer is run through `call` (as Sequential runs its pieces): a custom module must run its children with
     /// `child.call(x)`, not `child.forward(x)`. The working copy's parameters only carry gradients to the master;
     /// they require gradients where the master's do. ArgumentException (ParamName "working") when the two differ in
     /// parameter or buffer names or shapes.
     let computeLayersCopy (precision: TrainingPrecision) (master: torch.nn.Module) (working: torch.nn.Module) : WorkingCopy =
-        let described (entries: (string * Tensor)[]) =
-            entries |> Array.map (fun (n, t) -> sprintf "%s %A" n t.shape) |> String.concat ", "
-        let parametersOf (m: torch.nn.Module) = [| for struct (name, p) in m.named_parameters() -> name, (p :> Tensor) |]
-        let buffersOf (m: torch.nn.Module) = [| for struct (name, b) in m.named_buffers() -> name, b |]
-        let same (a: (string * Tensor)[]) (b: (string * Tensor)[]) =
-            a.Length = b.Length && Array.forall2 (fun (n: string, x: Tensor) (wn, w: Tensor) -> n = wn && x.shape = w.shape) a b
-        if not (same (parametersOf master) (parametersOf working)) then
-            Errors.invalidArg "working" (sprintf "the same parameters as the master (%s)" (described (parametersOf master)))
-                (described (parametersOf working))
-        if not (same (buffersOf master) (buffersOf working)) then
-            Errors.invalidArg "working" (sprintf "the same buffers as the master (%s)" (described (buffersOf master)))
-                (described (buffersOf working))
+        requireSame "parameters" parametersOf master working
+        requireSame "buffers" buffersOf master working
         let lower = elementType precision
         working.``to``(Device.ofModule master) |> ignore
         for struct (_, layer) in working.named_modules() do
@@ -126,8 +121,7 @@ module MixedPrecision =
                     l.register_forward_hook(fun _ _ (y: Tensor) -> y.``to``(torch.float32)) |> ignore
                 | _ -> ()
         // `to` may replace the parameter objects, so they are read again after the conversion.
-        let masters = master.named_parameters() |> Seq.map (fun struct (_, p) -> p) |> Seq.toArray
-        let workings = working.named_parameters() |> Seq.map (fun struct (_, p) -> p) |> Seq.toArray
+        let masters, workings = parametersOf master |> Array.map snd, parametersOf working |> Array.map snd
         for m, w in Array.zip masters workings do w.requires_grad <- m.requires_grad
         { Master = masters; Working = workings
           MasterBuffers = buffersOf master |> Array.map snd; WorkingBuffers = buffersOf working |> Array.map snd
@@ -170,22 +164,11 @@ module MixedPrecision =
     /// `Trainer.minimizing` with the passes run through working copies: before each step the copies receive their
     /// masters' weights, `lossOf` (which must compute through the copies) gives the terms, and after the backward
     /// pass the gradients and the running statistics go back to the masters, whose optimiser then steps. With no
-    /// copies it is `Trainer.minimizing` itself.
+    /// copies it is `Trainer.minimizing`.
     let minimizing (copies: WorkingCopy list) (modules: (string * torch.nn.Module) list) (optimizer: Modules.OptimizerHelper)
                    (lossOf: Batch -> Map<string, Tensor>) : Trainer =
-        if copies.IsEmpty then Trainer.minimizing modules optimizer lossOf
-        else
-            { Modules = modules
-              Optimizers = [ Trainer.optimizerName, optimizer ]
-              Carried = None
-              Step =
-                fun batch ->
-                    for copy in copies do loadWeights copy
-                    optimizer.zero_grad()
-                    let terms = lossOf batch
-                    terms.["loss"].backward()
-                    for copy in copies do
-                        storeGradients copy
-                        storeBuffers copy
-                    optimizer.step() |> ignore
-                    terms |> Map.map (fun _ t -> t.ToDouble()) }
+        let handBack () =
+            for copy in copies do
+                storeGradients copy
+                storeBuffers copy
+        Trainer.minimizingAround (fun () -> for copy in copies do loadWeights copy) handBack modules optimizer lossOf

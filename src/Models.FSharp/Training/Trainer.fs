@@ -101,20 +101,28 @@ module Trainer =
     /// version of the autoencoders called it "adam" whatever it was (`Checkpoint.restore` still reads that name).
     let optimizerName = "optimizer"
 
-    /// The trainer of a model with one optimiser over `modules`: each step zeroes the gradients, minimises the "loss"
-    /// term of `lossOf batch` and returns every term as a number (terms other than "loss" are only tracked).
-    let minimizing (modules: (string * torch.nn.Module) list) (optimizer: Modules.OptimizerHelper)
-                   (lossOf: Batch -> Map<string, Tensor>) : Trainer =
+    /// `minimizing` with `beforeStep` run first in each step and `afterBackward` between the backward pass and the
+    /// optimiser's step (mixed precision loads its working copies and hands their gradients back there).
+    let minimizingAround (beforeStep: unit -> unit) (afterBackward: unit -> unit) (modules: (string * torch.nn.Module) list)
+                         (optimizer: Modules.OptimizerHelper) (lossOf: Batch -> Map<string, Tensor>) : Trainer =
         { Modules = modules
           Optimizers = [ optimizerName, optimizer ]
           Carried = None
           Step =
             fun batch ->
+                beforeStep ()
                 optimizer.zero_grad()
                 let terms = lossOf batch
                 terms.["loss"].backward()
+                afterBackward ()
                 optimizer.step() |> ignore
                 terms |> Map.map (fun _ t -> t.ToDouble()) }
+
+    /// The trainer of a model with one optimiser over `modules`: each step zeroes the gradients, minimises the "loss"
+    /// term of `lossOf batch` and returns every term as a number (terms other than "loss" are only tracked).
+    let minimizing (modules: (string * torch.nn.Module) list) (optimizer: Modules.OptimizerHelper)
+                   (lossOf: Batch -> Map<string, Tensor>) : Trainer =
+        minimizingAround ignore ignore modules optimizer lossOf
 
     /// The trainer with every optimiser's learning rate multiplied by 0.5^(1/halfLife) after each step (as
     /// torch.optim.lr_scheduler.ExponentialLR stepped per batch), so it halves every `halfLife` steps; 0 keeps it
