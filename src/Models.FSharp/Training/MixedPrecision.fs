@@ -150,15 +150,18 @@ module MixedPrecision =
         for working in copy.Working do
             working.grad <- null
 
-    /// Hands the working copy's gradients to the master in fp32 (replacing the master's), and clears the working
-    /// copy's. A parameter the backward pass did not reach gets no gradient, as in fp32 training.
+    /// Hands the working copy's gradients to the master in fp32, and clears the working copy's. They are copied into
+    /// the master's gradient tensor when it has one, because a flat optimiser (`FlatOptimizers.Adam`) keeps that tensor in its
+    /// buffer. A parameter the backward pass did not reach gets no gradient, as in fp32 training.
     let storeGradients (copy: WorkingCopy) =
         use _ = torch.no_grad()
         for master, working in Array.zip copy.Master copy.Working do
-            let gradient = working.grad
+            use gradient = working.grad
             if isNull gradient then master.grad <- null
             else
-                master.grad <- gradient.``to``(master.dtype)
+                use existing = master.grad
+                if isNull existing then master.grad <- gradient.``to``(master.dtype)
+                else existing.copy_(gradient) |> ignore
                 working.grad <- null
 
     /// `Trainer.minimizing` with the passes run through working copies: before each step the copies receive their

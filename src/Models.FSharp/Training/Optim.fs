@@ -38,12 +38,15 @@ module Optim =
             if nesterov && m = 0.0 then Errors.invalidArg "momentum" "a positive momentum when Nesterov is on" m
         | RmsProp (lr, alpha, m, wd) -> positive "lr" lr; inUnit "alpha" alpha; inUnit "momentum" m; nonNegative "weightDecay" wd
 
-    /// Builds the optimiser over `parameters`.
+    /// Builds the optimiser over `parameters`. Adam and SGD update all parameters at once over flat buffers
+    /// (`FlatOptimizers.Adam` and `.SGD`: TorchSharp's arithmetic and checkpoint format, a few operations per step instead of
+    /// ~10 per parameter); RMSprop is TorchSharp's.
     let create (spec: OptimizerSpec) (parameters: seq<Modules.Parameter>) : Modules.OptimizerHelper =
         validate spec
+        let parameters = Seq.toArray parameters
         match spec with
-        | Adam (lr, b1, b2, wd) -> torch.optim.Adam(parameters, lr, b1, b2, weight_decay = wd) :> _
-        | Sgd (lr, m, nesterov, wd) -> torch.optim.SGD(parameters, lr, m, weight_decay = wd, nesterov = nesterov) :> _
+        | Adam (lr, b1, b2, wd) -> new FlatOptimizers.Adam(parameters, lr, b1, b2, wd) :> _
+        | Sgd (lr, m, nesterov, wd) -> new FlatOptimizers.SGD(parameters, lr, m, nesterov, wd) :> _
         | RmsProp (lr, alpha, m, wd) -> torch.optim.RMSProp(parameters, lr, alpha, weight_decay = wd, momentum = m) :> _
 
     let private num (v: float) = v.ToString("R", CultureInfo.InvariantCulture)

@@ -1,0 +1,241 @@
+// Adam and SGD with their update over flat buffers. The types are named `Adam` and `SGD`, as TorchSharp's are,
+// because TorchSharp writes the optimiser's type name into its state and refuses to load a state under another
+// name: with the same names, checkpoints move between these and TorchSharp's optimisers in both directions.
+namespace Generative.FlatOptimizers
+
+#nowarn "9" // NativePtr: reading a tensor's data address to check that it still lives in the flat buffer.
+
+open System
+open Microsoft.FSharp.NativeInterop
+open TorchSharp
+open TorchSharp.Modules
+
+/// One zero-filled buffer holding tensors of the given shapes as contiguous views of it, in order, so that an
+/// element-wise update of all of them is one operation on `Whole`.
+[<Sealed>]
+type internal FlatBuffer(shapes: int64[][], like: torch.Tensor) =
+    let counts = shapes |> Array.map (Array.fold (*) 1L)
+    let whole = torch.zeros([| Array.sum counts |], dtype = like.dtype, device = like.device).DetachFromDisposeScope()
+    let views =
+        let offsets = Array.scan (+) 0L counts
+        Array.init shapes.Length (fun i -> whole.narrow(0L, offsets.[i], counts.[i]).view(shapes.[i]).DetachFromDisposeScope())
+    /// The buffer, one dimension.
+    member _.Whole = whole
+    /// The tensors, shaped, in the order given.
+    member _.Views = views
+    interface IDisposable with
+        member _.Dispose() =
+            for v in views do v.Dispose()
+            whole.Dispose()
+
+/// What the flat optimisers need to know about tensors' memory.
+module internal FlatMemory =
+    /// The address of a tensor's first element (its storage's address plus its offset).
+    let address (t: torch.Tensor) : nativeint =
+        use p = fixed t.bytes
+        NativePtr.toNativeInt p
+
+    /// Whether `t` holds its whole storage, so that pointing it at a view of a new buffer frees nothing another
+    /// tensor still reads, and moves no other optimiser's parameter.
+    let private ownsItsStorage (t: torch.Tensor) =
+        t.storage_offset() = 0L && t.is_contiguous() && t.storage<float32>().nbytes() = uint64 (t.numel() * t.ElementSize)
+
+    /// Parameters can share one buffer when they are distinct non-empty fp32 tensors on one device that train
+    /// (requires_grad) and each own their storage: parameters already in some optimiser's buffer, or tied to another
+    /// tensor's memory, stay where they are.
+    let canShareOneBuffer (parameters: Parameter[]) =
+        parameters.Length > 0
+        && parameters |> Array.forall (fun p ->
+            p.dtype = torch.float32 && p.requires_grad && p.numel() > 0L && p.device_type = parameters.[0].device_type
+            && p.device_index = parameters.[0].device_index && ownsItsStorage p)
+        && (parameters |> Array.map address |> Array.distinct |> Array.length) = parameters.Length
+
+    /// Moves each parameter's values into its view of `weights` and points the parameter at that view, without
+    /// autograd (it is a leaf that requires gradients), then gives it its view of `gradients` as its gradient,
+    /// holding the gradient it had, if any.
+    let adoptParameters (parameters: Parameter[]) (weights: FlatBuffer) (gradients: FlatBuffer) =
+        use _ = torch.no_grad()
+        for i in 0 .. parameters.Length - 1 do
+            let p = parameters.[i]
+            weights.Views.[i].copy_(p) |> ignore
+            p.set_(weights.Views.[i]) |> ignore
+            use held = p.grad
+            if not (isNull held) then gradients.Views.[i].copy_(held) |> ignore
+            p.grad <- gradients.Views.[i]
+
+    /// Whether every parameter still lives in `weights` and has a gradient. A gradient that something replaced
+    /// (a mixed-precision hand-back, a double-backward pass) is copied into the buffer and the parameter pointed at
+    /// it again; a missing gradient (the pass did not reach the parameter) makes the answer false, so that this
+    /// step skips it as torch.optim does.
+    let inBuffers (parameters: Parameter[]) (weights: FlatBuffer) (gradients: FlatBuffer) =
+        let mutable ok = true
+        for i in 0 .. parameters.Length - 1 do
+            let p = parameters.[i]
+            if address p <> address weights.Views.[i] then ok <- false
+            else
+                use g = p.grad
+                if isNull g then ok <- false
+                elif address g <> address gradients.Views.[i] then
+                    use _ = torch.no_grad()
+                    gradients.Views.[i].copy_(g) |> ignore
+                    p.grad <- gradients.Views.[i]
+        ok
+
+    /// Holds `state`'s values in `view`: copies them in and returns the view, unless `state` is the view already.
+    /// A restored optimiser state arrives as new tensors; this moves it into the buffer.
+    let held (view: torch.Tensor) (state: torch.Tensor) =
+        if obj.ReferenceEquals(state, view) then view
+        else
+            use _ = torch.no_grad()
+            view.copy_(state) |> ignore
+            state.Dispose()
+            view
+
+/// torch.optim.Adam whose update runs as a handful of operations over flat buffers instead of ~10 per parameter:
+/// the parameters, their gradients and both moment estimates are views of one buffer each, set up at the first
+/// `zero_grad` or `step`. The arithmetic is TorchSharp's Adam's, operation for operation, so the updates agree
+/// with it, and the state (per-parameter tensors and step counts) is TorchSharp's, so checkpoints are the same
+/// bytes and load into either. Parameters that cannot share one buffer (see `FlatMemory.canShareOneBuffer`), a
+/// parameter without a gradient, AMSGrad, maximize, or unequal step counts fall back to TorchSharp's own step.
+type Adam(parameters: Parameter[], lr: float, beta1: float, beta2: float, weightDecay: float) =
+    inherit Modules.Adam(parameters, lr, beta1, beta2, 1e-8, weightDecay)
+
+    let mutable setUp = false
+    let mutable buffers : (FlatBuffer * FlatBuffer * FlatBuffer * FlatBuffer) option = None
+
+    // A loop, not a comprehension: protected members cannot be reached from a closure.
+    member private this.States =
+        let states = Array.zeroCreate parameters.Length
+        for i in 0 .. parameters.Length - 1 do states.[i] <- this._state.[parameters.[i].Handle] :?> Modules.Adam.State
+        states
+
+    /// Builds the buffers once, if the parameters can share them.
+    member private this.SetUp() =
+        if not setUp then
+            setUp <- true
+            if FlatMemory.canShareOneBuffer parameters then
+                let shapes = parameters |> Array.map (fun p -> p.shape)
+                let weights, gradients = new FlatBuffer(shapes, parameters.[0]), new FlatBuffer(shapes, parameters.[0])
+                let average, averageSquare = new FlatBuffer(shapes, parameters.[0]), new FlatBuffer(shapes, parameters.[0])
+                FlatMemory.adoptParameters parameters weights gradients
+                buffers <- Some (weights, gradients, average, averageSquare)
+
+    override this.zero_grad() =
+        this.SetUp()
+        match buffers with
+        | Some (weights, gradients, _, _) when FlatMemory.inBuffers parameters weights gradients ->
+            gradients.Whole.zero_() |> ignore
+        | _ -> base.zero_grad()
+
+    override this.step(closure) =
+        this.SetUp()
+        let options = this._parameter_groups.[0].Options :?> Modules.Adam.Options
+        let states = this.States
+        match buffers with
+        | Some (weights, gradients, average, averageSquare)
+            when this._parameter_groups.Count = 1 && not options.amsgrad.Value && not options.maximize.Value
+                 && states |> Array.forall (fun s -> s.step = states.[0].step)
+                 && FlatMemory.inBuffers parameters weights gradients ->
+            let loss = if isNull closure then null else (use _ = torch.enable_grad() in closure.Invoke())
+            use _ = torch.no_grad()
+            for i in 0 .. states.Length - 1 do
+                states.[i].exp_avg <- FlatMemory.held average.Views.[i] states.[i].exp_avg
+                states.[i].exp_avg_sq <- FlatMemory.held averageSquare.Views.[i] states.[i].exp_avg_sq
+            let step = states.[0].step + 1L
+            let b1, b2 = options.beta1.Value, options.beta2.Value
+            let correction1 = 1.0 - Math.Pow(b1, float step)
+            let correction2 = 1.0 - Math.Pow(b2, float step)
+            let decay = options.weight_decay.Value
+            use decayed = if decay <> 0.0 then gradients.Whole.add(weights.Whole, alpha = decay.ToScalar()) else null
+            let g = if decay <> 0.0 then decayed else gradients.Whole
+            use sB1 = b1.ToScalar()
+            use sB1c = (1.0 - b1).ToScalar()
+            use sB2 = b2.ToScalar()
+            use sB2c = (1.0 - b2).ToScalar()
+            average.Whole.mul_(sB1).add_(g, alpha = sB1c) |> ignore
+            averageSquare.Whole.mul_(sB2).addcmul_(g, g, value = sB2c) |> ignore
+            use denominator = averageSquare.Whole.sqrt()
+            use sRoot = Math.Sqrt(correction2).ToScalar()
+            use sEps = options.eps.Value.ToScalar()
+            denominator.div_(sRoot).add_(sEps) |> ignore
+            use sStep = (-(options.LearningRate.Value / correction1)).ToScalar()
+            weights.Whole.addcdiv_(average.Whole, denominator, value = sStep) |> ignore
+            for s in states do s.step <- step
+            loss
+        | _ -> base.step(closure)
+
+    override this.Dispose(disposing) =
+        base.Dispose(disposing)
+        if disposing then
+            buffers |> Option.iter (fun (a, b, c, d) -> for x in [ a; b; c; d ] do (x :> IDisposable).Dispose())
+
+/// torch.optim.SGD (momentum, Nesterov, weight decay) with the update over flat buffers, as `Adam` here does for
+/// Adam: the same arithmetic and the same state (each parameter's momentum buffer, absent before the first step),
+/// so checkpoints are TorchSharp's. Falls back to TorchSharp's step in the same cases as `Adam` here, and when only
+/// some parameters have a momentum buffer.
+type SGD(parameters: Parameter[], lr: float, momentum: float, nesterov: bool, weightDecay: float) =
+    inherit Modules.SGD(parameters, lr, momentum, 0.0, weightDecay, nesterov)
+
+    let mutable setUp = false
+    let mutable buffers : (FlatBuffer * FlatBuffer * FlatBuffer) option = None
+
+    member private this.States =
+        let states = Array.zeroCreate parameters.Length
+        for i in 0 .. parameters.Length - 1 do states.[i] <- this._state.[parameters.[i].Handle] :?> Modules.SGD.State
+        states
+
+    member private this.SetUp() =
+        if not setUp then
+            setUp <- true
+            if FlatMemory.canShareOneBuffer parameters then
+                let shapes = parameters |> Array.map (fun p -> p.shape)
+                let weights, gradients = new FlatBuffer(shapes, parameters.[0]), new FlatBuffer(shapes, parameters.[0])
+                FlatMemory.adoptParameters parameters weights gradients
+                buffers <- Some (weights, gradients, new FlatBuffer(shapes, parameters.[0]))
+
+    override this.zero_grad() =
+        this.SetUp()
+        match buffers with
+        | Some (weights, gradients, _) when FlatMemory.inBuffers parameters weights gradients ->
+            gradients.Whole.zero_() |> ignore
+        | _ -> base.zero_grad()
+
+    override this.step(closure) =
+        this.SetUp()
+        let options = this._parameter_groups.[0].Options :?> Modules.SGD.Options
+        let states = this.States
+        let started = states |> Array.map (fun s -> not (isNull s.momentum_buffer))
+        match buffers with
+        | Some (weights, gradients, velocity)
+            when this._parameter_groups.Count = 1 && not options.maximize.Value
+                 && (Array.forall id started || Array.forall not started)
+                 && FlatMemory.inBuffers parameters weights gradients ->
+            let loss = if isNull closure then null else (use _ = torch.enable_grad() in closure.Invoke())
+            use _ = torch.no_grad()
+            let decay, m = options.weight_decay.Value, options.momentum.Value
+            use decayed = if decay <> 0.0 then gradients.Whole.add(weights.Whole, alpha = decay.ToScalar()) else null
+            let g = if decay <> 0.0 then decayed else gradients.Whole
+            use sM = m.ToScalar()
+            use sDamp = (1.0 - options.dampening.Value).ToScalar()
+            use withMomentum =
+                if m = 0.0 then null
+                else
+                    if started.[0] then
+                        for i in 0 .. states.Length - 1 do
+                            states.[i].momentum_buffer <- FlatMemory.held velocity.Views.[i] states.[i].momentum_buffer
+                        velocity.Whole.mul_(sM).add_(g, alpha = sDamp) |> ignore
+                    else
+                        // The first step starts the buffer at the gradient, as torch.optim.SGD does.
+                        velocity.Whole.copy_(g) |> ignore
+                        for i in 0 .. states.Length - 1 do states.[i].momentum_buffer <- velocity.Views.[i]
+                    if options.nesterov.Value then g.add(velocity.Whole, alpha = sM) else null
+            let direction = if m = 0.0 then g elif options.nesterov.Value then withMomentum else velocity.Whole
+            use sLr = (-options.LearningRate.Value).ToScalar()
+            weights.Whole.add_(direction, alpha = sLr) |> ignore
+            loss
+        | _ -> base.step(closure)
+
+    override this.Dispose(disposing) =
+        base.Dispose(disposing)
+        if disposing then
+            buffers |> Option.iter (fun (a, b, c) -> for x in [ a; b; c ] do (x :> IDisposable).Dispose())
