@@ -30,23 +30,26 @@ type internal FlatBuffer(shapes: int64[][], like: torch.Tensor) =
 
 /// What the flat optimisers need to know about tensors' memory.
 module internal FlatMemory =
-    /// The address of a tensor's first element (its storage's address plus its offset).
+    /// The address of a tensor's first element. On the CPU it is read through `bytes` (no allocation); elsewhere
+    /// through the storage (TorchSharp has no tensor data_ptr), which leaves an alias for the finalizer.
     let address (t: torch.Tensor) : nativeint =
-        use p = fixed t.bytes
-        NativePtr.toNativeInt p
+        if t.device_type = DeviceType.CPU then
+            use p = fixed t.bytes
+            NativePtr.toNativeInt p
+        else t.storage<float32>().data_ptr() + nativeint (t.storage_offset() * t.ElementSize)
 
     /// Whether `t` holds its whole storage, so that pointing it at a view of a new buffer frees nothing another
     /// tensor still reads, and moves no other optimiser's parameter.
     let private ownsItsStorage (t: torch.Tensor) =
         t.storage_offset() = 0L && t.is_contiguous() && t.storage<float32>().nbytes() = uint64 (t.numel() * t.ElementSize)
 
-    /// Parameters can share one buffer when they are distinct non-empty fp32 tensors on one device that train
+    /// Parameters can share one buffer when they are distinct non-empty fp32 tensors on one CPU or CUDA device that train
     /// (requires_grad) and each own their storage: parameters already in some optimiser's buffer, or tied to another
     /// tensor's memory, stay where they are.
     let canShareOneBuffer (parameters: Parameter[]) =
         parameters.Length > 0
         && parameters |> Array.forall (fun p ->
-            p.dtype = torch.float32 && p.requires_grad && p.numel() > 0L && p.device_type = parameters.[0].device_type
+            (p.device_type = DeviceType.CPU || p.device_type = DeviceType.CUDA) && p.dtype = torch.float32 && p.requires_grad && p.numel() > 0L && p.device_type = parameters.[0].device_type
             && p.device_index = parameters.[0].device_index && ownsItsStorage p)
         && (parameters |> Array.map address |> Array.distinct |> Array.length) = parameters.Length
 
@@ -92,16 +95,23 @@ module internal FlatMemory =
             view
 
 /// torch.optim.Adam whose update runs as a handful of operations over flat buffers instead of ~10 per parameter:
-/// the parameters, their gradients and both moment estimates are views of one buffer each, set up at the first
-/// `zero_grad` or `step`. The arithmetic is TorchSharp's Adam's, operation for operation, so the updates agree
+/// the parameters, their gradients and both moment estimates are views of one buffer each, set up when the
+/// optimiser is built. The arithmetic is TorchSharp's Adam's, operation for operation, so the updates agree
 /// with it, and the state (per-parameter tensors and step counts) is TorchSharp's, so checkpoints are the same
 /// bytes and load into either. Parameters that cannot share one buffer (see `FlatMemory.canShareOneBuffer`), a
 /// parameter without a gradient, AMSGrad, maximize, or unequal step counts fall back to TorchSharp's own step.
 type Adam(parameters: Parameter[], lr: float, beta1: float, beta2: float, weightDecay: float) =
     inherit Modules.Adam(parameters, lr, beta1, beta2, 1e-8, weightDecay)
 
-    let mutable setUp = false
-    let mutable buffers : (FlatBuffer * FlatBuffer * FlatBuffer * FlatBuffer) option = None
+    // Built here, before any forward pass: pointing a parameter at the buffer counts as modifying it, so a graph
+    // recorded before would refuse its backward pass.
+    let buffers =
+        if FlatMemory.canShareOneBuffer parameters then
+            let shapes = parameters |> Array.map (fun p -> p.shape)
+            let weights, gradients = new FlatBuffer(shapes, parameters.[0]), new FlatBuffer(shapes, parameters.[0])
+            FlatMemory.adoptParameters parameters weights gradients
+            Some (weights, gradients, new FlatBuffer(shapes, parameters.[0]), new FlatBuffer(shapes, parameters.[0]))
+        else None
 
     // A loop, not a comprehension: protected members cannot be reached from a closure.
     member private this.States =
@@ -109,26 +119,13 @@ type Adam(parameters: Parameter[], lr: float, beta1: float, beta2: float, weight
         for i in 0 .. parameters.Length - 1 do states.[i] <- this._state.[parameters.[i].Handle] :?> Modules.Adam.State
         states
 
-    /// Builds the buffers once, if the parameters can share them.
-    member private this.SetUp() =
-        if not setUp then
-            setUp <- true
-            if FlatMemory.canShareOneBuffer parameters then
-                let shapes = parameters |> Array.map (fun p -> p.shape)
-                let weights, gradients = new FlatBuffer(shapes, parameters.[0]), new FlatBuffer(shapes, parameters.[0])
-                let average, averageSquare = new FlatBuffer(shapes, parameters.[0]), new FlatBuffer(shapes, parameters.[0])
-                FlatMemory.adoptParameters parameters weights gradients
-                buffers <- Some (weights, gradients, average, averageSquare)
-
     override this.zero_grad() =
-        this.SetUp()
         match buffers with
         | Some (weights, gradients, _, _) when FlatMemory.inBuffers parameters weights gradients ->
             gradients.Whole.zero_() |> ignore
         | _ -> base.zero_grad()
 
     override this.step(closure) =
-        this.SetUp()
         let options = this._parameter_groups.[0].Options :?> Modules.Adam.Options
         let states = this.States
         match buffers with
@@ -176,32 +173,26 @@ type Adam(parameters: Parameter[], lr: float, beta1: float, beta2: float, weight
 type SGD(parameters: Parameter[], lr: float, momentum: float, nesterov: bool, weightDecay: float) =
     inherit Modules.SGD(parameters, lr, momentum, 0.0, weightDecay, nesterov)
 
-    let mutable setUp = false
-    let mutable buffers : (FlatBuffer * FlatBuffer * FlatBuffer) option = None
+    let buffers =
+        if FlatMemory.canShareOneBuffer parameters then
+            let shapes = parameters |> Array.map (fun p -> p.shape)
+            let weights, gradients = new FlatBuffer(shapes, parameters.[0]), new FlatBuffer(shapes, parameters.[0])
+            FlatMemory.adoptParameters parameters weights gradients
+            Some (weights, gradients, new FlatBuffer(shapes, parameters.[0]))
+        else None
 
     member private this.States =
         let states = Array.zeroCreate parameters.Length
         for i in 0 .. parameters.Length - 1 do states.[i] <- this._state.[parameters.[i].Handle] :?> Modules.SGD.State
         states
 
-    member private this.SetUp() =
-        if not setUp then
-            setUp <- true
-            if FlatMemory.canShareOneBuffer parameters then
-                let shapes = parameters |> Array.map (fun p -> p.shape)
-                let weights, gradients = new FlatBuffer(shapes, parameters.[0]), new FlatBuffer(shapes, parameters.[0])
-                FlatMemory.adoptParameters parameters weights gradients
-                buffers <- Some (weights, gradients, new FlatBuffer(shapes, parameters.[0]))
-
     override this.zero_grad() =
-        this.SetUp()
         match buffers with
         | Some (weights, gradients, _) when FlatMemory.inBuffers parameters weights gradients ->
             gradients.Whole.zero_() |> ignore
         | _ -> base.zero_grad()
 
     override this.step(closure) =
-        this.SetUp()
         let options = this._parameter_groups.[0].Options :?> Modules.SGD.Options
         let states = this.States
         let started = states |> Array.map (fun s -> not (isNull s.momentum_buffer))
