@@ -4,7 +4,7 @@ open System
 open TorchSharp
 
 /// Every case the bench runs: the models' and the GEMM probe's.
-let private allCases = Cases.all @ Gemm.cases
+let private allCases = Cases.all @ Gemm.cases @ OptimizerStep.cases
 
 let private usage () =
     let names = allCases |> List.map (fun c -> c.Name) |> String.concat " | "

@@ -38,50 +38,41 @@ module internal FlatMemory =
             NativePtr.toNativeInt p
         else t.storage<float32>().data_ptr() + nativeint (t.storage_offset() * t.ElementSize)
 
-    /// Whether `t` holds its whole storage, so that pointing it at a view of a new buffer frees nothing another
-    /// tensor still reads, and moves no other optimiser's parameter.
-    let private ownsItsStorage (t: torch.Tensor) =
-        t.storage_offset() = 0L && t.is_contiguous() && t.storage<float32>().nbytes() = uint64 (t.numel() * t.ElementSize)
-
-    /// Parameters can share one buffer when they are distinct non-empty fp32 tensors on one CPU or CUDA device that train
-    /// (requires_grad) and each own their storage: parameters already in some optimiser's buffer, or tied to another
-    /// tensor's memory, stay where they are.
-    let canShareOneBuffer (parameters: Parameter[]) =
+    /// Parameters' gradients and state can live in flat buffers when the parameters are distinct, non-empty,
+    /// contiguous fp32 tensors that train (requires_grad), all on one CPU or CUDA device.
+    let canUseFlatBuffers (parameters: Parameter[]) =
+        let first = if parameters.Length > 0 then parameters.[0] else null
         parameters.Length > 0
         && parameters |> Array.forall (fun p ->
-            (p.device_type = DeviceType.CPU || p.device_type = DeviceType.CUDA) && p.dtype = torch.float32 && p.requires_grad && p.numel() > 0L && p.device_type = parameters.[0].device_type
-            && p.device_index = parameters.[0].device_index && ownsItsStorage p)
-        && (parameters |> Array.map address |> Array.distinct |> Array.length) = parameters.Length
+            (p.device_type = DeviceType.CPU || p.device_type = DeviceType.CUDA)
+            && p.device_type = first.device_type && p.device_index = first.device_index
+            && p.dtype = torch.float32 && p.requires_grad && p.numel() > 0L && p.is_contiguous())
+        && (parameters |> Array.distinctBy (fun p -> p.Handle) |> Array.length) = parameters.Length
 
-    /// Moves each parameter's values into its view of `weights` and points the parameter at that view, without
-    /// autograd (it is a leaf that requires gradients), then gives it its view of `gradients` as its gradient,
-    /// holding the gradient it had, if any.
-    let adoptParameters (parameters: Parameter[]) (weights: FlatBuffer) (gradients: FlatBuffer) =
+    /// Gives each parameter its view of `gradients` as its gradient, holding the gradient it had, if any. Backward
+    /// passes then accumulate into the buffer in place.
+    let adoptGradients (parameters: Parameter[]) (gradients: FlatBuffer) =
         use _ = torch.no_grad()
         for i in 0 .. parameters.Length - 1 do
             let p = parameters.[i]
-            weights.Views.[i].copy_(p) |> ignore
-            p.set_(weights.Views.[i]) |> ignore
             use held = p.grad
             if not (isNull held) then gradients.Views.[i].copy_(held) |> ignore
             p.grad <- gradients.Views.[i]
 
-    /// Whether every parameter still lives in `weights` and has a gradient. A gradient that something replaced
-    /// (a mixed-precision hand-back, a double-backward pass) is copied into the buffer and the parameter pointed at
-    /// it again; a missing gradient (the pass did not reach the parameter) makes the answer false, so that this
-    /// step skips it as torch.optim does.
-    let inBuffers (parameters: Parameter[]) (weights: FlatBuffer) (gradients: FlatBuffer) =
+    /// Whether every parameter's gradient is in `gradients`. A gradient that something replaced (a double-backward
+    /// pass, another optimiser over the same parameters) is copied into the buffer and the parameter pointed at it
+    /// again; a missing one (the pass did not reach the parameter) makes the answer false, so that the step falls
+    /// back to TorchSharp's, which skips that parameter.
+    let gradientsInBuffer (parameters: Parameter[]) (gradients: FlatBuffer) =
         let mutable ok = true
         for i in 0 .. parameters.Length - 1 do
             let p = parameters.[i]
-            if address p <> address weights.Views.[i] then ok <- false
-            else
-                use g = p.grad
-                if isNull g then ok <- false
-                elif address g <> address gradients.Views.[i] then
-                    use _ = torch.no_grad()
-                    gradients.Views.[i].copy_(g) |> ignore
-                    p.grad <- gradients.Views.[i]
+            use g = p.grad
+            if isNull g then ok <- false
+            elif address g <> address gradients.Views.[i] then
+                use _ = torch.no_grad()
+                gradients.Views.[i].copy_(g) |> ignore
+                p.grad <- gradients.Views.[i]
         ok
 
     /// Holds `state`'s values in `view`: copies them in and returns the view, unless `state` is the view already.
@@ -94,23 +85,27 @@ module internal FlatMemory =
             state.Dispose()
             view
 
-/// torch.optim.Adam whose update runs as a handful of operations over flat buffers instead of ~10 per parameter:
-/// the parameters, their gradients and both moment estimates are views of one buffer each, set up when the
-/// optimiser is built. The arithmetic is TorchSharp's Adam's, operation for operation, so the updates agree
-/// with it, and the state (per-parameter tensors and step counts) is TorchSharp's, so checkpoints are the same
-/// bytes and load into either. Parameters that cannot share one buffer (see `FlatMemory.canShareOneBuffer`), a
-/// parameter without a gradient, AMSGrad, maximize, or unequal step counts fall back to TorchSharp's own step.
+/// torch.optim.Adam with the moment updates as a handful of operations over flat buffers: the gradients and both
+/// moment estimates are views of one buffer each (set up when the optimiser is built), so each step runs about 8
+/// operations over all parameters plus one `addcdiv_` per parameter, where TorchSharp's runs about 10 per parameter
+/// and allocates Scalars for each. The parameters themselves stay where they are (a parameter pointed into a
+/// buffer would be a view to every exporter that reads storages). The arithmetic is TorchSharp's Adam's, operation
+/// for operation, so the updates are the same, and the state (per-parameter tensors and step counts) is
+/// TorchSharp's, so checkpoints are the same bytes and load into either. Parameters unfit for flat buffers (see
+/// `FlatMemory.canUseFlatBuffers`), a parameter without a gradient, AMSGrad, maximize, several parameter groups
+/// or unequal step counts fall back to TorchSharp's own step.
 type Adam(parameters: Parameter[], lr: float, beta1: float, beta2: float, weightDecay: float) =
     inherit Modules.Adam(parameters, lr, beta1, beta2, 1e-8, weightDecay)
 
-    // Built here, before any forward pass: pointing a parameter at the buffer counts as modifying it, so a graph
-    // recorded before would refuse its backward pass.
+    // Built here, before any backward pass, so the first one already accumulates into the buffer.
     let buffers =
-        if FlatMemory.canShareOneBuffer parameters then
+        if FlatMemory.canUseFlatBuffers parameters then
             let shapes = parameters |> Array.map (fun p -> p.shape)
-            let weights, gradients = new FlatBuffer(shapes, parameters.[0]), new FlatBuffer(shapes, parameters.[0])
-            FlatMemory.adoptParameters parameters weights gradients
-            Some (weights, gradients, new FlatBuffer(shapes, parameters.[0]), new FlatBuffer(shapes, parameters.[0]))
+            let buffer () = new FlatBuffer(shapes, parameters.[0])
+            let gradients = buffer ()
+            FlatMemory.adoptGradients parameters gradients
+            // gradients, first and second moments, the denominator, and the parameters' copy weight decay reads
+            Some (gradients, buffer (), buffer (), buffer (), buffer ())
         else None
 
     // A loop, not a comprehension: protected members cannot be reached from a closure.
@@ -121,7 +116,7 @@ type Adam(parameters: Parameter[], lr: float, beta1: float, beta2: float, weight
 
     override this.zero_grad() =
         match buffers with
-        | Some (weights, gradients, _, _) when FlatMemory.inBuffers parameters weights gradients ->
+        | Some (gradients, _, _, _, _) when FlatMemory.gradientsInBuffer parameters gradients ->
             gradients.Whole.zero_() |> ignore
         | _ -> base.zero_grad()
 
@@ -129,10 +124,10 @@ type Adam(parameters: Parameter[], lr: float, beta1: float, beta2: float, weight
         let options = this._parameter_groups.[0].Options :?> Modules.Adam.Options
         let states = this.States
         match buffers with
-        | Some (weights, gradients, average, averageSquare)
+        | Some (gradients, average, averageSquare, denominator, weights)
             when this._parameter_groups.Count = 1 && not options.amsgrad.Value && not options.maximize.Value
                  && states |> Array.forall (fun s -> s.step = states.[0].step)
-                 && FlatMemory.inBuffers parameters weights gradients ->
+                 && FlatMemory.gradientsInBuffer parameters gradients ->
             let loss = if isNull closure then null else (use _ = torch.enable_grad() in closure.Invoke())
             use _ = torch.no_grad()
             for i in 0 .. states.Length - 1 do
@@ -143,20 +138,25 @@ type Adam(parameters: Parameter[], lr: float, beta1: float, beta2: float, weight
             let correction1 = 1.0 - Math.Pow(b1, float step)
             let correction2 = 1.0 - Math.Pow(b2, float step)
             let decay = options.weight_decay.Value
-            use decayed = if decay <> 0.0 then gradients.Whole.add(weights.Whole, alpha = decay.ToScalar()) else null
-            let g = if decay <> 0.0 then decayed else gradients.Whole
+            use decayed =
+                if decay = 0.0 then null
+                else
+                    for i in 0 .. parameters.Length - 1 do weights.Views.[i].copy_(parameters.[i]) |> ignore
+                    use sDecay = decay.ToScalar()
+                    gradients.Whole.add(weights.Whole, alpha = sDecay)
+            let g = if decay = 0.0 then gradients.Whole else decayed
             use sB1 = b1.ToScalar()
             use sB1c = (1.0 - b1).ToScalar()
             use sB2 = b2.ToScalar()
             use sB2c = (1.0 - b2).ToScalar()
             average.Whole.mul_(sB1).add_(g, alpha = sB1c) |> ignore
             averageSquare.Whole.mul_(sB2).addcmul_(g, g, value = sB2c) |> ignore
-            use denominator = averageSquare.Whole.sqrt()
             use sRoot = Math.Sqrt(correction2).ToScalar()
             use sEps = options.eps.Value.ToScalar()
-            denominator.div_(sRoot).add_(sEps) |> ignore
+            denominator.Whole.copy_(averageSquare.Whole).sqrt_().div_(sRoot).add_(sEps) |> ignore
             use sStep = (-(options.LearningRate.Value / correction1)).ToScalar()
-            weights.Whole.addcdiv_(average.Whole, denominator, value = sStep) |> ignore
+            for i in 0 .. parameters.Length - 1 do
+                parameters.[i].addcdiv_(average.Views.[i], denominator.Views.[i], value = sStep) |> ignore
             for s in states do s.step <- step
             loss
         | _ -> base.step(closure)
@@ -164,7 +164,7 @@ type Adam(parameters: Parameter[], lr: float, beta1: float, beta2: float, weight
     override this.Dispose(disposing) =
         base.Dispose(disposing)
         if disposing then
-            buffers |> Option.iter (fun (a, b, c, d) -> for x in [ a; b; c; d ] do (x :> IDisposable).Dispose())
+            buffers |> Option.iter (fun (a, b, c, d, e) -> for x in [ a; b; c; d; e ] do (x :> IDisposable).Dispose())
 
 /// torch.optim.SGD (momentum, Nesterov, weight decay) with the update over flat buffers, as `Adam` here does for
 /// Adam: the same arithmetic and the same state (each parameter's momentum buffer, absent before the first step),
@@ -174,11 +174,13 @@ type SGD(parameters: Parameter[], lr: float, momentum: float, nesterov: bool, we
     inherit Modules.SGD(parameters, lr, momentum, 0.0, weightDecay, nesterov)
 
     let buffers =
-        if FlatMemory.canShareOneBuffer parameters then
+        if FlatMemory.canUseFlatBuffers parameters then
             let shapes = parameters |> Array.map (fun p -> p.shape)
-            let weights, gradients = new FlatBuffer(shapes, parameters.[0]), new FlatBuffer(shapes, parameters.[0])
-            FlatMemory.adoptParameters parameters weights gradients
-            Some (weights, gradients, new FlatBuffer(shapes, parameters.[0]))
+            let buffer () = new FlatBuffer(shapes, parameters.[0])
+            let gradients = buffer ()
+            FlatMemory.adoptGradients parameters gradients
+            // gradients, momentum, the Nesterov direction, and the parameters' copy weight decay reads
+            Some (gradients, buffer (), buffer (), buffer ())
         else None
 
     member private this.States =
@@ -188,7 +190,7 @@ type SGD(parameters: Parameter[], lr: float, momentum: float, nesterov: bool, we
 
     override this.zero_grad() =
         match buffers with
-        | Some (weights, gradients, _) when FlatMemory.inBuffers parameters weights gradients ->
+        | Some (gradients, _, _, _) when FlatMemory.gradientsInBuffer parameters gradients ->
             gradients.Whole.zero_() |> ignore
         | _ -> base.zero_grad()
 
@@ -197,36 +199,48 @@ type SGD(parameters: Parameter[], lr: float, momentum: float, nesterov: bool, we
         let states = this.States
         let started = states |> Array.map (fun s -> not (isNull s.momentum_buffer))
         match buffers with
-        | Some (weights, gradients, velocity)
+        | Some (gradients, velocity, lookAhead, weights)
             when this._parameter_groups.Count = 1 && not options.maximize.Value
                  && (Array.forall id started || Array.forall not started)
-                 && FlatMemory.inBuffers parameters weights gradients ->
+                 && FlatMemory.gradientsInBuffer parameters gradients ->
             let loss = if isNull closure then null else (use _ = torch.enable_grad() in closure.Invoke())
             use _ = torch.no_grad()
             let decay, m = options.weight_decay.Value, options.momentum.Value
-            use decayed = if decay <> 0.0 then gradients.Whole.add(weights.Whole, alpha = decay.ToScalar()) else null
-            let g = if decay <> 0.0 then decayed else gradients.Whole
+            // The gradient with weight decay goes into the weights' copy, so that every direction below is a buffer
+            // with fixed views.
+            let g =
+                if decay = 0.0 then gradients
+                else
+                    for i in 0 .. parameters.Length - 1 do weights.Views.[i].copy_(parameters.[i]) |> ignore
+                    use sDecay = decay.ToScalar()
+                    use decayed = gradients.Whole.add(weights.Whole, alpha = sDecay)
+                    weights.Whole.copy_(decayed) |> ignore
+                    weights
             use sM = m.ToScalar()
             use sDamp = (1.0 - options.dampening.Value).ToScalar()
-            use withMomentum =
-                if m = 0.0 then null
+            let direction =
+                if m = 0.0 then g
                 else
                     if started.[0] then
                         for i in 0 .. states.Length - 1 do
                             states.[i].momentum_buffer <- FlatMemory.held velocity.Views.[i] states.[i].momentum_buffer
-                        velocity.Whole.mul_(sM).add_(g, alpha = sDamp) |> ignore
+                        velocity.Whole.mul_(sM).add_(g.Whole, alpha = sDamp) |> ignore
                     else
                         // The first step starts the buffer at the gradient, as torch.optim.SGD does.
-                        velocity.Whole.copy_(g) |> ignore
+                        velocity.Whole.copy_(g.Whole) |> ignore
                         for i in 0 .. states.Length - 1 do states.[i].momentum_buffer <- velocity.Views.[i]
-                    if options.nesterov.Value then g.add(velocity.Whole, alpha = sM) else null
-            let direction = if m = 0.0 then g elif options.nesterov.Value then withMomentum else velocity.Whole
+                    if options.nesterov.Value then
+                        use ahead = g.Whole.add(velocity.Whole, alpha = sM)
+                        lookAhead.Whole.copy_(ahead) |> ignore
+                        lookAhead
+                    else velocity
             use sLr = (-options.LearningRate.Value).ToScalar()
-            weights.Whole.add_(direction, alpha = sLr) |> ignore
+            for i in 0 .. parameters.Length - 1 do
+                parameters.[i].add_(direction.Views.[i], alpha = sLr) |> ignore
             loss
         | _ -> base.step(closure)
 
     override this.Dispose(disposing) =
         base.Dispose(disposing)
         if disposing then
-            buffers |> Option.iter (fun (a, b, c) -> for x in [ a; b; c ] do (x :> IDisposable).Dispose())
+            buffers |> Option.iter (fun (a, b, c, d) -> for x in [ a; b; c; d ] do (x :> IDisposable).Dispose())

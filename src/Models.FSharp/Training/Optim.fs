@@ -38,9 +38,9 @@ module Optim =
             if nesterov && m = 0.0 then Errors.invalidArg "momentum" "a positive momentum when Nesterov is on" m
         | RmsProp (lr, alpha, m, wd) -> positive "lr" lr; inUnit "alpha" alpha; inUnit "momentum" m; nonNegative "weightDecay" wd
 
-    /// Builds the optimiser over `parameters`. Adam and SGD update all parameters at once over flat buffers
-    /// (`FlatOptimizers.Adam` and `.SGD`: TorchSharp's arithmetic and checkpoint format, a few operations per step instead of
-    /// ~10 per parameter); RMSprop is TorchSharp's.
+    /// Builds the optimiser over `parameters`. Adam and SGD keep gradients and state in flat buffers
+    /// (`FlatOptimizers.Adam` and `.SGD`: TorchSharp's arithmetic and checkpoint format, a few operations over all
+    /// parameters and one per parameter in each step, where TorchSharp's run ~10 per parameter); RMSprop is TorchSharp's.
     let create (spec: OptimizerSpec) (parameters: seq<Modules.Parameter>) : Modules.OptimizerHelper =
         validate spec
         let parameters = Seq.toArray parameters
