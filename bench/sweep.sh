@@ -55,6 +55,8 @@ cases=(
   "word-lstm 12 5 64"
   "gemm 300 50 128"
   "gemm-bf16 1100 200 128"
+  "adam-step 3000 300 128"
+  "adam-step-torchsharp 3000 300 128"
 )
 
 summary="$out/summary.md"
