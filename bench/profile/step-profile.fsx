@@ -75,6 +75,11 @@ let results = Collections.Generic.Dictionary<string * string, ResizeArray<float[
 for _ in 1 .. 3 do
     for name, build in models do
         for label, create in optimizers do
+            // TorchSharp's Adam leaves Scalars and tensors to the finalizer (its probe peaked at 1.4 GB); drain them
+            // so that one measurement's garbage does not slow the next one's allocations.
+            GC.Collect()
+            GC.WaitForPendingFinalizers()
+            GC.Collect()
             let model = build ()
             let r = profile model (create (model.Parameters()))
             let key = name, label
