@@ -85,6 +85,41 @@ module internal FlatMemory =
             state.Dispose()
             view
 
+/// The flat buffers of one optimiser: its parameters' gradients, adopted when it is built (before any backward pass,
+/// so the first one already accumulates into the buffer), and each further buffer, for state or scratch, made the
+/// first time it is used. All are disposed with it.
+[<Sealed>]
+type internal FlatBuffers(parameters: Parameter[]) =
+    let shapes = parameters |> Array.map (fun p -> p.shape)
+    let made = ResizeArray<FlatBuffer>()
+    let make () =
+        let b = new FlatBuffer(shapes, parameters.[0])
+        made.Add b
+        b
+    let gradients = make ()
+    do FlatMemory.adoptGradients parameters gradients
+    /// The gradients, one view per parameter.
+    member _.Gradients = gradients
+    /// A buffer made on first use.
+    member _.OnFirstUse() : Lazy<FlatBuffer> = lazy (make ())
+    /// Whether every parameter's gradient is still in `Gradients` (see `FlatMemory.gradientsInBuffer`).
+    member _.GradientsInPlace() = FlatMemory.gradientsInBuffer parameters gradients
+    /// `Whole` of a buffer holding each parameter's current values (for weight decay), refilled on each call.
+    member _.CopyOfWeights(into: Lazy<FlatBuffer>) =
+        for i in 0 .. parameters.Length - 1 do into.Value.Views.[i].copy_(parameters.[i]) |> ignore
+        into.Value.Whole
+    interface IDisposable with
+        member _.Dispose() = for b in made do (b :> IDisposable).Dispose()
+
+/// Adam's flat state and scratch.
+type private AdamBuffers =
+    { Flat: FlatBuffers; Average: Lazy<FlatBuffer>; AverageSquare: Lazy<FlatBuffer>; Denominator: Lazy<FlatBuffer>
+      Weights: Lazy<FlatBuffer> }
+
+/// SGD's flat state and scratch.
+type private SgdBuffers =
+    { Flat: FlatBuffers; Velocity: Lazy<FlatBuffer>; LookAhead: Lazy<FlatBuffer>; Weights: Lazy<FlatBuffer> }
+
 /// torch.optim.Adam with the moment updates as a handful of operations over flat buffers: the gradients and both
 /// moment estimates are views of one buffer each (set up when the optimiser is built), so each step runs about 8
 /// operations over all parameters plus one `addcdiv_` per parameter, where TorchSharp's runs about 10 per parameter
@@ -97,15 +132,11 @@ module internal FlatMemory =
 type Adam(parameters: Parameter[], lr: float, beta1: float, beta2: float, weightDecay: float) =
     inherit Modules.Adam(parameters, lr, beta1, beta2, 1e-8, weightDecay)
 
-    // Built here, before any backward pass, so the first one already accumulates into the buffer.
     let buffers =
         if FlatMemory.canUseFlatBuffers parameters then
-            let shapes = parameters |> Array.map (fun p -> p.shape)
-            let buffer () = new FlatBuffer(shapes, parameters.[0])
-            let gradients = buffer ()
-            FlatMemory.adoptGradients parameters gradients
-            // gradients, first and second moments, the denominator, and the parameters' copy weight decay reads
-            Some (gradients, buffer (), buffer (), buffer (), buffer ())
+            let flat = new FlatBuffers(parameters)
+            Some { Flat = flat; Average = flat.OnFirstUse(); AverageSquare = flat.OnFirstUse()
+                   Denominator = flat.OnFirstUse(); Weights = flat.OnFirstUse() }
         else None
 
     // A loop, not a comprehension: protected members cannot be reached from a closure.
@@ -116,18 +147,18 @@ type Adam(parameters: Parameter[], lr: float, beta1: float, beta2: float, weight
 
     override this.zero_grad() =
         match buffers with
-        | Some (gradients, _, _, _, _) when FlatMemory.gradientsInBuffer parameters gradients ->
-            gradients.Whole.zero_() |> ignore
+        | Some b when b.Flat.GradientsInPlace() -> b.Flat.Gradients.Whole.zero_() |> ignore
         | _ -> base.zero_grad()
 
     override this.step(closure) =
         let options = this._parameter_groups.[0].Options :?> Modules.Adam.Options
         let states = this.States
         match buffers with
-        | Some (gradients, average, averageSquare, denominator, weights)
+        | Some b
             when this._parameter_groups.Count = 1 && not options.amsgrad.Value && not options.maximize.Value
-                 && states |> Array.forall (fun s -> s.step = states.[0].step)
-                 && FlatMemory.gradientsInBuffer parameters gradients ->
+                 && states |> Array.forall (fun s -> s.step = states.[0].step) && b.Flat.GradientsInPlace() ->
+            let average, averageSquare, denominator = b.Average.Value, b.AverageSquare.Value, b.Denominator.Value
+            let gradients = b.Flat.Gradients
             let loss = if isNull closure then null else (use _ = torch.enable_grad() in closure.Invoke())
             use _ = torch.no_grad()
             for i in 0 .. states.Length - 1 do
@@ -141,9 +172,8 @@ type Adam(parameters: Parameter[], lr: float, beta1: float, beta2: float, weight
             use decayed =
                 if decay = 0.0 then null
                 else
-                    for i in 0 .. parameters.Length - 1 do weights.Views.[i].copy_(parameters.[i]) |> ignore
                     use sDecay = decay.ToScalar()
-                    gradients.Whole.add(weights.Whole, alpha = sDecay)
+                    gradients.Whole.add(b.Flat.CopyOfWeights b.Weights, alpha = sDecay)
             let g = if decay = 0.0 then gradients.Whole else decayed
             use sB1 = b1.ToScalar()
             use sB1c = (1.0 - b1).ToScalar()
@@ -163,8 +193,7 @@ type Adam(parameters: Parameter[], lr: float, beta1: float, beta2: float, weight
 
     override this.Dispose(disposing) =
         base.Dispose(disposing)
-        if disposing then
-            buffers |> Option.iter (fun (a, b, c, d, e) -> for x in [ a; b; c; d; e ] do (x :> IDisposable).Dispose())
+        if disposing then buffers |> Option.iter (fun b -> (b.Flat :> IDisposable).Dispose())
 
 /// torch.optim.SGD (momentum, Nesterov, weight decay) with the update over flat buffers, as `Adam` here does for
 /// Adam: the same arithmetic and the same state (each parameter's momentum buffer, absent before the first step),
@@ -175,12 +204,8 @@ type SGD(parameters: Parameter[], lr: float, momentum: float, nesterov: bool, we
 
     let buffers =
         if FlatMemory.canUseFlatBuffers parameters then
-            let shapes = parameters |> Array.map (fun p -> p.shape)
-            let buffer () = new FlatBuffer(shapes, parameters.[0])
-            let gradients = buffer ()
-            FlatMemory.adoptGradients parameters gradients
-            // gradients, momentum, the Nesterov direction, and the parameters' copy weight decay reads
-            Some (gradients, buffer (), buffer (), buffer ())
+            let flat = new FlatBuffers(parameters)
+            Some { Flat = flat; Velocity = flat.OnFirstUse(); LookAhead = flat.OnFirstUse(); Weights = flat.OnFirstUse() }
         else None
 
     member private this.States =
@@ -190,8 +215,7 @@ type SGD(parameters: Parameter[], lr: float, momentum: float, nesterov: bool, we
 
     override this.zero_grad() =
         match buffers with
-        | Some (gradients, _, _, _) when FlatMemory.gradientsInBuffer parameters gradients ->
-            gradients.Whole.zero_() |> ignore
+        | Some b when b.Flat.GradientsInPlace() -> b.Flat.Gradients.Whole.zero_() |> ignore
         | _ -> base.zero_grad()
 
     override this.step(closure) =
@@ -199,28 +223,27 @@ type SGD(parameters: Parameter[], lr: float, momentum: float, nesterov: bool, we
         let states = this.States
         let started = states |> Array.map (fun s -> not (isNull s.momentum_buffer))
         match buffers with
-        | Some (gradients, velocity, lookAhead, weights)
+        | Some b
             when this._parameter_groups.Count = 1 && not options.maximize.Value
-                 && (Array.forall id started || Array.forall not started)
-                 && FlatMemory.gradientsInBuffer parameters gradients ->
+                 && (Array.forall id started || Array.forall not started) && b.Flat.GradientsInPlace() ->
             let loss = if isNull closure then null else (use _ = torch.enable_grad() in closure.Invoke())
             use _ = torch.no_grad()
             let decay, m = options.weight_decay.Value, options.momentum.Value
             // The gradient with weight decay goes into the weights' copy, so that every direction below is a buffer
             // with fixed views.
             let g =
-                if decay = 0.0 then gradients
+                if decay = 0.0 then b.Flat.Gradients
                 else
-                    for i in 0 .. parameters.Length - 1 do weights.Views.[i].copy_(parameters.[i]) |> ignore
                     use sDecay = decay.ToScalar()
-                    use decayed = gradients.Whole.add(weights.Whole, alpha = sDecay)
-                    weights.Whole.copy_(decayed) |> ignore
-                    weights
+                    use decayed = b.Flat.Gradients.Whole.add(b.Flat.CopyOfWeights b.Weights, alpha = sDecay)
+                    b.Weights.Value.Whole.copy_(decayed) |> ignore
+                    b.Weights.Value
             use sM = m.ToScalar()
             use sDamp = (1.0 - options.dampening.Value).ToScalar()
             let direction =
                 if m = 0.0 then g
                 else
+                    let velocity = b.Velocity.Value
                     if started.[0] then
                         for i in 0 .. states.Length - 1 do
                             states.[i].momentum_buffer <- FlatMemory.held velocity.Views.[i] states.[i].momentum_buffer
@@ -231,8 +254,8 @@ type SGD(parameters: Parameter[], lr: float, momentum: float, nesterov: bool, we
                         for i in 0 .. states.Length - 1 do states.[i].momentum_buffer <- velocity.Views.[i]
                     if options.nesterov.Value then
                         use ahead = g.Whole.add(velocity.Whole, alpha = sM)
-                        lookAhead.Whole.copy_(ahead) |> ignore
-                        lookAhead
+                        b.LookAhead.Value.Whole.copy_(ahead) |> ignore
+                        b.LookAhead.Value
                     else velocity
             use sLr = (-options.LearningRate.Value).ToScalar()
             for i in 0 .. parameters.Length - 1 do
@@ -242,5 +265,4 @@ type SGD(parameters: Parameter[], lr: float, momentum: float, nesterov: bool, we
 
     override this.Dispose(disposing) =
         base.Dispose(disposing)
-        if disposing then
-            buffers |> Option.iter (fun (a, b, c, d) -> for x in [ a; b; c; d ] do (x :> IDisposable).Dispose())
+        if disposing then buffers |> Option.iter (fun b -> (b.Flat :> IDisposable).Dispose())
