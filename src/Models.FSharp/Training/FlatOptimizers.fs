@@ -104,6 +104,9 @@ type internal FlatBuffers(parameters: Parameter[]) =
     member _.OnFirstUse() : Lazy<FlatBuffer> = lazy (make ())
     /// Whether every parameter's gradient is still in `Gradients` (see `FlatMemory.gradientsInBuffer`).
     member _.GradientsInPlace() = FlatMemory.gradientsInBuffer parameters gradients
+    /// Zeroes all gradients in one operation when they are in place; false (nothing done) otherwise.
+    member this.TryZeroGradients() =
+        this.GradientsInPlace() && (gradients.Whole.zero_() |> ignore; true)
     /// `Whole` of a buffer holding each parameter's current values (for weight decay), refilled on each call.
     member _.CopyOfWeights(into: Lazy<FlatBuffer>) =
         for i in 0 .. parameters.Length - 1 do into.Value.Views.[i].copy_(parameters.[i]) |> ignore
@@ -146,9 +149,7 @@ type Adam(parameters: Parameter[], lr: float, beta1: float, beta2: float, weight
         states
 
     override this.zero_grad() =
-        match buffers with
-        | Some b when b.Flat.GradientsInPlace() -> b.Flat.Gradients.Whole.zero_() |> ignore
-        | _ -> base.zero_grad()
+        if not (buffers |> Option.exists (fun b -> b.Flat.TryZeroGradients())) then base.zero_grad()
 
     override this.step(closure) =
         let options = this._parameter_groups.[0].Options :?> Modules.Adam.Options
@@ -214,9 +215,7 @@ type SGD(parameters: Parameter[], lr: float, momentum: float, nesterov: bool, we
         states
 
     override this.zero_grad() =
-        match buffers with
-        | Some b when b.Flat.GradientsInPlace() -> b.Flat.Gradients.Whole.zero_() |> ignore
-        | _ -> base.zero_grad()
+        if not (buffers |> Option.exists (fun b -> b.Flat.TryZeroGradients())) then base.zero_grad()
 
     override this.step(closure) =
         let options = this._parameter_groups.[0].Options :?> Modules.SGD.Options
