@@ -65,6 +65,7 @@ let private stateBytes (optimizer: Modules.OptimizerHelper) =
     writer.Flush()
     stream.ToArray()
 
+/// Loads state `stateBytes` wrote into an optimiser.
 let private loadState (optimizer: Modules.OptimizerHelper) (bytes: byte[]) =
     use reader = new BinaryReader(new MemoryStream(bytes))
     optimizer.load_state_dict reader |> ignore
