@@ -151,8 +151,8 @@ module MixedPrecision =
             working.grad <- null
 
     /// Hands the working copy's gradients to the master in fp32, and clears the working copy's. They are copied into
-    /// the master's gradient tensor when it has one, because a flat optimiser (`FlatOptimizers.Adam`) keeps that tensor in its
-    /// buffer. A parameter the backward pass did not reach gets no gradient, as in fp32 training.
+    /// the master's gradient tensor when it has one, because a flat optimiser (`FlatOptimizers.Adam`) keeps that
+    /// tensor in its buffer. A parameter the backward pass did not reach gets no gradient, as in fp32 training.
     let storeGradients (copy: WorkingCopy) =
         use _ = torch.no_grad()
         for master, working in Array.zip copy.Master copy.Working do
