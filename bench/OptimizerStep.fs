@@ -36,7 +36,8 @@ module OptimizerStep =
             if step = s.Warmup + 1 then started <- Stopwatch.GetTimestamp()
             optimizer.step() |> ignore
         let seconds = Stopwatch.GetElapsedTime(started).TotalSeconds
-        let mean = parameters |> Array.sumBy (fun p -> use m = p.sum() in m.ToDouble()) |> fun total -> total / 224601.0
+        let count = parameters |> Array.sumBy (fun p -> p.numel())
+        let mean = parameters |> Array.sumBy (fun p -> use m = p.sum() in m.ToDouble()) |> fun total -> total / float count
         Cases.measured s "synthetic" [ "microseconds per step", seconds * 1e6 / float (s.Steps - s.Warmup) ]
             (float (s.Steps - s.Warmup) / seconds, mean)
 

@@ -52,6 +52,16 @@ let private gradientsShareOneBuffer (model: torch.nn.Module) =
     let expected = ps |> Array.scan (fun offset p -> offset + p.numel()) 0L |> Array.take ps.Length
     offsets = expected && offsets.Length > 1
 
+/// Twin networks trained `steps` steps on the batches of seed 5, one by the library's optimiser for `spec`, the
+/// other by TorchSharp's: (flat network, its optimiser, TorchSharp's network, its optimiser).
+let private trainedSideBySide (spec: OptimizerSpec) steps =
+    let a, b = twins ()
+    let flat = Optim.create spec (a.parameters())
+    let theirs = reference spec (b.parameters())
+    train a flat 5L steps
+    train b theirs 5L steps
+    a, flat, b, theirs
+
 /// Copies `source`'s parameters into `target`'s.
 let private copyWeights (source: torch.nn.Module) (target: torch.nn.Module) =
     use _ = torch.no_grad()
@@ -82,11 +92,7 @@ let tests =
     testList "Training.FlatOptimizers" [
         for name, spec in specs do
             test (sprintf "%s over flat buffers gives TorchSharp's updates to 1e-6 over 100 steps" name) {
-                let a, b = twins ()
-                let flat = Optim.create spec (a.parameters())
-                let theirs = reference spec (b.parameters())
-                train a flat 5L 100
-                train b theirs 5L 100
+                let a, _, b, _ = trainedSideBySide spec 100
                 Expect.isTrue (gradientsShareOneBuffer a) "the flat optimiser's gradients live in one buffer"
                 let difference = largestDifference a b
                 Expect.isLessThanOrEqual difference 1e-6 "the parameters agree with TorchSharp's after 100 steps"
@@ -94,11 +100,7 @@ let tests =
             }
 
             test (sprintf "%s: the state is TorchSharp's, so checkpoints move between the flat and TorchSharp's optimiser" name) {
-                let a, b = twins ()
-                let flat = Optim.create spec (a.parameters())
-                let theirs = reference spec (b.parameters())
-                train a flat 5L 10
-                train b theirs 5L 10
+                let a, flat, b, theirs = trainedSideBySide spec 10
                 // Same layout; the values can differ in the last bit when a parallel test changes the thread count
                 // between the two runs' reductions, so they are compared through the continuations below.
                 Expect.equal (stateBytes flat).Length (stateBytes theirs).Length "the same checkpoint layout"
