@@ -59,6 +59,9 @@ public abstract record GanBuilder<TSelf> where TSelf : GanBuilder<TSelf>
     /// <summary>Weight γ of the R1 penalty on real images (0: off, unless set).</summary>
     public double R1Weight => Config.R1Weight;
 
+    /// <summary>Whether the discriminator's output layer also sees the batch's standard deviation (off unless set).</summary>
+    public bool MinibatchStddev => Config.MinibatchStddev;
+
     /// <summary>The number format of the training passes (<see cref="Precision.Float32"/> unless set).</summary>
     public Precision Precision => Config.Precision.ToPrecision();
 
@@ -122,6 +125,12 @@ public abstract record GanBuilder<TSelf> where TSelf : GanBuilder<TSelf>
     public TSelf WithR1Penalty(double weight) => Edit(c => Copy(c, r1Weight: weight));
 
     /// <summary>
+    /// A copy whose discriminator's output layer also sees the standard deviation of its batch (Karras et al., 2018), so
+    /// a generator that collapses onto a few images loses (<c>--set minibatch-stddev=true</c>). Beyond the sources.
+    /// </summary>
+    public TSelf WithMinibatchStddev(bool enabled = true) => Edit(c => Copy(c, minibatchStddev: enabled));
+
+    /// <summary>
     /// A copy that trains in another number format (<c>--set precision=bf16</c>): <see cref="Precision.BFloat16"/>
     /// runs the linear and convolution layers of both networks in bfloat16, and keeps the weights, the optimisers,
     /// batch norm and the losses in 32-bit floats. Beyond the sources.
@@ -168,10 +177,10 @@ public abstract record GanBuilder<TSelf> where TSelf : GanBuilder<TSelf>
                                   OptimizerSpec? discriminatorOptimizer = null, double? flipProbability = null,
                                   double? emaDecay = null, bool? spectralNorm = null, double? r1Weight = null,
                                   FSharpList<Generative.GanAugmentation>? augmentations = null,
-                                  Generative.TrainingPrecision? precision = null) =>
+                                  bool? minibatchStddev = null, Generative.TrainingPrecision? precision = null) =>
         new(c.Architecture, latentSize ?? c.LatentSize, noise ?? c.Noise, c.HiddenWidth, c.Dropout, loss ?? c.Loss,
             c.DiscriminatorLossScale, discriminatorSteps ?? c.DiscriminatorSteps, generatorOptimizer ?? c.GeneratorOptimizer,
             discriminatorOptimizer ?? c.DiscriminatorOptimizer, flipProbability ?? c.FlipProbability,
             emaDecay ?? c.EmaDecay, spectralNorm ?? c.SpectralNorm, r1Weight ?? c.R1Weight, augmentations ?? c.Augmentations,
-            precision ?? c.Precision);
+            minibatchStddev ?? c.MinibatchStddev, precision ?? c.Precision);
 }

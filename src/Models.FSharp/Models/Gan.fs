@@ -64,6 +64,9 @@ type GanConfig =
       R1Weight: float
       /// Differentiable augmentations of real and generated images before D, applied in this order; []: none.
       Augmentations: GanAugmentation list
+      /// The minibatch standard deviation feature (Karras et al., 2018) appended to the input of D's output layer
+      /// (`MinibatchStddev`), so D sees how varied each batch is and a collapsing G loses.
+      MinibatchStddev: bool
       /// The number format of the training passes: BFloat16 runs G's and D's linear and convolution layers in
       /// bfloat16 on working copies (see `MixedPrecision.computeLayersCopy`); weights, optimisers, batch norm, the
       /// losses and everything saved stay fp32.
@@ -99,7 +102,7 @@ module Gan =
         { Architecture = MlpA; LatentSize = 64; Noise = Normal; HiddenWidth = 256; Dropout = 0.0
           Loss = GanLoss.nonSaturating; DiscriminatorLossScale = 0.5; DiscriminatorSteps = 1
           GeneratorOptimizer = Optim.adam 3e-4; DiscriminatorOptimizer = Optim.adam 3e-4; FlipProbability = 0.5
-          EmaDecay = 0.0; SpectralNorm = false; R1Weight = 0.0; Augmentations = []
+          EmaDecay = 0.0; SpectralNorm = false; R1Weight = 0.0; Augmentations = []; MinibatchStddev = false
           Precision = TrainingPrecision.Float32 }
 
     /// GAN-MLP-B (article 2): z 20, one hidden layer of 256 in G and D, dropout 0.3 in D, BCE summed over real and
@@ -191,25 +194,38 @@ module Gan =
             |> Conv.glorotInit
 
     let private plainDiscriminatorOf (c: GanConfig) : Net =
+        // D's output layer from `inputs` features, preceded by the minibatch standard deviation when the config asks
+        // for it (one more input); without it the layers, their order and their names are the sources'.
+        let output inputs =
+            if c.MinibatchStddev then [ MinibatchStddev.layer (); Layers.linear (inputs + 1) 1 ]
+            else [ Layers.linear inputs 1 ]
         match c.Architecture with
-        | MlpA -> Layers.flatten () >-> Mlp.create [ pixels; 256; 128; 1 ] (LeakyRelu 0.1) Sigmoid
+        | MlpA ->
+            Layers.sequence
+                ([ Layers.flatten (); Layers.linear pixels 256; Layers.leakyRelu 0.1; Layers.linear 256 128; Layers.leakyRelu 0.1 ]
+                 @ output 128 @ [ Layers.sigmoid () ])
         | MlpB ->
             Layers.sequence
-                [ Layers.flatten (); Layers.linear pixels c.HiddenWidth; Layers.leakyRelu 0.2; Layers.dropout c.Dropout
-                  Layers.linear c.HiddenWidth 1; Layers.sigmoid () ]
-        | MlpC -> Layers.flatten () >-> Mlp.create [ pixels; 256; 256; 1 ] (LeakyRelu 0.2) Identity
+                ([ Layers.flatten (); Layers.linear pixels c.HiddenWidth; Layers.leakyRelu 0.2; Layers.dropout c.Dropout ]
+                 @ output c.HiddenWidth @ [ Layers.sigmoid () ])
+        | MlpC ->
+            Layers.sequence
+                ([ Layers.flatten (); Layers.linear pixels 256; Layers.leakyRelu 0.2; Layers.linear 256 256; Layers.leakyRelu 0.2 ]
+                 @ output 256)
         | DcganA ->
             // 28 -conv5-> 24 -pool-> 12 -conv5-> 8 -pool-> 4: 64·4·4 = 1024 features.
             Layers.sequence
-                [ Conv.conv2d 1 32 5 1 0; Layers.leakyRelu 0.01; Conv.maxPool2d 2 2
-                  Conv.conv2d 32 64 5 1 0; Layers.leakyRelu 0.01; Conv.maxPool2d 2 2
-                  Layers.flatten (); Layers.linear 1024 1024; Layers.leakyRelu 0.01; Layers.linear 1024 1 ]
+                ([ Conv.conv2d 1 32 5 1 0; Layers.leakyRelu 0.01; Conv.maxPool2d 2 2
+                   Conv.conv2d 32 64 5 1 0; Layers.leakyRelu 0.01; Conv.maxPool2d 2 2
+                   Layers.flatten (); Layers.linear 1024 1024; Layers.leakyRelu 0.01 ]
+                 @ output 1024)
         | DcganB ->
             // 28 -same conv-> 28 -pool-> 14 -valid conv5-> 10 -pool-> 5: 128·5·5 = 3200 features.
             Layers.sequence
-                [ Conv.conv2dSame 1 64 5; Layers.tanh (); Conv.maxPool2d 2 2
-                  Conv.conv2d 64 128 5 1 0; Layers.tanh (); Conv.maxPool2d 2 2
-                  Layers.flatten (); Layers.linear 3200 1024; Layers.tanh (); Layers.linear 1024 1; Layers.sigmoid () ]
+                ([ Conv.conv2dSame 1 64 5; Layers.tanh (); Conv.maxPool2d 2 2
+                   Conv.conv2d 64 128 5 1 0; Layers.tanh (); Conv.maxPool2d 2 2
+                   Layers.flatten (); Layers.linear 3200 1024; Layers.tanh () ]
+                 @ output 1024 @ [ Layers.sigmoid () ])
             |> Conv.glorotInit
 
     /// D as the sources build it, then, with `SpectralNorm`, every linear and convolution layer spectrally normalised
@@ -538,6 +554,8 @@ module Gan =
               (fun c -> c.R1Weight) (fun v c -> { c with R1Weight = v })
           Setting.create "augment" "differentiable augmentation of real and fake images before D: none, translation, cutout or translation,cutout (beyond the sources)"
               augmentationsName parseAugmentations (fun c -> c.Augmentations) (fun v c -> { c with Augmentations = v })
+          Setting.bool "minibatch-stddev" "append the batch's standard deviation to the input of D's output layer, against mode collapse (beyond the sources)"
+              (fun c -> c.MinibatchStddev) (fun v c -> { c with MinibatchStddev = v })
           MixedPrecision.setting (fun c -> c.Precision) (fun v c -> { c with Precision = v }) ]
 
     /// GAN-MLP-B's extra settings (the other architectures ignore them).

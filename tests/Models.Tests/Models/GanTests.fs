@@ -172,6 +172,30 @@ let tests =
                     Expect.isFalse (m.Discriminator.state_dict().[k].Equals before) (sprintf "%s: %s moved by the step's power iterations" name k)
         }
 
+        test "minibatch-stddev gives every architecture's D output layer one more input, fed by the whole batch" {
+            for name, c in presets do
+                use _ = torch.NewDisposeScope()
+                Device.seed 15L
+                let plain = Gan.create c
+                Device.seed 15L
+                let m = Gan.create { c with MinibatchStddev = true; SpectralNorm = (name = "DCGAN-A") }
+                let plainSize = parameters plain.Discriminator
+                Expect.equal (parameters m.Discriminator) (plainSize + 1L) (name + ": one more weight, in the output layer")
+                m.Discriminator.eval()
+                use _ = torch.no_grad()
+                let data = TestData.bars 6 7L
+                let images = data.Images * 2.0f - 1.0f
+                let d = Gan.discriminate m images
+                Expect.equal d.shape [| 6L; 1L |] (name + ": D still maps images to [N,1]")
+                // The first image's output changes when only the other images of its batch do: D sees the batch.
+                let others = torch.cat([| images.narrow(0L, 0L, 1L); images.narrow(0L, 1L, 5L).flip(3L) |], 0L)
+                let first (x: Tensor) = (Gan.discriminate m x).[0L, 0L].ToDouble()
+                Expect.notEqual (first others) (first images) (name + ": D(x) depends on the rest of the batch")
+                let firstPlain (x: Tensor) = (Gan.discriminate plain x).[0L, 0L].ToDouble()
+                plain.Discriminator.eval()
+                Expect.equal (firstPlain others) (firstPlain images) (name + ": without it, it does not")
+        }
+
         testTheory "with spectral norm and R1, a run stopped mid-epoch and resumed from its checkpoint ends bit-exact with an uninterrupted one"
                    [ "fp32"; "bf16" ] <| fun precision ->
             let straightFolder, partFolder = TestData.tempFolder "gan-sn-straight", TestData.tempFolder "gan-sn-resumed"
