@@ -122,6 +122,19 @@ public sealed class GanTrainingTests
     }
 
     [Fact]
+    public void WithMinibatchStddev_reaches_the_settings_and_the_discriminator()
+    {
+        Assert.False(_ctx.Gans.Mlp().MinibatchStddev);
+        Assert.False(_ctx.Gans.Mlp().WithMinibatchStddev().WithMinibatchStddev(false).MinibatchStddev);
+        using var plain = _ctx.Gans.Mlp().Build();
+        using var model = _ctx.Gans.Mlp().WithMinibatchStddev().Build();
+        Assert.Contains(("minibatch-stddev", "true"), model.Settings);
+        Assert.Contains(("minibatch-stddev", "false"), plain.Settings);
+        // The output layer takes one more input: the batch's standard deviation.
+        Assert.Equal(plain.ParameterCount + 1, model.ParameterCount);
+    }
+
+    [Fact]
     public void A_negative_R1_weight_is_refused_at_Build_naming_r1()
     {
         var builder = _ctx.Gans.Mlp().WithR1Penalty(-1);
