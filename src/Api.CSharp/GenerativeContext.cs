@@ -68,7 +68,7 @@ public sealed class GenerativeContext
     /// <summary>Classifier builders (Fashion-MNIST, MNIST).</summary>
     public ClassifierCatalog Classifiers { get; }
 
-    /// <summary>GAN builders: <c>Mlp()</c>, <c>LeastSquares()</c>, <c>Dcgan()</c>, <c>KerasDcgan()</c>.</summary>
+    /// <summary>GAN builders: <c>Mlp()</c>, <c>LeastSquares()</c>, <c>Dcgan()</c>, <c>KerasDcgan()</c>, and beyond the sources <c>DcganPlus()</c> and <c>MlpPlus()</c>.</summary>
     public GanCatalog Gans { get; }
 
     /// <summary>Language model builders: <c>CharLstm()</c>, <c>WordLstm()</c>; they train on a <see cref="TextData"/>.</summary>

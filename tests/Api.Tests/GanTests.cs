@@ -50,7 +50,8 @@ public sealed class GanBuilderTests
     {
         GanModel[] models = [_ctx.Gans.Mlp().Build(), _ctx.Gans.Mlp().WithVariant(MlpGanVariant.B).Build(),
                              _ctx.Gans.Mlp().WithVariant(MlpGanVariant.C).Build(), _ctx.Gans.LeastSquares().Build(),
-                             _ctx.Gans.Dcgan().Build(), _ctx.Gans.KerasDcgan().Build()];
+                             _ctx.Gans.Dcgan().Build(), _ctx.Gans.KerasDcgan().Build(), _ctx.Gans.DcganPlus().Build(),
+                             _ctx.Gans.MlpPlus().Build()];
         Assert.Equal(6_751_233 + 3_485_441, models[5].ParameterCount);
         foreach (var model in models)
         {

@@ -19,6 +19,9 @@ public sealed class GanCatalog
     /// <summary>DCGAN-PLUS: DCGAN-A with the hinge loss, spectral norm on D and a moving average of the generator (beyond the sources).</summary>
     public DcganPlusBuilder DcganPlus() => new(_context);
 
+    /// <summary>GAN-MLP-PLUS: GAN-MLP-C with the hinge loss, the minibatch standard deviation in D and a moving average of the generator (beyond the sources).</summary>
+    public MlpPlusGanBuilder MlpPlus() => new(_context);
+
     /// <summary>DCGAN-B (Keras style).</summary>
     public KerasDcganBuilder KerasDcgan() => new(_context);
 

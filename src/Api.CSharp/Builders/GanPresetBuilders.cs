@@ -33,3 +33,13 @@ public sealed record DcganPlusBuilder : GanBuilder<DcganPlusBuilder>
 {
     internal DcganPlusBuilder(GenerativeContext context) : base(context, GanEntries.dcganPlus) { }
 }
+
+/// <summary>
+/// GAN-MLP-PLUS (<c>GanEntries.mlpPlus</c>), beyond the sources: GAN-MLP-C's networks trained with the hinge loss and
+/// the minibatch standard deviation in the discriminator, sampled from a moving average of the generator's weights
+/// (decay 0.995), batch 32 unless the options say otherwise.
+/// </summary>
+public sealed record MlpPlusGanBuilder : GanBuilder<MlpPlusGanBuilder>
+{
+    internal MlpPlusGanBuilder(GenerativeContext context) : base(context, GanEntries.mlpPlus) { }
+}

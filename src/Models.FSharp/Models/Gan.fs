@@ -131,6 +131,11 @@ module Gan =
     /// short enough for 5 epochs), the combination that measured best (bench/gan/README.md).
     let dcganPlus = { dcganA with Loss = GanLoss.hinge; SpectralNorm = true; EmaDecay = 0.995 }
 
+    /// GAN-MLP-PLUS, beyond the sources: GAN-MLP-C's networks, noise and optimisers trained with the hinge loss and a
+    /// minibatch standard deviation feature in D, sampled from a moving average of G's weights (decay 0.995), the
+    /// combination that measured best against the MLP's mode collapse (bench/gan/README.md).
+    let mlpPlus = { mlpC with Loss = GanLoss.hinge; EmaDecay = 0.995; MinibatchStddev = true }
+
     /// DCGAN-B (Keras cookbook): z 100 ~ U[-1,1], BCE on sigmoid outputs with D's loss over the concatenated
     /// real+fake batch (so halved), SGD lr 5e-4 momentum 0.9 Nesterov for both, Keras initialisation.
     let dcganB =
