@@ -1,4 +1,5 @@
-"""PyTorch reference for the bench's GAN cases (gan_mlp.py, lsgan.py, dcgan.py, dcgan_keras.py import this).
+"""PyTorch reference for the bench's GAN cases (gan_mlp.py, lsgan.py, dcgan.py, dcgan_keras.py, dcgan_plus.py and
+gan_mlp_plus.py import this).
 
 Mirrors the library's Models/Gan.fs: the same networks created in the same order (generator, discriminator,
 then the 64 fixed noise vectors) after torch.manual_seed(0), the same [-1,1] MNIST data in the same order
@@ -8,7 +9,13 @@ batch and the detached fakes, then a G update through D with D's parameters froz
 read back as numbers every step, as the library does. After training, 10,000 samples from a fixed noise seed
 are written as raw float32 [N,1,28,28] to $GENERATIVE_BENCH_SAMPLES (when set), so the F# harness scores them
 with the same feature network as its own samples. Prints one JSON line with the bench's Measurement keys.
+
+The techniques beyond the sources are the library's too: spectral normalisation of D's linear and convolution layers
+(torch.nn.utils.spectral_norm, one power iteration per training forward), the minibatch standard deviation before D's
+output layer (Layers/MinibatchStddev.fs), the hinge loss, and a moving average of G updated after every G step (its
+parameters averaged, its buffers copied).
 """
+import copy
 import os
 
 import numpy as np
@@ -47,6 +54,30 @@ def glorot(net):
                 nn.init.xavier_uniform_(m.weight)
                 nn.init.zeros_(m.bias)
     return net
+
+
+class MinibatchStddev(nn.Module):
+    """[N, F] -> [N, F + 1]: the batch's per-feature population standard deviation (eps 1e-8), averaged, per row."""
+
+    def forward(self, x):
+        spread = (x.var(0, unbiased=False, keepdim=True) + 1e-8).sqrt().mean()
+        return torch.cat([x, spread.expand(x.shape[0], 1)], 1)
+
+
+def with_minibatch_stddev(d):
+    """D with the minibatch standard deviation before its last linear layer, which gains one input."""
+    layers = list(d)
+    last = max(i for i, m in enumerate(layers) if isinstance(m, nn.Linear))
+    old = layers[last]
+    layers[last:last + 1] = [MinibatchStddev(), nn.Linear(old.in_features + 1, old.out_features)]
+    return nn.Sequential(*layers)
+
+
+def spectrally_normalised(d):
+    for i, m in enumerate(d):
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            d[i] = nn.utils.spectral_norm(m)
+    return d
 
 
 def networks(arch, z):
@@ -100,6 +131,9 @@ def losses(name, probabilities):
     if name == "least-squares":
         return (lambda r, f: 0.5 * (((r - 1.0) ** 2).mean() + (f ** 2).mean()),
                 lambda f: 0.5 * ((f - 1.0) ** 2).mean())
+    if name == "hinge":
+        return (lambda r, f: F.relu(1.0 - r).mean() + F.relu(1.0 + f).mean(),
+                lambda f: -f.mean())
     raise ValueError(name)
 
 
@@ -110,14 +144,26 @@ def noise(kind, count, z, generator=None):
 
 
 def run(spec):
-    """spec: dict(arch, z, noise, loss, d_scale, flip, optimizer(params) -> optim)."""
+    """spec: dict(arch, z, noise, loss, d_scale, flip, optimizer(params) -> optim) and optionally
+    spectral_norm (bool), minibatch_stddev (bool) and ema (decay, 0: off)."""
     options = bench_support.parse_options()
 
     torch.manual_seed(0)
     images, labels = bench_support.training_split(options.data, "minus-one-one")
     z = spec["z"]
     g, d, probabilities = networks(spec["arch"], z)
+    # The library builds the wider output layer in place (its weights come from the same stream, in a different
+    # order); speed, not the initial weights, is what the bench compares.
+    if spec.get("minibatch_stddev"):
+        d = with_minibatch_stddev(d)
+    if spec.get("spectral_norm"):
+        d = spectrally_normalised(d)
     noise(spec["noise"], 64, z)  # the fixed noise batch, drawn at creation as Gan.create does
+    decay = spec.get("ema", 0.0)
+    ema = copy.deepcopy(g) if decay > 0 else None
+    if ema is not None:
+        for q in ema.parameters():
+            q.requires_grad_(False)
     d_loss_of, g_loss_of = losses(spec["loss"], probabilities)
     g_opt = spec["optimizer"](g.parameters())
     d_opt = spec["optimizer"](d.parameters())
@@ -147,6 +193,12 @@ def run(spec):
         g_opt.step()
         for q in d.parameters():
             q.requires_grad_(True)
+        if ema is not None:
+            with torch.no_grad():
+                for average, current in zip(ema.parameters(), g.parameters()):
+                    average.mul_(decay).add_(current, alpha=1.0 - decay)
+                for average, current in zip(ema.buffers(), g.buffers()):
+                    average.copy_(current)
         # The four terms are read back every step, as the library does; final_loss is the G loss's.
         d_loss.item(), d_real.mean().item(), d_fake.mean().item()
         return g_loss.item()
@@ -155,7 +207,9 @@ def run(spec):
 
     samples_path = os.environ.get("GENERATIVE_BENCH_SAMPLES")
     if samples_path:
-        # 10,000 samples in evaluation mode from a fixed noise seed (as the F# worker), written as raw float32.
+        # 10,000 samples in evaluation mode from a fixed noise seed (as the F# worker), written as raw float32, from
+        # the moving average when there is one.
+        g = ema if ema is not None else g
         g.eval()
         gen = torch.Generator().manual_seed(0)
         with torch.no_grad(), open(samples_path, "wb") as f:
