@@ -445,7 +445,7 @@ module Cases =
           ganCase "dcgan" "DCGAN-A: conv D + FC/transposed-conv G with batch norm, non-saturating BCE on logits, Adam 3e-4 (0.5, 0.999)" Gan.dcganA "dcgan.py"
           ganCase "dcgan-keras" "DCGAN-B: Keras-style tanh DCGAN, BCE, SGD 5e-4 momentum 0.9 Nesterov, Glorot init" Gan.dcganB "dcgan_keras.py"
           ganCase "dcgan-plus" "DCGAN-PLUS (beyond the sources): DCGAN-A with the hinge loss, spectral norm on D, a moving average of G (0.995)" Gan.dcganPlus "dcgan_plus.py"
-          ganCase "gan-mlp-plus" "GAN-MLP-PLUS (beyond the sources): GAN-MLP-C with the hinge loss, the minibatch standard deviation in D, a moving average of G (0.995)" Gan.mlpPlus "gan_mlp_plus.py"
+          ganCase "gan-mlp-plus" "GAN-MLP-PLUS (beyond the sources): GAN-MLP-C with the hinge loss, the minibatch standard deviation in D, a moving average of G (0.999)" Gan.mlpPlus "gan_mlp_plus.py"
           ganCase "gan-mlp-bf16" ("gan-mlp " + bf16Note) { Gan.mlpA with Precision = TrainingPrecision.BFloat16 } "gan_mlp.py"
           ganCase "lsgan-bf16" ("lsgan " + bf16Note) { Gan.lsgan with Precision = TrainingPrecision.BFloat16 } "lsgan.py"
           ganCase "dcgan-bf16" ("dcgan " + bf16Note) { Gan.dcganA with Precision = TrainingPrecision.BFloat16 } "dcgan.py"

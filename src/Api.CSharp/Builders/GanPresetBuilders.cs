@@ -37,7 +37,7 @@ public sealed record DcganPlusBuilder : GanBuilder<DcganPlusBuilder>
 /// <summary>
 /// GAN-MLP-PLUS (<c>GanEntries.mlpPlus</c>), beyond the sources: GAN-MLP-C's networks trained with the hinge loss and
 /// the minibatch standard deviation in the discriminator, sampled from a moving average of the generator's weights
-/// (decay 0.995), batch 32 unless the options say otherwise.
+/// (decay 0.999), batch 16 unless the options say otherwise.
 /// </summary>
 public sealed record MlpPlusGanBuilder : GanBuilder<MlpPlusGanBuilder>
 {

@@ -331,16 +331,16 @@ let tests =
                 [ "loss", "hinge"; "ema", "0.995"; "spectral-norm", "true" ] "its settings say so"
         }
 
-        test "gan-mlp-plus is GAN-MLP-C with the hinge loss, the minibatch standard deviation and a moving average of G, at batch 32, and GAN-MLP-C stays the source's" {
+        test "gan-mlp-plus is GAN-MLP-C with the hinge loss, the minibatch standard deviation and a moving average of G, at batch 16, and GAN-MLP-C stays the source's" {
             let printed c = SettingsTable.print Gan.settings c
             let differing = List.zip (printed Gan.mlpC) (printed Gan.mlpPlus) |> List.filter (fun (a, b) -> a <> b) |> List.map snd
-            Expect.equal differing [ "loss", "hinge"; "ema", "0.995"; "minibatch-stddev", "true" ] "only the loss, the average and the batch's deviation differ"
+            Expect.equal differing [ "loss", "hinge"; "ema", "0.999"; "minibatch-stddev", "true" ] "only the loss, the average and the batch's deviation differ"
             Expect.equal Gan.mlpPlus.Architecture MlpC "GAN-MLP-C's networks"
             Expect.equal (Gan.mlpC.Loss.Name, Gan.mlpC.EmaDecay, Gan.mlpC.MinibatchStddev) (GanLoss.nonSaturating.Name, 0.0, false) "the faithful preset is unchanged"
             let entry = Catalog.find "gan-mlp-plus"
-            Expect.equal entry.BatchSize 32 "batch 32"
+            Expect.equal entry.BatchSize 16 "batch 16"
             Expect.equal ((entry.Configure []).Settings |> List.filter (fun (k, _) -> k = "loss" || k = "ema" || k = "minibatch-stddev"))
-                [ "loss", "hinge"; "ema", "0.995"; "minibatch-stddev", "true" ] "its settings say so"
+                [ "loss", "hinge"; "ema", "0.999"; "minibatch-stddev", "true" ] "its settings say so"
         }
 
         test "catalog entries build, picture the fixed noise and sample" {
