@@ -196,14 +196,14 @@ let tests =
                 Expect.equal (firstPlain others) (firstPlain images) (name + ": without it, it does not")
         }
 
-        testTheory "with spectral norm and R1, a run stopped mid-epoch and resumed from its checkpoint ends bit-exact with an uninterrupted one"
+        testTheory "with spectral norm, R1 and the minibatch standard deviation, a run stopped mid-epoch and resumed from its checkpoint ends bit-exact with an uninterrupted one"
                    [ "fp32"; "bf16" ] <| fun precision ->
             let straightFolder, partFolder = TestData.tempFolder "gan-sn-straight", TestData.tempFolder "gan-sn-resumed"
             try
                 use data = TestData.barsData 48 8
                 let settings folder =
                     { Experiment.defaults "gan-mlp" with
-                        ModelSettings = [ "variant", "c"; "spectral-norm", "true"; "r1", "10"; "precision", precision ]
+                        ModelSettings = [ "variant", "c"; "spectral-norm", "true"; "r1", "10"; "minibatch-stddev", "true"; "precision", precision ]
                         Epochs = 2; BatchSize = 16; Device = Cpu; RunFolder = Some folder; PictureCount = 4; EpochTestImages = 0 }
                 let quiet = { OnStep = ignore; Log = ignore; OnWork = ignore }
                 let straightModel = Experiment.buildModel (settings straightFolder)
