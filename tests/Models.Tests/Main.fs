@@ -35,6 +35,7 @@ let main argv =
     let args = argv |> Array.filter (fun a -> a <> "--long")
     // Two cores are shared by the test process; small models gain nothing from a second libtorch thread.
     torch.set_num_threads 1
+    use _ = TestData.isolatedTempDirectory ()
     let config = withPlainSummary { defaultConfig with runInParallel = false }
     if long then runTestsWithCLIArgs [ CLIArguments.Printer config.printer; CLIArguments.Sequenced ] args longTests
     else runTestsInAssemblyWithCLIArgs [ CLIArguments.Printer config.printer; CLIArguments.Sequenced ] args

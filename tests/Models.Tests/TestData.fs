@@ -5,6 +5,22 @@ open Expecto
 open TorchSharp
 open Generative
 
+/// Points the process's temporary directory (TMPDIR, which `Path.GetTempPath()` reads at every call and child
+/// processes inherit) at a new folder of its own for as long as the result is held, then deletes that folder with
+/// whatever tests and the processes they started left in it, and restores TMPDIR. Without it every run left hundreds
+/// of run folders, model files and data folders in /tmp.
+let isolatedTempDirectory () : System.IDisposable =
+    let before = System.Environment.GetEnvironmentVariable "TMPDIR"
+    let folder = System.IO.Path.Combine(System.IO.Path.GetTempPath(), sprintf "generative-tests-%d-%s" System.Environment.ProcessId (System.Guid.NewGuid().ToString("N")))
+    System.IO.Directory.CreateDirectory folder |> ignore
+    System.Environment.SetEnvironmentVariable("TMPDIR", folder)
+    { new System.IDisposable with
+        member _.Dispose() =
+            System.Environment.SetEnvironmentVariable("TMPDIR", before)
+            try System.IO.Directory.Delete(folder, true)
+            with :? System.IO.IOException | :? System.UnauthorizedAccessException as e ->
+                eprintfn "tests: could not delete their temporary folder %s: %s" folder e.Message }
+
 /// Runs `f`, expecting an exception of type 'E, and returns it (fails the test when `f` returns or throws another).
 let raises<'E when 'E :> exn> (f: unit -> unit) : 'E =
     try
