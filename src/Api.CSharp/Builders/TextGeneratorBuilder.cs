@@ -75,6 +75,10 @@ public sealed record TextGeneratorBuilder
     /// "precision".</summary>
     public Precision Precision => Config.Precision.ToPrecision();
 
+    /// <summary>Decay of the moving average of the weights that validation, test metrics and generation use (0: off,
+    /// the default). Setting key "ema".</summary>
+    public double EmaDecay => Config.EmaDecay;
+
     /// <summary>A copy with another LSTM width.</summary>
     public TextGeneratorBuilder WithHiddenSize(int size) => this with { Config = Copy(Config, hidden: size) };
 
@@ -113,6 +117,13 @@ public sealed record TextGeneratorBuilder
     /// <summary>A copy whose learning rate halves every <paramref name="steps"/> steps (0: constant).</summary>
     public TextGeneratorBuilder WithLearningRateHalfLife(int steps) => this with { Config = Copy(Config, learningRateHalfLife: steps) };
 
+    /// <summary>
+    /// A copy that keeps an exponential moving average of the weights with this decay, updated after every step, and
+    /// validates, measures and generates with it (<c>--set ema=0.999</c>; 0 turns it off; checked by Build(): ParamName
+    /// "ema"). Pick a decay whose horizon 1/(1 - decay) is well below the run's steps.
+    /// </summary>
+    public TextGeneratorBuilder WithEma(double decay) => this with { Config = Copy(Config, emaDecay: decay) };
+
     /// <summary>A copy that trains in another number format: <see cref="Precision.BFloat16"/> runs the forward and
     /// backward passes in bfloat16 and keeps the weights, the optimiser and the loss in 32-bit floats.</summary>
     /// <exception cref="ArgumentException"><paramref name="precision"/> is not a defined value (ParamName
@@ -130,7 +141,7 @@ public sealed record TextGeneratorBuilder
     /// <exception cref="ArgumentNullException"><paramref name="corpus"/> is null.</exception>
     /// <exception cref="ArgumentException">A value out of range; ParamName is the setting key, as <c>--set</c> and
     /// run.json name it: "hidden", "layers", "embedding", "dropout", "tie-weights", "sequence-length", "min-count",
-    /// "max-vocabulary", "clip-norm", "lr-half-life"; "vocabulary" when the training part leaves no token besides the
+    /// "max-vocabulary", "clip-norm", "lr-half-life", "ema"; "vocabulary" when the training part leaves no token besides the
     /// unknown one.</exception>
     public TextGeneratorModel Build(TextData corpus)
     {
@@ -147,9 +158,9 @@ public sealed record TextGeneratorBuilder
                                             int? embedding = null, int? hidden = null, int? layers = null, double? dropout = null,
                                             bool? tieWeights = null, int? sequenceLength = null, OptimizerSpec? optimizer = null,
                                             double? clipNorm = null, int? learningRateHalfLife = null,
-                                            Generative.TrainingPrecision? precision = null) =>
+                                            Generative.TrainingPrecision? precision = null, double? emaDecay = null) =>
         new(c.Level, lowerCase ?? c.LowerCase, minCount ?? c.MinCount, maxVocabulary ?? c.MaxVocabulary, embedding ?? c.Embedding,
             hidden ?? c.Hidden, layers ?? c.Layers, dropout ?? c.Dropout, tieWeights ?? c.TieWeights, sequenceLength ?? c.SequenceLength,
             optimizer ?? c.Optimizer, clipNorm ?? c.ClipNorm, learningRateHalfLife ?? c.LearningRateHalfLife, precision ?? c.Precision,
-            c.Vocabulary);
+            emaDecay ?? c.EmaDecay, c.Vocabulary);
 }

@@ -255,18 +255,10 @@ module Gan =
     /// Draws `count` noise vectors [count, LatentSize] from the config's distribution (global generator).
     let noise (c: GanConfig) (device: torch.Device) (count: int64) : Tensor = noiseWith null c device count
 
-    /// A copy of the generator `g` of config `c` for the moving average: the same architecture holding the same
-    /// parameters and buffers, with gradients off. Building it initialises weights from libtorch's global generator,
-    /// whose state is put back afterwards, so turning the average on changes nothing else a seed determines (G, D and
-    /// the fixed noise stay those of the same run without it, and the training that follows draws the same numbers).
-    let private emaOf (c: GanConfig) (g: Net) : Net =
-        let ema = Device.keepingRandomState (fun () -> generatorOf c)
-        use _ = torch.no_grad()
-        let source = g.state_dict()
-        for KeyValue (name, target) in ema.state_dict() do
-            target.copy_(source.[name]) |> ignore
-        for p in ema.parameters() do p.requires_grad <- false
-        ema
+    /// A copy of the generator `g` of config `c` for the moving average (`WeightAverage.copyOf`: building it leaves
+    /// the random stream alone, so turning the average on changes nothing else a seed determines: G, D and the fixed
+    /// noise stay those of the same run without it, and the training that follows draws the same numbers).
+    let private emaOf (c: GanConfig) (g: Net) : Net = WeightAverage.copyOf (fun () -> generatorOf c) g
 
     /// Creates generator, discriminator, the generator's moving average when `EmaDecay` > 0 (a copy of G) and the
     /// fixed noise batch (from libtorch's global generator: seed it first).
@@ -427,23 +419,7 @@ module Gan =
     /// statistics and counter) becomes G's, since buffers are not learned and G's describe the current activations.
     /// Nothing happens without a moving average.
     let updateEma (m: Gan) =
-        match m.Ema with
-        | None -> ()
-        | Some ema ->
-            use decay = m.Config.EmaDecay.ToScalar()
-            use rest = (1.0 - m.Config.EmaDecay).ToScalar()
-            use _ = torch.no_grad()
-            let pairs (a: seq<struct (string * 'T)>) (b: seq<struct (string * 'T)>) : (Tensor * Tensor) list =
-                Seq.zip a b
-                |> Seq.map (fun (struct (n, t), struct (gn, g)) ->
-                    // Built by the same function as G, so the entries line up; a mismatch would be a bug here.
-                    if n <> gn then invalidOp (sprintf "the moving average's %s does not match the generator's %s" n gn)
-                    (t :> obj :?> Tensor), (g :> obj :?> Tensor))
-                |> List.ofSeq
-            for (average, current) in pairs (ema.named_parameters()) (m.Generator.named_parameters()) do
-                average.mul_(decay).add_(current, alpha = rest) |> ignore
-            for (average, current) in pairs (ema.named_buffers()) (m.Generator.named_buffers()) do
-                average.copy_(current) |> ignore
+        m.Ema |> Option.iter (fun ema -> WeightAverage.update m.Config.EmaDecay ema m.Generator)
 
     /// Flips each image of a real batch horizontally with the config's probability (global generator, so a
     /// checkpoint's RNG state covers it).

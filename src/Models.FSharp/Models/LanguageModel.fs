@@ -33,6 +33,9 @@ type LanguageModelConfig =
       LearningRateHalfLife: int
       /// The number format of the training steps' forward and backward passes (weights stay fp32).
       Precision: TrainingPrecision
+      /// Decay of an exponential moving average of the weights, updated after every step, which validation, test
+      /// metrics and generation then use (`WeightAverage`); 0: off, the trained weights.
+      EmaDecay: float
       /// The tokens, built from the training text when a run starts (None until then).
       Vocabulary: Vocabulary option }
 
@@ -76,7 +79,10 @@ type LstmLanguageNet(vocabulary: int, c: LanguageModelConfig) as this =
 type LanguageModel =
     { Config: LanguageModelConfig
       Vocabulary: Vocabulary
+      /// The network the optimiser trains.
       Net: LstmLanguageNet
+      /// The moving average of `Net`'s weights (`EmaDecay` > 0), which evaluation and generation use; None when off.
+      Average: LstmLanguageNet option
       Device: torch.Device }
 
 /// The LSTM language model (LM-LSTM): training by truncated backpropagation through time over stateful batches,
@@ -88,7 +94,7 @@ module LanguageModel =
     let characters =
         { Level = TokenLevel.Characters; LowerCase = false; MinCount = 1; MaxVocabulary = 0; Embedding = 128; Hidden = 256
           Layers = 2; Dropout = 0.2; TieWeights = false; SequenceLength = 100; Optimizer = Optim.adam 2e-3; ClipNorm = 5.0
-          LearningRateHalfLife = 1000; Precision = TrainingPrecision.Float32; Vocabulary = None }
+          LearningRateHalfLife = 1000; Precision = TrainingPrecision.Float32; EmaDecay = 0.0; Vocabulary = None }
 
     /// Word level: lower-cased words seen at least 3 times (at most 10,000 tokens), 2 x 256 LSTM with tied
     /// embedding and output weights, dropout 0.3, sequence 35, Adam 2e-3 halving every 1,000 steps, clipping at norm 5.
@@ -112,6 +118,7 @@ module LanguageModel =
             Errors.invalidArg "tie-weights" (sprintf "embedding = hidden to tie weights (they are %d and %d)" c.Embedding c.Hidden) c.TieWeights
         if not (c.ClipNorm >= 0.0) || Double.IsInfinity c.ClipNorm then Errors.invalidArg "clip-norm" "a finite norm >= 0 (0: no clipping)" c.ClipNorm
         if c.LearningRateHalfLife < 0 then Errors.invalidArg "lr-half-life" "0 (constant) or a number of steps" c.LearningRateHalfLife
+        if not (c.EmaDecay >= 0.0 && c.EmaDecay < 1.0) then Errors.invalidArg "ema" "a decay in [0, 1) (0: off), e.g. 0.999" c.EmaDecay
         try Optim.validate c.Optimizer
         with :? ArgumentException as e -> Errors.invalidArg "optimizer" (Errors.messageOf e) (Optim.describe c.Optimizer)
         match c.Vocabulary with
@@ -133,10 +140,23 @@ module LanguageModel =
             | None -> Errors.invalidArg "vocabulary" "a vocabulary built from the training text (runs build it when they start)" "none"
         let net = new LstmLanguageNet(vocabulary.Count, c)
         net.``to``(device) |> ignore
-        { Config = c; Vocabulary = vocabulary; Net = net; Device = device }
+        let average =
+            if c.EmaDecay > 0.0 then
+                let copy = WeightAverage.copyOf (fun () -> new LstmLanguageNet(vocabulary.Count, c)) net
+                copy.``to``(device) |> ignore
+                Some copy
+            else None
+        { Config = c; Vocabulary = vocabulary; Net = net; Average = average; Device = device }
 
-    /// The modules a checkpoint holds.
-    let modules (m: LanguageModel) : (string * torch.nn.Module) list = [ "network", m.Net :> torch.nn.Module ]
+    /// The name of the moving average in checkpoints and model files ("network-ema.<entry>").
+    let averageModuleName = "network-ema"
+
+    /// The modules a checkpoint holds: the network, and its moving average when there is one.
+    let modules (m: LanguageModel) : (string * torch.nn.Module) list =
+        ("network", m.Net :> torch.nn.Module) :: (m.Average |> Option.map (fun a -> averageModuleName, a :> torch.nn.Module) |> Option.toList)
+
+    /// The network evaluation and generation read: the moving average when there is one, else the trained one.
+    let evaluationNet (m: LanguageModel) : LstmLanguageNet = defaultArg m.Average m.Net
 
     /// Mean cross-entropy (nats per token) of logits [B, T, V] against targets [B, T].
     let crossEntropy (logits: Tensor) (targets: Tensor) : Tensor =
@@ -155,7 +175,8 @@ module LanguageModel =
     /// the loop resets it at each epoch's start. A batch whose row count differs from the state's starts afresh.
     /// In bfloat16 (`Precision`), a working copy of the network runs the passes (`MixedPrecision`): the loss, the
     /// clipping and the optimiser stay fp32, and the carried state is kept in bfloat16 (a restored one is converted
-    /// to the trainer's precision, so checkpoints move between precisions).
+    /// to the trainer's precision, so checkpoints move between precisions). With `EmaDecay` > 0 the moving average
+    /// follows the trained weights after every step (`WeightAverage.update`).
     let trainer (m: LanguageModel) : Trainer =
         let c = m.Config
         let parameters = m.Net.parameters() |> Seq.toArray
@@ -211,6 +232,7 @@ module LanguageModel =
                 let loss, next = lossAndGradients batch
                 if c.ClipNorm > 0.0 then torch.nn.utils.clip_grad_norm_(parameters, c.ClipNorm) |> ignore
                 optimizer.step() |> ignore
+                m.Average |> Option.iter (fun average -> WeightAverage.update c.EmaDecay average m.Net)
                 let previous = state
                 state <- Some (detached next)
                 previous |> Option.iter disposeState
@@ -222,7 +244,8 @@ module LanguageModel =
 
     /// Mean cross-entropy in nats per token of a token stream [N]: laid out in at most `evaluationRows` rows read in
     /// chunks of the sequence length with the state carried across chunks, as in training, in evaluation mode without
-    /// gradients. Each row predicts from its own start, so the first tokens of each row are scored without context.
+    /// gradients, by `evaluationNet` (the moving average when there is one). Each row predicts from its own start, so
+    /// the first tokens of each row are scored without context.
     /// Each chunk is a unit of `work` named "test cross-entropy", so a cancellation stops it between two chunks.
     let meanCrossEntropyIn (work: Work) (m: LanguageModel) (tokens: Tensor) : float =
         let n = tokens.shape.[0]
@@ -230,7 +253,8 @@ module LanguageModel =
         let length = int (min (int64 m.Config.SequenceLength) (n - 1L))
         let rows = int (max 1L (min (int64 evaluationRows) ((n - 1L) / int64 length)))
         let source = BatchSource.contiguous rows length tokens
-        m.Net.eval()
+        let net = evaluationNet m
+        net.eval()
         use _ = torch.no_grad()
         let mutable state = None
         let mutable total = 0.0
@@ -239,7 +263,7 @@ module LanguageModel =
                 Work.step work "test cross-entropy" step source.StepsPerEpoch
                 use _ = torch.NewDisposeScope()
                 let batch = source.Take 1 step
-                let logits, next = m.Net.Forward(batch.Inputs.``to``(m.Device), state)
+                let logits, next = net.Forward(batch.Inputs.``to``(m.Device), state)
                 total <- total + (crossEntropy logits (batch.Targets.``to``(m.Device))).ToDouble()
                 state |> Option.iter disposeState
                 state <- Some (detached next)
@@ -254,18 +278,19 @@ module LanguageModel =
     let private advance (m: LanguageModel) (state: (Tensor * Tensor) option) (tokens: int64 array) =
         use _ = torch.NewDisposeScope()
         use input = torch.tensor(tokens, dtype = torch.int64).reshape(1L, -1L).``to``(m.Device)
-        let logits, next = m.Net.Forward(input, state)
+        let logits, next = (evaluationNet m).Forward(input, state)
         logits.[0L, -1L].cpu().DetachFromDisposeScope(), detached next
 
     /// Generates `length` tokens after `prompt`, calling `emit` with each one's text (a separating space included at
     /// the word level) as soon as it is drawn, and stopping early when `cancellation` fires. The hidden state is
-    /// primed with the prompt (with a line break when it is empty); tokens are drawn with `generator` (CPU), so
+    /// primed with the prompt (with a line break when it is empty) in `evaluationNet` (the moving average when there is
+    /// one); tokens are drawn with `generator` (CPU), so
     /// generation never touches libtorch's global generator. Returns the generated text (without the prompt).
     let generate (m: LanguageModel) (prompt: string) (length: int) (options: SamplingOptions) (generator: torch.Generator)
                  (emit: string -> unit) (cancellation: CancellationToken) : string =
         if length < 0 then Errors.invalidArg "length" "a number of tokens >= 0" length
         TokenSampling.validate options
-        m.Net.eval()
+        (evaluationNet m).eval()
         use _ = torch.no_grad()
         let primer = if String.IsNullOrEmpty prompt then "\n" else prompt
         let ids = Vocabulary.ids m.Vocabulary primer

@@ -23,6 +23,8 @@ module LanguageModelEntries =
           Setting.float "clip-norm" "rescale gradients whose global L2 norm exceeds this (0: off)" (fun c -> c.ClipNorm) (fun v c -> { c with ClipNorm = v })
           Setting.int "lr-half-life" "the learning rate halves every this many steps (0: constant)" (fun c -> c.LearningRateHalfLife) (fun v c -> { c with LearningRateHalfLife = v })
           MixedPrecision.setting (fun c -> c.Precision) (fun v c -> { c with Precision = v })
+          Setting.float "ema" "decay of a moving average of the weights that validation, test metrics and generation use, e.g. 0.999 (0: off)"
+              (fun c -> c.EmaDecay) (fun v c -> { c with EmaDecay = v })
           Setting.create "vocabulary" "the tokens as JSON; empty: built from the training text when the run starts"
               (function Some v -> Vocabulary.toJson v | None -> "")
               (fun text -> if String.IsNullOrWhiteSpace text then None else Some (Vocabulary.ofJson text))

@@ -209,8 +209,34 @@ let tests =
             check "clip-norm" { c with ClipNorm = -1.0 }
             check "max-vocabulary" { c with MaxVocabulary = 1 }
             check "optimizer" { c with Optimizer = Adam(-1.0, 0.9, 0.999, 0.0) }
+            check "ema" { c with EmaDecay = 1.0 }
+            check "ema" { c with EmaDecay = -0.1 }
             let e = TestData.raises<ArgumentException> (fun () -> (Catalog.find "char-lstm").Configure [ "hidden", "many" ] |> ignore)
             Expect.equal e.ParamName "hidden" "an unparsable value names its key"
+        }
+
+        test "with a moving average, it follows the closed form, and evaluation and generation read it, not the trained weights" {
+            use _ = torch.NewDisposeScope()
+            let m = tiny pattern (fun c -> { c with EmaDecay = 0.9 })
+            Expect.equal (LanguageModel.modules m |> List.map fst) [ "network"; LanguageModel.averageModuleName ] "the average is checkpointed"
+            let weightOf (net: LstmLanguageNet) = (net.named_parameters() |> Seq.head |> fun (struct (_, p)) -> p).detach().clone()
+            let mutable expected = weightOf m.Net
+            Expect.isTrue (torch.allclose(weightOf m.Average.Value, expected, rtol = 0.0, atol = 0.0)) "the average starts as the network"
+            use tokens = Vocabulary.encode m.Vocabulary pattern
+            let source = BatchSource.contiguous 8 m.Config.SequenceLength tokens
+            let trainer = LanguageModel.trainer m
+            for step in 0 .. 2 do
+                trainer.Step (source.Take 1 step) |> ignore
+                expected <- expected * 0.9f + weightOf m.Net * 0.1f
+                Expect.isTrue (torch.allclose(weightOf m.Average.Value, expected, rtol = 0.0, atol = 1e-6)) (sprintf "closed form after step %d" step)
+            Expect.isFalse (torch.allclose(weightOf m.Average.Value, weightOf m.Net)) "the average lags the trained weights"
+            let averageAlone = { m with Net = m.Average.Value; Average = None }
+            let trainedAlone = { m with Average = None }
+            let nats (x: LanguageModel) = LanguageModel.meanCrossEntropy x tokens
+            Expect.equal (nats m) (nats averageAlone) "the test cross-entropy is the average's"
+            Expect.notEqual (nats m) (nats trainedAlone) "not the trained weights'"
+            let sample (x: LanguageModel) = generateWith x "hel" 30 { TokenSampling.plain with Temperature = 1.0 } 3
+            Expect.equal (sample m) (sample averageAlone) "generation reads the average"
         }
 
         testTheory "a text run trains, resumes exactly from a checkpoint in the middle of an epoch (hidden state included) and writes text"
@@ -222,7 +248,7 @@ let tests =
                 let settings run =
                     { Experiment.defaults "char-lstm" with
                         TextFile = Some text; Epochs = 2; BatchSize = 4; Device = Cpu; RunFolder = Some (Path.Combine(folder, run))
-                        ModelSettings = [ "hidden", "16"; "embedding", "8"; "sequence-length", "20"; "precision", precision ] }
+                        ModelSettings = [ "hidden", "16"; "embedding", "8"; "sequence-length", "20"; "precision", precision; "ema", "0.9" ] }
                 let quiet = { OnStep = ignore; Log = ignore; OnWork = ignore }
                 let whole = Experiment.train (settings "whole") quiet CancellationToken.None
                 // The same run, stopped in the middle of epoch 1 and resumed.
@@ -233,6 +259,8 @@ let tests =
                 let lossesOf (r: RunResult) = r.History.Steps |> List.map (fun s -> s.Terms.["loss"])
                 Expect.equal (lossesOf resumed) (lossesOf whole) "every step's loss is the same as the uninterrupted run's"
                 Expect.equal (History.lastEpoch resumed.History) 2 "two epochs"
+                // The test metrics read the moving average, which the checkpoint must restore exactly too.
+                Expect.equal resumed.Metrics whole.Metrics "the same test metrics as the uninterrupted run's"
                 let names = resumed.Metrics |> List.map (fun (n, _, _) -> n)
                 Expect.contains names "test bits per character" "bits per character measured"
                 Expect.contains names "bigram baseline, bits per character" "against the bigram"
