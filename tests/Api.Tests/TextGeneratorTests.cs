@@ -72,13 +72,14 @@ public sealed class TextGeneratorBuilderTests
         var edited = original.WithHiddenSize(32).WithLayers(3).WithEmbeddingSize(24).WithDropout(0.1).WithSequenceLength(12)
                              .WithTieWeights(false).WithLowerCase(false).WithMinCount(2).WithMaxVocabulary(500)
                              .WithOptimizer(Optimizer.RmsProp(1e-3)).WithClipNorm(0.5).WithLearningRateHalfLife(100)
-                             .WithPrecision(Precision.BFloat16);
+                             .WithPrecision(Precision.BFloat16).WithEma(0.99);
         Assert.Equal(LanguageModelEntries.words.Defaults, original.Config);
         Assert.Equal(Precision.Float32, original.Precision);
         Assert.Equal(Precision.BFloat16, edited.Precision);
         Assert.Equal((32, 3, 24, 0.1, 12), (edited.HiddenSize, edited.Layers, edited.EmbeddingSize, edited.Dropout, edited.SequenceLength));
         Assert.Equal((false, false, 2, 500), (edited.TieWeights, edited.LowerCase, edited.MinCount, edited.MaxVocabulary));
         Assert.Equal((Optimizer.RmsProp(1e-3), 0.5, 100), (edited.Optimizer, edited.ClipNorm, edited.LearningRateHalfLife));
+        Assert.Equal((0.0, 0.99), (original.EmaDecay, edited.EmaDecay));
         // The record itself, as the command line would read `--set key=value` for each of them.
         var cli = Catalog.find("word-lstm").Configure.Invoke(ListModule.OfSeq(new[]
         {
@@ -86,6 +87,7 @@ public sealed class TextGeneratorBuilderTests
             Tuple.Create("sequence-length", "12"), Tuple.Create("tie-weights", "false"), Tuple.Create("lower-case", "false"),
             Tuple.Create("min-count", "2"), Tuple.Create("max-vocabulary", "500"), Tuple.Create("optimizer", "rmsprop:lr=0.001"),
             Tuple.Create("clip-norm", "0.5"), Tuple.Create("lr-half-life", "100"), Tuple.Create("precision", "bf16"),
+            Tuple.Create("ema", "0.99"),
         }));
         Assert.Equal(cli.Settings, ModelSpec.configured(LanguageModelEntries.words, edited.Config).Settings);
     }
@@ -93,7 +95,7 @@ public sealed class TextGeneratorBuilderTests
     public static IEnumerable<object[]> BadValues() =>
     [
         ["hidden"], ["layers"], ["embedding"], ["dropout"], ["tie-weights"], ["sequence-length"], ["min-count"], ["max-vocabulary"],
-        ["clip-norm"], ["lr-half-life"],
+        ["clip-norm"], ["lr-half-life"], ["ema"],
     ];
 
     private TextGeneratorBuilder Bad(string key)
@@ -111,6 +113,7 @@ public sealed class TextGeneratorBuilderTests
             "max-vocabulary" => chars.WithMaxVocabulary(1),
             "clip-norm" => chars.WithClipNorm(double.PositiveInfinity),
             "lr-half-life" => chars.WithLearningRateHalfLife(-1),
+            "ema" => chars.WithEma(1.0),
             _ => throw new ArgumentException(key),
         };
     }
