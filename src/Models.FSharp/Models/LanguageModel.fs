@@ -284,8 +284,8 @@ module LanguageModel =
     /// Generates `length` tokens after `prompt`, calling `emit` with each one's text (a separating space included at
     /// the word level) as soon as it is drawn, and stopping early when `cancellation` fires. The hidden state is
     /// primed with the prompt (with a line break when it is empty) in `evaluationNet` (the moving average when there is
-    /// one); tokens are drawn with `generator` (CPU), so
-    /// generation never touches libtorch's global generator. Returns the generated text (without the prompt).
+    /// one); tokens are drawn with `generator` (CPU), so generation never touches libtorch's global generator. Returns
+    /// the generated text (without the prompt).
     let generate (m: LanguageModel) (prompt: string) (length: int) (options: SamplingOptions) (generator: torch.Generator)
                  (emit: string -> unit) (cancellation: CancellationToken) : string =
         if length < 0 then Errors.invalidArg "length" "a number of tokens >= 0" length
