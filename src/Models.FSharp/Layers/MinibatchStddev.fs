@@ -20,7 +20,10 @@ module MinibatchStddev =
             Errors.invalidArg "features" "a [batch, features] matrix (flatten before the minibatch standard deviation)"
                 (sprintf "a tensor of shape %A" features.shape)
         use _ = torch.NewDisposeScope()
-        let variance = features.var(0L, unbiased = false, keepdim = true)
+        // The population variance by hand: libtorch's var warns about degrees of freedom for a batch of one even
+        // without Bessel's correction, and a warning in a training log would alarm for nothing.
+        let centred = features - features.mean([| 0L |], keepdim = true)
+        let variance = (centred * centred).mean([| 0L |], keepdim = true)
         let spread = (variance + epsilon).sqrt().mean()
         let column = spread.expand(features.shape.[0], 1L)
         torch.cat([| features; column.to_type(features.dtype) |], 1L).MoveToOuterDisposeScope()
