@@ -26,7 +26,8 @@ module MinibatchStddev =
         let variance = (centred * centred).mean([| 0L |], keepdim = true)
         let spread = (variance + epsilon).sqrt().mean()
         let column = spread.expand(features.shape.[0], 1L)
-        torch.cat([| features; column.to_type(features.dtype) |], 1L).MoveToOuterDisposeScope()
+        // Computed from the features, so already in their element type (bfloat16 in a mixed-precision working copy).
+        torch.cat([| features; column |], 1L).MoveToOuterDisposeScope()
 
     /// The layer form of `append`, without parameters (so a network's parameter count grows only by the next
     /// layer's extra input).

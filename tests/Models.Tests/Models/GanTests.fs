@@ -178,6 +178,8 @@ let tests =
                 Device.seed 15L
                 let plain = Gan.create c
                 Device.seed 15L
+                // DCGAN-A also with spectral norm, as dcgan-plus could combine them: the normalised output layer must
+                // take the extra input too (spectral norm adds buffers, not parameters, so the count stays plain + 1).
                 let m = Gan.create { c with MinibatchStddev = true; SpectralNorm = (name = "DCGAN-A") }
                 let plainSize = parameters plain.Discriminator
                 Expect.equal (parameters m.Discriminator) (plainSize + 1L) (name + ": one more weight, in the output layer")
