@@ -14,7 +14,10 @@ type WorkerSettings =
       /// Intra-op threads of libtorch (`torch.set_num_threads`).
       Threads: int
       /// A folder with MNIST IDX files, or None for synthetic uniform [0,1] images.
-      Data: string option }
+      Data: string option
+      /// Model settings (`--set key=value`, as `generative train --set`) over the case's config; only the GAN
+      /// cases' workers read them, and only in `--worker` mode (the PyTorch scripts know none).
+      ModelSettings: (string * string) list }
 
 /// One child process's result: the JSON line both the F# worker and the PyTorch scripts print
 /// (keys in snake_case: `steps_per_second`, `peak_rss_mb`, ...).

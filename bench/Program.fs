@@ -10,18 +10,32 @@ let private usage () =
     let names = allCases |> List.map (fun c -> c.Name) |> String.concat " | "
     eprintfn "usage: dotnet run -c Release --project bench -- <%s> [--steps N] [--batch-size B] [--threads T]" names
     eprintfn "         [--epochs E] [--rounds R] [--warmup W] [--data MNIST_DIR] [--python PATH]"
+    eprintfn "   or: dotnet run -c Release --project bench -- --worker <gan case> [the flags above] [--set key=value ...]"
     eprintfn "--data trains on real MNIST and adds test-set quality columns; --epochs E sets the steps to E epochs"
     eprintfn "   or: dotnet run -c Release --project bench -- tsne [--points 5000] [--dims 10] [--clusters 10] [--iterations 1000] [--rounds 3] [--threads 2]"
     eprintfn "defaults: 2000 steps, batch 128, 2 threads, 3 rounds, 50 warm-up steps, synthetic data, /usr/bin/python3"
 
-/// Flags after the case name as (flag, value) pairs; every flag takes a value.
+/// Flags after the case name as (flag, value) pairs; every flag takes a value. `--set` may repeat: its values are
+/// kept in order, one per line.
 let private flags (args: string list) : Map<string, string> =
     let rec go acc =
         function
+        | "--set" :: v :: rest ->
+            go (Map.add "--set" (match Map.tryFind "--set" acc with Some earlier -> earlier + "\n" + v | None -> v) acc) rest
         | (f: string) :: v :: rest when f.StartsWith "--" -> go (Map.add f v acc) rest
         | [] -> acc
         | other -> failwithf "cannot parse arguments: %s" (String.Join(" ", other))
     go Map.empty args
+
+/// The `--set key=value` flags as pairs.
+let private modelSettings (m: Map<string, string>) : (string * string) list =
+    match m.TryFind "--set" with
+    | None -> []
+    | Some lines ->
+        [ for line in lines.Split '\n' ->
+            match line.IndexOf '=' with
+            | i when i > 0 -> line.Substring(0, i), line.Substring(i + 1)
+            | _ -> failwithf "--set takes key=value, got '%s'" line ]
 
 let private positive (m: Map<string, string>) (flag: string) (fallback: int) =
     match m.TryFind flag with
@@ -43,7 +57,8 @@ let private settings (m: Map<string, string>) : WorkerSettings =
           Warmup = positive m "--warmup" 50
           BatchSize = batchSize
           Threads = positive m "--threads" 2
-          Data = m.TryFind "--data" }
+          Data = m.TryFind "--data"
+          ModelSettings = modelSettings m }
     if s.Steps <= s.Warmup then failwithf "--steps (%d) must exceed --warmup (%d)" s.Steps s.Warmup
     s
 
@@ -58,8 +73,11 @@ let main argv =
         match List.ofArray argv with
         | flag :: name :: rest when flag = Harness.workerFlag ->
             let s = settings (flags rest)
+            let case = find name
+            if not s.ModelSettings.IsEmpty && not case.TakesSettings then
+                failwithf "the worker of '%s' reads no --set settings (only the GAN cases' do)" name
             torch.set_num_threads s.Threads
-            printfn "%s" (Measurement.toJson ((find name).Worker s))
+            printfn "%s" (Measurement.toJson (case.Worker s))
             0
         | "tsne" :: rest ->
             let m = flags rest
@@ -75,6 +93,8 @@ let main argv =
             0
         | name :: rest when not (name.StartsWith "-") ->
             let m = flags rest
+            if m.ContainsKey "--set" then
+                failwith "--set applies to one side only, so it is taken by --worker runs alone (the PyTorch scripts read no settings)"
             let options =
                 { Worker = settings m
                   Rounds = positive m "--rounds" 3
@@ -84,7 +104,12 @@ let main argv =
         | _ ->
             usage ()
             2
-    with Failure message ->
+    with
+    | Failure message ->
         eprintfn "bench: %s" message
         usage ()
+        1
+    | :? ArgumentException as e ->
+        // An invalid --set (unknown key, value out of range), named by the library's own message.
+        eprintfn "bench: %s" e.Message
         1

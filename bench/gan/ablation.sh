@@ -5,7 +5,8 @@
 #   bench/gan/ablation.sh [--epochs E] [--seeds "1 2"] [--model dcgan] [--batch-size 128] [--threads 2]
 #                         [--out bench/gan/runs] [--only NAME] [--table]
 #
-# Each configuration is a line "name|--set k=v --set k=v" below (override with GAN_ABLATION_CONFIGS, one per line).
+# Each configuration is a line "name|--set k=v --set k=v" of bench/gan/configurations.txt (the rows of the README's
+# tables; override with GAN_ABLATION_CONFIGS, one per line).
 # A finished run (its metrics.json says completed) is not trained again, so an interrupted ablation continues where it
 # stopped; --table only prints the table of what has run. Needs MNIST in the cache and the MNIST feature network
 # (`generative data fetch mnist`, `generative features train --dataset mnist`).
@@ -34,16 +35,7 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 
-default_configs="source|
-ema|--set ema=0.999
-spectral-norm|--set spectral-norm=true
-r1|--set r1=1
-augment|--set augment=translation,cutout
-ttur|--set g-optimizer=adam:lr=0.0001,beta1=0.5,beta2=0.999,wd=0 --set d-optimizer=adam:lr=0.0004,beta1=0.5,beta2=0.999,wd=0
-hinge|--set loss=hinge
-ema+augment|--set ema=0.999 --set augment=translation,cutout
-ema+sn+augment|--set ema=0.999 --set spectral-norm=true --set augment=translation,cutout"
-configs="${GAN_ABLATION_CONFIGS:-$default_configs}"
+configs="${GAN_ABLATION_CONFIGS:-$(cat bench/gan/configurations.txt)}"
 
 cli=src/Cli/bin/Release/net10.0/Generative.Cli.dll
 if [[ ! -f "$cli" ]]; then dotnet build src/Cli -c Release -nologo -v:q; fi

@@ -1,0 +1,41 @@
+module Generative.Tests.Training.BFloat16SupportTests
+
+open Expecto
+open Generative
+
+/// The start of a /proc/cpuinfo of an AVX2-only AMD EPYC (no bfloat16 flags).
+let private avx2CpuInfo =
+    "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse sse2 fma avx avx2\nbugs\t\t: sysret_ss_attrs\n"
+
+[<Tests>]
+let tests =
+    testList "Training.BFloat16Support" [
+        test "a CPU with AVX512-BF16 or AMX-BF16 is native, one with neither is emulated" {
+            Expect.equal (BFloat16Support.ofCpuFlags [ "avx2"; "avx512f"; "avx512_bf16" ]) BFloat16Support.Native "AVX512-BF16"
+            Expect.equal (BFloat16Support.ofCpuFlags [ "avx2"; "amx_tile"; "amx_bf16" ]) BFloat16Support.Native "AMX"
+            Expect.equal (BFloat16Support.ofCpuFlags [ "avx2"; "avx512f"; "avx512bw" ]) BFloat16Support.Emulated "AVX-512 without BF16"
+        }
+
+        test "the flags are read from the first flags line of /proc/cpuinfo" {
+            let flags = BFloat16Support.flagsOfCpuInfo avx2CpuInfo
+            Expect.equal flags (Some [ "fpu"; "sse"; "sse2"; "fma"; "avx"; "avx2" ]) "the flags line, split"
+            Expect.equal (flags |> Option.map BFloat16Support.ofCpuFlags) (Some BFloat16Support.Emulated) "AVX2 only"
+            Expect.isNone (BFloat16Support.flagsOfCpuInfo "processor\t: 0\nmodel name\t: ?\n") "no flags line"
+        }
+
+        test "a bf16 run is warned only where bfloat16 is known to be emulated" {
+            let warned = BFloat16Support.warning TrainingPrecision.BFloat16 BFloat16Support.Emulated
+            Expect.isSome warned "bf16 on an emulating CPU"
+            Expect.stringContains warned.Value "fp32" "the warning names what to use instead"
+            Expect.isNone (BFloat16Support.warning TrainingPrecision.BFloat16 BFloat16Support.Native) "native bf16"
+            Expect.isNone (BFloat16Support.warning TrainingPrecision.BFloat16 BFloat16Support.Unknown) "unknown (a GPU)"
+            Expect.isNone (BFloat16Support.warning TrainingPrecision.Float32 BFloat16Support.Emulated) "fp32"
+        }
+
+        test "a run's precision is read from its settings text, fp32 without the setting" {
+            Expect.equal (MixedPrecision.ofSettings [ "hidden", "512"; "precision", "bf16" ]) TrainingPrecision.BFloat16 "bf16"
+            Expect.equal (MixedPrecision.ofSettings [ "precision", "bfloat16" ]) TrainingPrecision.BFloat16 "the long name"
+            Expect.equal (MixedPrecision.ofSettings [ "precision", "fp32" ]) TrainingPrecision.Float32 "fp32"
+            Expect.equal (MixedPrecision.ofSettings [ "hidden", "512" ]) TrainingPrecision.Float32 "no precision setting"
+        }
+    ]
