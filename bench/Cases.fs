@@ -410,37 +410,45 @@ module Cases =
         [ { Name = "ae-linear"
             Description = "AE-LIN: Linear(784,128) ReLU Linear(128,784) ReLU, MSE, Adam 1e-3"
             Worker = aeLinear
-            PythonScript = "ae_linear.py"; TakesSettings = false }
+            PythonScript = "ae_linear.py"
+            TakesSettings = false }
           { Name = "cls-mlp"
             Description = "CLS-MLP: Flatten, Linear(784,128) ReLU, Linear(128,10), cross-entropy, Adam 1e-3"
             Worker = classifier Classifier.mlp 0.0f 1.0f
-            PythonScript = "cls_mlp.py"; TakesSettings = false }
+            PythonScript = "cls_mlp.py"
+            TakesSettings = false }
           { Name = "cls-lenet"
             Description = "CLS-LENET: LeNet-5 (tanh, max pooling), cross-entropy, Adam 1e-3"
             Worker = classifier Classifier.leNet5 0.0f 1.0f
-            PythonScript = "cls_lenet.py"; TakesSettings = false }
+            PythonScript = "cls_lenet.py"
+            TakesSettings = false }
           { Name = "cls-cnn"
             Description = "cls-cnn: two double-conv blocks with batch norm, dropout, shift/flip augmentation, Adam 1e-3 (mean-std pixels)"
             // The speed comparison keeps the network bench/pytorch/classifiers.py mirrors (dropout 0.5, shifts of up
             // to 2 pixels, constant learning rate), not the catalog's later training defaults.
             Worker = classifier { Classifier.batchNormCnn with Dropout = 0.5; Shift = 2; LrHalfLife = 0 } 0.1307f 0.3081f
-            PythonScript = "cls_cnn.py"; TakesSettings = false }
+            PythonScript = "cls_cnn.py"
+            TakesSettings = false }
           { Name = "cls-mlp-bf16"
             Description = "cls-mlp " + bf16Note
             Worker = classifier { Classifier.mlp with Precision = TrainingPrecision.BFloat16 } 0.0f 1.0f
-            PythonScript = "cls_mlp.py"; TakesSettings = false }
+            PythonScript = "cls_mlp.py"
+            TakesSettings = false }
           { Name = "cls-cnn-bf16"
             Description = "cls-cnn " + bf16Note
             Worker = classifier { Classifier.batchNormCnn with Dropout = 0.5; Shift = 2; LrHalfLife = 0; Precision = TrainingPrecision.BFloat16 } 0.1307f 0.3081f
-            PythonScript = "cls_cnn.py"; TakesSettings = false }
+            PythonScript = "cls_cnn.py"
+            TakesSettings = false }
           { Name = "cls-lenet-bf16"
             Description = "cls-lenet " + bf16Note
             Worker = classifier { Classifier.leNet5 with Precision = TrainingPrecision.BFloat16 } 0.0f 1.0f
-            PythonScript = "cls_lenet.py"; TakesSettings = false }
+            PythonScript = "cls_lenet.py"
+            TakesSettings = false }
           { Name = "cls-pyr"
             Description = "CLS-PYR: Gaussian-pyramid features (computed once), one-vs-rest linear SVM (hinge, C=1), Adam 1e-3"
             Worker = pyramidSvm
-            PythonScript = "cls_pyr.py"; TakesSettings = false }
+            PythonScript = "cls_pyr.py"
+            TakesSettings = false }
           autoencoderCase "ae-deep" "AE-DEEP: 784-128-64-36-18-9 and back (ReLU, Sigmoid out), MSE, Adam 1e-3 wd 1e-6 (the source's lr 0.1 does not train), [0,1] data" "ae_deep.py"
           autoencoderCase "ae-3d" "AE-3D: 784-128-64-12-3 and back (ReLU, Tanh out), MSE summed per image, Adam 1e-3, [-1,1] data" "ae_3d.py"
           autoencoderCase "ae-conv" "AE-CONV: conv 1-16-8 + max pooling, transposed convs 8-16-8-1, Tanh, MSE summed per image, Adam 1e-3 wd 1e-5, [-1,1] data" "ae_conv.py"
@@ -462,24 +470,30 @@ module Cases =
           { Name = "aae"
             Description = "AAE-U: encoder 784-392-392-10, decoder 10-392-392-784 sigmoid, D 10-1500-1500-1 sigmoid (dropout 0.2), prior N(0,5²I); per step BCE reconstruction (Adam 1e-3), D (Adam 1e-3), encoder as generator (Adam 1e-4); [0,1] data"
             Worker = aae Aae.unsupervised
-            PythonScript = "aae.py"; TakesSettings = false }
+            PythonScript = "aae.py"
+            TakesSettings = false }
           { Name = "aae-bf16"
             Description = "aae " + bf16Note
             Worker = aae { Aae.unsupervised with Precision = TrainingPrecision.BFloat16 }
-            PythonScript = "aae.py"; TakesSettings = false }
+            PythonScript = "aae.py"
+            TakesSettings = false }
           { Name = "aae-s"
             Description = "AAE-S as the source trains it (Aae.supervisedSource): AAE-U whose decoder reads [one-hot label, code] (20-392-392-784)"
             Worker = aae Aae.supervisedSource
-            PythonScript = "aae_s.py"; TakesSettings = false }
+            PythonScript = "aae_s.py"
+            TakesSettings = false }
           { Name = "char-lstm"
             Description = "LM-LSTM (characters): Embedding 128, LSTM 2x256 dropout 0.2, Linear; sequence 100, stateful rows, Adam 2e-3, clipping 5 (--data: a text file or a folder with tinyshakespeare.txt)"
             Worker = charLstm TrainingPrecision.Float32
-            PythonScript = "char_lstm.py"; TakesSettings = false }
+            PythonScript = "char_lstm.py"
+            TakesSettings = false }
           { Name = "char-lstm-bf16"
             Description = "char-lstm with bf16 mixed precision on the library's side (precision=bf16: fp32 weights, Adam and loss, bfloat16 passes); the PyTorch reference stays fp32"
             Worker = charLstm TrainingPrecision.BFloat16
-            PythonScript = "char_lstm.py"; TakesSettings = false }
+            PythonScript = "char_lstm.py"
+            TakesSettings = false }
           { Name = "word-lstm"
             Description = "LM-LSTM (words): lower-cased words seen 3+ times (<= 10,000), Embedding 256, LSTM 2x256 dropout 0.3, tied output; sequence 35, Adam 2e-3, clipping 5 (--data: a text file, default the Jargon File)"
             Worker = wordLstm
-            PythonScript = "word_lstm.py"; TakesSettings = false } ]
+            PythonScript = "word_lstm.py"
+            TakesSettings = false } ]

@@ -39,8 +39,10 @@ module Gemm =
         [ { Name = "gemm"
             Description = sprintf "GEMM probe: fp32 %dx%d matmul (one product per step)" size size
             Worker = worker torch.float32
-            PythonScript = "gemm.py"; TakesSettings = false }
+            PythonScript = "gemm.py"
+            TakesSettings = false }
           { Name = "gemm-bf16"
             Description = sprintf "GEMM probe: bfloat16 %dx%d matmul (one product per step)" size size
             Worker = worker torch.bfloat16
-            PythonScript = "gemm_bf16.py"; TakesSettings = false } ]
+            PythonScript = "gemm_bf16.py"
+            TakesSettings = false } ]

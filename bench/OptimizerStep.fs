@@ -46,8 +46,10 @@ module OptimizerStep =
         [ { Name = "adam-step"
             Description = "Adam step alone over AE-DEEP's 20 parameter tensors: the library's flat Adam (Optim.create)"
             Worker = worker (fun ps -> Optim.create (Optim.adam 1e-3) ps)
-            PythonScript = "adam_step.py"; TakesSettings = false }
+            PythonScript = "adam_step.py"
+            TakesSettings = false }
           { Name = "adam-step-torchsharp"
             Description = "Adam step alone over AE-DEEP's 20 parameter tensors: TorchSharp's per-parameter Adam"
             Worker = worker (fun ps -> torch.optim.Adam(ps, 1e-3) :> _)
-            PythonScript = "adam_step.py"; TakesSettings = false } ]
+            PythonScript = "adam_step.py"
+            TakesSettings = false } ]
