@@ -459,6 +459,13 @@ module Fetch =
         with
         | :? Win32Exception -> Error(sprintf "`%s` could not run: %s is not installed (not found on PATH)" commandLine tool)
 
+    /// An `apt-get download` failure, with what to do when apt does not know the package: on a fresh machine (a new
+    /// container or VM image) the package lists are often empty until `apt-get update` fills them.
+    let explainAptError (error: string) : string =
+        if error.Contains "Unable to locate package" then
+            error + " (apt's package lists may be empty or out of date: run `apt-get update` as root, then fetch again)"
+        else error
+
     /// The one file matching `pattern` that a tool (described by `producedBy`) left in `dir`; an error otherwise.
     let private singleFile (dir: string) (pattern: string) (producedBy: string) : string =
         match Directory.GetFiles(dir, pattern) with
@@ -638,7 +645,7 @@ module Fetch =
                         install spec cacheDir installFolder (fromFolderBytes installFolder)))
                 || (not (offline ()) && attempt (sprintf "the Debian package %s (apt-get download, dpkg-deb -x)" package) (withTemp (fun dir ->
                         match runTool "apt-get" [ "download"; package ] dir (TimeSpan.FromMinutes 10.0) with
-                        | Error e -> raise (InvalidOperationException e)
+                        | Error e -> raise (InvalidOperationException(explainAptError e))
                         | Ok _ ->
                             let deb = singleFile dir "*.deb" (sprintf "apt-get download %s" package)
                             let root = Path.Combine(dir, "root")

@@ -192,6 +192,15 @@ let tests =
                 Expect.stringContains e "broken" "stderr"
         }
 
+        test "an apt-get download that does not know the package says to run apt-get update; other failures stay as they are" {
+            let unknown = "`apt-get download dataset-fashion-mnist` exited with code 100: E: Unable to locate package dataset-fashion-mnist"
+            let explained = Fetch.explainAptError unknown
+            Expect.stringStarts explained unknown "the tool's own message first"
+            Expect.stringContains explained "run `apt-get update` as root" "what to do"
+            let other = "`apt-get download x` timed out after 600 s"
+            Expect.equal (Fetch.explainAptError other) other "another failure is left alone"
+        }
+
         test "missingMessage says where it looked and what to run" {
             let m = Fetch.missingMessage "mnist"
             Expect.stringStarts m "MNIST was not found in " "names the data set"
