@@ -42,16 +42,19 @@ module MixedPrecision =
     /// The setting's names: "fp32" and "bf16" (and "float32", "bfloat16").
     let names = [ "fp32", TrainingPrecision.Float32; "bf16", TrainingPrecision.BFloat16; "float32", TrainingPrecision.Float32; "bfloat16", TrainingPrecision.BFloat16 ]
 
+    /// The setting's key, in every model's settings table and in run.json.
+    let key = "precision"
+
     /// The "precision" setting of a config with a precision field: fp32 or bf16.
     let setting (get: 'Config -> TrainingPrecision) (set: TrainingPrecision -> 'Config -> 'Config) : Setting<'Config> =
-        Setting.choice "precision" "number format of the training passes: fp32, or bf16 (mixed precision: fp32 weights, bfloat16 passes; fast on CPUs with AVX512-BF16 or AMX)"
+        Setting.choice key "number format of the training passes: fp32, or bf16 (mixed precision: fp32 weights, bfloat16 passes; fast on CPUs with AVX512-BF16 or AMX)"
             names get set
 
     /// The precision named by the "precision" entry of a model's settings text (as runs store them); fp32 when there
     /// is none, as for models without the setting.
     let ofSettings (settings: (string * string) list) : TrainingPrecision =
         settings
-        |> List.tryPick (fun (key, value) -> if key = "precision" then List.tryFind (fst >> (=) value) names |> Option.map snd else None)
+        |> List.tryPick (fun (k, value) -> if k = key then List.tryFind (fst >> (=) value) names |> Option.map snd else None)
         |> Option.defaultValue TrainingPrecision.Float32
 
     /// The element type a precision computes in.
