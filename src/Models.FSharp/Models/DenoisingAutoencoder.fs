@@ -90,10 +90,13 @@ module DenoisingAutoencoder =
         | Convolutional a -> a.Loss, a.Reduction, a.Optimizer
 
     /// The number format the network's config trains in.
-    let private precisionOf (n: DenoiserNetwork) =
+    let private precisionOf (n: DenoiserNetwork) : TrainingPrecision =
         match n with
         | FullyConnected a -> a.Precision
         | Convolutional a -> a.Precision
+
+    /// The number format a config trains in.
+    let precision (c: DenoisingConfig) : TrainingPrecision = precisionOf c.Network
 
     let private withPrecision (p: TrainingPrecision) (n: DenoiserNetwork) =
         match n with

@@ -248,6 +248,7 @@ module AdversarialAutoencoderEntries =
           BatchSize = batchSize
           FitToData = None
           InputShape = fun c -> Some c.InputShape
+          Precision = fun c -> c.Precision
           Build = runModel }
 
     /// AAE-U.

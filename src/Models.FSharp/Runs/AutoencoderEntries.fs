@@ -109,7 +109,7 @@ module AutoencoderEntries =
     /// `build` makes the run model of a config on a device.
     let private spec (kind: ModelKind) (id: string) (title: string) (normalization: string) (defaults: 'Config)
                      (settings: Setting<'Config> list) (validate: 'Config -> unit) (inputShape: 'Config -> int list)
-                     (build: torch.Device -> 'Config -> RunModel) : ModelSpec<'Config> =
+                     (precision: 'Config -> TrainingPrecision) (build: torch.Device -> 'Config -> RunModel) : ModelSpec<'Config> =
         { Id = id
           Title = title
           Kind = kind
@@ -120,11 +120,12 @@ module AutoencoderEntries =
           BatchSize = ModelSpec.usualBatchSize
           FitToData = None
           InputShape = inputShape >> Some
+          Precision = precision
           Build = build }
 
     /// A fully connected autoencoder's model (AE-LIN, AE-DEEP, AE-3D): reconstructions per epoch, test MSE, a code scatter.
     let fullyConnected (id: string) (title: string) (baseline: AutoencoderConfig) (normalization: string) : ModelSpec<AutoencoderConfig> =
-        spec ModelKind.Autoencoder id title normalization baseline Autoencoder.settings Autoencoder.validate (fun c -> c.InputShape) (fun device config ->
+        spec ModelKind.Autoencoder id title normalization baseline Autoencoder.settings Autoencoder.validate (fun c -> c.InputShape) (fun c -> c.Precision) (fun device config ->
             let m = Autoencoder.create config |> Autoencoder.moveTo device
             encoderDecoderModel device m.Network (Autoencoder.trainer m) config.Loss config.Reduction)
 
@@ -132,7 +133,7 @@ module AutoencoderEntries =
     let convolutional : ModelSpec<ConvAutoencoderConfig> =
         spec ModelKind.Autoencoder "ae-conv"
             "AE-CONV: convolutional autoencoder (conv 16-8 + max pooling, code 8x2x2, transposed convs, Tanh; the source uses batch 128)"
-            "minus-one-one" ConvAutoencoder.source ConvAutoencoder.settings ConvAutoencoder.validate ConvAutoencoder.inputShape (fun device config ->
+            "minus-one-one" ConvAutoencoder.source ConvAutoencoder.settings ConvAutoencoder.validate ConvAutoencoder.inputShape (fun c -> c.Precision) (fun device config ->
                 let m = ConvAutoencoder.create config |> ConvAutoencoder.moveTo device
                 encoderDecoderModel device m.Network (ConvAutoencoder.trainer m) config.Loss config.Reduction)
 
@@ -173,7 +174,8 @@ module AutoencoderEntries =
         spec ModelKind.Autoencoder "ae-denoise"
             "AE-DENOISE: denoising autoencoder (AE-LIN's 784-128-784 network by default; Gaussian or masking noise on the input, clean target)"
             "zero-one" DenoisingAutoencoder.defaults DenoisingAutoencoder.settings DenoisingAutoencoder.validate
-                (fun c -> match c.Network with FullyConnected a -> a.InputShape | Convolutional v -> ConvAutoencoder.inputShape v) (fun device config ->
+                (fun c -> match c.Network with FullyConnected a -> a.InputShape | Convolutional v -> ConvAutoencoder.inputShape v)
+                DenoisingAutoencoder.precision (fun device config ->
                 let m = DenoisingAutoencoder.create config |> DenoisingAutoencoder.moveTo device
                 let reconstruct = Device.runOn device (DenoisingAutoencoder.reconstruct m)
                 let encode = Device.runOn device m.Network.Encode
@@ -231,7 +233,7 @@ module AutoencoderEntries =
     let variational : ModelSpec<VaeConfig> =
         spec ModelKind.VariationalAutoencoder "vae"
             "VAE: variational autoencoder (784-400-20x2 / 20-400-784, Tanh; Gaussian or Bernoulli likelihood, β on the KL; the source uses batch 128)"
-            "minus-one-one" Vae.source Vae.settings Vae.validate (fun c -> c.InputShape) (fun device config ->
+            "minus-one-one" Vae.source Vae.settings Vae.validate (fun c -> c.InputShape) (fun c -> c.Precision) (fun device config ->
                 let m = Vae.create config |> Vae.moveTo device
                 let c = m.Config
                 let reconstruct = Device.runOn device (Vae.reconstruct m)

@@ -122,6 +122,7 @@ module ClassifierEntries =
           FitToData = None
           // Every classifier takes MNIST-sized grey images; the fixed-feature ones resize them themselves.
           InputShape = fun _ -> Some Classifier.inputShape
+          Precision = fun c -> c.Model.Precision
           Build =
             fun device config ->
                 let m = Classifier.create config.Model |> Classifier.moveTo device

@@ -119,6 +119,7 @@ module GanEntries =
           BatchSize = ModelSpec.usualBatchSize
           FitToData = None
           InputShape = fun _ -> Some Gan.imageShape
+          Precision = fun c -> c.Precision
           Build =
             fun device config ->
                 let m = Gan.create config |> Gan.moveTo device

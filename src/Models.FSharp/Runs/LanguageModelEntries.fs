@@ -154,6 +154,7 @@ module LanguageModelEntries =
           BatchSize = ModelSpec.usualBatchSize
           FitToData = Some fitToData
           InputShape = fun _ -> None
+          Precision = fun c -> c.Precision
           Build = runModel }
 
     /// LM-LSTM at the character level.

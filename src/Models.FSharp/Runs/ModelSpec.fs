@@ -44,6 +44,9 @@ type ModelSpec<'Config> =
       /// The shape of one example a config's model is built for ([channels; height; width] for images), checked
       /// against a run's data before the run starts; None for models of text.
       InputShape: 'Config -> int list option
+      /// The number format a config's training passes compute in (`TrainingPrecision.Float32` for models without
+      /// the "precision" setting).
+      Precision: 'Config -> TrainingPrecision
       /// Builds the model on a device; call after seeding (initial weights come from libtorch's global generator).
       Build: torch.Device -> 'Config -> RunModel }
 
@@ -56,6 +59,8 @@ type ConfiguredModel =
       Settings: (string * string) list
       /// The shape of one example the model takes ([channels; height; width]); None for models of text.
       InputShape: int list option
+      /// The number format the training passes compute in.
+      Precision: TrainingPrecision
       /// Builds the model on a device; call after seeding. A model whose training would need more than this machine's
       /// memory is refused first (ArgumentException, ParamName "model"), before anything large is allocated.
       Build: torch.Device -> RunModel }
@@ -111,6 +116,7 @@ module ModelSpec =
         spec.Validate config
         { Settings = SettingsTable.print spec.Settings config
           InputShape = spec.InputShape config
+          Precision = spec.Precision config
           Build = fun device -> ensureFitsInMemory spec config; spec.Build device config }
 
     /// Reads settings text over the model's defaults (see `SettingsTable.read`); not yet validated.

@@ -140,7 +140,7 @@ module RunTraining =
                 info.Position, history
         // The settings are read once per run, not at every checkpoint.
         let modelSettings = RunSettings.effectiveModelSettings entry s
-        BFloat16Support.warning (MixedPrecision.ofSettings modelSettings) (BFloat16Support.ofDevice device) |> Option.iter events.Log
+        BFloat16Support.warning (entry.Configure modelSettings).Precision (BFloat16Support.ofDevice device) |> Option.iter events.Log
         use tensorBoard = RunTensorBoard.start s folder events.Log
         // What the report (and TensorBoard) follows across epochs: pictures of a fixed batch of test images, passages
         // of text; `step` is the global step they are drawn at.

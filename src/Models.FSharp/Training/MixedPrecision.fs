@@ -50,13 +50,6 @@ module MixedPrecision =
         Setting.choice key "number format of the training passes: fp32, or bf16 (mixed precision: fp32 weights, bfloat16 passes; fast on CPUs with AVX512-BF16 or AMX)"
             names get set
 
-    /// The precision named by the "precision" entry of a model's settings text (as runs store them); fp32 when there
-    /// is none, as for models without the setting.
-    let ofSettings (settings: (string * string) list) : TrainingPrecision =
-        settings
-        |> List.tryPick (fun (k, value) -> if k = key then List.tryFind (fst >> (=) value) names |> Option.map snd else None)
-        |> Option.defaultValue TrainingPrecision.Float32
-
     /// The element type a precision computes in.
     let elementType (precision: TrainingPrecision) : torch.ScalarType =
         match precision with

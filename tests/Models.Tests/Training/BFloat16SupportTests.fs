@@ -32,10 +32,13 @@ let tests =
             Expect.isNone (BFloat16Support.warning TrainingPrecision.Float32 BFloat16Support.Emulated) "fp32"
         }
 
-        test "a run's precision is read from its settings text, fp32 without the setting" {
-            Expect.equal (MixedPrecision.ofSettings [ "hidden", "512"; "precision", "bf16" ]) TrainingPrecision.BFloat16 "bf16"
-            Expect.equal (MixedPrecision.ofSettings [ "precision", "bfloat16" ]) TrainingPrecision.BFloat16 "the long name"
-            Expect.equal (MixedPrecision.ofSettings [ "precision", "fp32" ]) TrainingPrecision.Float32 "fp32"
-            Expect.equal (MixedPrecision.ofSettings [ "hidden", "512" ]) TrainingPrecision.Float32 "no precision setting"
+        test "every catalog model reports the precision its settings choose, fp32 by default" {
+            let withSetting = Catalog.all |> List.filter (fun e -> e.Settings |> List.exists (fun s -> s.Key = MixedPrecision.key))
+            Expect.isGreaterThanOrEqual withSetting.Length 10 "most models have the precision setting"
+            for entry in Catalog.all do
+                Expect.equal (entry.Configure []).Precision TrainingPrecision.Float32 (entry.Id + " by default")
+            for entry in withSetting do
+                Expect.equal (entry.Configure [ MixedPrecision.key, "bf16" ]).Precision TrainingPrecision.BFloat16 (entry.Id + " with bf16")
+                Expect.equal (entry.Configure [ MixedPrecision.key, "fp32" ]).Precision TrainingPrecision.Float32 (entry.Id + " with fp32")
         }
     ]
