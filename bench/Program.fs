@@ -76,6 +76,8 @@ let main argv =
             let case = find name
             if not s.ModelSettings.IsEmpty && not case.TakesSettings then
                 failwithf "the worker of '%s' reads no --set settings (only the GAN cases' do)" name
+            // As every library run does: libtorch loaded, and on AMD processors MKL's vendor gate opened.
+            Generative.Device.ensureNativeLoaded ()
             torch.set_num_threads s.Threads
             printfn "%s" (Measurement.toJson (case.Worker s))
             0

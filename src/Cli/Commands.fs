@@ -15,6 +15,7 @@ exception UsageError of string
 /// `--threads N`: caps libtorch's intra-op CPU threads for this process (before any tensor work).
 let setThreads (count: int) =
     if count < 1 then raise (UsageError(sprintf "--threads expects a positive number of threads, but got %d." count))
+    Device.ensureNativeLoaded ()
     torch.set_num_threads count
 
 let private parseSet (text: string) =

@@ -33,6 +33,8 @@ let private withPlainSummary (config: ExpectoConfig) =
 let main argv =
     let long = argv |> Array.contains "--long"
     let args = argv |> Array.filter (fun a -> a <> "--long")
+    // Before any tensor: on AMD processors this opens MKL's vendor gate, which must precede the first product.
+    Generative.Device.ensureNativeLoaded ()
     // Two cores are shared by the test process; small models gain nothing from a second libtorch thread.
     torch.set_num_threads 1
     use _ = TestData.isolatedTempDirectory ()

@@ -33,6 +33,10 @@ let main argv =
     Directory.CreateDirectory work |> ignore
     // Loads libtorch first, so a missing runtime package is reported by name rather than by TorchSharp's message.
     Device.ensureNativeLoaded ()
+    // On an AMD processor the runtime package's MKL vendor gate must be found beside the app and opened.
+    match MklVendorGate.ensureOpened () with
+    | MklVendorGateStatus.NotNeeded reason -> printfn "MKL vendor gate not needed: %s" reason
+    | status -> check (status.IsOpened) (sprintf "the MKL vendor gate opened from the runtime package (got %A)" status)
     torch.set_num_threads 1
     use train = bars 128 1
     use test = bars 16 2

@@ -1,0 +1,51 @@
+module Generative.Tests.Core.MklVendorGateTests
+
+open System
+open System.IO
+open Expecto
+open TorchSharp
+open Generative
+
+let private amdCpuInfo = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel name\t: AMD EPYC\n"
+let private intelCpuInfo = "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel name\t: Intel(R) Xeon(R)\n"
+
+/// Whether this test process runs where the gate applies (Linux x86-64 on an AMD processor).
+let private gateApplies () =
+    OperatingSystem.IsLinux() && Runtime.InteropServices.RuntimeInformation.ProcessArchitecture = Runtime.InteropServices.Architecture.X64
+    && MklVendorGate.isAmd (try File.ReadAllText "/proc/cpuinfo" with _ -> "")
+    && not (MklVendorGate.isTurnedOff (Environment.GetEnvironmentVariable MklVendorGate.switchVariable))
+
+[<Tests>]
+let tests =
+    testList "Core.MklVendorGate" [
+        test "an AMD processor is told from an Intel one by /proc/cpuinfo's vendor" {
+            Expect.isTrue (MklVendorGate.isAmd amdCpuInfo) "AuthenticAMD"
+            Expect.isFalse (MklVendorGate.isAmd intelCpuInfo) "GenuineIntel"
+            Expect.isFalse (MklVendorGate.isAmd "") "no cpuinfo"
+        }
+
+        test "the switch turns the gate off only with an off value" {
+            for value in [ "off"; "0"; "false"; "OFF"; " no " ] do
+                Expect.isTrue (MklVendorGate.isTurnedOff value) value
+            for value in [ null; ""; "on"; "1" ] do
+                Expect.isFalse (MklVendorGate.isTurnedOff value) (string value)
+        }
+
+        test "the build output holds the gate library where the search looks" {
+            let found = MklVendorGate.searchFolders () |> List.map (fun d -> Path.Combine(d, MklVendorGate.fileName)) |> List.filter File.Exists
+            Expect.isNonEmpty found "the gate library is copied into the output's runtimes/linux-x64/native"
+        }
+
+        test "on an AMD processor the gate is open and libtorch's matrix products ask it" {
+            if not (gateApplies ()) then skiptest "the gate applies only on Linux x86-64 AMD processors"
+            match MklVendorGate.ensureOpened () with
+            | MklVendorGateStatus.Opened _ -> ()
+            | other -> failtestf "expected the gate to be open, got %A" other
+            use a = torch.randn(256L, 256L)
+            use b = torch.randn(256L, 256L)
+            use _ = torch.mm(a, b)
+            let calls = MklVendorGate.calls ()
+            Expect.isSome calls "the open gate reports its calls"
+            Expect.isGreaterThan calls.Value 0UL "MKL asked the gate whether the processor is Intel's"
+        }
+    ]
