@@ -93,6 +93,17 @@ module MklVendorGate =
     /// product: `Device.ensureNativeLoaded` does, and with it every run, the CLI and the C# context.
     let ensureOpened () : MklVendorGateStatus = status.Force()
 
+    /// The status in words, as run reports show it.
+    let describe (status: MklVendorGateStatus) : string =
+        match status with
+        | MklVendorGateStatus.Opened path -> sprintf "open: MKL takes its fast kernels on this AMD processor (%s)" path
+        | MklVendorGateStatus.NotNeeded reason -> sprintf "not needed (%s)" reason
+        | MklVendorGateStatus.TurnedOff -> sprintf "turned off by %s: MKL takes its slower kernels on this AMD processor" switchVariable
+        | MklVendorGateStatus.Missing folders ->
+            sprintf "%s not found in %s: MKL takes its slower kernels on this AMD processor (the Generative.Runtime.Cpu package brings it)"
+                fileName (String.Join(", ", folders))
+        | MklVendorGateStatus.Failed message -> sprintf "could not be opened: %s" message
+
     /// How many times MKL has asked the opened gate whether the processor is Intel's; None when the gate is not open.
     /// A count that stays 0 after a matrix product means libtorch's MKL no longer calls through the gate.
     let calls () : uint64 option =

@@ -36,6 +36,13 @@ let tests =
             Expect.isNonEmpty found "the gate library is copied into the output's runtimes/linux-x64/native"
         }
 
+        test "a run's environment says what became of the gate" {
+            let rows = RunEnvironment.describe torch.CPU |> Map.ofList
+            Expect.equal (Map.tryFind "MKL vendor gate" rows) (Some (MklVendorGate.describe (MklVendorGate.ensureOpened ()))) "the gate's row"
+            Expect.stringContains (MklVendorGate.describe (MklVendorGateStatus.Missing [ "/app" ])) "Generative.Runtime.Cpu" "a missing gate names the package that brings it"
+            Expect.stringContains (MklVendorGate.describe MklVendorGateStatus.TurnedOff) MklVendorGate.switchVariable "turned off names the variable"
+        }
+
         test "on an AMD processor the gate is open and libtorch's matrix products ask it" {
             if not (gateApplies ()) then skiptest "the gate applies only on Linux x86-64 AMD processors"
             match MklVendorGate.ensureOpened () with
