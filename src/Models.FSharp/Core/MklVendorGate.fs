@@ -22,7 +22,7 @@ type MklVendorGateStatus =
 /// although AMD processors run the same instructions: measured on a 2-core AMD EPYC (Zen 3, AVX2), a 1024 x 1024 fp32
 /// product at one thread reaches 77-80 GFLOP/s with this gate against 72-74 without it (docs/torchsharp.md, "MKL on
 /// AMD processors"). MKL asks `mkl_serv_intel_cpu_true()`, which libtorch calls through its procedure linkage table;
-/// the gate is a native library of that one function answering yes, loaded into the process's global symbol scope
+/// the gate is a native library whose definition of that function answers yes (and counts its calls), loaded into the process's global symbol scope
 /// before libtorch's first product, so the loader binds MKL's call to it. MKL still chooses kernels by the
 /// instruction sets the processor reports. Turn it off with GENERATIVE_MKL_VENDOR_GATE=off.
 [<RequireQualifiedAccess>]
@@ -31,7 +31,7 @@ module MklVendorGate =
     /// Generative.Runtime.Cpu under runtimes/linux-x64/native).
     let fileName = "libgenerative_mkl_vendor_gate.so"
 
-    /// The environment variable that turns the gate off when set to "off" (or "0", "false").
+    /// The environment variable that turns the gate off when set to "off" (or "0", "false", "no").
     let switchVariable = "GENERATIVE_MKL_VENDOR_GATE"
 
     [<Literal>]
@@ -40,11 +40,24 @@ module MklVendorGate =
     [<Literal>]
     let private rtldGlobal = 0x100
 
-    [<DllImport("libc", EntryPoint = "dlopen")>]
-    extern nativeint private dlopen(string file, int mode)
+    [<UnmanagedFunctionPointer(CallingConvention.Cdecl)>]
+    type private DlOpen = delegate of file: string * mode: int -> nativeint
 
-    [<DllImport("libc", EntryPoint = "dlerror")>]
-    extern nativeint private dlerror()
+    [<UnmanagedFunctionPointer(CallingConvention.Cdecl)>]
+    type private DlError = delegate of unit -> nativeint
+
+    /// The C library's `dlopen` and `dlerror`: in libc.so.6 since glibc 2.34, in libdl.so.2 before (where 2.34 and
+    /// later keep a stub that still finds them). None when neither library gives them.
+    let private dynamicLoader () : (DlOpen * DlError) option =
+        [ "libc.so.6"; "libdl.so.2" ]
+        |> List.tryPick (fun name ->
+            match NativeLibrary.TryLoad name with
+            | true, library ->
+                match NativeLibrary.TryGetExport(library, "dlopen"), NativeLibrary.TryGetExport(library, "dlerror") with
+                | (true, o), (true, e) ->
+                    Some (Marshal.GetDelegateForFunctionPointer<DlOpen> o, Marshal.GetDelegateForFunctionPointer<DlError> e)
+                | _ -> None
+            | _ -> None)
 
     /// Whether `cpuInfo` (the text of /proc/cpuinfo) describes an AMD processor.
     let isAmd (cpuInfo: string) =
@@ -81,11 +94,15 @@ module MklVendorGate =
             match folders |> List.map (fun d -> Path.Combine(d, fileName)) |> List.tryFind File.Exists with
             | None -> MklVendorGateStatus.Missing folders
             | Some path ->
-                let handle = dlopen(path, rtldNow ||| rtldGlobal)
-                if handle <> 0n then
-                    gate <- handle
-                    MklVendorGateStatus.Opened path
-                else MklVendorGateStatus.Failed (string (Marshal.PtrToStringAnsi(dlerror())))
+                match dynamicLoader () with
+                | None -> MklVendorGateStatus.Failed "the C library's dlopen was not found (neither libc.so.6 nor libdl.so.2 gives it)"
+                | Some (dlopen, dlerror) ->
+                    // NativeLibrary.Load would open it with RTLD_LOCAL, where libtorch's MKL never looks.
+                    let handle = dlopen.Invoke(path, rtldNow ||| rtldGlobal)
+                    if handle <> 0n then
+                        gate <- handle
+                        MklVendorGateStatus.Opened path
+                    else MklVendorGateStatus.Failed (string (Marshal.PtrToStringAnsi(dlerror.Invoke())))
 
     let private status = lazy (openGate ())
 
