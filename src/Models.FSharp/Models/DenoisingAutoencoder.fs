@@ -89,14 +89,11 @@ module DenoisingAutoencoder =
         | FullyConnected a -> a.Loss, a.Reduction, a.Optimizer
         | Convolutional a -> a.Loss, a.Reduction, a.Optimizer
 
-    /// The number format the network's config trains in.
-    let private precisionOf (n: DenoiserNetwork) : TrainingPrecision =
-        match n with
+    /// The number format a config trains in (its network's).
+    let precision (c: DenoisingConfig) : TrainingPrecision =
+        match c.Network with
         | FullyConnected a -> a.Precision
         | Convolutional a -> a.Precision
-
-    /// The number format a config trains in.
-    let precision (c: DenoisingConfig) : TrainingPrecision = precisionOf c.Network
 
     let private withPrecision (p: TrainingPrecision) (n: DenoiserNetwork) =
         match n with
@@ -127,7 +124,7 @@ module DenoisingAutoencoder =
     /// A trainer: each step corrupts the batch (fresh noise from the global generator) and reconstructs the clean images.
     let trainer (m: DenoisingAutoencoder) : Trainer =
         let _, _, optimizer = training m.Config.Network
-        EncoderDecoder.trainer (precisionOf m.Config.Network) (fun () -> (create m.Config).Network) optimizer (fun network batch ->
+        EncoderDecoder.trainer (precision m.Config) (fun () -> (create m.Config).Network) optimizer (fun network batch ->
             use noisy = Corruption.apply GlobalGenerator m.Config.Corruption batch.Inputs
             loss { m with Network = network } noisy batch.Inputs) m.Network
 
@@ -162,4 +159,4 @@ module DenoisingAutoencoder =
               Corruption.name Corruption.parse (fun c -> c.Corruption) (fun v c -> { c with Corruption = v })
           Optim.setting "optimizer" "the optimiser of encoder and decoder"
               (fun c -> optimizerOf c.Network) (fun v c -> { c with Network = withOptimizer v c.Network })
-          MixedPrecision.setting (fun c -> precisionOf c.Network) (fun v c -> { c with Network = withPrecision v c.Network }) ]
+          MixedPrecision.setting precision (fun v c -> { c with Network = withPrecision v c.Network }) ]
