@@ -18,6 +18,12 @@ error of their covariance against 25 I. 10,000 prior samples (generator seeded 0
 with label i mod 10 for AAE-S, as Aae.sampleWith) are decoded and written as raw float32 [N,1,28,28] in [-1,1] to
 $GENERATIVE_BENCH_SAMPLES (when set): the F# harness scores them with the same feature network as its own.
 
+`run(supervised, library_default=True)` trains the library's AAE-S default (Aae.supervised) instead of the source's:
+the encoder's adversarial phase at Adam 1e-3, a discriminator on logits (no sigmoid; BCE with logits), and the label
+tied to the prior: D reads [code, one-hot label of 11 classes] (10 digits and an unused "no label" class) and each
+prior code is drawn after torch.randint(0, 10, (N,)), the components Aae.priorSample draws for unlabelled images
+(unused here: every image is labelled; the Gaussian prior is the same for every label).
+
 For a check run only: $GENERATIVE_BENCH_DROPOUT overrides the dropout probability (0: both sides then compute the
 same numbers, which shows the same initial weights and data order), and $GENERATIVE_BENCH_TRACE=N prints the first
 N steps' terms to stderr (the F# worker prints the same lines).
@@ -58,11 +64,14 @@ def perceptron(widths, dropout, output):
 class Aae:
     """The three networks of Aae.create, created in its order (encoder, decoder, discriminator)."""
 
-    def __init__(self, supervised, dropout):
+    def __init__(self, supervised, dropout, tie_labels=False, logits=False):
         self.supervised = supervised
+        self.tie_labels = tie_labels
+        self.logits = logits
         self.encoder = perceptron([784, HIDDEN, HIDDEN, CODE], dropout, None)
         self.decoder = perceptron([CODE + (CLASSES if supervised else 0), HIDDEN, HIDDEN, 784], dropout, nn.Sigmoid())
-        self.discriminator = perceptron([CODE, D_WIDTH, D_WIDTH, 1], dropout, nn.Sigmoid())
+        d_input = CODE + (CLASSES + 1 if tie_labels else 0)
+        self.discriminator = perceptron([d_input, D_WIDTH, D_WIDTH, 1], dropout, None if logits else nn.Sigmoid())
 
     def modules(self):
         return [self.encoder, self.decoder, self.discriminator]
@@ -75,6 +84,28 @@ class Aae:
         if self.supervised:
             z = torch.cat([F.one_hot(labels, CLASSES).float(), z], 1)
         return self.decoder(z)
+
+    def discriminate(self, z, labels):
+        """D's last layer [N, 1] (a probability, or a logit when `logits`); it also reads the label when tied."""
+        if self.tie_labels:
+            z = torch.cat([z, F.one_hot(labels, CLASSES + 1).float()], 1)
+        return self.discriminator(z)
+
+    def d_bce(self, output, target):
+        """BCE of D's output against a constant target, on probabilities or logits."""
+        t = torch.full_like(output, target)
+        if self.logits:
+            return F.binary_cross_entropy_with_logits(output, t)
+        return F.binary_cross_entropy(output, t)
+
+    def probability(self, output):
+        return output.sigmoid() if self.logits else output
+
+    def prior(self, n):
+        """Prior codes for a batch of n, drawn from the global generator as Aae.priorSample draws them."""
+        if self.tie_labels:
+            torch.randint(0, CLASSES, (n,))
+        return torch.randn(n, CODE) * PRIOR_STD
 
 
 def trace_line(step, terms):
@@ -149,7 +180,7 @@ def write_samples(m, path):
             f.write(x.contiguous().numpy().astype(np.float32).tobytes())
 
 
-def run(supervised):
+def run(supervised, library_default=False):
     options = bench_support.parse_options()
     dropout = float(os.environ.get("GENERATIVE_BENCH_DROPOUT", "0.2"))
     trace = int(os.environ.get("GENERATIVE_BENCH_TRACE", "0"))
@@ -157,10 +188,10 @@ def run(supervised):
     # Same order as the F# worker: seed, data, then the networks (Aae.create's order).
     torch.manual_seed(0)
     images, labels = bench_support.training_split(options.data)
-    m = Aae(supervised, dropout)
+    m = Aae(supervised, dropout, tie_labels=library_default, logits=library_default)
     reconstruction_opt = torch.optim.Adam(list(m.encoder.parameters()) + list(m.decoder.parameters()), lr=1e-3)
     discriminator_opt = torch.optim.Adam(m.discriminator.parameters(), lr=1e-3)
-    generator_opt = torch.optim.Adam(m.encoder.parameters(), lr=1e-4)
+    generator_opt = torch.optim.Adam(m.encoder.parameters(), lr=1e-3 if library_default else 1e-4)
     for net in m.modules():
         net.train()
     steps = [0]
@@ -179,22 +210,21 @@ def run(supervised):
         with torch.no_grad():
             codes = m.encode(x)
         m.encoder.train()
-        prior = torch.randn(x.shape[0], CODE) * PRIOR_STD
+        prior = m.prior(x.shape[0])
         discriminator_opt.zero_grad()
-        d_prior = m.discriminator(prior)
-        d_code = m.discriminator(codes)
-        d_loss = F.binary_cross_entropy(d_prior, torch.ones_like(d_prior)) + \
-            F.binary_cross_entropy(d_code, torch.zeros_like(d_code))
+        d_prior = m.discriminate(prior, y)
+        d_code = m.discriminate(codes, y)
+        d_loss = m.d_bce(d_prior, 1.0) + m.d_bce(d_code, 0.0)
         d_loss.backward()
         discriminator_opt.step()
         terms = {"reconstruction": reconstruction.item(), "d_loss": d_loss.item(),
-                 "d_prior": d_prior.mean().item(), "d_code": d_code.mean().item()}
+                 "d_prior": m.probability(d_prior).mean().item(), "d_code": m.probability(d_code).mean().item()}
         # 3. Generator: the encoder fools the frozen discriminator.
         for q in m.discriminator.parameters():
             q.requires_grad_(False)
         generator_opt.zero_grad()
-        d = m.discriminator(m.encode(x))
-        g_loss = F.binary_cross_entropy(d, torch.ones_like(d)) * 1.0
+        d = m.discriminate(m.encode(x), y)
+        g_loss = m.d_bce(d, 1.0) * 1.0
         g_loss.backward()
         generator_opt.step()
         for q in m.discriminator.parameters():
