@@ -59,11 +59,6 @@ module MklVendorGate =
                 | _ -> None
             | _ -> None)
 
-    /// Whether `cpuInfo` (the text of /proc/cpuinfo) describes an AMD processor.
-    let isAmd (cpuInfo: string) =
-        cpuInfo.Split('\n')
-        |> Array.exists (fun line -> line.StartsWith "vendor_id" && line.TrimEnd().EndsWith "AuthenticAMD")
-
     /// Whether the switch variable's value turns the gate off.
     let isTurnedOff (value: string) =
         not (isNull value) && List.contains (value.Trim().ToLowerInvariant()) [ "off"; "0"; "false"; "no" ]
@@ -87,7 +82,7 @@ module MklVendorGate =
         if not (OperatingSystem.IsLinux()) || RuntimeInformation.ProcessArchitecture <> Architecture.X64 then
             MklVendorGateStatus.NotNeeded "not Linux on x86-64"
         elif isTurnedOff (Environment.GetEnvironmentVariable switchVariable) then MklVendorGateStatus.TurnedOff
-        elif not (isAmd (try File.ReadAllText "/proc/cpuinfo" with _ -> "")) then
+        elif not (CpuInfo.isAmd (CpuInfo.current ())) then
             MklVendorGateStatus.NotNeeded "not an AMD processor"
         else
             let folders = searchFolders ()

@@ -1,20 +1,15 @@
 namespace Generative
 
 open System
-open System.IO
 open System.Runtime.InteropServices
 open TorchSharp
 
 /// What a report says about the machine and software a run used.
 [<RequireQualifiedAccess>]
 module RunEnvironment =
+    /// The processor's model name, or the architecture where /proc/cpuinfo does not name it.
     let private cpuModel () =
-        try
-            File.ReadLines "/proc/cpuinfo"
-            |> Seq.tryFind (fun l -> l.StartsWith "model name")
-            |> Option.map (fun l -> l.Substring(l.IndexOf(':') + 1).Trim())
-            |> Option.defaultValue (RuntimeInformation.ProcessArchitecture.ToString())
-        with _ -> RuntimeInformation.ProcessArchitecture.ToString()
+        (CpuInfo.current ()).ModelName |> Option.defaultValue (RuntimeInformation.ProcessArchitecture.ToString())
 
     /// (name, value) rows: library, TorchSharp and libtorch versions, the MKL vendor gate, .NET, OS, CPU, threads, device.
     let describe (device: torch.Device) : (string * string) list =

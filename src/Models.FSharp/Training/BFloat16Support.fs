@@ -1,7 +1,5 @@
 namespace Generative
 
-open System
-open System.IO
 open TorchSharp
 
 /// Whether a device multiplies bfloat16 matrices in hardware, which decides whether `precision=bf16` pays.
@@ -27,26 +25,15 @@ module BFloat16Support =
         let flags = set flags
         if nativeFlags |> List.exists flags.Contains then BFloat16Support.Native else BFloat16Support.Emulated
 
-    /// The flags of the first processor in a /proc/cpuinfo text, or None when it has no "flags" line.
-    let flagsOfCpuInfo (cpuInfo: string) : string list option =
-        cpuInfo.Split('\n')
-        |> Array.tryFind (fun line -> line.StartsWith "flags" && line.Contains ":")
-        |> Option.map (fun line -> line.Substring(line.IndexOf ':' + 1).Split(' ', StringSplitOptions.RemoveEmptyEntries) |> List.ofArray)
+    /// The support of a CPU: by its flags, Unknown when they are not known (no /proc/cpuinfo, or no flags line).
+    let ofCpu (cpu: CpuInfo) : BFloat16Support =
+        match cpu.Flags with
+        | Some flags -> ofCpuFlags flags
+        | None -> BFloat16Support.Unknown
 
-    /// This machine's CPU, read once: from /proc/cpuinfo on Linux, Unknown elsewhere or when it cannot be read.
-    let private thisCpu : Lazy<BFloat16Support> =
-        lazy
-            (try
-                if OperatingSystem.IsLinux() && File.Exists "/proc/cpuinfo" then
-                    match flagsOfCpuInfo (File.ReadAllText "/proc/cpuinfo") with
-                    | Some flags -> ofCpuFlags flags
-                    | None -> BFloat16Support.Unknown
-                else BFloat16Support.Unknown
-             with :? IOException | :? UnauthorizedAccessException -> BFloat16Support.Unknown)
-
-    /// The support of `device`: the CPU's flags for the CPU, Unknown for a GPU.
+    /// The support of `device`: this machine's CPU flags for the CPU, Unknown for a GPU.
     let ofDevice (device: torch.Device) : BFloat16Support =
-        if device.``type`` = DeviceType.CPU then thisCpu.Force() else BFloat16Support.Unknown
+        if device.``type`` = DeviceType.CPU then ofCpu (CpuInfo.current ()) else BFloat16Support.Unknown
 
     /// The warning for training in `precision` with `support`, or None when there is nothing to warn about (fp32, or
     /// bf16 where it is native or not known to be emulated).
