@@ -7,7 +7,11 @@
 # tiny-shakespeare from $TEXT_DATA (a folder holding tinyshakespeare.txt; default the data cache's folder, filled by
 # `./generative data fetch tiny-shakespeare`) and the Jargon File from the data cache (`./generative data fetch jargon`). Steps are chosen so each measurement times about 5 s at one thread,
 # after a warm-up long enough for .NET's tiered JIT to settle (short runs otherwise time unoptimised code).
-# Each case's full report goes to OUT_DIR/<case>-t<threads>.md; OUT_DIR/summary.md collects one row per case.
+# Each case runs at every thread count before the next case starts, so a case's thread counts are measured minutes
+# apart, not a whole sweep apart: the VM's speed drifts over tens of minutes, and scaling measured across that drift
+# is not scaling. Each case's full report goes to OUT_DIR/<case>-t<threads>.md; OUT_DIR/summary.md collects one row
+# per case and thread count; OUT_DIR/scaling.md gives each case's speed at every thread count over its speed at the
+# first, ours and PyTorch's (medians).
 # SWEEP_CASES=REGEX runs only the cases whose names match it (e.g. SWEEP_CASES='-bf16$'). On a CPU without native
 # bfloat16 the -bf16 cases are skipped unless SWEEP_CASES is given.
 set -euo pipefail
@@ -73,11 +77,11 @@ native_bf16=false
 grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo 2>/dev/null && native_bf16=true
 [[ "$native_bf16" == false && -z "${SWEEP_CASES:-}" ]] &&
   echo "this CPU has no native bfloat16 (no avx512_bf16 or amx_bf16 flag): the -bf16 cases are left out" >&2
-for t in "${threads[@]}"; do
-  for spec in "${cases[@]}"; do
-    read -r name steps warmup batch extra <<< "$spec"
-    [[ "$name" =~ ${SWEEP_CASES:-.} ]] || continue
-    [[ "$native_bf16" == false && -z "${SWEEP_CASES:-}" && "$name" == *-bf16 ]] && continue
+for spec in "${cases[@]}"; do
+  read -r name steps warmup batch extra <<< "$spec"
+  [[ "$name" =~ ${SWEEP_CASES:-.} ]] || continue
+  [[ "$native_bf16" == false && -z "${SWEEP_CASES:-}" && "$name" == *-bf16 ]] && continue
+  for t in "${threads[@]}"; do
     report="$out/$name-t$t.md"
     echo "== $name, $t thread(s) ($(cut -d' ' -f1-3 /proc/loadavg))" >&2
     # shellcheck disable=SC2086
@@ -92,4 +96,16 @@ for t in "${threads[@]}"; do
     ' "$report" >> "$summary"
   done
 done
-cat "$summary"
+# Scaling: each case's median speed at every thread count over its speed at the first thread count.
+scaling="$out/scaling.md"
+awk -F'|' -v first="${threads[0]}" '
+  BEGIN { print "| case | threads | ours speed-up | PyTorch speed-up |"; print "|---|---|---|---|" }
+  NR > 4 {
+    name = $2; t = $3; gsub(/ /, "", name); gsub(/ /, "", t)
+    ours = $5; theirs = $6; sub(/ *\(.*/, "", ours); sub(/ *\(.*/, "", theirs); gsub(/ /, "", ours); gsub(/ /, "", theirs)
+    if (t == first) { base[name] = ours; baseTheirs[name] = theirs; next }
+    o = (base[name] + 0 > 0) ? sprintf("%.2fx", ours / base[name]) : "-"
+    p = (baseTheirs[name] + 0 > 0 && theirs + 0 > 0) ? sprintf("%.2fx", theirs / baseTheirs[name]) : "-"
+    printf "| %s | %s | %s | %s |\n", name, t, o, p
+  }' "$summary" > "$scaling"
+cat "$summary" "$scaling"
