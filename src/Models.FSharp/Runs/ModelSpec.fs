@@ -90,8 +90,12 @@ module ModelSpec =
     /// The batch size of most sources, and of every model that does not name its own.
     let usualBatchSize = 64
 
-    /// Elements per parameter element that training holds: the weights, their gradients and Adam's two moments.
-    let private trainingCopies = 4.0
+    /// Bytes that training holds for a model of `elements` float32 parameter and buffer elements: the weights, their
+    /// gradients and Adam's two moments (four float32 copies), and in bf16 also the working copy's bfloat16 weights
+    /// and gradients (one more float32's worth).
+    let trainingBytes (elements: int64) (precision: TrainingPrecision) : float =
+        let copies = match precision with TrainingPrecision.Float32 -> 4.0 | TrainingPrecision.BFloat16 -> 5.0
+        MemoryBudget.float32Bytes elements * copies
 
     /// Throws ArgumentException (ParamName "model") when training the config's model would need more than this
     /// machine's memory. The model is built on the meta device to count its elements (no storage is allocated), with
@@ -107,9 +111,14 @@ module ModelSpec =
         let remedy =
             if given.IsEmpty then "Train it on a machine with more memory."
             else sprintf "Lower the sizes among the settings that differ from %s's defaults: %s." spec.Id (String.concat ", " given)
+        let precision = spec.Precision config
+        let held =
+            match precision with
+            | TrainingPrecision.Float32 -> "held four times over: weights, gradients and Adam's two moments"
+            | TrainingPrecision.BFloat16 -> "held four times over (weights, gradients and Adam's two moments) and once more as bfloat16 weights and gradients"
         MemoryBudget.ensureFits "model"
-            (sprintf "training %s (%s parameter and buffer elements, held four times over: weights, gradients and Adam's two moments)" spec.Id (elements.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)))
-            (MemoryBudget.float32Bytes elements * trainingCopies) remedy
+            (sprintf "training %s (%s parameter and buffer elements, %s)" spec.Id (elements.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)) held)
+            (trainingBytes elements precision) remedy
 
     /// A config of the model, validated, ready to build.
     let configured (spec: ModelSpec<'Config>) (config: 'Config) : ConfiguredModel =

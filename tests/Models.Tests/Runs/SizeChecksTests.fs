@@ -50,6 +50,15 @@ let tests =
             Expect.stringContains e.Message "TB" "says how much it needs"
         }
 
+        test "bf16 training is budgeted for its bfloat16 working copy too" {
+            Expect.equal (ModelSpec.trainingBytes 1000L TrainingPrecision.Float32) 16000.0 "4 float32 copies"
+            Expect.equal (ModelSpec.trainingBytes 1000L TrainingPrecision.BFloat16) 20000.0 "and bf16 weights and gradients"
+            let e =
+                TestData.raises<ArgumentException> (fun () ->
+                    ((Catalog.find "ae-linear").Configure [ "encoder-widths", "100000000"; "precision", "bf16" ]).Build torch.CPU |> ignore)
+            Expect.stringContains e.Message "bfloat16 weights and gradients" "the refusal says what it counted"
+        }
+
         testTheory "counting a model's elements on the meta device gives the real model's count" buildable <| fun id ->
             let configured = (Catalog.find id).Configure []
             let spec (device: torch.Device) = (configured.Build device).Trainer.Modules |> List.map snd
