@@ -19,7 +19,7 @@ module CpuInfo =
     /// Nothing known: not Linux, or /proc/cpuinfo could not be read.
     let unknown = { Vendor = None; ModelName = None; Flags = None }
 
-    /// The value of the first line of `text` whose key (before the colon, trimmed) is `key`.
+    /// The value (after the colon, trimmed) of the first of `lines` whose key (before the colon, trimmed) is `key`.
     let private field (lines: string[]) (key: string) : string option =
         lines
         |> Array.tryPick (fun line ->
