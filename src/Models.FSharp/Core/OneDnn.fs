@@ -9,9 +9,9 @@ open TorchSharp
 /// through libtorch_cpu's exported C++ symbols (Itanium mangling: Linux and macOS); elsewhere, or when the symbols
 /// are missing, `without` just runs its function.
 ///
-/// Why: on CPUs without AVX-512, libtorch 2.10 trains an fp32 `nn.LSTM` through oneDNN's reference RNN kernel
-/// ("rnn,ref,forward_training" and "rnn,ref,backward" in ONEDNN_VERBOSE=1 output), slower than ATen's own LSTM;
-/// docs/torchsharp.md, "oneDNN and the LSTM", gives the measurements.
+/// Why: on an AVX2 CPU (measured on an AMD EPYC, Zen 3), libtorch 2.10 trains an fp32 `nn.LSTM` through oneDNN's
+/// reference RNN kernel ("rnn,ref,forward_training" and "rnn,ref,backward" in ONEDNN_VERBOSE=1 output), slower than
+/// ATen's own LSTM; docs/torchsharp.md, "oneDNN and the LSTM", gives the measurements.
 [<RequireQualifiedAccess>]
 module OneDnn =
     [<UnmanagedFunctionPointer(CallingConvention.Cdecl)>]

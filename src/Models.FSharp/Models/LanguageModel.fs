@@ -65,8 +65,8 @@ type LstmLanguageNet(vocabulary: int, c: LanguageModelConfig) as this =
             match state with
             | Some (h0, c0) -> lstm.forward(x, Nullable<struct (Tensor * Tensor)>(struct (h0, c0)))
             | None -> lstm.forward(x, Nullable<struct (Tensor * Tensor)>())
-        // Training in fp32 on the CPU takes ATen's LSTM: libtorch's oneDNN one trains through a slower reference
-        // kernel on CPUs without AVX-512 (docs/torchsharp.md, "oneDNN and the LSTM"). Evaluation and bf16 keep oneDNN.
+        // Training in fp32 on the CPU takes ATen's LSTM: libtorch's oneDNN one trains through its slower reference
+        // kernel, at least on AVX2 CPUs (docs/torchsharp.md, "oneDNN and the LSTM"). Evaluation and bf16 keep oneDNN.
         let struct (y: Tensor, h: Tensor, cell: Tensor) =
             if torch.is_grad_enabled () && x.dtype = torch.float32 && x.device_type = DeviceType.CPU then OneDnn.without recur
             else recur ()
