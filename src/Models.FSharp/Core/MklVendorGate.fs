@@ -49,15 +49,9 @@ module MklVendorGate =
     /// The C library's `dlopen` and `dlerror`: in libc.so.6 since glibc 2.34, in libdl.so.2 before (where 2.34 and
     /// later keep a stub that still finds them). None when neither library gives them.
     let private dynamicLoader () : (DlOpen * DlError) option =
-        [ "libc.so.6"; "libdl.so.2" ]
-        |> List.tryPick (fun name ->
-            match NativeLibrary.TryLoad name with
-            | true, library ->
-                match NativeLibrary.TryGetExport(library, "dlopen"), NativeLibrary.TryGetExport(library, "dlerror") with
-                | (true, o), (true, e) ->
-                    Some (Marshal.GetDelegateForFunctionPointer<DlOpen> o, Marshal.GetDelegateForFunctionPointer<DlError> e)
-                | _ -> None
-            | _ -> None)
+        match NativeExports.tryFind [ "libc.so.6"; "libdl.so.2" ] [ "dlopen"; "dlerror" ] with
+        | Some [ o; e ] -> Some (Marshal.GetDelegateForFunctionPointer<DlOpen> o, Marshal.GetDelegateForFunctionPointer<DlError> e)
+        | _ -> None
 
     /// Whether the switch variable's value turns the gate off.
     let isTurnedOff (value: string) =

@@ -29,23 +29,13 @@ module OneDnn =
     let private switch : Lazy<Switch option> =
         lazy
             (Device.ensureNativeLoaded ()
-             let library =
-                 [ "libtorch_cpu.so"; "libtorch_cpu.dylib" ]
-                 |> List.tryPick (fun name -> match NativeLibrary.TryLoad name with | true, h -> Some h | _ -> None)
-             let export (library: nativeint) (name: string) =
-                 match NativeLibrary.TryGetExport(library, name) with
-                 | true, p -> Some p
-                 | _ -> None
-             match library with
-             | None -> None
-             | Some lib ->
-                 match export lib "_ZN2at13globalContextEv", export lib "_ZNK2at7Context17userEnabledMkldnnEv",
-                       export lib "_ZN2at7Context20setUserEnabledMkldnnEb" with
-                 | Some context, Some isEnabled, Some setEnabled ->
-                     Some { Context = Marshal.GetDelegateForFunctionPointer<GlobalContext>(context).Invoke()
-                            IsEnabled = Marshal.GetDelegateForFunctionPointer<IsEnabled> isEnabled
-                            SetEnabled = Marshal.GetDelegateForFunctionPointer<SetEnabled> setEnabled }
-                 | _ -> None)
+             match NativeExports.tryFind [ "libtorch_cpu.so"; "libtorch_cpu.dylib" ]
+                       [ "_ZN2at13globalContextEv"; "_ZNK2at7Context17userEnabledMkldnnEv"; "_ZN2at7Context20setUserEnabledMkldnnEb" ] with
+             | Some [ context; isEnabled; setEnabled ] ->
+                 Some { Context = Marshal.GetDelegateForFunctionPointer<GlobalContext>(context).Invoke()
+                        IsEnabled = Marshal.GetDelegateForFunctionPointer<IsEnabled> isEnabled
+                        SetEnabled = Marshal.GetDelegateForFunctionPointer<SetEnabled> setEnabled }
+             | _ -> None)
 
     /// Whether libtorch's oneDNN switch can be read and set here.
     let isAvailable () = switch.Force().IsSome
