@@ -44,12 +44,13 @@ module Layers =
     let sigmoid () : Net = torch.nn.Sigmoid() :> Net
     /// tanh x.
     let tanh () : Net = torch.nn.Tanh() :> Net
-    /// Randomly zeroes elements with probability p during training (uses the global generator).
+    /// Randomly zeroes elements with probability p during training (uses the global generator), the same elements
+    /// for an input in either memory layout (`ChannelsLast.dropout`).
     let dropout (p: float) : Net =
         if p < 0.0 || p >= 1.0 then Errors.invalidArg "p" "a probability in [0, 1)" p
-        torch.nn.Dropout(p) :> Net
-    /// [N, ...] -> [N, product of the rest].
-    let flatten () : Net = new Lambda("flatten", fun x -> x.flatten(1L)) :> Net
+        ChannelsLast.dropout p
+    /// [N, ...] -> [N, product of the rest] (channels-first order in either memory layout, `ChannelsLast.flatten`).
+    let flatten () : Net = new Lambda("flatten", ChannelsLast.flatten) :> Net
     /// [N, product] -> [N, shape...].
     let reshape (shape: int list) : Net =
         let dims = Array.append [| -1L |] (shape |> List.map int64 |> List.toArray)

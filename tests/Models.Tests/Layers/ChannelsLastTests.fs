@@ -1,0 +1,66 @@
+module Generative.Tests.Layers.ChannelsLastTests
+
+open Expecto
+open TorchSharp
+open Generative
+
+let private maxDifference (a: torch.Tensor) (b: torch.Tensor) = (a - b).abs().max().ToDouble()
+
+[<Tests>]
+let tests =
+    testList "Layers.ChannelsLast" [
+        test "layout keeps the values and puts the channels innermost in memory" {
+            use _ = torch.NewDisposeScope()
+            let x = torch.randn([| 2L; 3L; 4L; 5L |])
+            let y = ChannelsLast.layout x
+            Expect.isFalse (ChannelsLast.isLayout x) "a fresh tensor is channels-first"
+            Expect.isTrue (ChannelsLast.isLayout y) "channels-last after"
+            Expect.equal y.shape x.shape "same shape"
+            Expect.equal (maxDifference x y) 0.0 "same values"
+        }
+
+        test "flatten reads a channels-last tensor in channels-first order and hands its gradient back channels-last" {
+            use _ = torch.NewDisposeScope()
+            let x = torch.randn([| 2L; 3L; 4L; 5L |])
+            let weights = torch.randn([| 2L; 60L |])
+            let input = (ChannelsLast.layout x).detach().requires_grad_(true)
+            let flat = ChannelsLast.flatten input
+            Expect.equal (maxDifference flat (x.flatten(1L))) 0.0 "the channels-first flattening of the same values"
+            (flat * weights).sum().backward()
+            Expect.isTrue (ChannelsLast.isLayout input.grad) "the gradient keeps the input's layout"
+            Expect.equal (maxDifference input.grad (weights.reshape(2L, 3L, 4L, 5L))) 0.0 "the gradient's values"
+        }
+
+        test "dropout draws the same mask for either layout, libtorch's for channels-first, and keeps channels-last" {
+            use _ = torch.NewDisposeScope()
+            let x = torch.randn([| 4L; 8L; 5L; 5L |])
+            let dropout = Layers.dropout 0.5
+            dropout.train()
+            let drawn (seed: int64) (f: unit -> torch.Tensor) =
+                torch.manual_seed seed |> ignore
+                f ()
+            let channelsFirst = drawn 3L (fun () -> dropout.forward x)
+            let channelsLast = drawn 3L (fun () -> dropout.forward (ChannelsLast.layout x))
+            let libtorch = drawn 3L (fun () -> torch.nn.functional.dropout(x, 0.5, true))
+            Expect.equal (maxDifference channelsFirst channelsLast) 0.0 "the same elements zeroed and scaled"
+            Expect.equal (maxDifference channelsFirst libtorch) 0.0 "libtorch's dropout on the channels-first input"
+            Expect.isTrue (ChannelsLast.isLayout channelsLast) "the output stays channels-last"
+        }
+
+        test "the batch-norm CNN runs channels-last after its first convolution and computes what channels-first does" {
+            use _ = torch.NewDisposeScope()
+            torch.manual_seed 0L |> ignore
+            let m = Classifier.create Classifier.batchNormCnn
+            let layers = m.Features.children() |> Seq.map (fun l -> l :?> Net) |> Seq.toList
+            m.Features.eval()
+            use _ = torch.no_grad()
+            let x = torch.randn([| 8L; 1L; 28L; 28L |])
+            // `call` runs the module with its hooks, as `Sequential` does (`forward` alone would skip them).
+            let afterFirst = layers.Head.call x
+            Expect.isTrue (ChannelsLast.isLayout afterFirst) "the first convolution's output is channels-last"
+            // The same layers fed channels-first activations (the hook sits on the first convolution only).
+            let channelsFirst = layers.Tail |> List.fold (fun (h: torch.Tensor) l -> l.call h) (afterFirst.contiguous())
+            let expected = m.Features.forward x
+            Expect.isLessThan (maxDifference expected channelsFirst) 1e-4 "the same features in either layout"
+        }
+    ]
