@@ -71,6 +71,9 @@ module ConvAutoencoder =
         let encoder =
             Conv.conv2d c.ImageChannels h 3 3 1 >-> Layers.relu () >-> Conv.maxPool2d 2 2
             >-> Conv.conv2d h k 3 2 1 >-> Layers.relu () >-> Conv.maxPool2d 2 1
+        // Channels-last from the first convolution on, and from the code on in the decoder: the same numbers, faster
+        // (docs/torchsharp.md, "Channels-last convolutions").
+        ChannelsLast.fromFirstConvolution encoder
         let decoder =
             Conv.convTranspose2d k h 3 2 0 >-> Layers.relu ()
             >-> Conv.convTranspose2d h k 5 3 1 >-> Layers.relu ()
@@ -83,13 +86,14 @@ module ConvAutoencoder =
                 if s.Length <> 4 || s.[1] <> int64 c.ImageChannels || s.[2] <> int64 imageSide || s.[3] <> int64 imageSide then
                     Errors.invalidArg "images" (sprintf "a [N,%d,%d,%d] batch (the layer sizes are made for %dx%d images)" c.ImageChannels imageSide imageSide imageSide imageSide) (sprintf "%A" s)
                 use code = encoder.forward(x)
-                code.flatten(1L)
+                ChannelsLast.flatten code
           Decode =
             fun z ->
                 if z.dim () <> 2L || z.shape.[1] <> int64 (codeSize c) then
                     Errors.invalidArg "codes" (sprintf "a [N,%d] batch of codes" (codeSize c)) (sprintf "%A" z.shape)
                 use grid = z.reshape(z.shape.[0], int64 k, int64 codeSide, int64 codeSide)
-                decoder.forward(grid) }
+                use packed = ChannelsLast.layout grid
+                decoder.forward(packed) }
 
     /// Creates the autoencoder (initialised from libtorch's global generator: seed it first).
     let create (c: ConvAutoencoderConfig) : ConvAutoencoder = { Config = c; Network = network c }

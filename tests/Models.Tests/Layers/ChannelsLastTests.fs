@@ -66,3 +66,29 @@ let tests =
             Expect.isLessThan (maxDifference expected channelsFirst) 1e-4 "the same features in either layout"
         }
     ]
+
+[<Tests>]
+let convAutoencoderTests =
+    testList "Layers.ChannelsLast in AE-CONV" [
+        test "both halves of AE-CONV run channels-last and the code is the channels-first flattening" {
+            use _ = torch.NewDisposeScope()
+            torch.manual_seed 0L |> ignore
+            let network = ConvAutoencoder.network ConvAutoencoder.source
+            let inputsOf (net: torch.nn.Module) (index: int) =
+                let seen = ResizeArray<bool>()
+                let layer = net.children() |> Seq.item index :?> Net
+                layer.register_forward_pre_hook(fun _ (x: torch.Tensor) -> seen.Add(ChannelsLast.isLayout x); x) |> ignore
+                seen
+            let encoderSecond = inputsOf network.Encoder 3
+            let decoderFirst = inputsOf network.Decoder 0
+            use _ = torch.no_grad()
+            let x = torch.randn([| 4L; 1L; 28L; 28L |])
+            let code = network.Encode x
+            network.Decode code |> ignore
+            Expect.sequenceEqual encoderSecond [ true ] "the encoder's second convolution reads channels-last"
+            Expect.sequenceEqual decoderFirst [ true ] "the decoder's first layer reads channels-last"
+            let layers = network.Encoder.children() |> Seq.map (fun l -> l :?> Net) |> Seq.toList
+            let channelsFirst = layers.Tail |> List.fold (fun (h: torch.Tensor) l -> l.call h) ((layers.Head.call x).contiguous())
+            Expect.isLessThan (maxDifference code (channelsFirst.flatten(1L))) 1e-5 "the code's values in channels-first order"
+        }
+    ]
