@@ -55,6 +55,13 @@ module Layers =
     let reshape (shape: int list) : Net =
         let dims = Array.append [| -1L |] (shape |> List.map int64 |> List.toArray)
         new Lambda("reshape", fun x -> x.reshape(dims)) :> Net
+    /// [N, product] -> [N, C, H, W] laid out channels-last (`ChannelsLast.layout`), for the convolutions after it.
+    let reshapeChannelsLast (shape: int list) : Net =
+        match shape with
+        | [ _; _; _ ] ->
+            let dims = Array.append [| -1L |] (shape |> List.map int64 |> List.toArray)
+            new Lambda("reshape", fun x -> (use image = x.reshape(dims) in ChannelsLast.layout image)) :> Net
+        | _ -> Errors.invalidArg "shape" "[channels; height; width]" (sprintf "%A" shape)
 
 /// The `>->` operator: `a >-> b` runs a then b (see Layers.chain).
 [<AutoOpen>]

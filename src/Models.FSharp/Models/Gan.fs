@@ -186,7 +186,7 @@ module Gan =
             Layers.sequence
                 [ Layers.linear z 1024; Layers.relu (); Conv.batchNorm1d 1024 1e-5 0.1
                   Layers.linear 1024 (7 * 7 * 128); Layers.relu (); Conv.batchNorm1d (7 * 7 * 128) 1e-5 0.1
-                  Layers.reshape [ 128; 7; 7 ]
+                  Layers.reshapeChannelsLast [ 128; 7; 7 ]
                   Conv.convTranspose2d 128 64 4 2 1; Layers.relu (); Conv.batchNorm2d 64 1e-5 0.1
                   Conv.convTranspose2d 64 1 4 2 1; Layers.tanh () ]
         | DcganB ->
@@ -240,7 +240,12 @@ module Gan =
     /// "1.weight_orig", "1.bias", "1.weight_u" and "1.weight_v".
     let private discriminatorOf (c: GanConfig) : Net =
         let d = plainDiscriminatorOf c
-        if c.SpectralNorm then SpectralNorm.apply d else d
+        let d = if c.SpectralNorm then SpectralNorm.apply d else d
+        // The convolutional Ds run channels-last from their first convolution on: the same numbers, faster
+        // (docs/torchsharp.md, "Channels-last convolutions"). A no-op for the MLPs, and for spectrally normalised
+        // layers, which are not `Conv2d` modules.
+        ChannelsLast.fromFirstConvolution d
+        d
 
     /// Draws `count` noise vectors [count, LatentSize] from the config's distribution with `generator` (null: the
     /// global generator), on `device`.

@@ -92,3 +92,28 @@ let convAutoencoderTests =
             Expect.isLessThan (maxDifference code (channelsFirst.flatten(1L))) 1e-5 "the code's values in channels-first order"
         }
     ]
+
+[<Tests>]
+let dcganTests =
+    testList "Layers.ChannelsLast in DCGAN-A" [
+        test "D runs channels-last after its first convolution and G from its reshape on" {
+            use _ = torch.NewDisposeScope()
+            torch.manual_seed 0L |> ignore
+            let gan = Gan.create Gan.dcganA
+            let inputsOf (net: torch.nn.Module) (index: int) =
+                let seen = ResizeArray<bool>()
+                let layer = net.children() |> Seq.item index :?> Net
+                layer.register_forward_pre_hook(fun _ (x: torch.Tensor) -> seen.Add(ChannelsLast.isLayout x); x) |> ignore
+                seen
+            // D: conv, leaky ReLU, pool, conv (3); G: linear, ReLU, BN, linear, ReLU, BN, reshape, transposed conv (7).
+            let discriminatorSecond = inputsOf gan.Discriminator 3
+            let generatorConvolution = inputsOf gan.Generator 7
+            gan.Generator.eval()
+            gan.Discriminator.eval()
+            use _ = torch.no_grad()
+            let images = gan.Generator.call (torch.randn([| 4L; int64 gan.Config.LatentSize |]))
+            gan.Discriminator.call images |> ignore
+            Expect.sequenceEqual discriminatorSecond [ true ] "D's second convolution reads channels-last"
+            Expect.sequenceEqual generatorConvolution [ true ] "G's first transposed convolution reads channels-last"
+        }
+    ]
