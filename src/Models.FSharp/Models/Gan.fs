@@ -194,7 +194,7 @@ module Gan =
             Layers.sequence
                 [ Layers.linear z 1024; Layers.tanh ()
                   Layers.linear 1024 (128 * 7 * 7); Conv.batchNorm1d (128 * 7 * 7) 1e-3 0.01; Layers.tanh ()
-                  Layers.reshape [ 128; 7; 7 ]
+                  Layers.reshapeChannelsLast [ 128; 7; 7 ]
                   Conv.upsample 2; Conv.conv2dSame 128 64 5; Layers.tanh ()
                   Conv.upsample 2; Conv.conv2dSame 64 1 5; Layers.tanh () ]
             |> Conv.glorotInit

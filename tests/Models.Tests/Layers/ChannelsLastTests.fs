@@ -95,7 +95,7 @@ let convAutoencoderTests =
 
 [<Tests>]
 let dcganTests =
-    testList "Layers.ChannelsLast in DCGAN-A" [
+    testList "Layers.ChannelsLast in the DCGANs" [
         test "D runs channels-last after its first convolution and G from its reshape on" {
             use _ = torch.NewDisposeScope()
             torch.manual_seed 0L |> ignore
@@ -115,5 +115,19 @@ let dcganTests =
             gan.Discriminator.call images |> ignore
             Expect.sequenceEqual discriminatorSecond [ true ] "D's second convolution reads channels-last"
             Expect.sequenceEqual generatorConvolution [ true ] "G's first transposed convolution reads channels-last"
+        }
+    
+        test "DCGAN-B's G upsamples channels-last from its reshape on" {
+            use _ = torch.NewDisposeScope()
+            torch.manual_seed 0L |> ignore
+            let gan = Gan.create Gan.dcganB
+            let seen = ResizeArray<bool>()
+            // linear, tanh, linear, batch norm, tanh, reshape, upsampling (6).
+            let upsampling = gan.Generator.children() |> Seq.item 6 :?> Net
+            upsampling.register_forward_pre_hook(fun _ (x: torch.Tensor) -> seen.Add(ChannelsLast.isLayout x); x) |> ignore
+            gan.Generator.eval()
+            use _ = torch.no_grad()
+            gan.Generator.call (Gan.noiseWith null gan.Config torch.CPU 4L) |> ignore
+            Expect.sequenceEqual seen [ true ] "the upsampling reads channels-last"
         }
     ]
