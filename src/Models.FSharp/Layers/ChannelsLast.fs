@@ -41,9 +41,9 @@ type internal LayoutIndependentDropout(p: float) =
         else torch.nn.functional.dropout(x, p, this.training)
 
 /// The channels-last memory layout ([N, C, H, W] tensors stored as N, H, W, C) for convolutional networks. libtorch's
-/// oneDNN convolutions, batch norm and max pooling run it without the reorders the channels-first layout costs
-/// them, and its max pooling is about ten times faster (docs/torchsharp.md, "Channels-last convolutions"). Only the
-/// memory layout changes: shapes, values, parameter layouts and checkpoints stay as they are.
+/// channels-last convolutions, batch norm and max pooling are faster on the CPU than its channels-first ones (max
+/// pooling about ten times; docs/torchsharp.md, "Channels-last convolutions"). Only the memory layout changes: shapes,
+/// values, parameter layouts and checkpoints stay as they are.
 [<RequireQualifiedAccess>]
 module ChannelsLast =
     /// True for a 4-D tensor of more than one channel whose channels are innermost in memory.
