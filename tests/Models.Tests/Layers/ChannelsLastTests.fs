@@ -6,6 +6,13 @@ open Generative
 
 let private maxDifference (a: torch.Tensor) (b: torch.Tensor) = (a - b).abs().max().ToDouble()
 
+/// Records, for every call of `net`'s child at `index`, whether its input was channels-last.
+let private inputLayoutsOf (net: torch.nn.Module) (index: int) : ResizeArray<bool> =
+    let seen = ResizeArray<bool>()
+    let layer = net.children() |> Seq.item index :?> Net
+    layer.register_forward_pre_hook(fun _ (x: torch.Tensor) -> seen.Add(ChannelsLast.isLayout x); x) |> ignore
+    seen
+
 [<Tests>]
 let tests =
     testList "Layers.ChannelsLast" [
@@ -74,13 +81,8 @@ let convAutoencoderTests =
             use _ = torch.NewDisposeScope()
             torch.manual_seed 0L |> ignore
             let network = ConvAutoencoder.network ConvAutoencoder.source
-            let inputsOf (net: torch.nn.Module) (index: int) =
-                let seen = ResizeArray<bool>()
-                let layer = net.children() |> Seq.item index :?> Net
-                layer.register_forward_pre_hook(fun _ (x: torch.Tensor) -> seen.Add(ChannelsLast.isLayout x); x) |> ignore
-                seen
-            let encoderSecond = inputsOf network.Encoder 3
-            let decoderFirst = inputsOf network.Decoder 0
+            let encoderSecond = inputLayoutsOf network.Encoder 3
+            let decoderFirst = inputLayoutsOf network.Decoder 0
             use _ = torch.no_grad()
             let x = torch.randn([| 4L; 1L; 28L; 28L |])
             let code = network.Encode x
@@ -100,14 +102,9 @@ let dcganTests =
             use _ = torch.NewDisposeScope()
             torch.manual_seed 0L |> ignore
             let gan = Gan.create Gan.dcganA
-            let inputsOf (net: torch.nn.Module) (index: int) =
-                let seen = ResizeArray<bool>()
-                let layer = net.children() |> Seq.item index :?> Net
-                layer.register_forward_pre_hook(fun _ (x: torch.Tensor) -> seen.Add(ChannelsLast.isLayout x); x) |> ignore
-                seen
             // D: conv, leaky ReLU, pool, conv (3); G: linear, ReLU, BN, linear, ReLU, BN, reshape, transposed conv (7).
-            let discriminatorSecond = inputsOf gan.Discriminator 3
-            let generatorConvolution = inputsOf gan.Generator 7
+            let discriminatorSecond = inputLayoutsOf gan.Discriminator 3
+            let generatorConvolution = inputLayoutsOf gan.Generator 7
             gan.Generator.eval()
             gan.Discriminator.eval()
             use _ = torch.no_grad()
@@ -121,10 +118,8 @@ let dcganTests =
             use _ = torch.NewDisposeScope()
             torch.manual_seed 0L |> ignore
             let gan = Gan.create Gan.dcganB
-            let seen = ResizeArray<bool>()
             // linear, tanh, linear, batch norm, tanh, reshape, upsampling (6).
-            let upsampling = gan.Generator.children() |> Seq.item 6 :?> Net
-            upsampling.register_forward_pre_hook(fun _ (x: torch.Tensor) -> seen.Add(ChannelsLast.isLayout x); x) |> ignore
+            let seen = inputLayoutsOf gan.Generator 6
             gan.Generator.eval()
             use _ = torch.no_grad()
             gan.Generator.call (Gan.noiseWith null gan.Config torch.CPU 4L) |> ignore
