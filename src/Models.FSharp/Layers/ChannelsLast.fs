@@ -3,43 +3,6 @@ namespace Generative
 open System.Collections.Generic
 open TorchSharp
 
-/// Flattens [N, C, H, W] to [N, C*H*W] in the usual (channels-first) order and hands its gradient back in the
-/// input's memory layout: a plain flatten of a channels-last tensor copies it to channels-first, and its backward pass
-/// would then send channels-first gradients into every layer before it.
-type internal FlattenKeepingLayoutFunction() =
-    inherit torch.autograd.SingleTensorFunction<FlattenKeepingLayoutFunction>()
-
-    /// [N, C, H, W] with the channels innermost in memory (the same values, permuted strides).
-    static member ToChannelsLast(t: torch.Tensor) : torch.Tensor =
-        use nhwc = t.permute(0L, 2L, 3L, 1L)
-        use packed = nhwc.contiguous()
-        packed.permute(0L, 3L, 1L, 2L)
-
-    override _.Name = "FlattenKeepingLayout"
-
-    override _.forward(ctx: torch.autograd.AutogradContext, vars: obj array) : torch.Tensor =
-        let x = vars.[0] :?> torch.Tensor
-        ctx.save_data("shape", x.shape)
-        use packed = x.contiguous()
-        packed.flatten(1L)
-
-    override _.backward(ctx: torch.autograd.AutogradContext, gradient: torch.Tensor) : List<torch.Tensor> =
-        let shape = ctx.get_data "shape" :?> int64 array
-        use unflattened = gradient.reshape(shape)
-        List<torch.Tensor>([ FlattenKeepingLayoutFunction.ToChannelsLast unflattened ])
-
-/// Dropout that draws the same mask for a channels-last input as for its channels-first copy (libtorch's draws its
-/// random numbers in memory order), so a seed gives the same training in either layout.
-type internal LayoutIndependentDropout(p: float) =
-    inherit torch.nn.Module<torch.Tensor, torch.Tensor>("dropout")
-
-    override this.forward(x) =
-        if this.training && p > 0.0 && x.dim() = 4L && x.stride(1) = 1L && x.shape.[1] > 1L then
-            use mask = torch.empty(x.shape, dtype = x.dtype, device = x.device).bernoulli_(1.0 - p)
-            mask.div_((1.0 - p).ToScalar()) |> ignore
-            x * mask
-        else torch.nn.functional.dropout(x, p, this.training)
-
 /// The channels-last memory layout ([N, C, H, W] tensors stored as N, H, W, C) for convolutional networks. libtorch's
 /// channels-last convolutions, batch norm and max pooling are faster on the CPU than its channels-first ones (max
 /// pooling about ten times; docs/torchsharp.md, "Channels-last convolutions"). Only the memory layout changes: shapes,
@@ -50,7 +13,41 @@ module ChannelsLast =
     let isLayout (t: torch.Tensor) : bool = t.dim() = 4L && t.shape.[1] > 1L && t.stride(1) = 1L
 
     /// The same values, laid out channels-last (4-D tensors).
-    let layout (t: torch.Tensor) : torch.Tensor = FlattenKeepingLayoutFunction.ToChannelsLast t
+    let layout (t: torch.Tensor) : torch.Tensor =
+        use nhwc = t.permute(0L, 2L, 3L, 1L)
+        use packed = nhwc.contiguous()
+        packed.permute(0L, 3L, 1L, 2L)
+
+    /// Flattens [N, C, H, W] to [N, C*H*W] in the usual (channels-first) order and hands its gradient back
+    /// channels-last: a plain flatten of a channels-last tensor copies it to channels-first, and its backward pass
+    /// would then send channels-first gradients into every layer before it.
+    type internal FlattenKeepingLayoutFunction() =
+        inherit torch.autograd.SingleTensorFunction<FlattenKeepingLayoutFunction>()
+
+        override _.Name = "FlattenKeepingLayout"
+
+        override _.forward(ctx: torch.autograd.AutogradContext, vars: obj array) : torch.Tensor =
+            let x = vars.[0] :?> torch.Tensor
+            ctx.save_data("shape", x.shape)
+            use packed = x.contiguous()
+            packed.flatten(1L)
+
+        override _.backward(ctx: torch.autograd.AutogradContext, gradient: torch.Tensor) : List<torch.Tensor> =
+            let shape = ctx.get_data "shape" :?> int64 array
+            use unflattened = gradient.reshape(shape)
+            List<torch.Tensor>([ layout unflattened ])
+
+    /// Dropout that draws the same mask for a channels-last input as for its channels-first copy (libtorch's draws
+    /// its random numbers in memory order), so a seed gives the same training in either layout.
+    type internal LayoutIndependentDropout(p: float) =
+        inherit torch.nn.Module<torch.Tensor, torch.Tensor>("dropout")
+
+        override this.forward(x) =
+            if this.training && p > 0.0 && isLayout x then
+                use mask = torch.empty(x.shape, dtype = x.dtype, device = x.device).bernoulli_(1.0 - p)
+                mask.div_((1.0 - p).ToScalar()) |> ignore
+                x * mask
+            else torch.nn.functional.dropout(x, p, this.training)
 
     /// [N, ...] -> [N, product of the rest], in channels-first order whatever the input's layout; a channels-last
     /// input gets its gradient channels-last.

@@ -51,15 +51,17 @@ module Layers =
         ChannelsLast.dropout p
     /// [N, ...] -> [N, product of the rest] (channels-first order in either memory layout, `ChannelsLast.flatten`).
     let flatten () : Net = new Lambda("flatten", ChannelsLast.flatten) :> Net
+    /// The dimensions [N, shape...] of a batch reshaped to `shape` (N inferred).
+    let private batchOf (shape: int list) = Array.append [| -1L |] (shape |> List.map int64 |> List.toArray)
     /// [N, product] -> [N, shape...].
     let reshape (shape: int list) : Net =
-        let dims = Array.append [| -1L |] (shape |> List.map int64 |> List.toArray)
+        let dims = batchOf shape
         new Lambda("reshape", fun x -> x.reshape(dims)) :> Net
     /// [N, product] -> [N, C, H, W] laid out channels-last (`ChannelsLast.layout`), for the convolutions after it.
     let reshapeChannelsLast (shape: int list) : Net =
         match shape with
         | [ _; _; _ ] ->
-            let dims = Array.append [| -1L |] (shape |> List.map int64 |> List.toArray)
+            let dims = batchOf shape
             new Lambda("reshape", fun x -> (use image = x.reshape(dims) in ChannelsLast.layout image)) :> Net
         | _ -> Errors.invalidArg "shape" "[channels; height; width]" (sprintf "%A" shape)
 

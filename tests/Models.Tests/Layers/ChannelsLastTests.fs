@@ -13,6 +13,13 @@ let private inputLayoutsOf (net: torch.nn.Module) (index: int) : ResizeArray<boo
     layer.register_forward_pre_hook(fun _ (x: torch.Tensor) -> seen.Add(ChannelsLast.isLayout x); x) |> ignore
     seen
 
+/// `net`'s children run one after the other with the first one's output made channels-first again: the same layers
+/// in the other layout (the hook sits on the first convolution only).
+let private channelsFirstThrough (net: torch.nn.Module) (x: torch.Tensor) : torch.Tensor =
+    // `call` runs each module with its hooks, as `Sequential` does (`forward` alone would skip them).
+    let layers = net.children() |> Seq.map (fun l -> l :?> Net) |> Seq.toList
+    layers.Tail |> List.fold (fun (h: torch.Tensor) l -> l.call h) ((layers.Head.call x).contiguous())
+
 [<Tests>]
 let tests =
     testList "Layers.ChannelsLast" [
@@ -60,15 +67,12 @@ let tests =
             use _ = torch.NewDisposeScope()
             torch.manual_seed 0L |> ignore
             let m = Classifier.create Classifier.batchNormCnn
-            let layers = m.Features.children() |> Seq.map (fun l -> l :?> Net) |> Seq.toList
+            let first = m.Features.children() |> Seq.head :?> Net
             m.Features.eval()
             use _ = torch.no_grad()
             let x = torch.randn([| 8L; 1L; 28L; 28L |])
-            // `call` runs the module with its hooks, as `Sequential` does (`forward` alone would skip them).
-            let afterFirst = layers.Head.call x
-            Expect.isTrue (ChannelsLast.isLayout afterFirst) "the first convolution's output is channels-last"
-            // The same layers fed channels-first activations (the hook sits on the first convolution only).
-            let channelsFirst = layers.Tail |> List.fold (fun (h: torch.Tensor) l -> l.call h) (afterFirst.contiguous())
+            Expect.isTrue (ChannelsLast.isLayout (first.call x)) "the first convolution's output is channels-last"
+            let channelsFirst = channelsFirstThrough m.Features x
             let expected = m.Features.forward x
             Expect.isLessThan (maxDifference expected channelsFirst) 1e-4 "the same features in either layout"
         }
@@ -89,8 +93,7 @@ let convAutoencoderTests =
             network.Decode code |> ignore
             Expect.sequenceEqual encoderSecond [ true ] "the encoder's second convolution reads channels-last"
             Expect.sequenceEqual decoderFirst [ true ] "the decoder's first layer reads channels-last"
-            let layers = network.Encoder.children() |> Seq.map (fun l -> l :?> Net) |> Seq.toList
-            let channelsFirst = layers.Tail |> List.fold (fun (h: torch.Tensor) l -> l.call h) ((layers.Head.call x).contiguous())
+            let channelsFirst = channelsFirstThrough network.Encoder x
             Expect.isLessThan (maxDifference code (channelsFirst.flatten(1L))) 1e-5 "the code's values in channels-first order"
         }
     ]
@@ -113,7 +116,7 @@ let dcganTests =
             Expect.sequenceEqual discriminatorSecond [ true ] "D's second convolution reads channels-last"
             Expect.sequenceEqual generatorConvolution [ true ] "G's first transposed convolution reads channels-last"
         }
-    
+
         test "DCGAN-B's G upsamples channels-last from its reshape on" {
             use _ = torch.NewDisposeScope()
             torch.manual_seed 0L |> ignore
