@@ -16,11 +16,13 @@ open TorchSharp.Modules
 type internal FlatBuffer(shapes: int64[][], like: torch.Tensor) =
     let counts = shapes |> Array.map (Array.fold (*) 1L)
     let whole = torch.zeros([| Array.sum counts |], dtype = like.dtype, device = like.device).DetachFromDisposeScope()
+    let offsets = Array.scan (+) 0L counts
     let views =
-        let offsets = Array.scan (+) 0L counts
         Array.init shapes.Length (fun i -> whole.narrow(0L, offsets.[i], counts.[i]).view(shapes.[i]).DetachFromDisposeScope())
     /// The buffer, one dimension.
     member _.Whole = whole
+    /// Where each tensor starts in `Whole`, in elements, in the order given.
+    member _.Offsets = offsets
     /// The tensors, shaped, in the order given.
     member _.Views = views
     interface IDisposable with
@@ -123,10 +125,10 @@ type private AdamBuffers =
 type private SgdBuffers =
     { Flat: FlatBuffers; Velocity: Lazy<FlatBuffer>; LookAhead: Lazy<FlatBuffer>; Weights: Lazy<FlatBuffer> }
 
-/// torch.optim.Adam with the moment updates as a handful of operations over flat buffers: the gradients and both
-/// moment estimates are views of one buffer each (set up when the optimiser is built), so each step runs about 8
-/// operations over all parameters plus one `addcdiv_` per parameter, where TorchSharp's runs about 10 per parameter
-/// and allocates Scalars for each. The parameters themselves stay where they are (a parameter pointed into a
+/// torch.optim.Adam over flat buffers: the gradients and both moment estimates are views of one buffer each (set
+/// up when the optimiser is built). On the CPU a step is one pass over all parameters (`FusedAdamKernel`, split
+/// over libtorch's thread count); elsewhere it runs about 8 tensor operations over all parameters plus one
+/// `addcdiv_` per parameter. TorchSharp's runs about 10 per parameter and allocates Scalars for each. The parameters themselves stay where they are (a parameter pointed into a
 /// buffer would be a view to every exporter that reads storages). The arithmetic is TorchSharp's Adam's, operation
 /// for operation, so the updates are the same, and the state (per-parameter tensors and step counts) is
 /// TorchSharp's, so checkpoints are the same bytes and load into either. Parameters unfit for flat buffers (see
@@ -141,6 +143,11 @@ type Adam(parameters: Parameter[], lr: float, beta1: float, beta2: float, weight
             Some { Flat = flat; Average = flat.OnFirstUse(); AverageSquare = flat.OnFirstUse()
                    Denominator = flat.OnFirstUse(); Weights = flat.OnFirstUse() }
         else None
+
+    // On the CPU the update is one pass of the library's vector code instead of the tensor operations below.
+    let fusedOnCpu =
+        buffers.IsSome && parameters.[0].device_type = DeviceType.CPU && FusedAdamKernel.isAvailable ()
+        && parameters |> Array.forall (fun p -> p.numel() < int64 Int32.MaxValue)
 
     // A loop, not a comprehension: protected members cannot be reached from a closure.
     member private this.States =
@@ -158,7 +165,7 @@ type Adam(parameters: Parameter[], lr: float, beta1: float, beta2: float, weight
         | Some b
             when this._parameter_groups.Count = 1 && not options.amsgrad.Value && not options.maximize.Value
                  && states |> Array.forall (fun s -> s.step = states.[0].step) && b.Flat.GradientsInPlace() ->
-            let average, averageSquare, denominator = b.Average.Value, b.AverageSquare.Value, b.Denominator.Value
+            let average, averageSquare = b.Average.Value, b.AverageSquare.Value
             let gradients = b.Flat.Gradients
             let loss = if isNull closure then null else (use _ = torch.enable_grad() in closure.Invoke())
             use _ = torch.no_grad()
@@ -170,24 +177,40 @@ type Adam(parameters: Parameter[], lr: float, beta1: float, beta2: float, weight
             let correction1 = 1.0 - Math.Pow(b1, float step)
             let correction2 = 1.0 - Math.Pow(b2, float step)
             let decay = options.weight_decay.Value
-            use decayed =
-                if decay = 0.0 then null
-                else
-                    use sDecay = decay.ToScalar()
-                    gradients.Whole.add(b.Flat.CopyOfWeights b.Weights, alpha = sDecay)
-            let g = if decay = 0.0 then gradients.Whole else decayed
-            use sB1 = b1.ToScalar()
-            use sB1c = (1.0 - b1).ToScalar()
-            use sB2 = b2.ToScalar()
-            use sB2c = (1.0 - b2).ToScalar()
-            average.Whole.mul_(sB1).add_(g, alpha = sB1c) |> ignore
-            averageSquare.Whole.mul_(sB2).addcmul_(g, g, value = sB2c) |> ignore
-            use sRoot = Math.Sqrt(correction2).ToScalar()
-            use sEps = options.eps.Value.ToScalar()
-            denominator.Whole.copy_(averageSquare.Whole).sqrt_().div_(sRoot).add_(sEps) |> ignore
-            use sStep = (-(options.LearningRate.Value / correction1)).ToScalar()
-            for i in 0 .. parameters.Length - 1 do
-                parameters.[i].addcdiv_(average.Views.[i], denominator.Views.[i], value = sStep) |> ignore
+            let stepSize = -(options.LearningRate.Value / correction1)
+            if fusedOnCpu then
+                let coefficients =
+                    { Beta1 = float32 b1; OneMinusBeta1 = float32 (1.0 - b1); Beta2 = float32 b2
+                      OneMinusBeta2 = float32 (1.0 - b2); WeightDecay = float32 decay
+                      RootCorrection2 = float32 (Math.Sqrt correction2); Epsilon = float32 options.eps.Value
+                      StepSize = float32 stepSize }
+                let tensors =
+                    Array.init parameters.Length (fun i ->
+                        { Parameter = FlatMemory.address parameters.[i]; Offset = gradients.Offsets.[i]
+                          Count = parameters.[i].numel() })
+                FusedAdamKernel.update coefficients tensors (FlatMemory.address gradients.Whole)
+                    (FlatMemory.address average.Whole) (FlatMemory.address averageSquare.Whole) (torch.get_num_threads ())
+                for p in parameters do FusedAdamKernel.markChanged p
+            else
+                use decayed =
+                    if decay = 0.0 then null
+                    else
+                        use sDecay = decay.ToScalar()
+                        gradients.Whole.add(b.Flat.CopyOfWeights b.Weights, alpha = sDecay)
+                let g = if decay = 0.0 then gradients.Whole else decayed
+                use sB1 = b1.ToScalar()
+                use sB1c = (1.0 - b1).ToScalar()
+                use sB2 = b2.ToScalar()
+                use sB2c = (1.0 - b2).ToScalar()
+                average.Whole.mul_(sB1).add_(g, alpha = sB1c) |> ignore
+                averageSquare.Whole.mul_(sB2).addcmul_(g, g, value = sB2c) |> ignore
+                use sRoot = Math.Sqrt(correction2).ToScalar()
+                use sEps = options.eps.Value.ToScalar()
+                let denominator = b.Denominator.Value
+                denominator.Whole.copy_(averageSquare.Whole).sqrt_().div_(sRoot).add_(sEps) |> ignore
+                use sStep = stepSize.ToScalar()
+                for i in 0 .. parameters.Length - 1 do
+                    parameters.[i].addcdiv_(average.Views.[i], denominator.Views.[i], value = sStep) |> ignore
             for s in states do s.step <- step
             loss
         | _ -> base.step(closure)
