@@ -70,7 +70,7 @@ module internal FusedAdamKernel =
             if c.WeightDecay = 0.0f then NativePtr.get g i
             else MathF.FusedMultiplyAdd(w, c.WeightDecay, NativePtr.get g i)
         let average = MathF.FusedMultiplyAdd(gradient, c.OneMinusBeta1, NativePtr.get m i * c.Beta1)
-        let averageSquare = NativePtr.get v i * c.Beta2 + c.OneMinusBeta2 * gradient * gradient
+        let averageSquare = MathF.FusedMultiplyAdd(c.OneMinusBeta2 * gradient, gradient, NativePtr.get v i * c.Beta2)
         let denominator = MathF.Sqrt averageSquare / c.RootCorrection2 + c.Epsilon
         NativePtr.set m i average
         NativePtr.set v i averageSquare
@@ -92,7 +92,7 @@ module internal FusedAdamKernel =
                     if decays then Vector256.FusedMultiplyAdd(w, decay, Vector256.Load(NativePtr.add g i))
                     else Vector256.Load(NativePtr.add g i)
                 let average = Vector256.FusedMultiplyAdd(gradient, oneMinusBeta1, Vector256.Load(NativePtr.add m i) * beta1)
-                let averageSquare = Vector256.Load(NativePtr.add v i) * beta2 + oneMinusBeta2 * gradient * gradient
+                let averageSquare = Vector256.FusedMultiplyAdd(oneMinusBeta2 * gradient, gradient, Vector256.Load(NativePtr.add v i) * beta2)
                 let denominator = Vector256.Sqrt averageSquare / root + epsilon
                 Vector256.Store(average, NativePtr.add m i)
                 Vector256.Store(averageSquare, NativePtr.add v i)
