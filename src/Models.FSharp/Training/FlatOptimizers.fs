@@ -126,10 +126,10 @@ type private SgdBuffers =
     { Flat: FlatBuffers; Velocity: Lazy<FlatBuffer>; LookAhead: Lazy<FlatBuffer>; Weights: Lazy<FlatBuffer> }
 
 /// torch.optim.Adam over flat buffers: the gradients and both moment estimates are views of one buffer each (set
-/// up when the optimiser is built). On the CPU a step is one pass over all parameters (`FusedAdamKernel`, split
-/// over libtorch's thread count); elsewhere it runs about 8 tensor operations over all parameters plus one
-/// `addcdiv_` per parameter. TorchSharp's runs about 10 per parameter and allocates Scalars for each. The parameters themselves stay where they are (a parameter pointed into a
-/// buffer would be a view to every exporter that reads storages). The arithmetic is TorchSharp's Adam's, operation
+/// up when the optimiser is built). On the CPU a step is one pass over all parameters (`FusedAdamKernel`);
+/// elsewhere it runs about 8 tensor operations over all parameters plus one `addcdiv_` per parameter. TorchSharp's
+/// runs about 10 per parameter and allocates Scalars for each. The parameters themselves stay where they are (a
+/// parameter pointed into a buffer would be a view to every exporter that reads storages). The arithmetic is TorchSharp's Adam's, operation
 /// for operation, so the updates are the same, and the state (per-parameter tensors and step counts) is
 /// TorchSharp's, so checkpoints are the same bytes and load into either. Parameters unfit for flat buffers (see
 /// `FlatMemory.canUseFlatBuffers`), a parameter without a gradient, AMSGrad, maximize, several parameter groups
@@ -189,7 +189,7 @@ type Adam(parameters: Parameter[], lr: float, beta1: float, beta2: float, weight
                         { Parameter = FlatMemory.address parameters.[i]; Offset = gradients.Offsets.[i]
                           Count = parameters.[i].numel() })
                 FusedAdamKernel.update coefficients tensors (FlatMemory.address gradients.Whole)
-                    (FlatMemory.address average.Whole) (FlatMemory.address averageSquare.Whole) (torch.get_num_threads ())
+                    (FlatMemory.address average.Whole) (FlatMemory.address averageSquare.Whole)
                 for p in parameters do FusedAdamKernel.markChanged p
             else
                 use decayed =
