@@ -126,8 +126,9 @@ type private SgdBuffers =
     { Flat: FlatBuffers; Velocity: Lazy<FlatBuffer>; LookAhead: Lazy<FlatBuffer>; Weights: Lazy<FlatBuffer> }
 
 /// torch.optim.Adam over flat buffers: the gradients and both moment estimates are views of one buffer each (set
-/// up when the optimiser is built). On the CPU a step is one pass over all parameters (`FusedAdamKernel`);
-/// elsewhere it runs about 8 tensor operations over all parameters plus one `addcdiv_` per parameter. TorchSharp's
+/// up when the optimiser is built). On the CPU with one libtorch thread a step is one pass over all parameters
+/// (`FusedAdamKernel`); otherwise it runs about 8 tensor operations over all parameters plus one `addcdiv_` per
+/// parameter. TorchSharp's
 /// runs about 10 per parameter and allocates Scalars for each. The parameters themselves stay where they are (a
 /// parameter pointed into a buffer would be a view to every exporter that reads storages). The arithmetic is TorchSharp's Adam's, operation
 /// for operation, so the updates are the same, and the state (per-parameter tensors and step counts) is
@@ -144,7 +145,7 @@ type Adam(parameters: Parameter[], lr: float, beta1: float, beta2: float, weight
                    Denominator = flat.OnFirstUse(); Weights = flat.OnFirstUse() }
         else None
 
-    // On the CPU the update is one pass of the library's vector code instead of the tensor operations below.
+    // On the CPU the update can be one pass of the library's vector code instead of the tensor operations below.
     let fusedOnCpu =
         buffers.IsSome && parameters.[0].device_type = DeviceType.CPU && FusedAdamKernel.isAvailable ()
         && parameters |> Array.forall (fun p -> p.numel() < int64 Int32.MaxValue)
@@ -178,7 +179,9 @@ type Adam(parameters: Parameter[], lr: float, beta1: float, beta2: float, weight
             let correction2 = 1.0 - Math.Pow(b2, float step)
             let decay = options.weight_decay.Value
             let stepSize = -(options.LearningRate.Value / correction1)
-            if fusedOnCpu then
+            // Only with one libtorch thread: at two, the tensor operations run on both cores and the passes after
+            // a single-threaded step ran slower (docs/torchsharp.md, "Optimiser steps over flat buffers").
+            if fusedOnCpu && torch.get_num_threads () = 1 then
                 let coefficients =
                     { Beta1 = float32 b1; OneMinusBeta1 = float32 (1.0 - b1); Beta2 = float32 b2
                       OneMinusBeta2 = float32 (1.0 - b2); WeightDecay = float32 decay

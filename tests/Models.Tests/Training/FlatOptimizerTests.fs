@@ -80,6 +80,12 @@ let private loadState (optimizer: Modules.OptimizerHelper) (bytes: byte[]) =
     use reader = new BinaryReader(new MemoryStream(bytes))
     optimizer.load_state_dict reader |> ignore
 
+/// Runs `f` with libtorch at `threads` threads, then puts the count back (the suite runs sequenced).
+let private withThreads threads f =
+    let before = torch.get_num_threads ()
+    torch.set_num_threads threads
+    try f () finally torch.set_num_threads before
+
 let private specs =
     [ "Adam", Optim.adam 1e-3
       "Adam with weight decay and beta1 0.5", Adam(2e-3, 0.5, 0.99, 1e-2)
@@ -91,13 +97,15 @@ let private specs =
 let tests =
     testList "Training.FlatOptimizers" [
         for name, spec in specs do
-            test (sprintf "%s over flat buffers gives TorchSharp's updates to 1e-6 over 100 steps" name) {
-                let a, _, b, _ = trainedSideBySide spec 100
-                Expect.isTrue (gradientsShareOneBuffer a) "the flat optimiser's gradients live in one buffer"
-                let difference = largestDifference a b
-                Expect.isLessThanOrEqual difference 1e-6 "the parameters agree with TorchSharp's after 100 steps"
-                Expect.isGreaterThan (largestDifference a (net ())) 1e-3 "and training moved them"
-            }
+            // One thread takes Adam's fused CPU step, two its tensor operations.
+            for threads in [ 1; 2 ] do
+                test (sprintf "%s over flat buffers gives TorchSharp's updates to 1e-6 over 100 steps at %d thread(s)" name threads) {
+                    let a, _, b, _ = withThreads threads (fun () -> trainedSideBySide spec 100)
+                    Expect.isTrue (gradientsShareOneBuffer a) "the flat optimiser's gradients live in one buffer"
+                    let difference = largestDifference a b
+                    Expect.isLessThanOrEqual difference 1e-6 "the parameters agree with TorchSharp's after 100 steps"
+                    Expect.isGreaterThan (largestDifference a (net ())) 1e-3 "and training moved them"
+                }
 
             test (sprintf "%s: the state is TorchSharp's, so checkpoints move between the flat and TorchSharp's optimiser" name) {
                 let a, flat, b, theirs = trainedSideBySide spec 10
