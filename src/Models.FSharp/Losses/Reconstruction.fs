@@ -16,10 +16,7 @@ type ReconstructionLoss =
       /// True when reconstructions and targets must lie in [0,1] (a cross-entropy): the decoder must end in a sigmoid.
       NeedsUnitInterval: bool
       /// The unreduced loss of `reconstruction` against `target` (same shape), element by element.
-      Elementwise: Tensor -> Tensor -> Tensor
-      /// The loss summed (`Reduction.Sum`) or averaged (`Reduction.Mean`) over every element by libtorch's own loss
-      /// function: one call forward and one fused kernel backward, where `Elementwise` and a sum take four or more.
-      Reduced: Tensor -> Tensor -> torch.nn.Reduction -> Tensor }
+      Elementwise: Tensor -> Tensor -> Tensor }
 
 /// How per-element losses are reduced to one number.
 type Reduction =
@@ -38,16 +35,14 @@ module Reconstruction =
         { Name = "mse"
           Description = "squared error (x̂ - x)²"
           NeedsUnitInterval = false
-          Elementwise = fun r t -> use d = r - t in d.square()
-          Reduced = fun r t reduction -> torch.nn.functional.mse_loss(r, t, reduction = reduction) }
+          Elementwise = fun r t -> use d = r - t in d.square() }
 
     /// Binary cross-entropy -[x log x̂ + (1-x) log(1-x̂)], PyTorch's (logs clamped at -100); needs x̂ and x in [0, 1].
     let bce : ReconstructionLoss =
         { Name = "bce"
           Description = "binary cross-entropy -[x log x̂ + (1 - x) log(1 - x̂)], for x̂ and x in [0, 1]"
           NeedsUnitInterval = true
-          Elementwise = fun r t -> torch.nn.functional.binary_cross_entropy(r, t, reduction = torch.nn.Reduction.None)
-          Reduced = fun r t reduction -> torch.nn.functional.binary_cross_entropy(r, t, reduction = reduction) }
+          Elementwise = fun r t -> torch.nn.functional.binary_cross_entropy(r, t, reduction = torch.nn.Reduction.None) }
 
     /// Every loss, by name.
     let all = [ mse; bce ]
@@ -59,12 +54,12 @@ module Reconstruction =
     /// The loss of `reconstruction` against `target` (same shape), reduced as asked.
     let loss (kind: ReconstructionLoss) (reduction: Reduction) (reconstruction: Tensor) (target: Tensor) : Tensor =
         checkShapes reconstruction target
+        use elementwise = kind.Elementwise reconstruction target
+        use total = elementwise.sum()
         match reduction with
-        | Sum -> kind.Reduced reconstruction target torch.nn.Reduction.Sum
-        | ElementMean -> kind.Reduced reconstruction target torch.nn.Reduction.Mean
-        | SumPerSample ->
-            use total = kind.Reduced reconstruction target torch.nn.Reduction.Sum
-            total / float reconstruction.shape.[0]
+        | Sum -> total.alias()
+        | ElementMean -> total / float (reconstruction.numel())
+        | SumPerSample -> total / float reconstruction.shape.[0]
 
     /// The loss summed over every element of each sample: [N, ...] -> [N].
     let perSample (kind: ReconstructionLoss) (reconstruction: Tensor) (target: Tensor) : Tensor =
