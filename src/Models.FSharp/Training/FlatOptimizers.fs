@@ -128,10 +128,10 @@ type private SgdBuffers =
 /// torch.optim.Adam over flat buffers: the gradients and both moment estimates are views of one buffer each (set
 /// up when the optimiser is built). On the CPU with one libtorch thread a step is one pass over all parameters
 /// (`FusedAdamKernel`); otherwise it runs about 8 tensor operations over all parameters plus one `addcdiv_` per
-/// parameter. TorchSharp's
-/// runs about 10 per parameter and allocates Scalars for each. The parameters themselves stay where they are (a
-/// parameter pointed into a buffer would be a view to every exporter that reads storages). The arithmetic is TorchSharp's Adam's, operation
-/// for operation, so the updates are the same, and the state (per-parameter tensors and step counts) is
+/// parameter. TorchSharp's runs about 10 per parameter and allocates Scalars for each. The parameters themselves
+/// stay where they are (a parameter pointed into a buffer would be a view to every exporter that reads storages).
+/// The arithmetic is TorchSharp's Adam's, operation for operation (the fused pass rounds as libtorch's kernels
+/// do), so the updates are the same, and the state (per-parameter tensors and step counts) is
 /// TorchSharp's, so checkpoints are the same bytes and load into either. Parameters unfit for flat buffers (see
 /// `FlatMemory.canUseFlatBuffers`), a parameter without a gradient, AMSGrad, maximize, several parameter groups
 /// or unequal step counts fall back to TorchSharp's own step.
@@ -150,6 +150,40 @@ type Adam(parameters: Parameter[], lr: float, beta1: float, beta2: float, weight
         buffers.IsSome && parameters.[0].device_type = DeviceType.CPU && FusedAdamKernel.isAvailable ()
         && parameters |> Array.forall (fun p -> p.numel() < int64 Int32.MaxValue)
 
+    /// The update as one pass of the library's vector code (CPU).
+    let fusedUpdate (b: AdamBuffers) (c: AdamStepCoefficients) =
+        let tensors =
+            Array.init parameters.Length (fun i ->
+                { Parameter = FlatMemory.address parameters.[i]; Offset = b.Flat.Gradients.Offsets.[i]
+                  Count = parameters.[i].numel() })
+        FusedAdamKernel.update c tensors (FlatMemory.address b.Flat.Gradients.Whole)
+            (FlatMemory.address b.Average.Value.Whole) (FlatMemory.address b.AverageSquare.Value.Whole)
+        for p in parameters do FusedAdamKernel.markChanged p
+
+    /// The update as tensor operations over the flat buffers (any device). The coefficients are float32, as
+    /// libtorch's kernels read double Scalars for float32 tensors, so both updates use the same numbers.
+    let tensorUpdate (b: AdamBuffers) (c: AdamStepCoefficients) =
+        let gradients, average, averageSquare = b.Flat.Gradients.Whole, b.Average.Value.Whole, b.AverageSquare.Value.Whole
+        use decayed =
+            if c.WeightDecay = 0.0f then null
+            else
+                use sDecay = (float c.WeightDecay).ToScalar()
+                gradients.add(b.Flat.CopyOfWeights b.Weights, alpha = sDecay)
+        let g = if c.WeightDecay = 0.0f then gradients else decayed
+        use sB1 = (float c.Beta1).ToScalar()
+        use sB1c = (float c.OneMinusBeta1).ToScalar()
+        use sB2 = (float c.Beta2).ToScalar()
+        use sB2c = (float c.OneMinusBeta2).ToScalar()
+        average.mul_(sB1).add_(g, alpha = sB1c) |> ignore
+        averageSquare.mul_(sB2).addcmul_(g, g, value = sB2c) |> ignore
+        use sRoot = (float c.RootCorrection2).ToScalar()
+        use sEps = (float c.Epsilon).ToScalar()
+        let denominator = b.Denominator.Value
+        denominator.Whole.copy_(averageSquare).sqrt_().div_(sRoot).add_(sEps) |> ignore
+        use sStep = (float c.StepSize).ToScalar()
+        for i in 0 .. parameters.Length - 1 do
+            parameters.[i].addcdiv_(b.Average.Value.Views.[i], denominator.Views.[i], value = sStep) |> ignore
+
     // A loop, not a comprehension: protected members cannot be reached from a closure.
     member private this.States =
         let states = Array.zeroCreate parameters.Length
@@ -167,7 +201,6 @@ type Adam(parameters: Parameter[], lr: float, beta1: float, beta2: float, weight
             when this._parameter_groups.Count = 1 && not options.amsgrad.Value && not options.maximize.Value
                  && states |> Array.forall (fun s -> s.step = states.[0].step) && b.Flat.GradientsInPlace() ->
             let average, averageSquare = b.Average.Value, b.AverageSquare.Value
-            let gradients = b.Flat.Gradients
             let loss = if isNull closure then null else (use _ = torch.enable_grad() in closure.Invoke())
             use _ = torch.no_grad()
             for i in 0 .. states.Length - 1 do
@@ -177,43 +210,14 @@ type Adam(parameters: Parameter[], lr: float, beta1: float, beta2: float, weight
             let b1, b2 = options.beta1.Value, options.beta2.Value
             let correction1 = 1.0 - Math.Pow(b1, float step)
             let correction2 = 1.0 - Math.Pow(b2, float step)
-            let decay = options.weight_decay.Value
-            let stepSize = -(options.LearningRate.Value / correction1)
+            let coefficients =
+                { Beta1 = float32 b1; OneMinusBeta1 = float32 (1.0 - b1); Beta2 = float32 b2
+                  OneMinusBeta2 = float32 (1.0 - b2); WeightDecay = float32 options.weight_decay.Value
+                  RootCorrection2 = float32 (Math.Sqrt correction2); Epsilon = float32 options.eps.Value
+                  StepSize = float32 (-(options.LearningRate.Value / correction1)) }
             // Only with one libtorch thread: at two, the tensor operations run on both cores and the passes after
             // a single-threaded step ran slower (docs/torchsharp.md, "Optimiser steps over flat buffers").
-            if fusedOnCpu && torch.get_num_threads () = 1 then
-                let coefficients =
-                    { Beta1 = float32 b1; OneMinusBeta1 = float32 (1.0 - b1); Beta2 = float32 b2
-                      OneMinusBeta2 = float32 (1.0 - b2); WeightDecay = float32 decay
-                      RootCorrection2 = float32 (Math.Sqrt correction2); Epsilon = float32 options.eps.Value
-                      StepSize = float32 stepSize }
-                let tensors =
-                    Array.init parameters.Length (fun i ->
-                        { Parameter = FlatMemory.address parameters.[i]; Offset = gradients.Offsets.[i]
-                          Count = parameters.[i].numel() })
-                FusedAdamKernel.update coefficients tensors (FlatMemory.address gradients.Whole)
-                    (FlatMemory.address average.Whole) (FlatMemory.address averageSquare.Whole)
-                for p in parameters do FusedAdamKernel.markChanged p
-            else
-                use decayed =
-                    if decay = 0.0 then null
-                    else
-                        use sDecay = decay.ToScalar()
-                        gradients.Whole.add(b.Flat.CopyOfWeights b.Weights, alpha = sDecay)
-                let g = if decay = 0.0 then gradients.Whole else decayed
-                use sB1 = b1.ToScalar()
-                use sB1c = (1.0 - b1).ToScalar()
-                use sB2 = b2.ToScalar()
-                use sB2c = (1.0 - b2).ToScalar()
-                average.Whole.mul_(sB1).add_(g, alpha = sB1c) |> ignore
-                averageSquare.Whole.mul_(sB2).addcmul_(g, g, value = sB2c) |> ignore
-                use sRoot = Math.Sqrt(correction2).ToScalar()
-                use sEps = options.eps.Value.ToScalar()
-                let denominator = b.Denominator.Value
-                denominator.Whole.copy_(averageSquare.Whole).sqrt_().div_(sRoot).add_(sEps) |> ignore
-                use sStep = stepSize.ToScalar()
-                for i in 0 .. parameters.Length - 1 do
-                    parameters.[i].addcdiv_(average.Views.[i], denominator.Views.[i], value = sStep) |> ignore
+            if fusedOnCpu && torch.get_num_threads () = 1 then fusedUpdate b coefficients else tensorUpdate b coefficients
             for s in states do s.step <- step
             loss
         | _ -> base.step(closure)
