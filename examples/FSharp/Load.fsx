@@ -26,6 +26,11 @@ NativeLibrary.Load nativeBridge |> ignore
 open TorchSharp
 open Generative
 
+// Loads libtorch and, on AMD processors, opens the MKL vendor gate before the script's first matrix product, as every
+// library run does (docs/torchsharp.md, "MKL on AMD processors"): MKL keeps the answer of its first product, and a
+// script that builds a model and multiplies before anything resolves a device would take MKL's slower kernels.
+Device.ensureNativeLoaded ()
+
 // GENERATIVE_EXAMPLE_SMOKE=1 (set by `./test.sh examples`) makes every script run in seconds without the network:
 // data sets become small generated stand-ins of the same shapes, texts a short generated one, so one epoch is a few
 // steps. It is read here only, so the scripts themselves show the real thing.
