@@ -36,9 +36,11 @@ module Device =
         + "libLibTorchSharp.so from a build output first. If you copied the binaries elsewhere, copy the runtimes/ "
         + "folder too. Inner error: "
 
-    /// Loads libtorch (once) and turns TorchSharp's load failure into an error that says what to do. On AMD
-    /// processors it first opens `MklVendorGate`, so libtorch's MKL takes its fast kernels.
+    /// Loads libtorch (once) and turns TorchSharp's load failure into an error that says what to do. First it sets
+    /// glibc's heap to keep freed tensor memory (`NativeHeap`) and, on AMD processors, opens `MklVendorGate`, so
+    /// libtorch's MKL takes its fast kernels.
     let ensureNativeLoaded () =
+        NativeHeap.ensureConfigured () |> ignore
         MklVendorGate.ensureOpened () |> ignore
         try
             torch.__version__ |> ignore
