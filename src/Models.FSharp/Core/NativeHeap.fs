@@ -28,8 +28,8 @@ module NativeHeap =
     /// The environment variable that leaves glibc's defaults when set to "off" (or "0", "false", "no").
     let switchVariable = "GENERATIVE_NATIVE_HEAP"
 
-    /// Blocks up to this size come from the heap, not from their own mmap: glibc's largest allowed value on 64-bit
-    /// systems (32 MiB), above a batch of 128 MNIST images' largest activation.
+    /// Blocks up to this size come from the heap, not from their own mmap: the most glibc's own adaptive threshold
+    /// reaches on 64-bit systems (32 MiB), above the largest activation of the bench's models at batch 128.
     let mmapThreshold = 32 * 1024 * 1024
 
     /// Free memory at the top of the heap up to this size is kept, not given back: in effect never.
