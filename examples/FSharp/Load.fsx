@@ -26,9 +26,9 @@ NativeLibrary.Load nativeBridge |> ignore
 open TorchSharp
 open Generative
 
-// Loads libtorch and, on AMD processors, opens the MKL vendor gate before the script's first matrix product, as every
-// library run does (docs/torchsharp.md, "MKL on AMD processors"): MKL keeps the answer of its first product, and a
-// script that builds a model and multiplies before anything resolves a device would take MKL's slower kernels.
+// Loads libtorch as every library run does, before the script's first matrix product: glibc's heap set to keep freed
+// tensors, and on AMD processors the MKL vendor gate (docs/torchsharp.md, "MKL on AMD processors"). MKL keeps the
+// answer of its first product, so a script that multiplied before anything resolved a device took its slower kernels.
 Device.ensureNativeLoaded ()
 
 // GENERATIVE_EXAMPLE_SMOKE=1 (set by `./test.sh examples`) makes every script run in seconds without the network:
