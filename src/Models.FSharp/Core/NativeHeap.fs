@@ -18,11 +18,12 @@ type NativeHeapStatus =
 /// glibc's malloc settings for libtorch's tensors on Linux. By default glibc serves a large block (above a threshold
 /// that starts at 128 KiB) with its own mmap and gives it back to the system when it is freed, and trims the top of
 /// its heap whenever more than a little is free there. A training step frees and allocates the same activations
-/// every time, so every step faults fresh zeroed pages in again: on a 2-core AMD EPYC, cls-cnn trained 2.9-3.1
-/// steps/s with glibc's defaults and 3.7 with both thresholds raised, at the same peak memory (docs/torchsharp.md,
-/// "glibc's heap and libtorch's tensors"). Raising only one of them does not help: with only the trim threshold set,
-/// glibc stops adapting its mmap threshold and cls-cnn fell to 2.1 steps/s. Memory freed by the process stays with
-/// it until it ends (its resident size stays near its peak). Turn it off with GENERATIVE_NATIVE_HEAP=off.
+/// every time, so every step faults fresh zeroed pages in again: on a 2-core AMD EPYC at one thread, cls-cnn trained
+/// 2.85 steps/s with glibc's defaults and 3.41 with these settings, cls-lenet 48.7 and 59.0 (medians of 3 rounds;
+/// docs/torchsharp.md, "glibc's heap and libtorch's tensors"). Raising only one threshold does not help: with only
+/// the trim threshold set, glibc stops adapting its mmap threshold and cls-cnn fell to 2.1 steps/s. Memory freed by
+/// the process stays with it until it ends (its resident size stays near its peak, and cls-cnn's peak grew by up to
+/// about 12%). Turn it off with GENERATIVE_NATIVE_HEAP=off.
 [<RequireQualifiedAccess>]
 module NativeHeap =
     /// The environment variable that leaves glibc's defaults when set to "off" (or "0", "false", "no").

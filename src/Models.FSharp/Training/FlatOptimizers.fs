@@ -145,17 +145,18 @@ type Adam(parameters: Parameter[], lr: float, beta1: float, beta2: float, weight
                    Denominator = flat.OnFirstUse(); Weights = flat.OnFirstUse() }
         else None
 
+    let counts = parameters |> Array.map (fun p -> p.numel())
+
     // On the CPU the update can be one pass of the library's vector code instead of the tensor operations below.
     let fusedOnCpu =
         buffers.IsSome && parameters.[0].device_type = DeviceType.CPU && FusedAdamKernel.isAvailable ()
-        && parameters |> Array.forall (fun p -> p.numel() < int64 Int32.MaxValue)
+        && counts |> Array.forall (fun n -> n < int64 Int32.MaxValue)
 
     /// The update as one pass of the library's vector code (CPU).
     let fusedUpdate (b: AdamBuffers) (c: AdamStepCoefficients) =
         let tensors =
             Array.init parameters.Length (fun i ->
-                { Parameter = FlatMemory.address parameters.[i]; Offset = b.Flat.Gradients.Offsets.[i]
-                  Count = parameters.[i].numel() })
+                { Parameter = FlatMemory.address parameters.[i]; Offset = b.Flat.Gradients.Offsets.[i]; Count = counts.[i] })
         FusedAdamKernel.update c tensors (FlatMemory.address b.Flat.Gradients.Whole)
             (FlatMemory.address b.Average.Value.Whole) (FlatMemory.address b.AverageSquare.Value.Whole)
         for p in parameters do FusedAdamKernel.markChanged p
