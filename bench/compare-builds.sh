@@ -4,12 +4,13 @@
 # e.g. build the old commit's bench in a worktree, then
 #     bench/compare-builds.sh ../old/bench/bin/Release/net10.0/Bench.dll bench/bin/Release/net10.0/Bench.dll 1 3 \
 #         "ae-linear 2500 400" "ae-deep 1500 300"
+# BATCH_SIZE (default 128) and EXTRA_FLAGS (e.g. "--data FOLDER") go to every worker.
 # Prints a Markdown table of the median steps/s of each build (min-max) and after/before, with the load average
 # before each measurement. Quote it only when the load stays near THREADS (the machine is shared).
 set -euo pipefail
 before=${1:?usage: see the header}; after=${2:?}; threads=${3:?}; rounds=${4:?}; shift 4
 speed() { # dll case steps warmup -> steps/s
-  dotnet "$1" --worker "$2" --steps "$3" --warmup "$4" --batch-size 128 --threads "$threads" | jq -r '.steps_per_second'
+  dotnet "$1" --worker "$2" --steps "$3" --warmup "$4" --batch-size "${BATCH_SIZE:-128}" --threads "$threads" ${EXTRA_FLAGS:-} | jq -r '.steps_per_second'
 }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "| case | threads | before steps/s (min-max) | after steps/s (min-max) | after/before | load averages |"

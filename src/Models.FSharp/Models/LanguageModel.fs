@@ -58,8 +58,9 @@ type LstmLanguageNet(vocabulary: int, c: LanguageModelConfig) as this =
         head |> Option.iter (fun h -> this.register_module("head", h))
         tiedBias |> Option.iter (fun b -> this.register_parameter("head_bias", b))
 
-    /// Logits [B, T, V] of tokens [B, T] (int64), from the state (h, c) or zeros, and the state after the last token.
-    member _.Forward(tokens: Tensor, state: (Tensor * Tensor) option) : Tensor * (Tensor * Tensor) =
+    /// The output layer's outputs before the output layer, [B, T, Hidden], of tokens [B, T] (int64), from the state
+    /// (h, c) or zeros, and the state after the last token (dropout applied when training).
+    member _.Features(tokens: Tensor, state: (Tensor * Tensor) option) : Tensor * (Tensor * Tensor) =
         let x = embedding.forward tokens
         let recur () =
             match state with
@@ -70,15 +71,23 @@ type LstmLanguageNet(vocabulary: int, c: LanguageModelConfig) as this =
         let struct (y: Tensor, h: Tensor, cell: Tensor) =
             if torch.is_grad_enabled () && x.dtype = torch.float32 && x.device_type = DeviceType.CPU then OneDnn.without recur
             else recur ()
-        let y = dropout.forward y
-        let logits =
-            match head, tiedBias with
-            | Some h, _ -> h.forward y
-            // Read by its registered name: moving the network to another device or element type replaces the
-            // parameter object, and only the registry follows (the field would keep the disposed one).
-            | None, Some _ -> torch.nn.functional.linear(y, embedding.weight, this.get_parameter "head_bias")
-            | None, None -> invalidOp "a language model has an output layer or tied weights"
-        logits, (h, cell)
+        dropout.forward y, (h, cell)
+
+    /// The output layer's weight [V, Hidden] and bias [V]: the embedding matrix and the head's own bias when the
+    /// weights are tied.
+    member this.OutputLayer : Tensor * Tensor =
+        match head, tiedBias with
+        | Some h, _ -> h.weight, h.bias
+        // The bias is read by its registered name: moving the network to another device or element type replaces
+        // the parameter object, and only the registry follows (the field would keep the disposed one).
+        | None, Some _ -> embedding.weight, this.get_parameter "head_bias"
+        | None, None -> invalidOp "a language model has an output layer or tied weights"
+
+    /// Logits [B, T, V] of tokens [B, T] (int64), from the state (h, c) or zeros, and the state after the last token.
+    member this.Forward(tokens: Tensor, state: (Tensor * Tensor) option) : Tensor * (Tensor * Tensor) =
+        let y, next = this.Features(tokens, state)
+        let weight, bias = this.OutputLayer
+        torch.nn.functional.linear(y, weight, bias), next
 
 /// A built language model: its settings, vocabulary, network and device.
 type LanguageModel =
@@ -213,8 +222,12 @@ module LanguageModel =
             match working with
             | None ->
                 optimizer.zero_grad()
-                let logits, next = m.Net.Forward(batch.Inputs, state)
-                let loss = crossEntropy logits batch.Targets
+                // The output layer and the loss as one function, a block of positions at a time (`LinearCrossEntropy`).
+                let features, next = m.Net.Features(batch.Inputs, state)
+                let weight, bias = m.Net.OutputLayer
+                use rows = features.reshape(-1L, features.shape.[2])
+                use targets = batch.Targets.reshape(-1L)
+                let loss = LinearCrossEntropy.mean rows weight bias targets
                 loss.backward()
                 loss, next
             | Some (net, copy) ->
