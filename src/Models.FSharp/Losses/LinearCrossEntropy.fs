@@ -5,8 +5,8 @@ open TorchSharp
 
 /// The mean cross-entropy of a linear output layer's logits, `cross_entropy(linear(x, weight, bias), targets)`,
 /// computed a block of rows at a time so the [rows, classes] logits never exist whole. A word-level language model's
-/// logits are large (64 x 35 positions by 10,000 words: 90 MB, and as much again for their log-softmax and for each
-/// gradient); glibc hands every block that size to the process as fresh pages from the kernel, so each training step
+/// logits are large (64 x 35 positions by 10,000 words: 90 MB, and as much again for their log-softmax and for their
+/// gradient); glibc maps every block above 32 MiB (`NativeHeap`) as fresh pages from the kernel, so each training step
 /// paid for some 70,000 page faults. In blocks of at most `blockBytes` the memory is reused and stays in the cache.
 /// With gradients on, the gradients of x, weight and bias are formed in the forward pass, block by block (the logits'
 /// gradient is softmax minus the one-hot target, known as soon as the block's softmax is), and the backward pass only
