@@ -53,9 +53,10 @@ module Cases =
             None, "synthetic"
 
     /// Trains `trainer` on the batches of `source` through `Loop.fitBatches` for exactly `s.Steps` steps (epochs as
-    /// needed, stopped by cancellation) and times the steps after the warm-up. Returns steps per second and the mean
-    /// of the loss term `term` over the last steps.
-    let timedFitBatches (s: WorkerSettings) (term: string) (trainer: Trainer) (source: BatchSource) : float * float =
+    /// needed, stopped by cancellation) and times the steps after the warm-up. Returns steps per second, the mean
+    /// of the loss term `term` over the last steps, and the matrix products of one more step, counted (`Flops`)
+    /// after the clock stopped.
+    let timedFitBatches (s: WorkerSettings) (term: string) (trainer: Trainer) (source: BatchSource) : Timing =
         let stepsPerEpoch = source.StepsPerEpoch
         let options = { Loop.defaults with Epochs = (s.Steps + stepsPerEpoch - 1) / stepsPerEpoch; BatchSize = s.BatchSize }
         use stop = new CancellationTokenSource()
@@ -76,14 +77,18 @@ module Cases =
             result.History.Steps
             |> List.skip (result.History.Steps.Length - window)
             |> List.averageBy (fun r -> r.Terms.[term])
-        float (s.Steps - s.Warmup) / seconds, loss
+        let gflop =
+            use _ = torch.NewDisposeScope()
+            let batch = source.Take 1 0
+            Flops.countStep (trainer.Modules |> List.map snd) (fun () -> trainer.Step batch |> ignore)
+        { Rate = float (s.Steps - s.Warmup) / seconds; MeanLoss = loss; CountedGflop = gflop }
 
     /// `timedFitBatches` over shuffled mini-batches of an image split (`Loop.fit`'s batches).
-    let timedFit (s: WorkerSettings) (term: string) (trainer: Trainer) (data: Split) : float * float =
+    let timedFit (s: WorkerSettings) (term: string) (trainer: Trainer) (data: Split) : Timing =
         timedFitBatches s term trainer (BatchSource.shuffled Loop.defaults.Seed s.BatchSize false data)
 
     /// Wraps a worker's timing into a measurement of this process (memory read last, after training).
-    let measured (s: WorkerSettings) (dataKind: string) (metrics: (string * float) list) (stepsPerSecond: float, loss: float) : Measurement =
+    let measured (s: WorkerSettings) (dataKind: string) (metrics: (string * float) list) (timing: Timing) : Measurement =
         { Implementation = "Generative (F#)"
           Version = version ()
           Threads = s.Threads
@@ -91,11 +96,12 @@ module Cases =
           Warmup = s.Warmup
           BatchSize = s.BatchSize
           Data = dataKind
-          StepsPerSecond = stepsPerSecond
+          StepsPerSecond = timing.Rate
           PeakRssMb = Measurement.procStatusMb "VmHWM"
           RssMb = Measurement.procStatusMb "VmRSS"
-          FinalLoss = loss
-          Metrics = Collections.Generic.Dictionary(dict metrics) }
+          FinalLoss = timing.MeanLoss
+          Metrics = Collections.Generic.Dictionary(dict metrics)
+          GflopPerStep = timing.CountedGflop }
 
     /// AE-LIN (`Autoencoder.linear`) through `Autoencoder.trainer`. Seeding before the data and the model
     /// makes the initial weights and synthetic data those of the PyTorch script (same generator, same order).
@@ -379,6 +385,10 @@ module Cases =
         use validation = Vocabulary.encode m.Vocabulary parts.Validation
         use test = Vocabulary.encode m.Vocabulary parts.Test
         let timing = timedFitBatches s "loss" (LanguageModel.trainer m) (BatchSource.contiguous s.BatchSize c.SequenceLength train)
+        // The output layer is a function of the network's weights (`LinearCrossEntropy`), not a module the counting
+        // hooks see: its product, then its input's and its weight's gradients.
+        let outputLayer = 3.0 * 2.0 * float (s.BatchSize * c.SequenceLength) * float c.Hidden * float m.Vocabulary.Count / 1e9
+        let timing = { timing with CountedGflop = timing.CountedGflop + outputLayer }
         measured s (IO.Path.GetFileName(fst (List.head text.Files))) (quality m (train, validation, test)) timing
 
     /// LM-LSTM at the character level (the catalog's 2 x 256, embedding 128, dropout 0.2, sequence 100, Adam 2e-3,

@@ -122,12 +122,20 @@ module Harness =
               + (names |> List.map (fun n -> " " + n + " |") |> String.concat "")
               "|---|---|---|---|---|---|---|" + (names |> List.map (fun _ -> "---|") |> String.concat "") ]
         let rows = row names ours :: (if theirs.IsEmpty then [] else [ row names theirs ])
+        let medianSpeed (ms: Measurement list) = median (ms |> List.map (fun x -> x.StepsPerSecond))
         let ratio =
             if theirs.IsEmpty then []
-            else
-                let r = median (ours |> List.map (fun x -> x.StepsPerSecond)) / median (theirs |> List.map (fun x -> x.StepsPerSecond))
-                [ ""; sprintf "Speed ratio ours/PyTorch (medians): %.2fx" r ]
-        header @ rows @ ratio
+            else [ ""; sprintf "Speed ratio ours/PyTorch (medians): %.2fx" (medianSpeed ours / medianSpeed theirs) ]
+        // Both sides train the same network, so our count of a step's products applies to PyTorch's steps too.
+        let products =
+            match ours |> List.map (fun m -> m.GflopPerStep) |> List.filter (fun g -> g > 0.0) with
+            | gflop :: _ ->
+                let theirRate = if theirs.IsEmpty then "–" else format "0.0" (medianSpeed theirs * gflop)
+                [ ""
+                  sprintf "Matrix products: %s GFLOP per step (counted from the layers' shapes, forward and backward; bench/Flops.fs): ours %s GFLOP/s, PyTorch %s GFLOP/s (median speeds)"
+                      (format "0.000" gflop) (format "0.0" (medianSpeed ours * gflop)) theirRate ]
+            | [] -> []
+        header @ rows @ ratio @ products
 
     /// The 1-minute load average (/proc/loadavg), NaN where there is none.
     let private loadAverage () =

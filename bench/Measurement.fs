@@ -41,7 +41,19 @@ type Measurement =
       /// Mean loss over the last steps (the last 50 or all timed ones), so one noisy batch does not decide it.
       FinalLoss: float
       /// Quality measured after training on the real test split (e.g. "test MSE"), empty on synthetic data.
-      Metrics: Collections.Generic.Dictionary<string, float> }
+      Metrics: Collections.Generic.Dictionary<string, float>
+      /// Billions of floating-point operations in one training step's matrix products (`Flops`), forward and
+      /// backward; NaN where not counted, 0 in the PyTorch scripts' lines (which do not report it).
+      GflopPerStep: float }
+
+/// What a worker's timed loop hands its measurement.
+type Timing =
+    { /// Timed steps per second.
+      Rate: float
+      /// Mean loss over the last steps.
+      MeanLoss: float
+      /// One step's matrix products in GFLOP (`Flops.countStep`), NaN where not counted.
+      CountedGflop: float }
 
 /// Reading and writing measurements, and the process facts they are made of.
 [<RequireQualifiedAccess>]

@@ -39,7 +39,7 @@ module OptimizerStep =
         let count = parameters |> Array.sumBy (fun p -> p.numel())
         let mean = parameters |> Array.sumBy (fun p -> use m = p.sum() in m.ToDouble()) |> fun total -> total / float count
         Cases.measured s "synthetic" [ "microseconds per step", seconds * 1e6 / float (s.Steps - s.Warmup) ]
-            (float (s.Steps - s.Warmup) / seconds, mean)
+            { Rate = float (s.Steps - s.Warmup) / seconds; MeanLoss = mean; CountedGflop = nan }
 
     /// The probe's cases: the library's flat Adam and TorchSharp's Adam, each against PyTorch's (adam_step.py).
     let cases : BenchCase list =

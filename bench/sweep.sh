@@ -11,7 +11,8 @@
 # apart, not a whole sweep apart: the VM's speed drifts over tens of minutes, and scaling measured across that drift
 # is not scaling. Each case's full report goes to OUT_DIR/<case>-t<threads>.md; OUT_DIR/summary.md collects one row
 # per case and thread count; OUT_DIR/scaling.md gives each case's speed at every thread count over its speed at the
-# first, ours and PyTorch's (medians).
+# first, ours and PyTorch's (medians); OUT_DIR/efficiency.md gives each case's matrix products in GFLOP/s (bench/Flops.fs
+# counts them) as a share of the GEMM probe's at the same thread count, when the sweep includes the gemm case.
 # SWEEP_CASES=REGEX runs only the cases whose names match it (e.g. SWEEP_CASES='-bf16$'). On a CPU without native
 # bfloat16 the -bf16 cases are skipped unless SWEEP_CASES is given.
 set -euo pipefail
@@ -68,8 +69,8 @@ summary="$out/summary.md"
 {
   echo "Sweep of $(date -u +%Y-%m-%dT%H:%MZ), $rounds rounds, $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo
-  echo "| case | threads | steps | ours steps/s (min–max) | PyTorch steps/s (min–max) | ratio | ours peak MB | PyTorch peak MB | load averages |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| case | threads | steps | ours steps/s (min–max) | PyTorch steps/s (min–max) | ratio | ours peak MB | PyTorch peak MB | GFLOP/s ours / PyTorch | load averages |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
 } > "$summary"
 # Without native bfloat16 (AVX512-BF16 or AMX) libtorch emulates it, about 75 times slower than fp32 for matrix
 # products: the -bf16 cases would take hours and measure nothing useful, so they are left out unless SWEEP_CASES asks.
@@ -91,8 +92,10 @@ for spec in "${cases[@]}"; do
       /^\| PyTorch/    { theirs = $6; theirsMb = $7 }
       /^Speed ratio/   { ratio = $0; sub(/.*: /, "", ratio) }
       /^Load average/  { loads = $0; sub(/.*in order: /, "", loads); sub(/ \(.*/, "", loads) }
+      /^Matrix products/ { rate = $0; sub(/.*: ours /, "", rate); sub(/ GFLOP\/s, PyTorch /, " / ", rate); sub(/ GFLOP\/s \(.*/, "", rate) }
       END { gsub(/^ +| +$/, "", ours); gsub(/^ +| +$/, "", theirs); gsub(/ /, "", oursMb); gsub(/ /, "", theirsMb)
-            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, t, steps, ours, theirs, ratio, oursMb, theirsMb, loads }
+            if (rate == "") rate = "–"
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, t, steps, ours, theirs, ratio, oursMb, theirsMb, rate, loads }
     ' "$report" >> "$summary"
   done
 done
@@ -108,4 +111,25 @@ awk -F'|' -v first="${threads[0]}" '
     p = (baseTheirs[name] + 0 > 0 && theirs + 0 > 0) ? sprintf("%.2fx", theirs / baseTheirs[name]) : "-"
     printf "| %s | %s | %s | %s |\n", name, t, o, p
   }' "$summary" > "$scaling"
-cat "$summary" "$scaling"
+# Efficiency: each case's matrix-product throughput over the GEMM probe's at the same thread count, when the sweep
+# ran the probe (SWEEP_CASES including gemm); each side against its own probe.
+efficiency="$out/efficiency.md"
+awk -F'|' '
+  NR > 4 {
+    name = $2; t = $3; rate = $10; gsub(/ /, "", name); gsub(/ /, "", t)
+    split(rate, r, "/"); o = r[1] + 0; p = r[2] + 0
+    if (name == "gemm") { peak[t] = o; peakTheirs[t] = p }
+    names[++n] = name; threads[n] = t; ours[n] = o; theirs[n] = p
+  }
+  END {
+    print "| case | threads | ours GFLOP/s | of our GEMM probe | PyTorch GFLOP/s | of its GEMM probe |"
+    print "|---|---|---|---|---|---|"
+    for (i = 1; i <= n; i++) {
+      if (names[i] == "gemm" || ours[i] == 0) continue
+      t = threads[i]
+      a = (peak[t] > 0) ? sprintf("%.0f%%", 100 * ours[i] / peak[t]) : "–"
+      b = (peakTheirs[t] > 0 && theirs[i] > 0) ? sprintf("%.0f%%", 100 * theirs[i] / peakTheirs[t]) : "–"
+      printf "| %s | %s | %.1f | %s | %.1f | %s |\n", names[i], t, ours[i], a, theirs[i], b
+    }
+  }' "$summary" > "$efficiency"
+cat "$summary" "$scaling" "$efficiency"
