@@ -58,8 +58,8 @@ type LstmLanguageNet(vocabulary: int, c: LanguageModelConfig) as this =
         head |> Option.iter (fun h -> this.register_module("head", h))
         tiedBias |> Option.iter (fun b -> this.register_parameter("head_bias", b))
 
-    /// The output layer's outputs before the output layer, [B, T, Hidden], of tokens [B, T] (int64), from the state
-    /// (h, c) or zeros, and the state after the last token (dropout applied when training).
+    /// What the output layer reads, [B, T, Hidden] (the LSTM's outputs after dropout), for tokens [B, T] (int64), from
+    /// the state (h, c) or zeros, and the state after the last token.
     member _.Features(tokens: Tensor, state: (Tensor * Tensor) option) : Tensor * (Tensor * Tensor) =
         let x = embedding.forward tokens
         let recur () =

@@ -57,13 +57,19 @@ let tests =
             Expect.isFalse actual.requires_grad "no graph"
         }
 
-        test "mismatched shapes are refused, naming them, before anything is computed" {
+        test "mismatched shapes, no rows and targets of the wrong type are refused, naming them, before anything is computed" {
             let x, weight, bias, targets = problem ()
             use fewerTargets = targets.narrow(0L, 0L, 10L)
             let e = TestData.raises<ArgumentException> (fun () -> LinearCrossEntropy.mean x weight bias fewerTargets |> ignore)
             Expect.stringContains e.Message "targets [N]" "says what is expected"
             use wrongBias = bias.narrow(0L, 0L, 10L)
             Expect.throwsT<ArgumentException> (fun () -> LinearCrossEntropy.mean x weight wrongBias targets |> ignore) "bias size differs"
+            use noRows = x.narrow(0L, 0L, 0L)
+            use noTargets = targets.narrow(0L, 0L, 0L)
+            Expect.throwsT<ArgumentException> (fun () -> LinearCrossEntropy.mean noRows weight bias noTargets |> ignore) "no rows"
+            use floatTargets = targets.to_type(torch.float32)
+            let e = TestData.raises<ArgumentException> (fun () -> LinearCrossEntropy.mean x weight bias floatTargets |> ignore)
+            Expect.equal e.ParamName "targets" "targets that are not class indices are named"
         }
 
         test "a word model with tied weights: the trainer's first step is plain SGD on the plain output layer's gradients" {
