@@ -54,18 +54,21 @@ module Cases =
 
     /// Trains `trainer` on the batches of `source` through `Loop.fitBatches` for exactly `s.Steps` steps (epochs as
     /// needed, stopped by cancellation) and times the steps after the warm-up. Returns steps per second, the mean
-    /// of the loss term `term` over the last steps, and the matrix products of one more step, counted (`Flops`)
-    /// after the clock stopped.
+    /// of the loss term `term` over the last steps, and the matrix products of the first step (`Flops`; a warm-up
+    /// step, before the clock starts when the warm-up is at least 1).
     let timedFitBatches (s: WorkerSettings) (term: string) (trainer: Trainer) (source: BatchSource) : Timing =
         let stepsPerEpoch = source.StepsPerEpoch
         let options = { Loop.defaults with Epochs = (s.Steps + stepsPerEpoch - 1) / stepsPerEpoch; BatchSize = s.BatchSize }
         use stop = new CancellationTokenSource()
         let mutable started = 0L
         let mutable finished = 0L
+        let stopCounting = Flops.start (trainer.Modules |> List.map snd)
+        let mutable gflop = nan
         let hooks =
             { Loop.noHooks with
                 OnStep =
                     fun p ->
+                        if p.Step = 1L then gflop <- stopCounting ()
                         if p.Step = int64 s.Warmup then started <- Stopwatch.GetTimestamp()
                         if p.Step = int64 s.Steps then
                             finished <- Stopwatch.GetTimestamp()
@@ -77,10 +80,6 @@ module Cases =
             result.History.Steps
             |> List.skip (result.History.Steps.Length - window)
             |> List.averageBy (fun r -> r.Terms.[term])
-        let gflop =
-            use _ = torch.NewDisposeScope()
-            let batch = source.Take 1 0
-            Flops.countStep (trainer.Modules |> List.map snd) (fun () -> trainer.Step batch |> ignore)
         { Rate = float (s.Steps - s.Warmup) / seconds; MeanLoss = loss; CountedGflop = gflop }
 
     /// `timedFitBatches` over shuffled mini-batches of an image split (`Loop.fit`'s batches).

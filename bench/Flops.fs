@@ -42,9 +42,10 @@ module Flops =
         | struct (_, w) :: _ -> withBackward forward w input output
         | [] -> 0.0
 
-    /// Runs `step` once with every counted layer of `modules` hooked, and returns the operations it performed
-    /// (billions). Hooks are removed afterwards, whatever happens.
-    let countStep (modules: torch.nn.Module seq) (step: unit -> unit) : float =
+    /// Hooks every counted layer of `modules` and returns the function that removes the hooks and gives the
+    /// operations counted since (billions). Call it once: the worker hooks the first training step (untimed warm-up)
+    /// so the trained model is the same as without counting.
+    let start (modules: torch.nn.Module seq) : unit -> float =
         let mutable total = 0.0
         let add (x: float) = total <- total + x
         let removers = ResizeArray<unit -> unit>()
@@ -66,7 +67,7 @@ module Flops =
             | _ -> ()
         for root in modules do
             for struct (_, m) in root.named_modules() do hook m
-        try step ()
-        finally
+        fun () ->
             for remove in removers do remove ()
-        total / 1e9
+            removers.Clear()
+            total / 1e9
