@@ -32,7 +32,8 @@ module Gemm =
                 last <- float (m.item<float32>())
         let seconds = Stopwatch.GetElapsedTime(started).TotalSeconds
         let stepsPerSecond = float (s.Steps - s.Warmup) / seconds
-        Cases.measured s "synthetic" [ "GFLOP/s", stepsPerSecond * flopsPerProduct / 1e9 ] { Rate = stepsPerSecond; MeanLoss = last; CountedGflop = flopsPerProduct / 1e9 }
+        Cases.measured s "synthetic" [ "GFLOP/s", stepsPerSecond * flopsPerProduct / 1e9 ]
+            { Rate = stepsPerSecond; MeanLoss = last; CountedGflop = flopsPerProduct / 1e9 }
 
     /// The probe's cases: fp32 and bfloat16 on both sides (PyTorch's scripts: bench/pytorch/gemm*.py).
     let cases : BenchCase list =
