@@ -1,6 +1,5 @@
 namespace Generative.Bench
 
-open System
 open TorchSharp
 
 /// Counts the floating-point operations of a training step's matrix products (linear, convolution, transposed

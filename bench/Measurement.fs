@@ -52,7 +52,7 @@ type Timing =
       Rate: float
       /// Mean loss over the last steps.
       MeanLoss: float
-      /// One step's matrix products in GFLOP (`Flops.countStep`), NaN where not counted.
+      /// One step's matrix products in GFLOP (`Flops.start`), NaN where not counted.
       CountedGflop: float }
 
 /// Reading and writing measurements, and the process facts they are made of.
