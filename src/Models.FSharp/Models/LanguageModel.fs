@@ -64,15 +64,19 @@ type LstmLanguageNet(vocabulary: int, c: LanguageModelConfig) as this =
         let x = embedding.forward tokens
         let recur () =
             match state with
-            // `call`, not `forward`: forward hooks on the LSTM fire (the bench counts its products with them).
             | Some (h0, c0) -> lstm.call(x, Nullable<struct (Tensor * Tensor)>(struct (h0, c0)))
             | None -> lstm.call(x, Nullable<struct (Tensor * Tensor)>())
-        // Training in fp32 on the CPU takes ATen's LSTM: libtorch's oneDNN one trains through its slower reference
-        // kernel, at least on AVX2 CPUs (docs/torchsharp.md, "oneDNN and the LSTM"). Evaluation and bf16 keep oneDNN.
-        let struct (y: Tensor, h: Tensor, cell: Tensor) =
-            if torch.is_grad_enabled () && x.dtype = torch.float32 && x.device_type = DeviceType.CPU then OneDnn.without recur
-            else recur ()
-        dropout.forward y, (h, cell)
+        // Training in fp32 on the CPU: the library's own passes (`FusedLstm`; docs/torchsharp.md, "The LSTM's
+        // element-wise work"), else ATen's LSTM, as libtorch's oneDNN one trains through its slower reference kernel,
+        // at least on AVX2 CPUs ("oneDNN and the LSTM"). Evaluation and bf16 keep oneDNN.
+        let y, next =
+            if FusedLstm.applies lstm x then FusedLstm.forward lstm c.Layers c.Dropout x state
+            else
+                let struct (y: Tensor, h: Tensor, cell: Tensor) =
+                    if torch.is_grad_enabled () && x.dtype = torch.float32 && x.device_type = DeviceType.CPU then OneDnn.without recur
+                    else recur ()
+                y, (h, cell)
+        dropout.forward y, next
 
     /// The output layer's weight [V, Hidden] and bias [V]: the embedding matrix and the head's own bias when the
     /// weights are tied.
