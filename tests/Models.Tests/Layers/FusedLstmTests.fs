@@ -1,7 +1,10 @@
 module Generative.Tests.Layers.FusedLstmTests
 
+#nowarn "9" // NativePtr: the kernel is called on tensors' memory.
+
 open System
 open Expecto
+open Microsoft.FSharp.NativeInterop
 open TorchSharp
 open Generative
 open Generative.Tests
@@ -43,6 +46,42 @@ let private run (pass: Modules.LSTM -> torch.Tensor -> torch.Tensor -> torch.Ten
     [ "outputs", y.detach(); "final h", h.detach(); "final c", c.detach()
       "x's gradient", x.grad; "h0's gradient", h0.grad; "c0's gradient", c0.grad ] @ weights
 
+/// The address of a contiguous float32 tensor's first element, for calling the kernel directly.
+let private address (t: torch.Tensor) : nativeptr<float32> =
+    use storage = t.storage<float32>()
+    NativePtr.ofNativeInt<float32> (storage.data_ptr() + nativeint (t.storage_offset() * 4L))
+
+/// One step of the kernel against the same formulas in tensor operations, every output buffer filled with NaN
+/// first so a lane the kernel leaves unwritten shows: rows of `hidden` = 20 end in a tail of four lanes.
+let private kernelAgainstFormulas () =
+    let generator = new torch.Generator(3UL)
+    let rows = 4L
+    let preActivations = torch.randn([| rows; 4L * hidden |], generator = generator) * 3.0f
+    let cPrevious = torch.randn([| rows; hidden |], generator = generator)
+    let dOutput = torch.randn([| rows; hidden |], generator = generator)
+    let dhNext = torch.randn([| rows; hidden |], generator = generator)
+    let dcNext = torch.randn([| rows; hidden |], generator = generator)
+    let nans (shape: int64[]) = torch.full(shape, nan.ToScalar(), dtype = torch.float32)
+    let gates = preActivations.clone()
+    let c, tanhC, h = nans [| rows; hidden |], nans [| rows; hidden |], nans [| rows; hidden |]
+    LstmCellKernel.forward (address gates) (address cPrevious) (address c) (address tanhC) (address h) (int rows) (int hidden)
+    let dGates = nans [| rows; 4L * hidden |]
+    let dc = dcNext.clone()
+    LstmCellKernel.backward (address gates) (address cPrevious) (address tanhC) (address dOutput) (address dhNext)
+        (address dc) (address dGates) (int rows) (int hidden) false
+    // The same step in tensor operations.
+    let chunk k = preActivations.narrow(1L, k * hidden, hidden)
+    let i, f, g, o = chunk 0L |> torch.sigmoid, chunk 1L |> torch.sigmoid, chunk 2L |> torch.tanh, chunk 3L |> torch.sigmoid
+    let expectedC = f * cPrevious + i * g
+    let expectedTanhC = expectedC.tanh()
+    let dh = dOutput + dhNext
+    let dCell = dcNext + dh * o * (1.0f - expectedTanhC * expectedTanhC)
+    let expectedDGates =
+        torch.cat([| dCell * g * i * (1.0f - i); dCell * cPrevious * f * (1.0f - f); dCell * i * (1.0f - g * g)
+                     dh * expectedTanhC * o * (1.0f - o) |], 1L)
+    [ "activations", gates, torch.cat([| i; f; g; o |], 1L); "c", c, expectedC; "tanh c", tanhC, expectedTanhC
+      "h", h, o * expectedTanhC; "gates' gradients", dGates, expectedDGates; "dc", dc, dCell * f ]
+
 let private largestRelativeDifference (actual: torch.Tensor) (expected: torch.Tensor) =
     use difference = (actual - expected).abs().max()
     use scale = expected.abs().max()
@@ -51,6 +90,12 @@ let private largestRelativeDifference (actual: torch.Tensor) (expected: torch.Te
 [<Tests>]
 let tests =
     testList "Layers.FusedLstm" [
+        test "one kernel step writes every lane, the tail included, as the formulas in tensor operations give it" {
+            for name, actual, expected in kernelAgainstFormulas () do
+                Expect.isFalse (actual.isnan().any().ToBoolean()) (sprintf "%s: every lane written" name)
+                Expect.isLessThan (largestRelativeDifference actual expected) 1e-6 name
+        }
+
         test "outputs, final state and every gradient are ATen's LSTM's, from a carried state" {
             let expected = run reference
             let actual = run (fun lstm x h0 c0 -> fused lstm 0.0 x h0 c0)
