@@ -384,10 +384,15 @@ module Cases =
         use validation = Vocabulary.encode m.Vocabulary parts.Validation
         use test = Vocabulary.encode m.Vocabulary parts.Test
         let timing = timedFitBatches s "loss" (LanguageModel.trainer m) (BatchSource.contiguous s.BatchSize c.SequenceLength train)
-        // The output layer is a function of the network's weights (`LinearCrossEntropy`), not a module the counting
-        // hooks see: its product, then its input's and its weight's gradients.
-        let outputLayer = 3.0 * 2.0 * float (s.BatchSize * c.SequenceLength) * float c.Hidden * float m.Vocabulary.Count / 1e9
-        let timing = { timing with CountedGflop = timing.CountedGflop + outputLayer }
+        // Neither the LSTM (trained through `FusedLstm` in fp32) nor the output layer (`LinearCrossEntropy`) runs as a
+        // module the counting hooks see. Each of their products is counted with its input's and its weight's
+        // gradients: per position, every layer's gates [4H] from its input and from its previous state.
+        let positions = float (s.BatchSize * c.SequenceLength)
+        let lstm =
+            List.init c.Layers (fun l -> 2.0 * positions * 4.0 * float c.Hidden * float ((if l = 0 then c.Embedding else c.Hidden) + c.Hidden))
+            |> List.sum
+        let outputLayer = 2.0 * positions * float c.Hidden * float m.Vocabulary.Count
+        let timing = { timing with CountedGflop = timing.CountedGflop + 3.0 * (lstm + outputLayer) / 1e9 }
         measured s (IO.Path.GetFileName(fst (List.head text.Files))) (quality m (train, validation, test)) timing
 
     /// LM-LSTM at the character level (the catalog's 2 x 256, embedding 128, dropout 0.2, sequence 100, Adam 2e-3,

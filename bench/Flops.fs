@@ -2,12 +2,13 @@ namespace Generative.Bench
 
 open TorchSharp
 
-/// Counts the floating-point operations of a training step's matrix products (linear, convolution, transposed
-/// convolution and LSTM layers) from the shapes the layers see, so a case's speed can be stated as GFLOP/s against the
-/// GEMM probe's. A forward product of an [M, K] by [K, N] pair is 2 M K N operations; its backward pass repeats that
-/// once for the weight's gradient when the weight trains and once for the input's gradient when the input needs one
-/// (so a frozen discriminator in a generator's update, or a first layer, counts less). Element-wise work, pooling,
-/// normalisation and the optimiser are not counted: they are what the rest of the time goes to.
+/// Counts the floating-point operations of a training step's matrix products (linear, convolution and transposed
+/// convolution layers; the language models add their LSTM and output layer themselves) from the shapes the layers
+/// see, so a case's speed can be stated as GFLOP/s against the GEMM probe's. A forward product of an [M, K] by [K, N]
+/// pair is 2 M K N operations; its backward pass repeats that once for the weight's gradient when the weight trains
+/// and once for the input's gradient when the input needs one (so a frozen discriminator in a generator's update, or
+/// a first layer, counts less). Element-wise work, pooling, normalisation and the optimiser are not counted: they are
+/// what the rest of the time goes to.
 [<RequireQualifiedAccess>]
 module Flops =
     /// Forward operations of a layer and how many times over its backward pass repeats them.
@@ -32,15 +33,6 @@ module Flops =
         let perInput = weight.shape |> Array.skip 1 |> Array.fold (fun a d -> a * float d) 1.0
         withBackward (2.0 * float (input.numel()) * perInput) weight input output
 
-    /// An LSTM: per layer and position, the gates' products with the layer's input and with the previous state.
-    let private lstm (layer: Modules.LSTM) (input: torch.Tensor) (output: torch.Tensor) =
-        let positions = float (input.numel() / input.shape.[input.shape.Length - 1])
-        let weights = layer.named_parameters() |> Seq.filter (fun struct (name, _) -> name.StartsWith "weight_") |> Seq.toList
-        let forward = weights |> List.sumBy (fun struct (_, w) -> 2.0 * positions * float w.shape.[0] * float w.shape.[1])
-        match weights with
-        | struct (_, w) :: _ -> withBackward forward w input output
-        | [] -> 0.0
-
     /// Hooks every counted layer of `modules` and returns the function that removes the hooks and gives the
     /// operations counted since (billions). Call it once: the worker hooks the first training step (untimed warm-up)
     /// so the trained model is the same as without counting.
@@ -58,11 +50,6 @@ module Flops =
                 c.register_forward_hook(fun _ input output -> add (convolution c.weight input output); output) |> fun r -> removers.Add(fun () -> r.remove())
             | :? Modules.ConvTranspose2d as c ->
                 c.register_forward_hook(fun _ input output -> add (transposedConvolution c.weight input output); output) |> fun r -> removers.Add(fun () -> r.remove())
-            | :? Modules.LSTM as l ->
-                l.register_forward_hook(fun _ input _ output ->
-                    let struct (y: torch.Tensor, _, _) = output
-                    add (lstm l input y)
-                    output) |> fun r -> removers.Add(fun () -> r.remove())
             | _ -> ()
         for root in modules do
             for struct (_, m) in root.named_modules() do hook m

@@ -6,6 +6,7 @@ open System
 open System.Diagnostics
 open System.IO
 open Expecto
+open Generative.Tests
 open Generative
 
 /// Runs the CLI with `args` and the environment variables `env` in an empty folder; returns (exit code, standard error,

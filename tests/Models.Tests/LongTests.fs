@@ -4,6 +4,7 @@ module Generative.Tests.LongTests
 open System.IO
 open System.Threading
 open Expecto
+open Generative.Tests
 open Generative
 
 /// The cached folder of a data set, or skips the test with the command that fetches it.

@@ -3,6 +3,7 @@ module Generative.Tests.Core.MklVendorGateTests
 open System
 open System.IO
 open Expecto
+open Generative.Tests
 open TorchSharp
 open Generative
 

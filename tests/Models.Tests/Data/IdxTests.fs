@@ -4,6 +4,7 @@ open System
 open System.IO
 open System.IO.Compression
 open Expecto
+open Generative.Tests
 open FsCheck
 open Generative
 

@@ -1,6 +1,7 @@
 module Generative.Tests.Layers.ChannelsLastTests
 
 open Expecto
+open Generative.Tests
 open TorchSharp
 open Generative
 

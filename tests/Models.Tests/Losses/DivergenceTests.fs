@@ -2,6 +2,7 @@ module Generative.Tests.Losses.DivergenceTests
 
 open System
 open Expecto
+open Generative.Tests
 open FsCheck
 open TorchSharp
 open Generative

@@ -1,6 +1,7 @@
 module Generative.Tests.Metrics.PcaTests
 
 open Expecto
+open Generative.Tests
 open TorchSharp
 open Generative
 

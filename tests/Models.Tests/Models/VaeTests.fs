@@ -2,6 +2,7 @@ module Generative.Tests.Models.VaeTests
 
 open System
 open Expecto
+open Generative.Tests
 open FsCheck
 open TorchSharp
 open Generative

@@ -6,6 +6,7 @@ open System.IO
 open System.Text.Json.Nodes
 open System.Text.RegularExpressions
 open Expecto
+open Generative.Tests
 open Generative
 open Generative.Tests.Reports.RunReportTests
 

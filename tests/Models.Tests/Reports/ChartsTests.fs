@@ -3,6 +3,7 @@ module Generative.Tests.Reports.ChartsTests
 open System
 open System.Text.Json.Nodes
 open Expecto
+open Generative.Tests
 open Plotly.NET
 open Generative
 open Generative.Tests.Reports.ImagesTests

@@ -4,6 +4,7 @@ open System
 open System.IO
 open System.Text.RegularExpressions
 open Expecto
+open Generative.Tests
 open TorchSharp
 open Generative
 open Generative.Tests.Reports.ImagesTests

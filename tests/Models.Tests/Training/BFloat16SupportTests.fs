@@ -1,6 +1,7 @@
 module Generative.Tests.Training.BFloat16SupportTests
 
 open Expecto
+open Generative.Tests
 open Generative
 
 [<Tests>]

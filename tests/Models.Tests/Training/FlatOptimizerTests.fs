@@ -2,6 +2,7 @@ module Generative.Tests.Training.FlatOptimizerTests
 
 open System.IO
 open Expecto
+open Generative.Tests
 open TorchSharp
 open Generative
 

@@ -1,6 +1,7 @@
 module Generative.Tests.Training.FusedAdamKernelTests
 
 open Expecto
+open Generative.Tests
 open TorchSharp
 open Generative
 open Generative.FlatOptimizers
