@@ -25,7 +25,7 @@ for spec in "$@"; do
     a+=("$(speed "$after" "$name" "$steps" "$warmup")")
   done
   bm=$(printf '%s\n' "${b[@]}" | median); am=$(printf '%s\n' "${a[@]}" | median)
-  range() { printf '%s\n' "$@" | sort -g | sed -n '1p;$p' | paste -sd- | awk -F- '{printf "%.1f-%.1f", $1, $2}'; }
-  printf "| %s | %s | %.1f (%s) | %.1f (%s) | %.2fx | %s |\n" "$name" "$threads" "$bm" "$(range "${b[@]}")" "$am" \
+  range() { printf '%s\n' "$@" | sort -g | sed -n '1p;$p' | paste -sd- | awk -F- '{printf "%.2f-%.2f", $1, $2}'; }
+  printf "| %s | %s | %.2f (%s) | %.2f (%s) | %.2fx | %s |\n" "$name" "$threads" "$bm" "$(range "${b[@]}")" "$am" \
     "$(range "${a[@]}")" "$(echo "$am / $bm" | bc -l)" "${loads[*]}"
 done
