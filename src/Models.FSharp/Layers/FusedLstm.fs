@@ -23,59 +23,71 @@ module internal FusedLstm =
     /// Element `offset` of the float32 memory at `p`.
     let inline private at (p: nativeptr<float32>) (offset: int64) = NativePtr.add p (int offset)
 
+    /// What a layer's forward pass keeps for its backward pass besides its inputs: the gates' activations [T, B, 4H],
+    /// the states h and c of steps 0..T [T + 1, B, H] and tanh c [T, B, H]. Not saved variables: those stay until
+    /// the graph is freed, after the whole backward pass, while these are freed as soon as this layer's gradients
+    /// are formed (as ATen releases an operation's saved tensors).
+    type private LayerBuffers = { Gates: torch.Tensor; Hs: torch.Tensor; Cs: torch.Tensor; TanhCs: torch.Tensor }
+
+    /// The forward pass of one layer over time-major x [T, B, In] from (h0, c0) [B, H], without gradients.
+    let private run (x: torch.Tensor) (weightIh: torch.Tensor) (weightHh: torch.Tensor) (biasIh: torch.Tensor)
+                    (biasHh: torch.Tensor) (h0: torch.Tensor) (c0: torch.Tensor) : LayerBuffers =
+        let steps, rows, inputs = x.shape.[0], x.shape.[1], x.shape.[2]
+        let hidden = weightHh.shape.[1]
+        // Every step's input product at once, biases included; each step then adds its state product in place.
+        use bias = biasIh + biasHh
+        use flatX = x.reshape(steps * rows, inputs)
+        use transposedIh = weightIh.t()
+        use flatGates = torch.addmm(bias, flatX, transposedIh, 1.0f, 1.0f)
+        let gates = flatGates.view(steps, rows, 4L * hidden)
+        // States of steps 0..T: index 0 holds (h0, c0), index t + 1 the state after step t.
+        let hs = torch.empty([| steps + 1L; rows; hidden |], dtype = torch.float32)
+        let cs = torch.empty([| steps + 1L; rows; hidden |], dtype = torch.float32)
+        let tanhCs = torch.empty([| steps; rows; hidden |], dtype = torch.float32)
+        (use first = hs.[0L] in first.copy_(h0) |> ignore)
+        (use first = cs.[0L] in first.copy_(c0) |> ignore)
+        use transposedHh = weightHh.t()
+        let pGates, pHs, pCs, pTanhCs = address gates, address hs, address cs, address tanhCs
+        let block = rows * hidden
+        for t in 0L .. steps - 1L do
+            use stepGates = gates.[t]
+            use hPrevious = hs.[t]
+            stepGates.addmm_(hPrevious, transposedHh) |> ignore
+            LstmCellKernel.forward (at pGates (t * 4L * block)) (at pCs (t * block)) (at pCs ((t + 1L) * block))
+                (at pTanhCs (t * block)) (at pHs ((t + 1L) * block)) (int rows) (int hidden)
+        { Gates = gates; Hs = hs; Cs = cs; TanhCs = tanhCs }
+
     /// One layer over time-major input x [T, B, In] from the state (h0, c0) [B, H]: returns the outputs [T, B, H]
     /// and writes the last step's state into hLast and cLast [B, H] (no gradient flows back through them: truncated
     /// backpropagation detaches the carried state). The inputs: x, weight_ih [4H, In], weight_hh [4H, H], bias_ih and
-    /// bias_hh [4H], h0, c0, hLast, cLast.
+    /// bias_hh [4H], h0, c0, hLast, cLast. The backward pass must not throw (an exception there cannot pass back
+    /// through libtorch and ends the process), so a second one (retain_graph) recomputes the freed buffers.
     type LayerFunction() =
         inherit torch.autograd.SingleTensorFunction<LayerFunction>()
 
         override _.Name = "FusedLstmLayer"
 
         override _.forward(ctx: torch.autograd.AutogradContext, vars: obj array) : torch.Tensor =
-            let x = vars.[0] :?> torch.Tensor
-            let weightIh = vars.[1] :?> torch.Tensor
-            let weightHh = vars.[2] :?> torch.Tensor
-            let biasIh = vars.[3] :?> torch.Tensor
-            let biasHh = vars.[4] :?> torch.Tensor
-            let h0 = vars.[5] :?> torch.Tensor
-            let c0 = vars.[6] :?> torch.Tensor
-            let hLast = vars.[7] :?> torch.Tensor
-            let cLast = vars.[8] :?> torch.Tensor
-            let steps, rows, inputs = x.shape.[0], x.shape.[1], x.shape.[2]
-            let hidden = weightHh.shape.[1]
-            // Every step's input product at once, biases included; each step then adds its state product in place.
-            use bias = biasIh + biasHh
-            use flatX = x.reshape(steps * rows, inputs)
-            use transposedIh = weightIh.t()
-            use flatGates = torch.addmm(bias, flatX, transposedIh, 1.0f, 1.0f)
-            let gates = flatGates.view(steps, rows, 4L * hidden)
-            // States of steps 0..T: index 0 holds (h0, c0), index t + 1 the state after step t.
-            let hs = torch.empty([| steps + 1L; rows; hidden |], dtype = torch.float32)
-            let cs = torch.empty([| steps + 1L; rows; hidden |], dtype = torch.float32)
-            let tanhCs = torch.empty([| steps; rows; hidden |], dtype = torch.float32)
-            (use first = hs.[0L] in first.copy_(h0) |> ignore)
-            (use first = cs.[0L] in first.copy_(c0) |> ignore)
-            use transposedHh = weightHh.t()
-            let pGates, pHs, pCs, pTanhCs = address gates, address hs, address cs, address tanhCs
-            let block = rows * hidden
-            for t in 0L .. steps - 1L do
-                use stepGates = gates.[t]
-                use hPrevious = hs.[t]
-                stepGates.addmm_(hPrevious, transposedHh) |> ignore
-                LstmCellKernel.forward (at pGates (t * 4L * block)) (at pCs (t * block)) (at pCs ((t + 1L) * block))
-                    (at pTanhCs (t * block)) (at pHs ((t + 1L) * block)) (int rows) (int hidden)
-            (use last = hs.[steps] in hLast.copy_(last) |> ignore)
-            (use last = cs.[steps] in cLast.copy_(last) |> ignore)
-            ctx.save_for_backward(List<torch.Tensor>([ x; weightIh; weightHh; gates; hs; cs; tanhCs ]))
+            let tensor i = vars.[i] :?> torch.Tensor
+            let x, weightIh, weightHh, biasIh, biasHh, h0, c0 = tensor 0, tensor 1, tensor 2, tensor 3, tensor 4, tensor 5, tensor 6
+            let hLast, cLast = tensor 7, tensor 8
+            let steps = x.shape.[0]
+            let buffers = run x weightIh weightHh biasIh biasHh h0 c0
+            (use last = buffers.Hs.[steps] in hLast.copy_(last) |> ignore)
+            (use last = buffers.Cs.[steps] in cLast.copy_(last) |> ignore)
+            ctx.save_for_backward(List<torch.Tensor>([ x; weightIh; weightHh; biasIh; biasHh; h0; c0 ]))
+            ctx.save_data("buffers", buffers)
             ctx.save_data("stateGradients", h0.requires_grad || c0.requires_grad)
-            hs.narrow(0L, 1L, steps)
+            buffers.Hs.narrow(0L, 1L, steps)
 
         override _.backward(ctx: torch.autograd.AutogradContext, gradient: torch.Tensor) : List<torch.Tensor> =
             let saved = ctx.get_saved_variables()
-            let x, weightIh, weightHh, gates, hs, cs, tanhCs = saved.[0], saved.[1], saved.[2], saved.[3], saved.[4], saved.[5], saved.[6]
+            let x, weightIh, weightHh = saved.[0], saved.[1], saved.[2]
             let steps, rows, inputs = x.shape.[0], x.shape.[1], x.shape.[2]
             let hidden = weightHh.shape.[1]
+            let kept = ctx.get_data("buffers") :?> LayerBuffers
+            let buffers = if kept.Gates.IsInvalid then run x weightIh weightHh saved.[3] saved.[4] saved.[5] saved.[6] else kept
+            let gates, hs, cs, tanhCs = buffers.Gates, buffers.Hs, buffers.Cs, buffers.TanhCs
             use dOutput = gradient.contiguous()
             use dGates = torch.empty([| steps; rows; 4L * hidden |], dtype = torch.float32)
             let dh = torch.zeros([| rows; hidden |], dtype = torch.float32)
@@ -101,6 +113,7 @@ module internal FusedLstm =
             let dBias = flatDGates.sum(0L)
             let stateGradients = ctx.get_data("stateGradients") :?> bool
             for t in saved do t.Dispose()
+            for t in [ gates; hs; cs; tanhCs ] do t.Dispose()
             let dh0, dc0 =
                 if stateGradients then dh, dc
                 else

@@ -106,6 +106,20 @@ let tests =
                 Expect.isLessThan (largestRelativeDifference a e) 1e-5 name
         }
 
+        test "a second backward pass (retain_graph) gives the same gradients: the freed buffers are recomputed" {
+            let lstm = newLstm 0.0
+            let x, h0, c0, incoming = problem ()
+            let y, _ = fused lstm 0.0 x h0 c0
+            use loss = (y * incoming).sum()
+            let gradients () = lstm.parameters() |> Seq.map (fun p -> p.grad.clone()) |> Seq.toList
+            loss.backward(retain_graph = true)
+            let first = gradients ()
+            lstm.zero_grad()
+            loss.backward()
+            for a, e in List.zip (gradients ()) first do
+                Expect.isLessThan (largestRelativeDifference a e) 1e-6 "the second pass's gradients"
+        }
+
         test "dropout between the layers takes ATen's masks: same seed, same outputs" {
             let lstm = newLstm 0.4
             lstm.train()
