@@ -10,7 +10,8 @@ open TorchSharp
 /// Training passes of a stacked `nn.LSTM` (float32, CPU) with each layer as one autograd node: per time step one
 /// matrix product and one pass of `LstmCellKernel` forward, one pass and one matrix product backward; the weights'
 /// gradients are three matrix products over all steps at the end. ATen's own LSTM records about ten operations per
-/// step and layer, each with its autograd node, and accumulates the recurrent weight's gradient step by step. Same
+/// step and layer, each with its autograd node, and accumulates the recurrent weight's gradient step by step.
+/// Backward, the gates' gradients overwrite their activations, so the pass needs no buffer of its own that size. Same
 /// module, same parameters and state dict, same dropout masks between layers (drawn in the same order from the same
 /// generator): only the rounding of the element-wise work differs (docs/torchsharp.md, "The LSTM's element-wise work").
 [<RequireQualifiedAccess>]
@@ -89,15 +90,16 @@ module internal FusedLstm =
             let buffers = if kept.Gates.IsInvalid then run x weightIh weightHh saved.[3] saved.[4] saved.[5] saved.[6] else kept
             let gates, hs, cs, tanhCs = buffers.Gates, buffers.Hs, buffers.Cs, buffers.TanhCs
             use dOutput = gradient.contiguous()
-            use dGates = torch.empty([| steps; rows; 4L * hidden |], dtype = torch.float32)
+            // The gates' gradients overwrite their activations, step by step as the loop leaves them behind.
+            let dGates = gates
             let dh = torch.zeros([| rows; hidden |], dtype = torch.float32)
             let dc = torch.zeros([| rows; hidden |], dtype = torch.float32)
-            let pGates, pCs, pTanhCs, pOutput, pDGates = address gates, address cs, address tanhCs, address dOutput, address dGates
+            let pGates, pCs, pTanhCs, pOutput = address gates, address cs, address tanhCs, address dOutput
             let pDh, pDc = address dh, address dc
             let block = rows * hidden
             for t in steps - 1L .. -1L .. 0L do
                 LstmCellKernel.backward (at pGates (t * 4L * block)) (at pCs (t * block)) (at pTanhCs (t * block))
-                    (at pOutput (t * block)) pDh pDc (at pDGates (t * 4L * block)) (int rows) (int hidden) (t = steps - 1L)
+                    (at pOutput (t * block)) pDh pDc (at pGates (t * 4L * block)) (int rows) (int hidden) (t = steps - 1L)
                 use stepGradients = dGates.[t]
                 // beta 0: dh becomes the previous step's state gradient (its old values are not read).
                 dh.addmm_(stepGradients, weightHh, beta = 0.0f, alpha = 1.0f) |> ignore

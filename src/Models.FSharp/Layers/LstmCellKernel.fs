@@ -94,7 +94,8 @@ module internal LstmCellKernel =
     /// The backward step from the activations `gates`, cPrevious and tanhC the forward step left. dh = dOutput +
     /// dhNext (dhNext ignored when `last`, the sequence's last step); with dc = dcNext + dh * o * (1 - tanhC^2) it
     /// writes the pre-activations' gradients into `dGates` and replaces `dc` (in: the next step's, out: dc * f, the
-    /// previous step's; ignored when `last`).
+    /// previous step's; ignored when `last`). `dGates` may be `gates` itself: each lane's four gates are read before
+    /// their gradients are written.
     let backward (gates: nativeptr<float32>) (cPrevious: nativeptr<float32>) (tanhC: nativeptr<float32>)
                  (dOutput: nativeptr<float32>) (dhNext: nativeptr<float32>) (dc: nativeptr<float32>)
                  (dGates: nativeptr<float32>) (rows: int) (hidden: int) (last: bool) =

@@ -69,6 +69,11 @@ let private kernelAgainstFormulas () =
     let dc = dcNext.clone()
     LstmCellKernel.backward (address gates) (address cPrevious) (address tanhC) (address dOutput) (address dhNext)
         (address dc) (address dGates) (int rows) (int hidden) false
+    // In place, as FusedLstm calls it: the gradients over the activations.
+    let inPlace = gates.clone()
+    use dcAgain = dcNext.clone()
+    LstmCellKernel.backward (address inPlace) (address cPrevious) (address tanhC) (address dOutput) (address dhNext)
+        (address dcAgain) (address inPlace) (int rows) (int hidden) false
     // The same step in tensor operations.
     let chunk k = preActivations.narrow(1L, k * hidden, hidden)
     let i, f, g, o = chunk 0L |> torch.sigmoid, chunk 1L |> torch.sigmoid, chunk 2L |> torch.tanh, chunk 3L |> torch.sigmoid
@@ -80,7 +85,8 @@ let private kernelAgainstFormulas () =
         torch.cat([| dCell * g * i * (1.0f - i); dCell * cPrevious * f * (1.0f - f); dCell * i * (1.0f - g * g)
                      dh * expectedTanhC * o * (1.0f - o) |], 1L)
     [ "activations", gates, torch.cat([| i; f; g; o |], 1L); "c", c, expectedC; "tanh c", tanhC, expectedTanhC
-      "h", h, o * expectedTanhC; "gates' gradients", dGates, expectedDGates; "dc", dc, dCell * f ]
+      "h", h, o * expectedTanhC; "gates' gradients", dGates, expectedDGates; "dc", dc, dCell * f
+      "gates' gradients written over the activations", inPlace, expectedDGates ]
 
 let private largestRelativeDifference (actual: torch.Tensor) (expected: torch.Tensor) =
     use difference = (actual - expected).abs().max()
