@@ -17,26 +17,22 @@ module Expect =
         | :? float32 as x -> Single.IsNaN x
         | _ -> false
 
-    let private refuseNaN (actual: 'a) (bound: 'a) (message: string) =
+    /// `check` after failing when either value is NaN.
+    let private refusingNaN (check: 'a -> 'a -> string -> unit) (actual: 'a) (bound: 'a) (message: string) =
         if isNaN (box actual) || isNaN (box bound) then
             failtestf "%s. NaN cannot be ordered: the value was %A, the bound %A." message actual bound
+        check actual bound message
 
     /// Expecto's `Expect.isLessThan`, failing when either value is NaN.
-    let isLessThan (actual: 'a) (bound: 'a) (message: string) =
-        refuseNaN actual bound message
-        Expecto.Expect.isLessThan actual bound message
+    let isLessThan (actual: 'a) (bound: 'a) (message: string) = refusingNaN Expecto.Expect.isLessThan actual bound message
 
     /// Expecto's `Expect.isLessThanOrEqual`, failing when either value is NaN.
     let isLessThanOrEqual (actual: 'a) (bound: 'a) (message: string) =
-        refuseNaN actual bound message
-        Expecto.Expect.isLessThanOrEqual actual bound message
+        refusingNaN Expecto.Expect.isLessThanOrEqual actual bound message
 
     /// Expecto's `Expect.isGreaterThan`, failing when either value is NaN (as Expecto's already does).
-    let isGreaterThan (actual: 'a) (bound: 'a) (message: string) =
-        refuseNaN actual bound message
-        Expecto.Expect.isGreaterThan actual bound message
+    let isGreaterThan (actual: 'a) (bound: 'a) (message: string) = refusingNaN Expecto.Expect.isGreaterThan actual bound message
 
     /// Expecto's `Expect.isGreaterThanOrEqual`, failing when either value is NaN (as Expecto's already does).
     let isGreaterThanOrEqual (actual: 'a) (bound: 'a) (message: string) =
-        refuseNaN actual bound message
-        Expecto.Expect.isGreaterThanOrEqual actual bound message
+        refusingNaN Expecto.Expect.isGreaterThanOrEqual actual bound message

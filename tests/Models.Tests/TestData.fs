@@ -138,3 +138,10 @@ let tinyFeatureNetwork () : FeatureNetwork =
     { Description = "tiny random test network"; Classes = [ "a"; "b"; "c" ]
       Features = fun x -> x.flatten(1L).matmul(w)
       Probabilities = fun x -> x.flatten(1L).matmul(w).narrow(1L, 0L, 3L).softmax(1L) }
+
+/// The largest absolute difference between two tensors, relative to the largest magnitude in `expected` (NaN when
+/// either holds NaN, which the ordering checks of `SafeExpect` refuse).
+let largestRelativeDifference (actual: torch.Tensor) (expected: torch.Tensor) : float =
+    use difference = (actual - expected).abs().max()
+    use scale = expected.abs().max()
+    difference.ToDouble() / scale.ToDouble()

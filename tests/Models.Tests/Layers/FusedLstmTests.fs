@@ -88,18 +88,13 @@ let private kernelAgainstFormulas () =
       "h", h, o * expectedTanhC; "gates' gradients", dGates, expectedDGates; "dc", dc, dCell * f
       "gates' gradients written over the activations", inPlace, expectedDGates ]
 
-let private largestRelativeDifference (actual: torch.Tensor) (expected: torch.Tensor) =
-    use difference = (actual - expected).abs().max()
-    use scale = expected.abs().max()
-    difference.ToDouble() / scale.ToDouble()
-
 [<Tests>]
 let tests =
     testList "Layers.FusedLstm" [
         test "one kernel step writes every lane, the tail included, as the formulas in tensor operations give it" {
             for name, actual, expected in kernelAgainstFormulas () do
                 Expect.isFalse (actual.isnan().any().ToBoolean()) (sprintf "%s: every lane written" name)
-                Expect.isLessThan (largestRelativeDifference actual expected) 1e-6 name
+                Expect.isLessThan (TestData.largestRelativeDifference actual expected) 1e-6 name
         }
 
         test "outputs, final state and every gradient are ATen's LSTM's, from a carried state" {
@@ -109,7 +104,7 @@ let tests =
             Expect.equal actual.Length 14 "outputs, state, x, h0, c0 and eight weights and biases"
             for (name, a), (_, e) in List.zip actual expected do
                 Expect.equal a.shape e.shape (sprintf "%s's shape" name)
-                Expect.isLessThan (largestRelativeDifference a e) 1e-5 name
+                Expect.isLessThan (TestData.largestRelativeDifference a e) 1e-5 name
         }
 
         test "a second backward pass (retain_graph) gives the same gradients: the freed buffers are recomputed" {
@@ -123,7 +118,7 @@ let tests =
             lstm.zero_grad()
             loss.backward()
             for a, e in List.zip (gradients ()) first do
-                Expect.isLessThan (largestRelativeDifference a e) 1e-6 "the second pass's gradients"
+                Expect.isLessThan (TestData.largestRelativeDifference a e) 1e-6 "the second pass's gradients"
         }
 
         test "dropout between the layers takes ATen's masks: same seed, same outputs" {
@@ -134,10 +129,10 @@ let tests =
             let expected, _ = reference lstm x h0 c0
             torch.manual_seed 21L |> ignore
             let actual, _ = fused lstm 0.4 x h0 c0
-            Expect.isLessThan (largestRelativeDifference actual expected) 1e-5 "the outputs with the same masks"
+            Expect.isLessThan (TestData.largestRelativeDifference actual expected) 1e-5 "the outputs with the same masks"
             torch.manual_seed 22L |> ignore
             let other, _ = fused lstm 0.4 x h0 c0
-            Expect.isGreaterThan (largestRelativeDifference other expected) 1e-2 "another seed drops other units"
+            Expect.isGreaterThan (TestData.largestRelativeDifference other expected) 1e-2 "another seed drops other units"
         }
 
         test "saturated gates give exact 0, 1 and -1, and a NaN reaches the output" {
@@ -159,7 +154,7 @@ let tests =
             use layer0 = c.[0L]
             Expect.isTrue (layer0.eq(torch.tensor(-1.0f)).all().ToBoolean()) "c = -1 exactly where i, f and g saturate"
             use layer0H = h.[0L]
-            Expect.isLessThan (largestRelativeDifference layer0H (torch.full_like(layer0H, float (Math.Tanh -1.0)))) 1e-6 "h = tanh(-1)"
+            Expect.isLessThan (TestData.largestRelativeDifference layer0H (torch.full_like(layer0H, float (Math.Tanh -1.0)))) 1e-6 "h = tanh(-1)"
             Expect.isTrue (y.abs().max().ToDouble() = 0.0) "the second layer, all zero, gives zero"
             biases.fill_(nan) |> ignore
             let poisoned, _ =

@@ -30,11 +30,6 @@ let private plain x weight bias targets =
     use logits = torch.nn.functional.linear(x, weight, bias)
     torch.nn.functional.cross_entropy(logits, targets)
 
-let private largestRelativeDifference (actual: torch.Tensor) (expected: torch.Tensor) =
-    use difference = (actual - expected).abs().max()
-    use scale = expected.abs().max()
-    difference.ToDouble() / scale.ToDouble()
-
 [<Tests>]
 let tests =
     testList "Losses.LinearCrossEntropy" [
@@ -45,7 +40,7 @@ let tests =
             List.zip3 [ "x"; "weight"; "bias" ] actual expected
             |> List.iter (fun (name, a, e) ->
                 Expect.equal a.shape e.shape (sprintf "%s's gradient's shape" name)
-                Expect.isLessThan (largestRelativeDifference a e) 1e-5 (sprintf "%s's gradient" name))
+                Expect.isLessThan (TestData.largestRelativeDifference a e) 1e-5 (sprintf "%s's gradient" name))
         }
 
         test "without gradients it gives the same loss and records no graph" {
@@ -93,6 +88,6 @@ let tests =
             let steps = List.map2 (fun (b: torch.Tensor) (a: torch.Tensor) -> (b - a) / 0.5f) before (weights ())
             Expect.floatClose { absolute = 0.0; relative = 1e-6 } loss.["loss"] (expectedLoss.ToDouble()) "the loss"
             List.zip steps expected |> List.iteri (fun i (a, e) ->
-                Expect.isLessThan (largestRelativeDifference a e) 1e-4 (sprintf "parameter %d's gradient (the embedding's takes both paths)" i))
+                Expect.isLessThan (TestData.largestRelativeDifference a e) 1e-4 (sprintf "parameter %d's gradient (the embedding's takes both paths)" i))
         }
     ]
