@@ -16,10 +16,7 @@ open TorchSharp
 /// generator): only the rounding of the element-wise work differs (docs/torchsharp.md, "The LSTM's element-wise work").
 [<RequireQualifiedAccess>]
 module internal FusedLstm =
-    /// The address of a contiguous float32 CPU tensor's first element.
-    let private address (t: torch.Tensor) : nativeptr<float32> =
-        use storage = t.storage<float32>()
-        NativePtr.ofNativeInt<float32> (storage.data_ptr() + nativeint (t.storage_offset() * 4L))
+    let private address = TensorMemory.float32Pointer
 
     /// Element `offset` of the float32 memory at `p`.
     let inline private at (p: nativeptr<float32>) (offset: int64) = NativePtr.add p (int offset)

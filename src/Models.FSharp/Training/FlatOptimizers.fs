@@ -3,12 +3,10 @@
 // name: with the same names, checkpoints move between these and TorchSharp's optimisers in both directions.
 namespace Generative.FlatOptimizers
 
-#nowarn "9" // NativePtr: reading a tensor's data address to check that it still lives in the flat buffer.
-
 open System
-open Microsoft.FSharp.NativeInterop
 open TorchSharp
 open TorchSharp.Modules
+open Generative
 
 /// One zero-filled buffer holding tensors of the given shapes as contiguous views of it, in order, so that an
 /// element-wise update of all of them is one operation on `Whole`.
@@ -32,14 +30,6 @@ type internal FlatBuffer(shapes: int64[][], like: torch.Tensor) =
 
 /// What the flat optimisers need to know about tensors' memory.
 module internal FlatMemory =
-    /// The address of a tensor's first element. On the CPU it is read through `bytes` (no allocation); elsewhere
-    /// through the storage (TorchSharp has no tensor data_ptr), which leaves an alias for the finalizer.
-    let address (t: torch.Tensor) : nativeint =
-        if t.device_type = DeviceType.CPU then
-            use p = fixed t.bytes
-            NativePtr.toNativeInt p
-        else t.storage<float32>().data_ptr() + nativeint (t.storage_offset() * t.ElementSize)
-
     /// Parameters' gradients and state can live in flat buffers when the parameters are distinct, non-empty,
     /// contiguous fp32 tensors that train (requires_grad), all on one CPU or CUDA device.
     let canUseFlatBuffers (parameters: Parameter[]) =
@@ -71,7 +61,7 @@ module internal FlatMemory =
             let p = parameters.[i]
             use g = p.grad
             if isNull g then ok <- false
-            elif address g <> address gradients.Views.[i] then
+            elif TensorMemory.address g <> TensorMemory.address gradients.Views.[i] then
                 use _ = torch.no_grad()
                 gradients.Views.[i].copy_(g) |> ignore
                 p.grad <- gradients.Views.[i]
@@ -156,9 +146,9 @@ type Adam(parameters: Parameter[], lr: float, beta1: float, beta2: float, weight
     let fusedUpdate (b: AdamBuffers) (c: AdamStepCoefficients) =
         let tensors =
             Array.init parameters.Length (fun i ->
-                { Parameter = FlatMemory.address parameters.[i]; Offset = b.Flat.Gradients.Offsets.[i]; Count = counts.[i] })
-        FusedAdamKernel.update c tensors (FlatMemory.address b.Flat.Gradients.Whole)
-            (FlatMemory.address b.Average.Value.Whole) (FlatMemory.address b.AverageSquare.Value.Whole)
+                { Parameter = TensorMemory.address parameters.[i]; Offset = b.Flat.Gradients.Offsets.[i]; Count = counts.[i] })
+        FusedAdamKernel.update c tensors (TensorMemory.address b.Flat.Gradients.Whole)
+            (TensorMemory.address b.Average.Value.Whole) (TensorMemory.address b.AverageSquare.Value.Whole)
         for p in parameters do FusedAdamKernel.markChanged p
 
     /// The update as tensor operations over the flat buffers (any device). The coefficients are float32, as

@@ -1,10 +1,7 @@
 module Generative.Tests.Layers.FusedLstmTests
 
-#nowarn "9" // NativePtr: the kernel is called on tensors' memory.
-
 open System
 open Expecto
-open Microsoft.FSharp.NativeInterop
 open TorchSharp
 open Generative
 open Generative.Tests
@@ -46,10 +43,7 @@ let private run (pass: Modules.LSTM -> torch.Tensor -> torch.Tensor -> torch.Ten
     [ "outputs", y.detach(); "final h", h.detach(); "final c", c.detach()
       "x's gradient", x.grad; "h0's gradient", h0.grad; "c0's gradient", c0.grad ] @ weights
 
-/// The address of a contiguous float32 tensor's first element, for calling the kernel directly.
-let private address (t: torch.Tensor) : nativeptr<float32> =
-    use storage = t.storage<float32>()
-    NativePtr.ofNativeInt<float32> (storage.data_ptr() + nativeint (t.storage_offset() * 4L))
+let private address = TensorMemory.float32Pointer
 
 /// One step of the kernel against the same formulas in tensor operations, every output buffer filled with NaN
 /// first so a lane the kernel leaves unwritten shows: rows of `hidden` = 20 end in a tail of four lanes.

@@ -30,9 +30,9 @@ let private updated () =
     let parameters, gradients, averages, averageSquares = problem ()
     let offsets = parameters |> Array.scan (fun o (p: torch.Tensor) -> o + p.numel()) 0L
     let tensors =
-        parameters |> Array.mapi (fun i p -> { Parameter = FlatMemory.address p; Offset = offsets.[i]; Count = p.numel() })
-    FusedAdamKernel.update coefficients tensors (FlatMemory.address gradients) (FlatMemory.address averages)
-        (FlatMemory.address averageSquares)
+        parameters |> Array.mapi (fun i p -> { Parameter = TensorMemory.address p; Offset = offsets.[i]; Count = p.numel() })
+    FusedAdamKernel.update coefficients tensors (TensorMemory.address gradients) (TensorMemory.address averages)
+        (TensorMemory.address averageSquares)
     torch.cat(parameters, 0L), averages, averageSquares
 
 /// The same step as TorchSharp's tensor operations compute it (float32).
