@@ -48,13 +48,21 @@ module Harness =
 
     let private measure (file: string) (args: string list) : Measurement = measureWith [] file args
 
+    /// The runtime setting our workers run with: .NET's tiered compilation recompiles a method with full
+    /// optimisation on a background thread after about 30 calls at each tier, so a training step's own methods
+    /// (called once a step) reach their final code only after some 60 steps. In the slow cases that falls inside
+    /// the measured steps, and at two threads the compiling thread takes CPU from libtorch's (dcgan at two threads,
+    /// steps 8-24: 4.5 steps/s, and 4.8 with this setting or when measured from step 45 on). Aggressive tiering
+    /// recompiles after the first call, so the warm-up steps cover it (bench/README.md, "Method").
+    let workerEnvironment = [ "DOTNET_TC_AggressiveTiering", "1" ]
+
     /// Our side in a fresh process: this executable again, in worker mode (through `dotnet` when started as a dll).
     let ours (case: BenchCase) (s: WorkerSettings) : Measurement =
         let self = Environment.ProcessPath
         let args = [ workerFlag; case.Name ] @ settingsArgs s
         if Path.GetFileNameWithoutExtension self = "dotnet" then
-            measure self (Reflection.Assembly.GetEntryAssembly().Location :: args)
-        else measure self args
+            measureWith workerEnvironment self (Reflection.Assembly.GetEntryAssembly().Location :: args)
+        else measureWith workerEnvironment self args
 
     /// The reference script of a case, copied next to the executable by the build.
     let scriptPath (case: BenchCase) = Path.Combine(AppContext.BaseDirectory, "pytorch", case.PythonScript)
