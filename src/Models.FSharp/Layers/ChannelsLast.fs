@@ -43,11 +43,9 @@ module ChannelsLast =
         inherit torch.nn.Module<torch.Tensor, torch.Tensor>("dropout")
 
         override this.forward(x) =
-            if this.training && p > 0.0 && isLayout x then
-                use mask = torch.empty(x.shape, dtype = x.dtype, device = x.device).bernoulli_(1.0 - p)
-                mask.div_((1.0 - p).ToScalar()) |> ignore
-                x * mask
-            else torch.nn.functional.dropout(x, p, this.training)
+            if not this.training then x.alias()
+            elif isLayout x then Dropout.trainInShapeOrder x p
+            else Dropout.train x p
 
     /// [N, ...] -> [N, product of the rest], in channels-first order whatever the input's layout; a channels-last
     /// input gets its gradient channels-last.

@@ -155,7 +155,7 @@ module internal FusedLstm =
             input <-
                 if l < layers - 1 && dropout > 0.0 && lstm.training then
                     use undropped = output
-                    torch.nn.functional.dropout(undropped, dropout, true)
+                    Dropout.train undropped dropout
                 else output
         let outputs = input.transpose(0L, 1L)
         input.Dispose()
