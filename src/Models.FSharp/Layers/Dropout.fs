@@ -4,6 +4,7 @@ namespace Generative
 
 open System
 open System.Buffers
+open System.Runtime.Intrinsics
 open Microsoft.FSharp.NativeInterop
 open TorchSharp
 
@@ -15,7 +16,7 @@ open TorchSharp
 [<RequireQualifiedAccess>]
 module internal Dropout =
     /// Elements whose words are drawn into the scratch buffer at a time.
-    let private chunk = 4096
+    let private chunk = 2048
 
     /// Writes `count` mask values (0 or `kept`) to `destination`, drawing from `engine` as libtorch's `bernoulli_(keep)`
     /// does: per element, r = (first word << 32) | second word, u = (r & (2^53 - 1)) * 2^-53, kept when u < keep.
@@ -30,9 +31,27 @@ module internal Dropout =
                 let elements = min chunk (count - start)
                 engine.Fill(words, 2 * elements)
                 let out = NativePtr.add destination start
-                for e in 0 .. elements - 1 do
+                let mutable e = 0
+                if Vector256.IsHardwareAccelerated then
+                    // Eight elements from sixteen words: each little-endian 64-bit lane holds a pair as (second << 32) |
+                    // first, so the 53-bit integer is ((lane & (2^21 - 1)) << 32) | (lane >> 32); below 2^53, a signed
+                    // comparison is exact.
+                    let pairs = NativePtr.ofNativeInt<int64> (NativePtr.toNativeInt words)
+                    let low21 = Vector256.Create 0x1FFFFFL
+                    let limit = Vector256.Create (int64 threshold)
+                    let keptBits = Vector256.Create (BitConverter.SingleToInt32Bits kept)
+                    let integer (lane: Vector256<int64>) =
+                        Vector256.ShiftLeft(lane &&& low21, 32) ||| Vector256.ShiftRightLogical(lane, 32)
+                    while e + 8 <= elements do
+                        let first = Vector256.LessThan(integer (Vector256.Load(NativePtr.add pairs e)), limit)
+                        let second = Vector256.LessThan(integer (Vector256.Load(NativePtr.add pairs (e + 4))), limit)
+                        let values = Vector256.Narrow(first, second) &&& keptBits
+                        Vector256.Store(values.AsSingle(), NativePtr.add out e)
+                        e <- e + 8
+                while e < elements do
                     let bits = (uint64 (NativePtr.get words (2 * e) &&& 0x1FFFFFu) <<< 32) ||| uint64 (NativePtr.get words (2 * e + 1))
                     NativePtr.set out e (if bits < threshold then kept else 0.0f)
+                    e <- e + 1
                 start <- start + elements
         finally
             ArrayPool<uint32>.Shared.Return buffer
