@@ -126,7 +126,7 @@ module Transforms =
         use _ = torch.NewDisposeScope()
         let noise =
             match source with
-            | GlobalGenerator -> torch.randn_like(x)
+            | GlobalGenerator -> NormalSamples.randnLike x
             | Seeded g -> torch.randn(x.shape, dtype = x.dtype, generator = g).``to``(x.device)
         (x + noise * float32 std).MoveToOuterDisposeScope()
 
