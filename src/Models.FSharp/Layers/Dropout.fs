@@ -80,8 +80,10 @@ module internal Dropout =
 
     /// libtorch's training dropout, `torch.nn.functional.dropout(x, p, true)`, to the bit: each element dropped with
     /// probability p (0 <= p < 1), the rest scaled by 1 / (1 - p), the mask shaped and laid out as `empty_like(x)`.
+    /// Off the CPU it is that call (a GPU runs it as one fused kernel).
     let train (x: torch.Tensor) (p: float) : torch.Tensor =
-        if p = 0.0 || x.numel() = 0L then x.alias()
+        if x.device_type <> DeviceType.CPU then torch.nn.functional.dropout(x, p, true)
+        elif p = 0.0 || x.numel() = 0L then x.alias()
         else
             use m = torch.empty_like(x)
             dropWith m x p

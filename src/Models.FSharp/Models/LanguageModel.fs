@@ -46,7 +46,7 @@ type LstmLanguageNet(vocabulary: int, c: LanguageModelConfig) as this =
     let lstm =
         torch.nn.LSTM(int64 c.Embedding, int64 c.Hidden, numLayers = int64 c.Layers, batchFirst = true,
                       dropout = (if c.Layers > 1 then c.Dropout else 0.0), device = Device.forNewLayers ())
-    let dropout = ChannelsLast.dropout c.Dropout
+    let dropout = Layers.dropout c.Dropout
     // Tied weights share the embedding matrix; only the output bias is the head's own.
     let head = if c.TieWeights then None else Some (torch.nn.Linear(int64 c.Hidden, int64 vocabulary, device = Device.forNewLayers ()))
     let tiedBias = if c.TieWeights then Some (torch.nn.Parameter(torch.zeros(int64 vocabulary, device = Device.forNewLayers ()))) else None
