@@ -145,3 +145,19 @@ let largestRelativeDifference (actual: torch.Tensor) (expected: torch.Tensor) : 
     use difference = (actual - expected).abs().max()
     use scale = expected.abs().max()
     difference.ToDouble() / scale.ToDouble()
+
+/// Expects `ours` and `libtorch` to draw the same tensor from libtorch's default generator and to leave it in the same
+/// state: each runs after seeding it with `seed` and drawing `offset` float uniforms (one 32-bit word each, so an odd
+/// offset starts between the two words of a pair); the next five uniforms must then agree too. Returns ours.
+let drawsLikeLibtorch (seed: int64) (offset: int) (ours: unit -> torch.Tensor) (libtorch: unit -> torch.Tensor) : torch.Tensor =
+    let drawn (f: unit -> torch.Tensor) =
+        torch.manual_seed seed |> ignore
+        if offset > 0 then torch.rand([| int64 offset |]).Dispose()
+        let result = f ()
+        result, torch.rand([| 5L |])
+    let mine, mineAfter = drawn ours
+    let theirs, theirsAfter = drawn libtorch
+    Expect.equal mine.shape theirs.shape "the same shape"
+    Expect.isTrue (mine.Equals theirs) "the same values, to the bit"
+    Expect.isTrue (mineAfter.Equals theirsAfter) "the same numbers drawn next"
+    mine

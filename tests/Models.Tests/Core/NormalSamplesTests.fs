@@ -6,16 +6,6 @@ open TorchSharp
 open Generative
 open Generative.Tests
 
-/// `f`'s result after seeding the default generator and drawing `offset` single words (float uniforms), and the
-/// numbers the generator gives next.
-let private drawn (offset: int) (f: unit -> torch.Tensor) =
-    torch.manual_seed 17L |> ignore
-    if offset > 0 then torch.rand([| int64 offset |]).Dispose()
-    let result = f ()
-    result, torch.rand([| 5L |])
-
-let private identical (a: torch.Tensor) (b: torch.Tensor) = a.shape = b.shape && a.Equals(b)
-
 [<Tests>]
 let tests =
     testList "NormalSamples (libtorch's normal_ drawn by the library)" [
@@ -33,10 +23,8 @@ let tests =
             test (sprintf "randnLike equals torch.randn_like to the bit and leaves the generator where it does: shape %A, %d words drawn before" shape offset) {
                 use _ = torch.NewDisposeScope()
                 use x = torch.zeros(shape)
-                let ours, oursAfter = drawn offset (fun () -> NormalSamples.randnLike x)
-                let libtorch, libtorchAfter = drawn offset (fun () -> torch.randn_like(x))
-                Expect.isTrue (identical ours libtorch) "the same samples"
-                Expect.isTrue (identical oursAfter libtorchAfter) "the same numbers drawn next"
+                TestData.drawsLikeLibtorch 17L offset (fun () -> NormalSamples.randnLike x) (fun () -> torch.randn_like(x))
+                |> ignore
             }
 
         test "samples have mean 0 and standard deviation 1" {
@@ -50,10 +38,7 @@ let tests =
         test "float64 and transposed inputs take libtorch's way" {
             use _ = torch.NewDisposeScope()
             for x in [ torch.zeros([| 100L |], dtype = torch.float64); torch.zeros([| 30L; 40L |]).t() ] do
-                let ours, oursAfter = drawn 0 (fun () -> NormalSamples.randnLike x)
-                let libtorch, libtorchAfter = drawn 0 (fun () -> torch.randn_like(x))
-                Expect.isTrue (identical ours libtorch) "the same samples"
-                Expect.isTrue (identical oursAfter libtorchAfter) "the same numbers drawn next"
+                let ours = TestData.drawsLikeLibtorch 17L 0 (fun () -> NormalSamples.randnLike x) (fun () -> torch.randn_like(x))
                 Expect.equal ours.dtype x.dtype "the input's dtype"
         }
     ]

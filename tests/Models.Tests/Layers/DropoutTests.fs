@@ -7,15 +7,6 @@ open TorchSharp
 open Generative
 open Generative.Tests
 
-/// `f`'s result after seeding the default generator with `seed` and drawing `offset` single words from it (a float
-/// uniform takes one 32-bit word, so an odd offset starts the masks between the two words of a pair), and the next
-/// numbers the generator gives afterwards.
-let private drawn (seed: int64) (offset: int) (f: unit -> torch.Tensor) =
-    torch.manual_seed seed |> ignore
-    if offset > 0 then torch.rand([| int64 offset |]).Dispose()
-    let result = f ()
-    result, torch.rand([| 5L |])
-
 /// Exact equality of values and shapes (NaN never occurs here).
 let private identical (a: torch.Tensor) (b: torch.Tensor) =
     a.shape = b.shape && a.eq(b).all().ToBoolean()
@@ -57,10 +48,7 @@ let tests =
             test (sprintf "equals torch.nn.functional.dropout to the bit and leaves the generator where it does: shape %A, p %g, %d words drawn before" shape p offset) {
                 use _ = torch.NewDisposeScope()
                 use x = torch.randn(shape, generator = new torch.Generator(4UL))
-                let ours, oursAfter = drawn 11L offset (fun () -> Dropout.train x p)
-                let libtorch, libtorchAfter = drawn 11L offset (fun () -> torch.nn.functional.dropout(x, p, true))
-                Expect.isTrue (identical ours libtorch) "the same output"
-                Expect.isTrue (identical oursAfter libtorchAfter) "the same numbers drawn next"
+                let ours = TestData.drawsLikeLibtorch 11L offset (fun () -> Dropout.train x p) (fun () -> torch.nn.functional.dropout(x, p, true))
                 if x.numel() >= 1000L then
                     let kept = ours.ne(torch.tensor(0.0f)).to_type(torch.float64).mean().ToDouble()
                     Expect.isLessThan (abs (kept - (1.0 - p))) 0.02 "about 1 - p of the elements kept"
@@ -69,10 +57,8 @@ let tests =
         test "a transposed input gets libtorch's mask, drawn in its memory order" {
             use _ = torch.NewDisposeScope()
             use x = torch.randn([| 30L; 40L |], generator = new torch.Generator(4UL)).t()
-            let ours, oursAfter = drawn 3L 0 (fun () -> Dropout.train x 0.3)
-            let libtorch, libtorchAfter = drawn 3L 0 (fun () -> torch.nn.functional.dropout(x, 0.3, true))
-            Expect.isTrue (identical ours libtorch) "the same output"
-            Expect.isTrue (identical oursAfter libtorchAfter) "the same numbers drawn next"
+            TestData.drawsLikeLibtorch 3L 0 (fun () -> Dropout.train x 0.3) (fun () -> torch.nn.functional.dropout(x, 0.3, true))
+            |> ignore
         }
 
         test "the gradient is libtorch's" {
@@ -93,27 +79,22 @@ let tests =
             use _ = torch.NewDisposeScope()
             use x = torch.randn([| 4L; 8L; 5L; 5L |], generator = new torch.Generator(4UL))
             use channelsLast = ChannelsLast.layout x
-            let ours, oursAfter = drawn 2L 0 (fun () -> Dropout.trainInShapeOrder channelsLast 0.5)
-            let libtorch, libtorchAfter = drawn 2L 0 (fun () -> torch.nn.functional.dropout(x, 0.5, true))
-            Expect.isTrue (identical ours libtorch) "the same values as libtorch's dropout of the channels-first copy"
-            Expect.isTrue (identical oursAfter libtorchAfter) "the same numbers drawn next"
+            // libtorch's dropout of the channels-first copy.
+            TestData.drawsLikeLibtorch 2L 0 (fun () -> Dropout.trainInShapeOrder channelsLast 0.5) (fun () -> torch.nn.functional.dropout(x, 0.5, true))
+            |> ignore
         }
 
         test "float64, p = 0 and an empty input take libtorch's way" {
             use _ = torch.NewDisposeScope()
             use doubles = torch.randn([| 100L |], dtype = torch.float64, generator = new torch.Generator(4UL))
-            let ours, oursAfter = drawn 1L 0 (fun () -> Dropout.train doubles 0.5)
-            let libtorch, libtorchAfter = drawn 1L 0 (fun () -> torch.nn.functional.dropout(doubles, 0.5, true))
-            Expect.isTrue (identical ours libtorch) "float64: libtorch's mask"
-            Expect.isTrue (identical oursAfter libtorchAfter) "float64: the same numbers drawn next"
+            TestData.drawsLikeLibtorch 1L 0 (fun () -> Dropout.train doubles 0.5) (fun () -> torch.nn.functional.dropout(doubles, 0.5, true))
+            |> ignore
             use x = torch.randn([| 100L |], generator = new torch.Generator(4UL))
-            let unchanged, unchangedAfter = drawn 1L 0 (fun () -> Dropout.train x 0.0)
-            let _, untouched = drawn 1L 0 (fun () -> torch.zeros(1L))
+            // p = 0 and an empty input draw nothing: the generator stays where a clone leaves it.
+            let unchanged = TestData.drawsLikeLibtorch 1L 0 (fun () -> Dropout.train x 0.0) (fun () -> x.clone())
             Expect.isTrue (identical unchanged x) "p = 0 returns the input"
-            Expect.isTrue (identical unchangedAfter untouched) "p = 0 draws nothing"
             use empty = torch.zeros([| 0L; 3L |])
-            let emptyOut, emptyAfter = drawn 1L 0 (fun () -> Dropout.train empty 0.5)
+            let emptyOut = TestData.drawsLikeLibtorch 1L 0 (fun () -> Dropout.train empty 0.5) (fun () -> empty.clone())
             Expect.equal emptyOut.shape [| 0L; 3L |] "an empty input stays empty"
-            Expect.isTrue (identical emptyAfter untouched) "an empty input draws nothing"
         }
     ]
