@@ -13,7 +13,7 @@ open TorchSharp
 /// 93% of its time. Here the uniforms come eight words at a time from the same generator (`Mt19937`,
 /// `CpuGeneratorState`) and the second part is the same vector arithmetic, in the order libtorch's build computes it
 /// (GCC fused each product into the addition that uses it), so the samples and the generator's state afterwards are
-/// libtorch's to the bit. A check at first use compares the two on 8,192 samples and keeps libtorch's kernel where
+/// libtorch's to the bit. A check at first use compares the two on 8,195 samples and keeps libtorch's kernel where
 /// they differ (another libtorch build, or an AVX-512 CPU, where libtorch runs its scalar kernel). Why and what it
 /// bought: docs/torchsharp.md, "Normal samples".
 [<RequireQualifiedAccess>]
