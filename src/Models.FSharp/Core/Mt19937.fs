@@ -35,30 +35,26 @@ type internal Mt19937(state: uint32[], left: int, next: int) =
         let y = y ^^^ (Vector256.ShiftLeft(y, 15) &&& Vector256.Create 0xefc60000u)
         y ^^^ Vector256.ShiftRightLogical(y, 18)
 
-    // next_state(): word i from words i, i+1 and i+397 (mod 624). Eight at a time where the words read are all
-    // either still old (ahead of i) or already new (behind i), as in the serial loop.
-    let regenerate () =
+    // next_state(): word i from words i, i+1 and i+397 (mod 624), over [start, stop) where word i+397 (mod 624) is
+    // word i + offset. Eight at a time where the words read are all either still old (ahead of i) or already new
+    // (behind i), as in the serial loop.
+    let twistRange (start: int) (stop: int) (offset: int) =
         let s = state
-        let mutable i = 0
+        let mutable i = start
         if Vector256.IsHardwareAccelerated then
             use p = fixed s
-            while i + 8 <= n - m do
+            while i + 8 <= stop do
                 let v = twistVector (Vector256.Load(NativePtr.add p i)) (Vector256.Load(NativePtr.add p (i + 1)))
-                Vector256.Store(Vector256.Load(NativePtr.add p (i + m)) ^^^ v, NativePtr.add p i)
+                Vector256.Store(Vector256.Load(NativePtr.add p (i + offset)) ^^^ v, NativePtr.add p i)
                 i <- i + 8
-        while i < n - m do
-            s.[i] <- s.[i + m] ^^^ twist s.[i] s.[i + 1]
+        while i < stop do
+            s.[i] <- s.[i + offset] ^^^ twist s.[i] s.[i + 1]
             i <- i + 1
-        if Vector256.IsHardwareAccelerated then
-            use p = fixed s
-            while i + 8 <= n - 1 do
-                let v = twistVector (Vector256.Load(NativePtr.add p i)) (Vector256.Load(NativePtr.add p (i + 1)))
-                Vector256.Store(Vector256.Load(NativePtr.add p (i + m - n)) ^^^ v, NativePtr.add p i)
-                i <- i + 8
-        while i < n - 1 do
-            s.[i] <- s.[i + m - n] ^^^ twist s.[i] s.[i + 1]
-            i <- i + 1
-        s.[n - 1] <- s.[m - 1] ^^^ twist s.[n - 1] s.[0]
+
+    let regenerate () =
+        twistRange 0 (n - m) m
+        twistRange (n - m) (n - 1) (m - n)
+        state.[n - 1] <- state.[m - 1] ^^^ twist state.[n - 1] state.[0]
 
     /// The 624 state words (changed in place by drawing).
     member _.State = state
